@@ -1,0 +1,367 @@
+#include "otp_relay.h"
+
+#include <openssl/rand.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+
+namespace kaigo::plugins::otp_relay {
+
+namespace {
+
+constexpr char kPendingPrefix[] = "pending/";
+constexpr char kAnswerPrefix[] = "answer/";
+constexpr int kMaxTimeoutSeconds = 3600;
+
+int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
+
+std::string NewRequestId() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof bytes);
+  return absl::BytesToHexString(
+      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+}
+
+// One thread per plugin image ticks every live instance; an engine may hold thousands.
+class Ticker {
+ public:
+  static Ticker& Get() {
+    static Ticker* ticker = new Ticker();  // never destroyed: the image is never unloaded
+    return *ticker;
+  }
+  void Add(OtpRelay* r) {
+    std::lock_guard<std::mutex> lock(mu_);
+    relays_.insert(r);
+    if (!thread_.joinable()) thread_ = std::thread([this] { Run(); });
+  }
+  // Returns once no Tick of `r` is running.
+  void Remove(OtpRelay* r) {
+    std::unique_lock<std::mutex> lock(mu_);
+    relays_.erase(r);
+    idle_.wait(lock, [&] { return ticking_ != r; });
+  }
+
+ private:
+  void Run() {
+    for (;;) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      std::vector<OtpRelay*> relays;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        relays.assign(relays_.begin(), relays_.end());
+      }
+      for (OtpRelay* r : relays) {
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          if (relays_.count(r) == 0) continue;
+          ticking_ = r;
+        }
+        r->Tick();
+        std::lock_guard<std::mutex> lock(mu_);
+        ticking_ = nullptr;
+        idle_.notify_all();
+      }
+    }
+  }
+  std::mutex mu_;
+  std::condition_variable idle_;
+  std::set<OtpRelay*> relays_;
+  OtpRelay* ticking_ = nullptr;
+  std::thread thread_;
+};
+
+}  // namespace
+
+OtpRelay::OtpRelay(sdk::HostServices host, kaigo::plugins::v1::OtpRelayConfig config)
+    : Instance(std::move(host)), config_(std::move(config)) {
+  Unary<kaigo::v1::RequestOtpRequest, kaigo::v1::RequestOtpResponse>(
+      "/kaigo.v1.OtpService/RequestOtp",
+      [this](const kaigo::v1::RequestOtpRequest& req, WaitingCall call) { RequestOtp(req, call); });
+  BlockingUnary<kaigo::v1::ProvideOtpRequest, kaigo::v1::ProvideOtpResponse>(
+      "/kaigo.v1.OtpService/ProvideOtp",
+      [this](const kaigo::v1::ProvideOtpRequest& req, const sdk::CallBase&) { return ProvideOtp(req); });
+  BlockingUnary<kaigo::v1::ListPendingRequest, kaigo::v1::ListPendingResponse>(
+      "/kaigo.v1.OtpService/ListPending",
+      [this](const kaigo::v1::ListPendingRequest&, const sdk::CallBase&) { return ListPending(); });
+  ServerStreaming<kaigo::v1::WatchPendingRequest, kaigo::v1::PendingOtpEvent>(
+      "/kaigo.v1.OtpService/WatchPending",
+      [this](const kaigo::v1::WatchPendingRequest&, Watcher watcher) { WatchPending(watcher); });
+  Ticker::Get().Add(this);
+}
+
+OtpRelay::~OtpRelay() { Ticker::Get().Remove(this); }
+
+void OtpRelay::RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCall call) {
+  if (request.purpose() == kaigo::v1::OTP_PURPOSE_UNSPECIFIED ||
+      !kaigo::v1::OtpPurpose_IsValid(request.purpose())) {
+    call->Finish(absl::InvalidArgumentError("purpose: must be one of the OtpPurpose values"));
+    return;
+  }
+  if (request.timeout_seconds() < 0 || request.timeout_seconds() > kMaxTimeoutSeconds) {
+    call->Finish(absl::InvalidArgumentError(
+        absl::StrCat("timeout_seconds: must be 0 (default) to ", kMaxTimeoutSeconds)));
+    return;
+  }
+  int timeout = request.timeout_seconds() > 0 ? request.timeout_seconds()
+                                              : config_.default_timeout_seconds();
+  if (timeout <= 0) timeout = 600;
+  int max_pending = config_.max_pending() > 0 ? config_.max_pending() : 16;
+
+  kaigo::v1::PendingOtp otp;
+  otp.set_request_id(NewRequestId());
+  otp.set_purpose(request.purpose());
+  otp.set_recipient_hint(request.recipient_hint());
+  otp.set_requested_at(NowSeconds());
+  otp.set_expires_at(otp.requested_at() + timeout);
+  // The store blocks; the request is recorded off the RPC thread.
+  Workers().Submit([this, otp, call, max_pending] {
+    auto pending = LoadPending();
+    if (!pending.ok()) {
+      call->Finish(absl::UnavailableError("the pending list could not be read"));
+      return;
+    }
+    if (static_cast<int>(pending->size()) >= max_pending) {
+      call->Finish(absl::ResourceExhaustedError(
+          absl::StrCat("this office already has ", pending->size(),
+                       " one-time passwords pending; answer or let them expire first")));
+      return;
+    }
+    absl::Status stored =
+        host().StorePut(kPendingPrefix + otp.request_id(), otp.SerializeAsString());
+    if (!stored.ok()) {
+      call->Finish(absl::UnavailableError("the request could not be recorded"));
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      waiting_[otp.request_id()] = call;
+    }
+    host().Info(absl::StrCat("one-time password requested: ", otp.request_id()));
+    host().MetricAdd("otp_requested", 1);
+    call->OnCancel([this, id = otp.request_id()] { Withdraw(id); });
+  });
+}
+
+void OtpRelay::Withdraw(const std::string& request_id) {
+  WaitingCall call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = waiting_.find(request_id);
+    if (it == waiting_.end()) return;
+    call = it->second;
+    waiting_.erase(it);
+  }
+  // The cancel notification must not block: the store delete runs on the pool.
+  Workers().Submit([this, request_id] { Forget(request_id); });
+  call->Finish(absl::CancelledError("the requester cancelled"));
+}
+
+void OtpRelay::Forget(const std::string& request_id) {
+  absl::Status answer = host().StoreDelete(kAnswerPrefix + request_id);
+  absl::Status pending = host().StoreDelete(kPendingPrefix + request_id);
+  if (!answer.ok() || !pending.ok()) {
+    host().Warn("request " + request_id + " could not be removed from the store; it expires");
+  }
+}
+
+absl::StatusOr<kaigo::v1::ProvideOtpResponse> OtpRelay::ProvideOtp(const kaigo::v1::ProvideOtpRequest& request) {
+  const std::string& code = request.code();
+  bool digits = !code.empty() && std::all_of(code.begin(), code.end(), [](char c) {
+    return absl::ascii_isdigit(static_cast<unsigned char>(c));
+  });
+  if (!digits || code.size() < 4 || code.size() > 8) {
+    return absl::InvalidArgumentError("code: must be 4 to 8 half-width digits");
+  }
+  if (request.request_id().empty()) {
+    return absl::InvalidArgumentError("request_id: must be set");
+  }
+  auto stored = host().StoreGet(kPendingPrefix + request.request_id());
+  if (!stored.ok()) {
+    return absl::NotFoundError("request_id: no pending one-time password request " +
+                               request.request_id() + " (answered, expired or withdrawn)");
+  }
+  kaigo::v1::PendingOtp otp;
+  otp.ParseFromString(*stored);
+  if (otp.expires_at() <= NowSeconds()) {
+    return absl::DeadlineExceededError("request " + request.request_id() + " has expired");
+  }
+  if (auto s = host().StorePut(kAnswerPrefix + request.request_id(), code); !s.ok()) {
+    return absl::UnavailableError("the answer could not be recorded");
+  }
+  host().MetricAdd("otp_provided", 1);
+  return kaigo::v1::ProvideOtpResponse();
+}
+
+absl::StatusOr<std::vector<kaigo::v1::PendingOtp>> OtpRelay::LoadPending() const {
+  auto entries = host().StoreList(kPendingPrefix);
+  if (!entries.ok()) return entries.status();
+  std::vector<kaigo::v1::PendingOtp> out;
+  for (const auto& [key, value] : *entries) {
+    kaigo::v1::PendingOtp otp;
+    if (otp.ParseFromString(value)) out.push_back(std::move(otp));
+  }
+  return out;
+}
+
+absl::StatusOr<kaigo::v1::ListPendingResponse> OtpRelay::ListPending() {
+  auto pending = LoadPending();
+  if (!pending.ok()) return absl::UnavailableError("the pending list could not be read");
+  kaigo::v1::ListPendingResponse response;
+  int64_t now = NowSeconds();
+  for (auto& otp : *pending) {
+    if (otp.expires_at() > now) *response.add_pending() = std::move(otp);
+  }
+  return response;
+}
+
+void OtpRelay::WatchPending(Watcher watcher) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watchers_.push_back(watcher);
+  }
+  // The snapshot is read off the RPC thread; a change racing it may arrive twice as ADDED.
+  Workers().Submit([this, watcher] {
+    auto pending = LoadPending();
+    if (!pending.ok()) return;
+    int64_t now = NowSeconds();
+    for (const auto& otp : *pending) {
+      if (otp.expires_at() <= now) continue;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        seen_[otp.request_id()] = otp;
+      }
+      kaigo::v1::PendingOtpEvent event;
+      event.set_kind(kaigo::v1::PendingOtpEvent::KIND_ADDED);
+      *event.mutable_otp() = otp;
+      watcher->Write(event);
+    }
+  });
+  watcher->OnCancel([this, raw = watcher.get()] {
+    Watcher w;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = std::find_if(watchers_.begin(), watchers_.end(),
+                             [raw](const Watcher& x) { return x.get() == raw; });
+      if (it == watchers_.end()) return;
+      w = *it;
+      watchers_.erase(it);
+    }
+    w->Finish(absl::CancelledError("the watcher cancelled"));
+  });
+}
+
+void OtpRelay::Broadcast(kaigo::v1::PendingOtpEvent::Kind kind, const kaigo::v1::PendingOtp& otp) {
+  kaigo::v1::PendingOtpEvent event;
+  event.set_kind(kind);
+  *event.mutable_otp() = otp;
+  std::vector<Watcher> watchers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    watchers = watchers_;
+  }
+  for (auto& w : watchers) w->Write(event);
+}
+
+void OtpRelay::Tick() {
+  std::vector<std::string> waiting_ids;
+  std::vector<Watcher> new_watchers;
+  bool watched;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (const auto& [id, call] : waiting_) waiting_ids.push_back(id);
+    watched = !watchers_.empty();
+  }
+  if (waiting_ids.empty() && !watched) return;
+  int64_t now = NowSeconds();
+
+  // Answers and expiries of this instance's waiting requests.
+  std::set<std::string> answered_now;
+  for (const auto& id : waiting_ids) {
+    auto answer = host().StoreGet(kAnswerPrefix + id);
+    auto pending = host().StoreGet(kPendingPrefix + id);
+    kaigo::v1::PendingOtp otp;
+    if (pending.ok()) otp.ParseFromString(*pending);
+    bool expired = pending.ok() && otp.expires_at() <= now;
+    if (!answer.ok() && !expired) continue;
+    WaitingCall call;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto it = waiting_.find(id);
+      if (it == waiting_.end()) continue;
+      call = it->second;
+      waiting_.erase(it);
+    }
+    Forget(id);
+    if (answer.ok()) {
+      answered_now.insert(id);
+      kaigo::v1::RequestOtpResponse response;
+      response.set_code(*answer);
+      response.set_request_id(id);
+      call->Finish(response);
+    } else {
+      host().MetricAdd("otp_expired", 1);
+      call->Finish(absl::DeadlineExceededError(
+          "no one-time password was provided before the request expired"));
+    }
+  }
+  if (!watched) return;
+
+  // Watchers see the store's pending list as changes since the last tick.
+  auto pending = LoadPending();
+  if (!pending.ok()) return;
+  std::map<std::string, kaigo::v1::PendingOtp> current;
+  for (auto& otp : *pending) {
+    if (otp.expires_at() > now) current[otp.request_id()] = otp;
+  }
+  std::map<std::string, kaigo::v1::PendingOtp> previous;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    previous.swap(seen_);
+    seen_ = current;
+  }
+  for (const auto& [id, otp] : current) {
+    if (previous.count(id) == 0) Broadcast(kaigo::v1::PendingOtpEvent::KIND_ADDED, otp);
+  }
+  for (const auto& [id, otp] : previous) {
+    if (current.count(id) != 0) continue;
+    bool answered = answered_now.count(id) != 0 || host().StoreGet(kAnswerPrefix + id).ok();
+    auto kind = otp.expires_at() <= now ? kaigo::v1::PendingOtpEvent::KIND_EXPIRED
+                : answered              ? kaigo::v1::PendingOtpEvent::KIND_ANSWERED
+                                        : kaigo::v1::PendingOtpEvent::KIND_WITHDRAWN;
+    Broadcast(kind, otp);
+  }
+}
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "otp_relay";
+  d.version = "1.0.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Trusts the office's operators (any caller allowed for the office may answer). Talks to "
+      "nothing outside the host. Codes are kept in the host store until delivered.";
+  d.services = {sdk::FindService("kaigo.v1.OtpService")};
+  d.config_type = kaigo::plugins::v1::OtpRelayConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<kaigo::plugins::v1::OtpRelayConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->default_timeout_seconds() < 0 || config->default_timeout_seconds() > 3600) {
+      return absl::InvalidArgumentError("default_timeout_seconds: must be 0 to 3600");
+    }
+    if (config->max_pending() < 0) return absl::InvalidArgumentError("max_pending: must be >= 0");
+    return std::make_unique<OtpRelay>(std::move(host), *std::move(config));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::otp_relay

@@ -1,0 +1,3 @@
+#include "otp_relay.h"
+
+KAIGO_PLUGIN(kaigo::plugins::otp_relay::Define)

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# Installs every Debian 12 package kaigo-bridge needs to build, run and test.
+# Idempotent: installs only what is missing, so a second run is quick and offline-safe.
+set -euo pipefail
+
+packages=(
+  # toolchain
+  build-essential cmake ninja-build pkg-config git clang-14 libclang-rt-14-dev clang-format
+  # gRPC / protobuf / abseil
+  libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev grpc-proto
+  # Boost.DLL (+ filesystem), configuration, storage, crypto, HTTP
+  libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libssl-dev openssl
+  libcurl4-openssl-dev
+  # tests and benchmarks
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
+)
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "install-deps: installing ${missing[*]}"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  export DEBIAN_FRONTEND=noninteractive
+  $sudo_cmd apt-get update -qq
+  $sudo_cmd apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "install-deps: all ${#packages[@]} packages present"
+fi

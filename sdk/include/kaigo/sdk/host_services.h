@@ -1,0 +1,123 @@
+// The host's services as a plugin instance sees them: logging, its durable store, audit, secrets,
+// metrics and calls to other concerns of the same office.
+//
+// Thread-safe: every method may be called from any thread. Store, audit and secret calls block on
+// the host's storage: call them from your own threads or a BlockingUnary handler, not from a
+// non-blocking handler that runs on an RPC thread.
+#ifndef KAIGO_SDK_HOST_SERVICES_H_
+#define KAIGO_SDK_HOST_SERVICES_H_
+
+#include <condition_variable>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "google/protobuf/message_lite.h"
+#include "kaigo/plugin.h"
+#include "kaigo/sdk/call.h"
+
+namespace kaigo::sdk {
+
+// A call to another concern, started by HostServices::CallRaw. Thread-safe. Dropping the last
+// reference releases the handle; it does not cancel.
+class OutgoingCall {
+ public:
+  OutgoingCall(const kaigo_host_api* api, std::function<void(std::string_view)> on_message,
+               std::function<void(const absl::Status&)> on_finish);
+  ~OutgoingCall();
+  OutgoingCall(const OutgoingCall&) = delete;
+  OutgoingCall& operator=(const OutgoingCall&) = delete;
+  void Cancel();
+
+ private:
+  friend class HostServices;
+  void Attach(kaigo_outgoing_call* handle);
+
+  const kaigo_host_api* api_;
+  std::function<void(std::string_view)> on_message_;
+  std::function<void(const absl::Status&)> on_finish_;
+  std::mutex mu_;
+  kaigo_outgoing_call* handle_ = nullptr;
+  bool cancel_requested_ = false;
+};
+
+class HostServices {
+ public:
+  HostServices(const kaigo_host_api* api, kaigo_host* host);
+
+  void Log(int32_t level, std::string_view message) const;
+  void Info(std::string_view message) const { Log(KAIGO_LOG_INFO, message); }
+  void Warn(std::string_view message) const { Log(KAIGO_LOG_WARN, message); }
+
+  absl::StatusOr<std::string> StoreGet(std::string_view key) const;
+  absl::Status StorePut(std::string_view key, std::string_view value) const;
+  absl::Status StoreDelete(std::string_view key) const;
+  absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StoreList(
+      std::string_view prefix) const;
+
+  // `subject_ref` refers to the recipient (e.g. a hash or an internal id), never personal values.
+  absl::Status Audit(const CallBase* call, std::string_view action, std::string_view subject_ref,
+                     absl::StatusCode outcome, std::string_view detail = {}) const;
+
+  absl::StatusOr<std::string> Secret(std::string_view name) const;
+  void MetricAdd(std::string_view name, double delta) const;
+
+  // Calls another concern for this office. `on_message` runs per response message, `on_finish`
+  // once, last; both on host threads, neither may block. Calls still running when the instance is
+  // destroyed are cancelled and awaited by the SDK.
+  std::shared_ptr<OutgoingCall> CallRaw(const CallBase* parent, std::string_view method,
+                                        std::string_view request,
+                                        std::function<void(std::string_view)> on_message,
+                                        std::function<void(const absl::Status&)> on_finish) const;
+
+  template <class Response>
+  std::shared_ptr<OutgoingCall> CallUnary(
+      const CallBase* parent, std::string_view method, const google::protobuf::MessageLite& request,
+      std::function<void(absl::StatusOr<Response>)> done) const {
+    auto response = std::make_shared<absl::StatusOr<Response>>(
+        absl::InternalError(std::string(method) + " returned no response"));
+    std::string bytes;
+    request.SerializeToString(&bytes);
+    return CallRaw(
+        parent, method, bytes,
+        [response](std::string_view message) {
+          Response parsed;
+          if (parsed.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
+            *response = std::move(parsed);
+          } else {
+            *response = absl::InternalError("the response could not be parsed");
+          }
+        },
+        [response, done = std::move(done)](const absl::Status& status) {
+          done(status.ok() ? std::move(*response) : absl::StatusOr<Response>(status));
+        });
+  }
+
+  // Cancels every outgoing call still running and waits for them to finish. The SDK calls it
+  // before destroying an instance.
+  void CancelAndAwaitOutgoing() const;
+
+  const kaigo_host_api* api() const { return api_; }
+  kaigo_host* host() const { return host_; }
+
+ private:
+  struct Outgoing {
+    std::mutex mu;
+    std::condition_variable idle;
+    std::set<std::shared_ptr<OutgoingCall>> running;
+  };
+  const kaigo_host_api* api_;
+  kaigo_host* host_;
+  std::shared_ptr<Outgoing> outgoing_;
+};
+
+}  // namespace kaigo::sdk
+
+#endif  // KAIGO_SDK_HOST_SERVICES_H_

@@ -1,0 +1,67 @@
+#include "kaigo/sdk/call.h"
+
+#include <algorithm>
+
+#include "kaigo/sdk/abi.h"
+
+namespace kaigo::sdk {
+
+CallInfo CallInfo::From(const kaigo_call_info& info) {
+  CallInfo out;
+  out.method = std::string(FromStr(info.method));
+  out.office = std::string(FromStr(info.office));
+  out.caller = std::string(FromStr(info.caller));
+  out.request_id = std::string(FromStr(info.request_id));
+  for (size_t i = 0; i < info.role_count; ++i) {
+    out.roles.emplace_back(FromStr(info.roles[i]));
+  }
+  if (KAIGO_HAS_FIELD(&info, kaigo_call_info, deadline_unix_ms)) {
+    out.deadline_unix_ms = info.deadline_unix_ms;
+  }
+  return out;
+}
+
+bool CallInfo::HasRole(std::string_view role) const {
+  return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+CallBase::CallBase(const kaigo_host_api* api, kaigo_call* call, CallInfo info)
+    : api_(api), call_(call), info_(std::move(info)) {}
+
+void CallBase::OnCancel(std::function<void()> fn) {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!IsCancelled()) {
+      on_cancel_ = std::move(fn);
+      return;
+    }
+  }
+  fn();
+}
+
+void CallBase::NotifyCancelled() {
+  std::function<void()> fn;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_.store(true, std::memory_order_release);
+    fn = std::move(on_cancel_);
+  }
+  if (fn) fn();
+}
+
+bool CallBase::FinishWith(const absl::Status& status, std::string_view response) {
+  if (finished_.exchange(true, std::memory_order_acq_rel)) return false;
+  // Released only after call_finish returned: until then the host may still deliver a cancel
+  // that refers to this object.
+  std::shared_ptr<CallBase> keep = std::move(self_);
+  kaigo_status s = ToKaigoStatus(status);
+  api_->call_finish(call_, &s, ToBytes(status.ok() ? response : std::string_view()));
+  return true;
+}
+
+int32_t CallBase::WriteBytes(std::string_view message) {
+  if (IsFinished()) return KAIGO_CODE_CANCELLED;
+  return api_->call_write(call_, ToBytes(message));
+}
+
+}  // namespace kaigo::sdk

@@ -1,0 +1,153 @@
+#include "kaigo/sdk/host_services.h"
+
+#include "kaigo/sdk/abi.h"
+
+namespace kaigo::sdk {
+
+OutgoingCall::OutgoingCall(const kaigo_host_api* api,
+                           std::function<void(std::string_view)> on_message,
+                           std::function<void(const absl::Status&)> on_finish)
+    : api_(api), on_message_(std::move(on_message)), on_finish_(std::move(on_finish)) {}
+
+OutgoingCall::~OutgoingCall() {
+  if (handle_ != nullptr) api_->outgoing_release(handle_);
+}
+
+void OutgoingCall::Attach(kaigo_outgoing_call* handle) {
+  bool cancel;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    handle_ = handle;
+    cancel = cancel_requested_;
+  }
+  if (cancel && handle != nullptr) api_->outgoing_cancel(handle);
+}
+
+void OutgoingCall::Cancel() {
+  kaigo_outgoing_call* handle;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancel_requested_ = true;
+    handle = handle_;
+  }
+  if (handle != nullptr) api_->outgoing_cancel(handle);
+}
+
+HostServices::HostServices(const kaigo_host_api* api, kaigo_host* host)
+    : api_(api), host_(host), outgoing_(std::make_shared<Outgoing>()) {}
+
+void HostServices::Log(int32_t level, std::string_view message) const {
+  api_->log(host_, level, ToStr(message));
+}
+
+absl::StatusOr<std::string> HostServices::StoreGet(std::string_view key) const {
+  std::string value;
+  int32_t code = api_->store_get(host_, ToStr(key), StringSink(&value));
+  if (code != KAIGO_CODE_OK) return FromKaigoCode(code, "store get failed for key " + std::string(key));
+  return value;
+}
+
+absl::Status HostServices::StorePut(std::string_view key, std::string_view value) const {
+  int32_t code = api_->store_put(host_, ToStr(key), ToBytes(value));
+  if (code == KAIGO_CODE_OK) return absl::OkStatus();
+  return FromKaigoCode(code, "store put failed for key " + std::string(key));
+}
+
+absl::Status HostServices::StoreDelete(std::string_view key) const {
+  int32_t code = api_->store_delete(host_, ToStr(key));
+  if (code == KAIGO_CODE_OK || code == KAIGO_CODE_NOT_FOUND) return absl::OkStatus();
+  return FromKaigoCode(code, "store delete failed for key " + std::string(key));
+}
+
+absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HostServices::StoreList(
+    std::string_view prefix) const {
+  std::vector<std::pair<std::string, std::string>> out;
+  int32_t code = api_->store_list(host_, ToStr(prefix), &out,
+                                  [](void* ctx, kaigo_str key, kaigo_bytes value) {
+                                    static_cast<std::vector<std::pair<std::string, std::string>>*>(
+                                        ctx)
+                                        ->emplace_back(FromStr(key), FromBytes(value));
+                                  });
+  if (code != KAIGO_CODE_OK) return FromKaigoCode(code, "store list failed");
+  return out;
+}
+
+absl::Status HostServices::Audit(const CallBase* call, std::string_view action,
+                                 std::string_view subject_ref, absl::StatusCode outcome,
+                                 std::string_view detail) const {
+  kaigo_audit_record record{sizeof(kaigo_audit_record), ToStr(action), ToStr(subject_ref),
+                            static_cast<int32_t>(outcome), ToStr(detail)};
+  int32_t code = api_->audit_append(host_, call ? call->handle() : nullptr, &record);
+  if (code == KAIGO_CODE_OK) return absl::OkStatus();
+  return FromKaigoCode(code, "audit append failed");
+}
+
+absl::StatusOr<std::string> HostServices::Secret(std::string_view name) const {
+  std::string value;
+  int32_t code = api_->secret_get(host_, ToStr(name), StringSink(&value));
+  if (code != KAIGO_CODE_OK) {
+    return FromKaigoCode(code, "secret '" + std::string(name) + "' is not available");
+  }
+  return value;
+}
+
+void HostServices::MetricAdd(std::string_view name, double delta) const {
+  api_->metric_add(host_, ToStr(name), delta);
+}
+
+std::shared_ptr<OutgoingCall> HostServices::CallRaw(
+    const CallBase* parent, std::string_view method, std::string_view request,
+    std::function<void(std::string_view)> on_message,
+    std::function<void(const absl::Status&)> on_finish) const {
+  auto call = std::make_shared<OutgoingCall>(api_, std::move(on_message), std::move(on_finish));
+  {
+    std::lock_guard<std::mutex> lock(outgoing_->mu);
+    outgoing_->running.insert(call);
+  }
+  struct Reply {
+    OutgoingCall* call;
+    std::weak_ptr<Outgoing> registry;
+  };
+  auto* reply = new Reply{call.get(), outgoing_};
+  kaigo_reply_handler handler{
+      reply,
+      [](void* ctx, kaigo_bytes message) {
+        auto* r = static_cast<Reply*>(ctx);
+        if (r->call->on_message_) r->call->on_message_(FromBytes(message));
+      },
+      [](void* ctx, const kaigo_status* status) {
+        std::unique_ptr<Reply> r(static_cast<Reply*>(ctx));
+        if (r->call->on_finish_) r->call->on_finish_(FromKaigoStatus(*status));
+        // Unregistered only after the callback ran, so CancelAndAwaitOutgoing also waits for it.
+        if (auto registry = r->registry.lock()) {
+          std::shared_ptr<OutgoingCall> dropped;
+          std::lock_guard<std::mutex> lock(registry->mu);
+          for (auto it = registry->running.begin(); it != registry->running.end(); ++it) {
+            if (it->get() == r->call) {
+              dropped = *it;
+              registry->running.erase(it);
+              break;
+            }
+          }
+          registry->idle.notify_all();
+        }
+      }};
+  kaigo_outgoing_call* handle = api_->call_start(host_, parent ? parent->handle() : nullptr,
+                                                 ToStr(method), ToBytes(request), handler);
+  call->Attach(handle);
+  return call;
+}
+
+void HostServices::CancelAndAwaitOutgoing() const {
+  std::vector<std::shared_ptr<OutgoingCall>> running;
+  {
+    std::lock_guard<std::mutex> lock(outgoing_->mu);
+    running.assign(outgoing_->running.begin(), outgoing_->running.end());
+  }
+  for (auto& call : running) call->Cancel();
+  running.clear();
+  std::unique_lock<std::mutex> lock(outgoing_->mu);
+  outgoing_->idle.wait(lock, [this] { return outgoing_->running.empty(); });
+}
+
+}  // namespace kaigo::sdk

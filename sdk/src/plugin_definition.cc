@@ -1,0 +1,150 @@
+#include "kaigo/sdk/plugin_definition.h"
+
+#include <exception>
+#include <set>
+
+#include "google/protobuf/descriptor.pb.h"
+#include "kaigo/sdk/abi.h"
+
+namespace kaigo::sdk {
+
+const google::protobuf::ServiceDescriptor* FindService(std::string_view full_name) {
+  return google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      std::string(full_name));
+}
+
+namespace internal {
+
+namespace {
+
+void AddFileWithDeps(const google::protobuf::FileDescriptor* file, std::set<std::string>* seen,
+                     google::protobuf::FileDescriptorSet* set) {
+  if (!seen->insert(file->name()).second) return;
+  for (int i = 0; i < file->dependency_count(); ++i) AddFileWithDeps(file->dependency(i), seen, set);
+  file->CopyTo(set->add_file());  // dependencies first, as protoc orders them
+}
+
+// Everything the exported C table points at; built once per plugin image.
+struct Exported {
+  PluginDefinition definition;
+  std::string descriptor_set;
+  std::vector<std::string> service_names;
+  std::vector<const char*> service_name_ptrs;
+  std::string config_type;
+  kaigo_manifest manifest{};
+  kaigo_plugin_api api{};
+};
+
+Exported* exported = nullptr;
+
+}  // namespace
+
+std::string DescriptorSetFor(const std::vector<const google::protobuf::ServiceDescriptor*>& services,
+                             const google::protobuf::Descriptor* config_type) {
+  google::protobuf::FileDescriptorSet set;
+  std::set<std::string> seen;
+  for (const auto* s : services) {
+    if (s != nullptr) AddFileWithDeps(s->file(), &seen, &set);
+  }
+  if (config_type != nullptr) AddFileWithDeps(config_type->file(), &seen, &set);
+  return set.SerializeAsString();
+}
+
+// The C entry points of the table; each turns ABI calls into the C++ layer's.
+class Dispatcher {
+ public:
+  static int32_t Create(const kaigo_host_api* host_api, kaigo_host* host,
+                        const kaigo_instance_info* info, kaigo_bytes config, kaigo_instance** out,
+                        kaigo_sink error) {
+    auto fail = [&](const absl::Status& status) {
+      std::string message(status.message());
+      if (error.write != nullptr) {
+        error.write(error.ctx, reinterpret_cast<const uint8_t*>(message.data()), message.size());
+      }
+      return static_cast<int32_t>(status.code());
+    };
+    if (host_api == nullptr || host_api->abi_version != KAIGO_ABI_VERSION ||
+        !KAIGO_HAS_FIELD(host_api, kaigo_host_api, outgoing_release)) {
+      return fail(absl::FailedPreconditionError("the host's ABI table is not compatible"));
+    }
+    InstanceContext context;
+    if (info != nullptr) {
+      context.office = std::string(FromStr(info->office));
+      context.plugin_name = std::string(FromStr(info->plugin_name));
+    }
+    try {
+      auto instance = exported->definition.create(HostServices(host_api, host), context,
+                                                  FromBytes(config));
+      if (!instance.ok()) return fail(instance.status());
+      if (*instance == nullptr) return fail(absl::InternalError("the plugin created no instance"));
+      if (!(*instance)->registration_status().ok()) {
+        return fail(absl::InternalError("handler registration: " +
+                                        std::string((*instance)->registration_status().message())));
+      }
+      *out = reinterpret_cast<kaigo_instance*>(instance->release());
+      return KAIGO_CODE_OK;
+    } catch (const std::exception& e) {
+      return fail(absl::InternalError(std::string("plugin creation failed: ") + e.what()));
+    } catch (...) {
+      return fail(absl::InternalError("plugin creation failed"));
+    }
+  }
+
+  static void Destroy(kaigo_instance* raw) {
+    auto* instance = reinterpret_cast<Instance*>(raw);
+    instance->host().CancelAndAwaitOutgoing();
+    delete instance;
+  }
+
+  static void CallStart(kaigo_instance* raw, kaigo_call* call, const kaigo_call_info* info,
+                        kaigo_bytes request, void** call_ctx) {
+    auto* instance = reinterpret_cast<Instance*>(raw);
+    *call_ctx = nullptr;
+    std::string method(FromStr(info->method));
+    auto it = instance->handlers_.find(method);
+    if (it == instance->handlers_.end()) {
+      std::string message = method + " is not implemented by this plugin";
+      kaigo_status status{KAIGO_CODE_UNIMPLEMENTED, ToStr(message), kaigo_bytes{nullptr, 0}};
+      instance->host().api()->call_finish(call, &status, kaigo_bytes{nullptr, 0});
+      return;
+    }
+    it->second(call, *info, request, call_ctx);
+  }
+
+  static void CallCancel(kaigo_instance*, kaigo_call*, void* call_ctx) {
+    if (call_ctx != nullptr) static_cast<CallBase*>(call_ctx)->NotifyCancelled();
+  }
+};
+
+const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)()) {
+  if (host_abi_version != KAIGO_ABI_VERSION) return nullptr;
+  static Exported* table = [define] {
+    auto* e = new Exported();  // lives as long as the image, which is never unloaded
+    e->definition = define();
+    e->descriptor_set = DescriptorSetFor(e->definition.services, e->definition.config_type);
+    for (const auto* s : e->definition.services) {
+      if (s != nullptr) e->service_names.push_back(s->full_name());
+    }
+    for (const auto& n : e->service_names) e->service_name_ptrs.push_back(n.c_str());
+    if (e->definition.config_type != nullptr) e->config_type = e->definition.config_type->full_name();
+    e->manifest = kaigo_manifest{sizeof(kaigo_manifest),
+                                 e->definition.name.c_str(),
+                                 e->definition.version.c_str(),
+                                 e->definition.vendor.c_str(),
+                                 e->definition.status.c_str(),
+                                 e->definition.security_posture.c_str(),
+                                 e->service_name_ptrs.data(),
+                                 e->service_name_ptrs.size(),
+                                 ToBytes(e->descriptor_set),
+                                 e->config_type.c_str()};
+    e->api = kaigo_plugin_api{sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,  &e->manifest,
+                              &Dispatcher::Create,      &Dispatcher::Destroy, &Dispatcher::CallStart,
+                              &Dispatcher::CallCancel};
+    exported = e;
+    return e;
+  }();
+  return &table->api;
+}
+
+}  // namespace internal
+}  // namespace kaigo::sdk
