@@ -1,0 +1,255 @@
+#include "engine/config/config_loader.h"
+
+#include <unistd.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <filesystem>
+#include <map>
+#include <regex>
+#include <set>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "engine/log/json_logger.h"
+#include "kaigo/identifiers.h"
+
+namespace kaigo::engine {
+
+namespace fs = std::filesystem;
+
+std::string LoadedConfig::Where(const std::string& field_path) const {
+  std::string p = field_path;
+  for (;;) {
+    auto it = positions.find(p);
+    if (it != positions.end()) return it->second;
+    size_t cut = p.find_last_of(".[");
+    if (cut == std::string::npos) return path;
+    p = p.substr(0, cut);
+  }
+}
+
+std::string LoadedConfig::Resolve(const std::string& relative) const {
+  if (relative.empty() || fs::path(relative).is_absolute()) return relative;
+  return (fs::path(dir) / relative).lexically_normal().string();
+}
+
+namespace {
+
+bool ParseYamlFile(const std::string& file, YAML::Node* out, ConfigErrors* errors) {
+  try {
+    *out = YAML::LoadFile(file);
+    return true;
+  } catch (const YAML::BadFile&) {
+    errors->Add(file, "", "cannot read the file");
+  } catch (const YAML::ParserException& e) {
+    errors->Add(absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1), "",
+                "YAML syntax: " + e.msg);
+  }
+  return false;
+}
+
+YamlProtoMapper MapperFor(const std::string& file, LoadedConfig* loaded, ConfigErrors* errors) {
+  YamlProtoMapper mapper(file, &loaded->positions, errors);
+  mapper.SetBytesHook([loaded, file, errors](const std::string& path, const YAML::Node& node,
+                                             google::protobuf::Message*,
+                                             const google::protobuf::FieldDescriptor* field) {
+    PendingSettings s;
+    if (field->name() != "settings" ||
+        sscanf(path.c_str(), "offices[%d].concerns[%d].settings", &s.office, &s.binding) != 2) {
+      errors->Add(MarkOf(file, node), path, "binary values cannot be written here");
+      return;
+    }
+    s.path = path;
+    s.file = file;
+    s.node = node;
+    loaded->settings.push_back(std::move(s));
+  });
+  return mapper;
+}
+
+}  // namespace
+
+LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors) {
+  LoadedConfig loaded;
+  std::error_code ec;
+  fs::path absolute = fs::absolute(path, ec);
+  loaded.path = absolute.lexically_normal().string();
+  loaded.dir = absolute.parent_path().lexically_normal().string();
+  YAML::Node root;
+  if (!ParseYamlFile(loaded.path, &root, errors)) return loaded;
+  MapperFor(loaded.path, &loaded, errors).Map(root, "", &loaded.config);
+
+  for (int d = 0; d < loaded.config.office_dirs_size(); ++d) {
+    std::string dir_path = absl::StrCat("office_dirs[", d, "]");
+    std::string dir = loaded.Resolve(loaded.config.office_dirs(d));
+    std::vector<std::string> files;
+    for (const auto& entry : fs::directory_iterator(dir, ec)) {
+      if (entry.path().extension() == ".yaml") files.push_back(entry.path().string());
+    }
+    if (ec) {
+      errors->Add(loaded.Where(dir_path), dir_path, "cannot read directory " + dir);
+      continue;
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) {
+      YAML::Node node;
+      if (!ParseYamlFile(file, &node, errors)) continue;
+      std::string office_path = absl::StrCat("offices[", loaded.config.offices_size(), "]");
+      MapperFor(file, &loaded, errors).Map(node, office_path, loaded.config.add_offices());
+    }
+  }
+  return loaded;
+}
+
+bool ParseHostPort(const std::string& address, std::string* host, int* port) {
+  size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  *host = address.substr(0, colon);
+  if (host->front() == '[') {
+    if (host->back() != ']') return false;
+    *host = host->substr(1, host->size() - 2);
+  }
+  return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+}
+
+void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
+  const auto& c = loaded.config;
+  auto error = [&](const std::string& path, const std::string& message) {
+    errors->Add(loaded.Where(path), path, message);
+  };
+  auto check_file = [&](const std::string& path, const std::string& value) {
+    if (value.empty()) return;
+    std::string resolved = loaded.Resolve(value);
+    if (access(resolved.c_str(), R_OK) != 0) error(path, "file not found or not readable: " + resolved);
+  };
+
+  // server
+  std::string host;
+  int port;
+  if (c.server().listen().empty()) {
+    error("server.listen", "required (host:port, e.g. 127.0.0.1:50051)");
+  } else if (!ParseHostPort(c.server().listen(), &host, &port)) {
+    error("server.listen", "must be host:port with a port of 0–65535");
+  } else if (c.server().insecure_loopback() && !IsLoopbackHost(host)) {
+    error("server.insecure_loopback",
+          "serving without TLS is allowed only on a loopback address, not " + host);
+  }
+  if (!c.server().insecure_loopback()) {
+    if (c.server().tls().cert_file().empty()) {
+      error("server.tls.cert_file", "required unless server.insecure_loopback is true");
+    }
+    if (c.server().tls().key_file().empty()) {
+      error("server.tls.key_file", "required unless server.insecure_loopback is true");
+    }
+  }
+  check_file("server.tls.cert_file", c.server().tls().cert_file());
+  check_file("server.tls.key_file", c.server().tls().key_file());
+  check_file("server.tls.client_ca_file", c.server().tls().client_ca_file());
+  if (c.server().tls().require_client_certificate() && c.server().tls().client_ca_file().empty()) {
+    error("server.tls.require_client_certificate", "needs server.tls.client_ca_file");
+  }
+  if (!c.server().metrics_listen().empty() &&
+      !ParseHostPort(c.server().metrics_listen(), &host, &port)) {
+    error("server.metrics_listen", "must be host:port with a port of 0–65535");
+  }
+  if (!ParseLogLevel(c.log().level()).ok()) error("log.level", "must be debug, info, warn or error");
+
+  // plugins
+  std::map<std::string, int> plugin_index;
+  static const std::regex kName("[a-z0-9_]+");
+  static const std::regex kSha256("[0-9a-f]{64}");
+  for (int i = 0; i < c.plugins_size(); ++i) {
+    const auto& p = c.plugins(i);
+    std::string at = absl::StrCat("plugins[", i, "]");
+    if (!std::regex_match(p.name(), kName)) {
+      error(at + ".name", "required, lower-case letters, digits and _");
+    } else if (!plugin_index.emplace(p.name(), i).second) {
+      error(at + ".name", "duplicate plugin " + p.name() + " (first at " +
+                              loaded.Where(absl::StrCat("plugins[", plugin_index[p.name()], "]")) +
+                              ")");
+    }
+    if (p.path().empty()) {
+      error(at + ".path", "required: the plugin's .so file");
+    } else {
+      check_file(at + ".path", p.path());
+    }
+    if (!p.sha256().empty() && !std::regex_match(p.sha256(), kSha256)) {
+      error(at + ".sha256", "must be 64 lower-case hex digits");
+    }
+  }
+
+  // offices
+  std::map<std::string, int> office_index;
+  for (int i = 0; i < c.offices_size(); ++i) {
+    const auto& o = c.offices(i);
+    std::string at = absl::StrCat("offices[", i, "]");
+    if (o.number().empty()) {
+      error(at + ".number", "required: the office's 10-character 介護保険事業所番号");
+    } else if (absl::Status s = ValidateOfficeNumber(o.number()); !s.ok()) {
+      error(at + ".number", std::string(s.message()));
+    } else if (!office_index.emplace(o.number(), i).second) {
+      error(at + ".number",
+            "duplicate office " + o.number() + " (first at " +
+                loaded.Where(absl::StrCat("offices[", office_index[o.number()], "].number")) + ")");
+    }
+    for (int t = 0; t < o.service_types_size(); ++t) {
+      const std::string& code = o.service_types(t);
+      bool ok = code.size() == 2 && std::all_of(code.begin(), code.end(), [](char ch) {
+                  return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z');
+                });
+      if (!ok) {
+        error(absl::StrCat(at, ".service_types[", t, "]"),
+              "サービス種類コード must be 2 characters (digits or capitals), e.g. 43");
+      }
+    }
+    std::set<std::string> services;
+    for (int b = 0; b < o.concerns_size(); ++b) {
+      const auto& binding = o.concerns(b);
+      std::string bat = absl::StrCat(at, ".concerns[", b, "]");
+      if (binding.service().find('.') == std::string::npos) {
+        error(bat + ".service", "required: a full service name, e.g. kaigo.v1.OtpService");
+      } else if (!services.insert(binding.service()).second) {
+        error(bat + ".service", "the office binds " + binding.service() + " twice");
+      }
+      if (plugin_index.count(binding.plugin()) == 0) {
+        error(bat + ".plugin", "'" + binding.plugin() + "' is not listed under plugins");
+      }
+    }
+    std::set<std::string> secret_names;
+    for (int s = 0; s < o.secrets_size(); ++s) {
+      const auto& secret = o.secrets(s);
+      std::string sat = absl::StrCat(at, ".secrets[", s, "]");
+      if (secret.name().empty() || !secret_names.insert(secret.name()).second) {
+        error(sat + ".name", "required and unique within the office");
+      }
+      if (secret.ref().file().empty() == secret.ref().env().empty()) {
+        error(sat + ".ref", "exactly one of file or env (secrets are never written inline)");
+      }
+      check_file(sat + ".ref.file", secret.ref().file());
+    }
+  }
+
+  // callers
+  std::set<std::string> identities;
+  for (int i = 0; i < c.callers_size(); ++i) {
+    const auto& caller = c.callers(i);
+    std::string at = absl::StrCat("callers[", i, "]");
+    if (caller.identity().empty() || !identities.insert(caller.identity()).second) {
+      error(at + ".identity", "required and unique (certificate common name or anonymous)");
+    }
+    for (int o = 0; o < caller.offices_size(); ++o) {
+      const std::string& number = caller.offices(o);
+      if (number != "*" && office_index.count(number) == 0) {
+        error(absl::StrCat(at, ".offices[", o, "]"),
+              "'" + number + "' is not an office of this configuration (or \"*\")");
+      }
+    }
+  }
+}
+
+}  // namespace kaigo::engine

@@ -1,0 +1,56 @@
+// Reads an engine configuration (YAML, schema kaigo.v1.EngineConfig) and checks every rule that
+// needs no plugin: identifiers with their check digits, duplicates, references between sections,
+// files that must exist, secrets by reference only. Plugin settings are kept as YAML nodes until
+// the plugin's manifest says which message type they must fill (see engine/engine.h).
+//
+// Every error names file:line:column and the field path. Not thread-safe; values are immutable
+// after loading.
+#ifndef KAIGO_ENGINE_CONFIG_CONFIG_LOADER_H_
+#define KAIGO_ENGINE_CONFIG_CONFIG_LOADER_H_
+
+#include <yaml-cpp/yaml.h>
+
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/config/yaml_proto.h"
+#include "kaigo/v1/config.pb.h"
+
+namespace kaigo::engine {
+
+// A plugin's settings as written, to be mapped once the plugin's config type is known.
+struct PendingSettings {
+  int office = 0;
+  int binding = 0;
+  std::string path;
+  std::string file;
+  YAML::Node node;
+};
+
+struct LoadedConfig {
+  kaigo::v1::EngineConfig config;
+  std::string path;  // absolute path of the main file
+  std::string dir;   // its directory: relative paths in the file are resolved against it
+  PositionIndex positions;
+  std::vector<PendingSettings> settings;
+
+  // "file:line:column" of `field_path`, or of its nearest written parent.
+  std::string Where(const std::string& field_path) const;
+  std::string Resolve(const std::string& relative) const;
+};
+
+// Reads the file (and the office_dirs it names). Problems go to `errors`; the result is usable
+// only when `errors` stayed empty.
+LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors);
+
+// The checks that need no plugin.
+void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors);
+
+// "host:port" with a port of 0–65535; IPv6 hosts in brackets.
+bool ParseHostPort(const std::string& address, std::string* host, int* port);
+bool IsLoopbackHost(const std::string& host);
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_CONFIG_CONFIG_LOADER_H_

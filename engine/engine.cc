@@ -1,0 +1,426 @@
+#include "engine/engine.h"
+
+#include <algorithm>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "grpc/health/v1/health.pb.h"
+#include "grpc/reflection/v1/reflection.pb.h"
+#include "grpc/reflection/v1alpha/reflection.pb.h"
+
+namespace kaigo::engine {
+
+const std::vector<std::string>& EngineServiceNames() {
+  // Naming a message of each file links its descriptors into the process.
+  static const std::vector<std::string> names = {
+      kaigo::v1::ListPluginsRequest::descriptor()->file()->service(0)->full_name(),
+      grpc::health::v1::HealthCheckRequest::descriptor()->file()->service(0)->full_name(),
+      grpc::reflection::v1::ServerReflectionRequest::descriptor()->file()->service(0)->full_name(),
+      grpc::reflection::v1alpha::ServerReflectionRequest::descriptor()
+          ->file()
+          ->service(0)
+          ->full_name()};
+  return names;
+}
+
+namespace {
+
+std::string RoleName(kaigo::v1::Role role) {
+  switch (role) {
+    case kaigo::v1::ROLE_CARE_MANAGER: return "care_manager";
+    case kaigo::v1::ROLE_CARE_STAFF: return "care_staff";
+    case kaigo::v1::ROLE_MEDICAL: return "medical";
+    case kaigo::v1::ROLE_OFFICE_ADMIN: return "office_admin";
+    case kaigo::v1::ROLE_ENGINE_ADMIN: return "engine_admin";
+    default: return "";
+  }
+}
+
+bool SameSecrets(const kaigo::v1::OfficeConfig& a,
+                 const std::map<std::string, kaigo::v1::OfficeConfig>& previous) {
+  auto it = previous.find(a.number());
+  if (it == previous.end()) return false;
+  if (it->second.secrets_size() != a.secrets_size()) return false;
+  for (int i = 0; i < a.secrets_size(); ++i) {
+    if (!google::protobuf::util::MessageDifferencer::Equals(a.secrets(i), it->second.secrets(i))) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config_path,
+                                                       std::vector<std::string>* errors) {
+  std::unique_ptr<Engine> engine(new Engine());
+  ConfigErrors config_errors;
+  LoadedConfig loaded = LoadConfig(config_path, &config_errors);
+  if (!config_errors.empty()) {
+    *errors = config_errors.list();
+    return absl::InvalidArgumentError("the configuration has errors");
+  }
+  engine->config_path_ = loaded.path;
+  engine->config_dir_ = loaded.dir;
+  engine->logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
+  auto store = OpenSqliteStore(loaded.Resolve(loaded.config.store().sqlite_path()));
+  if (!store.ok()) {
+    errors->push_back(loaded.Where("store.sqlite_path") + ": store.sqlite_path: " +
+                      std::string(store.status().message()));
+    return store.status();
+  }
+  engine->store_ = *std::move(store);
+  engine->env_ = HostEnvironment{engine->store_.get(), &engine->metrics_, &engine->logger_,
+                                 engine.get()};
+  auto table = engine->Build(loaded, errors);
+  if (!table.ok()) return table.status();
+  engine->running_config_ = loaded.config;
+  engine->Publish(*table);
+  return engine;
+}
+
+std::vector<std::string> Engine::CheckConfig(const std::string& config_path) {
+  std::vector<std::string> errors;
+  auto engine = Create(config_path, &errors);
+  if (!engine.ok() && errors.empty()) errors.push_back(std::string(engine.status().message()));
+  return errors;
+}
+
+Engine::~Engine() { Publish(nullptr); }
+
+std::shared_ptr<const RoutingTable> Engine::table() const {
+  std::lock_guard<std::mutex> lock(table_mu_);
+  return table_;
+}
+
+void Engine::Publish(std::shared_ptr<const RoutingTable> table) {
+  std::shared_ptr<const RoutingTable> old;
+  {
+    std::lock_guard<std::mutex> lock(table_mu_);
+    old = std::move(table_);
+    table_ = std::move(table);
+  }
+  // `old` is released here, outside the lock; its instances drain as their calls finish.
+}
+
+absl::StatusOr<sdk::host::Target> Engine::RouteInternal(const std::string& office,
+                                                        const std::string& method) {
+  auto t = table();
+  if (t == nullptr) return absl::UnavailableError("the engine is shutting down");
+  return t->Route(office, method);
+}
+
+absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
+    LoadedConfig& loaded, std::vector<std::string>* errors) {
+  ConfigErrors e;
+  ValidateConfig(loaded, &e);
+  if (!e.empty()) {
+    *errors = e.list();
+    return absl::InvalidArgumentError("the configuration has errors");
+  }
+  auto& config = loaded.config;
+  auto previous = table();
+
+  // Images.
+  std::map<std::string, std::shared_ptr<const PluginImage>> images;
+  for (int i = 0; i < config.plugins_size(); ++i) {
+    const auto& source = config.plugins(i);
+    std::string path = loaded.Resolve(source.path());
+    std::string pin = source.sha256();
+    auto swapped = overrides_.find(source.name());
+    if (swapped != overrides_.end() && swapped->second.configured_path == path) {
+      path = swapped->second.path;
+      pin = swapped->second.sha256;
+    }
+    auto image = loader_.Load(source.name(), path, pin);
+    std::string at = absl::StrCat("plugins[", i, "].path");
+    if (!image.ok()) {
+      e.Add(loaded.Where(at), at, std::string(image.status().message()));
+      continue;
+    }
+    images[source.name()] = *image;
+  }
+
+  // Settings, now that each plugin's settings type is known.
+  for (auto& pending : loaded.settings) {
+    auto* binding = config.mutable_offices(pending.office)->mutable_concerns(pending.binding);
+    auto image = images.find(binding->plugin());
+    if (image == images.end()) continue;  // reported above
+    const auto* type = image->second->config_type();
+    if (type == nullptr) {
+      if (pending.node && !pending.node.IsNull()) {
+        e.Add(MarkOf(pending.file, pending.node), pending.path,
+              "plugin " + binding->plugin() + " takes no settings");
+      }
+      continue;
+    }
+    std::unique_ptr<google::protobuf::Message> message(
+        image->second->factory()->GetPrototype(type)->New());
+    PositionIndex ignored;
+    YamlProtoMapper(pending.file, &ignored, &e).Map(pending.node, pending.path, message.get());
+    binding->set_settings(message->SerializeAsString());
+  }
+
+  // Services each binding names must be the plugin's.
+  for (int o = 0; o < config.offices_size(); ++o) {
+    for (int b = 0; b < config.offices(o).concerns_size(); ++b) {
+      const auto& binding = config.offices(o).concerns(b);
+      auto image = images.find(binding.plugin());
+      if (image == images.end()) continue;
+      const auto& services = image->second->services();
+      if (std::find(services.begin(), services.end(), binding.service()) == services.end()) {
+        std::string at = absl::StrCat("offices[", o, "].concerns[", b, "].service");
+        e.Add(loaded.Where(at), at,
+              "plugin " + binding.plugin() + " does not implement " + binding.service() +
+                  " (it implements " + absl::StrJoin(services, ", ") + ")");
+      }
+    }
+  }
+  if (!e.empty()) {
+    *errors = e.list();
+    return absl::InvalidArgumentError("the configuration has errors");
+  }
+
+  auto table = std::make_shared<RoutingTable>();
+  std::vector<const google::protobuf::FileDescriptorSet*> sets;
+  for (const auto& [name, image] : images) {
+    sets.push_back(&image->files());
+    auto& series = table->metrics_by_plugin[name];
+    for (const auto& method : image->methods()) {
+      auto [it, inserted] =
+          table->methods.emplace(method.path, MethodRoute{method.service, method.server_streaming});
+      if (!inserted && it->second.server_streaming != method.server_streaming) {
+        e.Add(loaded.path, "plugins", "two plugins disagree on the streaming kind of " + method.path);
+      }
+      series[method.path] = metrics_.ForMethod(name, method.path);
+    }
+    if (std::find(images_seen_.begin(), images_seen_.end(), image) == images_seen_.end()) {
+      images_seen_.push_back(image);
+    }
+  }
+  auto descriptors = DescriptorIndex::Build(EngineServiceNames(), sets);
+  if (!descriptors.ok()) {
+    errors->push_back(std::string(descriptors.status().message()));
+    return descriptors.status();
+  }
+  table->descriptors = *descriptors;
+
+  // Instances: reused when the image, the settings and the office's secrets are unchanged.
+  std::map<std::string, kaigo::v1::OfficeConfig> previous_offices;
+  if (previous != nullptr) {
+    for (const auto& o : running_config_.offices()) previous_offices[o.number()] = o;
+  }
+  int created = 0, reused = 0;
+  for (int o = 0; o < config.offices_size(); ++o) {
+    const auto& office = config.offices(o);
+    OfficeRoute route;
+    route.number = office.number();
+    route.name = office.name();
+    for (int b = 0; b < office.concerns_size(); ++b) {
+      const auto& binding = office.concerns(b);
+      const auto& image = images[binding.plugin()];
+      std::shared_ptr<PluginInstance> instance;
+      if (previous != nullptr) {
+        auto po = previous->offices.find(office.number());
+        if (po != previous->offices.end()) {
+          auto ps = po->second.services.find(binding.service());
+          if (ps != po->second.services.end() && ps->second.instance->image_ptr() == image &&
+              ps->second.instance->settings() == binding.settings() &&
+              SameSecrets(office, previous_offices)) {
+            instance = ps->second.instance;
+            ++reused;
+          }
+        }
+      }
+      if (instance == nullptr) {
+        auto made = PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings());
+        if (!made.ok()) {
+          std::string at = absl::StrCat("offices[", o, "].concerns[", b, "]");
+          e.Add(loaded.Where(at), at, std::string(made.status().message()));
+          continue;
+        }
+        instance = *std::move(made);
+        ++created;
+      }
+      route.services[binding.service()] =
+          ServiceBinding{std::move(instance), &table->metrics_by_plugin[binding.plugin()]};
+    }
+    table->offices[office.number()] = std::move(route);
+  }
+
+  table->access_log = config.log().access_log();
+
+  // Callers.
+  table->open_access = config.callers_size() == 0;
+  for (const auto& caller : config.callers()) {
+    CallerGrant grant;
+    for (const auto& office : caller.offices()) {
+      if (office == "*") {
+        grant.all_offices = true;
+      } else {
+        grant.offices.insert(office);
+      }
+    }
+    for (int r : caller.roles()) grant.roles.push_back(RoleName(static_cast<kaigo::v1::Role>(r)));
+    table->callers[caller.identity()] = std::move(grant);
+  }
+  if (!e.empty()) {
+    *errors = e.list();
+    return absl::InvalidArgumentError("the configuration has errors");
+  }
+  logger_.Info("routing table built",
+               {{"offices", std::to_string(config.offices_size())},
+                {"instances_created", std::to_string(created)},
+                {"instances_reused", std::to_string(reused)}});
+  return std::shared_ptr<const RoutingTable>(table);
+}
+
+absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  ConfigErrors config_errors;
+  LoadedConfig loaded = LoadConfig(config_path_, &config_errors);
+  std::vector<std::string> errors = config_errors.list();
+  if (errors.empty()) {
+    auto table = Build(loaded, &errors);
+    if (table.ok()) {
+      kaigo::v1::ReloadConfigResponse response;
+      response.set_offices(loaded.config.offices_size());
+      using google::protobuf::util::MessageDifferencer;
+      if (!MessageDifferencer::Equals(loaded.config.server(), running_config_.server())) {
+        response.add_warnings("server settings changed; they take effect after a restart");
+      }
+      if (!MessageDifferencer::Equals(loaded.config.store(), running_config_.store())) {
+        response.add_warnings("store settings changed; they take effect after a restart");
+      }
+      logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
+      kaigo::v1::ServerConfig server = running_config_.server();
+      kaigo::v1::StoreConfig store = running_config_.store();
+      running_config_ = loaded.config;
+      *running_config_.mutable_server() = server;
+      *running_config_.mutable_store() = store;
+      Publish(*table);
+      logger_.Info("configuration reloaded", {{"offices", std::to_string(response.offices())}});
+      return response;
+    }
+  }
+  std::string joined = absl::StrJoin(errors, "\n");
+  logger_.Error("configuration reload refused; the running configuration stays",
+                {{"errors", joined}});
+  return absl::InvalidArgumentError("the new configuration was not applied:\n" + joined);
+}
+
+absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
+    const kaigo::v1::SwapPluginRequest& request) {
+  std::lock_guard<std::mutex> lock(change_mu_);
+  const kaigo::v1::PluginSource* source = nullptr;
+  for (const auto& p : running_config_.plugins()) {
+    if (p.name() == request.name()) source = &p;
+  }
+  if (source == nullptr) {
+    return absl::NotFoundError("name: no plugin '" + request.name() + "' is configured");
+  }
+  if (request.path().empty()) return absl::InvalidArgumentError("path: required");
+  std::string path = request.path()[0] == '/' ? request.path() : config_dir_ + "/" + request.path();
+  auto image = loader_.Load(request.name(), path, request.sha256());
+  if (!image.ok()) return image.status();
+
+  // Rebuild from the configuration as it runs, with the new image for this plugin.
+  ConfigErrors config_errors;
+  LoadedConfig loaded = LoadConfig(config_path_, &config_errors);
+  if (!config_errors.empty()) {
+    return absl::FailedPreconditionError(
+        "the configuration file no longer loads; fix it before swapping:\n" +
+        config_errors.Joined());
+  }
+  SwapOverride previous_override;
+  bool had_override = overrides_.count(request.name()) != 0;
+  if (had_override) previous_override = overrides_[request.name()];
+  overrides_[request.name()] =
+      SwapOverride{loaded.Resolve(source->path()), (*image)->path(), request.sha256()};
+  std::vector<std::string> errors;
+  auto table = Build(loaded, &errors);
+  if (!table.ok()) {
+    if (had_override) {
+      overrides_[request.name()] = previous_override;
+    } else {
+      overrides_.erase(request.name());
+    }
+    return absl::FailedPreconditionError("the new plugin did not start:\n" +
+                                         absl::StrJoin(errors, "\n"));
+  }
+  int moved = 0;
+  for (const auto& [number, office] : (*table)->offices) {
+    for (const auto& [service, binding] : office.services) {
+      if (binding.instance->image().name() == request.name()) ++moved;
+    }
+  }
+  Publish(*table);
+  kaigo::v1::SwapPluginResponse response;
+  auto* info = response.mutable_plugin();
+  info->set_name((*image)->name());
+  info->set_version((*image)->version());
+  info->set_path((*image)->path());
+  info->set_sha256((*image)->sha256());
+  info->set_active(true);
+  info->set_bindings(moved);
+  response.set_bindings_moved(moved);
+  logger_.Info("plugin swapped", {{"plugin", request.name()},
+                                  {"version", (*image)->version()},
+                                  {"path", (*image)->path()},
+                                  {"bindings", std::to_string(moved)}});
+  return response;
+}
+
+kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
+  auto t = table();
+  std::map<const PluginImage*, int> bindings;
+  if (t != nullptr) {
+    for (const auto& [number, office] : t->offices) {
+      for (const auto& [service, binding] : office.services) {
+        ++bindings[&binding.instance->image()];
+      }
+    }
+  }
+  kaigo::v1::ListPluginsResponse response;
+  std::lock_guard<std::mutex> lock(change_mu_);
+  for (const auto& image : images_seen_) {
+    auto* info = response.add_plugins();
+    info->set_name(image->name());
+    info->set_version(image->version());
+    info->set_vendor(image->vendor());
+    info->set_status(image->status());
+    info->set_path(image->path());
+    info->set_sha256(image->sha256());
+    info->set_security_posture(image->security_posture());
+    for (const auto& s : image->services()) info->add_services(s);
+    info->set_bindings(bindings[image.get()]);
+    info->set_active(bindings[image.get()] > 0);
+  }
+  return response;
+}
+
+kaigo::v1::ListOfficesResponse Engine::ListOffices() const {
+  kaigo::v1::ListOfficesResponse response;
+  auto t = table();
+  if (t == nullptr) return response;
+  std::map<std::string, const OfficeRoute*> sorted;
+  for (const auto& [number, office] : t->offices) sorted[number] = &office;
+  for (const auto& [number, office] : sorted) {
+    auto* info = response.add_offices();
+    info->set_number(number);
+    info->set_name(office->name);
+    std::map<std::string, const ServiceBinding*> services;
+    for (const auto& [service, binding] : office->services) services[service] = &binding;
+    for (const auto& [service, binding] : services) {
+      auto* b = info->add_bindings();
+      b->set_service(service);
+      b->set_plugin(binding->instance->image().name());
+      b->set_plugin_version(binding->instance->image().version());
+    }
+  }
+  return response;
+}
+
+}  // namespace kaigo::engine

@@ -1,0 +1,93 @@
+// The engine: turns a configuration into a routing table of plugin instances, serves it (see
+// server/), and changes it while running — reload (SIGHUP or admin call) and plugin swap. Either
+// builds a complete new table first and publishes it only if every office's every plugin started;
+// a bad configuration never replaces a running good one. Instances whose image and settings did
+// not change are carried over, so a reload does not reset offices it did not touch.
+//
+// Thread-safe. Reload and Swap are serialized and block (loading images, creating instances):
+// call them off gRPC callback threads.
+#ifndef KAIGO_ENGINE_ENGINE_H_
+#define KAIGO_ENGINE_ENGINE_H_
+
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/config/config_loader.h"
+#include "engine/log/json_logger.h"
+#include "engine/metrics/metrics.h"
+#include "engine/plugin/plugin_image.h"
+#include "engine/plugin/plugin_instance.h"
+#include "engine/router/routing_table.h"
+#include "engine/store/store.h"
+#include "kaigo/v1/engine.pb.h"
+
+namespace kaigo::engine {
+
+// The services the engine itself serves, for reflection.
+const std::vector<std::string>& EngineServiceNames();
+
+class Engine : public CallRouter {
+ public:
+  // Loads and applies the configuration; on failure the errors name file:line:column and path.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::string& config_path,
+                                                        std::vector<std::string>* errors);
+  // Validates a configuration as Create would (plugins loaded and started), then discards it.
+  static std::vector<std::string> CheckConfig(const std::string& config_path);
+
+  ~Engine() override;
+
+  std::shared_ptr<const RoutingTable> table() const;
+  const kaigo::v1::EngineConfig& running_config() const { return running_config_; }
+  const std::string& config_dir() const { return config_dir_; }
+
+  absl::StatusOr<kaigo::v1::ReloadConfigResponse> Reload();
+  absl::StatusOr<kaigo::v1::SwapPluginResponse> Swap(const kaigo::v1::SwapPluginRequest& request);
+  kaigo::v1::ListPluginsResponse ListPlugins() const;
+  kaigo::v1::ListOfficesResponse ListOffices() const;
+
+  absl::StatusOr<sdk::host::Target> RouteInternal(const std::string& office,
+                                                  const std::string& method) override;
+
+  JsonLogger& logger() { return logger_; }
+  Metrics& metrics() { return metrics_; }
+  Store& store() { return *store_; }
+
+ private:
+  Engine() = default;
+
+  // A swap outlives reloads while the configuration still names the plugin's old path.
+  struct SwapOverride {
+    std::string configured_path;
+    std::string path;
+    std::string sha256;
+  };
+
+  absl::StatusOr<std::shared_ptr<const RoutingTable>> Build(LoadedConfig& loaded,
+                                                            std::vector<std::string>* errors);
+  void Publish(std::shared_ptr<const RoutingTable> table);
+
+  std::string config_path_;
+  std::string config_dir_;
+  kaigo::v1::EngineConfig running_config_;
+  JsonLogger logger_;
+  Metrics metrics_;
+  std::unique_ptr<Store> store_;
+  PluginLoader loader_;
+  HostEnvironment env_;
+
+  mutable std::mutex change_mu_;  // serializes Reload and Swap; guards the members below
+  std::map<std::string, SwapOverride> overrides_;
+  // Every image ever routed, for ListPlugins (images are never unloaded).
+  std::vector<std::shared_ptr<const PluginImage>> images_seen_;
+
+  mutable std::mutex table_mu_;
+  std::shared_ptr<const RoutingTable> table_;
+};
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_ENGINE_H_

@@ -1,0 +1,161 @@
+// kaigo-bridge: the engine's command line.
+//
+//   kaigo-bridge serve --config FILE [--ready-file FILE]
+//   kaigo-bridge check-config FILE
+//   kaigo-bridge audit verify --config FILE
+//
+// serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
+// SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
+// {"grpc_port":…,"metrics_port":…,"pid":…} once the engine serves (written atomically), so tests
+// and supervisors can use port 0.
+#include <signal.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/str_cat.h"
+#include "engine/config/config_loader.h"
+#include "engine/engine.h"
+#include "engine/server/grpc_server.h"
+
+namespace {
+
+using kaigo::engine::Engine;
+
+int Usage() {
+  std::cerr << "usage:\n"
+               "  kaigo-bridge serve --config FILE [--ready-file FILE]\n"
+               "  kaigo-bridge check-config FILE\n"
+               "  kaigo-bridge audit verify --config FILE\n";
+  return 2;
+}
+
+std::string Flag(const std::vector<std::string>& args, const std::string& name) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == name) return args[i + 1];
+  }
+  return "";
+}
+
+void PrintErrors(const std::vector<std::string>& errors) {
+  for (const auto& e : errors) std::cerr << e << "\n";
+}
+
+bool WriteReadyFile(const std::string& path, int grpc_port, int metrics_port) {
+  std::string tmp = path + ".tmp";
+  {
+    std::ofstream out(tmp);
+    out << "{\"grpc_port\":" << grpc_port << ",\"metrics_port\":" << metrics_port
+        << ",\"pid\":" << getpid() << "}\n";
+    if (!out) return false;
+  }
+  return rename(tmp.c_str(), path.c_str()) == 0;
+}
+
+int Serve(const std::vector<std::string>& args) {
+  std::string config = Flag(args, "--config");
+  if (config.empty()) return Usage();
+  // Signals are taken by sigwait below; every thread started from here inherits the mask.
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGHUP);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  std::vector<std::string> errors;
+  auto engine = Engine::Create(config, &errors);
+  if (!engine.ok()) {
+    PrintErrors(errors.empty() ? std::vector<std::string>{std::string(engine.status().message())}
+                               : errors);
+    return 1;
+  }
+  kaigo::engine::GrpcServer server(engine->get());
+  if (absl::Status s = server.Start(); !s.ok()) {
+    (*engine)->logger().Error("cannot start", {{"error", std::string(s.message())}});
+    return 1;
+  }
+  std::string ready = Flag(args, "--ready-file");
+  if (!ready.empty() && !WriteReadyFile(ready, server.grpc_port(), server.metrics_port())) {
+    (*engine)->logger().Error("cannot write the ready file", {{"path", ready}});
+    return 1;
+  }
+  for (;;) {
+    int signal = 0;
+    sigwait(&signals, &signal);
+    if (signal == SIGHUP) {
+      auto reloaded = (*engine)->Reload();  // logs its own outcome
+      (void)reloaded;
+      continue;
+    }
+    (*engine)->logger().Info("shutting down", {{"signal", strsignal(signal)}});
+    server.Shutdown();
+    break;
+  }
+  // Plugin threads may still run; leave without static destructors racing them.
+  fflush(stderr);
+  _exit(0);
+}
+
+int CheckConfig(const std::vector<std::string>& args) {
+  if (args.size() != 1) return Usage();
+  std::vector<std::string> errors = Engine::CheckConfig(args[0]);
+  if (!errors.empty()) {
+    PrintErrors(errors);
+    std::cerr << errors.size() << " error(s) in " << args[0] << "\n";
+    _exit(1);
+  }
+  std::cout << args[0] << ": configuration is valid\n";
+  fflush(stdout);
+  _exit(0);
+}
+
+int AuditVerify(const std::vector<std::string>& args) {
+  std::string config = Flag(args, "--config");
+  if (config.empty()) return Usage();
+  kaigo::engine::ConfigErrors errors;
+  auto loaded = kaigo::engine::LoadConfig(config, &errors);
+  if (!errors.empty()) {
+    PrintErrors(errors.list());
+    return 1;
+  }
+  auto store =
+      kaigo::engine::OpenSqliteStore(loaded.Resolve(loaded.config.store().sqlite_path()));
+  if (!store.ok()) {
+    std::cerr << store.status().message() << "\n";
+    return 1;
+  }
+  auto result = (*store)->VerifyAudit();
+  if (!result.ok()) {
+    std::cerr << result.status().message() << "\n";
+    return 1;
+  }
+  if (!result->ok) {
+    std::cout << "audit log BROKEN after " << result->records << " record(s): " << result->problem
+              << "\n";
+    return 1;
+  }
+  std::cout << "audit log intact: " << result->records << " record(s)\n";
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return Usage();
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "serve") return Serve(args);
+  if (command == "check-config") return CheckConfig(args);
+  if (command == "audit" && !args.empty() && args[0] == "verify") {
+    args.erase(args.begin());
+    return AuditVerify(args);
+  }
+  return Usage();
+}

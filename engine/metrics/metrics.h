@@ -1,0 +1,74 @@
+// Prometheus text metrics: calls, errors and a latency histogram per (plugin, method), calls in
+// flight, refused calls by code, and the counters plugins add through the host.
+//
+// Thread-safe. Recording is lock-free (atomics on a per-method object the router resolves once);
+// only creating a series and rendering take a lock.
+#ifndef KAIGO_ENGINE_METRICS_METRICS_H_
+#define KAIGO_ENGINE_METRICS_METRICS_H_
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <utility>
+
+#include "absl/status/statusor.h"
+
+namespace kaigo::engine {
+
+class MethodMetrics {
+ public:
+  static constexpr std::array<double, 14> kBucketsSeconds = {
+      0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
+
+  void Record(int code, int64_t micros);
+  void Render(const std::string& labels, std::string* out) const;
+
+ private:
+  std::array<std::atomic<uint64_t>, 17> codes_{};
+  std::array<std::atomic<uint64_t>, kBucketsSeconds.size() + 1> buckets_{};
+  std::atomic<uint64_t> sum_micros_{0};
+};
+
+class Metrics {
+ public:
+  // The series for (plugin, method); the pointer stays valid for the registry's life.
+  MethodMetrics* ForMethod(const std::string& plugin, const std::string& method);
+  void PluginCounterAdd(const std::string& plugin, const std::string& name, double delta);
+  void CallRefused(int code);
+  std::atomic<int64_t>& in_flight() { return in_flight_; }
+
+  std::string Render();
+
+ private:
+  std::mutex mu_;
+  std::map<std::pair<std::string, std::string>, std::unique_ptr<MethodMetrics>> methods_;
+  std::map<std::pair<std::string, std::string>, double> plugin_counters_;
+  std::array<std::atomic<uint64_t>, 17> refused_{};
+  std::atomic<int64_t> in_flight_{0};
+};
+
+// Serves GET /metrics over plain HTTP/1.1 on its own thread.
+class MetricsHttpServer {
+ public:
+  explicit MetricsHttpServer(Metrics* metrics) : metrics_(metrics) {}
+  ~MetricsHttpServer();
+  // Returns the bound port.
+  absl::StatusOr<int> Start(const std::string& host, int port);
+  void Stop();
+
+ private:
+  void Serve();
+  Metrics* metrics_;
+  int fd_ = -1;
+  std::atomic<bool> stopping_{false};
+  std::thread thread_;
+};
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_METRICS_METRICS_H_

@@ -1,0 +1,162 @@
+#include "engine/plugin/plugin_image.h"
+
+#include <openssl/evp.h>
+#include <sys/stat.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+
+namespace kaigo::engine {
+
+namespace {
+
+bool IsEngineFile(const std::string& name) {
+  return name.rfind("kaigo/", 0) == 0 || name.rfind("google/", 0) == 0 ||
+         name.rfind("grpc/", 0) == 0;
+}
+
+std::string Str(const char* s) { return s == nullptr ? "" : s; }
+
+absl::Status CheckPermissions(const std::string& path) {
+  struct stat file{}, dir{};
+  std::string parent = std::filesystem::path(path).parent_path().string();
+  if (stat(path.c_str(), &file) != 0) return absl::NotFoundError("plugin file not found: " + path);
+  if (stat(parent.empty() ? "." : parent.c_str(), &dir) != 0) {
+    return absl::NotFoundError("plugin directory not found: " + parent);
+  }
+  if ((file.st_mode & S_IWOTH) || (dir.st_mode & S_IWOTH)) {
+    return absl::PermissionDeniedError("refusing " + path +
+                                       ": it or its directory is writable by everyone");
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace
+
+absl::StatusOr<std::string> FileSha256(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha256(), nullptr);
+  char buf[65536];
+  while (in.read(buf, sizeof buf) || in.gcount() > 0) EVP_DigestUpdate(ctx, buf, in.gcount());
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_DigestFinal_ex(ctx, digest, &size);
+  EVP_MD_CTX_free(ctx);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
+}
+
+absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
+    const std::string& name, const std::string& path, const std::string& sha256_pin) {
+  std::error_code ec;
+  std::string canonical = std::filesystem::canonical(path, ec).string();
+  if (ec) return absl::NotFoundError("plugin file not found: " + path);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto cached = by_path_.find(canonical);
+  if (cached != by_path_.end()) {
+    if (cached->second->name() != name) {
+      return absl::InvalidArgumentError(canonical + " is plugin '" + cached->second->name() +
+                                        "', not '" + name + "'");
+    }
+    if (!sha256_pin.empty() && cached->second->sha256() != sha256_pin) {
+      return absl::PermissionDeniedError(canonical + " does not have the pinned SHA-256");
+    }
+    return cached->second;
+  }
+  if (absl::Status s = CheckPermissions(canonical); !s.ok()) return s;
+  auto sha = FileSha256(canonical);
+  if (!sha.ok()) return sha.status();
+  if (!sha256_pin.empty() && *sha != sha256_pin) {
+    return absl::PermissionDeniedError(absl::StrCat(canonical, " has SHA-256 ", *sha,
+                                                    ", not the pinned ", sha256_pin));
+  }
+  auto own = own_files_by_plugin_.find(name);
+  if (own != own_files_by_plugin_.end() && !own->second.empty()) {
+    return absl::FailedPreconditionError(
+        "plugin '" + name + "' compiles its own proto files (" +
+        absl::StrJoin(own->second, ", ") +
+        ") into its image; protobuf cannot register them twice in one process, so a new build "
+        "of it needs an engine restart");
+  }
+
+  auto image = std::make_shared<PluginImage>();
+  image->path_ = canonical;
+  image->sha256_ = *sha;
+  boost::system::error_code load_error;
+  image->library_.load(boost::dll::fs::path(canonical),
+                       boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
+                       load_error);
+  if (load_error) {
+    return absl::InvalidArgumentError("cannot load " + canonical + ": " + load_error.message());
+  }
+  if (!image->library_.has(KAIGO_PLUGIN_ENTRY_SYMBOL)) {
+    return absl::InvalidArgumentError(canonical + " exports no " KAIGO_PLUGIN_ENTRY_SYMBOL);
+  }
+  auto entry = image->library_.get<const kaigo_plugin_api*(uint32_t)>(KAIGO_PLUGIN_ENTRY_SYMBOL);
+  const kaigo_plugin_api* api = entry(KAIGO_ABI_VERSION);
+  if (api == nullptr || api->abi_version != KAIGO_ABI_VERSION ||
+      !KAIGO_HAS_FIELD(api, kaigo_plugin_api, call_cancel) || api->manifest == nullptr ||
+      !KAIGO_HAS_FIELD(api->manifest, kaigo_manifest, config_type)) {
+    return absl::FailedPreconditionError(canonical + " does not speak plugin ABI version 1");
+  }
+  image->api_ = api;
+  const kaigo_manifest* m = api->manifest;
+  image->name_ = Str(m->name);
+  image->version_ = Str(m->version);
+  image->vendor_ = Str(m->vendor);
+  image->status_ = Str(m->status);
+  image->security_posture_ = Str(m->security_posture);
+  if (image->name_ != name) {
+    return absl::InvalidArgumentError(canonical + " is plugin '" + image->name_ + "', not '" +
+                                      name + "'");
+  }
+  if (!image->files_.ParseFromArray(m->file_descriptor_set.data,
+                                    static_cast<int>(m->file_descriptor_set.size))) {
+    return absl::InvalidArgumentError(canonical + ": the manifest's descriptors do not parse");
+  }
+  image->pool_ = std::make_unique<google::protobuf::DescriptorPool>();
+  for (const auto& file : image->files_.file()) {
+    if (image->pool_->BuildFile(file) == nullptr) {
+      return absl::InvalidArgumentError(canonical + ": descriptor file " + file.name() +
+                                        " does not build");
+    }
+    if (!IsEngineFile(file.name())) image->own_files_.insert(file.name());
+  }
+  for (size_t i = 0; i < m->service_count; ++i) {
+    std::string service = Str(m->services[i]);
+    const auto* s = image->pool_->FindServiceByName(service);
+    if (s == nullptr) {
+      return absl::InvalidArgumentError(canonical + ": service " + service +
+                                        " is not in the manifest's descriptors");
+    }
+    image->services_.push_back(service);
+    for (int j = 0; j < s->method_count(); ++j) {
+      const auto* method = s->method(j);
+      if (method->client_streaming()) {
+        return absl::InvalidArgumentError(canonical + ": " + service + "." + method->name() +
+                                          " is client-streaming, which plugins cannot serve");
+      }
+      image->methods_.push_back(MethodInfo{absl::StrCat("/", service, "/", method->name()),
+                                           service, method->server_streaming()});
+    }
+  }
+  std::string config_type = Str(m->config_type);
+  if (!config_type.empty()) {
+    image->config_type_ = image->pool_->FindMessageTypeByName(config_type);
+    if (image->config_type_ == nullptr) {
+      return absl::InvalidArgumentError(canonical + ": config type " + config_type +
+                                        " is not in the manifest's descriptors");
+    }
+  }
+  image->factory_ = std::make_unique<google::protobuf::DynamicMessageFactory>(image->pool_.get());
+  own_files_by_plugin_[name] = image->own_files_;
+  by_path_[canonical] = image;
+  return std::shared_ptr<const PluginImage>(image);
+}
+
+}  // namespace kaigo::engine

@@ -1,0 +1,89 @@
+// A loaded plugin image (.so): its ABI table, manifest and descriptors.
+//
+// Images are loaded with Boost.DLL (RTLD_NOW | RTLD_LOCAL) and never unloaded: objects and
+// protobuf descriptors from an image may outlive any instance. A second build of a plugin must
+// come from a different path. A plugin that compiled its own .proto files into the image cannot
+// be loaded twice in one process (protobuf aborts on a duplicate file); the loader refuses that
+// before calling dlopen. File paths under kaigo/, google/ and grpc/ are the engine's.
+//
+// PluginImage is immutable after loading; PluginLoader is thread-safe.
+#ifndef KAIGO_ENGINE_PLUGIN_PLUGIN_IMAGE_H_
+#define KAIGO_ENGINE_PLUGIN_PLUGIN_IMAGE_H_
+
+#include <boost/dll/shared_library.hpp>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "google/protobuf/descriptor.h"
+#include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/dynamic_message.h"
+#include "kaigo/plugin.h"
+
+namespace kaigo::engine {
+
+struct MethodInfo {
+  std::string path;  // "/kaigo.v1.OtpService/RequestOtp"
+  std::string service;
+  bool server_streaming = false;
+};
+
+class PluginImage {
+ public:
+  const std::string& name() const { return name_; }
+  const std::string& version() const { return version_; }
+  const std::string& vendor() const { return vendor_; }
+  const std::string& status() const { return status_; }
+  const std::string& security_posture() const { return security_posture_; }
+  const std::string& path() const { return path_; }
+  const std::string& sha256() const { return sha256_; }
+  const kaigo_plugin_api* api() const { return api_; }
+  const std::vector<std::string>& services() const { return services_; }
+  const std::vector<MethodInfo>& methods() const { return methods_; }
+  const google::protobuf::FileDescriptorSet& files() const { return files_; }
+  // Files of the manifest outside the engine's reserved paths.
+  const std::set<std::string>& own_files() const { return own_files_; }
+  // The settings message type, or nullptr when the plugin takes none.
+  const google::protobuf::Descriptor* config_type() const { return config_type_; }
+  // Builds empty messages of the image's own types (settings).
+  google::protobuf::DynamicMessageFactory* factory() const { return factory_.get(); }
+
+ private:
+  friend class PluginLoader;
+  boost::dll::shared_library library_;
+  const kaigo_plugin_api* api_ = nullptr;
+  std::string name_, version_, vendor_, status_, security_posture_, path_, sha256_;
+  std::vector<std::string> services_;
+  std::vector<MethodInfo> methods_;
+  google::protobuf::FileDescriptorSet files_;
+  std::set<std::string> own_files_;
+  std::unique_ptr<google::protobuf::DescriptorPool> pool_;
+  std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
+  const google::protobuf::Descriptor* config_type_ = nullptr;
+};
+
+class PluginLoader {
+ public:
+  // Loads (or returns the already loaded) image at `path`, checks the pin, the file's
+  // permissions, the manifest and the descriptors, and that its manifest name is `name`.
+  absl::StatusOr<std::shared_ptr<const PluginImage>> Load(const std::string& name,
+                                                          const std::string& path,
+                                                          const std::string& sha256_pin);
+
+ private:
+  std::mutex mu_;
+  std::map<std::string, std::shared_ptr<const PluginImage>> by_path_;
+  // Plugin name → the own proto files its loaded image registered.
+  std::map<std::string, std::set<std::string>> own_files_by_plugin_;
+};
+
+// Hex SHA-256 of a file's content.
+absl::StatusOr<std::string> FileSha256(const std::string& path);
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_PLUGIN_PLUGIN_IMAGE_H_

@@ -1,0 +1,218 @@
+#include "engine/plugin/plugin_instance.h"
+
+#include <condition_variable>
+#include <cstdlib>
+#include <deque>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include "absl/time/clock.h"
+#include "kaigo/sdk/abi.h"
+
+namespace kaigo::engine {
+
+using sdk::FromBytes;
+using sdk::FromStr;
+
+namespace {
+
+PluginInstance* Self(kaigo_host* host) { return reinterpret_cast<PluginInstance*>(host); }
+
+class Reaper {
+ public:
+  static Reaper& Get() {
+    static Reaper* reaper = new Reaper();  // lives for the process
+    return *reaper;
+  }
+  void Post(PluginInstance* instance) {
+    std::lock_guard<std::mutex> lock(mu_);
+    queue_.push_back(instance);
+    wake_.notify_one();
+  }
+
+ private:
+  Reaper() {
+    std::thread([this] {
+      for (;;) {
+        PluginInstance* next;
+        {
+          std::unique_lock<std::mutex> lock(mu_);
+          wake_.wait(lock, [this] { return !queue_.empty(); });
+          next = queue_.front();
+          queue_.pop_front();
+        }
+        delete next;
+      }
+    }).detach();
+  }
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<PluginInstance*> queue_;
+};
+
+}  // namespace
+
+// The engine's kaigo_host_api: each function finds its instance through the kaigo_host pointer.
+struct EngineHostApi {
+  static void Log(kaigo_host* h, int32_t level, kaigo_str message) {
+    PluginInstance* self = Self(h);
+    LogLevel l = level <= 0 ? LogLevel::kDebug : level >= 3 ? LogLevel::kError
+                                                            : static_cast<LogLevel>(level);
+    self->env_->logger->Log(l, FromStr(message),
+                            {{"plugin", self->image_->name()}, {"office", self->office_}});
+  }
+  static int32_t Code(const absl::Status& s) { return static_cast<int32_t>(s.code()); }
+  static int32_t StoreGet(kaigo_host* h, kaigo_str key, kaigo_sink value) {
+    PluginInstance* self = Self(h);
+    auto v = self->env_->store->Get(self->image_->name(), self->office_, FromStr(key));
+    if (!v.ok()) return Code(v.status());
+    value.write(value.ctx, reinterpret_cast<const uint8_t*>(v->data()), v->size());
+    return KAIGO_CODE_OK;
+  }
+  static int32_t StorePut(kaigo_host* h, kaigo_str key, kaigo_bytes value) {
+    PluginInstance* self = Self(h);
+    if (key.size > 512) return KAIGO_CODE_INVALID_ARGUMENT;
+    return Code(self->env_->store->Put(self->image_->name(), self->office_, FromStr(key),
+                                       FromBytes(value)));
+  }
+  static int32_t StoreDelete(kaigo_host* h, kaigo_str key) {
+    PluginInstance* self = Self(h);
+    return Code(self->env_->store->Delete(self->image_->name(), self->office_, FromStr(key)));
+  }
+  static int32_t StoreList(kaigo_host* h, kaigo_str prefix, void* ctx,
+                           void (*each)(void*, kaigo_str, kaigo_bytes)) {
+    PluginInstance* self = Self(h);
+    return Code(self->env_->store->List(
+        self->image_->name(), self->office_, FromStr(prefix),
+        [&](std::string_view k, std::string_view v) { each(ctx, sdk::ToStr(k), sdk::ToBytes(v)); }));
+  }
+  static int32_t AuditAppend(kaigo_host* h, const kaigo_call* call,
+                             const kaigo_audit_record* record) {
+    PluginInstance* self = Self(h);
+    AuditRecord r;
+    r.time_ms = absl::ToUnixMillis(absl::Now());
+    r.office = self->office_;
+    r.plugin = self->image_->name();
+    if (call != nullptr) {
+      const auto& context = sdk::host::ContextOf(call);
+      r.caller = context.caller;
+      r.request_id = context.request_id;
+    } else {
+      r.caller = "plugin:" + self->image_->name();
+    }
+    r.action = std::string(FromStr(record->action));
+    r.subject_ref = std::string(FromStr(record->subject_ref));
+    r.outcome = record->outcome;
+    if (KAIGO_HAS_FIELD(record, kaigo_audit_record, detail)) {
+      r.detail = std::string(FromStr(record->detail));
+    }
+    return Code(self->env_->store->AppendAudit(r));
+  }
+  static int32_t SecretGet(kaigo_host* h, kaigo_str name, kaigo_sink value) {
+    PluginInstance* self = Self(h);
+    auto it = self->secrets_.find(std::string(FromStr(name)));
+    if (it == self->secrets_.end()) return KAIGO_CODE_NOT_FOUND;
+    std::string secret;
+    if (!it->second.env().empty()) {
+      const char* v = std::getenv(it->second.env().c_str());
+      if (v == nullptr) return KAIGO_CODE_NOT_FOUND;
+      secret = v;
+    } else {
+      std::string path = it->second.file();
+      if (!path.empty() && path[0] != '/') path = self->config_dir_ + "/" + path;
+      std::ifstream in(path, std::ios::binary);
+      if (!in) return KAIGO_CODE_NOT_FOUND;
+      std::ostringstream content;
+      content << in.rdbuf();
+      secret = content.str();
+      // A trailing newline is an artefact of editors and `echo`, not part of the secret.
+      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+    }
+    value.write(value.ctx, reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
+    return KAIGO_CODE_OK;
+  }
+  static void MetricAdd(kaigo_host* h, kaigo_str name, double delta) {
+    PluginInstance* self = Self(h);
+    self->env_->metrics->PluginCounterAdd(self->image_->name(), std::string(FromStr(name)), delta);
+  }
+  static kaigo_outgoing_call* CallStart(kaigo_host* h, const kaigo_call* parent, kaigo_str method,
+                                        kaigo_bytes request, kaigo_reply_handler handler) {
+    PluginInstance* self = Self(h);
+    sdk::host::CallContext context;
+    context.method = std::string(FromStr(method));
+    context.office = self->office_;
+    context.caller = "plugin:" + self->image_->name();
+    if (parent != nullptr) {
+      const auto& p = sdk::host::ContextOf(parent);
+      context.request_id = p.request_id;
+      context.deadline_unix_ms = p.deadline_unix_ms;
+      context.roles = p.roles;
+    }
+    auto target = self->env_->router->RouteInternal(self->office_, context.method);
+    if (!target.ok()) {
+      return sdk::host::StartOutgoing(sdk::host::Target{}, target.status(), {}, {}, handler);
+    }
+    return sdk::host::StartOutgoing(*std::move(target), absl::OkStatus(), std::move(context),
+                                    FromBytes(request), handler);
+  }
+
+  static const kaigo_host_api* Table() {
+    static const kaigo_host_api table{sizeof(kaigo_host_api),
+                                      KAIGO_ABI_VERSION,
+                                      &Log,
+                                      &sdk::host::CallWrite,
+                                      &sdk::host::CallFinish,
+                                      &StoreGet,
+                                      &StorePut,
+                                      &StoreDelete,
+                                      &StoreList,
+                                      &AuditAppend,
+                                      &SecretGet,
+                                      &MetricAdd,
+                                      &CallStart,
+                                      &sdk::host::OutgoingCancel,
+                                      &sdk::host::OutgoingRelease};
+    return &table;
+  }
+};
+
+absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
+    std::shared_ptr<const PluginImage> image, const HostEnvironment* env,
+    const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings) {
+  std::unique_ptr<PluginInstance> instance(new PluginInstance());
+  instance->image_ = std::move(image);
+  instance->env_ = env;
+  instance->office_ = office.number();
+  instance->config_dir_ = std::move(config_dir);
+  instance->settings_ = std::move(settings);
+  for (const auto& s : office.secrets()) instance->secrets_[s.name()] = s.ref();
+
+  const PluginImage& img = *instance->image_;
+  kaigo_instance_info info{sizeof(kaigo_instance_info), sdk::ToStr(instance->office_),
+                           sdk::ToStr(img.name())};
+  std::string error;
+  int32_t code = img.api()->create(EngineHostApi::Table(),
+                                   reinterpret_cast<kaigo_host*>(instance.get()), &info,
+                                   sdk::ToBytes(instance->settings_), &instance->instance_,
+                                   sdk::StringSink(&error));
+  if (code != KAIGO_CODE_OK || instance->instance_ == nullptr) {
+    instance->instance_ = nullptr;
+    return sdk::FromKaigoCode(code == KAIGO_CODE_OK ? KAIGO_CODE_INTERNAL : code,
+                              "plugin " + img.name() + " refused to start for office " +
+                                  office.number() + ": " + error);
+  }
+  return std::shared_ptr<PluginInstance>(instance.release(), &DestroyLater);
+}
+
+PluginInstance::~PluginInstance() {
+  if (instance_ != nullptr) image_->api()->destroy(instance_);
+}
+
+sdk::host::Target PluginInstance::TargetOf(const std::shared_ptr<PluginInstance>& instance) {
+  return sdk::host::Target{instance->image_->api(), instance->instance_, instance};
+}
+
+void DestroyLater(PluginInstance* instance) { Reaper::Get().Post(instance); }
+
+}  // namespace kaigo::engine

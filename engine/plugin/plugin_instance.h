@@ -1,0 +1,76 @@
+// One plugin instance serving one office, and the host services the engine lends it.
+//
+// An instance is shared: the routing table holds it and so does every call in flight. When the
+// last holder lets go (after a reload or swap drained it), the plugin's destroy runs on the reaper
+// thread, never on the thread that let go, which may be a gRPC callback thread.
+// Thread-safe.
+#ifndef KAIGO_ENGINE_PLUGIN_PLUGIN_INSTANCE_H_
+#define KAIGO_ENGINE_PLUGIN_PLUGIN_INSTANCE_H_
+
+#include <map>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "engine/log/json_logger.h"
+#include "engine/metrics/metrics.h"
+#include "engine/plugin/plugin_image.h"
+#include "engine/store/store.h"
+#include "kaigo/sdk/host_side.h"
+#include "kaigo/v1/config.pb.h"
+
+namespace kaigo::engine {
+
+// Finds the plugin instance that serves `method` for `office` now (for calls between concerns).
+class CallRouter {
+ public:
+  virtual ~CallRouter() = default;
+  virtual absl::StatusOr<sdk::host::Target> RouteInternal(const std::string& office,
+                                                          const std::string& method) = 0;
+};
+
+// What every instance's host services use; owned by the engine, outlives all instances.
+struct HostEnvironment {
+  Store* store = nullptr;
+  Metrics* metrics = nullptr;
+  JsonLogger* logger = nullptr;
+  CallRouter* router = nullptr;
+};
+
+class PluginInstance {
+ public:
+  // Creates the plugin's instance for `office` with serialized `settings`.
+  static absl::StatusOr<std::shared_ptr<PluginInstance>> Create(
+      std::shared_ptr<const PluginImage> image, const HostEnvironment* env,
+      const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings);
+  ~PluginInstance();
+  PluginInstance(const PluginInstance&) = delete;
+  PluginInstance& operator=(const PluginInstance&) = delete;
+
+  const PluginImage& image() const { return *image_; }
+  const std::shared_ptr<const PluginImage>& image_ptr() const { return image_; }
+  const std::string& office() const { return office_; }
+  const std::string& settings() const { return settings_; }
+
+  // A call target that keeps this instance alive while the call runs.
+  static sdk::host::Target TargetOf(const std::shared_ptr<PluginInstance>& instance);
+
+ private:
+  friend struct EngineHostApi;
+  PluginInstance() = default;
+
+  std::shared_ptr<const PluginImage> image_;
+  const HostEnvironment* env_ = nullptr;
+  std::string office_;
+  std::string config_dir_;
+  std::string settings_;
+  std::map<std::string, kaigo::v1::SecretRef> secrets_;
+  kaigo_instance* instance_ = nullptr;
+};
+
+// Runs plugin destroy calls on a thread of their own.
+void DestroyLater(PluginInstance* instance);
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_PLUGIN_PLUGIN_INSTANCE_H_

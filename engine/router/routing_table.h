@@ -1,0 +1,81 @@
+// The engine's routing state as one immutable snapshot: which methods exist, which plugin instance
+// serves each service for each office, and who may call for which office in which roles. A reload
+// or a swap builds a new table and publishes it atomically; calls in flight keep the instances of
+// the table they started with.
+//
+// Immutable after construction; thread-safe to read.
+#ifndef KAIGO_ENGINE_ROUTER_ROUTING_TABLE_H_
+#define KAIGO_ENGINE_ROUTER_ROUTING_TABLE_H_
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "engine/metrics/metrics.h"
+#include "engine/plugin/plugin_instance.h"
+#include "engine/router/descriptor_index.h"
+#include "kaigo/sdk/host_side.h"
+
+namespace kaigo::engine {
+
+struct MethodRoute {
+  std::string service;
+  bool server_streaming = false;
+};
+
+struct ServiceBinding {
+  std::shared_ptr<PluginInstance> instance;
+  // Metrics series of this plugin, by method path.
+  const std::unordered_map<std::string, MethodMetrics*>* metrics = nullptr;
+};
+
+struct OfficeRoute {
+  std::string number;
+  std::string name;
+  std::unordered_map<std::string, ServiceBinding> services;  // by full service name
+};
+
+struct CallerGrant {
+  bool all_offices = false;
+  std::set<std::string> offices;
+  std::vector<std::string> roles;  // short names: care_manager, engine_admin …
+};
+
+// What a call needs once admitted.
+struct Admission {
+  sdk::host::Target target;
+  MethodMetrics* metrics = nullptr;
+  std::vector<std::string> roles;
+};
+
+class RoutingTable {
+ public:
+  std::unordered_map<std::string, MethodRoute> methods;  // by path
+  std::unordered_map<std::string, OfficeRoute> offices;  // by office number
+  // No callers configured: every caller may act for every office in every role.
+  bool open_access = true;
+  std::unordered_map<std::string, CallerGrant> callers;  // by identity
+  std::map<std::string, std::unordered_map<std::string, MethodMetrics*>> metrics_by_plugin;
+  std::shared_ptr<const DescriptorIndex> descriptors;
+  bool access_log = false;  // one JSON line per finished call
+
+  // Admits a call from `caller` for `office` (the x-kaigo-office value, empty if absent) to
+  // `method`, or says why not with the fitting gRPC code.
+  absl::StatusOr<Admission> Admit(const std::string& method, const std::string& office,
+                                  const std::string& caller) const;
+  // The roles `caller` holds, or an error if it may not call at all.
+  absl::StatusOr<std::vector<std::string>> RolesOf(const std::string& caller) const;
+  // For calls between concerns of one office.
+  absl::StatusOr<sdk::host::Target> Route(const std::string& office,
+                                          const std::string& method) const;
+
+  static const std::vector<std::string>& AllRoles();
+};
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_ROUTER_ROUTING_TABLE_H_

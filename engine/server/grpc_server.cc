@@ -1,0 +1,97 @@
+#include "engine/server/grpc_server.h"
+
+#include <fstream>
+#include <sstream>
+
+#include "engine/config/config_loader.h"
+
+namespace kaigo::engine {
+
+namespace {
+
+absl::StatusOr<std::string> ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return absl::NotFoundError("cannot read " + path);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
+    const kaigo::v1::ServerConfig& server, const std::string& dir) {
+  if (server.insecure_loopback()) return grpc::InsecureServerCredentials();
+  auto resolve = [&](const std::string& p) { return p.empty() || p[0] == '/' ? p : dir + "/" + p; };
+  auto cert = ReadFile(resolve(server.tls().cert_file()));
+  auto key = ReadFile(resolve(server.tls().key_file()));
+  if (!cert.ok()) return cert.status();
+  if (!key.ok()) return key.status();
+  grpc::SslServerCredentialsOptions options;
+  options.pem_key_cert_pairs.push_back({*key, *cert});
+  options.client_certificate_request = GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE;
+  if (!server.tls().client_ca_file().empty()) {
+    auto ca = ReadFile(resolve(server.tls().client_ca_file()));
+    if (!ca.ok()) return ca.status();
+    options.pem_root_certs = *ca;
+    options.client_certificate_request =
+        server.tls().require_client_certificate()
+            ? GRPC_SSL_REQUEST_AND_REQUIRE_CLIENT_CERTIFICATE_AND_VERIFY
+            : GRPC_SSL_REQUEST_CLIENT_CERTIFICATE_AND_VERIFY;
+  }
+  return grpc::SslServerCredentials(options);
+}
+
+}  // namespace
+
+GrpcServer::GrpcServer(Engine* engine)
+    : engine_(engine),
+      generic_(engine),
+      admin_(engine),
+      reflection_v1_(engine),
+      reflection_v1alpha_(engine),
+      metrics_http_(&engine->metrics()) {}
+
+GrpcServer::~GrpcServer() { Shutdown(); }
+
+absl::Status GrpcServer::Start() {
+  const auto& server = engine_->running_config().server();
+  auto credentials = Credentials(server, engine_->config_dir());
+  if (!credentials.ok()) return credentials.status();
+  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort(server.listen(), *credentials, &grpc_port_);
+  builder.RegisterService(&admin_);
+  builder.RegisterService(&reflection_v1_);
+  builder.RegisterService(&reflection_v1alpha_);
+  builder.RegisterCallbackGenericService(&generic_);
+  server_ = builder.BuildAndStart();
+  if (server_ == nullptr || grpc_port_ == 0) {
+    return absl::UnavailableError("cannot listen for gRPC on " + server.listen());
+  }
+  if (!server.metrics_listen().empty()) {
+    std::string host;
+    int port = 0;
+    ParseHostPort(server.metrics_listen(), &host, &port);
+    auto bound = metrics_http_.Start(host, port);
+    if (!bound.ok()) return bound.status();
+    metrics_port_ = *bound;
+  }
+  engine_->logger().Info("serving", {{"grpc", std::to_string(grpc_port_)},
+                                     {"metrics", std::to_string(metrics_port_)},
+                                     {"tls", server.insecure_loopback() ? "off" : "on"}});
+  return absl::OkStatus();
+}
+
+void GrpcServer::Shutdown() {
+  if (server_ != nullptr) {
+    if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
+    server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
+    server_.reset();
+  }
+  metrics_http_.Stop();
+}
+
+void GrpcServer::Wait() {
+  if (server_ != nullptr) server_->Wait();
+}
+
+}  // namespace kaigo::engine

@@ -1,0 +1,281 @@
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "engine/store/store.h"
+
+namespace kaigo::engine {
+
+namespace {
+
+constexpr int kSchemaVersion = 1;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS plugin_kv (
+  plugin TEXT NOT NULL, office TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
+  PRIMARY KEY (plugin, office, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS audit_log (
+  seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, caller TEXT NOT NULL, office TEXT NOT NULL,
+  plugin TEXT NOT NULL, action TEXT NOT NULL, subject_ref TEXT NOT NULL, outcome INTEGER NOT NULL,
+  detail TEXT NOT NULL, request_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+)sql";
+
+void AppendField(std::string* out, std::string_view value) {
+  out->append(std::to_string(value.size())).append(":").append(value).append(";");
+}
+
+// A prepared statement, reset after each use.
+class Statement {
+ public:
+  Statement(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Statement() { sqlite3_finalize(stmt_); }
+  Statement(const Statement&) = delete;
+  Statement& operator=(const Statement&) = delete;
+
+  Statement& Bind(int i, std::string_view v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& BindText(int i, std::string_view v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Statement& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  int Step() { return sqlite3_step(stmt_); }
+  void Reset() {
+    sqlite3_reset(stmt_);
+    sqlite3_clear_bindings(stmt_);
+  }
+  std::string_view Column(int i) {
+    const void* data = sqlite3_column_blob(stmt_, i);
+    int size = sqlite3_column_bytes(stmt_, i);
+    return data == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(data), size);
+  }
+  int64_t ColumnInt(int i) { return sqlite3_column_int64(stmt_, i); }
+  bool ok() const { return stmt_ != nullptr; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+class SqliteStore : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db)
+      : db_(db),
+        get_(db, "SELECT value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
+        put_(db, "INSERT INTO plugin_kv(plugin,office,key,value) VALUES(?1,?2,?3,?4) "
+                 "ON CONFLICT(plugin,office,key) DO UPDATE SET value=excluded.value"),
+        delete_(db, "DELETE FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
+        list_(db, "SELECT key, value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key>=?3 "
+                  "ORDER BY key"),
+        last_audit_(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"),
+        append_audit_(db,
+                      "INSERT INTO audit_log(seq,time_ms,caller,office,plugin,action,subject_ref,"
+                      "outcome,detail,request_id,prev_hash,hash) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)") {}
+  // close_v2 defers the close until the member statements are finalized.
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  absl::Status Init() {
+    for (Statement* s : {&get_, &put_, &delete_, &list_, &last_audit_, &append_audit_}) {
+      if (!s->ok()) return Error("prepare");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<std::string> Get(std::string_view plugin, std::string_view office,
+                                  std::string_view key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    get_.BindText(1, plugin).BindText(2, office).BindText(3, key);
+    int rc = get_.Step();
+    absl::StatusOr<std::string> result = absl::NotFoundError("no such key");
+    if (rc == SQLITE_ROW) {
+      result = std::string(get_.Column(0));
+    } else if (rc != SQLITE_DONE) {
+      result = Error("get");
+    }
+    get_.Reset();
+    return result;
+  }
+
+  absl::Status Put(std::string_view plugin, std::string_view office, std::string_view key,
+                   std::string_view value) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    put_.BindText(1, plugin).BindText(2, office).BindText(3, key).Bind(4, value);
+    int rc = put_.Step();
+    put_.Reset();
+    return rc == SQLITE_DONE ? absl::OkStatus() : Error("put");
+  }
+
+  absl::Status Delete(std::string_view plugin, std::string_view office,
+                      std::string_view key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    delete_.BindText(1, plugin).BindText(2, office).BindText(3, key);
+    int rc = delete_.Step();
+    delete_.Reset();
+    if (rc != SQLITE_DONE) return Error("delete");
+    return sqlite3_changes(db_) > 0 ? absl::OkStatus() : absl::NotFoundError("no such key");
+  }
+
+  absl::Status List(std::string_view plugin, std::string_view office, std::string_view prefix,
+                    const std::function<void(std::string_view, std::string_view)>& each) override {
+    std::vector<std::pair<std::string, std::string>> rows;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      list_.BindText(1, plugin).BindText(2, office).BindText(3, prefix);
+      int rc;
+      while ((rc = list_.Step()) == SQLITE_ROW) {
+        std::string_view key = list_.Column(0);
+        if (key.substr(0, prefix.size()) != prefix) break;
+        rows.emplace_back(key, list_.Column(1));
+      }
+      list_.Reset();
+      if (rc != SQLITE_ROW && rc != SQLITE_DONE) return Error("list");
+    }
+    for (const auto& [k, v] : rows) each(k, v);  // outside the lock: `each` may use the store
+    return absl::OkStatus();
+  }
+
+  absl::Status AppendAudit(const AuditRecord& r) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    // seq and the previous hash are read and the record written in one transaction, so two
+    // writers (threads, or later processes) can never fork the chain.
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Error("audit begin");
+    }
+    int64_t seq = 1;
+    std::string prev;
+    if (last_audit_.Step() == SQLITE_ROW) {
+      seq = last_audit_.ColumnInt(0) + 1;
+      prev = std::string(last_audit_.Column(1));
+    }
+    last_audit_.Reset();
+    std::string hash = AuditHash(prev, seq, r);
+    append_audit_.Bind(1, seq).Bind(2, r.time_ms).BindText(3, r.caller).BindText(4, r.office);
+    append_audit_.BindText(5, r.plugin).BindText(6, r.action).BindText(7, r.subject_ref);
+    append_audit_.Bind(8, static_cast<int64_t>(r.outcome)).BindText(9, r.detail);
+    append_audit_.BindText(10, r.request_id).BindText(11, prev).BindText(12, hash);
+    int rc = append_audit_.Step();
+    append_audit_.Reset();
+    if (rc != SQLITE_DONE) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return Error("audit append");
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Error("audit commit");
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<AuditVerification> VerifyAudit() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Statement all(db_,
+                  "SELECT seq,time_ms,caller,office,plugin,action,subject_ref,outcome,detail,"
+                  "request_id,prev_hash,hash FROM audit_log ORDER BY seq");
+    if (!all.ok()) return Error("audit read");
+    AuditVerification v;
+    std::string prev;
+    int64_t expected_seq = 1;
+    while (all.Step() == SQLITE_ROW) {
+      AuditRecord r;
+      int64_t seq = all.ColumnInt(0);
+      r.time_ms = all.ColumnInt(1);
+      r.caller = std::string(all.Column(2));
+      r.office = std::string(all.Column(3));
+      r.plugin = std::string(all.Column(4));
+      r.action = std::string(all.Column(5));
+      r.subject_ref = std::string(all.Column(6));
+      r.outcome = static_cast<int32_t>(all.ColumnInt(7));
+      r.detail = std::string(all.Column(8));
+      r.request_id = std::string(all.Column(9));
+      std::string stored_prev(all.Column(10));
+      std::string stored_hash(all.Column(11));
+      ++v.records;
+      if (seq != expected_seq) {
+        v.ok = false;
+        v.problem = absl::StrCat("record ", expected_seq, " is missing (next is ", seq, ")");
+        break;
+      }
+      if (stored_prev != prev) {
+        v.ok = false;
+        v.problem = absl::StrCat("record ", seq, " does not follow record ", seq - 1,
+                                 " (removed or reordered)");
+        break;
+      }
+      if (AuditHash(prev, seq, r) != stored_hash) {
+        v.ok = false;
+        v.problem = absl::StrCat("record ", seq, " was altered (its hash does not match)");
+        break;
+      }
+      prev = stored_hash;
+      ++expected_seq;
+    }
+    return v;
+  }
+
+ private:
+  absl::Status Error(std::string_view what) {
+    return absl::UnavailableError("store " + std::string(what) + ": " + sqlite3_errmsg(db_));
+  }
+
+  sqlite3* db_;
+  std::mutex mu_;
+  Statement get_, put_, delete_, list_, last_audit_, append_audit_;
+};
+
+}  // namespace
+
+std::string AuditHash(const std::string& previous_hash, int64_t sequence,
+                      const AuditRecord& r) {
+  std::string data;
+  AppendField(&data, previous_hash);
+  AppendField(&data, absl::StrCat(sequence));
+  AppendField(&data, absl::StrCat(r.time_ms));
+  for (const std::string* f : {&r.caller, &r.office, &r.plugin, &r.action, &r.subject_ref}) {
+    AppendField(&data, *f);
+  }
+  AppendField(&data, absl::StrCat(r.outcome));
+  AppendField(&data, r.detail);
+  AppendField(&data, r.request_id);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
+}
+
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  std::string target = path.empty() ? ":memory:" : path;
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
+  if (sqlite3_open_v2(target.c_str(), &db, flags, nullptr) != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : "out of memory";
+    sqlite3_close(db);
+    return absl::UnavailableError("cannot open store " + target + ": " + message);
+  }
+  sqlite3_busy_timeout(db, 5000);
+  const char* pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+  char* err = nullptr;
+  if (sqlite3_exec(db, pragmas, nullptr, nullptr, &err) != SQLITE_OK ||
+      sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {
+    std::string message = err ? err : "unknown";
+    sqlite3_free(err);
+    sqlite3_close(db);
+    return absl::UnavailableError("cannot prepare store " + target + ": " + message);
+  }
+  std::string version_sql =
+      absl::StrCat("INSERT INTO schema_version(version) SELECT ", kSchemaVersion,
+                   " WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
+  sqlite3_exec(db, version_sql.c_str(), nullptr, nullptr, nullptr);
+  auto store = std::make_unique<SqliteStore>(db);
+  if (absl::Status s = store->Init(); !s.ok()) return s;
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace kaigo::engine

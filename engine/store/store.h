@@ -1,0 +1,69 @@
+// The engine's durable state, lent to plugins: a key-value space per (plugin, office) and the
+// append-only, hash-chained audit log. The interface allows another backend (PostgreSQL) beside
+// the embedded SQLite one.
+//
+// Thread-safe: every method may be called from any thread. Calls block on storage I/O; the engine
+// never calls them on a gRPC callback thread.
+#ifndef KAIGO_ENGINE_STORE_STORE_H_
+#define KAIGO_ENGINE_STORE_STORE_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+
+namespace kaigo::engine {
+
+struct AuditRecord {
+  int64_t time_ms = 0;      // Unix milliseconds
+  std::string caller;
+  std::string office;
+  std::string plugin;
+  std::string action;
+  std::string subject_ref;  // a reference to the recipient, never personal values
+  int32_t outcome = 0;      // gRPC status code
+  std::string detail;
+  std::string request_id;
+};
+
+struct AuditVerification {
+  int64_t records = 0;
+  bool ok = true;
+  std::string problem;  // the first record that breaks the chain, and how
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  virtual absl::StatusOr<std::string> Get(std::string_view plugin, std::string_view office,
+                                          std::string_view key) = 0;
+  virtual absl::Status Put(std::string_view plugin, std::string_view office, std::string_view key,
+                           std::string_view value) = 0;
+  // NOT_FOUND when the key is absent.
+  virtual absl::Status Delete(std::string_view plugin, std::string_view office,
+                              std::string_view key) = 0;
+  // Calls `each` in key order for every key that starts with `prefix`.
+  virtual absl::Status List(
+      std::string_view plugin, std::string_view office, std::string_view prefix,
+      const std::function<void(std::string_view key, std::string_view value)>& each) = 0;
+
+  virtual absl::Status AppendAudit(const AuditRecord& record) = 0;
+  virtual absl::StatusOr<AuditVerification> VerifyAudit() = 0;
+};
+
+// SQLite in WAL mode at `path` ("" keeps everything in memory). Durable across a process kill:
+// a write has reached the database file's journal when the call returns.
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+
+// The chain link of `record` after `previous_hash` (hex SHA-256 of a length-prefixed encoding).
+std::string AuditHash(const std::string& previous_hash, int64_t sequence,
+                      const AuditRecord& record);
+
+}  // namespace kaigo::engine
+
+#endif  // KAIGO_ENGINE_STORE_STORE_H_
