@@ -58,6 +58,7 @@ absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const s
                                     office);
   }
   admission.target = PluginInstance::TargetOf(binding->second.instance);
+  admission.target.server_streaming = m->second.server_streaming;
   auto series = binding->second.metrics->find(method);
   admission.metrics = series == binding->second.metrics->end() ? nullptr : series->second;
   return admission;
@@ -74,7 +75,9 @@ absl::StatusOr<sdk::host::Target> RoutingTable::Route(const std::string& office,
     return absl::UnimplementedError("no plugin serves " + m->second.service + " for office " +
                                     office);
   }
-  return PluginInstance::TargetOf(binding->second.instance);
+  sdk::host::Target target = PluginInstance::TargetOf(binding->second.instance);
+  target.server_streaming = m->second.server_streaming;
+  return target;
 }
 
 }  // namespace kaigo::engine

@@ -2,6 +2,7 @@
 
 #include <chrono>
 
+#include "google/protobuf/descriptor.h"
 #include "kaigo/sdk/abi.h"
 
 namespace kaigo::sdk::testing {
@@ -49,6 +50,16 @@ void PendingCall::Cancel() { host::Cancel(call_); }
 CallResult PendingCall::Result() {
   std::lock_guard<std::mutex> lock(mu_);
   return result_;
+}
+
+// The fake knows methods from the generated pool: tests link the protos they call.
+bool IsServerStreaming(const std::string& path) {
+  size_t slash = path.rfind('/');
+  if (path.empty() || slash == 0 || slash == std::string::npos) return false;
+  const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      path.substr(1, slash - 1));
+  const auto* method = service ? service->FindMethodByName(path.substr(slash + 1)) : nullptr;
+  return method != nullptr && method->server_streaming();
 }
 
 // The fake's kaigo_host_api table.
@@ -131,7 +142,9 @@ struct FakeHostApi {
     if (parent != nullptr) context.request_id = host::ContextOf(parent).request_id;
     FakeHost* other = self->route_to_;
     if (other != nullptr && other->instance_ != nullptr) {
-      return host::StartOutgoing(other->Target(), absl::OkStatus(), std::move(context),
+      host::Target target = other->Target();
+      target.server_streaming = IsServerStreaming(context.method);
+      return host::StartOutgoing(std::move(target), absl::OkStatus(), std::move(context),
                                  FromBytes(request), handler);
     }
     if (self->fallback_) {
@@ -186,7 +199,7 @@ void FakeHost::Unload() {
   instance_ = nullptr;
 }
 
-host::Target FakeHost::Target() { return host::Target{api_, instance_, nullptr}; }
+host::Target FakeHost::Target() { return host::Target{api_, instance_, nullptr, false}; }
 
 std::unique_ptr<PendingCall> FakeHost::Start(std::string_view method, std::string_view request,
                                              std::vector<std::string> roles) {

@@ -26,6 +26,7 @@ struct kaigo_call {
 
 struct kaigo_outgoing_call : kaigo::sdk::host::CallSink {
   kaigo_reply_handler handler;
+  bool unary = false;
   std::atomic<int> refs{2};  // the plugin's (until release) and the call's (until finish)
 
   std::mutex mu;
@@ -36,7 +37,10 @@ struct kaigo_outgoing_call : kaigo::sdk::host::CallSink {
     if (handler.on_message != nullptr) handler.on_message(handler.ctx, kaigo::sdk::ToBytes(message));
     return true;
   }
-  void OnFinish(const absl::Status& status, std::string_view) override {
+  void OnFinish(const absl::Status& status, std::string_view response) override {
+    if (status.ok() && unary && handler.on_message != nullptr) {
+      handler.on_message(handler.ctx, kaigo::sdk::ToBytes(response));
+    }
     kaigo_status s = kaigo::sdk::ToKaigoStatus(status);
     handler.on_finish(handler.ctx, &s);
     kaigo_call* target;
@@ -140,6 +144,7 @@ kaigo_outgoing_call* StartOutgoing(Target target, absl::Status route_error, Call
     out->OnFinish(route_error, {});
     return out;
   }
+  out->unary = !target.server_streaming;
   out->refs.fetch_add(1);  // ours, while we attach the target call below
   kaigo_call* call = StartCall(std::move(target), std::move(context), out, request);
   bool finished;

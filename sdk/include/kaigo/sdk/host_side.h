@@ -39,6 +39,8 @@ struct Target {
   const kaigo_plugin_api* api = nullptr;
   kaigo_instance* instance = nullptr;
   std::shared_ptr<void> keepalive;
+  // A unary method's response comes with its finish; an outgoing call passes it on as a message.
+  bool server_streaming = false;
 };
 
 struct CallContext {

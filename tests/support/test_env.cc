@@ -1,0 +1,211 @@
+#include "tests/support/test_env.h"
+
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <regex>
+#include <sstream>
+
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "kaigo/identifiers.h"
+
+namespace kaigo::testing {
+
+namespace fs = std::filesystem;
+
+namespace {
+std::string Env(const char* name, const char* fallback) {
+  const char* v = getenv(name);
+  return fs::absolute(v != nullptr ? v : fallback).lexically_normal().string();
+}
+}  // namespace
+
+std::string BuildDir() { return Env("KAIGO_BUILD_DIR", "build"); }
+std::string SourceDir() { return Env("KAIGO_SOURCE_DIR", "."); }
+std::string PluginDir() { return Env("KAIGO_PLUGIN_DIR", "build/plugins"); }
+std::string EngineBinary() { return BuildDir() + "/engine/kaigo-bridge"; }
+
+std::string Office(const std::string& first_nine) {
+  return first_nine + OfficeNumberCheckDigit(first_nine);
+}
+
+TempDir::TempDir() {
+  std::string pattern = (fs::temp_directory_path() / "kaigo-test-XXXXXX").string();
+  path_ = mkdtemp(pattern.data());
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  fs::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(const std::string& name, const std::string& content) const {
+  std::string full = path_ + "/" + name;
+  fs::create_directories(fs::path(full).parent_path());
+  std::ofstream(full, std::ios::binary) << content;
+  return full;
+}
+
+std::string ReadFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::ostringstream out;
+  out << in.rdbuf();
+  return out.str();
+}
+
+CommandResult RunCommand(const std::string& command) {
+  CommandResult result;
+  FILE* pipe = popen((command + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return result;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) result.output.append(buf, n);
+  int status = pclose(pipe);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  return result;
+}
+
+absl::StatusOr<std::unique_ptr<EngineProcess>> EngineProcess::Start(const std::string& config,
+                                                                    absl::Duration timeout) {
+  auto engine = std::unique_ptr<EngineProcess>(new EngineProcess());
+  engine->dir_ = std::make_unique<TempDir>();
+  std::string ready = engine->dir_->path() + "/ready.json";
+  engine->log_path_ = engine->dir_->path() + "/engine.log";
+  std::string binary = EngineBinary();
+  pid_t pid = fork();
+  if (pid == 0) {
+    int fd = open(engine->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    dup2(fd, 2);
+    dup2(fd, 1);
+    execl(binary.c_str(), binary.c_str(), "serve", "--config", config.c_str(), "--ready-file",
+          ready.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  engine->pid_ = pid;
+  absl::Time deadline = absl::Now() + timeout;
+  std::regex ports("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+)");
+  while (absl::Now() < deadline) {
+    std::string content = ReadFile(ready);
+    std::smatch m;
+    if (std::regex_search(content, m, ports)) {
+      engine->grpc_port_ = std::stoi(m[1]);
+      engine->metrics_port_ = std::stoi(m[2]);
+      return engine;
+    }
+    int status;
+    if (waitpid(pid, &status, WNOHANG) == pid) {
+      engine->pid_ = -1;
+      return absl::InternalError("the engine exited at start:\n" + engine->Log());
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  return absl::DeadlineExceededError("the engine did not become ready:\n" + engine->Log());
+}
+
+EngineProcess::~EngineProcess() { Stop(); }
+
+void EngineProcess::Signal(int signal) {
+  if (pid_ > 0) kill(pid_, signal);
+}
+
+int EngineProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return status;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return status;
+}
+
+std::string EngineProcess::Log() const { return ReadFile(log_path_); }
+
+std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target) {
+  return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+std::unique_ptr<grpc::ClientContext> Context(const std::string& office, absl::Duration deadline) {
+  auto context = std::make_unique<grpc::ClientContext>();
+  if (!office.empty()) context->AddMetadata("x-kaigo-office", office);
+  context->set_deadline(absl::ToChronoTime(absl::Now() + deadline));
+  return context;
+}
+
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return absl::UnavailableError("cannot connect");
+  }
+  std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+  send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  char buf[8192];
+  ssize_t n;
+  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) response.append(buf, static_cast<size_t>(n));
+  close(fd);
+  size_t body = response.find("\r\n\r\n");
+  if (response.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) {
+    return absl::NotFoundError(response.substr(0, 64));
+  }
+  return response.substr(body + 4);
+}
+
+absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std::string>& clients,
+                                  const std::string& rogue) {
+  auto run = [](const std::string& cmd) { return RunCommand(cmd); };
+  auto ca = [&](const std::string& name) {
+    return run(absl::StrCat("openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=", name,
+                            "-test-ca -keyout ", dir, "/", name, ".key -out ", dir, "/", name,
+                            ".crt"));
+  };
+  auto leaf = [&](const std::string& name, const std::string& issuer, const std::string& ext) {
+    std::string ext_file = dir + "/" + name + ".ext";
+    std::ofstream(ext_file) << ext;
+    auto csr = run(absl::StrCat("openssl req -newkey rsa:2048 -nodes -subj /CN=", name,
+                                " -keyout ", dir, "/", name, ".key -out ", dir, "/", name, ".csr"));
+    if (csr.exit_code != 0) return csr;
+    return run(absl::StrCat("openssl x509 -req -days 2 -in ", dir, "/", name, ".csr -CA ", dir,
+                            "/", issuer, ".crt -CAkey ", dir, "/", issuer,
+                            ".key -CAcreateserial -extfile ", ext_file, " -out ", dir, "/", name,
+                            ".crt"));
+  };
+  for (auto r : {ca("ca"), leaf("server", "ca",
+                               "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                               "extendedKeyUsage=serverAuth\n")}) {
+    if (r.exit_code != 0) return absl::InternalError(r.output);
+  }
+  for (const auto& client : clients) {
+    auto r = leaf(client, "ca", "extendedKeyUsage=clientAuth\n");
+    if (r.exit_code != 0) return absl::InternalError(r.output);
+  }
+  if (!rogue.empty()) {
+    auto r1 = ca("rogue-ca");
+    auto r2 = leaf(rogue, "rogue-ca", "extendedKeyUsage=clientAuth\n");
+    if (r1.exit_code != 0 || r2.exit_code != 0) return absl::InternalError(r1.output + r2.output);
+  }
+  return absl::OkStatus();
+}
+
+}  // namespace kaigo::testing
