@@ -54,18 +54,20 @@ bool SameSecrets(const kaigo::v1::OfficeConfig& a,
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config_path,
-                                                       std::vector<std::string>* errors) {
+                                                       std::vector<std::string>* errors,
+                                                       bool check_only) {
   std::unique_ptr<Engine> engine(new Engine());
   ConfigErrors config_errors;
   LoadedConfig loaded = LoadConfig(config_path, &config_errors);
-  if (!config_errors.empty()) {
+  if (!loaded.parsed) {
     *errors = config_errors.list();
     return absl::InvalidArgumentError("the configuration has errors");
   }
   engine->config_path_ = loaded.path;
   engine->config_dir_ = loaded.dir;
   engine->logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
-  auto store = OpenSqliteStore(loaded.Resolve(loaded.config.store().sqlite_path()));
+  auto store = OpenSqliteStore(
+      check_only ? "" : loaded.Resolve(loaded.config.store().sqlite_path()));
   if (!store.ok()) {
     errors->push_back(loaded.Where("store.sqlite_path") + ": store.sqlite_path: " +
                       std::string(store.status().message()));
@@ -74,7 +76,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->store_ = *std::move(store);
   engine->env_ = HostEnvironment{engine->store_.get(), &engine->metrics_, &engine->logger_,
                                  engine.get()};
-  auto table = engine->Build(loaded, errors);
+  auto table = engine->Build(loaded, std::move(config_errors), errors);
   if (!table.ok()) return table.status();
   engine->running_config_ = loaded.config;
   engine->Publish(*table);
@@ -83,7 +85,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
 
 std::vector<std::string> Engine::CheckConfig(const std::string& config_path) {
   std::vector<std::string> errors;
-  auto engine = Create(config_path, &errors);
+  auto engine = Create(config_path, &errors, /*check_only=*/true);
   if (!engine.ok() && errors.empty()) errors.push_back(std::string(engine.status().message()));
   return errors;
 }
@@ -113,8 +115,7 @@ absl::StatusOr<sdk::host::Target> Engine::RouteInternal(const std::string& offic
 }
 
 absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
-    LoadedConfig& loaded, std::vector<std::string>* errors) {
-  ConfigErrors e;
+    LoadedConfig& loaded, ConfigErrors e, std::vector<std::string>* errors) {
   ValidateConfig(loaded, &e);
   if (!e.empty()) {
     *errors = e.list();
@@ -282,8 +283,8 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
   ConfigErrors config_errors;
   LoadedConfig loaded = LoadConfig(config_path_, &config_errors);
   std::vector<std::string> errors = config_errors.list();
-  if (errors.empty()) {
-    auto table = Build(loaded, &errors);
+  if (loaded.parsed) {
+    auto table = Build(loaded, std::move(config_errors), &errors);
     if (table.ok()) {
       kaigo::v1::ReloadConfigResponse response;
       response.set_offices(loaded.config.offices_size());
@@ -340,7 +341,7 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   overrides_[request.name()] =
       SwapOverride{loaded.Resolve(source->path()), (*image)->path(), request.sha256()};
   std::vector<std::string> errors;
-  auto table = Build(loaded, &errors);
+  auto table = Build(loaded, ConfigErrors(), &errors);
   if (!table.ok()) {
     if (had_override) {
       overrides_[request.name()] = previous_override;

@@ -33,8 +33,10 @@ const std::vector<std::string>& EngineServiceNames();
 class Engine : public CallRouter {
  public:
   // Loads and applies the configuration; on failure the errors name file:line:column and path.
+  // With `check_only` the store is kept in memory, so checking writes no file.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::string& config_path,
-                                                        std::vector<std::string>* errors);
+                                                        std::vector<std::string>* errors,
+                                                        bool check_only = false);
   // Validates a configuration as Create would (plugins loaded and started), then discards it.
   static std::vector<std::string> CheckConfig(const std::string& config_path);
 
@@ -66,7 +68,8 @@ class Engine : public CallRouter {
     std::string sha256;
   };
 
-  absl::StatusOr<std::shared_ptr<const RoutingTable>> Build(LoadedConfig& loaded,
+  // `e` holds the errors of loading; Build adds its own and fails if there are any.
+  absl::StatusOr<std::shared_ptr<const RoutingTable>> Build(LoadedConfig& loaded, ConfigErrors e,
                                                             std::vector<std::string>* errors);
   void Publish(std::shared_ptr<const RoutingTable> table);
 

@@ -77,7 +77,10 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors) {
   loaded.path = absolute.lexically_normal().string();
   loaded.dir = absolute.parent_path().lexically_normal().string();
   YAML::Node root;
-  if (!ParseYamlFile(loaded.path, &root, errors)) return loaded;
+  if (!ParseYamlFile(loaded.path, &root, errors)) {
+    loaded.parsed = false;
+    return loaded;
+  }
   MapperFor(loaded.path, &loaded, errors).Map(root, "", &loaded.config);
 
   for (int d = 0; d < loaded.config.office_dirs_size(); ++d) {
@@ -94,7 +97,10 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors) {
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
       YAML::Node node;
-      if (!ParseYamlFile(file, &node, errors)) continue;
+      if (!ParseYamlFile(file, &node, errors)) {
+        loaded.parsed = false;
+        continue;
+      }
       std::string office_path = absl::StrCat("offices[", loaded.config.offices_size(), "]");
       MapperFor(file, &loaded, errors).Map(node, office_path, loaded.config.add_offices());
     }

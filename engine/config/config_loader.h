@@ -34,6 +34,8 @@ struct LoadedConfig {
   std::string dir;   // its directory: relative paths in the file are resolved against it
   PositionIndex positions;
   std::vector<PendingSettings> settings;
+  // False when a file is not YAML at all: nothing else can be checked then.
+  bool parsed = true;
 
   // "file:line:column" of `field_path`, or of its nearest written parent.
   std::string Where(const std::string& field_path) const;

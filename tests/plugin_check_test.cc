@@ -1,0 +1,43 @@
+// kaigo-plugin-check passes every in-tree plugin and fails a deliberately broken one, saying why.
+#include <gtest/gtest.h>
+
+#include "tests/support/test_env.h"
+
+namespace kaigo::testing {
+namespace {
+
+CommandResult CheckPlugin(const std::string& name) {
+  return RunCommand(BuildDir() + "/sdk/kaigo-plugin-check " + PluginDir() + "/" + name + ".so");
+}
+
+TEST(PluginCheckTest, InTreePluginsPass) {
+  for (const char* name : {"otp_relay", "probe"}) {
+    CommandResult r = CheckPlugin(name);
+    EXPECT_EQ(r.exit_code, 0) << name << "\n" << r.output;
+    EXPECT_NE(r.output.find("PASS"), std::string::npos) << r.output;
+  }
+}
+
+TEST(PluginCheckTest, BrokenPluginFailsWithReasons) {
+  CommandResult r = CheckPlugin("broken");
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  for (const char* reason :
+       {"FAIL  manifest version '1' is a semantic version",
+        "FAIL  service kaigo.test.v1.NotDeclaredService is declared in the descriptors",
+        "FAIL  the plugin crashed (signal 11) while handling /kaigo.v1.OtpService/RequestOtp "
+        "(invalid wire type)",
+        "FAILED"}) {
+    EXPECT_NE(r.output.find(reason), std::string::npos) << reason << "\nin\n" << r.output;
+  }
+}
+
+TEST(PluginCheckTest, NotAPlugin) {
+  TempDir dir;
+  std::string path = dir.Write("junk.so", "not an ELF file");
+  CommandResult r = RunCommand(BuildDir() + "/sdk/kaigo-plugin-check " + path);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.output.find("FAIL  load"), std::string::npos) << r.output;
+}
+
+}  // namespace
+}  // namespace kaigo::testing
