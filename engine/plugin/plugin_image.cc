@@ -14,8 +14,22 @@ namespace kaigo::engine {
 
 namespace {
 
+// The files libkaigo_proto holds (KAIGO_PUBLIC_PROTOS, from the build), protobuf's well-known
+// types and gRPC's: every other file in a manifest is compiled into the plugin's own image.
 bool IsEngineFile(const std::string& name) {
-  return name.rfind("kaigo/", 0) == 0 || name.rfind("google/", 0) == 0 ||
+  static const std::set<std::string> public_protos = [] {
+    std::set<std::string> out;
+    std::string list = KAIGO_PUBLIC_PROTOS;
+    size_t start = 0;
+    while (start <= list.size()) {
+      size_t end = list.find(',', start);
+      if (end == std::string::npos) end = list.size();
+      if (end > start) out.insert(list.substr(start, end - start));
+      start = end + 1;
+    }
+    return out;
+  }();
+  return public_protos.count(name) != 0 || name.rfind("google/protobuf/", 0) == 0 ||
          name.rfind("grpc/", 0) == 0;
 }
 

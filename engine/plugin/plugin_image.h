@@ -4,7 +4,7 @@
 // protobuf descriptors from an image may outlive any instance. A second build of a plugin must
 // come from a different path. A plugin that compiled its own .proto files into the image cannot
 // be loaded twice in one process (protobuf aborts on a duplicate file); the loader refuses that
-// before calling dlopen. File paths under kaigo/, google/ and grpc/ are the engine's.
+// before calling dlopen.
 //
 // PluginImage is immutable after loading; PluginLoader is thread-safe.
 #ifndef KAIGO_ENGINE_PLUGIN_PLUGIN_IMAGE_H_
