@@ -1,0 +1,3 @@
+#include "visit_notes_plugin.h"
+
+KAIGO_PLUGIN(acme::DefineVisitNotes)
