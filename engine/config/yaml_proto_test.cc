@@ -1,0 +1,55 @@
+#include "engine/config/yaml_proto.h"
+
+#include <gtest/gtest.h>
+
+#include "kaigo/v1/config.pb.h"
+
+namespace kaigo::engine {
+namespace {
+
+struct Mapped {
+  kaigo::v1::EngineConfig config;
+  ConfigErrors errors;
+  PositionIndex positions;
+};
+
+Mapped Map(const std::string& yaml) {
+  Mapped m;
+  YamlProtoMapper mapper("f.yaml", &m.positions, &m.errors);
+  mapper.Map(YAML::Load(yaml), "", &m.config);
+  return m;
+}
+
+TEST(YamlProtoTest, MapsScalarsListsMessagesAndEnums) {
+  auto m = Map(
+      "server: {listen: \"127.0.0.1:1\", insecure_loopback: true}\n"
+      "offices:\n  - number: 0412345678\n    service_types: [\"43\", \"11\"]\n"
+      "callers:\n  - identity: a\n    roles: [care_manager, ROLE_ENGINE_ADMIN]\n");
+  ASSERT_TRUE(m.errors.empty()) << m.errors.Joined();
+  EXPECT_TRUE(m.config.server().insecure_loopback());
+  EXPECT_EQ(m.config.offices(0).number(), "0412345678") << "leading zero kept";
+  EXPECT_EQ(m.config.offices(0).service_types_size(), 2);
+  EXPECT_EQ(m.config.callers(0).roles(0), kaigo::v1::ROLE_CARE_MANAGER);
+  EXPECT_EQ(m.config.callers(0).roles(1), kaigo::v1::ROLE_ENGINE_ADMIN);
+  EXPECT_EQ(m.positions["offices[0].number"], "f.yaml:3:13");
+}
+
+TEST(YamlProtoTest, ErrorsNamePositionAndPath) {
+  auto m = Map("server:\n  listen: [1]\noffices: {number: 1}\nlog:\n  access_log: yes\n"
+               "callers:\n  - roles: [ROLE_UNSPECIFIED]\n");
+  const auto& e = m.errors.list();
+  ASSERT_EQ(e.size(), 4u) << m.errors.Joined();
+  EXPECT_EQ(e[0], "f.yaml:2:11: server.listen: expected a string value");
+  EXPECT_EQ(e[1], "f.yaml:3:10: offices: expected a list");
+  EXPECT_EQ(e[2], "f.yaml:5:15: log.access_log: expected true or false, got 'yes'");
+  EXPECT_NE(e[3].find("callers[0].roles[0]: expected one of care_manager"), std::string::npos)
+      << "the zero value is not a choice";
+}
+
+TEST(YamlProtoTest, BytesNeedAHook) {
+  auto m = Map("offices:\n  - concerns:\n      - settings: x\n");
+  EXPECT_FALSE(m.errors.empty()) << "bytes cannot be written without a hook";
+}
+
+}  // namespace
+}  // namespace kaigo::engine

@@ -1,6 +1,11 @@
 #include "engine/server/call_reactor.h"
 
+#include <grpcpp/impl/rpc_service_method.h>
+#include <grpcpp/impl/codegen/server_callback_handlers.h>
 #include <openssl/rand.h>
+
+#include <map>
+#include <type_traits>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -37,6 +42,11 @@ int64_t DeadlineMillis(const grpc::ServerContextBase& context) {
       .count();
 }
 
+grpc::ByteBuffer ToBuffer(std::string_view bytes) {
+  grpc::Slice slice(bytes.data(), bytes.size());
+  return grpc::ByteBuffer(&slice, 1);
+}
+
 }  // namespace
 
 std::string CallerIdentity(const grpc::ServerContextBase& context) {
@@ -48,51 +58,43 @@ std::string CallerIdentity(const grpc::ServerContextBase& context) {
   return "anonymous";
 }
 
-CallReactor::CallReactor(grpc::GenericCallbackServerContext* context, Engine* engine)
-    : context_(context), engine_(engine), start_(std::chrono::steady_clock::now()) {
+CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::string method)
+    : engine_(engine), start_(std::chrono::steady_clock::now()) {
   engine_->metrics().in_flight().fetch_add(1, std::memory_order_relaxed);
+  context_.method = std::move(method);
   auto table = engine_->table();
   if (table == nullptr) {
-    Refuse(absl::UnavailableError("the engine is shutting down"));
-    return;
+    admitted_ = absl::UnavailableError("the engine is shutting down");
+  } else {
+    context_.office = Metadata(context, "x-kaigo-office");
+    context_.caller = CallerIdentity(context);
+    auto admitted = table->Admit(context_.method, context_.office, context_.caller);
+    if (admitted.ok()) {
+      target_ = *std::move(admitted);
+      server_streaming_ = target_.target.server_streaming;
+      access_log_ = table->access_log;
+      context_.roles = target_.roles;
+      context_.request_id = Metadata(context, "x-request-id");
+      if (context_.request_id.empty()) context_.request_id = NewRequestId();
+      context_.deadline_unix_ms = DeadlineMillis(context);
+    } else {
+      admitted_ = admitted.status();
+    }
   }
-  call_context_.method = context->method();
-  call_context_.office = Metadata(*context, "x-kaigo-office");
-  call_context_.caller = CallerIdentity(*context);
-  auto admitted = table->Admit(call_context_.method, call_context_.office, call_context_.caller);
-  if (!admitted.ok()) {
-    Refuse(admitted.status());
-    return;
-  }
-  admission_ = *std::move(admitted);
-  server_streaming_ = table->methods.at(call_context_.method).server_streaming;
-  access_log_ = table->access_log;
-  call_context_.roles = admission_.roles;
-  call_context_.request_id = Metadata(*context, "x-request-id");
-  if (call_context_.request_id.empty()) call_context_.request_id = NewRequestId();
-  call_context_.deadline_unix_ms = DeadlineMillis(*context);
-  StartRead(&request_);
+  if (!admitted_.ok()) engine_->metrics().CallRefused(static_cast<int>(admitted_.code()));
 }
 
-void CallReactor::Refuse(const absl::Status& status) {
-  engine_->metrics().CallRefused(static_cast<int>(status.code()));
-  std::unique_lock<std::mutex> lock(mu_);
-  FinishLocked(lock, ToGrpc(status));
+CallCore::~CallCore() {
+  if (call_ != nullptr) sdk::host::Release(call_);
+  engine_->metrics().in_flight().fetch_sub(1, std::memory_order_relaxed);
 }
 
-void CallReactor::OnReadDone(bool ok) {
-  if (!ok) {
-    std::unique_lock<std::mutex> lock(mu_);
-    FinishLocked(lock, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
-                                    "the call carried no request message"));
-    return;
-  }
+void CallCore::Dispatch(const grpc::ByteBuffer& request) {
   grpc::Slice slice;
-  request_.DumpToSingleSlice(&slice);
+  request.DumpToSingleSlice(&slice);
   std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
-  refs_.fetch_add(1);  // the plugin may finish, and gRPC call OnDone, inside StartCall
-  kaigo_call* call =
-      sdk::host::StartCall(admission_.target, call_context_, this, bytes);
+  Ref();  // the plugin may finish, and gRPC call OnDone, inside StartCall
+  kaigo_call* call = sdk::host::StartCall(target_.target, context_, this, bytes);
   bool cancel;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -103,62 +105,127 @@ void CallReactor::OnReadDone(bool ok) {
   Unref();
 }
 
-bool CallReactor::OnWrite(std::string_view message) {
+void CallCore::CancelPluginCall() {
+  kaigo_call* call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    cancelled_ = true;
+    call = call_;
+  }
+  if (call != nullptr) sdk::host::Cancel(call);
+}
+
+void CallCore::Record(const absl::Status& status) {
+  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                    std::chrono::steady_clock::now() - start_)
+                    .count();
+  if (target_.metrics != nullptr) target_.metrics->Record(static_cast<int>(status.code()), micros);
+  if (access_log_ && engine_->logger().Enabled(LogLevel::kInfo)) {
+    engine_->logger().Info("call", {{"request_id", context_.request_id},
+                                    {"office", context_.office},
+                                    {"caller", context_.caller},
+                                    {"method", context_.method},
+                                    {"code", absl::StatusCodeToString(status.code())},
+                                    {"duration_us", std::to_string(micros)}});
+  }
+}
+
+void CallCore::Unref() {
+  if (refs_.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+}
+
+// --- unary ---
+
+UnaryCallReactor::UnaryCallReactor(Engine* engine, grpc::CallbackServerContext* context,
+                                   std::string method, const grpc::ByteBuffer* request,
+                                   grpc::ByteBuffer* response)
+    : CallCore(engine, *context, std::move(method)), response_(response) {
+  if (!admission().ok()) {
+    Finish(ToGrpc(admission()));
+    return;
+  }
+  Dispatch(*request);
+}
+
+bool UnaryCallReactor::OnWrite(std::string_view) { return false; }
+
+void UnaryCallReactor::OnFinish(const absl::Status& status, std::string_view response) {
+  Record(status);
+  if (status.ok()) *response_ = ToBuffer(response);
+  Finish(ToGrpc(status));  // OnDone may run at once on another thread: nothing may follow
+}
+
+// --- streaming and generic ---
+
+template <class Base>
+StreamCallReactor<Base>::StreamCallReactor(Engine* engine, grpc::CallbackServerContext* context,
+                                           std::string method, const grpc::ByteBuffer* request)
+    : CallCore(engine, *context, std::move(method)) {
+  if (!admission().ok()) {
+    std::unique_lock<std::mutex> lock(mu_);
+    FinishLocked(lock, ToGrpc(admission()));
+    return;
+  }
+  if constexpr (std::is_same_v<Base, grpc::ServerGenericBidiReactor>) {
+    this->StartRead(&request_);  // the request comes as the stream's first message
+  } else {
+    Dispatch(*request);
+  }
+}
+
+template <class Base>
+void StreamCallReactor<Base>::OnReadDone(bool ok) {
+  if (!ok) {
+    std::unique_lock<std::mutex> lock(mu_);
+    FinishLocked(lock, grpc::Status(grpc::StatusCode::INVALID_ARGUMENT,
+                                    "the call carried no request message"));
+    return;
+  }
+  Dispatch(request_);
+}
+
+template <class Base>
+bool StreamCallReactor<Base>::OnWrite(std::string_view message) {
   std::unique_lock<std::mutex> lock(mu_);
-  if (finished_ || finish_pending_ || cancelled_ || !server_streaming_) return false;
-  grpc::Slice slice(message.data(), message.size());
-  writes_.emplace_back(&slice, 1);
+  if (finished_ || finish_pending_ || cancelled_ || !server_streaming()) return false;
+  writes_.push_back(ToBuffer(message));
   if (!writing_) {
     writing_ = true;
     grpc::ByteBuffer* next = &writes_.front();
     lock.unlock();
-    StartWrite(next);
+    this->StartWrite(next);
   }
   return true;
 }
 
-void CallReactor::OnWriteDone(bool ok) {
+template <class Base>
+void StreamCallReactor<Base>::OnWriteDone(bool ok) {
   std::unique_lock<std::mutex> lock(mu_);
   writes_.pop_front();
-  if (!ok) {
-    writes_.clear();  // the client has gone; OnCancel follows
-  }
+  if (!ok) writes_.clear();  // the client has gone; OnCancel follows
   if (!writes_.empty()) {
     grpc::ByteBuffer* next = &writes_.front();
     lock.unlock();
-    StartWrite(next);
+    this->StartWrite(next);
     return;
   }
   writing_ = false;
   if (finish_pending_) FinishLocked(lock, pending_status_);
 }
 
-void CallReactor::OnFinish(const absl::Status& status, std::string_view response) {
-  auto micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                    std::chrono::steady_clock::now() - start_)
-                    .count();
-  if (admission_.metrics != nullptr) {
-    admission_.metrics->Record(static_cast<int>(status.code()), micros);
-  }
-  if (access_log_ && engine_->logger().Enabled(LogLevel::kInfo)) {
-    engine_->logger().Info("call", {{"request_id", call_context_.request_id},
-                                    {"office", call_context_.office},
-                                    {"caller", call_context_.caller},
-                                    {"method", call_context_.method},
-                                    {"code", absl::StatusCodeToString(status.code())},
-                                    {"duration_us", std::to_string(micros)}});
-  }
+template <class Base>
+void StreamCallReactor<Base>::OnFinish(const absl::Status& status, std::string_view response) {
+  Record(status);
   std::unique_lock<std::mutex> lock(mu_);
   grpc::Status grpc_status = ToGrpc(status);
-  if (status.ok() && !server_streaming_) {
-    grpc::Slice slice(response.data(), response.size());
-    writes_.emplace_back(&slice, 1);
+  if (status.ok() && !server_streaming()) {  // a unary method through the generic service
+    writes_.push_back(ToBuffer(response));
     if (!writing_) {
       writing_ = true;
       finished_ = true;
       grpc::ByteBuffer* last = &writes_.front();
       lock.unlock();
-      StartWriteAndFinish(last, grpc::WriteOptions(), grpc_status);  // last touch of `this`
+      this->StartWriteAndFinish(last, grpc::WriteOptions(), grpc_status);  // last touch of this
       return;
     }
   }
@@ -170,30 +237,49 @@ void CallReactor::OnFinish(const absl::Status& status, std::string_view response
   FinishLocked(lock, grpc_status);
 }
 
-void CallReactor::FinishLocked(std::unique_lock<std::mutex>& lock, const grpc::Status& status) {
+template <class Base>
+void StreamCallReactor<Base>::FinishLocked(std::unique_lock<std::mutex>& lock,
+                                           const grpc::Status& status) {
   if (finished_) return;
   finished_ = true;
   lock.unlock();
-  Finish(status);  // OnDone may run at once on another thread: nothing may follow
+  this->Finish(status);  // OnDone may run at once on another thread: nothing may follow
 }
 
-void CallReactor::OnCancel() {
-  kaigo_call* call;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    cancelled_ = true;
-    call = call_;
+template class StreamCallReactor<grpc::ServerWriteReactor<grpc::ByteBuffer>>;
+template class StreamCallReactor<grpc::ServerGenericBidiReactor>;
+
+// --- registration ---
+
+PluginMethodService::PluginMethodService(Engine* engine, const RoutingTable& table) {
+  using grpc::internal::RpcMethod;
+  std::map<std::string, bool> sorted;
+  for (const auto& [path, route] : table.methods) sorted[path] = route.server_streaming;
+  int index = 0;
+  for (const auto& [path, streaming] : sorted) {
+    names_.push_back(path);
+    const std::string& name = names_.back();
+    AddMethod(new grpc::internal::RpcServiceMethod(
+        name.c_str(), streaming ? RpcMethod::SERVER_STREAMING : RpcMethod::NORMAL_RPC, nullptr));
+    if (streaming) {
+      MarkMethodRawCallback(
+          index, new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer,
+                                                                   grpc::ByteBuffer>(
+                     [engine, name](grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request) {
+                       return new StreamCallReactor<grpc::ServerWriteReactor<grpc::ByteBuffer>>(
+                           engine, context, name, request);
+                     }));
+    } else {
+      MarkMethodRawCallback(
+          index, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+                     [engine, name](grpc::CallbackServerContext* context,
+                                    const grpc::ByteBuffer* request, grpc::ByteBuffer* response) {
+                       return new UnaryCallReactor(engine, context, name, request, response);
+                     }));
+    }
+    ++index;
   }
-  if (call != nullptr) sdk::host::Cancel(call);
-}
-
-void CallReactor::OnDone() { Unref(); }
-
-void CallReactor::Unref() {
-  if (refs_.fetch_sub(1, std::memory_order_acq_rel) != 1) return;
-  if (call_ != nullptr) sdk::host::Release(call_);
-  engine_->metrics().in_flight().fetch_sub(1, std::memory_order_relaxed);
-  delete this;
 }
 
 }  // namespace kaigo::engine

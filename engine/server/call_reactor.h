@@ -1,14 +1,20 @@
-// Serves one plugin method call through gRPC's callback generic service: admits the call (office,
-// caller, route), reads the request, hands it to the plugin instance, streams what the plugin
-// writes and finishes with its status. Nothing here blocks: the plugin runs the call on its own
-// schedule and reports back from any thread.
+// Serves plugin method calls over gRPC's callback API. Each call is admitted (method, office,
+// caller), its request handed to the routed plugin instance, what the plugin writes streamed back,
+// and its status sent when the plugin finishes. Nothing here blocks: the plugin runs the call on
+// its own schedule and reports back from any thread.
 //
-// Lifetime: gRPC holds the reactor until OnDone; the dispatch holds it while the plugin call is
-// being started. The object deletes itself when both have let go.
+// Methods the routing table holds at start are registered as raw callback methods (unary or
+// server-streaming, ByteBuffer messages) — gRPC's cheapest path. Methods that arrive later with a
+// reload or swap are served through the callback generic service (a bidi stream per call, which
+// costs more). Both share CallCore.
+//
+// Lifetime: gRPC holds a reactor until OnDone; the dispatch holds it while the plugin call starts.
+// A reactor deletes itself when both have let go.
 #ifndef KAIGO_ENGINE_SERVER_CALL_REACTOR_H_
 #define KAIGO_ENGINE_SERVER_CALL_REACTOR_H_
 
 #include <grpcpp/generic/async_generic_service.h>
+#include <grpcpp/impl/service_type.h>
 #include <grpcpp/support/server_callback.h>
 
 #include <atomic>
@@ -16,6 +22,7 @@
 #include <deque>
 #include <mutex>
 #include <string>
+#include <vector>
 
 #include "engine/engine.h"
 #include "kaigo/sdk/host_side.h"
@@ -25,41 +32,94 @@ namespace kaigo::engine {
 // The identity of the peer: its client certificate's common name, or "anonymous".
 std::string CallerIdentity(const grpc::ServerContextBase& context);
 
-class CallReactor : public grpc::ServerGenericBidiReactor, public sdk::host::CallSink {
+// What every kind of call reactor shares: admission, dispatch to the plugin, cancellation,
+// metrics and the access log.
+class CallCore : public sdk::host::CallSink {
  public:
-  CallReactor(grpc::GenericCallbackServerContext* context, Engine* engine);
+  ~CallCore() override;
 
-  void OnReadDone(bool ok) override;
-  void OnWriteDone(bool ok) override;
-  void OnCancel() override;
-  void OnDone() override;
+ protected:
+  CallCore(Engine* engine, const grpc::ServerContextBase& context, std::string method);
 
+  // OK when admitted; otherwise the refusal (already counted).
+  const absl::Status& admission() const { return admitted_; }
+  bool server_streaming() const { return server_streaming_; }
+  void Dispatch(const grpc::ByteBuffer& request);
+  void CancelPluginCall();
+  // Metrics and the access log for a finished call.
+  void Record(const absl::Status& status);
+  void Ref() { refs_.fetch_add(1, std::memory_order_relaxed); }
+  // Deletes the reactor when the last holder lets go.
+  void Unref();
+
+  Engine* engine_;
+  std::mutex mu_;
+  bool cancelled_ = false;
+
+ private:
+  std::chrono::steady_clock::time_point start_;
+  std::atomic<int> refs_{1};  // gRPC's, until OnDone
+  sdk::host::CallContext context_;
+  Admission target_;
+  absl::Status admitted_;
+  bool server_streaming_ = false;
+  bool access_log_ = false;
+  kaigo_call* call_ = nullptr;  // guarded by mu_
+};
+
+// A unary method registered at start.
+class UnaryCallReactor : public grpc::ServerUnaryReactor, public CallCore {
+ public:
+  UnaryCallReactor(Engine* engine, grpc::CallbackServerContext* context, std::string method,
+                   const grpc::ByteBuffer* request, grpc::ByteBuffer* response);
+  void OnCancel() override { CancelPluginCall(); }
+  void OnDone() override { Unref(); }
   bool OnWrite(std::string_view message) override;
   void OnFinish(const absl::Status& status, std::string_view response) override;
 
+ protected:
+  // Our reactions never block (OnDone drops references; a plugin instance's destroy goes to the
+  // reaper thread; the ABI forbids blocking in call_cancel), so gRPC may run them inline instead
+  // of hopping to an executor thread for every call.
+  bool InternalInlineable() override { return true; }
+
  private:
-  void Refuse(const absl::Status& status);
-  void Unref();
+  grpc::ByteBuffer* response_;
+};
+
+// A server-streaming method registered at start (Base = ServerWriteReactor<ByteBuffer>), or any
+// method through the generic service (Base = ServerGenericBidiReactor, which reads the request
+// first and carries a unary response as one message).
+template <class Base>
+class StreamCallReactor : public Base, public CallCore {
+ public:
+  StreamCallReactor(Engine* engine, grpc::CallbackServerContext* context, std::string method,
+                    const grpc::ByteBuffer* request);
+  void OnReadDone(bool ok);
+  void OnWriteDone(bool ok) override;
+  void OnCancel() override { CancelPluginCall(); }
+  void OnDone() override { Unref(); }
+  bool OnWrite(std::string_view message) override;
+  void OnFinish(const absl::Status& status, std::string_view response) override;
+
+ protected:
+  bool InternalInlineable() override { return true; }  // as UnaryCallReactor's
+
+ private:
   void FinishLocked(std::unique_lock<std::mutex>& lock, const grpc::Status& status);
-
-  grpc::GenericCallbackServerContext* context_;
-  Engine* engine_;
-  std::chrono::steady_clock::time_point start_;
-  std::atomic<int> refs_{1};  // gRPC's, until OnDone
-  sdk::host::CallContext call_context_;
-  Admission admission_;
-  bool server_streaming_ = false;
-  bool access_log_ = false;
   grpc::ByteBuffer request_;
-
-  std::mutex mu_;
-  kaigo_call* call_ = nullptr;
-  bool cancelled_ = false;
-  bool finished_ = false;             // Finish was called on gRPC
+  bool finished_ = false;  // Finish was called on gRPC
   bool writing_ = false;
   std::deque<grpc::ByteBuffer> writes_;
   bool finish_pending_ = false;
   grpc::Status pending_status_;
+};
+
+class GenericCallReactor : public StreamCallReactor<grpc::ServerGenericBidiReactor> {
+ public:
+  GenericCallReactor(Engine* engine, grpc::GenericCallbackServerContext* context)
+      : StreamCallReactor(engine, context, context->method(), nullptr) {}
+  void OnReadDone(bool ok) override { StreamCallReactor::OnReadDone(ok); }
 };
 
 class EngineGenericService : public grpc::CallbackGenericService {
@@ -67,11 +127,21 @@ class EngineGenericService : public grpc::CallbackGenericService {
   explicit EngineGenericService(Engine* engine) : engine_(engine) {}
   grpc::ServerGenericBidiReactor* CreateReactor(
       grpc::GenericCallbackServerContext* context) override {
-    return new CallReactor(context, engine_);
+    return new GenericCallReactor(engine_, context);
   }
 
  private:
   Engine* engine_;
+};
+
+// Every plugin method of the routing table at start, as raw callback methods.
+class PluginMethodService : public grpc::Service {
+ public:
+  PluginMethodService(Engine* engine, const RoutingTable& table);
+  bool empty() const { return names_.empty(); }
+
+ private:
+  std::deque<std::string> names_;  // gRPC keeps pointers to these
 };
 
 }  // namespace kaigo::engine

@@ -62,6 +62,8 @@ absl::Status GrpcServer::Start() {
   builder.RegisterService(&admin_);
   builder.RegisterService(&reflection_v1_);
   builder.RegisterService(&reflection_v1alpha_);
+  methods_ = std::make_unique<PluginMethodService>(engine_, *engine_->table());
+  if (!methods_->empty()) builder.RegisterService(methods_.get());
   builder.RegisterCallbackGenericService(&generic_);
   server_ = builder.BuildAndStart();
   if (server_ == nullptr || grpc_port_ == 0) {

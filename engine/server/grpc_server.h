@@ -32,6 +32,7 @@ class GrpcServer {
  private:
   Engine* engine_;
   EngineGenericService generic_;
+  std::unique_ptr<PluginMethodService> methods_;
   AdminService admin_;
   ReflectionV1 reflection_v1_;
   ReflectionV1Alpha reflection_v1alpha_;

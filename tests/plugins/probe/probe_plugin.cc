@@ -2,6 +2,7 @@
 // call to another concern through the host.
 #include <atomic>
 
+#include "echo_handler.h"
 #include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/test/v1/probe.pb.h"
 #include "kaigo/v1/otp.pb.h"
@@ -19,10 +20,8 @@ class Probe : public kaigo::sdk::Instance {
         "/kaigo.test.v1.ProbeService/Echo",
         [](const t::EchoRequest& req, std::shared_ptr<UnaryCall<t::EchoResponse>> call) {
           t::EchoResponse response;
-          response.set_payload(req.payload());
-          response.set_office(call->info().office);
-          response.set_caller(call->info().caller);
-          for (const auto& r : call->info().roles) response.add_roles(r);
+          kaigo::test::AnswerEcho(req, call->info().office, call->info().caller,
+                                  call->info().roles, &response);
           call->Finish(response);
         });
     ServerStreaming<t::CountRequest, t::CountResponse>(
