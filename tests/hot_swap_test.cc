@@ -8,6 +8,7 @@
 #include <future>
 #include <thread>
 
+#include "kaigo/test/v1/probe.grpc.pb.h"
 #include "kaigo/v1/engine.grpc.pb.h"
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "tests/support/test_env.h"
@@ -138,6 +139,52 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   EXPECT_NE(refused.error_message().find("kaigo/test/v1/probe.proto"), std::string::npos)
       << refused.error_message();
   ASSERT_TRUE(otp->ListPending(Context(kOffice).get(), {}, &pending).ok());
+}
+
+}  // namespace
+}  // namespace kaigo::testing
+
+namespace kaigo::testing {
+namespace {
+
+// Methods registered at start take gRPC's raw callback path; a plugin added later by a reload is
+// served through the generic service. Both kinds of method must work there too.
+TEST(HotSwapTest, PluginAddedByReloadIsServedThroughTheGenericPath) {
+  TempDir dir;
+  std::string head = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n"
+                     "  - {name: otp_relay, path: " + PluginDir() + "/otp_relay.so}\n";
+  std::string office = "offices:\n  - number: \"" + kOffice + "\"\n    concerns:\n"
+                       "      - {service: kaigo.v1.OtpService, plugin: otp_relay}\n";
+  std::string path = dir.Write("engine.yaml", head + office);
+  auto engine = EngineProcess::Start(path);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto channel = InsecureChannel((*engine)->target());
+
+  dir.Write("engine.yaml", head + "  - {name: probe, path: " + PluginDir() + "/probe.so}\n" +
+                               office +
+                               "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n");
+  v1::ReloadConfigResponse reloaded;
+  auto admin = v1::EngineAdminService::NewStub(channel);
+  auto status = admin->ReloadConfig(Context("").get(), {}, &reloaded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+
+  auto probe = kaigo::test::v1::ProbeService::NewStub(channel);
+  kaigo::test::v1::EchoRequest echo;
+  echo.set_payload("after reload");
+  kaigo::test::v1::EchoResponse echoed;
+  status = probe->Echo(Context(kOffice).get(), echo, &echoed);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(echoed.payload(), "after reload");
+
+  kaigo::test::v1::CountRequest count;
+  count.set_count(20);
+  auto context = Context(kOffice);
+  auto reader = probe->Count(context.get(), count);
+  kaigo::test::v1::CountResponse message;
+  int n = 0;
+  while (reader->Read(&message)) ++n;
+  EXPECT_TRUE(reader->Finish().ok());
+  EXPECT_EQ(n, 20);
 }
 
 }  // namespace
