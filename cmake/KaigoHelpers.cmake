@@ -65,3 +65,17 @@ function(kaigo_generate_protos OUT_SRCS OUT_HDRS)
 endfunction()
 
 find_program(KAIGO_GRPC_CPP_PLUGIN grpc_cpp_plugin REQUIRED)
+
+# kaigo_fuzzer(NAME SRCS a_fuzz.cc DEPS x y): a libFuzzer target, built only with
+# KAIGO_BUILD_FUZZERS (clang).
+function(kaigo_fuzzer NAME)
+  if(NOT KAIGO_BUILD_FUZZERS)
+    return()
+  endif()
+  cmake_parse_arguments(K "" "" "SRCS;DEPS" ${ARGN})
+  add_executable(${NAME} ${K_SRCS})
+  target_include_directories(${NAME} PRIVATE ${PROJECT_SOURCE_DIR})
+  target_link_libraries(${NAME} PRIVATE ${K_DEPS})
+  target_link_options(${NAME} PRIVATE -fsanitize=fuzzer)
+  set_target_properties(${NAME} PROPERTIES RUNTIME_OUTPUT_DIRECTORY ${PROJECT_BINARY_DIR})
+endfunction()

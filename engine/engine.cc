@@ -29,12 +29,18 @@ namespace {
 
 std::string RoleName(kaigo::v1::Role role) {
   switch (role) {
-    case kaigo::v1::ROLE_CARE_MANAGER: return "care_manager";
-    case kaigo::v1::ROLE_CARE_STAFF: return "care_staff";
-    case kaigo::v1::ROLE_MEDICAL: return "medical";
-    case kaigo::v1::ROLE_OFFICE_ADMIN: return "office_admin";
-    case kaigo::v1::ROLE_ENGINE_ADMIN: return "engine_admin";
-    default: return "";
+    case kaigo::v1::ROLE_CARE_MANAGER:
+      return "care_manager";
+    case kaigo::v1::ROLE_CARE_STAFF:
+      return "care_staff";
+    case kaigo::v1::ROLE_MEDICAL:
+      return "medical";
+    case kaigo::v1::ROLE_OFFICE_ADMIN:
+      return "office_admin";
+    case kaigo::v1::ROLE_ENGINE_ADMIN:
+      return "engine_admin";
+    default:
+      return "";
   }
 }
 
@@ -66,16 +72,16 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->config_path_ = loaded.path;
   engine->config_dir_ = loaded.dir;
   engine->logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
-  auto store = OpenSqliteStore(
-      check_only ? "" : loaded.Resolve(loaded.config.store().sqlite_path()));
+  auto store =
+      OpenSqliteStore(check_only ? "" : loaded.Resolve(loaded.config.store().sqlite_path()));
   if (!store.ok()) {
-    errors->push_back(loaded.Where("store.sqlite_path") + ": store.sqlite_path: " +
-                      std::string(store.status().message()));
+    errors->push_back(loaded.Where("store.sqlite_path") +
+                      ": store.sqlite_path: " + std::string(store.status().message()));
     return store.status();
   }
   engine->store_ = *std::move(store);
-  engine->env_ = HostEnvironment{engine->store_.get(), &engine->metrics_, &engine->logger_,
-                                 engine.get()};
+  engine->env_ =
+      HostEnvironment{engine->store_.get(), &engine->metrics_, &engine->logger_, engine.get()};
   auto table = engine->Build(loaded, std::move(config_errors), errors);
   if (!table.ok()) return table.status();
   engine->running_config_ = loaded.config;
@@ -193,10 +199,12 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
       auto [it, inserted] =
           table->methods.emplace(method.path, MethodRoute{method.service, method.server_streaming});
       if (!inserted && it->second.server_streaming != method.server_streaming) {
-        e.Add(loaded.path, "plugins", "two plugins disagree on the streaming kind of " + method.path);
+        e.Add(loaded.path, "plugins",
+              "two plugins disagree on the streaming kind of " + method.path);
       }
       series[method.path] = metrics_.ForMethod(name, method.path);
     }
+    std::lock_guard<std::mutex> lock(images_mu_);
     if (std::find(images_seen_.begin(), images_seen_.end(), image) == images_seen_.end()) {
       images_seen_.push_back(image);
     }
@@ -271,10 +279,9 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     *errors = e.list();
     return absl::InvalidArgumentError("the configuration has errors");
   }
-  logger_.Info("routing table built",
-               {{"offices", std::to_string(config.offices_size())},
-                {"instances_created", std::to_string(created)},
-                {"instances_reused", std::to_string(reused)}});
+  logger_.Info("routing table built", {{"offices", std::to_string(config.offices_size())},
+                                       {"instances_created", std::to_string(created)},
+                                       {"instances_reused", std::to_string(reused)}});
   return std::shared_ptr<const RoutingTable>(table);
 }
 
@@ -385,7 +392,7 @@ kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
     }
   }
   kaigo::v1::ListPluginsResponse response;
-  std::lock_guard<std::mutex> lock(change_mu_);
+  std::lock_guard<std::mutex> lock(images_mu_);
   for (const auto& image : images_seen_) {
     auto* info = response.add_plugins();
     info->set_name(image->name());

@@ -84,7 +84,9 @@ class Engine : public CallRouter {
 
   mutable std::mutex change_mu_;  // serializes Reload and Swap; guards the members below
   std::map<std::string, SwapOverride> overrides_;
-  // Every image ever routed, for ListPlugins (images are never unloaded).
+  // Every image ever routed, for ListPlugins (images are never unloaded). Its own mutex: admin
+  // listings run on gRPC threads and must not wait for a reload.
+  mutable std::mutex images_mu_;
   std::vector<std::shared_ptr<const PluginImage>> images_seen_;
 
   mutable std::mutex table_mu_;

@@ -16,8 +16,10 @@ std::string Header() {
 }
 
 std::string OfficeYaml(const std::string& number, const std::string& extra = "") {
-  return "  - number: \"" + number + "\"\n    concerns:\n"
-         "      - service: kaigo.v1.OtpService\n        plugin: otp_relay\n" + extra;
+  return "  - number: \"" + number +
+         "\"\n    concerns:\n"
+         "      - service: kaigo.v1.OtpService\n        plugin: otp_relay\n" +
+         extra;
 }
 
 CommandResult Check(const TempDir& dir, const std::string& yaml) {
@@ -44,14 +46,15 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
        f + ":8:13: offices[0].number: \"1371000018\": check digit is 8, expected 7"},
       {"missing plugin file",
        "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n"
-       "  - name: otp_relay\n    path: /nonexistent/otp_relay.so\noffices:\n" + OfficeYaml(kOffice),
+       "  - name: otp_relay\n    path: /nonexistent/otp_relay.so\noffices:\n" +
+           OfficeYaml(kOffice),
        f + ":6:11: plugins[0].path: file not found or not readable: /nonexistent/otp_relay.so"},
       {"duplicate office", Header() + "offices:\n" + OfficeYaml(kOffice) + OfficeYaml(kOffice),
-       f + ":12:13: offices[1].number: duplicate office " + kOffice + " (first at " + f +
-           ":8:13)"},
+       f + ":12:13: offices[1].number: duplicate office " + kOffice + " (first at " + f + ":8:13)"},
       {"plugin setting of the wrong type",
-       Header() + "offices:\n" + OfficeYaml(kOffice) + "        settings:\n"
-                  "          default_timeout_seconds: soon\n",
+       Header() + "offices:\n" + OfficeYaml(kOffice) +
+           "        settings:\n"
+           "          default_timeout_seconds: soon\n",
        f + ":13:36: offices[0].concerns[0].settings.default_timeout_seconds: expected an integer "
            "(32-bit), got 'soon'"},
       {"unknown plugin setting",
@@ -68,12 +71,12 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
        "office_admin, engine_admin, got 'boss'"},
       {"service the plugin lacks",
        Header() + "offices:\n  - number: \"" + kOffice +
-           "\"\n    concerns:\n      - {service: kaigo.v1.QualificationService, plugin: otp_relay}\n",
+           "\"\n    concerns:\n      - {service: kaigo.v1.QualificationService, plugin: "
+           "otp_relay}\n",
        ":10:19: offices[0].concerns[0].service: plugin otp_relay does not implement "
        "kaigo.v1.QualificationService (it implements kaigo.v1.OtpService)"},
       {"YAML syntax", Header() + "offices: [\n", f + ":8:1: YAML syntax"},
-      {"TLS required off loopback",
-       "server:\n  listen: 0.0.0.0:50051\n  insecure_loopback: true\n",
+      {"TLS required off loopback", "server:\n  listen: 0.0.0.0:50051\n  insecure_loopback: true\n",
        f + ":3:22: server.insecure_loopback: serving without TLS is allowed only on a loopback "
            "address"},
   };
@@ -81,7 +84,8 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
     CommandResult r = Check(dir, c.yaml);
     EXPECT_EQ(r.exit_code, 1) << c.name << "\n" << r.output;
     EXPECT_NE(r.output.find(c.expected), std::string::npos)
-        << c.name << ": expected\n  " << c.expected << "\nin\n" << r.output;
+        << c.name << ": expected\n  " << c.expected << "\nin\n"
+        << r.output;
   }
 }
 
@@ -97,7 +101,8 @@ TEST(ConfigErrorsTest, AGoodConfigurationPasses) {
   dir.Write("offices/a.yaml", "number: \"" + Office("137100002") +
                                   "\"\nname: 通所介護 B\nconcerns:\n"
                                   "  - {service: kaigo.v1.OtpService, plugin: otp_relay}\n");
-  CommandResult r = Check(dir, Header() + "office_dirs: [offices]\noffices:\n" + OfficeYaml(kOffice));
+  CommandResult r =
+      Check(dir, Header() + "office_dirs: [offices]\noffices:\n" + OfficeYaml(kOffice));
   EXPECT_EQ(r.exit_code, 0) << r.output;
   EXPECT_NE(r.output.find("configuration is valid"), std::string::npos) << r.output;
 }

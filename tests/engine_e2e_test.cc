@@ -1,10 +1,9 @@
 // The engine binary with real plugins over real gRPC on loopback: routing by office, the OTP
 // concern end to end, a plugin calling another concern through the host, streaming and
 // cancellation, refusals with their codes, health, reflection, metrics, admin and reload.
+#include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <signal.h>
-
-#include <grpcpp/generic/generic_stub.h>
 
 #include <future>
 #include <thread>
@@ -35,11 +34,14 @@ std::string Config(const std::string& store, bool with_office_c) {
   metrics_listen: 127.0.0.1:0
 plugins:
   - name: otp_relay
-    path: )" + plugins + R"(/otp_relay.so
+    path: )" + plugins +
+                       R"(/otp_relay.so
   - name: probe
-    path: )" + plugins + R"(/probe.so
+    path: )" + plugins +
+                       R"(/probe.so
 offices:
-  - number: ")" + kOfficeA + R"("
+  - number: ")" + kOfficeA +
+                       R"("
     name: 居宅介護支援 A
     service_types: ["43"]
     concerns:
@@ -49,13 +51,15 @@ offices:
           default_timeout_seconds: 30
       - service: kaigo.test.v1.ProbeService
         plugin: probe
-  - number: ")" + kOfficeB + R"("
+  - number: ")" + kOfficeB +
+                       R"("
     name: 訪問介護 B
     concerns:
       - {service: kaigo.v1.OtpService, plugin: otp_relay}
 )";
   if (with_office_c) {
-    config += "  - number: \"" + kOfficeC + "\"\n    concerns:\n"
+    config += "  - number: \"" + kOfficeC +
+              "\"\n    concerns:\n"
               "      - {service: kaigo.v1.OtpService, plugin: otp_relay}\n";
   }
   config += "store:\n  sqlite_path: " + store + "\nlog:\n  level: info\n  access_log: true\n";
@@ -255,7 +259,8 @@ TEST_F(EngineE2eTest, HealthAndMetrics) {
                           "Echo\",code=\"OK\"}"),
             std::string::npos)
       << *metrics;
-  EXPECT_NE(metrics->find("kaigo_call_duration_seconds_bucket{plugin=\"probe\""), std::string::npos);
+  EXPECT_NE(metrics->find("kaigo_call_duration_seconds_bucket{plugin=\"probe\""),
+            std::string::npos);
   EXPECT_NE(metrics->find("kaigo_calls_refused_total"), std::string::npos);
   EXPECT_NE(engine_->Log().find("\"request_id\""), std::string::npos) << "JSON access log";
 }

@@ -33,13 +33,20 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   std::string v1_path = CopyPlugin(dir, "v1");
   std::string v2_path = CopyPlugin(dir, "v2");
   std::string v3_path = CopyPlugin(dir, "v3");
-  std::string config = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-                       "plugins:\n  - {name: otp_relay, path: " + v1_path + "}\n"
-                       "  - {name: probe, path: " + PluginDir() + "/probe.so}\n"
-                       "offices:\n  - number: \"" + kOffice + "\"\n    concerns:\n"
-                       "      - {service: kaigo.v1.OtpService, plugin: otp_relay}\n"
-                       "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n"
-                       "store:\n  sqlite_path: state.db\nlog:\n  level: warn\n";
+  std::string config =
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+      "plugins:\n  - {name: otp_relay, path: " +
+      v1_path +
+      "}\n"
+      "  - {name: probe, path: " +
+      PluginDir() +
+      "/probe.so}\n"
+      "offices:\n  - number: \"" +
+      kOffice +
+      "\"\n    concerns:\n"
+      "      - {service: kaigo.v1.OtpService, plugin: otp_relay}\n"
+      "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n"
+      "store:\n  sqlite_path: state.db\nlog:\n  level: warn\n";
   auto engine = EngineProcess::Start(dir.Write("engine.yaml", config));
   ASSERT_TRUE(engine.ok()) << engine.status();
   auto channel = InsecureChannel((*engine)->target());
@@ -151,9 +158,12 @@ namespace {
 // served through the generic service. Both kinds of method must work there too.
 TEST(HotSwapTest, PluginAddedByReloadIsServedThroughTheGenericPath) {
   TempDir dir;
-  std::string head = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n"
-                     "  - {name: otp_relay, path: " + PluginDir() + "/otp_relay.so}\n";
-  std::string office = "offices:\n  - number: \"" + kOffice + "\"\n    concerns:\n"
+  std::string head =
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n"
+      "  - {name: otp_relay, path: " +
+      PluginDir() + "/otp_relay.so}\n";
+  std::string office = "offices:\n  - number: \"" + kOffice +
+                       "\"\n    concerns:\n"
                        "      - {service: kaigo.v1.OtpService, plugin: otp_relay}\n";
   std::string path = dir.Write("engine.yaml", head + office);
   auto engine = EngineProcess::Start(path);

@@ -36,12 +36,17 @@ TEST(ReflectionClientTest, OutOfTreePluginIsFoundAndCalledThroughReflectionOnly)
   std::string plugin = BuildDir() + "/sdk-example/visit_notes.so";
   TempDir dir;
   const std::string office = Office("137100001");
-  std::string config = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-                       "plugins:\n  - {name: visit_notes, path: " + plugin + "}\n"
-                       "offices:\n  - number: \"" + office + "\"\n    concerns:\n"
-                       "      - service: acme.visitnotes.v1.VisitNoteService\n"
-                       "        plugin: visit_notes\n        settings: {max_note_bytes: 100}\n"
-                       "store:\n  sqlite_path: state.db\n";
+  std::string config =
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+      "plugins:\n  - {name: visit_notes, path: " +
+      plugin +
+      "}\n"
+      "offices:\n  - number: \"" +
+      office +
+      "\"\n    concerns:\n"
+      "      - service: acme.visitnotes.v1.VisitNoteService\n"
+      "        plugin: visit_notes\n        settings: {max_note_bytes: 100}\n"
+      "store:\n  sqlite_path: state.db\n";
   auto engine = EngineProcess::Start(dir.Write("engine.yaml", config));
   ASSERT_TRUE(engine.ok()) << engine.status();
   auto channel = InsecureChannel((*engine)->target());
@@ -74,8 +79,10 @@ TEST(ReflectionClientTest, OutOfTreePluginIsFoundAndCalledThroughReflectionOnly)
   // 3. A request built from the reflected types, sent as bytes.
   DynamicMessageFactory factory(&pool);
   std::unique_ptr<google::protobuf::Message> req(factory.GetPrototype(method->input_type())->New());
-  auto* note = req->GetReflection()->MutableMessage(req.get(), method->input_type()->FindFieldByName("note"));
-  auto* recipient = note->GetReflection()->MutableMessage(note, note->GetDescriptor()->FindFieldByName("recipient"));
+  auto* note = req->GetReflection()->MutableMessage(req.get(),
+                                                    method->input_type()->FindFieldByName("note"));
+  auto* recipient = note->GetReflection()->MutableMessage(
+      note, note->GetDescriptor()->FindFieldByName("recipient"));
   auto set_value = [&](const char* field, const std::string& value) {
     auto* m = recipient->GetReflection()->MutableMessage(
         recipient, recipient->GetDescriptor()->FindFieldByName(field));

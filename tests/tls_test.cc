@@ -22,21 +22,28 @@ class TlsTest : public ::testing::Test {
     const std::string& d = dir_->path();
     ASSERT_TRUE(MakeTestCertificates(d, {"care-system-a", "admin-tool", "unlisted"}, "rogue").ok());
     std::string office = [](const std::string& n) {
-      return "  - number: \"" + n + "\"\n    concerns:\n"
+      return "  - number: \"" + n +
+             "\"\n    concerns:\n"
              "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n";
     }(kOfficeA);
-    office += "  - number: \"" + kOfficeB + "\"\n    concerns:\n"
+    office += "  - number: \"" + kOfficeB +
+              "\"\n    concerns:\n"
               "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n";
-    std::string config = "server:\n  listen: 127.0.0.1:0\n  tls:\n    cert_file: server.crt\n"
-                         "    key_file: server.key\n    client_ca_file: ca.crt\n"
-                         "    require_client_certificate: true\n"
-                         "plugins:\n  - {name: probe, path: " + PluginDir() + "/probe.so}\n"
-                         "offices:\n" + office +
-                         "callers:\n"
-                         "  - {identity: care-system-a, offices: [\"" + kOfficeA +
-                         "\"], roles: [care_manager]}\n"
-                         "  - {identity: admin-tool, offices: [\"*\"], roles: [engine_admin]}\n"
-                         "store:\n  sqlite_path: state.db\n";
+    std::string config =
+        "server:\n  listen: 127.0.0.1:0\n  tls:\n    cert_file: server.crt\n"
+        "    key_file: server.key\n    client_ca_file: ca.crt\n"
+        "    require_client_certificate: true\n"
+        "plugins:\n  - {name: probe, path: " +
+        PluginDir() +
+        "/probe.so}\n"
+        "offices:\n" +
+        office +
+        "callers:\n"
+        "  - {identity: care-system-a, offices: [\"" +
+        kOfficeA +
+        "\"], roles: [care_manager]}\n"
+        "  - {identity: admin-tool, offices: [\"*\"], roles: [engine_admin]}\n"
+        "store:\n  sqlite_path: state.db\n";
     auto engine = EngineProcess::Start(dir_->Write("engine.yaml", config));
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = engine->release();

@@ -131,7 +131,8 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
   auto check_file = [&](const std::string& path, const std::string& value) {
     if (value.empty()) return;
     std::string resolved = loaded.Resolve(value);
-    if (access(resolved.c_str(), R_OK) != 0) error(path, "file not found or not readable: " + resolved);
+    if (access(resolved.c_str(), R_OK) != 0)
+      error(path, "file not found or not readable: " + resolved);
   };
 
   // server
@@ -163,7 +164,8 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
       !ParseHostPort(c.server().metrics_listen(), &host, &port)) {
     error("server.metrics_listen", "must be host:port with a port of 0–65535");
   }
-  if (!ParseLogLevel(c.log().level()).ok()) error("log.level", "must be debug, info, warn or error");
+  if (!ParseLogLevel(c.log().level()).ok())
+    error("log.level", "must be debug, info, warn or error");
 
   // plugins
   std::map<std::string, int> plugin_index;

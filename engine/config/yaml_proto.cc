@@ -43,7 +43,8 @@ void YamlProtoMapper::Map(const YAML::Node& node, const std::string& path, Messa
     std::string field_path = path.empty() ? key : path + "." + key;
     if (field == nullptr) {
       std::vector<std::string> known;
-      for (int i = 0; i < descriptor->field_count(); ++i) known.push_back(descriptor->field(i)->name());
+      for (int i = 0; i < descriptor->field_count(); ++i)
+        known.push_back(descriptor->field(i)->name());
       Error(entry.first, field_path,
             absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
       continue;

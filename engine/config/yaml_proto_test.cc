@@ -21,10 +21,10 @@ Mapped Map(const std::string& yaml) {
 }
 
 TEST(YamlProtoTest, MapsScalarsListsMessagesAndEnums) {
-  auto m = Map(
-      "server: {listen: \"127.0.0.1:1\", insecure_loopback: true}\n"
-      "offices:\n  - number: 0412345678\n    service_types: [\"43\", \"11\"]\n"
-      "callers:\n  - identity: a\n    roles: [care_manager, ROLE_ENGINE_ADMIN]\n");
+  auto m =
+      Map("server: {listen: \"127.0.0.1:1\", insecure_loopback: true}\n"
+          "offices:\n  - number: 0412345678\n    service_types: [\"43\", \"11\"]\n"
+          "callers:\n  - identity: a\n    roles: [care_manager, ROLE_ENGINE_ADMIN]\n");
   ASSERT_TRUE(m.errors.empty()) << m.errors.Joined();
   EXPECT_TRUE(m.config.server().insecure_loopback());
   EXPECT_EQ(m.config.offices(0).number(), "0412345678") << "leading zero kept";
@@ -35,8 +35,9 @@ TEST(YamlProtoTest, MapsScalarsListsMessagesAndEnums) {
 }
 
 TEST(YamlProtoTest, ErrorsNamePositionAndPath) {
-  auto m = Map("server:\n  listen: [1]\noffices: {number: 1}\nlog:\n  access_log: yes\n"
-               "callers:\n  - roles: [ROLE_UNSPECIFIED]\n");
+  auto m =
+      Map("server:\n  listen: [1]\noffices: {number: 1}\nlog:\n  access_log: yes\n"
+          "callers:\n  - roles: [ROLE_UNSPECIFIED]\n");
   const auto& e = m.errors.list();
   ASSERT_EQ(e.size(), 4u) << m.errors.Joined();
   EXPECT_EQ(e[0], "f.yaml:2:11: server.listen: expected a string value");

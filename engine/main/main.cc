@@ -124,8 +124,7 @@ int AuditVerify(const std::vector<std::string>& args) {
     PrintErrors(errors.list());
     return 1;
   }
-  auto store =
-      kaigo::engine::OpenSqliteStore(loaded.Resolve(loaded.config.store().sqlite_path()));
+  auto store = kaigo::engine::OpenSqliteStore(loaded.Resolve(loaded.config.store().sqlite_path()));
   if (!store.ok()) {
     std::cerr << store.status().message() << "\n";
     return 1;

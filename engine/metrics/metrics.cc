@@ -15,23 +15,11 @@ namespace kaigo::engine {
 
 namespace {
 
-const char* kCodeNames[] = {"OK",
-                            "CANCELLED",
-                            "UNKNOWN",
-                            "INVALID_ARGUMENT",
-                            "DEADLINE_EXCEEDED",
-                            "NOT_FOUND",
-                            "ALREADY_EXISTS",
-                            "PERMISSION_DENIED",
-                            "RESOURCE_EXHAUSTED",
-                            "FAILED_PRECONDITION",
-                            "ABORTED",
-                            "OUT_OF_RANGE",
-                            "UNIMPLEMENTED",
-                            "INTERNAL",
-                            "UNAVAILABLE",
-                            "DATA_LOSS",
-                            "UNAUTHENTICATED"};
+const char* kCodeNames[] = {
+    "OK",        "CANCELLED",      "UNKNOWN",           "INVALID_ARGUMENT",   "DEADLINE_EXCEEDED",
+    "NOT_FOUND", "ALREADY_EXISTS", "PERMISSION_DENIED", "RESOURCE_EXHAUSTED", "FAILED_PRECONDITION",
+    "ABORTED",   "OUT_OF_RANGE",   "UNIMPLEMENTED",     "INTERNAL",           "UNAVAILABLE",
+    "DATA_LOSS", "UNAUTHENTICATED"};
 
 int ClampCode(int code) { return code < 0 || code > 16 ? 2 : code; }
 
@@ -102,13 +90,14 @@ std::string Metrics::Render() {
   out += "# TYPE kaigo_calls_refused_total counter\n";
   for (int c = 0; c < 17; ++c) {
     uint64_t n = refused_[c].load();
-    if (n > 0) absl::StrAppend(&out, "kaigo_calls_refused_total{code=\"", kCodeNames[c], "\"} ", n, "\n");
+    if (n > 0)
+      absl::StrAppend(&out, "kaigo_calls_refused_total{code=\"", kCodeNames[c], "\"} ", n, "\n");
   }
   out += "# TYPE kaigo_calls_in_flight gauge\n";
   absl::StrAppend(&out, "kaigo_calls_in_flight ", in_flight_.load(), "\n");
   for (const auto& [key, value] : plugin_counters_) {
-    absl::StrAppend(&out, "kaigo_plugin_", key.second, "_total{plugin=\"", key.first, "\"} ",
-                    value, "\n");
+    absl::StrAppend(&out, "kaigo_plugin_", key.second, "_total{plugin=\"", key.first, "\"} ", value,
+                    "\n");
   }
   return out;
 }
@@ -178,9 +167,9 @@ void MetricsHttpServer::Serve() {
       body = "only GET /metrics is served here\n";
     }
     std::string response = absl::StrCat("HTTP/1.1 ", status,
-                                         "\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                                         "Content-Length: ",
-                                         body.size(), "\r\nConnection: close\r\n\r\n", body);
+                                        "\r\nContent-Type: text/plain; version=0.0.4\r\n"
+                                        "Content-Length: ",
+                                        body.size(), "\r\nConnection: close\r\n\r\n", body);
     size_t sent = 0;
     while (sent < response.size()) {
       ssize_t n = send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);

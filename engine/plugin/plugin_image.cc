@@ -36,7 +36,8 @@ bool IsEngineFile(const std::string& name) {
 std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
 absl::Status CheckPermissions(const std::string& path) {
-  struct stat file{}, dir{};
+  struct stat file {
+  }, dir{};
   std::string parent = std::filesystem::path(path).parent_path().string();
   if (stat(path.c_str(), &file) != 0) return absl::NotFoundError("plugin file not found: " + path);
   if (stat(parent.empty() ? "." : parent.c_str(), &dir) != 0) {
@@ -86,14 +87,13 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
   auto sha = FileSha256(canonical);
   if (!sha.ok()) return sha.status();
   if (!sha256_pin.empty() && *sha != sha256_pin) {
-    return absl::PermissionDeniedError(absl::StrCat(canonical, " has SHA-256 ", *sha,
-                                                    ", not the pinned ", sha256_pin));
+    return absl::PermissionDeniedError(
+        absl::StrCat(canonical, " has SHA-256 ", *sha, ", not the pinned ", sha256_pin));
   }
   auto own = own_files_by_plugin_.find(name);
   if (own != own_files_by_plugin_.end() && !own->second.empty()) {
     return absl::FailedPreconditionError(
-        "plugin '" + name + "' compiles its own proto files (" +
-        absl::StrJoin(own->second, ", ") +
+        "plugin '" + name + "' compiles its own proto files (" + absl::StrJoin(own->second, ", ") +
         ") into its image; protobuf cannot register them twice in one process, so a new build "
         "of it needs an engine restart");
   }
@@ -155,8 +155,8 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
         return absl::InvalidArgumentError(canonical + ": " + service + "." + method->name() +
                                           " is client-streaming, which plugins cannot serve");
       }
-      image->methods_.push_back(MethodInfo{absl::StrCat("/", service, "/", method->name()),
-                                           service, method->server_streaming()});
+      image->methods_.push_back(MethodInfo{absl::StrCat("/", service, "/", method->name()), service,
+                                           method->server_streaming()});
     }
   }
   std::string config_type = Str(m->config_type);

@@ -57,8 +57,9 @@ class Reaper {
 struct EngineHostApi {
   static void Log(kaigo_host* h, int32_t level, kaigo_str message) {
     PluginInstance* self = Self(h);
-    LogLevel l = level <= 0 ? LogLevel::kDebug : level >= 3 ? LogLevel::kError
-                                                            : static_cast<LogLevel>(level);
+    LogLevel l = level <= 0   ? LogLevel::kDebug
+                 : level >= 3 ? LogLevel::kError
+                              : static_cast<LogLevel>(level);
     self->env_->logger->Log(l, FromStr(message),
                             {{"plugin", self->image_->name()}, {"office", self->office_}});
   }
@@ -83,9 +84,10 @@ struct EngineHostApi {
   static int32_t StoreList(kaigo_host* h, kaigo_str prefix, void* ctx,
                            void (*each)(void*, kaigo_str, kaigo_bytes)) {
     PluginInstance* self = Self(h);
-    return Code(self->env_->store->List(
-        self->image_->name(), self->office_, FromStr(prefix),
-        [&](std::string_view k, std::string_view v) { each(ctx, sdk::ToStr(k), sdk::ToBytes(v)); }));
+    return Code(self->env_->store->List(self->image_->name(), self->office_, FromStr(prefix),
+                                        [&](std::string_view k, std::string_view v) {
+                                          each(ctx, sdk::ToStr(k), sdk::ToBytes(v));
+                                        }));
   }
   static int32_t AuditAppend(kaigo_host* h, const kaigo_call* call,
                              const kaigo_audit_record* record) {
@@ -192,15 +194,14 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
   kaigo_instance_info info{sizeof(kaigo_instance_info), sdk::ToStr(instance->office_),
                            sdk::ToStr(img.name())};
   std::string error;
-  int32_t code = img.api()->create(EngineHostApi::Table(),
-                                   reinterpret_cast<kaigo_host*>(instance.get()), &info,
-                                   sdk::ToBytes(instance->settings_), &instance->instance_,
-                                   sdk::StringSink(&error));
+  int32_t code = img.api()->create(
+      EngineHostApi::Table(), reinterpret_cast<kaigo_host*>(instance.get()), &info,
+      sdk::ToBytes(instance->settings_), &instance->instance_, sdk::StringSink(&error));
   if (code != KAIGO_CODE_OK || instance->instance_ == nullptr) {
     instance->instance_ = nullptr;
-    return sdk::FromKaigoCode(code == KAIGO_CODE_OK ? KAIGO_CODE_INTERNAL : code,
-                              "plugin " + img.name() + " refused to start for office " +
-                                  office.number() + ": " + error);
+    return sdk::FromKaigoCode(
+        code == KAIGO_CODE_OK ? KAIGO_CODE_INTERNAL : code,
+        "plugin " + img.name() + " refused to start for office " + office.number() + ": " + error);
   }
   return std::shared_ptr<PluginInstance>(instance.release(), &DestroyLater);
 }

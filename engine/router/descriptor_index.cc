@@ -25,7 +25,8 @@ absl::StatusOr<std::shared_ptr<const DescriptorIndex>> DescriptorIndex::Build(
     index->AddFile(proto);
   };
   for (const auto& name : engine_services) {
-    const auto* service = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
+    const auto* service =
+        google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(name);
     if (service == nullptr) return absl::InternalError("engine service " + name + " is not linked");
     add_generated(service->file());
     services.insert(name);

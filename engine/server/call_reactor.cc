@@ -1,7 +1,7 @@
 #include "engine/server/call_reactor.h"
 
-#include <grpcpp/impl/rpc_service_method.h>
 #include <grpcpp/impl/codegen/server_callback_handlers.h>
+#include <grpcpp/impl/rpc_service_method.h>
 #include <openssl/rand.h>
 
 #include <map>
@@ -38,8 +38,7 @@ std::string NewRequestId() {
 int64_t DeadlineMillis(const grpc::ServerContextBase& context) {
   auto deadline = context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return 0;
-  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch())
-      .count();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
 }
 
 grpc::ByteBuffer ToBuffer(std::string_view bytes) {
@@ -263,13 +262,13 @@ PluginMethodService::PluginMethodService(Engine* engine, const RoutingTable& tab
         name.c_str(), streaming ? RpcMethod::SERVER_STREAMING : RpcMethod::NORMAL_RPC, nullptr));
     if (streaming) {
       MarkMethodRawCallback(
-          index, new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer,
-                                                                   grpc::ByteBuffer>(
-                     [engine, name](grpc::CallbackServerContext* context,
-                                    const grpc::ByteBuffer* request) {
-                       return new StreamCallReactor<grpc::ServerWriteReactor<grpc::ByteBuffer>>(
-                           engine, context, name, request);
-                     }));
+          index,
+          new grpc::internal::CallbackServerStreamingHandler<grpc::ByteBuffer, grpc::ByteBuffer>(
+              [engine, name](grpc::CallbackServerContext* context,
+                             const grpc::ByteBuffer* request) {
+                return new StreamCallReactor<grpc::ServerWriteReactor<grpc::ByteBuffer>>(
+                    engine, context, name, request);
+              }));
     } else {
       MarkMethodRawCallback(
           index, new grpc::internal::CallbackUnaryHandler<grpc::ByteBuffer, grpc::ByteBuffer>(

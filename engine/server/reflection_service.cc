@@ -14,7 +14,8 @@ void AnswerReflection(const Engine& engine, const Request& request, Response* re
   if (table == nullptr) return fail(grpc::StatusCode::UNAVAILABLE, "the engine is shutting down");
   const DescriptorIndex& index = *table->descriptors;
   auto send_files = [&](const absl::StatusOr<std::vector<std::string>>& files) {
-    if (!files.ok()) return fail(grpc::StatusCode::NOT_FOUND, std::string(files.status().message()));
+    if (!files.ok())
+      return fail(grpc::StatusCode::NOT_FOUND, std::string(files.status().message()));
     auto* out = response->mutable_file_descriptor_response();
     for (const auto& f : *files) out->add_file_descriptor_proto(f);
   };
@@ -27,7 +28,8 @@ void AnswerReflection(const Engine& engine, const Request& request, Response* re
       return fail(grpc::StatusCode::NOT_FOUND, "no extensions are served");
     case Request::kAllExtensionNumbersOfType: {
       const std::string& type = request.all_extension_numbers_of_type();
-      if (!index.HasMessage(type)) return fail(grpc::StatusCode::NOT_FOUND, "type not found: " + type);
+      if (!index.HasMessage(type))
+        return fail(grpc::StatusCode::NOT_FOUND, "type not found: " + type);
       response->mutable_all_extension_numbers_response()->set_base_type_name(type);
       return;
     }

@@ -56,7 +56,8 @@ class Statement {
   std::string_view Column(int i) {
     const void* data = sqlite3_column_blob(stmt_, i);
     int size = sqlite3_column_bytes(stmt_, i);
-    return data == nullptr ? std::string_view() : std::string_view(static_cast<const char*>(data), size);
+    return data == nullptr ? std::string_view()
+                           : std::string_view(static_cast<const char*>(data), size);
   }
   int64_t ColumnInt(int i) { return sqlite3_column_int64(stmt_, i); }
   bool ok() const { return stmt_ != nullptr; }
@@ -70,11 +71,13 @@ class SqliteStore : public Store {
   explicit SqliteStore(sqlite3* db)
       : db_(db),
         get_(db, "SELECT value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
-        put_(db, "INSERT INTO plugin_kv(plugin,office,key,value) VALUES(?1,?2,?3,?4) "
-                 "ON CONFLICT(plugin,office,key) DO UPDATE SET value=excluded.value"),
+        put_(db,
+             "INSERT INTO plugin_kv(plugin,office,key,value) VALUES(?1,?2,?3,?4) "
+             "ON CONFLICT(plugin,office,key) DO UPDATE SET value=excluded.value"),
         delete_(db, "DELETE FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
-        list_(db, "SELECT key, value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key>=?3 "
-                  "ORDER BY key"),
+        list_(db,
+              "SELECT key, value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key>=?3 "
+              "ORDER BY key"),
         last_audit_(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"),
         append_audit_(db,
                       "INSERT INTO audit_log(seq,time_ms,caller,office,plugin,action,subject_ref,"
@@ -232,8 +235,7 @@ class SqliteStore : public Store {
 
 }  // namespace
 
-std::string AuditHash(const std::string& previous_hash, int64_t sequence,
-                      const AuditRecord& r) {
+std::string AuditHash(const std::string& previous_hash, int64_t sequence, const AuditRecord& r) {
   std::string data;
   AppendField(&data, previous_hash);
   AppendField(&data, absl::StrCat(sequence));
@@ -260,7 +262,8 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) 
     return absl::UnavailableError("cannot open store " + target + ": " + message);
   }
   sqlite3_busy_timeout(db, 5000);
-  const char* pragmas = "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+  const char* pragmas =
+      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
   char* err = nullptr;
   if (sqlite3_exec(db, pragmas, nullptr, nullptr, &err) != SQLITE_OK ||
       sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {

@@ -63,9 +63,10 @@ TEST_F(SqliteStoreTest, KeysAreNamespacedPerPluginAndOffice) {
 TEST_F(SqliteStoreTest, ListsByPrefixInKeyOrder) {
   for (const char* k : {"p/2", "p/1", "q/1", "p/10"}) ASSERT_TRUE(store_->Put("a", "1", k, k).ok());
   std::vector<std::string> keys;
-  ASSERT_TRUE(store_->List("a", "1", "p/", [&](std::string_view k, std::string_view) {
-    keys.emplace_back(k);
-  }).ok());
+  ASSERT_TRUE(store_
+                  ->List("a", "1", "p/",
+                         [&](std::string_view k, std::string_view) { keys.emplace_back(k); })
+                  .ok());
   EXPECT_EQ(keys, (std::vector<std::string>{"p/1", "p/10", "p/2"}));
 }
 
@@ -104,8 +105,9 @@ TEST_F(SqliteStoreTest, AuditChainFindsADeletedRecord) {
 TEST_F(SqliteStoreTest, AuditChainFindsReorderedRecords) {
   AppendThree();
   // Swap the contents of records 2 and 3, keeping their sequence numbers.
-  Exec("UPDATE audit_log SET seq=-2 WHERE seq=2; UPDATE audit_log SET seq=2 WHERE seq=3;"
-       "UPDATE audit_log SET seq=3 WHERE seq=-2;");
+  Exec(
+      "UPDATE audit_log SET seq=-2 WHERE seq=2; UPDATE audit_log SET seq=2 WHERE seq=3;"
+      "UPDATE audit_log SET seq=3 WHERE seq=-2;");
   auto v = store_->VerifyAudit();
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->problem, "record 2 does not follow record 1 (removed or reordered)");

@@ -19,7 +19,7 @@
 namespace kaigo::engine {
 
 struct AuditRecord {
-  int64_t time_ms = 0;      // Unix milliseconds
+  int64_t time_ms = 0;  // Unix milliseconds
   std::string caller;
   std::string office;
   std::string plugin;

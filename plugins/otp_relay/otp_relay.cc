@@ -86,8 +86,8 @@ OtpRelay::OtpRelay(sdk::HostServices host, kaigo::plugins::v1::OtpRelayConfig co
       "/kaigo.v1.OtpService/RequestOtp",
       [this](const kaigo::v1::RequestOtpRequest& req, WaitingCall call) { RequestOtp(req, call); });
   BlockingUnary<kaigo::v1::ProvideOtpRequest, kaigo::v1::ProvideOtpResponse>(
-      "/kaigo.v1.OtpService/ProvideOtp",
-      [this](const kaigo::v1::ProvideOtpRequest& req, const sdk::CallBase&) { return ProvideOtp(req); });
+      "/kaigo.v1.OtpService/ProvideOtp", [this](const kaigo::v1::ProvideOtpRequest& req,
+                                                const sdk::CallBase&) { return ProvideOtp(req); });
   BlockingUnary<kaigo::v1::ListPendingRequest, kaigo::v1::ListPendingResponse>(
       "/kaigo.v1.OtpService/ListPending",
       [this](const kaigo::v1::ListPendingRequest&, const sdk::CallBase&) { return ListPending(); });
@@ -110,8 +110,8 @@ void OtpRelay::RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCa
         absl::StrCat("timeout_seconds: must be 0 (default) to ", kMaxTimeoutSeconds)));
     return;
   }
-  int timeout = request.timeout_seconds() > 0 ? request.timeout_seconds()
-                                              : config_.default_timeout_seconds();
+  int timeout =
+      request.timeout_seconds() > 0 ? request.timeout_seconds() : config_.default_timeout_seconds();
   if (timeout <= 0) timeout = 600;
   int max_pending = config_.max_pending() > 0 ? config_.max_pending() : 16;
 
@@ -172,7 +172,8 @@ void OtpRelay::Forget(const std::string& request_id) {
   }
 }
 
-absl::StatusOr<kaigo::v1::ProvideOtpResponse> OtpRelay::ProvideOtp(const kaigo::v1::ProvideOtpRequest& request) {
+absl::StatusOr<kaigo::v1::ProvideOtpResponse> OtpRelay::ProvideOtp(
+    const kaigo::v1::ProvideOtpRequest& request) {
   const std::string& code = request.code();
   bool digits = !code.empty() && std::all_of(code.begin(), code.end(), [](char c) {
     return absl::ascii_isdigit(static_cast<unsigned char>(c));

@@ -38,7 +38,8 @@ class OtpRelay : public sdk::Instance {
   using Watcher = std::shared_ptr<sdk::ServerStream<kaigo::v1::PendingOtpEvent>>;
 
   void RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCall call);
-  absl::StatusOr<kaigo::v1::ProvideOtpResponse> ProvideOtp(const kaigo::v1::ProvideOtpRequest& request);
+  absl::StatusOr<kaigo::v1::ProvideOtpResponse> ProvideOtp(
+      const kaigo::v1::ProvideOtpRequest& request);
   absl::StatusOr<kaigo::v1::ListPendingResponse> ListPending();
   void WatchPending(Watcher watcher);
 
@@ -50,9 +51,9 @@ class OtpRelay : public sdk::Instance {
 
   const kaigo::plugins::v1::OtpRelayConfig config_;
   std::mutex mu_;
-  std::map<std::string, WaitingCall> waiting_;   // request id → the RequestOtp call
+  std::map<std::string, WaitingCall> waiting_;  // request id → the RequestOtp call
   std::vector<Watcher> watchers_;
-  std::map<std::string, kaigo::v1::PendingOtp> seen_;   // what watchers were last told is pending
+  std::map<std::string, kaigo::v1::PendingOtp> seen_;  // what watchers were last told is pending
 };
 
 sdk::PluginDefinition Define();

@@ -27,7 +27,8 @@ std::string RequestBytes(int timeout_seconds = 0) {
 // Waits until ListPending shows `count` requests and returns them.
 std::vector<kaigo::v1::PendingOtp> AwaitPending(FakeHost& host, int count) {
   for (int i = 0; i < 100; ++i) {
-    auto list = host.CallUnary<kaigo::v1::ListPendingResponse>(kList, kaigo::v1::ListPendingRequest());
+    auto list =
+        host.CallUnary<kaigo::v1::ListPendingResponse>(kList, kaigo::v1::ListPendingRequest());
     if (list.ok() && list->pending_size() == count) {
       return {list->pending().begin(), list->pending().end()};
     }

@@ -35,9 +35,9 @@ void PendingCall::OnFinish(const absl::Status& status, std::string_view response
 
 bool PendingCall::WaitForMessages(size_t count, absl::Duration timeout) {
   std::unique_lock<std::mutex> lock(mu_);
-  return changed_.wait_for(lock, ToChrono(timeout),
-                           [&] { return finished_ || result_.messages.size() >= count; }) &&
-         result_.messages.size() >= count;
+  return changed_.wait_for(lock, ToChrono(timeout), [&] {
+    return finished_ || result_.messages.size() >= count;
+  }) && result_.messages.size() >= count;
 }
 
 bool PendingCall::WaitFinished(absl::Duration timeout) {
@@ -127,8 +127,8 @@ struct FakeHostApi {
                                        kaigo_reply_handler handler) {
       absl::StatusOr<std::string> reply = fallback(method, request);
       if (reply.ok() && handler.on_message) handler.on_message(handler.ctx, ToBytes(*reply));
-      return host::StartOutgoing(host::Target{},
-                                 reply.ok() ? absl::OkStatus() : reply.status(), {}, {}, handler);
+      return host::StartOutgoing(host::Target{}, reply.ok() ? absl::OkStatus() : reply.status(), {},
+                                 {}, handler);
     }
   };
 
@@ -214,8 +214,8 @@ std::unique_ptr<PendingCall> FakeHost::Start(std::string_view method, std::strin
   return pending;
 }
 
-CallResult FakeHost::Call(std::string_view method, std::string_view request,
-                          absl::Duration timeout, std::vector<std::string> roles) {
+CallResult FakeHost::Call(std::string_view method, std::string_view request, absl::Duration timeout,
+                          std::vector<std::string> roles) {
   auto pending = Start(method, request, std::move(roles));
   if (!pending->WaitFinished(timeout)) {
     pending->Cancel();

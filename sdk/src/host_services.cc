@@ -43,7 +43,8 @@ void HostServices::Log(int32_t level, std::string_view message) const {
 absl::StatusOr<std::string> HostServices::StoreGet(std::string_view key) const {
   std::string value;
   int32_t code = api_->store_get(host_, ToStr(key), StringSink(&value));
-  if (code != KAIGO_CODE_OK) return FromKaigoCode(code, "store get failed for key " + std::string(key));
+  if (code != KAIGO_CODE_OK)
+    return FromKaigoCode(code, "store get failed for key " + std::string(key));
   return value;
 }
 
@@ -62,12 +63,11 @@ absl::Status HostServices::StoreDelete(std::string_view key) const {
 absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HostServices::StoreList(
     std::string_view prefix) const {
   std::vector<std::pair<std::string, std::string>> out;
-  int32_t code = api_->store_list(host_, ToStr(prefix), &out,
-                                  [](void* ctx, kaigo_str key, kaigo_bytes value) {
-                                    static_cast<std::vector<std::pair<std::string, std::string>>*>(
-                                        ctx)
-                                        ->emplace_back(FromStr(key), FromBytes(value));
-                                  });
+  int32_t code =
+      api_->store_list(host_, ToStr(prefix), &out, [](void* ctx, kaigo_str key, kaigo_bytes value) {
+        static_cast<std::vector<std::pair<std::string, std::string>>*>(ctx)->emplace_back(
+            FromStr(key), FromBytes(value));
+      });
   if (code != KAIGO_CODE_OK) return FromKaigoCode(code, "store list failed");
   return out;
 }
@@ -109,29 +109,31 @@ std::shared_ptr<OutgoingCall> HostServices::CallRaw(
     std::weak_ptr<Outgoing> registry;
   };
   auto* reply = new Reply{call.get(), outgoing_};
-  kaigo_reply_handler handler{
-      reply,
-      [](void* ctx, kaigo_bytes message) {
-        auto* r = static_cast<Reply*>(ctx);
-        if (r->call->on_message_) r->call->on_message_(FromBytes(message));
-      },
-      [](void* ctx, const kaigo_status* status) {
-        std::unique_ptr<Reply> r(static_cast<Reply*>(ctx));
-        if (r->call->on_finish_) r->call->on_finish_(FromKaigoStatus(*status));
-        // Unregistered only after the callback ran, so CancelAndAwaitOutgoing also waits for it.
-        if (auto registry = r->registry.lock()) {
-          std::shared_ptr<OutgoingCall> dropped;
-          std::lock_guard<std::mutex> lock(registry->mu);
-          for (auto it = registry->running.begin(); it != registry->running.end(); ++it) {
-            if (it->get() == r->call) {
-              dropped = *it;
-              registry->running.erase(it);
-              break;
-            }
-          }
-          registry->idle.notify_all();
-        }
-      }};
+  kaigo_reply_handler handler{reply,
+                              [](void* ctx, kaigo_bytes message) {
+                                auto* r = static_cast<Reply*>(ctx);
+                                if (r->call->on_message_) r->call->on_message_(FromBytes(message));
+                              },
+                              [](void* ctx, const kaigo_status* status) {
+                                std::unique_ptr<Reply> r(static_cast<Reply*>(ctx));
+                                if (r->call->on_finish_)
+                                  r->call->on_finish_(FromKaigoStatus(*status));
+                                // Unregistered only after the callback ran, so
+                                // CancelAndAwaitOutgoing also waits for it.
+                                if (auto registry = r->registry.lock()) {
+                                  std::shared_ptr<OutgoingCall> dropped;
+                                  std::lock_guard<std::mutex> lock(registry->mu);
+                                  for (auto it = registry->running.begin();
+                                       it != registry->running.end(); ++it) {
+                                    if (it->get() == r->call) {
+                                      dropped = *it;
+                                      registry->running.erase(it);
+                                      break;
+                                    }
+                                  }
+                                  registry->idle.notify_all();
+                                }
+                              }};
   kaigo_outgoing_call* handle = api_->call_start(host_, parent ? parent->handle() : nullptr,
                                                  ToStr(method), ToBytes(request), handler);
   call->Attach(handle);

@@ -67,8 +67,8 @@ char InsurerNumberCheckDigit(std::string_view first_five) {
 
 absl::Status ValidateOfficeNumber(std::string_view n) {
   if (n.size() != 10) {
-    return absl::InvalidArgumentError(absl::StrCat(
-        Shown(n), " must be 10 characters (介護保険事業所番号), not ", n.size()));
+    return absl::InvalidArgumentError(
+        absl::StrCat(Shown(n), " must be 10 characters (介護保険事業所番号), not ", n.size()));
   }
   if (!AllDigits(n.substr(0, 2)) || !AllDigits(n.substr(3))) {
     return absl::InvalidArgumentError(
@@ -76,12 +76,13 @@ absl::Status ValidateOfficeNumber(std::string_view n) {
   }
   int prefecture = (n[0] - '0') * 10 + (n[1] - '0');
   if (prefecture < 1 || prefecture > 47) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Shown(n), ": prefecture number ", std::string(n.substr(0, 2)), " is not 01–47"));
+    return absl::InvalidArgumentError(absl::StrCat(Shown(n), ": prefecture number ",
+                                                   std::string(n.substr(0, 2)), " is not 01–47"));
   }
   if (OfficeCharValue(n[2]) < 0) {
     return absl::InvalidArgumentError(absl::StrCat(
-        Shown(n), ": 事業所区分 (3rd character) must be a digit or a capital letter other than I, O, Q"));
+        Shown(n),
+        ": 事業所区分 (3rd character) must be a digit or a capital letter other than I, O, Q"));
   }
   if (n[2] == '1' || n[2] == '3' || n[2] == '4' || n[2] == '5' || n[2] == '6') {
     return absl::OkStatus();  // medical-side numbers carry the medical code's check digit
@@ -124,8 +125,8 @@ absl::Status ValidateEclaimUserId(std::string_view id) {
     ok = absl::ascii_isalnum(static_cast<unsigned char>(id[i]));
   }
   if (!ok) {
-    return absl::InvalidArgumentError(
-        absl::StrCat(Shown(id), " must be \"KJ\" followed by letters and digits (電子請求 user ID)"));
+    return absl::InvalidArgumentError(absl::StrCat(
+        Shown(id), " must be \"KJ\" followed by letters and digits (電子請求 user ID)"));
   }
   return absl::OkStatus();
 }

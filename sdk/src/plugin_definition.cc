@@ -20,7 +20,8 @@ namespace {
 void AddFileWithDeps(const google::protobuf::FileDescriptor* file, std::set<std::string>* seen,
                      google::protobuf::FileDescriptorSet* set) {
   if (!seen->insert(file->name()).second) return;
-  for (int i = 0; i < file->dependency_count(); ++i) AddFileWithDeps(file->dependency(i), seen, set);
+  for (int i = 0; i < file->dependency_count(); ++i)
+    AddFileWithDeps(file->dependency(i), seen, set);
   file->CopyTo(set->add_file());  // dependencies first, as protoc orders them
 }
 
@@ -39,8 +40,9 @@ Exported* exported = nullptr;
 
 }  // namespace
 
-std::string DescriptorSetFor(const std::vector<const google::protobuf::ServiceDescriptor*>& services,
-                             const google::protobuf::Descriptor* config_type) {
+std::string DescriptorSetFor(
+    const std::vector<const google::protobuf::ServiceDescriptor*>& services,
+    const google::protobuf::Descriptor* config_type) {
   google::protobuf::FileDescriptorSet set;
   std::set<std::string> seen;
   for (const auto* s : services) {
@@ -73,8 +75,8 @@ class Dispatcher {
       context.plugin_name = std::string(FromStr(info->plugin_name));
     }
     try {
-      auto instance = exported->definition.create(HostServices(host_api, host), context,
-                                                  FromBytes(config));
+      auto instance =
+          exported->definition.create(HostServices(host_api, host), context, FromBytes(config));
       if (!instance.ok()) return fail(instance.status());
       if (*instance == nullptr) return fail(absl::InternalError("the plugin created no instance"));
       if (!(*instance)->registration_status().ok()) {
@@ -92,6 +94,10 @@ class Dispatcher {
 
   static void Destroy(kaigo_instance* raw) {
     auto* instance = reinterpret_cast<Instance*>(raw);
+    // Outgoing calls first (a queued task may wait on a reply), then the queued tasks, while the
+    // derived instance still exists, then whatever those tasks started.
+    instance->host().CancelAndAwaitOutgoing();
+    instance->StopWorkers();
     instance->host().CancelAndAwaitOutgoing();
     delete instance;
   }
@@ -126,20 +132,18 @@ const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*def
       if (s != nullptr) e->service_names.push_back(s->full_name());
     }
     for (const auto& n : e->service_names) e->service_name_ptrs.push_back(n.c_str());
-    if (e->definition.config_type != nullptr) e->config_type = e->definition.config_type->full_name();
-    e->manifest = kaigo_manifest{sizeof(kaigo_manifest),
-                                 e->definition.name.c_str(),
-                                 e->definition.version.c_str(),
-                                 e->definition.vendor.c_str(),
-                                 e->definition.status.c_str(),
-                                 e->definition.security_posture.c_str(),
-                                 e->service_name_ptrs.data(),
-                                 e->service_name_ptrs.size(),
-                                 ToBytes(e->descriptor_set),
-                                 e->config_type.c_str()};
-    e->api = kaigo_plugin_api{sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,  &e->manifest,
-                              &Dispatcher::Create,      &Dispatcher::Destroy, &Dispatcher::CallStart,
-                              &Dispatcher::CallCancel};
+    if (e->definition.config_type != nullptr)
+      e->config_type = e->definition.config_type->full_name();
+    e->manifest =
+        kaigo_manifest{sizeof(kaigo_manifest),        e->definition.name.c_str(),
+                       e->definition.version.c_str(), e->definition.vendor.c_str(),
+                       e->definition.status.c_str(),  e->definition.security_posture.c_str(),
+                       e->service_name_ptrs.data(),   e->service_name_ptrs.size(),
+                       ToBytes(e->descriptor_set),    e->config_type.c_str()};
+    e->api =
+        kaigo_plugin_api{sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,    &e->manifest,
+                         &Dispatcher::Create,      &Dispatcher::Destroy, &Dispatcher::CallStart,
+                         &Dispatcher::CallCancel};
     exported = e;
     return e;
   }();

@@ -148,7 +148,8 @@ int main(int argc, char** argv) {
   std::set<std::string> statuses = {"stable", "alpha", "experimental"};
   Report(statuses.count(str(m->status)) > 0,
          "manifest status '" + str(m->status) + "' is stable, alpha or experimental");
-  Report(m->service_count > 0, "manifest lists " + std::to_string(m->service_count) + " service(s)");
+  Report(m->service_count > 0,
+         "manifest lists " + std::to_string(m->service_count) + " service(s)");
 
   google::protobuf::FileDescriptorSet set;
   bool parsed = set.ParseFromArray(m->file_descriptor_set.data,
@@ -184,7 +185,6 @@ int main(int argc, char** argv) {
            "config type " + config_type + " is declared in the descriptors");
   }
   if (built) CheckGarbageInChild(api, methods);
-  std::cout << (failures == 0 ? "PASS " : "FAILED ") << path << ": " << failures
-            << " failure(s)\n";
+  std::cout << (failures == 0 ? "PASS " : "FAILED ") << path << ": " << failures << " failure(s)\n";
   return failures == 0 ? 0 : 1;
 }

@@ -42,10 +42,9 @@ class BareProbe : public t::ProbeService::CallbackService {
   grpc::ServerUnaryReactor* Echo(grpc::CallbackServerContext* context, const t::EchoRequest* req,
                                  t::EchoResponse* resp) override {
     auto office = context->client_metadata().find("x-kaigo-office");
-    std::string office_value =
-        office == context->client_metadata().end()
-            ? ""
-            : std::string(office->second.data(), office->second.size());
+    std::string office_value = office == context->client_metadata().end()
+                                   ? ""
+                                   : std::string(office->second.data(), office->second.size());
     static const std::vector<std::string> roles = {"care_manager", "care_staff", "medical",
                                                    "office_admin", "engine_admin"};
     kaigo::test::AnswerEcho(*req, office_value, "anonymous", roles, resp);
@@ -233,11 +232,12 @@ int main() {
     return 1;
   }
   kaigo::testing::TempDir dir;
-  std::string config = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-                       "plugins:\n  - {name: probe, path: " + kaigo::testing::PluginDir() +
-                       "/probe.so}\noffices:\n  - number: \"" + kOffice +
-                       "\"\n    concerns:\n      - {service: kaigo.test.v1.ProbeService, "
-                       "plugin: probe}\nlog:\n  level: warn\n";
+  std::string config =
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+      "plugins:\n  - {name: probe, path: " +
+      kaigo::testing::PluginDir() + "/probe.so}\noffices:\n  - number: \"" + kOffice +
+      "\"\n    concerns:\n      - {service: kaigo.test.v1.ProbeService, "
+      "plugin: probe}\nlog:\n  level: warn\n";
   auto engine = kaigo::testing::EngineProcess::Start(dir.Write("engine.yaml", config));
   if (!engine.ok()) {
     fprintf(stderr, "%s\n", std::string(engine.status().message()).c_str());
@@ -255,8 +255,8 @@ int main() {
   Drive(bare_channel, bare, 8, warmup);
   Drive(engine_channel, engine_pid, 8, warmup);
 
-  printf("%-8s %-7s %12s %10s %10s %7s %8s\n", "in-flight", "server", "calls/s", "p50 µs",
-         "p99 µs", "failed", "cs/call");
+  printf("%-8s %-7s %12s %10s %10s %7s %8s\n", "in-flight", "server", "calls/s", "p50 µs", "p99 µs",
+         "failed", "cs/call");
   double log_throughput = 0, log_p99 = 0;
   const std::vector<int> levels = {1, 4, 16, 64};
   for (int k : levels) {
@@ -267,8 +267,8 @@ int main() {
       gs.push_back(Drive(generic_channel, generic, k, measure));
     }
     Figures b = Median(bs), e = Median(es), g = Median(gs);
-    for (auto [name, f] : {std::make_pair("bare", b), std::make_pair("engine", e),
-                           std::make_pair("generic", g)}) {
+    for (auto [name, f] :
+         {std::make_pair("bare", b), std::make_pair("engine", e), std::make_pair("generic", g)}) {
       printf("%-8d %-7s %12.0f %10.0f %10.0f %7lld %8.2f\n", k, name, f.calls_per_s, f.p50_us,
              f.p99_us, static_cast<long long>(f.failed), f.switches_per_call);
     }

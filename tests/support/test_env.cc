@@ -183,17 +183,17 @@ absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std:
   auto leaf = [&](const std::string& name, const std::string& issuer, const std::string& ext) {
     std::string ext_file = dir + "/" + name + ".ext";
     std::ofstream(ext_file) << ext;
-    auto csr = run(absl::StrCat("openssl req -newkey rsa:2048 -nodes -subj /CN=", name,
-                                " -keyout ", dir, "/", name, ".key -out ", dir, "/", name, ".csr"));
+    auto csr = run(absl::StrCat("openssl req -newkey rsa:2048 -nodes -subj /CN=", name, " -keyout ",
+                                dir, "/", name, ".key -out ", dir, "/", name, ".csr"));
     if (csr.exit_code != 0) return csr;
-    return run(absl::StrCat("openssl x509 -req -days 2 -in ", dir, "/", name, ".csr -CA ", dir,
-                            "/", issuer, ".crt -CAkey ", dir, "/", issuer,
+    return run(absl::StrCat("openssl x509 -req -days 2 -in ", dir, "/", name, ".csr -CA ", dir, "/",
+                            issuer, ".crt -CAkey ", dir, "/", issuer,
                             ".key -CAcreateserial -extfile ", ext_file, " -out ", dir, "/", name,
                             ".crt"));
   };
   for (auto r : {ca("ca"), leaf("server", "ca",
-                               "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
-                               "extendedKeyUsage=serverAuth\n")}) {
+                                "subjectAltName=IP:127.0.0.1,DNS:localhost\n"
+                                "extendedKeyUsage=serverAuth\n")}) {
     if (r.exit_code != 0) return absl::InternalError(r.output);
   }
   for (const auto& client : clients) {

@@ -56,11 +56,12 @@ class VisitNotes : public kaigo::sdk::Instance {
     if (!existing.ok()) return absl::UnavailableError("the notes could not be read");
     char sequence[16];
     snprintf(sequence, sizeof sequence, "%08zu", existing->size());
-    auto stored = host().StorePut(Prefix(req.note().recipient()) + sequence,
-                                  req.note().SerializeAsString());
+    auto stored =
+        host().StorePut(Prefix(req.note().recipient()) + sequence, req.note().SerializeAsString());
     if (!stored.ok()) return absl::UnavailableError("the note could not be stored");
-    host().Audit(&call, "AddNote", req.note().recipient().insurer().value() + "/…",
-                 absl::StatusCode::kOk)
+    host()
+        .Audit(&call, "AddNote", req.note().recipient().insurer().value() + "/…",
+               absl::StatusCode::kOk)
         .IgnoreError();
     vn::AddNoteResponse response;
     response.set_notes_for_recipient(static_cast<int>(existing->size()) + 1);
@@ -98,9 +99,9 @@ kaigo::sdk::PluginDefinition DefineVisitNotes() {
   d.security_posture = "Keeps notes in the host store; talks to nothing else.";
   d.services = {kaigo::sdk::FindService("acme.visitnotes.v1.VisitNoteService")};
   d.config_type = vn::VisitNotesConfig::descriptor();
-  d.create = [](kaigo::sdk::HostServices host, const kaigo::sdk::InstanceContext&,
-                std::string_view settings)
-      -> absl::StatusOr<std::unique_ptr<kaigo::sdk::Instance>> {
+  d.create =
+      [](kaigo::sdk::HostServices host, const kaigo::sdk::InstanceContext&,
+         std::string_view settings) -> absl::StatusOr<std::unique_ptr<kaigo::sdk::Instance>> {
     auto config = kaigo::sdk::ParseConfig<vn::VisitNotesConfig>(settings);
     if (!config.ok()) return config.status();
     return std::make_unique<VisitNotes>(std::move(host), *std::move(config));

@@ -31,8 +31,8 @@ TEST(VisitNotesTest, AddsAndListsNotesInOrder) {
   }
   vn::ListNotesRequest list;
   *list.mutable_recipient() = Note("").note().recipient();
-  auto result = host.Call("/acme.visitnotes.v1.VisitNoteService/ListNotes",
-                          list.SerializeAsString());
+  auto result =
+      host.Call("/acme.visitnotes.v1.VisitNoteService/ListNotes", list.SerializeAsString());
   ASSERT_TRUE(result.status.ok()) << result.status;
   ASSERT_EQ(result.messages.size(), 2u);
   vn::VisitNote first;

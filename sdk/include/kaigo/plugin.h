@@ -91,12 +91,7 @@ enum {
   KAIGO_CODE_UNAUTHENTICATED = 16
 };
 
-enum {
-  KAIGO_LOG_DEBUG = 0,
-  KAIGO_LOG_INFO = 1,
-  KAIGO_LOG_WARN = 2,
-  KAIGO_LOG_ERROR = 3
-};
+enum { KAIGO_LOG_DEBUG = 0, KAIGO_LOG_INFO = 1, KAIGO_LOG_WARN = 2, KAIGO_LOG_ERROR = 3 };
 
 typedef struct kaigo_bytes {
   const uint8_t* data;
@@ -149,10 +144,10 @@ typedef struct kaigo_reply_handler {
 
 typedef struct kaigo_audit_record {
   uint32_t struct_size;
-  kaigo_str action;        /* what was done, e.g. the method name */
-  kaigo_str subject_ref;   /* a reference to the recipient (never the personal values) */
-  int32_t outcome;         /* KAIGO_CODE_* of the access */
-  kaigo_str detail;        /* optional, non-personal */
+  kaigo_str action;      /* what was done, e.g. the method name */
+  kaigo_str subject_ref; /* a reference to the recipient (never the personal values) */
+  int32_t outcome;       /* KAIGO_CODE_* of the access */
+  kaigo_str detail;      /* optional, non-personal */
 } kaigo_audit_record;
 
 /* What the host offers a plugin instance. Passed to create; valid until destroy returns. */
@@ -200,15 +195,15 @@ typedef struct kaigo_host_api {
 
 typedef struct kaigo_manifest {
   uint32_t struct_size;
-  const char* name;             /* [a-z0-9_]+, unique per engine, e.g. "otp_relay" */
-  const char* version;          /* semantic version */
+  const char* name;    /* [a-z0-9_]+, unique per engine, e.g. "otp_relay" */
+  const char* version; /* semantic version */
   const char* vendor;
   const char* status;           /* "stable", "alpha" or "experimental" */
   const char* security_posture; /* what the plugin trusts and talks to, for integrators */
   const char* const* services;  /* full service names the plugin implements */
   size_t service_count;
   kaigo_bytes file_descriptor_set; /* serialized FileDescriptorSet: the services and all deps */
-  const char* config_type;      /* full message name of its settings, or "" for none */
+  const char* config_type;         /* full message name of its settings, or "" for none */
 } kaigo_manifest;
 
 /* What the host tells an instance about itself at creation. Valid during create only. */

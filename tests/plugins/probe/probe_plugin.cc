@@ -20,8 +20,8 @@ class Probe : public kaigo::sdk::Instance {
         "/kaigo.test.v1.ProbeService/Echo",
         [](const t::EchoRequest& req, std::shared_ptr<UnaryCall<t::EchoResponse>> call) {
           t::EchoResponse response;
-          kaigo::test::AnswerEcho(req, call->info().office, call->info().caller,
-                                  call->info().roles, &response);
+          kaigo::test::AnswerEcho(req, call->info().office, call->info().caller, call->info().roles,
+                                  &response);
           call->Finish(response);
         });
     ServerStreaming<t::CountRequest, t::CountResponse>(

@@ -73,17 +73,16 @@ class Instance {
   template <class Req, class Resp>
   void BlockingUnary(std::string method,
                      std::function<absl::StatusOr<Resp>(const Req&, const CallBase&)> handler) {
-    Unary<Req, Resp>(std::move(method),
-                     [this, handler = std::move(handler)](const Req& req,
-                                                          std::shared_ptr<UnaryCall<Resp>> call) {
-                       Workers().Submit([req, call, handler] {
-                         if (call->IsCancelled()) {
-                           call->Finish(absl::CancelledError("the caller cancelled"));
-                           return;
-                         }
-                         call->Finish(handler(req, *call));
-                       });
-                     });
+    Unary<Req, Resp>(std::move(method), [this, handler = std::move(handler)](
+                                            const Req& req, std::shared_ptr<UnaryCall<Resp>> call) {
+      Workers().Submit([req, call, handler] {
+        if (call->IsCancelled()) {
+          call->Finish(absl::CancelledError("the caller cancelled"));
+          return;
+        }
+        call->Finish(handler(req, *call));
+      });
+    });
   }
 
   // The pool BlockingUnary uses; started on first use.
@@ -101,6 +100,8 @@ class Instance {
                                const google::protobuf::Descriptor* type);
   static void Adopt(const std::shared_ptr<CallBase>& call, void** call_ctx);
   static void RunGuarded(CallBase& call, const std::function<void()>& body);
+  // Runs what is queued and joins the pool while the derived instance still exists.
+  void StopWorkers() { workers_.reset(); }
 
   HostServices host_;
   absl::Status registration_status_;
@@ -111,8 +112,8 @@ class Instance {
 
 template <class Req, class Resp, class Call, class Handler>
 void Instance::Register(std::string method, bool streaming, Handler handler) {
-  absl::Status types_ok = internal::CheckMethodTypes(method, Req::descriptor(),
-                                                     Resp::descriptor(), streaming);
+  absl::Status types_ok =
+      internal::CheckMethodTypes(method, Req::descriptor(), Resp::descriptor(), streaming);
   const kaigo_host_api* api = host_.api();
   AddHandler(std::move(method), std::move(types_ok),
              [api, handler = std::move(handler)](kaigo_call* c, const kaigo_call_info& info,

@@ -34,7 +34,7 @@
 namespace kaigo::sdk {
 
 struct InstanceContext {
-  std::string office;       // 介護保険事業所番号 the instance serves
+  std::string office;  // 介護保険事業所番号 the instance serves
   std::string plugin_name;
 };
 
@@ -68,16 +68,17 @@ absl::StatusOr<Config> ParseConfig(std::string_view bytes) {
 namespace internal {
 const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)());
 // The serialized FileDescriptorSet of `services` and their transitive dependencies.
-std::string DescriptorSetFor(const std::vector<const google::protobuf::ServiceDescriptor*>& services,
-                             const google::protobuf::Descriptor* config_type);
+std::string DescriptorSetFor(
+    const std::vector<const google::protobuf::ServiceDescriptor*>& services,
+    const google::protobuf::Descriptor* config_type);
 }  // namespace internal
 
 }  // namespace kaigo::sdk
 
-#define KAIGO_PLUGIN(define_fn)                                                           \
-  extern "C" __attribute__((visibility("default"))) const kaigo_plugin_api*               \
-  kaigo_plugin_entry(uint32_t host_abi_version) {                                         \
-    return ::kaigo::sdk::internal::Export(host_abi_version, &define_fn);                  \
+#define KAIGO_PLUGIN(define_fn)                                                                 \
+  extern "C" __attribute__((visibility("default"))) const kaigo_plugin_api* kaigo_plugin_entry( \
+      uint32_t host_abi_version) {                                                              \
+    return ::kaigo::sdk::internal::Export(host_abi_version, &define_fn);                        \
   }
 
 #endif  // KAIGO_SDK_PLUGIN_DEFINITION_H_
