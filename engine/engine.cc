@@ -120,6 +120,32 @@ absl::StatusOr<sdk::host::Target> Engine::RouteInternal(const std::string& offic
   return t->Route(office, method);
 }
 
+absl::Status Engine::Index(const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
+                           RoutingTable* table) {
+  std::vector<const google::protobuf::FileDescriptorSet*> sets;
+  for (const auto& [name, image] : images) {
+    sets.push_back(&image->files());
+    auto& series = table->metrics_by_plugin[name];
+    for (const auto& method : image->methods()) {
+      auto [it, inserted] =
+          table->methods.emplace(method.path, MethodRoute{method.service, method.server_streaming});
+      if (!inserted && it->second.server_streaming != method.server_streaming) {
+        return absl::InvalidArgumentError("two plugins disagree on the streaming kind of " +
+                                          method.path);
+      }
+      series[method.path] = metrics_.ForMethod(name, method.path);
+    }
+    std::lock_guard<std::mutex> lock(images_mu_);
+    if (std::find(images_seen_.begin(), images_seen_.end(), image) == images_seen_.end()) {
+      images_seen_.push_back(image);
+    }
+  }
+  auto descriptors = DescriptorIndex::Build(EngineServiceNames(), sets);
+  if (!descriptors.ok()) return descriptors.status();
+  table->descriptors = *descriptors;
+  return absl::OkStatus();
+}
+
 absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     LoadedConfig& loaded, ConfigErrors e, std::vector<std::string>* errors) {
   ValidateConfig(loaded, &e);
@@ -191,30 +217,10 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
   }
 
   auto table = std::make_shared<RoutingTable>();
-  std::vector<const google::protobuf::FileDescriptorSet*> sets;
-  for (const auto& [name, image] : images) {
-    sets.push_back(&image->files());
-    auto& series = table->metrics_by_plugin[name];
-    for (const auto& method : image->methods()) {
-      auto [it, inserted] =
-          table->methods.emplace(method.path, MethodRoute{method.service, method.server_streaming});
-      if (!inserted && it->second.server_streaming != method.server_streaming) {
-        e.Add(loaded.path, "plugins",
-              "two plugins disagree on the streaming kind of " + method.path);
-      }
-      series[method.path] = metrics_.ForMethod(name, method.path);
-    }
-    std::lock_guard<std::mutex> lock(images_mu_);
-    if (std::find(images_seen_.begin(), images_seen_.end(), image) == images_seen_.end()) {
-      images_seen_.push_back(image);
-    }
+  if (absl::Status indexed = Index(images, table.get()); !indexed.ok()) {
+    errors->push_back(std::string(indexed.message()));
+    return indexed;
   }
-  auto descriptors = DescriptorIndex::Build(EngineServiceNames(), sets);
-  if (!descriptors.ok()) {
-    errors->push_back(std::string(descriptors.status().message()));
-    return descriptors.status();
-  }
-  table->descriptors = *descriptors;
 
   // Instances: reused when the image, the settings and the office's secrets are unchanged.
   std::map<std::string, kaigo::v1::OfficeConfig> previous_offices;
@@ -330,41 +336,59 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
     return absl::NotFoundError("name: no plugin '" + request.name() + "' is configured");
   }
   if (request.path().empty()) return absl::InvalidArgumentError("path: required");
-  std::string path = request.path()[0] == '/' ? request.path() : config_dir_ + "/" + request.path();
-  auto image = loader_.Load(request.name(), path, request.sha256());
+  auto image =
+      loader_.Load(request.name(), ResolvePath(config_dir_, request.path()), request.sha256());
   if (!image.ok()) return image.status();
 
-  // Rebuild from the configuration as it runs, with the new image for this plugin.
-  ConfigErrors config_errors;
-  LoadedConfig loaded = LoadConfig(config_path_, &config_errors);
-  if (!config_errors.empty()) {
-    return absl::FailedPreconditionError(
-        "the configuration file no longer loads; fix it before swapping:\n" +
-        config_errors.Joined());
-  }
-  SwapOverride previous_override;
-  bool had_override = overrides_.count(request.name()) != 0;
-  if (had_override) previous_override = overrides_[request.name()];
-  overrides_[request.name()] =
-      SwapOverride{loaded.Resolve(source->path()), (*image)->path(), request.sha256()};
-  std::vector<std::string> errors;
-  auto table = Build(loaded, ConfigErrors(), &errors);
-  if (!table.ok()) {
-    if (had_override) {
-      overrides_[request.name()] = previous_override;
-    } else {
-      overrides_.erase(request.name());
+  // The running table with this plugin's instances replaced: nothing else changes, even if the
+  // configuration file was edited since the last reload.
+  auto previous = table();
+  if (previous == nullptr) return absl::UnavailableError("the engine is shutting down");
+  std::map<std::string, const kaigo::v1::OfficeConfig*> offices;
+  for (const auto& o : running_config_.offices()) offices[o.number()] = &o;
+  std::map<std::string, std::shared_ptr<const PluginImage>> images;
+  auto next = std::make_shared<RoutingTable>();
+  next->open_access = previous->open_access;
+  next->callers = previous->callers;
+  next->access_log = previous->access_log;
+  for (const auto& [number, office] : previous->offices) {
+    OfficeRoute route{office.number, office.name, {}};
+    for (const auto& [service, binding] : office.services) {
+      std::shared_ptr<PluginInstance> instance = binding.instance;
+      if (instance->image().name() == request.name()) {
+        const auto& services = (*image)->services();
+        if (std::find(services.begin(), services.end(), service) == services.end()) {
+          return absl::FailedPreconditionError("the new build of " + request.name() +
+                                               " does not implement " + service +
+                                               ", which office " + number + " uses");
+        }
+        auto made = PluginInstance::Create(*image, &env_, *offices.at(number), config_dir_,
+                                           instance->settings());
+        if (!made.ok()) return made.status();
+        instance = *std::move(made);
+      }
+      images[instance->image().name()] = instance->image_ptr();
+      route.services[service] = ServiceBinding{std::move(instance), nullptr};
     }
-    return absl::FailedPreconditionError("the new plugin did not start:\n" +
-                                         absl::StrJoin(errors, "\n"));
+    next->offices[number] = std::move(route);
   }
+  if (absl::Status indexed = Index(images, next.get()); !indexed.ok()) return indexed;
+  for (auto& [number, office] : next->offices) {
+    for (auto& [service, binding] : office.services) {
+      binding.metrics = &next->metrics_by_plugin[binding.instance->image().name()];
+    }
+  }
+  // Later reloads keep the new build while the configuration names the old path.
+  overrides_[request.name()] =
+      SwapOverride{ResolvePath(config_dir_, source->path()), (*image)->path(), request.sha256()};
+  std::shared_ptr<const RoutingTable> table = next;
   int moved = 0;
-  for (const auto& [number, office] : (*table)->offices) {
+  for (const auto& [number, office] : table->offices) {
     for (const auto& [service, binding] : office.services) {
       if (binding.instance->image().name() == request.name()) ++moved;
     }
   }
-  Publish(*table);
+  Publish(table);
   kaigo::v1::SwapPluginResponse response;
   auto* info = response.mutable_plugin();
   info->set_name((*image)->name());

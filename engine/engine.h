@@ -71,6 +71,9 @@ class Engine : public CallRouter {
   // `e` holds the errors of loading; Build adds its own and fails if there are any.
   absl::StatusOr<std::shared_ptr<const RoutingTable>> Build(LoadedConfig& loaded, ConfigErrors e,
                                                             std::vector<std::string>* errors);
+  // Fills the table's methods, metrics series and descriptor index from the routed images.
+  absl::Status Index(const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
+                     RoutingTable* table);
   void Publish(std::shared_ptr<const RoutingTable> table);
 
   std::string config_path_;

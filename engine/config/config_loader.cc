@@ -29,9 +29,13 @@ std::string LoadedConfig::Where(const std::string& field_path) const {
   }
 }
 
+std::string ResolvePath(const std::string& dir, const std::string& path) {
+  if (path.empty()) return path;
+  return (fs::path(dir) / path).lexically_normal().string();  // an absolute path replaces dir
+}
+
 std::string LoadedConfig::Resolve(const std::string& relative) const {
-  if (relative.empty() || fs::path(relative).is_absolute()) return relative;
-  return (fs::path(dir) / relative).lexically_normal().string();
+  return ResolvePath(dir, relative);
 }
 
 namespace {

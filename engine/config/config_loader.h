@@ -49,6 +49,9 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors);
 // The checks that need no plugin.
 void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors);
 
+// `path` as written in a configuration in `dir`: absolute paths stay, relative ones are joined.
+std::string ResolvePath(const std::string& dir, const std::string& path);
+
 // "host:port" with a port of 0–65535; IPv6 hosts in brackets.
 bool ParseHostPort(const std::string& address, std::string* host, int* port);
 bool IsLoopbackHost(const std::string& host);

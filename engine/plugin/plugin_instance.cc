@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "absl/time/clock.h"
+#include "engine/config/config_loader.h"
 #include "kaigo/sdk/abi.h"
 
 namespace kaigo::engine {
@@ -121,9 +122,7 @@ struct EngineHostApi {
       if (v == nullptr) return KAIGO_CODE_NOT_FOUND;
       secret = v;
     } else {
-      std::string path = it->second.file();
-      if (!path.empty() && path[0] != '/') path = self->config_dir_ + "/" + path;
-      std::ifstream in(path, std::ios::binary);
+      std::ifstream in(ResolvePath(self->config_dir_, it->second.file()), std::ios::binary);
       if (!in) return KAIGO_CODE_NOT_FOUND;
       std::ostringstream content;
       content << in.rdbuf();

@@ -20,7 +20,7 @@ absl::StatusOr<std::string> ReadFile(const std::string& path) {
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
     const kaigo::v1::ServerConfig& server, const std::string& dir) {
   if (server.insecure_loopback()) return grpc::InsecureServerCredentials();
-  auto resolve = [&](const std::string& p) { return p.empty() || p[0] == '/' ? p : dir + "/" + p; };
+  auto resolve = [&](const std::string& p) { return ResolvePath(dir, p); };
   auto cert = ReadFile(resolve(server.tls().cert_file()));
   auto key = ReadFile(resolve(server.tls().key_file()));
   if (!cert.ok()) return cert.status();

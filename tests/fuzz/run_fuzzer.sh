@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # run_fuzzer.sh build SOURCE_DIR FUZZ_BUILD_DIR       builds the fuzz targets with clang-14
 # run_fuzzer.sh run FUZZ_BUILD_DIR NAME SECONDS CORPUS  runs one for a bounded time
-# Longer by hand: build-fuzz/NAME_fuzz -max_total_time=3600 tests/fuzz/corpus/NAME
+# Longer by hand (new inputs go to the first, scratch, folder; the seeds stay untouched):
+#   build/fuzz/NAME_fuzz -max_total_time=3600 $(mktemp -d) tests/fuzz/corpus/NAME
 set -euo pipefail
 case "$1" in
   build)
