@@ -1,0 +1,22 @@
+// The sandbox's own test PKI, made when tests or the demo start (never committed): a CA, a server
+// certificate for 127.0.0.1/localhost, and one client certificate per office whose subject common
+// name is the office number — as PKCS#12 (what offices receive from 国保中央会's CA) and as PEM.
+// Keys are EC P-256. Not thread-safe.
+#ifndef KAIGO_SANDBOX_CERTIFICATES_H_
+#define KAIGO_SANDBOX_CERTIFICATES_H_
+
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+
+namespace kaigo::sandbox {
+
+// Writes into `dir`: ca.crt/ca.key, server.crt/server.key, and for each office number N
+// office-N.p12 (protected by `p12_password`), office-N.crt and office-N.key.
+absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& offices,
+                              const std::string& p12_password);
+
+}  // namespace kaigo::sandbox
+
+#endif  // KAIGO_SANDBOX_CERTIFICATES_H_

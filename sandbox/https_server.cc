@@ -1,0 +1,266 @@
+#include "sandbox/https_server.h"
+
+#include <openssl/ssl.h>
+#include <openssl/x509.h>
+
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <chrono>
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+
+namespace kaigo::sandbox {
+
+namespace asio = boost::asio;
+namespace http = boost::beast::http;
+using asio::ip::tcp;
+using nlohmann::json;
+
+struct HttpsServer::Response {
+  http::status status = http::status::ok;
+  std::string content_type = "application/json";
+  std::string body;
+  bool drop = false;
+};
+
+namespace {
+
+HttpsServer::Response Json(http::status status, const json& body) {
+  return {status, "application/json", body.dump(), false};
+}
+
+HttpsServer::Response SystemError(http::status status, const std::string& code,
+                                  const std::string& message) {
+  return Json(status, {{"error", {{"code", code}, {"message", message}}}});
+}
+
+HttpsServer::Response Business(const BusinessError& e) {
+  json error = {{"code", e.code}, {"message", e.message}};
+  error.update(e.extra);
+  return Json(http::status::ok, {{"error", error}});
+}
+
+std::string PercentDecode(std::string_view s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s[i] == '%' && i + 2 < s.size()) {
+      int v = 0;
+      if (absl::SimpleHexAtoi(std::string(s.substr(i + 1, 2)), &v)) {
+        out.push_back(static_cast<char>(v));
+        i += 2;
+        continue;
+      }
+    }
+    out.push_back(s[i] == '+' ? ' ' : s[i]);
+  }
+  return out;
+}
+
+std::map<std::string, std::string> QueryOf(const std::string& target, std::string* path) {
+  std::map<std::string, std::string> out;
+  size_t q = target.find('?');
+  *path = target.substr(0, q);
+  if (q == std::string::npos) return out;
+  for (absl::string_view pair : absl::StrSplit(target.substr(q + 1), '&', absl::SkipEmpty())) {
+    std::pair<std::string, std::string> kv = absl::StrSplit(pair, absl::MaxSplits('=', 1));
+    out[PercentDecode(kv.first)] = PercentDecode(kv.second);
+  }
+  return out;
+}
+
+std::string PeerOffice(SSL* ssl) {
+  X509* cert = SSL_get1_peer_certificate(ssl);
+  if (cert == nullptr) return "";
+  char cn[256] = {0};
+  X509_NAME_get_text_by_NID(X509_get_subject_name(cert), NID_commonName, cn, sizeof cn);
+  X509_free(cert);
+  return cn;
+}
+
+}  // namespace
+
+HttpsServer::HttpsServer(PlatformModel* model, const std::string& dir, std::string control_token)
+    : model_(model),
+      dir_(dir),
+      control_token_(std::move(control_token)),
+      tls_(asio::ssl::context::tls_server) {}
+
+HttpsServer::~HttpsServer() { Stop(); }
+
+absl::StatusOr<int> HttpsServer::Start(const std::string& host, int port) {
+  boost::system::error_code ec;
+  SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_3_VERSION);
+  tls_.use_certificate_chain_file(dir_ + "/server.crt", ec);
+  if (!ec) tls_.use_private_key_file(dir_ + "/server.key", asio::ssl::context::pem, ec);
+  if (!ec) tls_.load_verify_file(dir_ + "/ca.crt", ec);
+  if (ec) return absl::FailedPreconditionError("certificates in " + dir_ + ": " + ec.message());
+  tls_.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  acceptor_ = std::make_unique<tcp::acceptor>(io_);
+  tcp::endpoint endpoint(asio::ip::make_address(host, ec), static_cast<uint16_t>(port));
+  if (ec) return absl::InvalidArgumentError("listen address: " + ec.message());
+  acceptor_->open(endpoint.protocol(), ec);
+  if (!ec) acceptor_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor_->bind(endpoint, ec);
+  if (!ec) acceptor_->listen(64, ec);
+  if (ec) return absl::UnavailableError("cannot listen: " + ec.message());
+  int bound = acceptor_->local_endpoint().port();
+  accept_thread_ = std::thread([this] { Accept(); });
+  return bound;
+}
+
+void HttpsServer::Stop() {
+  stopping_ = true;
+  if (acceptor_) {
+    boost::system::error_code ec;
+    acceptor_->close(ec);
+  }
+  if (accept_thread_.joinable()) accept_thread_.join();
+}
+
+void HttpsServer::Accept() {
+  while (!stopping_) {
+    boost::system::error_code ec;
+    tcp::socket socket(io_);
+    acceptor_->accept(socket, ec);
+    if (ec) continue;
+    std::thread([this, s = std::move(socket)]() mutable { Serve(std::move(s)); }).detach();
+  }
+}
+
+bool HttpsServer::TakeFault(int Faults::*counter) {
+  std::lock_guard<std::mutex> lock(faults_mu_);
+  if (faults_.*counter <= 0) return false;
+  --(faults_.*counter);
+  return true;
+}
+
+void HttpsServer::Serve(tcp::socket socket) {
+  asio::ssl::stream<tcp::socket> stream(std::move(socket), tls_);
+  boost::system::error_code ec;
+  stream.handshake(asio::ssl::stream_base::server, ec);
+  if (ec) return;  // no certificate, a foreign CA, or TLS below 1.3
+  std::string office = PeerOffice(stream.native_handle());
+  boost::beast::flat_buffer buffer;
+  for (;;) {
+    http::request<http::string_body> request;
+    http::read(stream, buffer, request, ec);
+    if (ec) break;
+    Response response = Handle(std::string(request.method_string()), std::string(request.target()),
+                               request.body(), std::string(request[http::field::authorization]),
+                               std::string(request["X-Sandbox-Control"]), office);
+    if (response.drop) break;  // the connection closes with nothing sent
+    http::response<http::string_body> out{response.status, request.version()};
+    out.set(http::field::server, "kaigo-sandbox");
+    out.set(http::field::content_type, response.content_type);
+    out.keep_alive(request.keep_alive());
+    out.body() = std::move(response.body);
+    out.prepare_payload();
+    http::write(stream, out, ec);
+    if (ec || !request.keep_alive()) break;
+  }
+  stream.shutdown(ec);
+}
+
+HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::string& target,
+                                          const std::string& body, const std::string& authorization,
+                                          const std::string& control, const std::string& office) {
+  std::string path;
+  auto query = QueryOf(target, &path);
+
+  if (path == "/sandbox/faults" && method == "POST") {
+    if (control != control_token_) {
+      return SystemError(http::status::forbidden, "FORBIDDEN", "wrong control token");
+    }
+    json f = json::parse(body, nullptr, false);
+    if (f.is_discarded() || !f.is_object()) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+    }
+    std::lock_guard<std::mutex> lock(faults_mu_);
+    faults_.latency_ms = f.value("latency_ms", 0);
+    faults_.fail_503 = f.value("fail_503", 0);
+    faults_.drop = f.value("drop", 0);
+    if (f.value("expire_access_tokens", false)) model_->ExpireAccessTokens();
+    return Json(http::status::ok, {{"ok", true}});
+  }
+  if (path == "/sandbox/health") return Json(http::status::ok, {{"ok", true}});
+
+  int latency;
+  {
+    std::lock_guard<std::mutex> lock(faults_mu_);
+    latency = faults_.latency_ms;
+  }
+  if (latency > 0) std::this_thread::sleep_for(std::chrono::milliseconds(latency));
+  if (TakeFault(&Faults::drop)) return Response{http::status::ok, "", "", true};
+  if (TakeFault(&Faults::fail_503)) {
+    return SystemError(http::status::service_unavailable, "UNAVAILABLE",
+                       "the service is temporarily unavailable");
+  }
+
+  if (path == "/api/v1/login" || path == "/api/v1/token/refresh") {
+    if (method != "POST")
+      return SystemError(http::status::method_not_allowed, "METHOD", "use POST");
+    json request = json::parse(body, nullptr, false);
+    if (request.is_discarded() || !request.is_object()) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+    }
+    absl::StatusOr<Tokens> tokens =
+        path == "/api/v1/login"
+            ? model_->Login(office, request.value("user_id", ""), request.value("password", ""))
+            : model_->Refresh(office, request.value("refresh_token", ""));
+    if (!tokens.ok()) {
+      bool forbidden = tokens.status().code() == absl::StatusCode::kPermissionDenied;
+      return SystemError(forbidden ? http::status::forbidden : http::status::unauthorized,
+                         forbidden ? "FORBIDDEN" : "UNAUTHENTICATED",
+                         std::string(tokens.status().message()));
+    }
+    return Json(http::status::ok, {{"access_token", tokens->access_token},
+                                   {"refresh_token", tokens->refresh_token},
+                                   {"expires_in", tokens->access_expires_in},
+                                   {"refresh_expires_in", tokens->refresh_expires_in}});
+  }
+
+  if (method != "GET") return SystemError(http::status::method_not_allowed, "METHOD", "use GET");
+  const std::string kBearer = "Bearer ";
+  auto session = model_->Authenticate(
+      office, authorization.rfind(kBearer, 0) == 0 ? authorization.substr(kBearer.size()) : "");
+  if (!session.ok()) {
+    return SystemError(http::status::unauthorized, "UNAUTHENTICATED",
+                       std::string(session.status().message()));
+  }
+  if (path == "/api/v1/municipalities") {
+    return Json(http::status::ok, {{"municipalities", model_->Municipalities()}});
+  }
+  const std::string kDocuments = "/api/v1/certification/documents/";
+  if (path.rfind(kDocuments, 0) == 0) {
+    auto pdf = model_->Document(*session, PercentDecode(path.substr(kDocuments.size())));
+    if (!pdf.ok()) {
+      return SystemError(pdf.status().code() == absl::StatusCode::kNotFound
+                             ? http::status::not_found
+                             : http::status::forbidden,
+                         "NOT_AVAILABLE", std::string(pdf.status().message()));
+    }
+    return Response{http::status::ok, "application/pdf", *std::move(pdf), false};
+  }
+  std::string insurer = query["insurer_number"], insured = query["insured_number"];
+  if (insurer.empty() || insured.empty()) {
+    return SystemError(http::status::bad_request, "BAD_REQUEST",
+                       "insurer_number and insured_number are required");
+  }
+  std::optional<BusinessError> error;
+  json result;
+  if (path == "/api/v1/insured-certificate") {
+    result = model_->InsuredCertificate(*session, insurer, insured, query["as_of"], &error);
+  } else if (path == "/api/v1/certification/progress") {
+    result = model_->CertificationProgress(*session, insurer, insured, &error);
+  } else if (path == "/api/v1/certification/documents") {
+    result = model_->CertificationDocuments(*session, insurer, insured, &error);
+  } else {
+    return SystemError(http::status::not_found, "NOT_FOUND", "no such endpoint: " + path);
+  }
+  if (error) return Business(*error);
+  return Json(http::status::ok, result);
+}
+
+}  // namespace kaigo::sandbox

@@ -1,0 +1,65 @@
+// The sandbox's HTTPS front: TLS 1.3 only, a client certificate from the sandbox CA required (its
+// common name is the office number), REST + JSON in the shape of the platform's API v1.0: business
+// errors as HTTP 200 with {"error": …}, system errors as 4xx/5xx. A fault switch, driven by tests
+// through POST /sandbox/faults with the control token, adds latency, answers 503, or drops
+// connections without answering.
+//
+// One thread per connection (a test and demo server, not a production one). Thread-safe.
+#ifndef KAIGO_SANDBOX_HTTPS_SERVER_H_
+#define KAIGO_SANDBOX_HTTPS_SERVER_H_
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/asio/ssl.hpp>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/statusor.h"
+#include "sandbox/platform_model.h"
+
+namespace kaigo::sandbox {
+
+struct Faults {
+  int latency_ms = 0;  // added before every answer
+  int fail_503 = 0;    // this many next requests get 503
+  int drop = 0;        // this many next requests get their connection closed unanswered
+};
+
+class HttpsServer {
+ public:
+  // `dir` holds server.crt, server.key and ca.crt (see certificates.h).
+  HttpsServer(PlatformModel* model, const std::string& dir, std::string control_token);
+  ~HttpsServer();
+
+  // Binds and starts accepting; returns the port.
+  absl::StatusOr<int> Start(const std::string& host, int port);
+  void Stop();
+
+  // One answer: status, content type and body, or `drop` to close without answering.
+  struct Response;
+
+ private:
+  void Accept();
+  void Serve(boost::asio::ip::tcp::socket socket);
+  Response Handle(const std::string& method, const std::string& target, const std::string& body,
+                  const std::string& authorization, const std::string& control,
+                  const std::string& office);
+  bool TakeFault(int Faults::*counter);
+
+  PlatformModel* model_;
+  std::string dir_;
+  std::string control_token_;
+  boost::asio::io_context io_;
+  boost::asio::ssl::context tls_;
+  std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;
+  std::thread accept_thread_;
+  std::atomic<bool> stopping_{false};
+  std::mutex faults_mu_;
+  Faults faults_;
+};
+
+}  // namespace kaigo::sandbox
+
+#endif  // KAIGO_SANDBOX_HTTPS_SERVER_H_

@@ -1,0 +1,114 @@
+// kaigo-sandbox: a local model of the platform for tests and the demo.
+//
+//   kaigo-sandbox make-certs --dir DIR [--offices N,N,…] [--p12-password P]
+//   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]
+//
+// make-certs writes the test PKI (see certificates.h); by default for the seeded offices and with
+// the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db (seeded when new),
+// writes a fresh control token for the fault switch to DIR/control.token, and the ready file
+// {"port":…,"pid":…} once it listens. It runs until SIGTERM or SIGINT.
+#include <openssl/rand.h>
+#include <signal.h>
+#include <unistd.h>
+
+#include <fstream>
+#include <iostream>
+#include <string>
+#include <vector>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_split.h"
+#include "absl/time/clock.h"
+#include "sandbox/certificates.h"
+#include "sandbox/https_server.h"
+#include "sandbox/platform_model.h"
+
+namespace {
+
+std::string Flag(const std::vector<std::string>& args, const std::string& name,
+                 const std::string& fallback) {
+  for (size_t i = 0; i + 1 < args.size(); ++i) {
+    if (args[i] == name) return args[i + 1];
+  }
+  return fallback;
+}
+
+int Usage() {
+  std::cerr << "usage:\n  kaigo-sandbox make-certs --dir DIR [--offices N,N] [--p12-password P]\n"
+               "  kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]\n";
+  return 2;
+}
+
+int MakeCerts(const std::vector<std::string>& args) {
+  std::string dir = Flag(args, "--dir", "");
+  if (dir.empty()) return Usage();
+  std::vector<std::string> offices =
+      absl::StrSplit(Flag(args, "--offices", "1371000017,1371000025,1371000033,1312345670"), ',',
+                     absl::SkipEmpty());
+  absl::Status s =
+      kaigo::sandbox::MakeCertificates(dir, offices, Flag(args, "--p12-password", "sandbox"));
+  if (!s.ok()) {
+    std::cerr << s.message() << "\n";
+    return 1;
+  }
+  std::cout << "certificates written to " << dir << "\n";
+  return 0;
+}
+
+int Serve(const std::vector<std::string>& args) {
+  std::string dir = Flag(args, "--dir", "");
+  if (dir.empty()) return Usage();
+  std::string listen = Flag(args, "--listen", "127.0.0.1:0");
+  size_t colon = listen.rfind(':');
+  int port = 0;
+  if (colon == std::string::npos || !absl::SimpleAtoi(listen.substr(colon + 1), &port)) {
+    std::cerr << "--listen: must be host:port\n";
+    return 2;
+  }
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  auto model = kaigo::sandbox::PlatformModel::Open(dir + "/sandbox.db",
+                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
+  if (!model.ok()) {
+    std::cerr << model.status().message() << "\n";
+    return 1;
+  }
+  unsigned char token[16];
+  RAND_bytes(token, sizeof token);
+  std::string control =
+      absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(token), sizeof token));
+  std::ofstream(dir + "/control.token") << control;
+  kaigo::sandbox::HttpsServer server(model->get(), dir, control);
+  auto bound = server.Start(listen.substr(0, colon), port);
+  if (!bound.ok()) {
+    std::cerr << bound.status().message() << "\n";
+    return 1;
+  }
+  std::string ready = Flag(args, "--ready-file", "");
+  if (!ready.empty()) {
+    std::ofstream(ready + ".tmp") << "{\"port\":" << *bound << ",\"pid\":" << getpid() << "}\n";
+    rename((ready + ".tmp").c_str(), ready.c_str());
+  }
+  std::cerr << "kaigo-sandbox listening on " << listen.substr(0, colon) << ":" << *bound << "\n";
+  int signal = 0;
+  sigwait(&signals, &signal);
+  server.Stop();
+  _exit(0);  // connection threads are detached
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<std::string> args(argv + 1, argv + argc);
+  if (args.empty()) return Usage();
+  std::string command = args[0];
+  args.erase(args.begin());
+  if (command == "make-certs") return MakeCerts(args);
+  if (command == "serve") return Serve(args);
+  return Usage();
+}

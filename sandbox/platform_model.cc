@@ -1,0 +1,518 @@
+#include "sandbox/platform_model.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/time.h"
+
+namespace kaigo::sandbox {
+
+using nlohmann::json;
+
+namespace {
+
+constexpr int64_t kAccessSeconds = 60 * 60;
+constexpr int64_t kRefreshSeconds = 8 * 60 * 60;
+constexpr int kMaxFailures = 5;
+constexpr int64_t kLockSeconds = 30 * 60;
+
+constexpr char kSchema[] = R"sql(
+CREATE TABLE IF NOT EXISTS offices (number TEXT PRIMARY KEY, name TEXT NOT NULL,
+  kind TEXT NOT NULL);  -- care_manager (居宅介護支援) | service | medical
+CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, office TEXT NOT NULL,
+  salt TEXT NOT NULL, password_sha256 TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
+  locked_until INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, kind TEXT NOT NULL, office TEXT NOT NULL,
+  user_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS municipalities (insurer TEXT PRIMARY KEY, name TEXT NOT NULL,
+  live_from TEXT);  -- NULL: not scheduled
+CREATE TABLE IF NOT EXISTS recipients (id INTEGER PRIMARY KEY, insurer TEXT NOT NULL,
+  insured TEXT NOT NULL, care_level TEXT NOT NULL, certified_on TEXT, valid_from TEXT,
+  valid_to TEXT, monthly_limit_units INTEGER NOT NULL, superseded INTEGER NOT NULL,
+  copay_percent INTEGER NOT NULL, copay_from TEXT, copay_to TEXT, cost_limit_stage TEXT NOT NULL,
+  cost_limit_from TEXT, cost_limit_to TEXT, home_modification_used INTEGER NOT NULL,
+  equipment_used INTEGER NOT NULL, equipment_fiscal_year INTEGER NOT NULL,
+  care_manager_office TEXT NOT NULL);
+CREATE INDEX IF NOT EXISTS recipients_key ON recipients(insurer, insured);
+CREATE TABLE IF NOT EXISTS certifications (insurer TEXT NOT NULL, insured TEXT NOT NULL,
+  status TEXT NOT NULL, applied_on TEXT NOT NULL, updated_on TEXT NOT NULL, result TEXT,
+  PRIMARY KEY (insurer, insured));
+CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, insurer TEXT NOT NULL,
+  insured TEXT NOT NULL, kind TEXT NOT NULL, content BLOB NOT NULL);
+)sql";
+
+std::string Hex(const unsigned char* data, size_t size) {
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(data), size));
+}
+
+std::string RandomToken() {
+  unsigned char bytes[24];
+  RAND_bytes(bytes, sizeof bytes);
+  return Hex(bytes, sizeof bytes);
+}
+
+std::string Sha256(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return Hex(digest, size);
+}
+
+// A statement with text bindings; columns read back as strings (NULL → "").
+class Query {
+ public:
+  Query(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Query() { sqlite3_finalize(stmt_); }
+  Query& Bind(int i, const std::string& v) {
+    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Query& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  Query& BindBlob(int i, const std::string& v) {
+    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  bool Row() { return sqlite3_step(stmt_) == SQLITE_ROW; }
+  bool Run() { return sqlite3_step(stmt_) == SQLITE_DONE; }
+  std::string Text(int i) {
+    const unsigned char* t = sqlite3_column_text(stmt_, i);
+    return t == nullptr ? "" : reinterpret_cast<const char*>(t);
+  }
+  std::string Blob(int i) {
+    const void* b = sqlite3_column_blob(stmt_, i);
+    return b == nullptr ? ""
+                        : std::string(static_cast<const char*>(b), sqlite3_column_bytes(stmt_, i));
+  }
+  int64_t Int(int i) { return sqlite3_column_int64(stmt_, i); }
+  bool IsNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+};
+
+json DateOrNull(const std::string& date) { return date.empty() ? json(nullptr) : json(date); }
+
+// 区分支給限度基準額 (units per month, since October 2019) by 要介護状態区分 code.
+int MonthlyLimitUnits(const std::string& level) {
+  if (level == "06" || level == "12") return 5032;
+  if (level == "13") return 10531;
+  if (level == "21") return 16765;
+  if (level == "22") return 19705;
+  if (level == "23") return 27048;
+  if (level == "24") return 30938;
+  if (level == "25") return 36217;
+  return 0;
+}
+
+}  // namespace
+
+std::string MakePdf(const std::string& title, const std::vector<std::string>& lines) {
+  std::string text = "BT /F1 16 Tf 50 780 Td (" + title + ") Tj /F1 11 Tf";
+  for (const auto& line : lines) text += " 0 -22 Td (" + line + ") Tj";
+  text += " ET";
+  std::vector<std::string> objects = {
+      "<< /Type /Catalog /Pages 2 0 R >>", "<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+      "<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+      "/Resources << /Font << /F1 5 0 R >> >> >>",
+      absl::StrCat("<< /Length ", text.size(), " >>\nstream\n", text, "\nendstream"),
+      "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"};
+  std::string pdf = "%PDF-1.4\n";
+  std::vector<size_t> offsets;
+  for (size_t i = 0; i < objects.size(); ++i) {
+    offsets.push_back(pdf.size());
+    absl::StrAppend(&pdf, i + 1, " 0 obj\n", objects[i], "\nendobj\n");
+  }
+  size_t xref = pdf.size();
+  absl::StrAppend(&pdf, "xref\n0 ", objects.size() + 1, "\n0000000000 65535 f \n");
+  for (size_t o : offsets) pdf += absl::StrFormat("%010d 00000 n \n", o);
+  absl::StrAppend(&pdf, "trailer\n<< /Size ", objects.size() + 1, " /Root 1 0 R >>\nstartxref\n",
+                  xref, "\n%%EOF\n");
+  return pdf;
+}
+
+absl::StatusOr<std::unique_ptr<PlatformModel>> PlatformModel::Open(const std::string& path,
+                                                                   std::function<int64_t()> now) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close(db);
+    return absl::UnavailableError("cannot open " + path);
+  }
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
+  std::unique_ptr<PlatformModel> model(new PlatformModel(db, std::move(now)));
+  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return absl::UnavailableError(std::string("cannot create the schema: ") + sqlite3_errmsg(db));
+  }
+  Query count(db, "SELECT COUNT(*) FROM offices");
+  if (count.Row() && count.Int(0) == 0) {
+    if (absl::Status s = model->Seed(); !s.ok()) return s;
+  }
+  return model;
+}
+
+PlatformModel::~PlatformModel() { sqlite3_close_v2(db_); }
+
+std::string PlatformModel::Today() {
+  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(now_()),
+                          absl::FixedTimeZone(9 * 3600));  // Japan
+}
+
+absl::Status PlatformModel::Seed() {
+  sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+  struct Office {
+    const char* number;
+    const char* name;
+    const char* kind;
+    const char* user;
+    const char* password;
+  };
+  const Office offices[] = {
+      {"1371000017", "さくら居宅介護支援事業所", "care_manager", "sakura-cm", "Sakura#2026"},
+      {"1371000025", "ひまわり訪問介護", "service", "himawari-staff", "Himawari#2026"},
+      {"1371000033", "あおば居宅介護支援事業所", "care_manager", "aoba-cm", "Aoba#2026"},
+      {"1312345670", "みどりクリニック", "medical", "midori-dr", "Midori#2026"},
+  };
+  for (const auto& o : offices) {
+    Query(db_, "INSERT INTO offices VALUES (?1, ?2, ?3)")
+        .Bind(1, o.number)
+        .Bind(2, o.name)
+        .Bind(3, o.kind)
+        .Run();
+    std::string salt = Sha256(std::string("salt:") + o.user).substr(0, 16);
+    Query(db_, "INSERT INTO users(user_id, office, salt, password_sha256) VALUES (?1,?2,?3,?4)")
+        .Bind(1, o.user)
+        .Bind(2, o.number)
+        .Bind(3, salt)
+        .Bind(4, Sha256(salt + o.password))
+        .Run();
+  }
+  struct Municipality {
+    const char* insurer;
+    const char* name;
+    const char* live_from;  // nullptr: not scheduled
+  };
+  const Municipality municipalities[] = {{"131011", "千代田区", "2026-04-01"},
+                                         {"122069", "木更津市", "2026-07-01"},
+                                         {"122192", "市原市", "2028-04-01"},
+                                         {"435073", "水上村", nullptr}};
+  for (const auto& m : municipalities) {
+    Query q(db_, "INSERT INTO municipalities VALUES (?1, ?2, ?3)");
+    q.Bind(1, m.insurer).Bind(2, m.name);
+    if (m.live_from != nullptr) q.Bind(3, m.live_from);
+    q.Run();
+  }
+  // 50 recipients, each field cycling through its cases (see sandbox/README.md).
+  const char* levels[] = {"06", "12", "13", "21", "22", "23", "24", "25", "applying"};
+  const char* stages[] = {"none", "1", "2", "3A", "3B", "4"};
+  const int copays[] = {10, 10, 20, 30};
+  const int home[] = {0, 50000, 180000, 200000, 120000};
+  const int equipment[] = {0, 20000, 95000, 100000};
+  const char* certification_steps[] = {"applied", "surveyed", "opinion_received", "under_review"};
+  for (int i = 1; i <= 50; ++i) {
+    std::string insurer = i <= 40   ? "131011"
+                          : i <= 45 ? "122069"
+                          : i <= 48 ? "122192"
+                          : i == 49 ? "435073"
+                                    : "131011";
+    std::string insured = i == 50 ? "H123456789" : absl::StrFormat("00001%05d", i);
+    std::string level = i == 45 ? "01" : levels[(i - 1) % 9];
+    bool applying = level == "applying";
+    int month = 1 + i % 9;
+    std::string certified = applying ? "" : absl::StrFormat("2026-%02d-10", month);
+    std::string from = certified;
+    std::string to = applying ? "" : absl::StrFormat("2027-%02d-09", month);
+    if (i == 7 || i == 17) {  // expired: a certification that ran out
+      certified = from = absl::StrFormat("2024-%02d-10", month);
+      to = absl::StrFormat("2025-%02d-09", month);
+    }
+    std::string care_manager = i % 10 == 3 ? "1371000033" : "1371000017";
+    int rows = i == 19 ? 2 : 1;  // the platform holds two records for this recipient
+    for (int r = 0; r < rows; ++r) {
+      Query(db_,
+            "INSERT INTO recipients(insurer, insured, care_level, certified_on, valid_from, "
+            "valid_to, monthly_limit_units, superseded, copay_percent, copay_from, copay_to, "
+            "cost_limit_stage, cost_limit_from, cost_limit_to, home_modification_used, "
+            "equipment_used, equipment_fiscal_year, care_manager_office) VALUES "
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,'2026-08-01','2027-07-31',?10,'2026-08-01','2027-07-31',"
+            "?11,?12,2026,?13)")
+          .Bind(1, insurer)
+          .Bind(2, insured)
+          .Bind(3, level)
+          .Bind(4, certified)
+          .Bind(5, from)
+          .Bind(6, to)
+          .Bind(7, static_cast<int64_t>(MonthlyLimitUnits(level)))
+          .Bind(8, static_cast<int64_t>(i == 9 ? 1 : 0))
+          .Bind(9, static_cast<int64_t>(copays[i % 4]))
+          .Bind(10, stages[i % 6])
+          .Bind(11, static_cast<int64_t>(home[i % 5]))
+          .Bind(12, static_cast<int64_t>(equipment[i % 4]))
+          .Bind(13, care_manager)
+          .Run();
+    }
+    // Certification: in progress for applicants (cycling through the steps), certified otherwise.
+    std::string status = applying ? certification_steps[(i / 9) % 4] : "certified";
+    std::string applied = applying ? "2026-10-01" : absl::StrFormat("2026-%02d-01", month);
+    Query(db_, "INSERT INTO certifications VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+        .Bind(1, insurer)
+        .Bind(2, insured)
+        .Bind(3, status)
+        .Bind(4, applied)
+        .Bind(5, applying ? "2026-11-01" : certified)
+        .Bind(6, applying ? "" : level)
+        .Run();
+    bool surveyed = status != "applied";
+    bool opinion = status != "applied" && status != "surveyed";
+    for (auto [kind, present, title] :
+         {std::make_tuple("survey", surveyed, "Nintei Chosahyo (certification survey)"),
+          std::make_tuple("physician_opinion", opinion, "Shujii Ikensho (physician opinion)")}) {
+      if (!present) continue;
+      std::string id =
+          absl::StrCat(kind == std::string("survey") ? "S-" : "P-", insurer, "-", insured);
+      std::string pdf =
+          MakePdf(title, {"kaigo-sandbox synthetic document",
+                          "insurer " + insurer + " insured " + insured, "status " + status});
+      Query(db_, "INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5)")
+          .Bind(1, id)
+          .Bind(2, insurer)
+          .Bind(3, insured)
+          .Bind(4, kind)
+          .BindBlob(5, pdf)
+          .Run();
+    }
+  }
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return absl::UnavailableError(std::string("seed: ") + sqlite3_errmsg(db_));
+  }
+  return absl::OkStatus();
+}
+
+Tokens PlatformModel::IssueTokens(const std::string& office, const std::string& user_id) {
+  Tokens t{RandomToken(), RandomToken(), kAccessSeconds, kRefreshSeconds};
+  int64_t now = now_();
+  Query(db_, "INSERT INTO tokens VALUES (?1, 'access', ?2, ?3, ?4)")
+      .Bind(1, t.access_token)
+      .Bind(2, office)
+      .Bind(3, user_id)
+      .Bind(4, now + kAccessSeconds)
+      .Run();
+  Query(db_, "INSERT INTO tokens VALUES (?1, 'refresh', ?2, ?3, ?4)")
+      .Bind(1, t.refresh_token)
+      .Bind(2, office)
+      .Bind(3, user_id)
+      .Bind(4, now + kRefreshSeconds)
+      .Run();
+  return t;
+}
+
+absl::StatusOr<Tokens> PlatformModel::Login(const std::string& office, const std::string& user_id,
+                                            const std::string& password) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query user(db_,
+             "SELECT office, salt, password_sha256, failures, locked_until FROM users "
+             "WHERE user_id = ?1");
+  user.Bind(1, user_id);
+  if (!user.Row()) return absl::UnauthenticatedError("user ID or password is wrong");
+  int64_t now = now_();
+  if (user.Int(4) > now) {
+    return absl::UnauthenticatedError(
+        absl::StrCat("the account is locked after repeated failures; try again after ",
+                     absl::FormatTime("%H:%M", absl::FromUnixSeconds(user.Int(4)),
+                                      absl::FixedTimeZone(9 * 3600))));
+  }
+  if (Sha256(user.Text(1) + password) != user.Text(2)) {
+    int failures = static_cast<int>(user.Int(3)) + 1;
+    int64_t locked_until = failures >= kMaxFailures ? now + kLockSeconds : 0;
+    Query(db_, "UPDATE users SET failures = ?1, locked_until = ?2 WHERE user_id = ?3")
+        .Bind(1, static_cast<int64_t>(failures >= kMaxFailures ? 0 : failures))
+        .Bind(2, locked_until)
+        .Bind(3, user_id)
+        .Run();
+    return absl::UnauthenticatedError("user ID or password is wrong");
+  }
+  if (user.Text(0) != office) {
+    return absl::PermissionDeniedError("the user does not belong to the certificate's office");
+  }
+  Query(db_, "UPDATE users SET failures = 0 WHERE user_id = ?1").Bind(1, user_id).Run();
+  return IssueTokens(office, user_id);
+}
+
+absl::StatusOr<Tokens> PlatformModel::Refresh(const std::string& office,
+                                              const std::string& refresh_token) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query q(db_,
+          "SELECT office, user_id, expires_at FROM tokens WHERE token = ?1 AND kind = 'refresh'");
+  q.Bind(1, refresh_token);
+  if (!q.Row() || q.Text(0) != office || q.Int(2) <= now_()) {
+    return absl::UnauthenticatedError("the refresh token is invalid or expired; log in again");
+  }
+  std::string user_id = q.Text(1);
+  Query(db_, "DELETE FROM tokens WHERE token = ?1").Bind(1, refresh_token).Run();
+  return IssueTokens(office, user_id);
+}
+
+absl::StatusOr<Session> PlatformModel::Authenticate(const std::string& office,
+                                                    const std::string& bearer) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query q(db_,
+          "SELECT office, user_id, expires_at FROM tokens WHERE token = ?1 AND kind = 'access'");
+  q.Bind(1, bearer);
+  if (!q.Row() || q.Text(0) != office) return absl::UnauthenticatedError("invalid access token");
+  if (q.Int(2) <= now_()) return absl::UnauthenticatedError("the access token has expired");
+  return Session{q.Text(0), q.Text(1)};
+}
+
+void PlatformModel::ExpireAccessTokens() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query(db_, "UPDATE tokens SET expires_at = 0 WHERE kind = 'access'").Run();
+}
+
+json PlatformModel::Municipalities() {
+  std::lock_guard<std::mutex> lock(mu_);
+  json out = json::array();
+  Query q(db_, "SELECT insurer, name, live_from FROM municipalities ORDER BY insurer");
+  while (q.Row()) {
+    out.push_back(
+        {{"insurer_number", q.Text(0)}, {"name", q.Text(1)}, {"live_from", DateOrNull(q.Text(2))}});
+  }
+  return out;
+}
+
+std::optional<BusinessError> PlatformModel::CheckMunicipality(const std::string& insurer,
+                                                              const std::string& date) {
+  Query q(db_, "SELECT name, live_from FROM municipalities WHERE insurer = ?1");
+  q.Bind(1, insurer);
+  if (!q.Row()) {
+    return BusinessError{"INSURER_UNKNOWN",
+                         "保険者番号 " + insurer + " is not a municipality of the platform"};
+  }
+  if (q.IsNull(1)) {
+    return BusinessError{"MUNICIPALITY_NOT_LIVE",
+                         q.Text(0) + " has not scheduled its move to the platform",
+                         {{"live_from", nullptr}}};
+  }
+  if (q.Text(1) > date) {
+    return BusinessError{"MUNICIPALITY_NOT_LIVE",
+                         q.Text(0) + " goes live on the platform on " + q.Text(1),
+                         {{"live_from", q.Text(1)}}};
+  }
+  return std::nullopt;
+}
+
+json PlatformModel::InsuredCertificate(const Session& session, const std::string& insurer,
+                                       const std::string& insured, const std::string& as_of,
+                                       std::optional<BusinessError>* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  std::string date = as_of.empty() ? Today() : as_of;
+  if ((*error = CheckMunicipality(insurer, Today()))) return nullptr;
+  Query kind(db_, "SELECT kind FROM offices WHERE number = ?1");
+  kind.Bind(1, session.office);
+  // 負担割合証 and 負担限度額認定証 are not shared with medical institutions (WG9).
+  bool medical = kind.Row() && kind.Text(0) == "medical";
+  Query q(db_,
+          "SELECT care_level, certified_on, valid_from, valid_to, monthly_limit_units, "
+          "superseded, copay_percent, copay_from, copay_to, cost_limit_stage, cost_limit_from, "
+          "cost_limit_to, home_modification_used, equipment_used, equipment_fiscal_year "
+          "FROM recipients WHERE insurer = ?1 AND insured = ?2 ORDER BY id");
+  q.Bind(1, insurer).Bind(2, insured);
+  json records = json::array();
+  while (q.Row()) {
+    bool applying = q.Text(0) == "applying";
+    json r = {{"insurer_number", insurer},
+              {"insured_number", insured},
+              {"certification_status", applying ? "applying" : "certified"},
+              {"care_level_code", applying ? json(nullptr) : json(q.Text(0))},
+              {"certified_on", DateOrNull(q.Text(1))},
+              {"valid_from", DateOrNull(q.Text(2))},
+              {"valid_to", DateOrNull(q.Text(3))},
+              {"monthly_limit_units", q.Int(4)},
+              {"superseded", q.Int(5) != 0},
+              {"home_modification_used_yen", q.Int(12)},
+              {"equipment_purchase_used_yen", q.Int(13)},
+              {"equipment_purchase_fiscal_year", q.Int(14)}};
+    if (!medical) {
+      r["copay"] = {{"percent", q.Int(6)}, {"valid_from", q.Text(7)}, {"valid_to", q.Text(8)}};
+      r["cost_limit"] = {
+          {"stage", q.Text(9)}, {"valid_from", q.Text(10)}, {"valid_to", q.Text(11)}};
+    }
+    records.push_back(std::move(r));
+  }
+  return {{"as_of", date}, {"records", records}};
+}
+
+json PlatformModel::CertificationProgress(const Session& session, const std::string& insurer,
+                                          const std::string& insured,
+                                          std::optional<BusinessError>* error) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if ((*error = CheckMunicipality(insurer, Today()))) return nullptr;
+  // 認定情報 only for the care managers of the recipient's 居宅介護支援事業所.
+  Query who(
+      db_,
+      "SELECT 1 FROM recipients r JOIN offices o ON o.number = r.care_manager_office "
+      "WHERE r.insurer = ?1 AND r.insured = ?2 AND o.number = ?3 AND o.kind = 'care_manager'");
+  who.Bind(1, insurer).Bind(2, insured).Bind(3, session.office);
+  if (!who.Row()) {
+    *error = BusinessError{"NOT_PERMITTED",
+                           "認定情報 is shown only to the care managers of the recipient's "
+                           "居宅介護支援事業所"};
+    return nullptr;
+  }
+  Query q(db_,
+          "SELECT status, applied_on, updated_on, result FROM certifications "
+          "WHERE insurer = ?1 AND insured = ?2");
+  q.Bind(1, insurer).Bind(2, insured);
+  if (!q.Row()) {
+    *error = BusinessError{"NOT_FOUND", "no certification for this recipient"};
+    return nullptr;
+  }
+  return {{"status", q.Text(0)},
+          {"applied_on", q.Text(1)},
+          {"updated_on", q.Text(2)},
+          {"result_care_level_code", q.Text(3).empty() ? json(nullptr) : json(q.Text(3))}};
+}
+
+json PlatformModel::CertificationDocuments(const Session& session, const std::string& insurer,
+                                           const std::string& insured,
+                                           std::optional<BusinessError>* error) {
+  if (CertificationProgress(session, insurer, insured, error).is_null()) return nullptr;
+  std::lock_guard<std::mutex> lock(mu_);
+  json out = json::array();
+  Query q(db_,
+          "SELECT id, kind, length(content) FROM documents WHERE insurer = ?1 AND "
+          "insured = ?2 ORDER BY id DESC");
+  q.Bind(1, insurer).Bind(2, insured);
+  while (q.Row()) {
+    out.push_back({{"document_id", q.Text(0)},
+                   {"kind", q.Text(1)},
+                   {"size_bytes", q.Int(2)},
+                   {"media_type", "application/pdf"}});
+  }
+  return {{"documents", out}};
+}
+
+absl::StatusOr<std::string> PlatformModel::Document(const Session& session,
+                                                    const std::string& document_id) {
+  std::string insurer, insured, content;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Query q(db_, "SELECT insurer, insured, content FROM documents WHERE id = ?1");
+    q.Bind(1, document_id);
+    if (!q.Row()) return absl::NotFoundError("no document " + document_id);
+    insurer = q.Text(0);
+    insured = q.Text(1);
+    content = q.Blob(2);
+  }
+  std::optional<BusinessError> error;
+  if (CertificationProgress(session, insurer, insured, &error).is_null()) {
+    return absl::PermissionDeniedError(error ? error->message : "not permitted");
+  }
+  return content;
+}
+
+}  // namespace kaigo::sandbox

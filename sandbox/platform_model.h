@@ -1,0 +1,98 @@
+// The platform's state and rules as the sandbox models them (shared/reference/webservice-api.md):
+// offices and their web-service users, login with lockout, access (60 min) and refresh (8 h)
+// tokens, municipalities and when they go live, recipients' qualification records, certification
+// progress and documents, and who may see what. State lives in SQLite; Seed() writes the
+// deterministic data documented in sandbox/README.md.
+//
+// Thread-safe (one connection behind a mutex). Times are Unix seconds; dates are "YYYY-MM-DD".
+#ifndef KAIGO_SANDBOX_PLATFORM_MODEL_H_
+#define KAIGO_SANDBOX_PLATFORM_MODEL_H_
+
+#include <sqlite3.h>
+
+#include <cstdint>
+#include <functional>
+#include <mutex>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "nlohmann/json.hpp"
+
+namespace kaigo::sandbox {
+
+// What the caller is, from its client certificate (office) and its token (user).
+struct Session {
+  std::string office;
+  std::string user_id;
+};
+
+struct Tokens {
+  std::string access_token;
+  std::string refresh_token;
+  int64_t access_expires_in = 0;
+  int64_t refresh_expires_in = 0;
+};
+
+// A business error: HTTP 200 with {"error": {"code", "message", …}} (per the published API).
+struct BusinessError {
+  std::string code;
+  std::string message;
+  nlohmann::json extra = nlohmann::json::object();
+};
+
+class PlatformModel {
+ public:
+  // Opens (creating and seeding if new) the state in `path`. `now` supplies the clock.
+  static absl::StatusOr<std::unique_ptr<PlatformModel>> Open(const std::string& path,
+                                                             std::function<int64_t()> now);
+  ~PlatformModel();
+
+  // Login with the office's client certificate + user ID + password. Five failures in a row lock
+  // the user for 30 minutes. UNAUTHENTICATED on bad credentials or a locked account, with the
+  // reason; PERMISSION_DENIED when the user is not of the certificate's office.
+  absl::StatusOr<Tokens> Login(const std::string& office, const std::string& user_id,
+                               const std::string& password);
+  absl::StatusOr<Tokens> Refresh(const std::string& office, const std::string& refresh_token);
+  // The session of a valid access token presented with the same office's certificate.
+  absl::StatusOr<Session> Authenticate(const std::string& office, const std::string& bearer);
+  // Test control: every access token issued so far expires now.
+  void ExpireAccessTokens();
+
+  nlohmann::json Municipalities();
+  // 被保険者証 / 負担割合 / 負担限度額 / 住宅改修・福祉用具購入 records for a recipient as of a
+  // date.
+  nlohmann::json InsuredCertificate(const Session& session, const std::string& insurer,
+                                    const std::string& insured, const std::string& as_of,
+                                    std::optional<BusinessError>* error);
+  nlohmann::json CertificationProgress(const Session& session, const std::string& insurer,
+                                       const std::string& insured,
+                                       std::optional<BusinessError>* error);
+  nlohmann::json CertificationDocuments(const Session& session, const std::string& insurer,
+                                        const std::string& insured,
+                                        std::optional<BusinessError>* error);
+  // The PDF bytes of a document the session may see.
+  absl::StatusOr<std::string> Document(const Session& session, const std::string& document_id);
+
+ private:
+  PlatformModel(sqlite3* db, std::function<int64_t()> now) : db_(db), now_(std::move(now)) {}
+  absl::Status Seed();
+  // A business error if the insurer is unknown or not live on `date`; also whether the office
+  // may see certification data of the recipient.
+  std::optional<BusinessError> CheckMunicipality(const std::string& insurer,
+                                                 const std::string& date);
+  std::string Today();
+  Tokens IssueTokens(const std::string& office, const std::string& user_id);
+
+  sqlite3* db_;
+  std::function<int64_t()> now_;
+  std::mutex mu_;
+};
+
+// A minimal valid one-page PDF showing `title` and `lines` (ASCII).
+std::string MakePdf(const std::string& title, const std::vector<std::string>& lines);
+
+}  // namespace kaigo::sandbox
+
+#endif  // KAIGO_SANDBOX_PLATFORM_MODEL_H_
