@@ -97,6 +97,10 @@ absl::StatusOr<int> HttpsServer::Start(const std::string& host, int port) {
   if (!ec) tls_.load_verify_file(dir_ + "/ca.crt", ec);
   if (ec) return absl::FailedPreconditionError("certificates in " + dir_ + ": " + ec.message());
   tls_.set_verify_mode(asio::ssl::verify_peer | asio::ssl::verify_fail_if_no_peer_cert);
+  // Without a session id context, OpenSSL refuses to resume sessions of verified clients, and a
+  // client that reconnects with a ticket (libcurl does) fails its handshake.
+  static const unsigned char kContext[] = "kaigo-sandbox";
+  SSL_CTX_set_session_id_context(tls_.native_handle(), kContext, sizeof kContext - 1);
   acceptor_ = std::make_unique<tcp::acceptor>(io_);
   tcp::endpoint endpoint(asio::ip::make_address(host, ec), static_cast<uint16_t>(port));
   if (ec) return absl::InvalidArgumentError("listen address: " + ec.message());

@@ -75,41 +75,70 @@ CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
+absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,
+                                       const std::string& ready, const std::string& log,
+                                       const std::regex& pattern, absl::Duration timeout,
+                                       pid_t* pid, std::string* ready_content) {
+  unlink(ready.c_str());
+  *pid = fork();
+  if (*pid == 0) {
+    int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
+    dup2(fd, 2);
+    dup2(fd, 1);
+    std::vector<char*> args;
+    for (const auto& a : argv) args.push_back(const_cast<char*>(a.c_str()));
+    args.push_back(nullptr);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  absl::Time deadline = absl::Now() + timeout;
+  while (absl::Now() < deadline) {
+    *ready_content = ReadFile(ready);
+    std::smatch m;
+    if (std::regex_search(*ready_content, m, pattern)) return m;
+    int status;
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      return absl::InternalError(argv[0] + " exited at start:\n" + ReadFile(log));
+    }
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  StopChild(pid);
+  return absl::DeadlineExceededError(argv[0] + " did not become ready:\n" + ReadFile(log));
+}
+
+int StopChild(pid_t* pid) {
+  if (*pid <= 0) return -1;
+  kill(*pid, SIGTERM);
+  int status = 0;
+  for (int i = 0; i < 1000; ++i) {
+    if (waitpid(*pid, &status, WNOHANG) == *pid) {
+      *pid = -1;
+      return status;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  kill(*pid, SIGKILL);
+  waitpid(*pid, &status, 0);
+  *pid = -1;
+  return status;
+}
+
 absl::StatusOr<std::unique_ptr<EngineProcess>> EngineProcess::Start(const std::string& config,
                                                                     absl::Duration timeout) {
   auto engine = std::unique_ptr<EngineProcess>(new EngineProcess());
   engine->dir_ = std::make_unique<TempDir>();
   std::string ready = engine->dir_->path() + "/ready.json";
   engine->log_path_ = engine->dir_->path() + "/engine.log";
-  std::string binary = EngineBinary();
-  pid_t pid = fork();
-  if (pid == 0) {
-    int fd = open(engine->log_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    dup2(fd, 2);
-    dup2(fd, 1);
-    execl(binary.c_str(), binary.c_str(), "serve", "--config", config.c_str(), "--ready-file",
-          ready.c_str(), static_cast<char*>(nullptr));
-    _exit(127);
-  }
-  engine->pid_ = pid;
-  absl::Time deadline = absl::Now() + timeout;
-  std::regex ports("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+)");
-  while (absl::Now() < deadline) {
-    std::string content = ReadFile(ready);
-    std::smatch m;
-    if (std::regex_search(content, m, ports)) {
-      engine->grpc_port_ = std::stoi(m[1]);
-      engine->metrics_port_ = std::stoi(m[2]);
-      return engine;
-    }
-    int status;
-    if (waitpid(pid, &status, WNOHANG) == pid) {
-      engine->pid_ = -1;
-      return absl::InternalError("the engine exited at start:\n" + engine->Log());
-    }
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  return absl::DeadlineExceededError("the engine did not become ready:\n" + engine->Log());
+  std::string content;
+  auto m =
+      StartChild({EngineBinary(), "serve", "--config", config, "--ready-file", ready}, ready,
+                 engine->log_path_, std::regex("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+)"),
+                 timeout, &engine->pid_, &content);
+  if (!m.ok()) return m.status();
+  engine->grpc_port_ = std::stoi((*m)[1]);
+  engine->metrics_port_ = std::stoi((*m)[2]);
+  return engine;
 }
 
 EngineProcess::~EngineProcess() { Stop(); }
@@ -118,21 +147,44 @@ void EngineProcess::Signal(int signal) {
   if (pid_ > 0) kill(pid_, signal);
 }
 
-int EngineProcess::Stop() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  for (int i = 0; i < 1000; ++i) {
-    if (waitpid(pid_, &status, WNOHANG) == pid_) {
-      pid_ = -1;
-      return status;
-    }
-    absl::SleepFor(absl::Milliseconds(10));
-  }
-  kill(pid_, SIGKILL);
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return status;
+int EngineProcess::Stop() { return StopChild(&pid_); }
+
+absl::StatusOr<std::unique_ptr<SandboxProcess>> SandboxProcess::Start() {
+  auto sandbox = std::unique_ptr<SandboxProcess>(new SandboxProcess());
+  sandbox->dir_ = std::make_unique<TempDir>();
+  std::string binary = BuildDir() + "/sandbox/kaigo-sandbox";
+  CommandResult certs = RunCommand(binary + " make-certs --dir " + sandbox->dir());
+  if (certs.exit_code != 0) return absl::InternalError("make-certs: " + certs.output);
+  if (absl::Status s = sandbox->Launch(0); !s.ok()) return s;
+  return sandbox;
+}
+
+absl::Status SandboxProcess::Launch(int port) {
+  std::string ready = dir() + "/ready.json";
+  std::string content;
+  auto m = StartChild({BuildDir() + "/sandbox/kaigo-sandbox", "serve", "--dir", dir(), "--listen",
+                       "127.0.0.1:" + std::to_string(port), "--ready-file", ready},
+                      ready, dir() + "/sandbox.log", std::regex("\"port\":([0-9]+)"),
+                      absl::Seconds(20), &pid_, &content);
+  if (!m.ok()) return m.status();
+  port_ = std::stoi((*m)[1]);
+  return absl::OkStatus();
+}
+
+SandboxProcess::~SandboxProcess() { Stop(); }
+
+int SandboxProcess::Stop() { return StopChild(&pid_); }
+
+absl::Status SandboxProcess::Restart() { return Launch(port_); }
+
+absl::Status SandboxProcess::Faults(const std::string& json) const {
+  std::string office = dir() + "/office-1371000017";
+  CommandResult r = RunCommand(
+      "curl -sS --fail --cacert " + dir() + "/ca.crt --cert " + office + ".crt --key " + office +
+      ".key -H 'X-Sandbox-Control: " + ReadFile(dir() + "/control.token") +
+      "' -H 'Content-Type: application/json' -d '" + json + "' " + base_url() + "/sandbox/faults");
+  if (r.exit_code != 0) return absl::InternalError("faults: " + r.output);
+  return absl::OkStatus();
 }
 
 std::string EngineProcess::Log() const { return ReadFile(log_path_); }

@@ -8,7 +8,9 @@
 #include <sys/types.h>
 
 #include <memory>
+#include <regex>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
@@ -65,6 +67,36 @@ class EngineProcess {
   std::unique_ptr<TempDir> dir_;
 };
 
+std::string ReadFile(const std::string& path);
+
+// kaigo-sandbox with its test PKI, on a loopback port, stopped by process id.
+class SandboxProcess {
+ public:
+  // Makes the certificates in a fresh directory and starts the sandbox.
+  static absl::StatusOr<std::unique_ptr<SandboxProcess>> Start();
+  ~SandboxProcess();
+
+  int Stop();
+  // Starts it again on the same port and state (after Stop).
+  absl::Status Restart();
+  int port() const { return port_; }
+  std::string base_url() const { return "https://127.0.0.1:" + std::to_string(port_); }
+  const std::string& dir() const { return dir_->path(); }
+  std::string ca_pem() const { return ReadFile(dir() + "/ca.crt"); }
+  // The PKCS#12 file of an office (password "sandbox").
+  std::string p12(const std::string& office) const {
+    return ReadFile(dir() + "/office-" + office + ".p12");
+  }
+  // POST /sandbox/faults with this JSON body.
+  absl::Status Faults(const std::string& json) const;
+
+ private:
+  absl::Status Launch(int port);
+  pid_t pid_ = -1;
+  int port_ = 0;
+  std::unique_ptr<TempDir> dir_;
+};
+
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target);
 // A context with x-kaigo-office set (if non-empty) and a deadline.
 std::unique_ptr<grpc::ClientContext> Context(const std::string& office,
@@ -77,7 +109,14 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 // `rogue` gets a certificate from a different CA.
 absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std::string>& clients,
                                   const std::string& rogue = "");
-std::string ReadFile(const std::string& path);
+// Starts `argv` with stdout and stderr to `log`, and waits until `ready` (a file the child
+// writes when it serves) matches `pattern`; returns the match. The child's pid goes to *pid.
+absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,
+                                       const std::string& ready, const std::string& log,
+                                       const std::regex& pattern, absl::Duration timeout,
+                                       pid_t* pid, std::string* ready_content);
+// SIGTERM, then SIGKILL after 10 s; returns the wait status.
+int StopChild(pid_t* pid);
 
 }  // namespace kaigo::testing
 

@@ -1,0 +1,108 @@
+// An HTTPS client for the platform's web API, shared by the plugins that call it.
+//
+// - libcurl with the office's PKCS#12 client certificate (bytes, e.g. from a host secret), TLS 1.3
+//   only, the platform's CA, connections kept and reused (a pool of handles, one per concurrent
+//   call);
+// - login (user ID + password over the certificate's TLS session) on first use; an expired access
+//   token is refreshed, and a refused refresh becomes a new login, without the caller noticing;
+// - UNAVAILABLE answers (5xx, refused or dropped connections, timeouts) are retried with
+//   exponential backoff; after `breaker_threshold` consecutive ones the circuit opens and calls
+//   fail fast with UNAVAILABLE until `breaker_cooldown` has passed, when one trial call goes
+//   through.
+//
+// Business errors (HTTP 200 with {"error": …}) are successful responses here: callers read them.
+// Thread-safe; calls block (call them from worker threads, never from an RPC thread).
+#ifndef KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_CLIENT_H_
+#define KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_CLIENT_H_
+
+#include <atomic>
+#include <functional>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+#include "absl/time/time.h"
+
+namespace kaigo::platform {
+
+struct ClientOptions {
+  std::string base_url;    // "https://host:port"
+  std::string ca_pem;      // the CA that signs the platform's server certificate
+  std::string client_p12;  // the office's certificate and key, PKCS#12 bytes
+  std::string client_p12_password;
+  std::string user_id;
+  std::string password;
+  int max_attempts = 3;  // per call, for UNAVAILABLE answers
+  absl::Duration initial_backoff = absl::Milliseconds(100);
+  absl::Duration timeout = absl::Seconds(10);  // per attempt
+  int breaker_threshold = 5;
+  absl::Duration breaker_cooldown = absl::Seconds(10);
+};
+
+struct Response {
+  long http_status = 0;
+  std::string content_type;
+  std::string body;
+};
+
+// Counters for tests and metrics.
+struct ClientStats {
+  int64_t logins = 0;
+  int64_t refreshes = 0;
+  int64_t retries = 0;
+  int64_t fast_failures = 0;  // refused by the open circuit
+};
+
+class PlatformClient {
+ public:
+  static absl::StatusOr<std::unique_ptr<PlatformClient>> Create(ClientOptions options);
+  ~PlatformClient();
+  PlatformClient(const PlatformClient&) = delete;
+  PlatformClient& operator=(const PlatformClient&) = delete;
+
+  // An authenticated GET of `path_and_query` ("/api/v1/…?…"). Errors: UNAVAILABLE (retry later),
+  // UNAUTHENTICATED (credentials refused or locked), PERMISSION_DENIED, NOT_FOUND,
+  // FAILED_PRECONDITION (TLS: certificate refused), INTERNAL (a malformed request).
+  absl::StatusOr<Response> Get(const std::string& path_and_query);
+
+  ClientStats stats() const;
+
+ private:
+  struct Handle;
+  explicit PlatformClient(ClientOptions options);
+
+  // One HTTP exchange with retries and the breaker; `bearer` empty for login/refresh.
+  absl::StatusOr<Response> Exchange(const std::string& method, const std::string& path,
+                                    const std::string& body, const std::string& bearer);
+  absl::StatusOr<Response> Attempt(const std::string& method, const std::string& path,
+                                   const std::string& body, const std::string& bearer);
+  // A valid access token: the current one, or after a refresh or a login.
+  absl::StatusOr<std::string> AccessToken(bool renew, const std::string& rejected);
+  absl::Status Login();
+  std::unique_ptr<Handle> TakeHandle();
+  void ReturnHandle(std::unique_ptr<Handle> handle);
+  absl::Status BreakerAllows();
+  void BreakerRecord(bool unavailable);
+
+  const ClientOptions options_;
+  std::mutex pool_mu_;
+  std::vector<std::unique_ptr<Handle>> pool_;
+
+  std::mutex auth_mu_;  // one login or refresh at a time
+  std::string access_token_;
+  std::string refresh_token_;
+
+  mutable std::mutex breaker_mu_;
+  int consecutive_failures_ = 0;
+  absl::Time open_until_ = absl::InfinitePast();
+  bool trial_running_ = false;
+
+  mutable std::mutex stats_mu_;
+  ClientStats stats_;
+};
+
+}  // namespace kaigo::platform
+
+#endif  // KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_CLIENT_H_
