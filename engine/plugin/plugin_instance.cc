@@ -1,5 +1,6 @@
 #include "engine/plugin/plugin_instance.h"
 
+#include <algorithm>
 #include <condition_variable>
 #include <cstdlib>
 #include <deque>
@@ -127,8 +128,14 @@ struct EngineHostApi {
       std::ostringstream content;
       content << in.rdbuf();
       secret = content.str();
-      // A trailing newline is an artefact of editors and `echo`, not part of the secret.
-      while (!secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) secret.pop_back();
+      // In a text secret a trailing newline is an artefact of editors and `echo`; binary secrets
+      // (a PKCS#12 certificate) are passed exactly as stored.
+      bool text = std::all_of(secret.begin(), secret.end(), [](unsigned char c) {
+        return c >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+      });
+      while (text && !secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
+        secret.pop_back();
+      }
     }
     value.write(value.ctx, reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
     return KAIGO_CODE_OK;

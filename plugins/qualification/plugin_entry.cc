@@ -1,0 +1,3 @@
+#include "qualification.h"
+
+KAIGO_PLUGIN(kaigo::plugins::qualification::Define)

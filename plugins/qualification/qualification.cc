@@ -1,0 +1,159 @@
+#include "qualification.h"
+
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
+#include <map>
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "kaigo/identifiers.h"
+#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/v1/qualification.pb.h"
+#include "platform_connection.h"
+#include "qualification_result.h"
+
+namespace kaigo::plugins::qualification {
+
+namespace {
+
+namespace v1 = kaigo::v1;
+using kaigo::plugins::v1::QualificationConfig;
+
+constexpr char kMethod[] = "/kaigo.v1.QualificationService/LookupByInsuredNumber";
+
+std::string Today() {
+  return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600));  // Japan
+}
+
+class Qualification : public sdk::Instance {
+ public:
+  Qualification(sdk::HostServices host, QualificationConfig config,
+                std::unique_ptr<platform::PlatformClient> client)
+      : Instance(std::move(host)), config_(std::move(config)), client_(std::move(client)) {
+    BlockingUnary<v1::LookupByInsuredNumberRequest, v1::QualificationResult>(
+        kMethod, [this](const v1::LookupByInsuredNumberRequest& req, const sdk::CallBase& call) {
+          return Lookup(req, call);
+        });
+  }
+
+ private:
+  absl::StatusOr<v1::QualificationResult> Lookup(const v1::LookupByInsuredNumberRequest& req,
+                                                 const sdk::CallBase& call) {
+    if (auto s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
+      return absl::InvalidArgumentError("insurer.value: " + std::string(s.message()));
+    }
+    if (auto s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
+      return absl::InvalidArgumentError("insured.value: " + std::string(s.message()));
+    }
+    std::string as_of = Today();
+    if (req.has_as_of()) {
+      const auto& d = req.as_of();
+      absl::CivilDay day(d.year(), d.month(), d.day());
+      if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
+        return absl::InvalidArgumentError("as_of: not a calendar date");
+      }
+      as_of = absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
+    }
+    std::string key = req.insurer().value() + "/" + req.insured().value() + "/" + as_of;
+    absl::StatusOr<v1::QualificationResult> result = Cached(key);
+    if (!result.ok()) {
+      auto response =
+          client_->Get("/api/v1/insured-certificate?insurer_number=" + req.insurer().value() +
+                       "&insured_number=" + req.insured().value() + "&as_of=" + as_of);
+      result = response.ok() ? ParseInsuredCertificate(response->body, as_of)
+                             : absl::StatusOr<v1::QualificationResult>(response.status());
+      if (result.ok()) Remember(key, *result);
+    }
+    if (result.ok() || result.status().code() != absl::StatusCode::kInvalidArgument) {
+      host()
+          .Audit(&call, kMethod, RecipientRef(req.insurer().value(), req.insured().value()),
+                 result.status().code(),
+                 result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "")
+          .IgnoreError();
+    }
+    return result;
+  }
+
+  absl::StatusOr<v1::QualificationResult> Cached(const std::string& key) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = cache_.find(key);
+    if (config_.cache_ttl_seconds() <= 0 || it == cache_.end() ||
+        absl::Now() - it->second.first >= absl::Seconds(config_.cache_ttl_seconds())) {
+      return absl::NotFoundError("not cached");
+    }
+    return it->second.second;
+  }
+
+  void Remember(const std::string& key, const v1::QualificationResult& result) {
+    if (config_.cache_ttl_seconds() <= 0) return;
+    std::lock_guard<std::mutex> lock(mu_);
+    absl::Time now = absl::Now();
+    for (auto it = cache_.begin(); it != cache_.end();) {  // expired entries go
+      it = now - it->second.first >= absl::Seconds(config_.cache_ttl_seconds()) ? cache_.erase(it)
+                                                                                : std::next(it);
+    }
+    cache_[key] = {now, result};
+  }
+
+  // HMAC-SHA256 of the recipient under a random per-office key kept in the store: the same
+  // recipient always maps to the same reference, which reveals nothing without the key.
+  std::string RecipientRef(const std::string& insurer, const std::string& insured) {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (ref_key_.empty()) {
+      auto stored = host().StoreGet("audit-ref-key");
+      if (stored.ok()) {
+        ref_key_ = *stored;
+      } else {
+        unsigned char bytes[32];
+        RAND_bytes(bytes, sizeof bytes);
+        ref_key_.assign(reinterpret_cast<char*>(bytes), sizeof bytes);
+        host().StorePut("audit-ref-key", ref_key_).IgnoreError();
+      }
+    }
+    std::string subject = insurer + ":" + insured;
+    unsigned char mac[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    HMAC(EVP_sha256(), ref_key_.data(), static_cast<int>(ref_key_.size()),
+         reinterpret_cast<const unsigned char*>(subject.data()), subject.size(), mac, &size);
+    return "r:" + absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), 12));
+  }
+
+  const QualificationConfig config_;
+  std::unique_ptr<platform::PlatformClient> client_;
+  std::mutex mu_;
+  std::map<std::string, std::pair<absl::Time, v1::QualificationResult>> cache_;
+  std::string ref_key_;
+};
+
+}  // namespace
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "qualification";
+  d.version = "0.1.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Calls the platform's web API over TLS 1.3 with the office's client certificate; reads "
+      "its credentials from the office's secrets; audits every answer with a keyed recipient "
+      "reference.";
+  d.services = {sdk::FindService("kaigo.v1.QualificationService")};
+  d.config_type = QualificationConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<QualificationConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->cache_ttl_seconds() < 0) {
+      return absl::InvalidArgumentError("cache_ttl_seconds: must be 0 or more");
+    }
+    auto client = platform::ConnectPlatform(config->platform(), host);
+    if (!client.ok()) return client.status();
+    return std::make_unique<Qualification>(std::move(host), *std::move(config), *std::move(client));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::qualification

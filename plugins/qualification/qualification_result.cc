@@ -1,0 +1,184 @@
+#include "qualification_result.h"
+
+#include <algorithm>
+#include <map>
+#include <tuple>
+
+#include "absl/strings/numbers.h"
+#include "nlohmann/json.hpp"
+
+namespace kaigo::plugins::qualification {
+
+using nlohmann::json;
+namespace v1 = kaigo::v1;
+
+namespace {
+
+absl::Status Unexpected(const std::string& what) {
+  return absl::UnavailableError("the platform answered something unexpected: " + what);
+}
+
+// "YYYY-MM-DD" into a Date; false for anything else.
+bool ParseDate(const json& value, v1::Date* out) {
+  if (!value.is_string()) return false;
+  const std::string& s = value.get_ref<const std::string&>();
+  int y, m, d;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !absl::SimpleAtoi(s.substr(0, 4), &y) ||
+      !absl::SimpleAtoi(s.substr(5, 2), &m) || !absl::SimpleAtoi(s.substr(8, 2), &d) || m < 1 ||
+      m > 12 || d < 1 || d > 31) {
+    return false;
+  }
+  out->set_year(y);
+  out->set_month(m);
+  out->set_day(d);
+  return true;
+}
+
+// Optional dates: absent or null leave the range unset.
+absl::Status ParseRange(const json& object, const char* from, const char* to, v1::DateRange* out) {
+  for (auto [key, date] :
+       {std::make_pair(from, out->mutable_start()), std::make_pair(to, out->mutable_end())}) {
+    auto it = object.find(key);
+    if (it == object.end() || it->is_null()) continue;
+    if (!ParseDate(*it, date)) return Unexpected(std::string(key) + " is not a date");
+  }
+  return absl::OkStatus();
+}
+
+// Readers that never throw on outside input of the wrong type (nlohmann's value() does).
+int64_t Int(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+std::string Str(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+bool Bool(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+v1::CareLevel CareLevelOf(const json& record) {
+  if (Str(record, "certification_status") == "applying") return v1::CARE_LEVEL_APPLYING;
+  static const std::map<std::string, v1::CareLevel> kCodes = {
+      {"01", v1::CARE_LEVEL_NOT_APPLICABLE}, {"06", v1::CARE_LEVEL_PROJECT_SUBJECT},
+      {"12", v1::CARE_LEVEL_SUPPORT_1},      {"13", v1::CARE_LEVEL_SUPPORT_2},
+      {"21", v1::CARE_LEVEL_CARE_1},         {"22", v1::CARE_LEVEL_CARE_2},
+      {"23", v1::CARE_LEVEL_CARE_3},         {"24", v1::CARE_LEVEL_CARE_4},
+      {"25", v1::CARE_LEVEL_CARE_5}};
+  auto code = record.find("care_level_code");
+  if (code == record.end() || !code->is_string()) return v1::CARE_LEVEL_UNSPECIFIED;
+  auto it = kCodes.find(code->get<std::string>());
+  return it == kCodes.end() ? v1::CARE_LEVEL_UNSPECIFIED : it->second;
+}
+
+v1::CostLimitStage StageOf(const std::string& stage) {
+  static const std::map<std::string, v1::CostLimitStage> kStages = {
+      {"none", v1::COST_LIMIT_STAGE_NONE}, {"1", v1::COST_LIMIT_STAGE_1},
+      {"2", v1::COST_LIMIT_STAGE_2},       {"3A", v1::COST_LIMIT_STAGE_3A},
+      {"3B", v1::COST_LIMIT_STAGE_3B},     {"4", v1::COST_LIMIT_STAGE_4}};
+  auto it = kStages.find(stage);
+  return it == kStages.end() ? v1::COST_LIMIT_STAGE_UNSPECIFIED : it->second;
+}
+
+bool Before(const v1::Date& a, const v1::Date& b) {
+  return std::make_tuple(a.year(), a.month(), a.day()) <
+         std::make_tuple(b.year(), b.month(), b.day());
+}
+
+// April–March: 2026-03-31 is in FY2025.
+int FiscalYear(const v1::Date& d) { return d.month() >= 4 ? d.year() : d.year() - 1; }
+
+}  // namespace
+
+absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view body,
+                                                                std::string_view as_of) {
+  json answer = json::parse(body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) return Unexpected("not a JSON object");
+  if (auto error = answer.find("error"); error != answer.end()) {
+    const json& e = *error;
+    if (!e.is_object()) return Unexpected("error is not an object");
+    std::string code = Str(e, "code");
+    std::string message = Str(e, "message");
+    if (code == "MUNICIPALITY_NOT_LIVE") {
+      std::string live_from = Str(e, "live_from");
+      std::string when =
+          live_from.empty() ? "it has not scheduled its move" : "it goes live on " + live_from;
+      return absl::FailedPreconditionError(
+          "insurer.value: the municipality is not yet on the platform (" + when + "): " + message);
+    }
+    if (code == "INSURER_UNKNOWN") return absl::NotFoundError("insurer.value: " + message);
+    return Unexpected("error " + code);
+  }
+  v1::Date reference;
+  if (!ParseDate(json(std::string(as_of)), &reference)) return Unexpected("as_of");
+  auto found = answer.find("records");
+  if (found == answer.end() || !found->is_array()) return Unexpected("records");
+  const json& records = *found;
+  v1::QualificationResult result;
+  if (records.empty()) {
+    result.set_verdict(v1::QUALIFICATION_VERDICT_NOT_FOUND);
+    return result;
+  }
+  if (records.size() > 1) {
+    result.set_verdict(v1::QUALIFICATION_VERDICT_SEVERAL_FOUND);
+    return result;
+  }
+  const json& r = records[0];
+  if (!r.is_object()) return Unexpected("a record is not an object");
+  result.set_care_level(CareLevelOf(r));
+  if (result.care_level() == v1::CARE_LEVEL_UNSPECIFIED) return Unexpected("care_level_code");
+  if (absl::Status s = ParseRange(r, "valid_from", "valid_to", result.mutable_care_level_period());
+      !s.ok()) {
+    return s;
+  }
+  auto certified = r.find("certified_on");
+  if (certified != r.end() && !certified->is_null() &&
+      !ParseDate(*certified, result.mutable_certification_date())) {
+    return Unexpected("certified_on");
+  }
+  result.set_monthly_limit_units(static_cast<int32_t>(Int(r, "monthly_limit_units")));
+  if (auto copay = r.find("copay"); copay != r.end() && copay->is_object()) {
+    int64_t percent = Int(*copay, "percent");
+    if (percent != 10 && percent != 20 && percent != 30) return Unexpected("copay.percent");
+    result.set_copay_percent(static_cast<int32_t>(percent));
+    if (auto s = ParseRange(*copay, "valid_from", "valid_to", result.mutable_copay_period());
+        !s.ok()) {
+      return s;
+    }
+  }
+  if (auto limit = r.find("cost_limit"); limit != r.end() && limit->is_object()) {
+    result.set_cost_limit_stage(StageOf(Str(*limit, "stage")));
+    if (result.cost_limit_stage() == v1::COST_LIMIT_STAGE_UNSPECIFIED) {
+      return Unexpected("cost_limit.stage");
+    }
+    if (auto s = ParseRange(*limit, "valid_from", "valid_to", result.mutable_cost_limit_period());
+        !s.ok()) {
+      return s;
+    }
+  }
+  int64_t home =
+      std::clamp<int64_t>(Int(r, "home_modification_used_yen"), 0, kHomeModificationCapYen);
+  result.mutable_home_modification_used()->set_amount(home);
+  result.mutable_home_modification_remaining()->set_amount(kHomeModificationCapYen - home);
+  // Use recorded for another fiscal year does not count against this one's cap.
+  int64_t equipment =
+      Int(r, "equipment_purchase_fiscal_year") == FiscalYear(reference)
+          ? std::clamp<int64_t>(Int(r, "equipment_purchase_used_yen"), 0, kEquipmentPurchaseCapYen)
+          : 0;
+  result.mutable_equipment_purchase_used()->set_amount(equipment);
+  result.mutable_equipment_purchase_remaining()->set_amount(kEquipmentPurchaseCapYen - equipment);
+
+  if (Bool(r, "superseded")) {
+    result.set_verdict(v1::QUALIFICATION_VERDICT_NEWER_EXISTS);
+  } else if (result.care_level_period().has_end() &&
+             Before(result.care_level_period().end(), reference)) {
+    result.set_verdict(v1::QUALIFICATION_VERDICT_INVALID);
+  } else {
+    result.set_verdict(v1::QUALIFICATION_VERDICT_VALID);
+  }
+  return result;
+}
+
+}  // namespace kaigo::plugins::qualification

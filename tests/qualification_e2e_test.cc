@@ -1,0 +1,204 @@
+// QualificationService end to end: gRPC client → engine → qualification plugin → TLS 1.3 with the
+// office's PKCS#12 certificate → sandbox. Every care level and verdict, municipalities not yet
+// live, invalid numbers, what a medical institution may not see, a token refreshed unnoticed, the
+// sandbox down and back, and the audit chain with no personal values in it.
+#include <gtest/gtest.h>
+
+#include "kaigo/v1/qualification.grpc.pb.h"
+#include "tests/support/test_env.h"
+
+namespace kaigo::testing {
+namespace {
+
+namespace v1 = kaigo::v1;
+
+constexpr char kSakura[] = "1371000017";
+constexpr char kMidori[] = "1312345670";
+
+std::string OfficeYaml(const std::string& office, const std::string& user,
+                       const std::string& sandbox_dir, int port) {
+  return "  - number: \"" + office +
+         "\"\n    concerns:\n"
+         "      - service: kaigo.v1.QualificationService\n        plugin: qualification\n"
+         "        settings:\n          cache_ttl_seconds: 0\n          platform:\n"
+         "            base_url: https://127.0.0.1:" +
+         std::to_string(port) +
+         "\n"
+         "            ca_secret: platform_ca\n            certificate_secret: certificate\n"
+         "            certificate_password_secret: certificate_password\n"
+         "            user_id_secret: user\n            password_secret: password\n"
+         "            max_attempts: 2\n"
+         "    secrets:\n"
+         "      - {name: platform_ca, ref: {file: " +
+         sandbox_dir +
+         "/ca.crt}}\n"
+         "      - {name: certificate, ref: {file: " +
+         sandbox_dir + "/office-" + office +
+         ".p12}}\n"
+         "      - {name: certificate_password, ref: {file: secrets/p12_password}}\n"
+         "      - {name: user, ref: {file: secrets/" +
+         user +
+         "_user}}\n"
+         "      - {name: password, ref: {env: KAIGO_TEST_" +
+         user + "_PASSWORD}}\n";
+}
+
+class QualificationE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto sandbox = SandboxProcess::Start();
+    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+    sandbox_ = sandbox->release();
+    dir_ = new TempDir();
+    dir_->Write("secrets/p12_password", "sandbox\n");
+    dir_->Write("secrets/sakura_user", "sakura-cm\n");
+    dir_->Write("secrets/midori_user", "midori-dr\n");
+    setenv("KAIGO_TEST_sakura_PASSWORD", "Sakura#2026", 1);  // inherited by the engine
+    setenv("KAIGO_TEST_midori_PASSWORD", "Midori#2026", 1);
+    std::string config =
+        "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+        "plugins:\n  - {name: qualification, path: " +
+        PluginDir() +
+        "/qualification.so}\n"
+        "offices:\n" +
+        OfficeYaml(kSakura, "sakura", sandbox_->dir(), sandbox_->port()) +
+        OfficeYaml(kMidori, "midori", sandbox_->dir(), sandbox_->port()) +
+        "store:\n  sqlite_path: state.db\n";
+    config_ = dir_->Write("engine.yaml", config);
+    auto engine = EngineProcess::Start(config_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = engine->release();
+    stub_ = v1::QualificationService::NewStub(InsecureChannel(engine_->target())).release();
+  }
+  static void TearDownTestSuite() {
+    delete stub_;
+    delete engine_;
+    delete sandbox_;
+    delete dir_;
+  }
+
+  static grpc::Status Lookup(const std::string& office, const std::string& insurer,
+                             const std::string& insured, v1::QualificationResult* result) {
+    v1::LookupByInsuredNumberRequest request;
+    request.mutable_insurer()->set_value(insurer);
+    request.mutable_insured()->set_value(insured);
+    return stub_->LookupByInsuredNumber(Context(office).get(), request, result);
+  }
+  static v1::QualificationResult Recipient(int i, const std::string& office = kSakura) {
+    v1::QualificationResult result;
+    char insured[11];
+    snprintf(insured, sizeof insured, "00001%05d", i);
+    std::string insurer = i <= 40 ? "131011" : "122069";
+    auto status = Lookup(office, insurer, insured, &result);
+    EXPECT_TRUE(status.ok()) << "#" << i << ": " << status.error_message();
+    return result;
+  }
+
+  static SandboxProcess* sandbox_;
+  static TempDir* dir_;
+  static std::string config_;
+  static EngineProcess* engine_;
+  static v1::QualificationService::Stub* stub_;
+};
+
+SandboxProcess* QualificationE2eTest::sandbox_ = nullptr;
+TempDir* QualificationE2eTest::dir_ = nullptr;
+std::string QualificationE2eTest::config_;
+EngineProcess* QualificationE2eTest::engine_ = nullptr;
+v1::QualificationService::Stub* QualificationE2eTest::stub_ = nullptr;
+
+TEST_F(QualificationE2eTest, EveryCareLevel) {
+  const std::vector<std::pair<int, v1::CareLevel>> cases = {
+      {1, v1::CARE_LEVEL_PROJECT_SUBJECT}, {2, v1::CARE_LEVEL_SUPPORT_1},
+      {3, v1::CARE_LEVEL_SUPPORT_2},       {4, v1::CARE_LEVEL_CARE_1},
+      {5, v1::CARE_LEVEL_CARE_2},          {6, v1::CARE_LEVEL_CARE_3},
+      {16, v1::CARE_LEVEL_CARE_4},         {8, v1::CARE_LEVEL_CARE_5},
+      {18, v1::CARE_LEVEL_APPLYING},       {45, v1::CARE_LEVEL_NOT_APPLICABLE}};
+  for (const auto& [i, level] : cases) {
+    auto r = Recipient(i);
+    EXPECT_EQ(r.care_level(), level) << "#" << i;
+  }
+  auto care1 = Recipient(4);
+  EXPECT_EQ(care1.verdict(), v1::QUALIFICATION_VERDICT_VALID);
+  EXPECT_EQ(care1.monthly_limit_units(), 16765);
+  EXPECT_EQ(care1.copay_percent(), 10);
+  EXPECT_EQ(care1.cost_limit_stage(), v1::COST_LIMIT_STAGE_3B);
+  EXPECT_EQ(care1.home_modification_used().amount(), 120000);
+  EXPECT_EQ(care1.home_modification_remaining().amount(), 80000);
+}
+
+TEST_F(QualificationE2eTest, EveryVerdict) {
+  EXPECT_EQ(Recipient(4).verdict(), v1::QUALIFICATION_VERDICT_VALID);
+  EXPECT_EQ(Recipient(7).verdict(), v1::QUALIFICATION_VERDICT_INVALID);
+  EXPECT_EQ(Recipient(9).verdict(), v1::QUALIFICATION_VERDICT_NEWER_EXISTS);
+  EXPECT_EQ(Recipient(19).verdict(), v1::QUALIFICATION_VERDICT_SEVERAL_FOUND);
+  EXPECT_EQ(Recipient(99999).verdict(), v1::QUALIFICATION_VERDICT_NOT_FOUND);
+  v1::QualificationResult h;
+  ASSERT_TRUE(Lookup(kSakura, "131011", "H123456789", &h).ok());
+  EXPECT_EQ(h.verdict(), v1::QUALIFICATION_VERDICT_VALID);
+}
+
+TEST_F(QualificationE2eTest, MunicipalityNotYetLive) {
+  v1::QualificationResult r;
+  auto future = Lookup(kSakura, "122192", "0000100046", &r);
+  EXPECT_EQ(future.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(future.error_message().find("goes live on 2028-04-01"), std::string::npos)
+      << future.error_message();
+  auto never = Lookup(kSakura, "435073", "0000100049", &r);
+  EXPECT_EQ(never.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(never.error_message().find("has not scheduled"), std::string::npos);
+}
+
+TEST_F(QualificationE2eTest, InvalidNumbersNameTheFieldAndRule) {
+  v1::QualificationResult r;
+  struct Case {
+    const char* insurer;
+    const char* insured;
+    const char* expected;
+  };
+  for (const auto& c :
+       {Case{"131012", "0000100004", "insurer.value: \"131012\": check digit is 2, expected 1"},
+        Case{"13101", "0000100004", "insurer.value: \"13101\" must be 6 half-width digits"},
+        Case{"131011", "00001004", "insured.value: \"00001004\" must be 10"},
+        Case{"131011", "00001000a4", "insured.value: \"00001000a4\" must be 10"},
+        Case{"13101a", "0000100004", "insurer.value"}}) {
+    auto s = Lookup(kSakura, c.insurer, c.insured, &r);
+    EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.insurer << "/" << c.insured;
+    EXPECT_NE(s.error_message().find(c.expected), std::string::npos) << s.error_message();
+  }
+}
+
+TEST_F(QualificationE2eTest, MedicalInstitutionDoesNotSeeCopayOrCostLimit) {
+  auto r = Recipient(4, kMidori);
+  EXPECT_EQ(r.care_level(), v1::CARE_LEVEL_CARE_1);
+  EXPECT_EQ(r.copay_percent(), 0);
+  EXPECT_EQ(r.cost_limit_stage(), v1::COST_LIMIT_STAGE_UNSPECIFIED);
+}
+
+TEST_F(QualificationE2eTest, ExpiredTokenIsRefreshedUnnoticed) {
+  Recipient(4);
+  ASSERT_TRUE(sandbox_->Faults(R"({"expire_access_tokens": true})").ok());
+  EXPECT_EQ(Recipient(4).verdict(), v1::QUALIFICATION_VERDICT_VALID);
+}
+
+TEST_F(QualificationE2eTest, SandboxDownThenBack) {
+  sandbox_->Stop();
+  v1::QualificationResult r;
+  auto down = Lookup(kSakura, "131011", "0000100004", &r);
+  EXPECT_EQ(down.error_code(), grpc::StatusCode::UNAVAILABLE) << down.error_message();
+  ASSERT_TRUE(sandbox_->Restart().ok());
+  EXPECT_EQ(Recipient(4).verdict(), v1::QUALIFICATION_VERDICT_VALID);
+}
+
+// Last: it reads the audit log the other tests wrote.
+TEST_F(QualificationE2eTest, ZEveryAnswerIsAuditedWithoutPersonalValues) {
+  CommandResult verify = RunCommand(EngineBinary() + " audit verify --config " + config_);
+  EXPECT_EQ(verify.exit_code, 0) << verify.output;
+  EXPECT_NE(verify.output.find("audit log intact"), std::string::npos) << verify.output;
+  std::string db = ReadFile(dir_->path() + "/state.db") + ReadFile(dir_->path() + "/state.db-wal");
+  EXPECT_NE(db.find("LookupByInsuredNumber"), std::string::npos) << "records were written";
+  EXPECT_EQ(db.find("0000100004"), std::string::npos) << "no insured number in the store";
+}
+
+}  // namespace
+}  // namespace kaigo::testing
