@@ -1,11 +1,15 @@
-// kaigo-plugin-check LIB.so [--config-hex HEX]
+// kaigo-plugin-check LIB.so [--settings TEXTPROTO] [--secret NAME=VALUE]…
 //
+// --settings are the plugin's settings in protobuf text format, checked against the settings type
+// its manifest names; --secret binds office secrets for the instance (a plugin that reads its
+// credentials at creation needs them; no network is used).
 // Loads a plugin image the way the engine does and checks that it keeps the ABI contract:
 //  - it exports kaigo_plugin_entry, and returns a table of ABI version 1 and a sane size;
 //  - its manifest has a name, a version, a known status and at least one service;
 //  - its FileDescriptorSet builds on its own and declares every listed service (and the config
 //    type); no method is client-streaming;
-//  - an instance can be created with default settings, and every method answers three kinds of
+//  - an instance can be created (with default or the given settings), and every method answers
+//    three kinds of
 //    malformed request bytes with INVALID_ARGUMENT, in time, without crashing.
 // The calls run in a child process so that a crash is reported, not suffered.
 // Prints one line per check; exits 0 when all pass, 1 otherwise.
@@ -22,6 +26,8 @@
 
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
+#include "google/protobuf/dynamic_message.h"
+#include "google/protobuf/text_format.h"
 #include "kaigo/plugin.h"
 #include "kaigo/sdk/abi.h"
 #include "kaigo/sdk/fake_host.h"
@@ -44,7 +50,9 @@ const std::vector<std::pair<std::string, std::string>> kGarbage = {
 };
 
 // Runs the garbage calls in a child; returns false if it crashed or hung.
-void CheckGarbageInChild(const kaigo_plugin_api* api, const std::vector<std::string>& methods) {
+void CheckGarbageInChild(const kaigo_plugin_api* api, const std::vector<std::string>& methods,
+                         const std::string& settings,
+                         const std::vector<std::pair<std::string, std::string>>& secrets) {
   int fds[2];
   if (pipe(fds) != 0) {
     Report(false, "could not create a pipe");
@@ -57,8 +65,9 @@ void CheckGarbageInChild(const kaigo_plugin_api* api, const std::vector<std::str
     FILE* out = fdopen(fds[1], "w");
     setvbuf(out, nullptr, _IONBF, 0);
     kaigo::sdk::testing::FakeHost host;
-    absl::Status loaded = host.Load(api);
-    fprintf(out, "%s create an instance with default settings%s%s\n", loaded.ok() ? "ok" : "FAIL",
+    for (const auto& [name, value] : secrets) host.SetSecret(name, value);
+    absl::Status loaded = host.Load(api, settings);
+    fprintf(out, "%s create an instance%s%s\n", loaded.ok() ? "ok" : "FAIL",
             loaded.ok() ? "" : ": ", std::string(loaded.message()).c_str());
     if (!loaded.ok()) _exit(0);
     for (const auto& method : methods) {
@@ -108,11 +117,31 @@ void CheckGarbageInChild(const kaigo_plugin_api* api, const std::vector<std::str
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc != 2) {
-    std::cerr << "usage: kaigo-plugin-check LIB.so\n";
+  std::vector<std::string> args(argv + 1, argv + argc);
+  std::string path, settings_text;
+  std::vector<std::pair<std::string, std::string>> secrets;
+  for (size_t i = 0; i < args.size(); ++i) {
+    if (args[i] == "--settings" && i + 1 < args.size()) {
+      settings_text = args[++i];
+    } else if (args[i] == "--secret" && i + 1 < args.size()) {
+      std::string binding = args[++i];
+      size_t eq = binding.find('=');
+      if (eq == std::string::npos) {
+        std::cerr << "--secret takes NAME=VALUE\n";
+        return 2;
+      }
+      secrets.emplace_back(binding.substr(0, eq), binding.substr(eq + 1));
+    } else if (path.empty()) {
+      path = args[i];
+    } else {
+      path.clear();
+      break;
+    }
+  }
+  if (path.empty()) {
+    std::cerr << "usage: kaigo-plugin-check LIB.so [--settings TEXTPROTO] [--secret NAME=VALUE]…\n";
     return 2;
   }
-  std::string path = argv[1];
   boost::dll::shared_library lib;
   boost::system::error_code ec;
   lib.load(boost::dll::fs::path(path),
@@ -180,11 +209,27 @@ int main(int argc, char** argv) {
     }
   }
   std::string config_type = str(m->config_type);
+  const google::protobuf::Descriptor* settings_type = nullptr;
   if (built && !config_type.empty()) {
-    Report(pool.FindMessageTypeByName(config_type) != nullptr,
-           "config type " + config_type + " is declared in the descriptors");
+    settings_type = pool.FindMessageTypeByName(config_type);
+    Report(settings_type != nullptr, "config type " + config_type + " is declared in the descriptors");
   }
-  if (built) CheckGarbageInChild(api, methods);
+  std::string settings;
+  if (!settings_text.empty()) {
+    if (settings_type == nullptr) {
+      Report(false, "--settings given, but the plugin names no settings type");
+      built = false;
+    } else {
+      google::protobuf::DynamicMessageFactory factory(&pool);
+      std::unique_ptr<google::protobuf::Message> message(factory.GetPrototype(settings_type)->New());
+      bool parsed_settings =
+          google::protobuf::TextFormat::ParseFromString(settings_text, message.get());
+      Report(parsed_settings, "--settings parse as " + config_type);
+      built = built && parsed_settings;
+      settings = message->SerializeAsString();
+    }
+  }
+  if (built) CheckGarbageInChild(api, methods, settings, secrets);
   std::cout << (failures == 0 ? "PASS " : "FAILED ") << path << ": " << failures << " failure(s)\n";
   return failures == 0 ? 0 : 1;
 }
