@@ -151,9 +151,14 @@ void HttpsServer::Serve(tcp::socket socket) {
     http::request<http::string_body> request;
     http::read(stream, buffer, request, ec);
     if (ec) break;
-    Response response = Handle(std::string(request.method_string()), std::string(request.target()),
-                               request.body(), std::string(request[http::field::authorization]),
-                               std::string(request["X-Sandbox-Control"]), office);
+    Response response;
+    try {  // no input may take the server down: an escaped exception is a 500
+      response = Handle(std::string(request.method_string()), std::string(request.target()),
+                        request.body(), std::string(request[http::field::authorization]),
+                        std::string(request["X-Sandbox-Control"]), office);
+    } catch (const std::exception& e) {
+      response = SystemError(http::status::internal_server_error, "INTERNAL", e.what());
+    }
     if (response.drop) break;  // the connection closes with nothing sent
     http::response<http::string_body> out{response.status, request.version()};
     out.set(http::field::server, "kaigo-sandbox");
@@ -186,6 +191,15 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
     faults_.fail_503 = f.value("fail_503", 0);
     faults_.drop = f.value("drop", 0);
     if (f.value("expire_access_tokens", false)) model_->ExpireAccessTokens();
+    if (f.contains("advance_certification") && f["advance_certification"].is_object()) {
+      const json& who = f["advance_certification"];
+      absl::Status advanced = model_->AdvanceCertification(who.value("insurer_number", ""),
+                                                           who.value("insured_number", ""));
+      if (!advanced.ok()) {
+        return SystemError(http::status::bad_request, "BAD_REQUEST",
+                           std::string(advanced.message()));
+      }
+    }
     return Json(http::status::ok, {{"ok", true}});
   }
   if (path == "/sandbox/health") return Json(http::status::ok, {{"ok", true}});

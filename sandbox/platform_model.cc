@@ -373,6 +373,33 @@ void PlatformModel::ExpireAccessTokens() {
   Query(db_, "UPDATE tokens SET expires_at = 0 WHERE kind = 'access'").Run();
 }
 
+absl::Status PlatformModel::AdvanceCertification(const std::string& insurer,
+                                                 const std::string& insured) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query q(db_, "SELECT status FROM certifications WHERE insurer = ?1 AND insured = ?2");
+  q.Bind(1, insurer).Bind(2, insured);
+  if (!q.Row()) return absl::NotFoundError("no certification for " + insurer + "/" + insured);
+  static const char* kSteps[] = {"applied", "surveyed", "opinion_received", "under_review",
+                                 "certified"};
+  std::string status = q.Text(0);
+  size_t step = 0;
+  while (step < 4 && status != kSteps[step]) ++step;
+  if (step >= 4) return absl::FailedPreconditionError("already certified");
+  std::string next = kSteps[step + 1];
+  Query(db_, "UPDATE certifications SET status = ?1, updated_on = ?2, result = ?3 "
+             "WHERE insurer = ?4 AND insured = ?5")
+      .Bind(1, next).Bind(2, Today()).Bind(3, next == "certified" ? "21" : "")
+      .Bind(4, insurer).Bind(5, insured).Run();
+  const char* kind = next == "surveyed" ? "survey" : next == "opinion_received" ? "physician_opinion" : nullptr;
+  if (kind != nullptr) {
+    std::string id = std::string(next == "surveyed" ? "S-" : "P-") + insurer + "-" + insured;
+    Query(db_, "INSERT OR IGNORE INTO documents VALUES (?1, ?2, ?3, ?4, ?5)")
+        .Bind(1, id).Bind(2, insurer).Bind(3, insured).Bind(4, kind)
+        .BindBlob(5, MakePdf(kind, {"kaigo-sandbox synthetic document", "status " + next})).Run();
+  }
+  return absl::OkStatus();
+}
+
 json PlatformModel::Municipalities() {
   std::lock_guard<std::mutex> lock(mu_);
   json out = json::array();

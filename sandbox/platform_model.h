@@ -59,6 +59,9 @@ class PlatformModel {
   absl::StatusOr<Session> Authenticate(const std::string& office, const std::string& bearer);
   // Test control: every access token issued so far expires now.
   void ExpireAccessTokens();
+  // Test control: moves a certification to its next status (applied → surveyed →
+  // opinion_received → under_review → certified, with the result 要介護1), adding the documents.
+  absl::Status AdvanceCertification(const std::string& insurer, const std::string& insured);
 
   nlohmann::json Municipalities();
   // 被保険者証 / 負担割合 / 負担限度額 / 住宅改修・福祉用具購入 records for a recipient as of a

@@ -14,34 +14,7 @@ namespace v1 = kaigo::v1;
 
 constexpr char kSakura[] = "1371000017";
 constexpr char kMidori[] = "1312345670";
-
-std::string OfficeYaml(const std::string& office, const std::string& user,
-                       const std::string& sandbox_dir, int port) {
-  return "  - number: \"" + office +
-         "\"\n    concerns:\n"
-         "      - service: kaigo.v1.QualificationService\n        plugin: qualification\n"
-         "        settings:\n          cache_ttl_seconds: 0\n          platform:\n"
-         "            base_url: https://127.0.0.1:" +
-         std::to_string(port) +
-         "\n"
-         "            ca_secret: platform_ca\n            certificate_secret: certificate\n"
-         "            certificate_password_secret: certificate_password\n"
-         "            user_id_secret: user\n            password_secret: password\n"
-         "            max_attempts: 2\n"
-         "    secrets:\n"
-         "      - {name: platform_ca, ref: {file: " +
-         sandbox_dir +
-         "/ca.crt}}\n"
-         "      - {name: certificate, ref: {file: " +
-         sandbox_dir + "/office-" + office +
-         ".p12}}\n"
-         "      - {name: certificate_password, ref: {file: secrets/p12_password}}\n"
-         "      - {name: user, ref: {file: secrets/" +
-         user +
-         "_user}}\n"
-         "      - {name: password, ref: {env: KAIGO_TEST_" +
-         user + "_PASSWORD}}\n";
-}
+constexpr char kHimawari[] = "1371000025";  // configured with a 2-second cache
 
 class QualificationE2eTest : public ::testing::Test {
  protected:
@@ -50,19 +23,17 @@ class QualificationE2eTest : public ::testing::Test {
     ASSERT_TRUE(sandbox.ok()) << sandbox.status();
     sandbox_ = sandbox->release();
     dir_ = new TempDir();
-    dir_->Write("secrets/p12_password", "sandbox\n");
-    dir_->Write("secrets/sakura_user", "sakura-cm\n");
-    dir_->Write("secrets/midori_user", "midori-dr\n");
-    setenv("KAIGO_TEST_sakura_PASSWORD", "Sakura#2026", 1);  // inherited by the engine
-    setenv("KAIGO_TEST_midori_PASSWORD", "Midori#2026", 1);
+    std::vector<PlatformBinding> bindings = {
+        {"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 0"}}};
     std::string config =
         "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-        "plugins:\n  - {name: qualification, path: " +
-        PluginDir() +
-        "/qualification.so}\n"
+        "plugins:\n  - {name: qualification, path: " + PluginDir() + "/qualification.so}\n"
         "offices:\n" +
-        OfficeYaml(kSakura, "sakura", sandbox_->dir(), sandbox_->port()) +
-        OfficeYaml(kMidori, "midori", sandbox_->dir(), sandbox_->port()) +
+        PlatformOfficeYaml(*sandbox_, *dir_, kSakura, "sakura-cm", "Sakura#2026", bindings) +
+        PlatformOfficeYaml(*sandbox_, *dir_, kMidori, "midori-dr", "Midori#2026", bindings) +
+        PlatformOfficeYaml(*sandbox_, *dir_, kHimawari, "himawari-staff", "Himawari#2026",
+                           {{"kaigo.v1.QualificationService", "qualification",
+                             {"cache_ttl_seconds: 2"}}}) +
         "store:\n  sqlite_path: state.db\n";
     config_ = dir_->Write("engine.yaml", config);
     auto engine = EngineProcess::Start(config_);
@@ -179,6 +150,19 @@ TEST_F(QualificationE2eTest, ExpiredTokenIsRefreshedUnnoticed) {
   Recipient(4);
   ASSERT_TRUE(sandbox_->Faults(R"({"expire_access_tokens": true})").ok());
   EXPECT_EQ(Recipient(4).verdict(), v1::QUALIFICATION_VERDICT_VALID);
+}
+
+TEST_F(QualificationE2eTest, CacheServesWithinItsTtlAndNeverOlder) {
+  v1::QualificationResult first, cached, late;
+  ASSERT_TRUE(Lookup(kHimawari, "131011", "0000100004", &first).ok());
+  sandbox_->Stop();
+  auto within = Lookup(kHimawari, "131011", "0000100004", &cached);
+  EXPECT_TRUE(within.ok()) << "served from the cache while the platform is down";
+  EXPECT_EQ(cached.SerializeAsString(), first.SerializeAsString());
+  absl::SleepFor(absl::Milliseconds(2100));
+  auto after = Lookup(kHimawari, "131011", "0000100004", &late);
+  EXPECT_EQ(after.error_code(), grpc::StatusCode::UNAVAILABLE) << "older than the TTL: not served";
+  ASSERT_TRUE(sandbox_->Restart().ok());
 }
 
 TEST_F(QualificationE2eTest, SandboxDownThenBack) {

@@ -1,12 +1,8 @@
 #include "qualification.h"
 
-#include <openssl/hmac.h>
-#include <openssl/rand.h>
-
 #include <map>
 #include <mutex>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kaigo/identifiers.h"
@@ -14,6 +10,7 @@
 #include "kaigo/v1/qualification.pb.h"
 #include "platform_connection.h"
 #include "qualification_result.h"
+#include "recipient_ref.h"
 
 namespace kaigo::plugins::qualification {
 
@@ -69,7 +66,7 @@ class Qualification : public sdk::Instance {
     }
     if (result.ok() || result.status().code() != absl::StatusCode::kInvalidArgument) {
       host()
-          .Audit(&call, kMethod, RecipientRef(req.insurer().value(), req.insured().value()),
+          .Audit(&call, kMethod, refs_.Of(req.insurer().value(), req.insured().value()),
                  result.status().code(),
                  result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "")
           .IgnoreError();
@@ -98,34 +95,11 @@ class Qualification : public sdk::Instance {
     cache_[key] = {now, result};
   }
 
-  // HMAC-SHA256 of the recipient under a random per-office key kept in the store: the same
-  // recipient always maps to the same reference, which reveals nothing without the key.
-  std::string RecipientRef(const std::string& insurer, const std::string& insured) {
-    std::lock_guard<std::mutex> lock(mu_);
-    if (ref_key_.empty()) {
-      auto stored = host().StoreGet("audit-ref-key");
-      if (stored.ok()) {
-        ref_key_ = *stored;
-      } else {
-        unsigned char bytes[32];
-        RAND_bytes(bytes, sizeof bytes);
-        ref_key_.assign(reinterpret_cast<char*>(bytes), sizeof bytes);
-        host().StorePut("audit-ref-key", ref_key_).IgnoreError();
-      }
-    }
-    std::string subject = insurer + ":" + insured;
-    unsigned char mac[EVP_MAX_MD_SIZE];
-    unsigned int size = 0;
-    HMAC(EVP_sha256(), ref_key_.data(), static_cast<int>(ref_key_.size()),
-         reinterpret_cast<const unsigned char*>(subject.data()), subject.size(), mac, &size);
-    return "r:" + absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(mac), 12));
-  }
-
   const QualificationConfig config_;
   std::unique_ptr<platform::PlatformClient> client_;
   std::mutex mu_;
   std::map<std::string, std::pair<absl::Time, v1::QualificationResult>> cache_;
-  std::string ref_key_;
+  RecipientRefs refs_{host()};
 };
 
 }  // namespace

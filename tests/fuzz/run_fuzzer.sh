@@ -9,7 +9,8 @@ case "$1" in
     cmake -S "$2" -B "$3" -G Ninja -DCMAKE_C_COMPILER=clang-14 -DCMAKE_CXX_COMPILER=clang++-14 \
       -DCMAKE_BUILD_TYPE=RelWithDebInfo -DKAIGO_BUILD_FUZZERS=ON -DKAIGO_BUILD_TESTS=OFF \
       -DKAIGO_BUILD_BENCHMARKS=OFF > "$3.configure.log"
-    cmake --build "$3" --target identifiers_fuzz config_fuzz qualification_response_fuzz 2>&1 |
+    cmake --build "$3" --target identifiers_fuzz config_fuzz qualification_response_fuzz \
+      certification_answers_fuzz 2>&1 |
       tail -n 2 ;;
   run)
     work=$(mktemp -d)

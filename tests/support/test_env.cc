@@ -189,6 +189,35 @@ absl::Status SandboxProcess::Faults(const std::string& json) const {
 
 std::string EngineProcess::Log() const { return ReadFile(log_path_); }
 
+std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& secrets,
+                               const std::string& office, const std::string& user,
+                               const std::string& password,
+                               const std::vector<PlatformBinding>& bindings) {
+  secrets.Write("secrets/p12_password", "sandbox\n");
+  secrets.Write("secrets/" + user, user + "\n");
+  std::string env = "KAIGO_TEST_PASSWORD_" + office;
+  setenv(env.c_str(), password.c_str(), 1);  // inherited by the engine started later
+  std::string yaml = "  - number: \"" + office + "\"\n    concerns:\n";
+  for (const auto& b : bindings) {
+    yaml += "      - service: " + b.service + "\n        plugin: " + b.plugin +
+            "\n        settings:\n";
+    for (const auto& line : b.settings) yaml += "          " + line + "\n";
+    yaml += "          platform:\n            base_url: " + sandbox.base_url() +
+            "\n            ca_secret: platform_ca\n            certificate_secret: certificate\n"
+            "            certificate_password_secret: certificate_password\n"
+            "            user_id_secret: user\n            password_secret: password\n"
+            "            max_attempts: 2\n";
+  }
+  yaml += "    secrets:\n"
+          "      - {name: platform_ca, ref: {file: " + sandbox.dir() + "/ca.crt}}\n"
+          "      - {name: certificate, ref: {file: " + sandbox.dir() + "/office-" + office +
+          ".p12}}\n"
+          "      - {name: certificate_password, ref: {file: secrets/p12_password}}\n"
+          "      - {name: user, ref: {file: secrets/" + user + "}}\n"
+          "      - {name: password, ref: {env: " + env + "}}\n";
+  return yaml;
+}
+
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
 }

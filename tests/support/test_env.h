@@ -97,6 +97,22 @@ class SandboxProcess {
   std::unique_ptr<TempDir> dir_;
 };
 
+// A concern an office binds to a platform plugin, with that plugin's extra settings (YAML lines
+// at the settings level, e.g. "cache_ttl_seconds: 0").
+struct PlatformBinding {
+  std::string service;
+  std::string plugin;
+  std::vector<std::string> settings;
+};
+
+// The YAML of one office (an item of `offices:`) whose platform plugins reach `sandbox` with the
+// office's PKCS#12 certificate, as the sandbox's web user `user` (password from the sandbox
+// README, passed by environment variable). Secret files go into `secrets`.
+std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& secrets,
+                               const std::string& office, const std::string& user,
+                               const std::string& password,
+                               const std::vector<PlatformBinding>& bindings);
+
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target);
 // A context with x-kaigo-office set (if non-empty) and a deadline.
 std::unique_ptr<grpc::ClientContext> Context(const std::string& office,

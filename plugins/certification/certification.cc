@@ -1,0 +1,288 @@
+#include "certification.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <condition_variable>
+#include <list>
+#include <thread>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/escaping.h"
+#include "absl/time/clock.h"
+#include "certification_answers.h"
+#include "kaigo/identifiers.h"
+#include "kaigo/plugins/v1/platform.pb.h"
+#include "platform_connection.h"
+#include "recipient_ref.h"
+
+namespace kaigo::plugins::certification {
+
+namespace {
+
+namespace v1 = kaigo::v1;
+using kaigo::plugins::v1::CertificationConfig;
+using Stream = sdk::ServerStream<v1::CertificationProgress>;
+
+absl::StatusOr<std::string> RecipientQuery(const v1::RecipientKey& r) {
+  if (auto s = ValidateInsurerNumber(r.insurer().value()); !s.ok()) {
+    return absl::InvalidArgumentError("recipient.insurer.value: " + std::string(s.message()));
+  }
+  if (auto s = ValidateInsuredNumber(r.insured().value()); !s.ok()) {
+    return absl::InvalidArgumentError("recipient.insured.value: " + std::string(s.message()));
+  }
+  return "?insurer_number=" + r.insurer().value() + "&insured_number=" + r.insured().value();
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
+}
+
+class Certification : public sdk::Instance {
+ public:
+  Certification(sdk::HostServices host, CertificationConfig config,
+                std::unique_ptr<platform::PlatformClient> client)
+      : Instance(std::move(host)), config_(std::move(config)), client_(std::move(client)) {
+    BlockingUnary<v1::GetProgressRequest, v1::CertificationProgress>(
+        "/kaigo.v1.CertificationService/GetProgress",
+        [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {
+          return Audited(call, "GetProgress", req.recipient(), Progress(req.recipient()));
+        });
+    BlockingUnary<v1::GetProgressRequest, v1::CertificationResult>(
+        "/kaigo.v1.CertificationService/GetResult",
+        [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {
+          return Audited(call, "GetResult", req.recipient(), Result(req.recipient()));
+        });
+    BlockingUnary<v1::ListDocumentsRequest, v1::ListDocumentsResponse>(
+        "/kaigo.v1.CertificationService/ListDocuments",
+        [this](const v1::ListDocumentsRequest& req, const sdk::CallBase& call) {
+          return Audited(call, "ListDocuments", req.recipient(), Documents(req.recipient()));
+        });
+    ServerStreaming<v1::FetchDocumentRequest, v1::DocumentChunk>(
+        "/kaigo.v1.CertificationService/FetchDocument",
+        [this](const v1::FetchDocumentRequest& req,
+               std::shared_ptr<sdk::ServerStream<v1::DocumentChunk>> call) {
+          Workers().Submit([this, req, call] { Fetch(req, *call); });
+        });
+    ServerStreaming<v1::GetProgressRequest, v1::CertificationProgress>(
+        "/kaigo.v1.CertificationService/WatchProgress",
+        [this](const v1::GetProgressRequest& req, std::shared_ptr<Stream> call) {
+          Watch(req, call);
+        });
+  }
+
+  ~Certification() override {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      stopping_ = true;
+    }
+    wake_.notify_all();
+    if (poller_.joinable()) poller_.join();
+  }
+
+ private:
+  // Writes the audit record every answer about a recipient gets; never the recipient's values.
+  template <class T>
+  absl::StatusOr<T> Audited(const sdk::CallBase& call, const char* action,
+                            const v1::RecipientKey& r, absl::StatusOr<T> result) {
+    if (result.status().code() != absl::StatusCode::kInvalidArgument) {
+      host()
+          .Audit(&call, std::string("/kaigo.v1.CertificationService/") + action,
+                 refs_.Of(r.insurer().value(), r.insured().value()), result.status().code())
+          .IgnoreError();
+    }
+    return result;
+  }
+
+  absl::StatusOr<v1::CertificationProgress> Progress(const v1::RecipientKey& r) {
+    auto query = RecipientQuery(r);
+    if (!query.ok()) return query.status();
+    auto response = client_->Get("/api/v1/certification/progress" + *query);
+    if (!response.ok()) return response.status();
+    return ParseProgress(response->body);
+  }
+
+  absl::StatusOr<v1::CertificationResult> Result(const v1::RecipientKey& r) {
+    auto progress = Progress(r);
+    if (!progress.ok()) return progress.status();
+    if (progress->status() != v1::CERTIFICATION_STATUS_CERTIFIED) {
+      return absl::FailedPreconditionError(
+          "the certification is still in progress (" +
+          v1::CertificationStatus_Name(progress->status()) + "); no result yet");
+    }
+    v1::CertificationResult result;
+    result.set_care_level(progress->result());
+    *result.mutable_decided_on() = progress->updated_on();
+    return result;
+  }
+
+  absl::StatusOr<v1::ListDocumentsResponse> Documents(const v1::RecipientKey& r) {
+    auto query = RecipientQuery(r);
+    if (!query.ok()) return query.status();
+    auto response = client_->Get("/api/v1/certification/documents" + *query);
+    if (!response.ok()) return response.status();
+    return ParseDocuments(response->body);
+  }
+
+  void Fetch(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call) {
+    absl::Status status = Send(req, call);
+    Audited<bool>(call, "FetchDocument", req.recipient(),
+                  status.ok() ? absl::StatusOr<bool>(true) : absl::StatusOr<bool>(status))
+        .IgnoreError();
+    call.Finish(status);
+  }
+
+  absl::Status Send(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call) {
+    const std::string& id = req.document_id();
+    bool id_ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
+      return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
+    });
+    if (!id_ok) return absl::InvalidArgumentError("document_id: letters, digits and -, 1 to 64");
+    // The document must be one of this recipient's, so the audit record names the right person.
+    auto documents = Documents(req.recipient());
+    if (!documents.ok()) return documents.status();
+    bool listed = std::any_of(documents->documents().begin(), documents->documents().end(),
+                              [&](const v1::DocumentInfo& d) { return d.document_id() == id; });
+    if (!listed) return absl::NotFoundError("document_id: no document " + id + " for this recipient");
+    auto response = client_->Get("/api/v1/certification/documents/" + id);
+    if (!response.ok()) return response.status();
+    const std::string& pdf = response->body;
+    size_t chunk = config_.chunk_bytes() > 0 ? static_cast<size_t>(config_.chunk_bytes()) : 65536;
+    size_t offset = 0;
+    do {
+      v1::DocumentChunk message;
+      message.set_offset(static_cast<int64_t>(offset));
+      message.set_data(pdf.substr(offset, chunk));
+      offset += message.data().size();
+      if (offset >= pdf.size()) message.set_sha256(Sha256Hex(pdf));
+      if (!call.Write(message)) return absl::CancelledError("the caller went away");
+    } while (offset < pdf.size());
+    return absl::OkStatus();
+  }
+
+  struct Watcher {
+    v1::RecipientKey recipient;
+    std::shared_ptr<Stream> call;
+    std::string last;  // serialized progress last sent
+    absl::Time next_poll;
+  };
+
+  void Watch(const v1::GetProgressRequest& req, std::shared_ptr<Stream> call) {
+    if (auto query = RecipientQuery(req.recipient()); !query.ok()) {
+      call->Finish(query.status());
+      return;
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      watchers_.push_back(Watcher{req.recipient(), call, "", absl::Now()});
+      if (!poller_.joinable()) poller_ = std::thread([this] { Poll(); });
+    }
+    wake_.notify_all();
+    call->OnCancel([this, raw = call.get()] {
+      std::shared_ptr<Stream> gone;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (auto it = watchers_.begin(); it != watchers_.end(); ++it) {
+          if (it->call.get() == raw) {
+            gone = it->call;
+            watchers_.erase(it);
+            break;
+          }
+        }
+      }
+      if (gone) gone->Finish(absl::CancelledError("the watcher cancelled"));
+    });
+  }
+
+  // One thread per instance with watchers asks the platform for each one when it is due and
+  // pushes what changed.
+  void Poll() {
+    absl::Duration interval =
+        absl::Seconds(config_.poll_interval_seconds() > 0 ? config_.poll_interval_seconds() : 60);
+    std::unique_lock<std::mutex> lock(mu_);
+    while (!stopping_) {
+      absl::Time now = absl::Now();
+      std::vector<Watcher> due;
+      for (auto& w : watchers_) {
+        if (w.next_poll <= now) {
+          w.next_poll = now + interval;
+          due.push_back(w);
+        }
+      }
+      lock.unlock();
+      for (auto& w : due) {
+        auto progress = Progress(w.recipient);
+        if (!progress.ok()) {
+          if (progress.status().code() != absl::StatusCode::kUnavailable) End(w.call, progress.status());
+          continue;  // UNAVAILABLE: try again at the next poll
+        }
+        std::string serialized = progress->SerializeAsString();
+        if (serialized != w.last && Remember(w.call.get(), serialized)) w.call->Write(*progress);
+      }
+      lock.lock();
+      wake_.wait_for(lock, std::chrono::milliseconds(200));
+    }
+  }
+
+  // Records what a watcher was sent; false if it has gone meanwhile.
+  bool Remember(Stream* call, const std::string& serialized) {
+    std::lock_guard<std::mutex> lock(mu_);
+    for (auto& w : watchers_) {
+      if (w.call.get() == call) {
+        w.last = serialized;
+        return true;
+      }
+    }
+    return false;
+  }
+
+  void End(const std::shared_ptr<Stream>& call, const absl::Status& status) {
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      watchers_.remove_if([&](const Watcher& w) { return w.call == call; });
+    }
+    call->Finish(status);
+  }
+
+  const CertificationConfig config_;
+  std::unique_ptr<platform::PlatformClient> client_;
+  RecipientRefs refs_{host()};
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::list<Watcher> watchers_;
+  std::thread poller_;
+  bool stopping_ = false;
+};
+
+}  // namespace
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "certification";
+  d.version = "0.1.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Calls the platform's web API over TLS 1.3 with the office's client certificate; 認定情報 "
+      "only as the platform allows; audits every answer with a keyed recipient reference.";
+  d.services = {sdk::FindService("kaigo.v1.CertificationService")};
+  d.config_type = CertificationConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<CertificationConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->poll_interval_seconds() < 0 || config->chunk_bytes() < 0) {
+      return absl::InvalidArgumentError("poll_interval_seconds and chunk_bytes: must be 0 or more");
+    }
+    auto client = platform::ConnectPlatform(config->platform(), host);
+    if (!client.ok()) return client.status();
+    return std::make_unique<Certification>(std::move(host), *std::move(config),
+                                           *std::move(client));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::certification

@@ -1,0 +1,117 @@
+#include "certification_answers.h"
+
+#include <map>
+
+#include "absl/strings/numbers.h"
+#include "nlohmann/json.hpp"
+
+namespace kaigo::plugins::certification {
+
+using nlohmann::json;
+namespace v1 = kaigo::v1;
+
+namespace {
+
+absl::Status Unexpected(const std::string& what) {
+  return absl::UnavailableError("the platform answered something unexpected: " + what);
+}
+
+std::string Str(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+bool ParseDate(const std::string& s, v1::Date* out) {
+  int y, m, d;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !absl::SimpleAtoi(s.substr(0, 4), &y) ||
+      !absl::SimpleAtoi(s.substr(5, 2), &m) || !absl::SimpleAtoi(s.substr(8, 2), &d) || m < 1 ||
+      m > 12 || d < 1 || d > 31) {
+    return false;
+  }
+  out->set_year(y);
+  out->set_month(m);
+  out->set_day(d);
+  return true;
+}
+
+// The answer as an object, or the status its business error stands for.
+absl::StatusOr<json> Answer(std::string_view body) {
+  json answer = json::parse(body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) return Unexpected("not a JSON object");
+  auto error = answer.find("error");
+  if (error == answer.end()) return answer;
+  if (!error->is_object()) return Unexpected("error is not an object");
+  std::string code = Str(*error, "code"), message = Str(*error, "message");
+  if (code == "NOT_PERMITTED") return absl::PermissionDeniedError(message);
+  if (code == "NOT_FOUND") return absl::NotFoundError(message);
+  if (code == "MUNICIPALITY_NOT_LIVE") {
+    std::string live_from = Str(*error, "live_from");
+    return absl::FailedPreconditionError(
+        "recipient.insurer.value: the municipality is not yet on the platform (" +
+        (live_from.empty() ? "it has not scheduled its move" : "it goes live on " + live_from) +
+        ")");
+  }
+  if (code == "INSURER_UNKNOWN") return absl::NotFoundError("recipient.insurer.value: " + message);
+  return Unexpected("error " + code);
+}
+
+v1::CareLevel CareLevelOf(const std::string& code) {
+  static const std::map<std::string, v1::CareLevel> kCodes = {
+      {"01", v1::CARE_LEVEL_NOT_APPLICABLE}, {"06", v1::CARE_LEVEL_PROJECT_SUBJECT},
+      {"12", v1::CARE_LEVEL_SUPPORT_1},      {"13", v1::CARE_LEVEL_SUPPORT_2},
+      {"21", v1::CARE_LEVEL_CARE_1},         {"22", v1::CARE_LEVEL_CARE_2},
+      {"23", v1::CARE_LEVEL_CARE_3},         {"24", v1::CARE_LEVEL_CARE_4},
+      {"25", v1::CARE_LEVEL_CARE_5}};
+  auto it = kCodes.find(code);
+  return it == kCodes.end() ? v1::CARE_LEVEL_UNSPECIFIED : it->second;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::CertificationProgress> ParseProgress(std::string_view body) {
+  auto answer = Answer(body);
+  if (!answer.ok()) return answer.status();
+  static const std::map<std::string, v1::CertificationStatus> kStatuses = {
+      {"applied", v1::CERTIFICATION_STATUS_APPLIED},
+      {"surveyed", v1::CERTIFICATION_STATUS_SURVEYED},
+      {"opinion_received", v1::CERTIFICATION_STATUS_OPINION_RECEIVED},
+      {"under_review", v1::CERTIFICATION_STATUS_UNDER_REVIEW},
+      {"certified", v1::CERTIFICATION_STATUS_CERTIFIED}};
+  auto status = kStatuses.find(Str(*answer, "status"));
+  if (status == kStatuses.end()) return Unexpected("status");
+  v1::CertificationProgress progress;
+  progress.set_status(status->second);
+  if (!ParseDate(Str(*answer, "applied_on"), progress.mutable_applied_on()) ||
+      !ParseDate(Str(*answer, "updated_on"), progress.mutable_updated_on())) {
+    return Unexpected("dates");
+  }
+  if (progress.status() == v1::CERTIFICATION_STATUS_CERTIFIED) {
+    progress.set_result(CareLevelOf(Str(*answer, "result_care_level_code")));
+    if (progress.result() == v1::CARE_LEVEL_UNSPECIFIED) return Unexpected("result_care_level_code");
+  }
+  return progress;
+}
+
+absl::StatusOr<v1::ListDocumentsResponse> ParseDocuments(std::string_view body) {
+  auto answer = Answer(body);
+  if (!answer.ok()) return answer.status();
+  auto documents = answer->find("documents");
+  if (documents == answer->end() || !documents->is_array()) return Unexpected("documents");
+  v1::ListDocumentsResponse out;
+  for (const json& d : *documents) {
+    if (!d.is_object()) return Unexpected("a document is not an object");
+    auto* info = out.add_documents();
+    info->set_document_id(Str(d, "document_id"));
+    std::string kind = Str(d, "kind");
+    info->set_kind(kind == "survey"              ? v1::DOCUMENT_KIND_SURVEY
+                   : kind == "physician_opinion" ? v1::DOCUMENT_KIND_PHYSICIAN_OPINION
+                                                 : v1::DOCUMENT_KIND_UNSPECIFIED);
+    auto size = d.find("size_bytes");
+    info->set_size_bytes(size != d.end() && size->is_number_integer() ? size->get<int64_t>() : 0);
+    info->set_media_type(Str(d, "media_type"));
+    if (info->document_id().empty()) return Unexpected("document_id");
+  }
+  return out;
+}
+
+}  // namespace kaigo::plugins::certification

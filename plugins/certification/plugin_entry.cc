@@ -1,0 +1,3 @@
+#include "certification.h"
+
+KAIGO_PLUGIN(kaigo::plugins::certification::Define)
