@@ -386,16 +386,27 @@ absl::Status PlatformModel::AdvanceCertification(const std::string& insurer,
   while (step < 4 && status != kSteps[step]) ++step;
   if (step >= 4) return absl::FailedPreconditionError("already certified");
   std::string next = kSteps[step + 1];
-  Query(db_, "UPDATE certifications SET status = ?1, updated_on = ?2, result = ?3 "
-             "WHERE insurer = ?4 AND insured = ?5")
-      .Bind(1, next).Bind(2, Today()).Bind(3, next == "certified" ? "21" : "")
-      .Bind(4, insurer).Bind(5, insured).Run();
-  const char* kind = next == "surveyed" ? "survey" : next == "opinion_received" ? "physician_opinion" : nullptr;
+  Query(db_,
+        "UPDATE certifications SET status = ?1, updated_on = ?2, result = ?3 "
+        "WHERE insurer = ?4 AND insured = ?5")
+      .Bind(1, next)
+      .Bind(2, Today())
+      .Bind(3, next == "certified" ? "21" : "")
+      .Bind(4, insurer)
+      .Bind(5, insured)
+      .Run();
+  const char* kind = next == "surveyed"           ? "survey"
+                     : next == "opinion_received" ? "physician_opinion"
+                                                  : nullptr;
   if (kind != nullptr) {
     std::string id = std::string(next == "surveyed" ? "S-" : "P-") + insurer + "-" + insured;
     Query(db_, "INSERT OR IGNORE INTO documents VALUES (?1, ?2, ?3, ?4, ?5)")
-        .Bind(1, id).Bind(2, insurer).Bind(3, insured).Bind(4, kind)
-        .BindBlob(5, MakePdf(kind, {"kaigo-sandbox synthetic document", "status " + next})).Run();
+        .Bind(1, id)
+        .Bind(2, insurer)
+        .Bind(3, insured)
+        .Bind(4, kind)
+        .BindBlob(5, MakePdf(kind, {"kaigo-sandbox synthetic document", "status " + next}))
+        .Run();
   }
   return absl::OkStatus();
 }

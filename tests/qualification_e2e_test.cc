@@ -27,13 +27,15 @@ class QualificationE2eTest : public ::testing::Test {
         {"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 0"}}};
     std::string config =
         "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-        "plugins:\n  - {name: qualification, path: " + PluginDir() + "/qualification.so}\n"
+        "plugins:\n  - {name: qualification, path: " +
+        PluginDir() +
+        "/qualification.so}\n"
         "offices:\n" +
         PlatformOfficeYaml(*sandbox_, *dir_, kSakura, "sakura-cm", "Sakura#2026", bindings) +
         PlatformOfficeYaml(*sandbox_, *dir_, kMidori, "midori-dr", "Midori#2026", bindings) +
-        PlatformOfficeYaml(*sandbox_, *dir_, kHimawari, "himawari-staff", "Himawari#2026",
-                           {{"kaigo.v1.QualificationService", "qualification",
-                             {"cache_ttl_seconds: 2"}}}) +
+        PlatformOfficeYaml(
+            *sandbox_, *dir_, kHimawari, "himawari-staff", "Himawari#2026",
+            {{"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 2"}}}) +
         "store:\n  sqlite_path: state.db\n";
     config_ = dir_->Write("engine.yaml", config);
     auto engine = EngineProcess::Start(config_);

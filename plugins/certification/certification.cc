@@ -109,9 +109,9 @@ class Certification : public sdk::Instance {
     auto progress = Progress(r);
     if (!progress.ok()) return progress.status();
     if (progress->status() != v1::CERTIFICATION_STATUS_CERTIFIED) {
-      return absl::FailedPreconditionError(
-          "the certification is still in progress (" +
-          v1::CertificationStatus_Name(progress->status()) + "); no result yet");
+      return absl::FailedPreconditionError("the certification is still in progress (" +
+                                           v1::CertificationStatus_Name(progress->status()) +
+                                           "); no result yet");
     }
     v1::CertificationResult result;
     result.set_care_level(progress->result());
@@ -135,7 +135,8 @@ class Certification : public sdk::Instance {
     call.Finish(status);
   }
 
-  absl::Status Send(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call) {
+  absl::Status Send(const v1::FetchDocumentRequest& req,
+                    sdk::ServerStream<v1::DocumentChunk>& call) {
     const std::string& id = req.document_id();
     bool id_ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
       return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
@@ -146,7 +147,8 @@ class Certification : public sdk::Instance {
     if (!documents.ok()) return documents.status();
     bool listed = std::any_of(documents->documents().begin(), documents->documents().end(),
                               [&](const v1::DocumentInfo& d) { return d.document_id() == id; });
-    if (!listed) return absl::NotFoundError("document_id: no document " + id + " for this recipient");
+    if (!listed)
+      return absl::NotFoundError("document_id: no document " + id + " for this recipient");
     auto response = client_->Get("/api/v1/certification/documents/" + id);
     if (!response.ok()) return response.status();
     const std::string& pdf = response->body;
@@ -216,7 +218,8 @@ class Certification : public sdk::Instance {
       for (auto& w : due) {
         auto progress = Progress(w.recipient);
         if (!progress.ok()) {
-          if (progress.status().code() != absl::StatusCode::kUnavailable) End(w.call, progress.status());
+          if (progress.status().code() != absl::StatusCode::kUnavailable)
+            End(w.call, progress.status());
           continue;  // UNAVAILABLE: try again at the next poll
         }
         std::string serialized = progress->SerializeAsString();
@@ -279,8 +282,7 @@ sdk::PluginDefinition Define() {
     }
     auto client = platform::ConnectPlatform(config->platform(), host);
     if (!client.ok()) return client.status();
-    return std::make_unique<Certification>(std::move(host), *std::move(config),
-                                           *std::move(client));
+    return std::make_unique<Certification>(std::move(host), *std::move(config), *std::move(client));
   };
   return d;
 }

@@ -87,7 +87,8 @@ absl::StatusOr<v1::CertificationProgress> ParseProgress(std::string_view body) {
   }
   if (progress.status() == v1::CERTIFICATION_STATUS_CERTIFIED) {
     progress.set_result(CareLevelOf(Str(*answer, "result_care_level_code")));
-    if (progress.result() == v1::CARE_LEVEL_UNSPECIFIED) return Unexpected("result_care_level_code");
+    if (progress.result() == v1::CARE_LEVEL_UNSPECIFIED)
+      return Unexpected("result_care_level_code");
   }
   return progress;
 }

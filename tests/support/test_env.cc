@@ -199,8 +199,8 @@ std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& sec
   setenv(env.c_str(), password.c_str(), 1);  // inherited by the engine started later
   std::string yaml = "  - number: \"" + office + "\"\n    concerns:\n";
   for (const auto& b : bindings) {
-    yaml += "      - service: " + b.service + "\n        plugin: " + b.plugin +
-            "\n        settings:\n";
+    yaml +=
+        "      - service: " + b.service + "\n        plugin: " + b.plugin + "\n        settings:\n";
     for (const auto& line : b.settings) yaml += "          " + line + "\n";
     yaml += "          platform:\n            base_url: " + sandbox.base_url() +
             "\n            ca_secret: platform_ca\n            certificate_secret: certificate\n"
@@ -208,13 +208,20 @@ std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& sec
             "            user_id_secret: user\n            password_secret: password\n"
             "            max_attempts: 2\n";
   }
-  yaml += "    secrets:\n"
-          "      - {name: platform_ca, ref: {file: " + sandbox.dir() + "/ca.crt}}\n"
-          "      - {name: certificate, ref: {file: " + sandbox.dir() + "/office-" + office +
-          ".p12}}\n"
-          "      - {name: certificate_password, ref: {file: secrets/p12_password}}\n"
-          "      - {name: user, ref: {file: secrets/" + user + "}}\n"
-          "      - {name: password, ref: {env: " + env + "}}\n";
+  yaml +=
+      "    secrets:\n"
+      "      - {name: platform_ca, ref: {file: " +
+      sandbox.dir() +
+      "/ca.crt}}\n"
+      "      - {name: certificate, ref: {file: " +
+      sandbox.dir() + "/office-" + office +
+      ".p12}}\n"
+      "      - {name: certificate_password, ref: {file: secrets/p12_password}}\n"
+      "      - {name: user, ref: {file: secrets/" +
+      user +
+      "}}\n"
+      "      - {name: password, ref: {env: " +
+      env + "}}\n";
   return yaml;
 }
 

@@ -1,0 +1,188 @@
+// CertificationService end to end through engine, plugin and sandbox over TLS: progress and
+// result, 認定情報 refused to anyone but the recipient's care managers, documents streamed in
+// chunks whose SHA-256 matches, WatchProgress pushing each status change, and `audit verify`
+// finding a tampered record.
+#include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "absl/strings/escaping.h"
+#include "kaigo/v1/certification.grpc.pb.h"
+#include "tests/support/test_env.h"
+
+namespace kaigo::testing {
+namespace {
+
+namespace v1 = kaigo::v1;
+
+constexpr char kSakura[] = "1371000017";    // care manager of most recipients
+constexpr char kHimawari[] = "1371000025";  // 訪問介護: no 認定情報
+
+class CertificationE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto sandbox = SandboxProcess::Start();
+    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
+    sandbox_ = sandbox->release();
+    dir_ = new TempDir();
+    std::vector<PlatformBinding> bindings = {{"kaigo.v1.CertificationService",
+                                              "certification",
+                                              {"poll_interval_seconds: 1", "chunk_bytes: 100"}}};
+    std::string config =
+        "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+        "plugins:\n  - {name: certification, path: " +
+        PluginDir() +
+        "/certification.so}\n"
+        "offices:\n" +
+        PlatformOfficeYaml(*sandbox_, *dir_, kSakura, "sakura-cm", "Sakura#2026", bindings) +
+        PlatformOfficeYaml(*sandbox_, *dir_, kHimawari, "himawari-staff", "Himawari#2026",
+                           bindings) +
+        "store:\n  sqlite_path: state.db\n";
+    config_ = dir_->Write("engine.yaml", config);
+    auto engine = EngineProcess::Start(config_);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    engine_ = engine->release();
+    stub_ = v1::CertificationService::NewStub(InsecureChannel(engine_->target())).release();
+  }
+  static void TearDownTestSuite() {
+    delete stub_;
+    delete engine_;
+    delete sandbox_;
+    delete dir_;
+  }
+
+  static v1::GetProgressRequest Request(const std::string& insured) {
+    v1::GetProgressRequest r;
+    r.mutable_recipient()->mutable_insurer()->set_value("131011");
+    r.mutable_recipient()->mutable_insured()->set_value(insured);
+    return r;
+  }
+
+  static SandboxProcess* sandbox_;
+  static TempDir* dir_;
+  static std::string config_;
+  static EngineProcess* engine_;
+  static v1::CertificationService::Stub* stub_;
+};
+
+SandboxProcess* CertificationE2eTest::sandbox_ = nullptr;
+TempDir* CertificationE2eTest::dir_ = nullptr;
+std::string CertificationE2eTest::config_;
+EngineProcess* CertificationE2eTest::engine_ = nullptr;
+v1::CertificationService::Stub* CertificationE2eTest::stub_ = nullptr;
+
+TEST_F(CertificationE2eTest, ProgressAndResult) {
+  v1::CertificationProgress progress;
+  ASSERT_TRUE(stub_->GetProgress(Context(kSakura).get(), Request("0000100004"), &progress).ok());
+  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_CERTIFIED);
+  EXPECT_EQ(progress.result(), v1::CARE_LEVEL_CARE_1);
+  v1::CertificationResult result;
+  ASSERT_TRUE(stub_->GetResult(Context(kSakura).get(), Request("0000100004"), &result).ok());
+  EXPECT_EQ(result.care_level(), v1::CARE_LEVEL_CARE_1);
+
+  // #18 applied and waits for its physician's opinion to be reviewed.
+  ASSERT_TRUE(stub_->GetProgress(Context(kSakura).get(), Request("0000100018"), &progress).ok());
+  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_OPINION_RECEIVED);
+  auto pending = stub_->GetResult(Context(kSakura).get(), Request("0000100018"), &result);
+  EXPECT_EQ(pending.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
+  EXPECT_NE(pending.error_message().find("still in progress"), std::string::npos);
+}
+
+TEST_F(CertificationE2eTest, OnlyTheRecipientsCareManagersSeeIt) {
+  v1::CertificationProgress progress;
+  auto other_manager = stub_->GetProgress(Context(kSakura).get(), Request("0000100003"), &progress);
+  EXPECT_EQ(other_manager.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_NE(other_manager.error_message().find("care managers"), std::string::npos);
+  auto service_office =
+      stub_->GetProgress(Context(kHimawari).get(), Request("0000100004"), &progress);
+  EXPECT_EQ(service_office.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+}
+
+TEST_F(CertificationE2eTest, DocumentArrivesWholeWithItsSha256) {
+  v1::ListDocumentsRequest list;
+  *list.mutable_recipient() = Request("0000100004").recipient();
+  v1::ListDocumentsResponse documents;
+  ASSERT_TRUE(stub_->ListDocuments(Context(kSakura).get(), list, &documents).ok());
+  ASSERT_EQ(documents.documents_size(), 2);
+  const auto& survey = documents.documents(0).kind() == v1::DOCUMENT_KIND_SURVEY
+                           ? documents.documents(0)
+                           : documents.documents(1);
+
+  v1::FetchDocumentRequest fetch;
+  *fetch.mutable_recipient() = list.recipient();
+  fetch.set_document_id(survey.document_id());
+  auto context = Context(kSakura);
+  auto reader = stub_->FetchDocument(context.get(), fetch);
+  v1::DocumentChunk chunk;
+  std::string pdf, sha256;
+  int chunks = 0;
+  while (reader->Read(&chunk)) {
+    EXPECT_EQ(chunk.offset(), static_cast<int64_t>(pdf.size()));
+    pdf += chunk.data();
+    sha256 = chunk.sha256();
+    ++chunks;
+  }
+  ASSERT_TRUE(reader->Finish().ok());
+  EXPECT_GT(chunks, 5) << "100-byte chunks";
+  EXPECT_EQ(static_cast<int64_t>(pdf.size()), survey.size_bytes());
+  EXPECT_EQ(pdf.rfind("%PDF-1.4", 0), 0u);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(pdf.data(), pdf.size(), digest, &size, EVP_sha256(), nullptr);
+  EXPECT_EQ(sha256,
+            absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size)));
+
+  // A document of another recipient cannot be fetched under this one's name.
+  fetch.set_document_id("S-131011-0000100005");
+  auto other = Context(kSakura);
+  auto refused = stub_->FetchDocument(other.get(), fetch);
+  while (refused->Read(&chunk)) {
+  }
+  EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
+}
+
+TEST_F(CertificationE2eTest, WatchProgressPushesEachChange) {
+  auto context = Context(kSakura, absl::Seconds(30));
+  auto reader = stub_->WatchProgress(context.get(), Request("0000100027"));  // under_review
+  v1::CertificationProgress progress;
+  ASSERT_TRUE(reader->Read(&progress));
+  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_UNDER_REVIEW);
+  ASSERT_TRUE(
+      sandbox_
+          ->Faults(
+              R"({"advance_certification": {"insurer_number": "131011", "insured_number": "0000100027"}})")
+          .ok());
+  ASSERT_TRUE(reader->Read(&progress));
+  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_CERTIFIED);
+  EXPECT_EQ(progress.result(), v1::CARE_LEVEL_CARE_1);
+  context->TryCancel();
+  EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+// Last: reads the audit log the other tests wrote, then breaks a copy of it.
+TEST_F(CertificationE2eTest, ZAuditVerifiesAndCatchesTampering) {
+  CommandResult intact = RunCommand(EngineBinary() + " audit verify --config " + config_);
+  EXPECT_EQ(intact.exit_code, 0) << intact.output;
+  EXPECT_NE(intact.output.find("audit log intact"), std::string::npos);
+
+  TempDir copy;  // the database and its WAL together are a consistent copy
+  for (const char* f : {"state.db", "state.db-wal"}) {
+    std::error_code ec;
+    std::filesystem::copy_file(dir_->path() + "/" + f, copy.path() + "/" + f, ec);
+  }
+  sqlite3* db;
+  ASSERT_EQ(sqlite3_open((copy.path() + "/state.db").c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "UPDATE audit_log SET outcome = outcome + 1 WHERE seq = 2", nullptr,
+                         nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  std::string config = copy.Write("engine.yaml", "store:\n  sqlite_path: state.db\n");
+  CommandResult broken = RunCommand(EngineBinary() + " audit verify --config " + config);
+  EXPECT_EQ(broken.exit_code, 1) << broken.output;
+  EXPECT_NE(broken.output.find("record 2 was altered"), std::string::npos) << broken.output;
+}
+
+}  // namespace
+}  // namespace kaigo::testing
