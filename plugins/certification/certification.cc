@@ -46,6 +46,8 @@ class Certification : public sdk::Instance {
   Certification(sdk::HostServices host, CertificationConfig config,
                 std::unique_ptr<platform::PlatformClient> client)
       : Instance(std::move(host)), config_(std::move(config)), client_(std::move(client)) {
+    int concurrent = config_.platform().max_concurrent_calls();
+    SetMaxWorkers(concurrent > 0 ? concurrent : 16);
     BlockingUnary<v1::GetProgressRequest, v1::CertificationProgress>(
         "/kaigo.v1.CertificationService/GetProgress",
         [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {

@@ -30,6 +30,8 @@ class Qualification : public sdk::Instance {
   Qualification(sdk::HostServices host, QualificationConfig config,
                 std::unique_ptr<platform::PlatformClient> client)
       : Instance(std::move(host)), config_(std::move(config)), client_(std::move(client)) {
+    int concurrent = config_.platform().max_concurrent_calls();
+    SetMaxWorkers(concurrent > 0 ? concurrent : 16);
     BlockingUnary<v1::LookupByInsuredNumberRequest, v1::QualificationResult>(
         kMethod, [this](const v1::LookupByInsuredNumberRequest& req, const sdk::CallBase& call) {
           return Lookup(req, call);

@@ -45,7 +45,7 @@ Instance::Instance(HostServices host) : host_(std::move(host)) {}
 Instance::~Instance() = default;
 
 WorkerPool& Instance::Workers() {
-  std::call_once(workers_once_, [this] { workers_ = std::make_unique<WorkerPool>(4); });
+  std::call_once(workers_once_, [this] { workers_ = std::make_unique<WorkerPool>(max_workers_); });
   return *workers_;
 }
 

@@ -1,40 +1,51 @@
 #include "kaigo/sdk/worker_pool.h"
 
+#include <thread>
+
 namespace kaigo::sdk {
 
-WorkerPool::WorkerPool(int threads) {
-  for (int i = 0; i < threads; ++i) threads_.emplace_back([this] { Run(); });
-}
+WorkerPool::WorkerPool(int max_threads, std::chrono::milliseconds idle_timeout)
+    : max_threads_(max_threads < 1 ? 1 : max_threads), idle_timeout_(idle_timeout) {}
 
 WorkerPool::~WorkerPool() {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    stopping_ = true;
-  }
+  std::unique_lock<std::mutex> lock(mu_);
+  stopping_ = true;
   wake_.notify_all();
-  for (auto& t : threads_) t.join();
+  ended_.wait(lock, [this] { return threads_ == 0; });
 }
 
 void WorkerPool::Submit(std::function<void()> task) {
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    tasks_.push_back(std::move(task));
+  std::lock_guard<std::mutex> lock(mu_);
+  tasks_.push_back(std::move(task));
+  if (idle_ > 0) {
+    wake_.notify_one();
+  } else if (threads_ < max_threads_) {
+    ++threads_;
+    // Detached: the destructor waits for the count instead of joining.
+    std::thread([this] { Run(); }).detach();
   }
-  wake_.notify_one();
 }
 
 void WorkerPool::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    std::function<void()> task;
-    {
-      std::unique_lock<std::mutex> lock(mu_);
-      wake_.wait(lock, [this] { return stopping_ || !tasks_.empty(); });
-      if (tasks_.empty()) return;
-      task = std::move(tasks_.front());
-      tasks_.pop_front();
+    if (tasks_.empty()) {
+      if (stopping_) break;
+      ++idle_;
+      bool woke =
+          wake_.wait_for(lock, idle_timeout_, [this] { return stopping_ || !tasks_.empty(); });
+      --idle_;
+      if (!woke) break;  // idle too long
+      continue;
     }
+    std::function<void()> task = std::move(tasks_.front());
+    tasks_.pop_front();
+    lock.unlock();
     task();
+    lock.lock();
   }
+  --threads_;
+  ended_.notify_all();  // under the lock: the pool may be destroyed once it is released
 }
 
 }  // namespace kaigo::sdk

@@ -85,8 +85,10 @@ class Instance {
     });
   }
 
-  // The pool BlockingUnary uses; started on first use.
+  // The pool BlockingUnary uses; threads start on demand. Call SetMaxWorkers, if at all, before
+  // the first call (in the constructor): it bounds how many handlers may block at once. Default 4.
   WorkerPool& Workers();
+  void SetMaxWorkers(int max_threads) { max_workers_ = max_threads; }
 
  private:
   friend class internal::Dispatcher;
@@ -107,6 +109,7 @@ class Instance {
   absl::Status registration_status_;
   std::unordered_map<std::string, RawHandler> handlers_;
   std::once_flag workers_once_;
+  int max_workers_ = 4;
   std::unique_ptr<WorkerPool> workers_;
 };
 
