@@ -18,20 +18,22 @@ TEST(PluginCheckTest, InTreePluginsPass) {
   }
 }
 
-TEST(PluginCheckTest, PluginWithRequiredSettingsPassesWhenGivenThem) {
-  std::string base = BuildDir() + "/sdk/kaigo-plugin-check " + PluginDir() + "/qualification.so";
-  CommandResult bare = RunCommand(base);
-  EXPECT_EQ(bare.exit_code, 1);
-  EXPECT_NE(bare.output.find("FAIL  create an instance: platform.base_url: required"),
-            std::string::npos)
-      << bare.output;
-  CommandResult given = RunCommand(
-      base +
-      " --settings 'platform { base_url: \"https://127.0.0.1:1\" ca_secret: \"ca\" "
-      "certificate_secret: \"p12\" certificate_password_secret: \"pw\" user_id_secret: "
-      "\"user\" password_secret: \"password\" }' --secret ca=x --secret p12=x --secret pw=x "
-      "--secret user=x --secret password=x");
-  EXPECT_EQ(given.exit_code, 0) << given.output;
+TEST(PluginCheckTest, PlatformPluginsPassWhenGivenTheirSettings) {
+  for (const char* plugin : {"qualification", "certification"}) {
+    std::string base = BuildDir() + "/sdk/kaigo-plugin-check " + PluginDir() + "/" + plugin + ".so";
+    CommandResult bare = RunCommand(base);
+    EXPECT_EQ(bare.exit_code, 1);
+    EXPECT_NE(bare.output.find("FAIL  create an instance: platform.base_url: required"),
+              std::string::npos)
+        << bare.output;
+    CommandResult given = RunCommand(
+        base +
+        " --settings 'platform { base_url: \"https://127.0.0.1:1\" ca_secret: \"ca\" "
+        "certificate_secret: \"p12\" certificate_password_secret: \"pw\" user_id_secret: "
+        "\"user\" password_secret: \"password\" }' --secret ca=x --secret p12=x --secret pw=x "
+        "--secret user=x --secret password=x");
+    EXPECT_EQ(given.exit_code, 0) << given.output;
+  }
 }
 
 TEST(PluginCheckTest, BrokenPluginFailsWithReasons) {

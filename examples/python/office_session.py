@@ -1,9 +1,10 @@
 #!/usr/bin/python3
 """A care office's session against kaigo-bridge, as its care software would run it.
 
-Shows which plugins the engine runs and which concerns the office has, and the
-one-time-password relay end to end: the portal-registration flow asks for the OTP the platform
-mailed; the office's operator sees the request and types the code; the flow receives it.
+Shows which plugins the engine runs and which concerns the office has; looks up three recipients'
+qualification (保険者番号 + 被保険者番号) and reads what a care office needs from each; checks a
+pending certification and downloads its 認定調査票, verifying the SHA-256; and relays a one-time
+password end to end (the registration flow asks, an operator types the code from the mail).
 
 Needs python3-grpcio and the messages generated from proto/ (scripts/demo.sh does both).
 """
@@ -12,7 +13,86 @@ import threading
 import time
 
 import grpc
-from kaigo.v1 import engine_pb2, otp_pb2
+import hashlib
+import os
+
+from kaigo.v1 import certification_pb2, common_pb2, engine_pb2, otp_pb2, qualification_pb2
+
+CARE_LEVELS = {
+    common_pb2.CARE_LEVEL_NOT_APPLICABLE: "非該当", common_pb2.CARE_LEVEL_PROJECT_SUBJECT: "事業対象者",
+    common_pb2.CARE_LEVEL_SUPPORT_1: "要支援1", common_pb2.CARE_LEVEL_SUPPORT_2: "要支援2",
+    common_pb2.CARE_LEVEL_CARE_1: "要介護1", common_pb2.CARE_LEVEL_CARE_2: "要介護2",
+    common_pb2.CARE_LEVEL_CARE_3: "要介護3", common_pb2.CARE_LEVEL_CARE_4: "要介護4",
+    common_pb2.CARE_LEVEL_CARE_5: "要介護5", common_pb2.CARE_LEVEL_APPLYING: "申請中"}
+VERDICTS = {
+    qualification_pb2.QUALIFICATION_VERDICT_VALID: "有効 (valid)",
+    qualification_pb2.QUALIFICATION_VERDICT_INVALID: "無効 — 有効期間切れ (expired)",
+    qualification_pb2.QUALIFICATION_VERDICT_NEWER_EXISTS: "新しい資格情報あり (a newer one exists)",
+    qualification_pb2.QUALIFICATION_VERDICT_NOT_FOUND: "該当なし (not found)",
+    qualification_pb2.QUALIFICATION_VERDICT_SEVERAL_FOUND: "複数該当 (several found)"}
+STAGES = {qualification_pb2.COST_LIMIT_STAGE_NONE: "認定なし", qualification_pb2.COST_LIMIT_STAGE_1: "第1段階",
+          qualification_pb2.COST_LIMIT_STAGE_2: "第2段階", qualification_pb2.COST_LIMIT_STAGE_3A: "第3段階①",
+          qualification_pb2.COST_LIMIT_STAGE_3B: "第3段階②", qualification_pb2.COST_LIMIT_STAGE_4: "第4段階"}
+
+
+def date(d):
+    return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else "—"
+
+
+def lookups(channel, office):
+    lookup = unary(channel, "/kaigo.v1.QualificationService/LookupByInsuredNumber",
+                   qualification_pb2.LookupByInsuredNumberRequest,
+                   qualification_pb2.QualificationResult)
+    print("\n資格確認 (qualification by 保険者番号 + 被保険者番号):")
+    for insurer, insured in (("131011", "0000100004"), ("131011", "0000100007"),
+                             ("122192", "0000100046")):
+        request = qualification_pb2.LookupByInsuredNumberRequest(
+            insurer=common_pb2.InsurerNumber(value=insurer),
+            insured=common_pb2.InsuredNumber(value=insured))
+        try:
+            r = lookup(request, metadata=office)
+        except grpc.RpcError as e:
+            print(f"  {insurer}-{insured}: {e.code().name}: {e.details()}")
+            continue
+        period = r.care_level_period
+        print(f"  {insurer}-{insured}: {VERDICTS.get(r.verdict)}  {CARE_LEVELS.get(r.care_level, '?')}"
+              f"  認定有効期間 {date(period.start)}〜{date(period.end)}")
+        print(f"      区分支給限度基準額 {r.monthly_limit_units:,}単位/月  負担割合 {r.copay_percent // 10}割"
+              f" ({date(r.copay_period.start)}〜{date(r.copay_period.end)})"
+              f"  負担限度額 {STAGES.get(r.cost_limit_stage, '—')}")
+        print(f"      住宅改修 残り ¥{r.home_modification_remaining.amount:,} / ¥200,000"
+              f"  福祉用具購入 残り ¥{r.equipment_purchase_remaining.amount:,} / ¥100,000 (今年度)")
+
+
+def certification(channel, office, save_dir):
+    recipient = common_pb2.RecipientKey(insurer=common_pb2.InsurerNumber(value="131011"),
+                                        insured=common_pb2.InsuredNumber(value="0000100018"))
+    progress = unary(channel, "/kaigo.v1.CertificationService/GetProgress",
+                     certification_pb2.GetProgressRequest, certification_pb2.CertificationProgress)
+    p = progress(certification_pb2.GetProgressRequest(recipient=recipient), metadata=office)
+    print(f"\n要介護認定 131011-0000100018: "
+          f"{certification_pb2.CertificationStatus.Name(p.status)} (申請 {date(p.applied_on)}, "
+          f"更新 {date(p.updated_on)})")
+    recipient.insured.value = "0000100004"
+    documents = unary(channel, "/kaigo.v1.CertificationService/ListDocuments",
+                      certification_pb2.ListDocumentsRequest, certification_pb2.ListDocumentsResponse)
+    listed = documents(certification_pb2.ListDocumentsRequest(recipient=recipient), metadata=office)
+    survey = next(d for d in listed.documents if d.kind == certification_pb2.DOCUMENT_KIND_SURVEY)
+    fetch = channel.unary_stream("/kaigo.v1.CertificationService/FetchDocument",
+                                 request_serializer=certification_pb2.FetchDocumentRequest.SerializeToString,
+                                 response_deserializer=certification_pb2.DocumentChunk.FromString)
+    data, expected = b"", ""
+    for chunk in fetch(certification_pb2.FetchDocumentRequest(recipient=recipient,
+                                                               document_id=survey.document_id),
+                       metadata=office):
+        data += chunk.data
+        expected = chunk.sha256 or expected
+    ok = hashlib.sha256(data).hexdigest() == expected
+    path = os.path.join(save_dir, survey.document_id + ".pdf")
+    with open(path, "wb") as f:
+        f.write(data)
+    print(f"認定調査票 {survey.document_id}: {len(data):,} bytes, SHA-256 "
+          f"{'一致 (matches)' if ok else '不一致 (MISMATCH)'} → {path}")
 
 
 def unary(channel, path, request_type, response_type):
@@ -24,6 +104,7 @@ def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--target", required=True)
     parser.add_argument("--office", required=True, help="介護保険事業所番号")
+    parser.add_argument("--save-dir", default=".", help="where downloaded documents go")
     args = parser.parse_args()
     channel = grpc.insecure_channel(args.target)
     office = (("x-kaigo-office", args.office),)
@@ -39,6 +120,9 @@ def main():
     for o in offices(engine_pb2.ListOfficesRequest()).offices:
         concerns = ", ".join(f"{b.service} → {b.plugin} {b.plugin_version}" for b in o.bindings)
         print(f"事業所 {o.number} {o.name}: {concerns}")
+
+    lookups(channel, office)
+    certification(channel, office, args.save_dir)
 
     request_otp = unary(channel, "/kaigo.v1.OtpService/RequestOtp",
                         otp_pb2.RequestOtpRequest, otp_pb2.RequestOtpResponse)

@@ -4,6 +4,7 @@
 
 #include "absl/strings/numbers.h"
 #include "nlohmann/json.hpp"
+#include "platform_client.h"
 
 namespace kaigo::plugins::certification {
 
@@ -45,11 +46,8 @@ absl::StatusOr<json> Answer(std::string_view body) {
   if (code == "NOT_PERMITTED") return absl::PermissionDeniedError(message);
   if (code == "NOT_FOUND") return absl::NotFoundError(message);
   if (code == "MUNICIPALITY_NOT_LIVE") {
-    std::string live_from = Str(*error, "live_from");
-    return absl::FailedPreconditionError(
-        "recipient.insurer.value: the municipality is not yet on the platform (" +
-        (live_from.empty() ? "it has not scheduled its move" : "it goes live on " + live_from) +
-        ")");
+    return platform::MunicipalityNotLive("recipient.insurer.value", message,
+                                         Str(*error, "live_from"));
   }
   if (code == "INSURER_UNKNOWN") return absl::NotFoundError("recipient.insurer.value: " + message);
   return Unexpected("error " + code);

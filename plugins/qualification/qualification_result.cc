@@ -6,6 +6,7 @@
 
 #include "absl/strings/numbers.h"
 #include "nlohmann/json.hpp"
+#include "platform_client.h"
 
 namespace kaigo::plugins::qualification {
 
@@ -102,11 +103,7 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
     std::string code = Str(e, "code");
     std::string message = Str(e, "message");
     if (code == "MUNICIPALITY_NOT_LIVE") {
-      std::string live_from = Str(e, "live_from");
-      std::string when =
-          live_from.empty() ? "it has not scheduled its move" : "it goes live on " + live_from;
-      return absl::FailedPreconditionError(
-          "insurer.value: the municipality is not yet on the platform (" + when + "): " + message);
+      return platform::MunicipalityNotLive("insurer.value", message, Str(e, "live_from"));
     }
     if (code == "INSURER_UNKNOWN") return absl::NotFoundError("insurer.value: " + message);
     return Unexpected("error " + code);

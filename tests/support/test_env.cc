@@ -4,6 +4,7 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -82,6 +83,8 @@ absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,
   unlink(ready.c_str());
   *pid = fork();
   if (*pid == 0) {
+    // If the test process dies without stopping us (a crash), we go too.
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
     dup2(fd, 2);
     dup2(fd, 1);

@@ -69,6 +69,14 @@ absl::Status FromHttp(const Response& r) {
 
 }  // namespace
 
+absl::Status MunicipalityNotLive(const std::string& field, const std::string& message,
+                                 const std::string& live_from) {
+  std::string when =
+      live_from.empty() ? "it has not scheduled its move" : "it goes live on " + live_from;
+  return absl::FailedPreconditionError(field + ": the municipality is not yet on the platform; " +
+                                       when + (message.empty() ? "" : " (" + message + ")"));
+}
+
 absl::StatusOr<std::unique_ptr<PlatformClient>> PlatformClient::Create(ClientOptions options) {
   static std::once_flag global;
   std::call_once(global, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });

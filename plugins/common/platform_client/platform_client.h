@@ -103,6 +103,12 @@ class PlatformClient {
   ClientStats stats_;
 };
 
+// The status for the platform's MUNICIPALITY_NOT_LIVE business error: FAILED_PRECONDITION naming
+// `field`, with the platform's message, or the go-live date (empty: not scheduled) when it has
+// none.
+absl::Status MunicipalityNotLive(const std::string& field, const std::string& message,
+                                 const std::string& live_from);
+
 }  // namespace kaigo::platform
 
 #endif  // KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_CLIENT_H_
