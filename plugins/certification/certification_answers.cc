@@ -2,9 +2,9 @@
 
 #include <map>
 
-#include "absl/strings/numbers.h"
 #include "nlohmann/json.hpp"
 #include "platform_client.h"
+#include "platform_json.h"
 
 namespace kaigo::plugins::certification {
 
@@ -17,23 +17,7 @@ absl::Status Unexpected(const std::string& what) {
   return absl::UnavailableError("the platform answered something unexpected: " + what);
 }
 
-std::string Str(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
-
-bool ParseDate(const std::string& s, v1::Date* out) {
-  int y, m, d;
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !absl::SimpleAtoi(s.substr(0, 4), &y) ||
-      !absl::SimpleAtoi(s.substr(5, 2), &m) || !absl::SimpleAtoi(s.substr(8, 2), &d) || m < 1 ||
-      m > 12 || d < 1 || d > 31) {
-    return false;
-  }
-  out->set_year(y);
-  out->set_month(m);
-  out->set_day(d);
-  return true;
-}
+using platform::JsonString;
 
 // The answer as an object, or the status its business error stands for.
 absl::StatusOr<json> Answer(std::string_view body) {
@@ -42,26 +26,15 @@ absl::StatusOr<json> Answer(std::string_view body) {
   auto error = answer.find("error");
   if (error == answer.end()) return answer;
   if (!error->is_object()) return Unexpected("error is not an object");
-  std::string code = Str(*error, "code"), message = Str(*error, "message");
+  std::string code = JsonString(*error, "code"), message = JsonString(*error, "message");
   if (code == "NOT_PERMITTED") return absl::PermissionDeniedError(message);
   if (code == "NOT_FOUND") return absl::NotFoundError(message);
   if (code == "MUNICIPALITY_NOT_LIVE") {
     return platform::MunicipalityNotLive("recipient.insurer.value", message,
-                                         Str(*error, "live_from"));
+                                         JsonString(*error, "live_from"));
   }
   if (code == "INSURER_UNKNOWN") return absl::NotFoundError("recipient.insurer.value: " + message);
   return Unexpected("error " + code);
-}
-
-v1::CareLevel CareLevelOf(const std::string& code) {
-  static const std::map<std::string, v1::CareLevel> kCodes = {
-      {"01", v1::CARE_LEVEL_NOT_APPLICABLE}, {"06", v1::CARE_LEVEL_PROJECT_SUBJECT},
-      {"12", v1::CARE_LEVEL_SUPPORT_1},      {"13", v1::CARE_LEVEL_SUPPORT_2},
-      {"21", v1::CARE_LEVEL_CARE_1},         {"22", v1::CARE_LEVEL_CARE_2},
-      {"23", v1::CARE_LEVEL_CARE_3},         {"24", v1::CARE_LEVEL_CARE_4},
-      {"25", v1::CARE_LEVEL_CARE_5}};
-  auto it = kCodes.find(code);
-  return it == kCodes.end() ? v1::CARE_LEVEL_UNSPECIFIED : it->second;
 }
 
 }  // namespace
@@ -75,16 +48,16 @@ absl::StatusOr<v1::CertificationProgress> ParseProgress(std::string_view body) {
       {"opinion_received", v1::CERTIFICATION_STATUS_OPINION_RECEIVED},
       {"under_review", v1::CERTIFICATION_STATUS_UNDER_REVIEW},
       {"certified", v1::CERTIFICATION_STATUS_CERTIFIED}};
-  auto status = kStatuses.find(Str(*answer, "status"));
+  auto status = kStatuses.find(JsonString(*answer, "status"));
   if (status == kStatuses.end()) return Unexpected("status");
   v1::CertificationProgress progress;
   progress.set_status(status->second);
-  if (!ParseDate(Str(*answer, "applied_on"), progress.mutable_applied_on()) ||
-      !ParseDate(Str(*answer, "updated_on"), progress.mutable_updated_on())) {
+  if (!platform::ParseIsoDate(JsonString(*answer, "applied_on"), progress.mutable_applied_on()) ||
+      !platform::ParseIsoDate(JsonString(*answer, "updated_on"), progress.mutable_updated_on())) {
     return Unexpected("dates");
   }
   if (progress.status() == v1::CERTIFICATION_STATUS_CERTIFIED) {
-    progress.set_result(CareLevelOf(Str(*answer, "result_care_level_code")));
+    progress.set_result(platform::CareLevelFromCode(JsonString(*answer, "result_care_level_code")));
     if (progress.result() == v1::CARE_LEVEL_UNSPECIFIED)
       return Unexpected("result_care_level_code");
   }
@@ -100,14 +73,14 @@ absl::StatusOr<v1::ListDocumentsResponse> ParseDocuments(std::string_view body) 
   for (const json& d : *documents) {
     if (!d.is_object()) return Unexpected("a document is not an object");
     auto* info = out.add_documents();
-    info->set_document_id(Str(d, "document_id"));
-    std::string kind = Str(d, "kind");
+    info->set_document_id(JsonString(d, "document_id"));
+    std::string kind = JsonString(d, "kind");
     info->set_kind(kind == "survey"              ? v1::DOCUMENT_KIND_SURVEY
                    : kind == "physician_opinion" ? v1::DOCUMENT_KIND_PHYSICIAN_OPINION
                                                  : v1::DOCUMENT_KIND_UNSPECIFIED);
     auto size = d.find("size_bytes");
     info->set_size_bytes(size != d.end() && size->is_number_integer() ? size->get<int64_t>() : 0);
-    info->set_media_type(Str(d, "media_type"));
+    info->set_media_type(JsonString(d, "media_type"));
     if (info->document_id().empty()) return Unexpected("document_id");
   }
   return out;

@@ -4,9 +4,9 @@
 #include <map>
 #include <tuple>
 
-#include "absl/strings/numbers.h"
 #include "nlohmann/json.hpp"
 #include "platform_client.h"
+#include "platform_json.h"
 
 namespace kaigo::plugins::qualification {
 
@@ -19,20 +19,8 @@ absl::Status Unexpected(const std::string& what) {
   return absl::UnavailableError("the platform answered something unexpected: " + what);
 }
 
-// "YYYY-MM-DD" into a Date; false for anything else.
 bool ParseDate(const json& value, v1::Date* out) {
-  if (!value.is_string()) return false;
-  const std::string& s = value.get_ref<const std::string&>();
-  int y, m, d;
-  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !absl::SimpleAtoi(s.substr(0, 4), &y) ||
-      !absl::SimpleAtoi(s.substr(5, 2), &m) || !absl::SimpleAtoi(s.substr(8, 2), &d) || m < 1 ||
-      m > 12 || d < 1 || d > 31) {
-    return false;
-  }
-  out->set_year(y);
-  out->set_month(m);
-  out->set_day(d);
-  return true;
+  return value.is_string() && platform::ParseIsoDate(value.get<std::string>(), out);
 }
 
 // Optional dates: absent or null leave the range unset.
@@ -46,32 +34,13 @@ absl::Status ParseRange(const json& object, const char* from, const char* to, v1
   return absl::OkStatus();
 }
 
-// Readers that never throw on outside input of the wrong type (nlohmann's value() does).
-int64_t Int(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
-}
-std::string Str(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
-}
-bool Bool(const json& object, const char* key) {
-  auto it = object.find(key);
-  return it != object.end() && it->is_boolean() && it->get<bool>();
-}
+using platform::JsonBool;
+using platform::JsonInt;
+using platform::JsonString;
 
 v1::CareLevel CareLevelOf(const json& record) {
-  if (Str(record, "certification_status") == "applying") return v1::CARE_LEVEL_APPLYING;
-  static const std::map<std::string, v1::CareLevel> kCodes = {
-      {"01", v1::CARE_LEVEL_NOT_APPLICABLE}, {"06", v1::CARE_LEVEL_PROJECT_SUBJECT},
-      {"12", v1::CARE_LEVEL_SUPPORT_1},      {"13", v1::CARE_LEVEL_SUPPORT_2},
-      {"21", v1::CARE_LEVEL_CARE_1},         {"22", v1::CARE_LEVEL_CARE_2},
-      {"23", v1::CARE_LEVEL_CARE_3},         {"24", v1::CARE_LEVEL_CARE_4},
-      {"25", v1::CARE_LEVEL_CARE_5}};
-  auto code = record.find("care_level_code");
-  if (code == record.end() || !code->is_string()) return v1::CARE_LEVEL_UNSPECIFIED;
-  auto it = kCodes.find(code->get<std::string>());
-  return it == kCodes.end() ? v1::CARE_LEVEL_UNSPECIFIED : it->second;
+  if (JsonString(record, "certification_status") == "applying") return v1::CARE_LEVEL_APPLYING;
+  return platform::CareLevelFromCode(JsonString(record, "care_level_code"));
 }
 
 v1::CostLimitStage StageOf(const std::string& stage) {
@@ -100,10 +69,10 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
   if (auto error = answer.find("error"); error != answer.end()) {
     const json& e = *error;
     if (!e.is_object()) return Unexpected("error is not an object");
-    std::string code = Str(e, "code");
-    std::string message = Str(e, "message");
+    std::string code = JsonString(e, "code");
+    std::string message = JsonString(e, "message");
     if (code == "MUNICIPALITY_NOT_LIVE") {
-      return platform::MunicipalityNotLive("insurer.value", message, Str(e, "live_from"));
+      return platform::MunicipalityNotLive("insurer.value", message, JsonString(e, "live_from"));
     }
     if (code == "INSURER_UNKNOWN") return absl::NotFoundError("insurer.value: " + message);
     return Unexpected("error " + code);
@@ -135,9 +104,9 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
       !ParseDate(*certified, result.mutable_certification_date())) {
     return Unexpected("certified_on");
   }
-  result.set_monthly_limit_units(static_cast<int32_t>(Int(r, "monthly_limit_units")));
+  result.set_monthly_limit_units(static_cast<int32_t>(JsonInt(r, "monthly_limit_units")));
   if (auto copay = r.find("copay"); copay != r.end() && copay->is_object()) {
-    int64_t percent = Int(*copay, "percent");
+    int64_t percent = JsonInt(*copay, "percent");
     if (percent != 10 && percent != 20 && percent != 30) return Unexpected("copay.percent");
     result.set_copay_percent(static_cast<int32_t>(percent));
     if (auto s = ParseRange(*copay, "valid_from", "valid_to", result.mutable_copay_period());
@@ -146,7 +115,7 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
     }
   }
   if (auto limit = r.find("cost_limit"); limit != r.end() && limit->is_object()) {
-    result.set_cost_limit_stage(StageOf(Str(*limit, "stage")));
+    result.set_cost_limit_stage(StageOf(JsonString(*limit, "stage")));
     if (result.cost_limit_stage() == v1::COST_LIMIT_STAGE_UNSPECIFIED) {
       return Unexpected("cost_limit.stage");
     }
@@ -156,18 +125,18 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
     }
   }
   int64_t home =
-      std::clamp<int64_t>(Int(r, "home_modification_used_yen"), 0, kHomeModificationCapYen);
+      std::clamp<int64_t>(JsonInt(r, "home_modification_used_yen"), 0, kHomeModificationCapYen);
   result.mutable_home_modification_used()->set_amount(home);
   result.mutable_home_modification_remaining()->set_amount(kHomeModificationCapYen - home);
   // Use recorded for another fiscal year does not count against this one's cap.
-  int64_t equipment =
-      Int(r, "equipment_purchase_fiscal_year") == FiscalYear(reference)
-          ? std::clamp<int64_t>(Int(r, "equipment_purchase_used_yen"), 0, kEquipmentPurchaseCapYen)
-          : 0;
+  int64_t equipment = JsonInt(r, "equipment_purchase_fiscal_year") == FiscalYear(reference)
+                          ? std::clamp<int64_t>(JsonInt(r, "equipment_purchase_used_yen"), 0,
+                                                kEquipmentPurchaseCapYen)
+                          : 0;
   result.mutable_equipment_purchase_used()->set_amount(equipment);
   result.mutable_equipment_purchase_remaining()->set_amount(kEquipmentPurchaseCapYen - equipment);
 
-  if (Bool(r, "superseded")) {
+  if (JsonBool(r, "superseded")) {
     result.set_verdict(v1::QUALIFICATION_VERDICT_NEWER_EXISTS);
   } else if (result.care_level_period().has_end() &&
              Before(result.care_level_period().end(), reference)) {

@@ -1,0 +1,51 @@
+#include "platform_json.h"
+
+#include <map>
+
+#include "absl/strings/numbers.h"
+
+namespace kaigo::platform {
+
+using nlohmann::json;
+
+std::string JsonString(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_string() ? it->get<std::string>() : "";
+}
+
+int64_t JsonInt(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
+}
+
+bool JsonBool(const json& object, const char* key) {
+  auto it = object.find(key);
+  return it != object.end() && it->is_boolean() && it->get<bool>();
+}
+
+bool ParseIsoDate(const std::string& s, kaigo::v1::Date* out) {
+  int y, m, d;
+  if (s.size() != 10 || s[4] != '-' || s[7] != '-' || !absl::SimpleAtoi(s.substr(0, 4), &y) ||
+      !absl::SimpleAtoi(s.substr(5, 2), &m) || !absl::SimpleAtoi(s.substr(8, 2), &d) || m < 1 ||
+      m > 12 || d < 1 || d > 31) {
+    return false;
+  }
+  out->set_year(y);
+  out->set_month(m);
+  out->set_day(d);
+  return true;
+}
+
+kaigo::v1::CareLevel CareLevelFromCode(const std::string& code) {
+  namespace v1 = kaigo::v1;
+  static const std::map<std::string, v1::CareLevel> kCodes = {
+      {"01", v1::CARE_LEVEL_NOT_APPLICABLE}, {"06", v1::CARE_LEVEL_PROJECT_SUBJECT},
+      {"12", v1::CARE_LEVEL_SUPPORT_1},      {"13", v1::CARE_LEVEL_SUPPORT_2},
+      {"21", v1::CARE_LEVEL_CARE_1},         {"22", v1::CARE_LEVEL_CARE_2},
+      {"23", v1::CARE_LEVEL_CARE_3},         {"24", v1::CARE_LEVEL_CARE_4},
+      {"25", v1::CARE_LEVEL_CARE_5}};
+  auto it = kCodes.find(code);
+  return it == kCodes.end() ? v1::CARE_LEVEL_UNSPECIFIED : it->second;
+}
+
+}  // namespace kaigo::platform

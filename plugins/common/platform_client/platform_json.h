@@ -1,0 +1,28 @@
+// Reading the platform's JSON answers (outside input) without exceptions: typed getters that
+// treat a missing or wrongly typed member as absent, ISO dates, and the 要介護状態区分 codes.
+// Pure; thread-safe.
+#ifndef KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_JSON_H_
+#define KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_JSON_H_
+
+#include <cstdint>
+#include <string>
+
+#include "kaigo/v1/common.pb.h"
+#include "nlohmann/json.hpp"
+
+namespace kaigo::platform {
+
+// nlohmann's value() throws on a member of the wrong type; these never do.
+std::string JsonString(const nlohmann::json& object, const char* key);
+int64_t JsonInt(const nlohmann::json& object, const char* key);
+bool JsonBool(const nlohmann::json& object, const char* key);
+
+// "YYYY-MM-DD" into `out`; false for anything else.
+bool ParseIsoDate(const std::string& text, kaigo::v1::Date* out);
+
+// 要介護状態区分 code ("01", "06", "12", "13", "21"–"25"); CARE_LEVEL_UNSPECIFIED if unknown.
+kaigo::v1::CareLevel CareLevelFromCode(const std::string& code);
+
+}  // namespace kaigo::platform
+
+#endif  // KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_JSON_H_
