@@ -80,8 +80,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
     return store.status();
   }
   engine->store_ = *std::move(store);
-  engine->env_ =
-      HostEnvironment{engine->store_.get(), &engine->metrics_, &engine->logger_, engine.get()};
+  engine->env_.store = engine->store_.get();
+  engine->env_.metrics = &engine->metrics_;
+  engine->env_.logger = &engine->logger_;
+  engine->env_.router = engine.get();
   auto table = engine->Build(loaded, std::move(config_errors), errors);
   if (!table.ok()) return table.status();
   engine->running_config_ = loaded.config;
@@ -96,7 +98,13 @@ std::vector<std::string> Engine::CheckConfig(const std::string& config_path) {
   return errors;
 }
 
-Engine::~Engine() { Publish(nullptr); }
+Engine::~Engine() {
+  Publish(nullptr);
+  // Instances are destroyed on the reaper thread and may still use the store and the logger.
+  if (!env_.AwaitNoInstances(std::chrono::seconds(10))) {
+    logger_.Error("plugin instances were still alive 10 s after the engine let go of them");
+  }
+}
 
 std::shared_ptr<const RoutingTable> Engine::table() const {
   std::lock_guard<std::mutex> lock(table_mu_);

@@ -23,34 +23,25 @@ constexpr char kHimawari[] = "1371000025";  // 訪問介護: no 認定情報
 class CertificationE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto sandbox = SandboxProcess::Start();
-    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
-    sandbox_ = sandbox->release();
-    dir_ = new TempDir();
-    std::vector<PlatformBinding> bindings = {{"kaigo.v1.CertificationService",
-                                              "certification",
-                                              {"poll_interval_seconds: 1", "chunk_bytes: 100"}}};
-    std::string config =
-        "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-        "plugins:\n  - {name: certification, path: " +
-        PluginDir() +
-        "/certification.so}\n"
-        "offices:\n" +
-        PlatformOfficeYaml(*sandbox_, *dir_, kSakura, "sakura-cm", "Sakura#2026", bindings) +
-        PlatformOfficeYaml(*sandbox_, *dir_, kHimawari, "himawari-staff", "Himawari#2026",
-                           bindings) +
-        "store:\n  sqlite_path: state.db\n";
-    config_ = dir_->Write("engine.yaml", config);
-    auto engine = EngineProcess::Start(config_);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = engine->release();
-    stub_ = v1::CertificationService::NewStub(InsecureChannel(engine_->target())).release();
+    auto stack = PlatformStack::Start({"certification"}, [](const SandboxProcess& sandbox,
+                                                            const TempDir& dir) {
+      std::vector<PlatformBinding> bindings = {{"kaigo.v1.CertificationService",
+                                                "certification",
+                                                {"poll_interval_seconds: 1", "chunk_bytes: 100"}}};
+      return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bindings) +
+             PlatformOfficeYaml(sandbox, dir, kHimawari, "himawari-staff", "Himawari#2026",
+                                bindings);
+    });
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    sandbox_ = stack_->sandbox.get();
+    dir_ = stack_->dir.get();
+    config_ = stack_->config;
+    stub_ = v1::CertificationService::NewStub(InsecureChannel(stack_->engine->target())).release();
   }
   static void TearDownTestSuite() {
     delete stub_;
-    delete engine_;
-    delete sandbox_;
-    delete dir_;
+    delete stack_;
   }
 
   static v1::GetProgressRequest Request(const std::string& insured) {
@@ -60,17 +51,17 @@ class CertificationE2eTest : public ::testing::Test {
     return r;
   }
 
+  static PlatformStack* stack_;
   static SandboxProcess* sandbox_;
   static TempDir* dir_;
   static std::string config_;
-  static EngineProcess* engine_;
   static v1::CertificationService::Stub* stub_;
 };
 
+PlatformStack* CertificationE2eTest::stack_ = nullptr;
 SandboxProcess* CertificationE2eTest::sandbox_ = nullptr;
 TempDir* CertificationE2eTest::dir_ = nullptr;
 std::string CertificationE2eTest::config_;
-EngineProcess* CertificationE2eTest::engine_ = nullptr;
 v1::CertificationService::Stub* CertificationE2eTest::stub_ = nullptr;
 
 TEST_F(CertificationE2eTest, ProgressAndResult) {

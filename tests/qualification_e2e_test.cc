@@ -19,35 +19,26 @@ constexpr char kHimawari[] = "1371000025";  // configured with a 2-second cache
 class QualificationE2eTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
-    auto sandbox = SandboxProcess::Start();
-    ASSERT_TRUE(sandbox.ok()) << sandbox.status();
-    sandbox_ = sandbox->release();
-    dir_ = new TempDir();
-    std::vector<PlatformBinding> bindings = {
-        {"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 0"}}};
-    std::string config =
-        "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-        "plugins:\n  - {name: qualification, path: " +
-        PluginDir() +
-        "/qualification.so}\n"
-        "offices:\n" +
-        PlatformOfficeYaml(*sandbox_, *dir_, kSakura, "sakura-cm", "Sakura#2026", bindings) +
-        PlatformOfficeYaml(*sandbox_, *dir_, kMidori, "midori-dr", "Midori#2026", bindings) +
-        PlatformOfficeYaml(
-            *sandbox_, *dir_, kHimawari, "himawari-staff", "Himawari#2026",
-            {{"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 2"}}}) +
-        "store:\n  sqlite_path: state.db\n";
-    config_ = dir_->Write("engine.yaml", config);
-    auto engine = EngineProcess::Start(config_);
-    ASSERT_TRUE(engine.ok()) << engine.status();
-    engine_ = engine->release();
-    stub_ = v1::QualificationService::NewStub(InsecureChannel(engine_->target())).release();
+    auto stack = PlatformStack::Start({"qualification"}, [](const SandboxProcess& sandbox,
+                                                            const TempDir& dir) {
+      std::vector<PlatformBinding> bindings = {
+          {"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 0"}}};
+      return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bindings) +
+             PlatformOfficeYaml(sandbox, dir, kMidori, "midori-dr", "Midori#2026", bindings) +
+             PlatformOfficeYaml(
+                 sandbox, dir, kHimawari, "himawari-staff", "Himawari#2026",
+                 {{"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 2"}}});
+    });
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    sandbox_ = stack_->sandbox.get();
+    dir_ = stack_->dir.get();
+    config_ = stack_->config;
+    stub_ = v1::QualificationService::NewStub(InsecureChannel(stack_->engine->target())).release();
   }
   static void TearDownTestSuite() {
     delete stub_;
-    delete engine_;
-    delete sandbox_;
-    delete dir_;
+    delete stack_;
   }
 
   static grpc::Status Lookup(const std::string& office, const std::string& insurer,
@@ -67,17 +58,17 @@ class QualificationE2eTest : public ::testing::Test {
     return result;
   }
 
+  static PlatformStack* stack_;
   static SandboxProcess* sandbox_;
   static TempDir* dir_;
   static std::string config_;
-  static EngineProcess* engine_;
   static v1::QualificationService::Stub* stub_;
 };
 
+PlatformStack* QualificationE2eTest::stack_ = nullptr;
 SandboxProcess* QualificationE2eTest::sandbox_ = nullptr;
 TempDir* QualificationE2eTest::dir_ = nullptr;
 std::string QualificationE2eTest::config_;
-EngineProcess* QualificationE2eTest::engine_ = nullptr;
 v1::QualificationService::Stub* QualificationE2eTest::stub_ = nullptr;
 
 TEST_F(QualificationE2eTest, EveryCareLevel) {

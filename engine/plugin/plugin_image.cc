@@ -1,5 +1,6 @@
 #include "engine/plugin/plugin_image.h"
 
+#include <dlfcn.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
 
@@ -107,6 +108,11 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
                        load_error);
   if (load_error) {
     return absl::InvalidArgumentError("cannot load " + canonical + ": " + load_error.message());
+  }
+  // Never unloaded, not even when the loader is destroyed: threads and objects of the image may
+  // outlive every instance (Boost.DLL 1.74 has no nodelete mode; glibc promotes a loaded image).
+  if (void* pinned = dlopen(canonical.c_str(), RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE)) {
+    dlclose(pinned);
   }
   if (!image->library_.has(KAIGO_PLUGIN_ENTRY_SYMBOL)) {
     return absl::InvalidArgumentError(canonical + " exports no " KAIGO_PLUGIN_ENTRY_SYMBOL);

@@ -185,8 +185,13 @@ struct EngineHostApi {
   }
 };
 
+bool HostEnvironment::AwaitNoInstances(std::chrono::milliseconds timeout) {
+  std::unique_lock<std::mutex> lock(live_mu);
+  return none_live.wait_for(lock, timeout, [this] { return live == 0; });
+}
+
 absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
-    std::shared_ptr<const PluginImage> image, const HostEnvironment* env,
+    std::shared_ptr<const PluginImage> image, HostEnvironment* env,
     const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings) {
   std::unique_ptr<PluginInstance> instance(new PluginInstance());
   instance->image_ = std::move(image);
@@ -203,6 +208,10 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
   int32_t code = img.api()->create(
       EngineHostApi::Table(), reinterpret_cast<kaigo_host*>(instance.get()), &info,
       sdk::ToBytes(instance->settings_), &instance->instance_, sdk::StringSink(&error));
+  {
+    std::lock_guard<std::mutex> lock(env->live_mu);
+    ++env->live;  // counted from here: the destructor uncounts it, created or not
+  }
   if (code != KAIGO_CODE_OK || instance->instance_ == nullptr) {
     instance->instance_ = nullptr;
     return sdk::FromKaigoCode(
@@ -214,6 +223,9 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
 
 PluginInstance::~PluginInstance() {
   if (instance_ != nullptr) image_->api()->destroy(instance_);
+  if (env_ == nullptr) return;
+  std::lock_guard<std::mutex> lock(env_->live_mu);
+  if (--env_->live == 0) env_->none_live.notify_all();
 }
 
 sdk::host::Target PluginInstance::TargetOf(const std::shared_ptr<PluginInstance>& instance) {

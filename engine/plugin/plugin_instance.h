@@ -7,8 +7,11 @@
 #ifndef KAIGO_ENGINE_PLUGIN_PLUGIN_INSTANCE_H_
 #define KAIGO_ENGINE_PLUGIN_PLUGIN_INSTANCE_H_
 
+#include <chrono>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -29,19 +32,29 @@ class CallRouter {
                                                           const std::string& method) = 0;
 };
 
-// What every instance's host services use; owned by the engine, outlives all instances.
+// What every instance's host services use; owned by the engine, which must outlive all instances:
+// it waits with AwaitNoInstances before it lets go of them.
 struct HostEnvironment {
   Store* store = nullptr;
   Metrics* metrics = nullptr;
   JsonLogger* logger = nullptr;
   CallRouter* router = nullptr;
+
+  // Waits (up to `timeout`) until every instance created with this environment is destroyed.
+  bool AwaitNoInstances(std::chrono::milliseconds timeout);
+
+ private:
+  friend class PluginInstance;
+  std::mutex live_mu;
+  std::condition_variable none_live;
+  int live = 0;
 };
 
 class PluginInstance {
  public:
   // Creates the plugin's instance for `office` with serialized `settings`.
   static absl::StatusOr<std::shared_ptr<PluginInstance>> Create(
-      std::shared_ptr<const PluginImage> image, const HostEnvironment* env,
+      std::shared_ptr<const PluginImage> image, HostEnvironment* env,
       const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings);
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
@@ -60,7 +73,7 @@ class PluginInstance {
   PluginInstance() = default;
 
   std::shared_ptr<const PluginImage> image_;
-  const HostEnvironment* env_ = nullptr;
+  HostEnvironment* env_ = nullptr;
   std::string office_;
   std::string config_dir_;
   std::string settings_;

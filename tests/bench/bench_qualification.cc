@@ -72,35 +72,27 @@ Figures Drive(int threads, std::chrono::milliseconds duration,
 
 int main() {
   using namespace kaigo::testing;
-  auto sandbox = SandboxProcess::Start();
-  if (!sandbox.ok()) {
-    fprintf(stderr, "%s\n", std::string(sandbox.status().message()).c_str());
+  auto stack = PlatformStack::Start(
+      {"qualification"},
+      [](const SandboxProcess& sandbox, const TempDir& dir) {
+        return PlatformOfficeYaml(sandbox, dir, "1371000017", "sakura-cm", "Sakura#2026",
+                                  {{"kaigo.v1.QualificationService", "qualification", {}}});
+      },
+      "warn");
+  if (!stack.ok()) {
+    fprintf(stderr, "%s\n", std::string(stack.status().message()).c_str());
     return 1;
   }
-  TempDir dir;
-  std::string config =
-      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-      "plugins:\n  - {name: qualification, path: " +
-      PluginDir() +
-      "/qualification.so}\n"
-      "offices:\n" +
-      PlatformOfficeYaml(**sandbox, dir, "1371000017", "sakura-cm", "Sakura#2026",
-                         {{"kaigo.v1.QualificationService", "qualification", {}}}) +
-      "store:\n  sqlite_path: state.db\nlog:\n  level: warn\n";
-  auto engine = EngineProcess::Start(dir.Write("engine.yaml", config));
-  if (!engine.ok()) {
-    fprintf(stderr, "%s\n", std::string(engine.status().message()).c_str());
-    return 1;
-  }
+  SandboxProcess* sandbox = (*stack)->sandbox.get();
   kaigo::platform::ClientOptions options;
-  options.base_url = (*sandbox)->base_url();
-  options.ca_pem = (*sandbox)->ca_pem();
-  options.client_p12 = (*sandbox)->p12("1371000017");
+  options.base_url = sandbox->base_url();
+  options.ca_pem = sandbox->ca_pem();
+  options.client_p12 = sandbox->p12("1371000017");
   options.client_p12_password = "sandbox";
   options.user_id = "sakura-cm";
   options.password = "Sakura#2026";
   auto client = kaigo::platform::PlatformClient::Create(options);
-  auto stub = v1::QualificationService::NewStub(InsecureChannel((*engine)->target()));
+  auto stub = v1::QualificationService::NewStub(InsecureChannel((*stack)->engine->target()));
 
   auto direct = [&](int i) {
     auto r = (*client)->Get(std::string("/api/v1/insured-certificate?insurer_number=131011&") +
@@ -142,10 +134,9 @@ int main() {
     return regime;
   };
   Regime loopback = measure("sandbox at loopback speed");
-  if (!(*sandbox)->Faults(R"({"latency_ms": 10})").ok()) return 1;
+  if (!sandbox->Faults(R"({"latency_ms": 10})").ok()) return 1;
   Regime platform = measure("sandbox with a 10 ms platform round trip");
-  (*engine)->Stop();
-  (*sandbox)->Stop();
+  stack->reset();
   printf(
       "RESULT engine_p50_share=%.3f lookups_per_s=%.0f engine_p50_share_loopback=%.3f "
       "engine_overhead_p50_us=%.0f\n",

@@ -228,6 +228,27 @@ std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& sec
   return yaml;
 }
 
+absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
+    const std::vector<std::string>& plugins,
+    const std::function<std::string(const SandboxProcess&, const TempDir&)>& offices,
+    const std::string& log_level) {
+  auto stack = std::make_unique<PlatformStack>();
+  auto sandbox = SandboxProcess::Start();
+  if (!sandbox.ok()) return sandbox.status();
+  stack->sandbox = *std::move(sandbox);
+  stack->dir = std::make_unique<TempDir>();
+  std::string yaml = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n";
+  for (const auto& p : plugins)
+    yaml += "  - {name: " + p + ", path: " + PluginDir() + "/" + p + ".so}\n";
+  yaml += "offices:\n" + offices(*stack->sandbox, *stack->dir) +
+          "store:\n  sqlite_path: state.db\nlog:\n  level: " + log_level + "\n";
+  stack->config = stack->dir->Write("engine.yaml", yaml);
+  auto engine = EngineProcess::Start(stack->config);
+  if (!engine.ok()) return engine.status();
+  stack->engine = *std::move(engine);
+  return stack;
+}
+
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
 }

@@ -7,6 +7,7 @@
 #include <grpcpp/grpcpp.h>
 #include <sys/types.h>
 
+#include <functional>
 #include <memory>
 #include <regex>
 #include <string>
@@ -112,6 +113,21 @@ std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& sec
                                const std::string& office, const std::string& user,
                                const std::string& password,
                                const std::vector<PlatformBinding>& bindings);
+
+// A sandbox and an engine whose offices reach it, for platform end-to-end tests and benchmarks.
+struct PlatformStack {
+  std::unique_ptr<SandboxProcess> sandbox;
+  std::unique_ptr<TempDir> dir;  // the engine's configuration, secrets and store
+  std::string config;            // path of the engine's configuration
+  std::unique_ptr<EngineProcess> engine;
+
+  // `plugins` are loaded from PluginDir(); `offices` returns the YAML items of `offices:`
+  // (usually PlatformOfficeYaml), given the started sandbox and the configuration directory.
+  static absl::StatusOr<std::unique_ptr<PlatformStack>> Start(
+      const std::vector<std::string>& plugins,
+      const std::function<std::string(const SandboxProcess&, const TempDir&)>& offices,
+      const std::string& log_level = "info");
+};
 
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target);
 // A context with x-kaigo-office set (if non-empty) and a deadline.
