@@ -28,6 +28,7 @@
 #include "absl/strings/str_format.h"
 #include "echo_handler.h"
 #include "kaigo/test/v1/probe.grpc.pb.h"
+#include "latency_summary.h"
 #include "tests/support/test_env.h"
 
 namespace {
@@ -135,13 +136,7 @@ int64_t ContextSwitches(pid_t pid) {
   return total;
 }
 
-struct Figures {
-  double switches_per_call = 0;
-  double calls_per_s = 0;
-  double p50_us = 0;
-  double p99_us = 0;
-  int64_t failed = 0;
-};
+using kaigo::bench::Figures;
 
 // Keeps `in_flight` Echo calls outstanding for `duration`, each completion issuing the next.
 Figures Drive(const std::shared_ptr<grpc::Channel>& channel, pid_t server, int in_flight,
@@ -192,12 +187,7 @@ Figures Drive(const std::shared_ptr<grpc::Channel>& channel, pid_t server, int i
   std::unique_lock<std::mutex> lock(mu);
   idle.wait(lock, [&] { return running == 0; });
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::sort(latencies.begin(), latencies.end());
-  Figures f;
-  f.calls_per_s = latencies.size() / seconds;
-  f.p50_us = latencies[latencies.size() / 2];
-  f.p99_us = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
-  f.failed = failed;
+  Figures f = kaigo::bench::Summarize(latencies, seconds, failed);
   f.switches_per_call =
       static_cast<double>(ContextSwitches(server) - switches_before) / latencies.size();
   return f;

@@ -22,6 +22,7 @@
 #include <vector>
 
 #include "kaigo/v1/qualification.grpc.pb.h"
+#include "latency_summary.h"
 #include "platform_client.h"
 #include "tests/support/test_env.h"
 
@@ -32,10 +33,7 @@ namespace v1 = kaigo::v1;
 
 const char* kInsured[] = {"0000100004", "0000100005", "0000100006", "0000100010", "0000100011"};
 
-struct Figures {
-  double calls_per_s = 0, p50_us = 0, p99_us = 0;
-  int64_t failed = 0;
-};
+using kaigo::bench::Figures;
 
 // `threads` callers, each doing `call(i)` in a loop for `duration`.
 Figures Drive(int threads, std::chrono::milliseconds duration,
@@ -59,13 +57,7 @@ Figures Drive(int threads, std::chrono::milliseconds duration,
   }
   for (auto& w : workers) w.join();
   double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  std::sort(latencies.begin(), latencies.end());
-  Figures f;
-  f.calls_per_s = latencies.size() / seconds;
-  f.p50_us = latencies[latencies.size() / 2];
-  f.p99_us = latencies[std::min(latencies.size() - 1, latencies.size() * 99 / 100)];
-  f.failed = failed;
-  return f;
+  return kaigo::bench::Summarize(latencies, seconds, failed);
 }
 
 }  // namespace
