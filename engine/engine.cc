@@ -1,6 +1,7 @@
 #include "engine/engine.h"
 
 #include <algorithm>
+#include <filesystem>
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
@@ -200,7 +201,9 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     std::unique_ptr<google::protobuf::Message> message(
         image->second->factory()->GetPrototype(type)->New());
     PositionIndex ignored;
-    YamlProtoMapper(pending.file, &ignored, &e).Map(pending.node, pending.path, message.get());
+    YamlProtoMapper mapper(pending.file, &ignored, &e);
+    mapper.ResolvePathsAgainst(std::filesystem::path(pending.file).parent_path().string());
+    mapper.Map(pending.node, pending.path, message.get());
     binding->set_settings(message->SerializeAsString());
   }
 

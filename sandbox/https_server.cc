@@ -81,8 +81,10 @@ std::string PeerOffice(SSL* ssl) {
 
 }  // namespace
 
-HttpsServer::HttpsServer(PlatformModel* model, const std::string& dir, std::string control_token)
+HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, const std::string& dir,
+                         std::string control_token)
     : model_(model),
+      subsidy_(subsidy),
       dir_(dir),
       control_token_(std::move(control_token)),
       tls_(asio::ssl::context::tls_server) {}
@@ -148,9 +150,12 @@ void HttpsServer::Serve(tcp::socket socket) {
   std::string office = PeerOffice(stream.native_handle());
   boost::beast::flat_buffer buffer;
   for (;;) {
-    http::request<http::string_body> request;
-    http::read(stream, buffer, request, ec);
+    // Beast's default request body limit is 1 MiB; subsidy attachments may be 20 MiB.
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(SubsidyDesk::kMaxAttachmentBytes + (1 << 20));
+    http::read(stream, buffer, parser, ec);
     if (ec) break;
+    http::request<http::string_body> request = parser.release();
     Response response;
     try {  // no input may take the server down: an escaped exception is a 500
       response = Handle(std::string(request.method_string()), std::string(request.target()),
@@ -200,6 +205,17 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
                            std::string(advanced.message()));
       }
     }
+    if (f.contains("advance_subsidy") && f["advance_subsidy"].is_object()) {
+      const json& which = f["advance_subsidy"];
+      absl::Status advanced =
+          subsidy_->Advance(which.contains("application_id") && which["application_id"].is_string()
+                                ? which["application_id"].get<std::string>()
+                                : "");
+      if (!advanced.ok()) {
+        return SystemError(http::status::bad_request, "BAD_REQUEST",
+                           std::string(advanced.message()));
+      }
+    }
     return Json(http::status::ok, {{"ok", true}});
   }
   if (path == "/sandbox/health") return Json(http::status::ok, {{"ok", true}});
@@ -239,7 +255,6 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
                                    {"refresh_expires_in", tokens->refresh_expires_in}});
   }
 
-  if (method != "GET") return SystemError(http::status::method_not_allowed, "METHOD", "use GET");
   const std::string kBearer = "Bearer ";
   auto session = model_->Authenticate(
       office, authorization.rfind(kBearer, 0) == 0 ? authorization.substr(kBearer.size()) : "");
@@ -247,6 +262,10 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
     return SystemError(http::status::unauthorized, "UNAUTHENTICATED",
                        std::string(session.status().message()));
   }
+  if (path.rfind("/portal/v1/subsidy/", 0) == 0) {
+    return HandleSubsidy(method, path, query, body, *session);
+  }
+  if (method != "GET") return SystemError(http::status::method_not_allowed, "METHOD", "use GET");
   if (path == "/api/v1/municipalities") {
     return Json(http::status::ok, {{"municipalities", model_->Municipalities()}});
   }
@@ -276,6 +295,32 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
     result = model_->CertificationDocuments(*session, insurer, insured, &error);
   } else {
     return SystemError(http::status::not_found, "NOT_FOUND", "no such endpoint: " + path);
+  }
+  if (error) return Business(*error);
+  return Json(http::status::ok, result);
+}
+
+HttpsServer::Response HttpsServer::HandleSubsidy(const std::string& method, const std::string& path,
+                                                 std::map<std::string, std::string>& query,
+                                                 const std::string& body, const Session& session) {
+  const std::string kApplications = "/portal/v1/subsidy/applications";
+  std::optional<BusinessError> error;
+  json result;
+  if (path == "/portal/v1/subsidy/attachments" && method == "POST") {
+    result = subsidy_->Upload(session, query["kind"], query["file_name"], body, &error);
+  } else if (path == kApplications && method == "POST") {
+    json application = json::parse(body, nullptr, false);
+    if (application.is_discarded() || !application.is_object()) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+    }
+    result = subsidy_->File(session, application, &error);
+  } else if (path == kApplications && method == "GET") {
+    result = subsidy_->List(session);
+  } else if (path.rfind(kApplications + "/", 0) == 0 && method == "GET") {
+    result = subsidy_->Get(session, PercentDecode(path.substr(kApplications.size() + 1)), &error);
+  } else {
+    return SystemError(http::status::not_found, "NOT_FOUND",
+                       "no such endpoint: " + method + " " + path);
   }
   if (error) return Business(*error);
   return Json(http::status::ok, result);

@@ -11,6 +11,7 @@
 #include <atomic>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -18,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "sandbox/platform_model.h"
+#include "sandbox/subsidy_desk.h"
 
 namespace kaigo::sandbox {
 
@@ -30,7 +32,8 @@ struct Faults {
 class HttpsServer {
  public:
   // `dir` holds server.crt, server.key and ca.crt (see certificates.h).
-  HttpsServer(PlatformModel* model, const std::string& dir, std::string control_token);
+  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, const std::string& dir,
+              std::string control_token);
   ~HttpsServer();
 
   // Binds and starts accepting; returns the port.
@@ -48,7 +51,13 @@ class HttpsServer {
                   const std::string& office);
   bool TakeFault(int Faults::*counter);
 
+  // The portal's subsidy endpoints (/portal/v1/subsidy/…) for an authenticated session.
+  Response HandleSubsidy(const std::string& method, const std::string& path,
+                         std::map<std::string, std::string>& query, const std::string& body,
+                         const Session& session);
+
   PlatformModel* model_;
+  SubsidyDesk* subsidy_;
   std::string dir_;
   std::string control_token_;
   boost::asio::io_context io_;

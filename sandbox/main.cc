@@ -4,8 +4,9 @@
 //   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]
 //
 // make-certs writes the test PKI (see certificates.h); by default for the seeded offices and with
-// the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db (seeded when new),
-// writes a fresh control token for the fault switch to DIR/control.token, and the ready file
+// the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db and DIR/subsidy.db
+// (seeded when new), writes a fresh control token for the fault switch to DIR/control.token, and
+// the ready file
 // {"port":…,"pid":…} once it listens. It runs until SIGTERM or SIGINT.
 #include <openssl/rand.h>
 #include <signal.h>
@@ -78,12 +79,18 @@ int Serve(const std::vector<std::string>& args) {
     std::cerr << model.status().message() << "\n";
     return 1;
   }
+  auto subsidy = kaigo::sandbox::SubsidyDesk::Open(dir + "/subsidy.db",
+                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
+  if (!subsidy.ok()) {
+    std::cerr << subsidy.status().message() << "\n";
+    return 1;
+  }
   unsigned char token[16];
   RAND_bytes(token, sizeof token);
   std::string control =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(token), sizeof token));
   std::ofstream(dir + "/control.token") << control;
-  kaigo::sandbox::HttpsServer server(model->get(), dir, control);
+  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), dir, control);
   auto bound = server.Start(listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << bound.status().message() << "\n";

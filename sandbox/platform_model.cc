@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/time.h"
+#include "sandbox/sqlite_query.h"
 
 namespace kaigo::sandbox {
 
@@ -43,58 +44,6 @@ CREATE TABLE IF NOT EXISTS certifications (insurer TEXT NOT NULL, insured TEXT N
 CREATE TABLE IF NOT EXISTS documents (id TEXT PRIMARY KEY, insurer TEXT NOT NULL,
   insured TEXT NOT NULL, kind TEXT NOT NULL, content BLOB NOT NULL);
 )sql";
-
-std::string Hex(const unsigned char* data, size_t size) {
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(data), size));
-}
-
-std::string RandomToken() {
-  unsigned char bytes[24];
-  RAND_bytes(bytes, sizeof bytes);
-  return Hex(bytes, sizeof bytes);
-}
-
-std::string Sha256(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return Hex(digest, size);
-}
-
-// A statement with text bindings; columns read back as strings (NULL → "").
-class Query {
- public:
-  Query(sqlite3* db, const char* sql) { sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Query() { sqlite3_finalize(stmt_); }
-  Query& Bind(int i, const std::string& v) {
-    sqlite3_bind_text(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  Query& Bind(int i, int64_t v) {
-    sqlite3_bind_int64(stmt_, i, v);
-    return *this;
-  }
-  Query& BindBlob(int i, const std::string& v) {
-    sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-    return *this;
-  }
-  bool Row() { return sqlite3_step(stmt_) == SQLITE_ROW; }
-  bool Run() { return sqlite3_step(stmt_) == SQLITE_DONE; }
-  std::string Text(int i) {
-    const unsigned char* t = sqlite3_column_text(stmt_, i);
-    return t == nullptr ? "" : reinterpret_cast<const char*>(t);
-  }
-  std::string Blob(int i) {
-    const void* b = sqlite3_column_blob(stmt_, i);
-    return b == nullptr ? ""
-                        : std::string(static_cast<const char*>(b), sqlite3_column_bytes(stmt_, i));
-  }
-  int64_t Int(int i) { return sqlite3_column_int64(stmt_, i); }
-  bool IsNull(int i) { return sqlite3_column_type(stmt_, i) == SQLITE_NULL; }
-
- private:
-  sqlite3_stmt* stmt_ = nullptr;
-};
 
 json DateOrNull(const std::string& date) { return date.empty() ? json(nullptr) : json(date); }
 

@@ -40,19 +40,6 @@ std::string LoadedConfig::Resolve(const std::string& relative) const {
 
 namespace {
 
-bool ParseYamlFile(const std::string& file, YAML::Node* out, ConfigErrors* errors) {
-  try {
-    *out = YAML::LoadFile(file);
-    return true;
-  } catch (const YAML::BadFile&) {
-    errors->Add(file, "", "cannot read the file");
-  } catch (const YAML::ParserException& e) {
-    errors->Add(absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1), "",
-                "YAML syntax: " + e.msg);
-  }
-  return false;
-}
-
 YamlProtoMapper MapperFor(const std::string& file, LoadedConfig* loaded, ConfigErrors* errors) {
   YamlProtoMapper mapper(file, &loaded->positions, errors);
   mapper.SetBytesHook([loaded, file, errors](const std::string& path, const YAML::Node& node,
@@ -149,6 +136,10 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
   } else if (c.server().insecure_loopback() && !IsLoopbackHost(host)) {
     error("server.insecure_loopback",
           "serving without TLS is allowed only on a loopback address, not " + host);
+  }
+  if (c.server().max_message_bytes() < 0 ||
+      (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {
+    error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");
   }
   if (!c.server().insecure_loopback()) {
     if (c.server().tls().cert_file().empty()) {

@@ -14,10 +14,16 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
-#include "engine/config/yaml_proto.h"
+#include "kaigo/sdk/yaml_proto.h"
 #include "kaigo/v1/config.pb.h"
 
 namespace kaigo::engine {
+
+using sdk::ConfigErrors;
+using sdk::MarkOf;
+using sdk::ParseYamlFile;
+using sdk::PositionIndex;
+using sdk::YamlProtoMapper;
 
 // A plugin's settings as written, to be mapped once the plugin's config type is known.
 struct PendingSettings {

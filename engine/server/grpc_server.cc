@@ -59,6 +59,9 @@ absl::Status GrpcServer::Start() {
   grpc::EnableDefaultHealthCheckService(true);
   grpc::ServerBuilder builder;
   builder.AddListeningPort(server.listen(), *credentials, &grpc_port_);
+  int max_message = server.max_message_bytes() > 0 ? server.max_message_bytes() : 32 << 20;
+  builder.SetMaxReceiveMessageSize(max_message);
+  builder.SetMaxSendMessageSize(max_message);
   builder.RegisterService(&admin_);
   builder.RegisterService(&reflection_v1_);
   builder.RegisterService(&reflection_v1alpha_);

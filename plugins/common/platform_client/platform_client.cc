@@ -147,18 +147,18 @@ void PlatformClient::BreakerRecord(bool unavailable) {
 }
 
 absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, const std::string& path,
-                                                 const std::string& body,
-                                                 const std::string& bearer) {
+                                                 const std::string& body, const std::string& bearer,
+                                                 const std::string& content_type) {
   auto handle = TakeHandle();
   CURL* c = handle->curl;
   curl_easy_reset(c);  // options go; the connection cache stays
   std::string url = options_.base_url + path;
   Response response;
-  std::string content_type;
   curl_slist* headers = nullptr;
   std::string authorization = "Authorization: Bearer " + bearer;
   if (!bearer.empty()) headers = curl_slist_append(headers, authorization.c_str());
-  if (method == "POST") headers = curl_slist_append(headers, "Content-Type: application/json");
+  std::string type_header = "Content-Type: " + content_type;
+  if (method == "POST") headers = curl_slist_append(headers, type_header.c_str());
   curl_blob cert{const_cast<char*>(options_.client_p12.data()), options_.client_p12.size(),
                  CURL_BLOB_NOCOPY};
   curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_NOCOPY};
@@ -199,12 +199,13 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
 
 absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
                                                   const std::string& path, const std::string& body,
-                                                  const std::string& bearer) {
+                                                  const std::string& bearer,
+                                                  const std::string& content_type) {
   absl::Duration backoff = options_.initial_backoff;
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     if (absl::Status allowed = BreakerAllows(); !allowed.ok()) return allowed;
-    absl::StatusOr<Response> response = Attempt(method, path, body, bearer);
+    absl::StatusOr<Response> response = Attempt(method, path, body, bearer, content_type);
     absl::Status status = response.ok() ? FromHttp(*response) : response.status();
     bool unavailable = status.code() == absl::StatusCode::kUnavailable;
     BreakerRecord(unavailable);
@@ -263,16 +264,28 @@ absl::StatusOr<std::string> PlatformClient::AccessToken(bool renew, const std::s
 }
 
 absl::StatusOr<Response> PlatformClient::Get(const std::string& path_and_query) {
+  return Authorized("GET", path_and_query, "", "");
+}
+
+absl::StatusOr<Response> PlatformClient::Post(const std::string& path, const std::string& body,
+                                              const std::string& content_type) {
+  return Authorized("POST", path, body, content_type);
+}
+
+absl::StatusOr<Response> PlatformClient::Authorized(const std::string& method,
+                                                    const std::string& path,
+                                                    const std::string& body,
+                                                    const std::string& content_type) {
   auto token = AccessToken(false, "");
   if (!token.ok()) return token.status();
-  auto response = Exchange("GET", path_and_query, "", *token);
+  auto response = Exchange(method, path, body, *token, content_type);
   if (response.ok() || response.status().code() != absl::StatusCode::kUnauthenticated) {
     return response;
   }
   // The access token was refused (expired after 60 min): renew once and repeat.
   token = AccessToken(true, *token);
   if (!token.ok()) return token.status();
-  return Exchange("GET", path_and_query, "", *token);
+  return Exchange(method, path, body, *token, content_type);
 }
 
 }  // namespace kaigo::platform

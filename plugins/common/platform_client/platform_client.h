@@ -66,6 +66,10 @@ class PlatformClient {
   // UNAUTHENTICATED (credentials refused or locked), PERMISSION_DENIED, NOT_FOUND,
   // FAILED_PRECONDITION (TLS: certificate refused), INTERNAL (a malformed request).
   absl::StatusOr<Response> Get(const std::string& path_and_query);
+  // An authenticated POST, with the same errors. Retried like a GET on UNAVAILABLE answers: only
+  // for requests the platform treats as idempotent (e.g. carrying a client reference).
+  absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
+                                const std::string& content_type = "application/json");
 
   ClientStats stats() const;
 
@@ -73,11 +77,16 @@ class PlatformClient {
   struct Handle;
   explicit PlatformClient(ClientOptions options);
 
+  // With the access token, renewed once if the platform refuses it.
+  absl::StatusOr<Response> Authorized(const std::string& method, const std::string& path,
+                                      const std::string& body, const std::string& content_type);
   // One HTTP exchange with retries and the breaker; `bearer` empty for login/refresh.
   absl::StatusOr<Response> Exchange(const std::string& method, const std::string& path,
-                                    const std::string& body, const std::string& bearer);
+                                    const std::string& body, const std::string& bearer,
+                                    const std::string& content_type = "application/json");
   absl::StatusOr<Response> Attempt(const std::string& method, const std::string& path,
-                                   const std::string& body, const std::string& bearer);
+                                   const std::string& body, const std::string& bearer,
+                                   const std::string& content_type);
   // A valid access token: the current one, or after a refresh or a login.
   absl::StatusOr<std::string> AccessToken(bool renew, const std::string& rejected);
   absl::Status Login();

@@ -5,8 +5,8 @@
 // (ROLE_CARE_MANAGER or care_manager).
 //
 // Not thread-safe per instance; use one mapper per document.
-#ifndef KAIGO_ENGINE_CONFIG_YAML_PROTO_H_
-#define KAIGO_ENGINE_CONFIG_YAML_PROTO_H_
+#ifndef KAIGO_SDK_YAML_PROTO_H_
+#define KAIGO_SDK_YAML_PROTO_H_
 
 #include <yaml-cpp/yaml.h>
 
@@ -15,9 +15,10 @@
 #include <string>
 #include <vector>
 
+#include "absl/status/status.h"
 #include "google/protobuf/message.h"
 
-namespace kaigo::engine {
+namespace kaigo::sdk {
 
 // Where each field path was written, "file:line:column".
 using PositionIndex = std::map<std::string, std::string>;
@@ -36,6 +37,12 @@ class ConfigErrors {
 
 std::string MarkOf(const std::string& file, const YAML::Node& node);
 
+// Reads `file` as YAML into `out`; false (with the error added) when it cannot be read or parsed.
+bool ParseYamlFile(const std::string& file, YAML::Node* out, ConfigErrors* errors);
+
+// Reads `file` onto `message`; INVALID_ARGUMENT listing every error, one per line.
+absl::Status LoadYamlMessage(const std::string& file, google::protobuf::Message* message);
+
 class YamlProtoMapper {
  public:
   // Called for a bytes field instead of mapping it; the hook keeps the node for later.
@@ -47,6 +54,9 @@ class YamlProtoMapper {
       : file_(std::move(file)), positions_(positions), errors_(errors) {}
 
   void SetBytesHook(BytesHook hook) { bytes_hook_ = std::move(hook); }
+  // String fields whose names end in "_file" or "_dir" are paths: relative ones are taken from
+  // `dir` (the directory of the file that wrote them) and stored absolute.
+  void ResolvePathsAgainst(std::string dir) { path_base_ = std::move(dir); }
 
   // Fills `message` from `node` (a mapping, or null for all defaults) at field path `path`.
   void Map(const YAML::Node& node, const std::string& path, google::protobuf::Message* message);
@@ -63,8 +73,9 @@ class YamlProtoMapper {
   PositionIndex* positions_;
   ConfigErrors* errors_;
   BytesHook bytes_hook_;
+  std::string path_base_;
 };
 
-}  // namespace kaigo::engine
+}  // namespace kaigo::sdk
 
-#endif  // KAIGO_ENGINE_CONFIG_YAML_PROTO_H_
+#endif  // KAIGO_SDK_YAML_PROTO_H_

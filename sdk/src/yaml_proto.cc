@@ -1,12 +1,15 @@
-#include "engine/config/yaml_proto.h"
+#include "kaigo/sdk/yaml_proto.h"
+
+#include <filesystem>
 
 #include "absl/strings/ascii.h"
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "google/protobuf/descriptor.h"
 
-namespace kaigo::engine {
+namespace kaigo::sdk {
 
 using google::protobuf::FieldDescriptor;
 using google::protobuf::Message;
@@ -22,6 +25,42 @@ std::string MarkOf(const std::string& file, const YAML::Node& node) {
   YAML::Mark mark = node.Mark();
   if (mark.line < 0) return file;
   return absl::StrCat(file, ":", mark.line + 1, ":", mark.column + 1);
+}
+
+namespace {
+
+bool IsPathField(const FieldDescriptor& field) {
+  return absl::EndsWith(field.name(), "_file") || absl::EndsWith(field.name(), "_dir");
+}
+
+std::string ResolveAgainst(const std::string& dir, const std::string& path) {
+  if (path.empty()) return path;
+  return (std::filesystem::path(dir) / path).lexically_normal().string();  // absolute stays
+}
+
+}  // namespace
+
+bool ParseYamlFile(const std::string& file, YAML::Node* out, ConfigErrors* errors) {
+  try {
+    *out = YAML::LoadFile(file);
+    return true;
+  } catch (const YAML::BadFile&) {
+    errors->Add(file, "", "cannot read the file");
+  } catch (const YAML::ParserException& e) {
+    errors->Add(absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1), "",
+                "YAML syntax: " + e.msg);
+  }
+  return false;
+}
+
+absl::Status LoadYamlMessage(const std::string& file, google::protobuf::Message* message) {
+  ConfigErrors errors;
+  YAML::Node root;
+  if (ParseYamlFile(file, &root, &errors)) {
+    PositionIndex positions;
+    YamlProtoMapper(file, &positions, &errors).Map(root, "", message);
+  }
+  return errors.empty() ? absl::OkStatus() : absl::InvalidArgumentError(errors.Joined());
 }
 
 void YamlProtoMapper::Error(const YAML::Node& node, const std::string& path,
@@ -100,8 +139,12 @@ void YamlProtoMapper::MapScalar(const YAML::Node& node, const std::string& path,
         fail("binary values cannot be written here");
         return;
       }
-      repeated ? r->AddString(message, field, text) : r->SetString(message, field, text);
-      return;
+      {
+        std::string value =
+            !path_base_.empty() && IsPathField(*field) ? ResolveAgainst(path_base_, text) : text;
+        repeated ? r->AddString(message, field, value) : r->SetString(message, field, value);
+        return;
+      }
     case FieldDescriptor::CPPTYPE_BOOL: {
       if (text != "true" && text != "false") return fail("expected true or false");
       repeated ? r->AddBool(message, field, text == "true")
@@ -173,4 +216,4 @@ void YamlProtoMapper::MapScalar(const YAML::Node& node, const std::string& path,
   }
 }
 
-}  // namespace kaigo::engine
+}  // namespace kaigo::sdk

@@ -1,10 +1,10 @@
-#include "engine/config/yaml_proto.h"
+#include "kaigo/sdk/yaml_proto.h"
 
 #include <gtest/gtest.h>
 
 #include "kaigo/v1/config.pb.h"
 
-namespace kaigo::engine {
+namespace kaigo::sdk {
 namespace {
 
 struct Mapped {
@@ -53,4 +53,4 @@ TEST(YamlProtoTest, BytesNeedAHook) {
 }
 
 }  // namespace
-}  // namespace kaigo::engine
+}  // namespace kaigo::sdk

@@ -1,0 +1,3 @@
+#include "subsidy_filing.h"
+
+KAIGO_PLUGIN(kaigo::plugins::subsidy::Define)

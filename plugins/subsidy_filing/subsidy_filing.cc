@@ -1,0 +1,492 @@
+#include "subsidy_filing.h"
+
+#include <openssl/evp.h>
+#include <openssl/rand.h>
+
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "absl/time/clock.h"
+#include "application_check.h"
+#include "attachment_type.h"
+#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/v1/subsidy.pb.h"
+#include "nlohmann/json.hpp"
+#include "platform_connection.h"
+#include "portal_answers.h"
+#include "subsidy_rules.h"
+
+namespace kaigo::plugins::subsidy {
+
+namespace {
+
+namespace v1 = kaigo::v1;
+using kaigo::plugins::v1::SubsidyConfig;
+using nlohmann::json;
+
+constexpr char kService[] = "/kaigo.v1.SubsidyService/";
+constexpr char kAppPrefix[] = "app/";
+
+std::string RandomHex(int bytes) {
+  std::string raw(bytes, '\0');
+  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
+  return absl::BytesToHexString(raw);
+}
+
+std::string Sha256Hex(std::string_view data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
+}
+
+absl::CivilDay TodayInJapan() {
+  return absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(9 * 3600));
+}
+
+std::string AttachmentKey(const std::string& app, const std::string& attachment) {
+  return absl::StrCat("att/", app, "/", attachment);
+}
+
+const char* KindWord(v1::AttachmentKind kind) {
+  switch (kind) {
+    case v1::ATTACHMENT_KIND_PASSBOOK:
+      return "passbook";
+    case v1::ATTACHMENT_KIND_SERVICE_TYPE_DOCUMENT:
+      return "service_type_document";
+    default:
+      return "receipt";
+  }
+}
+
+std::string Percent(const std::string& text) {
+  std::string out;
+  for (unsigned char c : text) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      absl::StrAppend(&out, "%", absl::Hex(c, absl::kZeroPad2));
+    }
+  }
+  return out;
+}
+
+bool Editable(const v1::SubsidyApplication& app) {
+  return app.status() == v1::APPLICATION_STATUS_DRAFT ||
+         app.status() == v1::APPLICATION_STATUS_RETURNED;
+}
+
+std::string Describe(const v1::ApplicationReport& report) {
+  std::vector<std::string> lines;
+  for (const auto& f : report.errors()) {
+    lines.push_back(absl::StrCat(f.field(), ": ", f.message(), " (rule: ", f.rule(), ")"));
+  }
+  return absl::StrJoin(lines, "; ");
+}
+
+// The application as the portal's form takes it.
+json PortalForm(const v1::SubsidyApplication& app, const std::string& client_reference) {
+  const auto& f = app.form();
+  json types = json::array();
+  for (const auto& t : f.service_types()) types.push_back(t.value());
+  json attachments = json::array();
+  for (const auto& a : app.attachments()) {
+    json item = {{"attachment_id", a.portal_id()}, {"kind", KindWord(a.kind())}};
+    if (a.kind() == v1::ATTACHMENT_KIND_RECEIPT) {
+      item["receipt"] = {
+          {"covers", a.receipt().covers() == v1::RECEIPT_COVERS_READERS ? "readers" : "support"},
+          {"amount", a.receipt().amount().amount()}};
+    }
+    attachments.push_back(std::move(item));
+  }
+  const auto& b = f.bank();
+  return {{"client_reference", client_reference},
+          {"office_name", f.office_name()},
+          {"address", f.address()},
+          {"phone", f.phone()},
+          {"service_types", types},
+          {"reader",
+           {{"cost", f.readers().cost().amount()},
+            {"model", f.readers().model()},
+            {"count", f.readers().count()},
+            {"supports_qualification_app", f.readers().supports_qualification_app()}}},
+          {"support_cost", f.support_cost().amount()},
+          {"grant_requested", app.grant().grant().amount()},
+          {"bank",
+           {{"kind", b.kind() == v1::BANK_KIND_YUCHO ? "yucho" : "bank"},
+            {"bank_name", b.bank_name()},
+            {"bank_code", b.bank_code()},
+            {"branch_name", b.branch_name()},
+            {"branch_code", b.branch_code()},
+            {"account_type", b.account_type() == v1::ACCOUNT_TYPE_CURRENT ? "current" : "ordinary"},
+            {"account_number", b.account_number()},
+            {"holder_kana", b.holder_kana()}}},
+          {"attachments", attachments}};
+}
+
+class SubsidyFiling : public sdk::Instance {
+ public:
+  SubsidyFiling(sdk::HostServices host, std::string office, v1::SubsidyRules rules,
+                std::unique_ptr<platform::PlatformClient> client)
+      : Instance(std::move(host)),
+        office_(std::move(office)),
+        rules_(std::move(rules)),
+        client_(std::move(client)) {
+    Unary<v1::GetRulesRequest, v1::SubsidyRules>(
+        Method("GetRules"),
+        [this](const v1::GetRulesRequest&, auto call) { call->Finish(rules_); });
+    Unary<v1::EstimateRequest, v1::EstimateResponse>(
+        Method("Estimate"), [this](const v1::EstimateRequest& req, auto call) {
+          auto estimate = Estimate(rules_, req);
+          estimate.ok() ? call->Finish(*estimate) : call->Finish(estimate.status());
+        });
+    Blocking<v1::CreateApplicationRequest, v1::SubsidyApplication>("CreateApplication",
+                                                                   &SubsidyFiling::Create);
+    Blocking<v1::UpdateApplicationRequest, v1::SubsidyApplication>("UpdateApplication",
+                                                                   &SubsidyFiling::Update);
+    Blocking<v1::GetApplicationRequest, v1::SubsidyApplication>(
+        "GetApplication", [](SubsidyFiling* self, const v1::GetApplicationRequest& req,
+                             const sdk::CallBase&) { return self->Load(req.id()); });
+    Blocking<v1::ListApplicationsRequest, v1::ListApplicationsResponse>("ListApplications",
+                                                                        &SubsidyFiling::List);
+    Blocking<v1::AddAttachmentRequest, v1::SubsidyApplication>("AddAttachment",
+                                                               &SubsidyFiling::AddAttachment);
+    Blocking<v1::RemoveAttachmentRequest, v1::SubsidyApplication>("RemoveAttachment",
+                                                                  &SubsidyFiling::RemoveAttachment);
+    Blocking<v1::ValidateApplicationRequest, v1::ApplicationReport>("Validate",
+                                                                    &SubsidyFiling::Validate);
+    Blocking<v1::SubmitApplicationRequest, v1::SubsidyApplication>("Submit",
+                                                                   &SubsidyFiling::Submit);
+    Blocking<v1::GetStatusRequest, v1::SubsidyStatus>("GetStatus", &SubsidyFiling::GetStatus);
+  }
+
+ private:
+  static std::string Method(const char* name) { return std::string(kService) + name; }
+
+  template <class Req, class Resp, class Handler>
+  void Blocking(const char* name, Handler handler) {
+    BlockingUnary<Req, Resp>(Method(name),
+                             [this, handler](const Req& req, const sdk::CallBase& call) {
+                               return std::invoke(handler, this, req, call);
+                             });
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> Load(const std::string& id) {
+    if (id.empty()) return absl::InvalidArgumentError("id: required");
+    auto stored = host().StoreGet(kAppPrefix + id);
+    if (!stored.ok()) {
+      if (absl::IsNotFound(stored.status())) {
+        return absl::NotFoundError("id: no application '" + id + "' for this office");
+      }
+      return stored.status();
+    }
+    v1::SubsidyApplication app;
+    if (!app.ParseFromString(*stored))
+      return absl::DataLossError("application " + id + " unreadable");
+    return app;
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> Save(v1::SubsidyApplication app, bool changed) {
+    if (changed) {
+      app.set_revision(app.revision() + 1);
+      v1::EstimateRequest estimate;
+      *estimate.mutable_service_types() = app.form().service_types();
+      estimate.set_readers(app.form().readers().count());
+      *estimate.mutable_reader_cost() = app.form().readers().cost();
+      *estimate.mutable_support_cost() = app.form().support_cost();
+      auto grant = Estimate(rules_, estimate);
+      if (grant.ok()) {
+        *app.mutable_grant() = *grant;
+      } else {
+        app.clear_grant();
+      }
+    }
+    if (auto s = host().StorePut(kAppPrefix + app.id(), app.SerializeAsString()); !s.ok()) return s;
+    return app;
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> Editable(const std::string& id) {
+    auto app = Load(id);
+    if (app.ok() && !subsidy::Editable(*app)) {
+      return absl::FailedPreconditionError("id: application " + id +
+                                           " has been submitted and cannot be changed");
+    }
+    return app;
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> Create(const v1::CreateApplicationRequest& req,
+                                                const sdk::CallBase&) {
+    v1::SubsidyApplication app;
+    app.set_id("app-" + RandomHex(8));
+    app.mutable_office()->set_value(office_);
+    *app.mutable_form() = req.form();
+    app.set_status(v1::APPLICATION_STATUS_DRAFT);
+    *app.mutable_created_on() = ToDate(TodayInJapan());
+    std::lock_guard<std::mutex> lock(mu_);
+    return Save(std::move(app), true);
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> Update(const v1::UpdateApplicationRequest& req,
+                                                const sdk::CallBase&) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto app = Editable(req.id());
+    if (!app.ok()) return app.status();
+    *app->mutable_form() = req.form();
+    return Save(*std::move(app), true);
+  }
+
+  absl::StatusOr<v1::ListApplicationsResponse> List(const v1::ListApplicationsRequest&,
+                                                    const sdk::CallBase&) {
+    auto stored = host().StoreList(kAppPrefix);
+    if (!stored.ok()) return stored.status();
+    v1::ListApplicationsResponse response;
+    for (const auto& [key, value] : *stored) {
+      if (!response.add_applications()->ParseFromString(value)) {
+        return absl::DataLossError(key + " unreadable");
+      }
+    }
+    return response;
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> AddAttachment(const v1::AddAttachmentRequest& req,
+                                                       const sdk::CallBase&) {
+    const v1::AttachmentRule* rule = nullptr;
+    for (const auto& r : rules_.attachments()) {
+      if (r.kind() == req.kind()) rule = &r;
+    }
+    if (rule == nullptr) {
+      return absl::InvalidArgumentError(
+          "kind: passbook, service_type_document or receipt is required");
+    }
+    if (static_cast<int64_t>(req.content().size()) > rules_.attachment_max_bytes()) {
+      return absl::InvalidArgumentError(
+          absl::StrCat("content: ", req.content().size(), " bytes; each file may be at most ",
+                       rules_.attachment_max_bytes(), " bytes (20 MB)"));
+    }
+    auto type = DetectFileType(req.content());
+    if (!type.ok()) return type.status();
+    if (req.file_name().empty()) return absl::InvalidArgumentError("file_name: required");
+    if (req.kind() == v1::ATTACHMENT_KIND_RECEIPT) {
+      if (req.receipt().covers() == v1::RECEIPT_COVERS_UNSPECIFIED) {
+        return absl::InvalidArgumentError(
+            "receipt.covers: say whether the receipt is for the readers (A) or the support (B)");
+      }
+      if (req.receipt().amount().amount() <= 0) {
+        return absl::InvalidArgumentError("receipt.amount.amount: the amount paid, above zero");
+      }
+    } else if (req.has_receipt()) {
+      return absl::InvalidArgumentError("receipt: only receipts carry receipt details");
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    auto app = Editable(req.application_id());
+    if (!app.ok()) return app.status();
+    int same_kind = 0;
+    for (const auto& a : app->attachments()) same_kind += a.kind() == req.kind();
+    if (same_kind >= rule->max_files()) {
+      return absl::FailedPreconditionError(absl::StrCat("kind: at most ", rule->max_files(),
+                                                        " file(s) of this kind; remove one first"));
+    }
+    v1::Attachment* a = app->add_attachments();
+    a->set_id("att-" + RandomHex(6));
+    a->set_kind(req.kind());
+    a->set_file_name(req.file_name());
+    a->set_detected_type(*type);
+    a->set_size_bytes(static_cast<int64_t>(req.content().size()));
+    a->set_sha256(Sha256Hex(req.content()));
+    if (req.has_receipt()) *a->mutable_receipt() = req.receipt();
+    if (auto s = host().StorePut(AttachmentKey(app->id(), a->id()), req.content()); !s.ok()) {
+      return s;
+    }
+    return Save(*std::move(app), true);
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> RemoveAttachment(const v1::RemoveAttachmentRequest& req,
+                                                          const sdk::CallBase&) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto app = Editable(req.application_id());
+    if (!app.ok()) return app.status();
+    auto* list = app->mutable_attachments();
+    for (int i = 0; i < list->size(); ++i) {
+      if (list->Get(i).id() != req.attachment_id()) continue;
+      list->DeleteSubrange(i, 1);
+      auto saved = Save(*std::move(app), true);
+      if (saved.ok())
+        host().StoreDelete(AttachmentKey(req.application_id(), req.attachment_id())).IgnoreError();
+      return saved;
+    }
+    return absl::NotFoundError("attachment_id: no attachment '" + req.attachment_id() + "'");
+  }
+
+  // The portal's record of this office's applications, less `app`'s current filing.
+  absl::StatusOr<std::vector<PriorApplication>> Prior(const v1::SubsidyApplication& app) {
+    auto response = client_->Get("/portal/v1/subsidy/applications");
+    if (!response.ok()) return response.status();
+    auto prior = ParseApplications(response->body);
+    if (!prior.ok()) return prior.status();
+    std::vector<PriorApplication> others;
+    for (auto& p : *prior) {
+      bool current = !app.portal_application_id().empty() &&
+                     p.portal_id == app.portal_application_id() &&
+                     app.status() != v1::APPLICATION_STATUS_RETURNED;
+      if (!current) others.push_back(std::move(p));
+    }
+    return others;
+  }
+
+  absl::StatusOr<v1::ApplicationReport> Validate(const v1::ValidateApplicationRequest& req,
+                                                 const sdk::CallBase&) {
+    absl::CivilDay day = TodayInJapan();
+    if (req.has_application_date()) {
+      if (!IsCalendarDate(req.application_date())) {
+        return absl::InvalidArgumentError("application_date: not a calendar date");
+      }
+      day = ToCivilDay(req.application_date());
+    }
+    auto app = Load(req.id());
+    if (!app.ok()) return app.status();
+    auto prior = Prior(*app);
+    v1::ApplicationReport report =
+        CheckApplication(rules_, *app, day, prior.ok() ? *prior : std::vector<PriorApplication>{});
+    if (!prior.ok()) {
+      auto* w = report.add_warnings();
+      w->set_field("office");
+      w->set_rule("one application per office number");
+      w->set_message("the portal's list of earlier applications could not be read (" +
+                     std::string(prior.status().message()) + "); checked without it");
+    }
+    return report;
+  }
+
+  absl::StatusOr<v1::SubsidyApplication> Submit(const v1::SubmitApplicationRequest& req,
+                                                const sdk::CallBase& call) {
+    std::lock_guard<std::mutex> filing(submit_mu_);  // one filing at a time per office
+    absl::StatusOr<v1::SubsidyApplication> app = Load(req.id());
+    if (!app.ok()) return app.status();
+    if (!subsidy::Editable(*app)) return *app;  // already filed: a retry gets the same answer
+    if (app->status() == v1::APPLICATION_STATUS_RETURNED &&
+        app->submitted_revision() == app->revision()) {
+      return absl::FailedPreconditionError(
+          "id: nothing has changed since the portal returned the application; fix what its "
+          "reasons say first: " +
+          absl::StrJoin(app->return_reasons(), " / "));
+    }
+    auto prior = Prior(*app);
+    if (!prior.ok()) return prior.status();
+    v1::ApplicationReport report = CheckApplication(rules_, *app, TodayInJapan(), *prior);
+    if (!report.ok()) {
+      return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
+                                           Describe(report));
+    }
+    for (auto& a : *app->mutable_attachments()) {
+      if (!a.portal_id().empty()) continue;
+      auto content = host().StoreGet(AttachmentKey(app->id(), a.id()));
+      if (!content.ok()) return content.status();
+      auto uploaded =
+          client_->Post(absl::StrCat("/portal/v1/subsidy/attachments?kind=", KindWord(a.kind()),
+                                     "&file_name=", Percent(a.file_name())),
+                        *content, "application/octet-stream");
+      if (!uploaded.ok()) return uploaded.status();
+      auto id = ParseUploaded(uploaded->body);
+      if (!id.ok()) return id.status();
+      a.set_portal_id(*id);
+      std::lock_guard<std::mutex> lock(mu_);
+      if (auto saved = Save(*app, false); !saved.ok()) return saved.status();
+    }
+    auto response =
+        client_->Post("/portal/v1/subsidy/applications",
+                      PortalForm(*app, absl::StrCat(app->id(), "-r", app->revision())).dump());
+    absl::StatusOr<Filed> filed =
+        response.ok() ? ParseFiled(response->body) : absl::StatusOr<Filed>(response.status());
+    host()
+        .Audit(&call, Method("Submit"), app->id(), filed.status().code(),
+               filed.ok() ? filed->portal_id : std::string(filed.status().message()))
+        .IgnoreError();
+    if (!filed.ok()) return filed.status();
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!app->portal_application_id().empty()) {
+      app->add_earlier_portal_application_ids(app->portal_application_id());
+    }
+    app->set_portal_application_id(filed->portal_id);
+    *app->mutable_submitted_on() = filed->submitted_on;
+    app->set_status(filed->status == v1::APPLICATION_STATUS_UNSPECIFIED
+                        ? v1::APPLICATION_STATUS_SUBMITTED
+                        : filed->status);
+    app->set_submitted_revision(app->revision());
+    app->clear_return_reasons();
+    return Save(*std::move(app), false);
+  }
+
+  absl::StatusOr<v1::SubsidyStatus> GetStatus(const v1::GetStatusRequest& req,
+                                              const sdk::CallBase& call) {
+    auto app = Load(req.id());
+    if (!app.ok()) return app.status();
+    if (app->portal_application_id().empty()) {
+      v1::SubsidyStatus status;
+      status.set_application_id(app->id());
+      status.set_status(v1::APPLICATION_STATUS_DRAFT);
+      return status;
+    }
+    auto response =
+        client_->Get("/portal/v1/subsidy/applications/" + Percent(app->portal_application_id()));
+    if (!response.ok()) return response.status();
+    auto status = ParseStatus(response->body);
+    if (!status.ok()) return status.status();
+    status->set_application_id(app->id());
+    std::lock_guard<std::mutex> lock(mu_);
+    auto current = Load(req.id());  // may have changed while the portal answered
+    if (current.ok() && current->portal_application_id() == status->portal_application_id() &&
+        current->status() != status->status()) {
+      host()
+          .Audit(&call, Method("GetStatus"), current->id(), absl::StatusCode::kOk,
+                 v1::ApplicationStatus_Name(status->status()))
+          .IgnoreError();
+      current->set_status(status->status());
+      *current->mutable_return_reasons() = status->return_reasons();
+      if (auto saved = Save(*std::move(current), false); !saved.ok()) return saved.status();
+    }
+    return status;
+  }
+
+  const std::string office_;
+  const v1::SubsidyRules rules_;
+  std::unique_ptr<platform::PlatformClient> client_;
+  std::mutex mu_;         // read-modify-write of stored applications
+  std::mutex submit_mu_;  // held across a whole filing
+};
+
+}  // namespace
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "subsidy_filing";
+  d.version = "0.1.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Files the office's subsidy application on the portal over TLS 1.3 with the office's "
+      "client certificate; keeps drafts, bank details and attachments in the engine's store for "
+      "this office only; audits every submission and status change.";
+  d.services = {sdk::FindService("kaigo.v1.SubsidyService")};
+  d.config_type = SubsidyConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<SubsidyConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->rules_file().empty()) {
+      return absl::InvalidArgumentError("rules_file: the subsidy rules file is required");
+    }
+    auto rules = LoadRules(config->rules_file());
+    if (!rules.ok()) {
+      return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
+    }
+    auto client = platform::ConnectPlatform(config->platform(), host);
+    if (!client.ok()) return client.status();
+    return std::make_unique<SubsidyFiling>(std::move(host), context.office, *std::move(rules),
+                                           *std::move(client));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::subsidy
