@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build --target kaigo-bridge kaigo-sandbox otp_relay qualification certification \
-  office_session
+  subsidy_filing office_session
 
 # Python messages from the same .proto files, with Debian's protoc (it matches python3-protobuf).
 mkdir -p build/python build/demo

@@ -1,11 +1,15 @@
 // The sandbox over real TLS 1.3 with client certificates, driven through the plugins' platform
 // client: login and tokens, a refresh the caller does not notice, lockout, visibility rules,
 // go-live dates, retries through 503s and dropped connections, and the circuit breaker while the
-// sandbox is down and after it is back.
+// sandbox is down and after it is back; the portal's subsidy desk (uploads checked by type, one
+// application per office, idempotent filing, resubmission from the next month) read through the
+// subsidy plugin's answer parser.
 #include <gtest/gtest.h>
 
 #include "nlohmann/json.hpp"
 #include "platform_client.h"
+#include "plugins/subsidy_filing/portal_answers.h"
+#include "tests/support/sample_files.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -58,6 +62,69 @@ class SandboxTest : public ::testing::Test {
 };
 
 SandboxProcess* SandboxTest::sandbox_ = nullptr;
+
+// Runs before WrongPasswordsLockTheAccount, which locks ひまわり's user for 30 minutes.
+TEST_F(SandboxTest, ASubsidyDeskKeepsItsRules) {
+  namespace subsidy = plugins::subsidy;
+  auto himawari = Client(Options(kHimawari, "himawari-staff", "Himawari#2026"));
+  auto upload = [&](const std::string& kind, const std::string& content) {
+    auto r = himawari->Post("/portal/v1/subsidy/attachments?kind=" + kind + "&file_name=f", content,
+                            "application/octet-stream");
+    EXPECT_TRUE(r.ok()) << r.status();
+    return subsidy::ParseUploaded(r.ok() ? r->body : "");
+  };
+  auto word = upload("receipt", "PK\x03\x04 a Word file");
+  EXPECT_EQ(word.status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_NE(word.status().message().find("PDF、JPG、PNG"), std::string::npos);
+  json attachments = json::array();
+  for (const char* kind : {"passbook", "service_type_document", "receipt"}) {
+    auto id = upload(kind, SamplePdf(kind));
+    ASSERT_TRUE(id.ok()) << id.status();
+    attachments.push_back({{"attachment_id", *id}, {"kind", kind}});
+  }
+  json form = {{"office_name", "ひまわり"},  {"address", "東京都"},
+               {"phone", "0300000000"},      {"bank", {{"account_number", "1234567"}}},
+               {"attachments", attachments}, {"grant_requested", 42000}};
+  auto file = [&](const std::string& reference) {
+    form["client_reference"] = reference;
+    auto r = himawari->Post("/portal/v1/subsidy/applications", form.dump());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return subsidy::ParseFiled(r.ok() ? r->body : "");
+  };
+  auto first = file("draft-1-r1");
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->status, kaigo::v1::APPLICATION_STATUS_SUBMITTED);
+  auto repeated = file("draft-1-r1");
+  ASSERT_TRUE(repeated.ok());
+  EXPECT_EQ(repeated->portal_id, first->portal_id) << "the same client reference, the same filing";
+  auto second = file("draft-2-r1");
+  EXPECT_EQ(second.status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_NE(second.status().message().find("既に助成金を申請しています"), std::string::npos);
+
+  for (int i = 0; i < 2; ++i) {
+    ASSERT_TRUE(
+        sandbox_->Faults(R"({"advance_subsidy": {"application_id": ")" + first->portal_id + "\"}}")
+            .ok());
+  }
+  auto status = himawari->Get("/portal/v1/subsidy/applications/" + first->portal_id);
+  ASSERT_TRUE(status.ok());
+  auto parsed = subsidy::ParseStatus(status->body);
+  ASSERT_TRUE(parsed.ok()) << parsed.status();
+  EXPECT_EQ(parsed->status(), kaigo::v1::APPLICATION_STATUS_RETURNED);
+  EXPECT_EQ(parsed->return_reasons_size(), 1);
+  EXPECT_EQ(parsed->resubmit_from().day(), 1);
+  auto early = file("draft-1-r2");
+  EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_NE(early.status().message().find("resubmission from "), std::string::npos)
+      << early.status();
+
+  auto list = himawari->Get("/portal/v1/subsidy/applications");
+  ASSERT_TRUE(list.ok());
+  auto prior = subsidy::ParseApplications(list->body);
+  ASSERT_TRUE(prior.ok());
+  ASSERT_EQ(prior->size(), 1u);
+  EXPECT_EQ((*prior)[0].status, kaigo::v1::APPLICATION_STATUS_RETURNED);
+}
 
 TEST_F(SandboxTest, LogsInOnFirstUseAndReadsSeededData) {
   auto client = Sakura();

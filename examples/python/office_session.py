@@ -4,7 +4,9 @@
 Shows which plugins the engine runs and which concerns the office has; looks up three recipients'
 qualification (保険者番号 + 被保険者番号) and reads what a care office needs from each; checks a
 pending certification and downloads its 認定調査票, verifying the SHA-256; and relays a one-time
-password end to end (the registration flow asks, an operator types the code from the mail).
+password end to end (the registration flow asks, an operator types the code from the mail); and
+prepares the office's 助成金 application: estimate, draft, attachments, the portal's rules checked,
+filed, and its status.
 
 Needs python3-grpcio and the messages generated from proto/ (scripts/demo.sh does both).
 """
@@ -15,8 +17,11 @@ import time
 import grpc
 import hashlib
 import os
+import struct
+import zlib
 
-from kaigo.v1 import certification_pb2, common_pb2, engine_pb2, otp_pb2, qualification_pb2
+from kaigo.v1 import (certification_pb2, common_pb2, engine_pb2, otp_pb2, qualification_pb2,
+                      subsidy_pb2)
 
 CARE_LEVELS = {
     common_pb2.CARE_LEVEL_NOT_APPLICABLE: "非該当", common_pb2.CARE_LEVEL_PROJECT_SUBJECT: "事業対象者",
@@ -95,6 +100,85 @@ def certification(channel, office, save_dir):
           f"{'一致 (matches)' if ok else '不一致 (MISMATCH)'} → {path}")
 
 
+def sample_pdf(text):
+    return (b"%PDF-1.4\n1 0 obj << /Type /Catalog >> endobj\n% " + text.encode() +
+            b"\ntrailer << /Root 1 0 R >>\n%%EOF\n")
+
+
+def sample_png():
+    def chunk(kind, data):
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+    header = struct.pack(">IIBBBBB", 2, 2, 8, 0, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) +
+            chunk(b"IDAT", zlib.compress(b"\0\x80\x80" * 2)) + chunk(b"IEND", b""))
+
+
+def subsidy(channel, office):
+    call = lambda name, req, resp: unary(channel, "/kaigo.v1.SubsidyService/" + name, req, resp)
+    rules = call("GetRules", subsidy_pb2.GetRulesRequest, subsidy_pb2.SubsidyRules)(
+        subsidy_pb2.GetRulesRequest(), metadata=office)
+    print("\n助成金 (subsidy) — rules from", rules.source)
+    for r in rules.rounds:
+        print(f"  {r.name}: {date(r.open.start)} – {date(r.open.end)}{' (予定)' if r.planned else ''}")
+    for c in rules.categories:
+        print(f"  {c.name}: カードリーダー {c.readers_covered}台まで, 上限 ¥{c.cap.amount:,}")
+
+    estimate = call("Estimate", subsidy_pb2.EstimateRequest, subsidy_pb2.EstimateResponse)(
+        subsidy_pb2.EstimateRequest(service_types=[common_pb2.ServiceTypeCode(value="43")], readers=4,
+                                    reader_cost=common_pb2.Yen(amount=36000),
+                                    support_cost=common_pb2.Yen(amount=40000)), metadata=office)
+    print("  見積り (estimate, 4 readers ¥36,000 + support ¥40,000):")
+    for line in estimate.explanation:
+        print("    " + line)
+
+    form = subsidy_pb2.ApplicationForm(
+        office_name="さくら居宅介護支援事業所", address="東京都千代田区霞が関1-2-2", phone="0312345678",
+        service_types=[common_pb2.ServiceTypeCode(value="43")],
+        readers=subsidy_pb2.ReaderPurchase(cost=common_pb2.Yen(amount=18000), model="ACR39-NTTCom",
+                                           supports_qualification_app=True, count=2),
+        support_cost=common_pb2.Yen(amount=30000),
+        bank=subsidy_pb2.BankAccount(kind=subsidy_pb2.BANK_KIND_BANK, bank_name="みずほ銀行",
+                                     bank_code="0001", branch_name="東京営業部", branch_code="001",
+                                     account_type=subsidy_pb2.ACCOUNT_TYPE_ORDINARY,
+                                     account_number="123456", holder_kana="ｻｸﾗｹｱ"))
+    app = call("CreateApplication", subsidy_pb2.CreateApplicationRequest,
+               subsidy_pb2.SubsidyApplication)(subsidy_pb2.CreateApplicationRequest(form=form),
+                                               metadata=office)
+    validate = call("Validate", subsidy_pb2.ValidateApplicationRequest, subsidy_pb2.ApplicationReport)
+    report = validate(subsidy_pb2.ValidateApplicationRequest(id=app.id), metadata=office)
+    print(f"  申請 {app.id}: 下書きの確認 (draft checked) — {len(report.errors)} 件の修正点:")
+    for f in report.errors:
+        print(f"    {f.field}: {f.message}")
+
+    form.bank.account_number, form.bank.holder_kana = "1234567", "カ）サクラケアサービス"
+    call("UpdateApplication", subsidy_pb2.UpdateApplicationRequest, subsidy_pb2.SubsidyApplication)(
+        subsidy_pb2.UpdateApplicationRequest(id=app.id, form=form), metadata=office)
+    attach = call("AddAttachment", subsidy_pb2.AddAttachmentRequest, subsidy_pb2.SubsidyApplication)
+    receipt = lambda covers, amount, line: subsidy_pb2.ReceiptDetails(
+        covers=covers, amount=common_pb2.Yen(amount=amount), lines=[line])
+    for kind, name, content, details in [
+            (subsidy_pb2.ATTACHMENT_KIND_PASSBOOK, "通帳.png", sample_png(), None),
+            (subsidy_pb2.ATTACHMENT_KIND_SERVICE_TYPE_DOCUMENT, "指定通知書.pdf", sample_pdf("notice"), None),
+            (subsidy_pb2.ATTACHMENT_KIND_RECEIPT, "領収書-リーダー.pdf", sample_pdf("reader"),
+             receipt(subsidy_pb2.RECEIPT_COVERS_READERS, 18000, "ICカードリーダー ACR39-NTTCom ×2")),
+            (subsidy_pb2.ATTACHMENT_KIND_RECEIPT, "領収書-設定.pdf", sample_pdf("support"),
+             receipt(subsidy_pb2.RECEIPT_COVERS_SUPPORT, 30000, "介護情報基盤 接続設定作業一式"))]:
+        app = attach(subsidy_pb2.AddAttachmentRequest(application_id=app.id, kind=kind, file_name=name,
+                                                      content=content, receipt=details),
+                     metadata=office)
+    report = validate(subsidy_pb2.ValidateApplicationRequest(id=app.id), metadata=office)
+    print(f"  修正・添付後 (fixed, 4 files attached): {'OK' if report.ok else 'NG'}, "
+          f"round {report.round}, 助成見込額 ¥{report.grant.grant.amount:,}")
+    for w in report.warnings:
+        print(f"    注意 {w.field}: {w.message}")
+    filed = call("Submit", subsidy_pb2.SubmitApplicationRequest, subsidy_pb2.SubsidyApplication)(
+        subsidy_pb2.SubmitApplicationRequest(id=app.id), metadata=office)
+    status = call("GetStatus", subsidy_pb2.GetStatusRequest, subsidy_pb2.SubsidyStatus)(
+        subsidy_pb2.GetStatusRequest(id=app.id), metadata=office)
+    print(f"  申請しました (filed): 申請番号 {filed.portal_application_id}, 申請日 {date(filed.submitted_on)}, "
+          f"状況 {subsidy_pb2.ApplicationStatus.Name(status.status)}")
+
+
 def unary(channel, path, request_type, response_type):
     return channel.unary_unary(path, request_serializer=request_type.SerializeToString,
                                response_deserializer=response_type.FromString)
@@ -123,6 +207,7 @@ def main():
 
     lookups(channel, office)
     certification(channel, office, args.save_dir)
+    subsidy(channel, office)
 
     request_otp = unary(channel, "/kaigo.v1.OtpService/RequestOtp",
                         otp_pb2.RequestOtpRequest, otp_pb2.RequestOtpResponse)

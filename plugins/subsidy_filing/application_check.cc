@@ -206,15 +206,18 @@ void CheckAttachments(const v1::SubsidyRules& rules, const v1::SubsidyApplicatio
       Add(errors, "attachments",
           absl::StrCat(KindName(rule.kind()), ": ", rule.min_files(), " to ", rule.max_files(),
                        " files"),
-          absl::StrCat(n, " attached"));
+          absl::StrCat(KindName(rule.kind()), ": ", n, " attached, ", rule.min_files(), " to ",
+                       rule.max_files(), " needed"));
     }
   }
   int64_t a = app.form().readers().cost().amount();
   int64_t b = app.form().support_cost().amount();
   if (a > 0 && reader_receipts != a) {
     Add(errors, "form.readers.cost.amount", "A equals the reader receipts",
-        absl::StrCat("A is ", FormatYen(a), " but the ", reader_receipt_count,
-                     " reader receipt(s) add up to ", FormatYen(reader_receipts)));
+        reader_receipt_count == 0
+            ? absl::StrCat("A is ", FormatYen(a), " but no receipt for the readers is attached")
+            : absl::StrCat("A is ", FormatYen(a), " but the ", reader_receipt_count,
+                           " reader receipt(s) add up to ", FormatYen(reader_receipts)));
   }
   if (a == 0 && reader_receipts > 0) {
     Add(errors, "form.readers.cost.amount", "A equals the reader receipts",
@@ -222,8 +225,10 @@ void CheckAttachments(const v1::SubsidyRules& rules, const v1::SubsidyApplicatio
   }
   if (b > 0 && support_receipts != b) {
     Add(errors, "form.support_cost.amount", "B equals the support receipts",
-        absl::StrCat("B is ", FormatYen(b), " but the ", support_receipt_count,
-                     " support receipt(s) add up to ", FormatYen(support_receipts)));
+        support_receipt_count == 0
+            ? absl::StrCat("B is ", FormatYen(b), " but no receipt for the support is attached")
+            : absl::StrCat("B is ", FormatYen(b), " but the ", support_receipt_count,
+                           " support receipt(s) add up to ", FormatYen(support_receipts)));
   }
   if (b == 0 && support_receipts > 0) {
     Add(errors, "form.support_cost.amount", "B equals the support receipts",

@@ -71,7 +71,7 @@ inline std::string SampleJpeg(size_t min_size = 0) {
   jpeg += segment(0xC0, std::string("\x08\x00\x08\x00\x08\x01\x01\x11\x00", 9));
   jpeg += segment(0xC4, std::string("\x00", 1) + std::string(16, '\0') + std::string(1, '\0'));
   jpeg += segment(0xDA, std::string("\x01\x01\x00\x00\x3F\x00", 6));
-  std::string scan(min_size > jpeg.size() + 4 ? min_size - jpeg.size() - 4 : 8, '\x55');
+  std::string scan(min_size > jpeg.size() + 10 ? min_size - jpeg.size() - 2 : 8, '\x55');
   return jpeg + scan + "\xFF\xD9";
 }
 
