@@ -10,7 +10,7 @@ packages=(
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev grpc-proto
   # Boost.DLL (+ filesystem), configuration, storage, crypto, HTTP
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libssl-dev openssl
-  libcurl4-openssl-dev nlohmann-json3-dev curl
+  libcurl4-openssl-dev nlohmann-json3-dev curl zlib1g-dev
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
 )

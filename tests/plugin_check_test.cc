@@ -36,6 +36,22 @@ TEST(PluginCheckTest, PlatformPluginsPassWhenGivenTheirSettings) {
   }
 }
 
+TEST(PluginCheckTest, SubsidyPluginNeedsItsRulesFile) {
+  std::string base = BuildDir() + "/sdk/kaigo-plugin-check " + PluginDir() + "/subsidy_filing.so";
+  const std::string platform =
+      "platform { base_url: \"https://127.0.0.1:1\" ca_secret: \"ca\" certificate_secret: "
+      "\"p12\" certificate_password_secret: \"pw\" user_id_secret: \"user\" password_secret: "
+      "\"password\" }' --secret ca=x --secret p12=x --secret pw=x --secret user=x "
+      "--secret password=x";
+  CommandResult bare = RunCommand(base + " --settings '" + platform);
+  EXPECT_EQ(bare.exit_code, 1);
+  EXPECT_NE(bare.output.find("rules_file: the subsidy rules file is required"), std::string::npos)
+      << bare.output;
+  CommandResult given = RunCommand(base + " --settings 'rules_file: \"" + SourceDir() +
+                                   "/deploy/subsidy/subsidy-rules.yaml\" " + platform);
+  EXPECT_EQ(given.exit_code, 0) << given.output;
+}
+
 TEST(PluginCheckTest, BrokenPluginFailsWithReasons) {
   CommandResult r = CheckPlugin("broken");
   EXPECT_EQ(r.exit_code, 1) << r.output;
