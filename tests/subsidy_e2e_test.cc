@@ -47,7 +47,9 @@ class SubsidyE2eTest : public ::testing::Test {
         {"subsidy_filing"}, [](const SandboxProcess& sandbox, const TempDir& dir) {
           dir.Write("subsidy-rules.yaml", TestRules());
           std::vector<PlatformBinding> bindings = {
-              {"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}}};
+              {"kaigo.v1.SubsidyService",
+               "subsidy_filing",
+               {"rules_file: subsidy-rules.yaml", "rules_check_seconds: 1"}}};
           return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bindings) +
                  PlatformOfficeYaml(sandbox, dir, kHimawari, "himawari-staff", "Himawari#2026",
                                     bindings) +
@@ -363,6 +365,32 @@ TEST_F(SubsidyE2eTest, AnOfficeReturnedLastMonthFilesAgain) {
   grpc::Status s = Submit(kAoba, app.id(), &filed);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(filed.status(), v1::APPLICATION_STATUS_SUBMITTED);
+}
+
+TEST_F(SubsidyE2eTest, AnEditedRulesFileTakesEffectWithoutAReload) {
+  std::string path = stack_->dir->path() + "/subsidy-rules.yaml";
+  std::string rules = TestRules();
+  auto cap_of_other = [] {
+    v1::SubsidyRules now;
+    EXPECT_TRUE(stub_->GetRules(Context(kSakura).get(), {}, &now).ok());
+    return now.categories(2).cap().amount();
+  };
+  ASSERT_EQ(cap_of_other(), 42000);
+  stack_->dir->Write("subsidy-rules.yaml",
+                     std::regex_replace(rules, std::regex("amount: 42000"), "amount: 45000"));
+  absl::Time deadline = absl::Now() + absl::Seconds(10);
+  while (cap_of_other() != 45000 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(cap_of_other(), 45000);
+
+  // A broken edit leaves the last good rules in force, and the log says why.
+  stack_->dir->Write("subsidy-rules.yaml", rules + "\nnot_a_rule: 1\n");
+  absl::SleepFor(absl::Milliseconds(1500));
+  EXPECT_EQ(cap_of_other(), 45000);
+  EXPECT_NE(stack_->engine->Log().find("the previous rules stay in force"), std::string::npos);
+  stack_->dir->Write("subsidy-rules.yaml", rules);
+  deadline = absl::Now() + absl::Seconds(10);
+  while (cap_of_other() != 42000 && absl::Now() < deadline) absl::SleepFor(absl::Milliseconds(200));
+  EXPECT_EQ(cap_of_other(), 42000);
 }
 
 TEST_F(SubsidyE2eTest, DraftsSurviveAnEngineRestart) {

@@ -16,6 +16,7 @@
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
 #include "portal_answers.h"
+#include "rules_source.h"
 #include "subsidy_rules.h"
 
 namespace kaigo::plugins::subsidy {
@@ -128,7 +129,7 @@ json PortalForm(const v1::SubsidyApplication& app, const std::string& client_ref
 
 class SubsidyFiling : public sdk::Instance {
  public:
-  SubsidyFiling(sdk::HostServices host, std::string office, v1::SubsidyRules rules,
+  SubsidyFiling(sdk::HostServices host, std::string office, std::unique_ptr<RulesSource> rules,
                 std::unique_ptr<platform::PlatformClient> client)
       : Instance(std::move(host)),
         office_(std::move(office)),
@@ -136,10 +137,10 @@ class SubsidyFiling : public sdk::Instance {
         client_(std::move(client)) {
     Unary<v1::GetRulesRequest, v1::SubsidyRules>(
         Method("GetRules"),
-        [this](const v1::GetRulesRequest&, auto call) { call->Finish(rules_); });
+        [this](const v1::GetRulesRequest&, auto call) { call->Finish(*rules_->Current()); });
     Unary<v1::EstimateRequest, v1::EstimateResponse>(
         Method("Estimate"), [this](const v1::EstimateRequest& req, auto call) {
-          auto estimate = Estimate(rules_, req);
+          auto estimate = Estimate(*rules_->Current(), req);
           estimate.ok() ? call->Finish(*estimate) : call->Finish(estimate.status());
         });
     Blocking<v1::CreateApplicationRequest, v1::SubsidyApplication>("CreateApplication",
@@ -196,7 +197,7 @@ class SubsidyFiling : public sdk::Instance {
       estimate.set_readers(app.form().readers().count());
       *estimate.mutable_reader_cost() = app.form().readers().cost();
       *estimate.mutable_support_cost() = app.form().support_cost();
-      auto grant = Estimate(rules_, estimate);
+      auto grant = Estimate(*rules_->Current(), estimate);
       if (grant.ok()) {
         *app.mutable_grant() = *grant;
       } else {
@@ -253,17 +254,18 @@ class SubsidyFiling : public sdk::Instance {
   absl::StatusOr<v1::SubsidyApplication> AddAttachment(const v1::AddAttachmentRequest& req,
                                                        const sdk::CallBase&) {
     const v1::AttachmentRule* rule = nullptr;
-    for (const auto& r : rules_.attachments()) {
+    auto rules = rules_->Current();
+    for (const auto& r : rules->attachments()) {
       if (r.kind() == req.kind()) rule = &r;
     }
     if (rule == nullptr) {
       return absl::InvalidArgumentError(
           "kind: passbook, service_type_document or receipt is required");
     }
-    if (static_cast<int64_t>(req.content().size()) > rules_.attachment_max_bytes()) {
-      return absl::InvalidArgumentError(
-          absl::StrCat("content: ", req.content().size(), " bytes; each file may be at most ",
-                       rules_.attachment_max_bytes(), " bytes (20 MB)"));
+    if (static_cast<int64_t>(req.content().size()) > rules->attachment_max_bytes()) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "content: ", req.content().size(), " bytes; each file may be at most ",
+          rules->attachment_max_bytes(), " bytes (", rules->attachment_max_bytes() >> 20, " MB)"));
     }
     auto type = DetectFileType(req.content());
     if (!type.ok()) return type.status();
@@ -347,8 +349,8 @@ class SubsidyFiling : public sdk::Instance {
     auto app = Load(req.id());
     if (!app.ok()) return app.status();
     auto prior = Prior(*app);
-    v1::ApplicationReport report =
-        CheckApplication(rules_, *app, day, prior.ok() ? *prior : std::vector<PriorApplication>{});
+    v1::ApplicationReport report = CheckApplication(
+        *rules_->Current(), *app, day, prior.ok() ? *prior : std::vector<PriorApplication>{});
     if (!prior.ok()) {
       auto* w = report.add_warnings();
       w->set_field("office");
@@ -374,7 +376,8 @@ class SubsidyFiling : public sdk::Instance {
     }
     auto prior = Prior(*app);
     if (!prior.ok()) return prior.status();
-    v1::ApplicationReport report = CheckApplication(rules_, *app, TodayInJapan(), *prior);
+    v1::ApplicationReport report =
+        CheckApplication(*rules_->Current(), *app, TodayInJapan(), *prior);
     if (!report.ok()) {
       return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
                                            Describe(report));
@@ -450,7 +453,7 @@ class SubsidyFiling : public sdk::Instance {
   }
 
   const std::string office_;
-  const v1::SubsidyRules rules_;
+  std::unique_ptr<RulesSource> rules_;
   std::unique_ptr<platform::PlatformClient> client_;
   std::mutex mu_;         // read-modify-write of stored applications
   std::mutex submit_mu_;  // held across a whole filing
@@ -477,7 +480,12 @@ sdk::PluginDefinition Define() {
     if (config->rules_file().empty()) {
       return absl::InvalidArgumentError("rules_file: the subsidy rules file is required");
     }
-    auto rules = LoadRules(config->rules_file());
+    if (config->rules_check_seconds() < 0) {
+      return absl::InvalidArgumentError("rules_check_seconds: must be 0 or more");
+    }
+    int check = config->rules_check_seconds() > 0 ? config->rules_check_seconds() : 10;
+    auto rules = RulesSource::Open(config->rules_file(), absl::Seconds(check),
+                                   [host](const std::string& message) { host.Warn(message); });
     if (!rules.ok()) {
       return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
     }
