@@ -17,6 +17,7 @@ using Key = std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)>;
 using Cert = std::unique_ptr<X509, decltype(&X509_free)>;
 
 Key NewKey() { return Key(EVP_EC_gen("P-256"), &EVP_PKEY_free); }
+Key NewRsaKey() { return Key(EVP_RSA_gen(2048), &EVP_PKEY_free); }
 
 bool AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
@@ -32,7 +33,8 @@ bool AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
 // A certificate for `key` named `common_name`, signed by `issuer_key` (self-signed when
 // `issuer` is null), valid for 30 days.
 Cert Issue(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP_PKEY* issuer_key,
-           long serial, const std::vector<std::pair<int, const char*>>& extensions) {
+           long serial, const std::vector<std::pair<int, const char*>>& extensions,
+           const char* organization = "kaigo-sandbox") {
   Cert cert(X509_new(), &X509_free);
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
@@ -41,7 +43,7 @@ Cert Issue(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP_PKEY
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
-                             reinterpret_cast<const unsigned char*>("kaigo-sandbox"), -1, -1, 0);
+                             reinterpret_cast<const unsigned char*>(organization), -1, -1, 0);
   X509_NAME_add_entry_by_txt(name, "CN", MBSTRING_UTF8,
                              reinterpret_cast<const unsigned char*>(common_name.c_str()), -1, -1,
                              0);
@@ -100,6 +102,35 @@ absl::Status MakeCertificates(const std::string& dir, const std::vector<std::str
     if (!ok || !WritePem(base + ".crt", cert.get(), nullptr) ||
         !WritePem(base + ".key", nullptr, key.get())) {
       return absl::InternalError("cannot write the certificate of office " + office);
+    }
+  }
+  return absl::OkStatus();
+}
+
+absl::Status MakeJpkiCertificates(const std::string& dir,
+                                  const std::vector<std::string>& common_names) {
+  Key ca_key = NewRsaKey();
+  Cert ca =
+      Issue(ca_key.get(), "kaigo-sandbox JPKI for user authentication", nullptr, ca_key.get(), 1,
+            {{NID_basic_constraints, "critical,CA:TRUE"},
+             {NID_key_usage, "critical,keyCertSign,cRLSign"},
+             {NID_subject_key_identifier, "hash"}},
+            "JPKI");
+  if (!ca || !WritePem(dir + "/jpki-ca.crt", ca.get(), nullptr) ||
+      !WritePem(dir + "/jpki-ca.key", nullptr, ca_key.get())) {
+    return absl::InternalError("cannot issue the test JPKI CA in " + dir);
+  }
+  long serial = 1000;
+  for (const auto& cn : common_names) {
+    Key key = NewRsaKey();
+    Cert cert =
+        Issue(key.get(), cn, ca.get(), ca_key.get(), ++serial,
+              {{NID_key_usage, "critical,digitalSignature"}, {NID_basic_constraints, "CA:FALSE"}},
+              "JPKI");
+    std::string base = dir + "/jpki-card-" + cn;
+    if (!cert || !WritePem(base + ".crt", cert.get(), nullptr) ||
+        !WritePem(base + ".key", nullptr, key.get())) {
+      return absl::InternalError("cannot issue the card certificate " + cn);
     }
   }
   return absl::OkStatus();

@@ -17,6 +17,12 @@ namespace kaigo::sandbox {
 absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& offices,
                               const std::string& p12_password);
 
+// A test JPKI for My Number cards, RSA-2048 as on the card: writes jpki-ca.crt/jpki-ca.key (the
+// user-authentication CA) and, for each common name C, jpki-card-C.crt and jpki-card-C.key (the
+// card's 利用者証明用電子証明書, subject CN=C, C=JP, and its key).
+absl::Status MakeJpkiCertificates(const std::string& dir,
+                                  const std::vector<std::string>& common_names);
+
 }  // namespace kaigo::sandbox
 
 #endif  // KAIGO_SANDBOX_CERTIFICATES_H_

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <map>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 
@@ -81,10 +82,11 @@ std::string PeerOffice(SSL* ssl) {
 
 }  // namespace
 
-HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, const std::string& dir,
-                         std::string control_token)
+HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards,
+                         const std::string& dir, std::string control_token)
     : model_(model),
       subsidy_(subsidy),
+      cards_(cards),
       dir_(dir),
       control_token_(std::move(control_token)),
       tls_(asio::ssl::context::tls_server) {}
@@ -264,6 +266,34 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
   }
   if (path.rfind("/portal/v1/subsidy/", 0) == 0) {
     return HandleSubsidy(method, path, query, body, *session);
+  }
+  if (path == "/api/v1/card/challenge" && method == "GET") {
+    return Json(
+        http::status::ok,
+        {{"challenge", absl::Base64Escape(cards_->IssueChallenge(office))}, {"expires_in", 300}});
+  }
+  if (path == "/api/v1/insured-certificate/by-card" && method == "POST") {
+    json request = json::parse(body, nullptr, false);
+    std::string challenge, certificate, signature;
+    auto field = [&](const char* key, std::string* out) {
+      return request.is_object() && request.contains(key) && request[key].is_string() &&
+             absl::Base64Unescape(request[key].get<std::string>(), out);
+    };
+    if (!field("challenge", &challenge) || !field("certificate", &certificate) ||
+        !field("signature", &signature)) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST",
+                         "challenge, certificate and signature are required, in base64");
+    }
+    std::optional<BusinessError> error;
+    auto holder = cards_->Verify(office, challenge, certificate, signature, &error);
+    if (!holder) return Business(*error);
+    std::string as_of = request.contains("as_of") && request["as_of"].is_string()
+                            ? request["as_of"].get<std::string>()
+                            : "";
+    json result =
+        model_->InsuredCertificate(*session, holder->insurer, holder->insured, as_of, &error);
+    if (error) return Business(*error);
+    return Json(http::status::ok, result);
   }
   if (method != "GET") return SystemError(http::status::method_not_allowed, "METHOD", "use GET");
   if (path == "/api/v1/municipalities") {

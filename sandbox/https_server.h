@@ -18,6 +18,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "sandbox/card_verifier.h"
 #include "sandbox/platform_model.h"
 #include "sandbox/subsidy_desk.h"
 
@@ -32,8 +33,8 @@ struct Faults {
 class HttpsServer {
  public:
   // `dir` holds server.crt, server.key and ca.crt (see certificates.h).
-  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, const std::string& dir,
-              std::string control_token);
+  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards,
+              const std::string& dir, std::string control_token);
   ~HttpsServer();
 
   // Binds and starts accepting; returns the port.
@@ -58,6 +59,7 @@ class HttpsServer {
 
   PlatformModel* model_;
   SubsidyDesk* subsidy_;
+  CardVerifier* cards_;
   std::string dir_;
   std::string control_token_;
   boost::asio::io_context io_;

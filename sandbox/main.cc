@@ -14,6 +14,7 @@
 
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "sandbox/card_holders.h"
 #include "sandbox/certificates.h"
 #include "sandbox/https_server.h"
 #include "sandbox/platform_model.h"
@@ -41,6 +43,12 @@ int Usage() {
   return 2;
 }
 
+// The file's content, or "" when it cannot be read.
+std::string ReadAll(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  return std::string(std::istreambuf_iterator<char>(in), {});
+}
+
 int MakeCerts(const std::vector<std::string>& args) {
   std::string dir = Flag(args, "--dir", "");
   if (dir.empty()) return Usage();
@@ -49,6 +57,9 @@ int MakeCerts(const std::vector<std::string>& args) {
                      absl::SkipEmpty());
   absl::Status s =
       kaigo::sandbox::MakeCertificates(dir, offices, Flag(args, "--p12-password", "sandbox"));
+  std::vector<std::string> cards;
+  for (const auto& holder : kaigo::sandbox::kCardHolders) cards.push_back(holder.certificate_cn);
+  if (s.ok()) s = kaigo::sandbox::MakeJpkiCertificates(dir, cards);
   if (!s.ok()) {
     std::cerr << s.message() << "\n";
     return 1;
@@ -90,7 +101,9 @@ int Serve(const std::vector<std::string>& args) {
   std::string control =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(token), sizeof token));
   std::ofstream(dir + "/control.token") << control;
-  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), dir, control);
+  kaigo::sandbox::CardVerifier cards(ReadAll(dir + "/jpki-ca.crt"),
+                                     [] { return absl::ToUnixSeconds(absl::Now()); });
+  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), &cards, dir, control);
   auto bound = server.Start(listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << bound.status().message() << "\n";

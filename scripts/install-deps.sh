@@ -11,6 +11,8 @@ packages=(
   # Boost.DLL (+ filesystem), configuration, storage, crypto, HTTP
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libssl-dev openssl
   libcurl4-openssl-dev nlohmann-json3-dev curl zlib1g-dev
+  # card readers (PC/SC-Lite); the virtual reader driver and network namespaces for its tests
+  libpcsclite-dev pcscd vsmartcard-vpcd iproute2 util-linux
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
 )

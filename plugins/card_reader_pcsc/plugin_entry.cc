@@ -1,0 +1,3 @@
+#include "card_reader.h"
+
+KAIGO_PLUGIN(kaigo::plugins::card::Define)
