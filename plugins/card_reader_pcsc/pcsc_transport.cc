@@ -103,7 +103,8 @@ class PcscSession : public CardSession {
       : context_(std::move(context)), card_(card), protocol_(protocol) {}
   ~PcscSession() override {
     SCardEndTransaction(card_, SCARD_LEAVE_CARD);
-    SCardDisconnect(card_, SCARD_RESET_CARD);  // nothing verified outlives the session
+    // A reset clears what was verified; a card that is gone has nothing left to clear.
+    SCardDisconnect(card_, removed_ ? SCARD_LEAVE_CARD : SCARD_RESET_CARD);
   }
 
   absl::StatusOr<std::string> Transmit(std::string_view apdu) override {
@@ -113,8 +114,10 @@ class PcscSession : public CardSession {
     LONG rv = SCardTransmit(card_, pci, reinterpret_cast<const BYTE*>(apdu.data()),
                             static_cast<DWORD>(apdu.size()), nullptr,
                             reinterpret_cast<BYTE*>(out.data()), &size);
+    // vpcd answers an APDU the card never answered with no bytes at all.
     if (rv == SCARD_W_REMOVED_CARD || rv == SCARD_E_NOT_TRANSACTED || rv == SCARD_W_RESET_CARD ||
-        rv == SCARD_E_NO_SMARTCARD) {
+        rv == SCARD_E_NO_SMARTCARD || (rv == SCARD_S_SUCCESS && size < 2)) {
+      removed_ = true;
       return absl::AbortedError(
           "card: removed (or reset) during the operation; insert it and try again");
     }
@@ -127,6 +130,7 @@ class PcscSession : public CardSession {
   std::unique_ptr<Context> context_;
   SCARDHANDLE card_;
   DWORD protocol_;
+  bool removed_ = false;
 };
 
 class PcscTransport : public CardTransport {

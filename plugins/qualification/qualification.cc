@@ -1,14 +1,19 @@
 #include "qualification.h"
 
+#include <future>
 #include <map>
 #include <mutex>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/v1/card_reader.pb.h"
 #include "kaigo/v1/qualification.pb.h"
+#include "nlohmann/json.hpp"
 #include "platform_connection.h"
+#include "platform_json.h"
 #include "qualification_result.h"
 #include "recipient_ref.h"
 
@@ -20,9 +25,21 @@ namespace v1 = kaigo::v1;
 using kaigo::plugins::v1::QualificationConfig;
 
 constexpr char kMethod[] = "/kaigo.v1.QualificationService/LookupByInsuredNumber";
+constexpr char kByCard[] = "/kaigo.v1.QualificationService/LookupByCard";
+constexpr char kAuthenticateHolder[] = "/kaigo.v1.CardReaderService/AuthenticateHolder";
 
 std::string Today() {
   return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600));  // Japan
+}
+
+// "YYYY-MM-DD" of the request's reference date, today when unset.
+absl::StatusOr<std::string> AsOf(bool given, const v1::Date& d) {
+  if (!given) return Today();
+  absl::CivilDay day(d.year(), d.month(), d.day());
+  if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
+    return absl::InvalidArgumentError("as_of: not a calendar date");
+  }
+  return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
 }
 
 class Qualification : public sdk::Instance {
@@ -36,6 +53,10 @@ class Qualification : public sdk::Instance {
         kMethod, [this](const v1::LookupByInsuredNumberRequest& req, const sdk::CallBase& call) {
           return Lookup(req, call);
         });
+    BlockingUnary<v1::LookupByCardRequest, v1::QualificationResult>(
+        kByCard, [this](const v1::LookupByCardRequest& req, const sdk::CallBase& call) {
+          return LookupByCard(req, call);
+        });
   }
 
  private:
@@ -47,15 +68,9 @@ class Qualification : public sdk::Instance {
     if (auto s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
       return absl::InvalidArgumentError("insured.value: " + std::string(s.message()));
     }
-    std::string as_of = Today();
-    if (req.has_as_of()) {
-      const auto& d = req.as_of();
-      absl::CivilDay day(d.year(), d.month(), d.day());
-      if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
-        return absl::InvalidArgumentError("as_of: not a calendar date");
-      }
-      as_of = absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
-    }
+    auto reference = AsOf(req.has_as_of(), req.as_of());
+    if (!reference.ok()) return reference.status();
+    const std::string& as_of = *reference;
     std::string key = req.insurer().value() + "/" + req.insured().value() + "/" + as_of;
     absl::StatusOr<v1::QualificationResult> result = Cached(key);
     if (!result.ok()) {
@@ -73,6 +88,52 @@ class Qualification : public sdk::Instance {
                  result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "")
           .IgnoreError();
     }
+    return result;
+  }
+
+  // The platform's challenge, signed by the card through the card reader concern (whichever
+  // plugin the office binds to it), then the qualification of the certificate's holder.
+  absl::StatusOr<v1::QualificationResult> LookupByCard(const v1::LookupByCardRequest& req,
+                                                       const sdk::CallBase& call) {
+    auto as_of = AsOf(req.has_as_of(), req.as_of());
+    if (!as_of.ok()) return as_of.status();
+    auto issued = client_->Get("/api/v1/card/challenge");
+    if (!issued.ok()) return issued.status();
+    nlohmann::json answer = nlohmann::json::parse(issued->body, nullptr, false);
+    std::string challenge;
+    if (!answer.is_object() ||
+        !absl::Base64Unescape(platform::JsonString(answer, "challenge"), &challenge) ||
+        challenge.empty()) {
+      return absl::UnavailableError("the platform's challenge is not understood");
+    }
+    v1::AuthenticateHolderRequest authenticate;
+    authenticate.set_reader(req.reader());
+    authenticate.set_pin(req.pin());
+    authenticate.set_challenge(challenge);
+    std::promise<absl::StatusOr<v1::HolderAuthentication>> signed_promise;
+    auto signed_future = signed_promise.get_future();
+    host().CallUnary<v1::HolderAuthentication>(
+        &call, kAuthenticateHolder, authenticate,
+        [&signed_promise](absl::StatusOr<v1::HolderAuthentication> result) {
+          signed_promise.set_value(std::move(result));
+        });
+    absl::StatusOr<v1::HolderAuthentication> holder = signed_future.get();
+    if (!holder.ok()) return holder.status();
+    nlohmann::json body = {{"challenge", absl::Base64Escape(challenge)},
+                           {"certificate", absl::Base64Escape(holder->certificate())},
+                           {"signature", absl::Base64Escape(holder->signature())},
+                           {"as_of", *as_of}};
+    auto response = client_->Post("/api/v1/insured-certificate/by-card", body.dump());
+    absl::StatusOr<v1::QualificationResult> result =
+        response.ok() ? ParseInsuredCertificate(response->body, *as_of)
+                      : absl::StatusOr<v1::QualificationResult>(response.status());
+    std::string subject = result.ok() ? refs_.Of(result->recipient().insurer().value(),
+                                                 result->recipient().insured().value())
+                                      : "card";
+    host()
+        .Audit(&call, kByCard, subject, result.status().code(),
+               result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "")
+        .IgnoreError();
     return result;
   }
 

@@ -75,6 +75,11 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
       return platform::MunicipalityNotLive("insurer.value", message, JsonString(e, "live_from"));
     }
     if (code == "INSURER_UNKNOWN") return absl::NotFoundError("insurer.value: " + message);
+    if (code == "CARD_UNKNOWN") return absl::NotFoundError("card: " + message);
+    if (code == "CARD_CERTIFICATE_INVALID" || code == "CARD_SIGNATURE_INVALID") {
+      return absl::PermissionDeniedError("card: the platform refused the card: " + message);
+    }
+    if (code == "CHALLENGE_INVALID") return absl::AbortedError("card: " + message + "; try again");
     return Unexpected("error " + code);
   }
   v1::Date reference;
@@ -93,6 +98,8 @@ absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view
   }
   const json& r = records[0];
   if (!r.is_object()) return Unexpected("a record is not an object");
+  result.mutable_recipient()->mutable_insurer()->set_value(JsonString(r, "insurer_number"));
+  result.mutable_recipient()->mutable_insured()->set_value(JsonString(r, "insured_number"));
   result.set_care_level(CareLevelOf(r));
   if (result.care_level() == v1::CARE_LEVEL_UNSPECIFIED) return Unexpected("care_level_code");
   if (absl::Status s = ParseRange(r, "valid_from", "valid_to", result.mutable_care_level_period());

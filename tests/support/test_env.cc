@@ -205,6 +205,7 @@ std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& sec
     yaml +=
         "      - service: " + b.service + "\n        plugin: " + b.plugin + "\n        settings:\n";
     for (const auto& line : b.settings) yaml += "          " + line + "\n";
+    if (!b.platform) continue;
     yaml += "          platform:\n            base_url: " + sandbox.base_url() +
             "\n            ca_secret: platform_ca\n            certificate_secret: certificate\n"
             "            certificate_password_secret: certificate_password\n"

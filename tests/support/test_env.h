@@ -104,6 +104,7 @@ struct PlatformBinding {
   std::string service;
   std::string plugin;
   std::vector<std::string> settings;
+  bool platform = true;  // false: a concern that does not call the platform (no connection)
 };
 
 // The YAML of one office (an item of `offices:`) whose platform plugins reach `sandbox` with the
