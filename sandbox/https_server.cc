@@ -83,10 +83,11 @@ std::string PeerOffice(SSL* ssl) {
 }  // namespace
 
 HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards,
-                         const std::string& dir, std::string control_token)
+                         PortalModel* portal, const std::string& dir, std::string control_token)
     : model_(model),
       subsidy_(subsidy),
       cards_(cards),
+      portal_(portal),
       dir_(dir),
       control_token_(std::move(control_token)),
       tls_(asio::ssl::context::tls_server) {}
@@ -162,7 +163,8 @@ void HttpsServer::Serve(tcp::socket socket) {
     try {  // no input may take the server down: an escaped exception is a 500
       response = Handle(std::string(request.method_string()), std::string(request.target()),
                         request.body(), std::string(request[http::field::authorization]),
-                        std::string(request["X-Sandbox-Control"]), office);
+                        std::string(request["X-Sandbox-Control"]),
+                        std::string(request["X-Portal-Session"]), office);
     } catch (const std::exception& e) {
       response = SystemError(http::status::internal_server_error, "INTERNAL", e.what());
     }
@@ -181,7 +183,9 @@ void HttpsServer::Serve(tcp::socket socket) {
 
 HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::string& target,
                                           const std::string& body, const std::string& authorization,
-                                          const std::string& control, const std::string& office) {
+                                          const std::string& control,
+                                          const std::string& portal_session,
+                                          const std::string& office) {
   std::string path;
   auto query = QueryOf(target, &path);
 
@@ -257,6 +261,20 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
                                    {"refresh_expires_in", tokens->refresh_expires_in}});
   }
 
+  // The portal's own pages: the office's certificate, no web-API token (registration and login
+  // come before any user exists); added-user management carries the portal session.
+  const std::string kPortal = "/portal/v1/";
+  if (path.rfind(kPortal, 0) == 0 && path.rfind("/portal/v1/subsidy/", 0) != 0) {
+    json request = body.empty() ? json::object() : json::parse(body, nullptr, false);
+    if (request.is_discarded() || !request.is_object()) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+    }
+    std::optional<BusinessError> error;
+    json result = portal_->Handle(method, path.substr(kPortal.size()), request, office,
+                                  portal_session, &error);
+    if (error) return Business(*error);
+    return Json(http::status::ok, result);
+  }
   const std::string kBearer = "Bearer ";
   auto session = model_->Authenticate(
       office, authorization.rfind(kBearer, 0) == 0 ? authorization.substr(kBearer.size()) : "");

@@ -20,6 +20,7 @@
 #include "absl/status/statusor.h"
 #include "sandbox/card_verifier.h"
 #include "sandbox/platform_model.h"
+#include "sandbox/portal_model.h"
 #include "sandbox/subsidy_desk.h"
 
 namespace kaigo::sandbox {
@@ -33,7 +34,7 @@ struct Faults {
 class HttpsServer {
  public:
   // `dir` holds server.crt, server.key and ca.crt (see certificates.h).
-  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards,
+  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards, PortalModel* portal,
               const std::string& dir, std::string control_token);
   ~HttpsServer();
 
@@ -49,7 +50,7 @@ class HttpsServer {
   void Serve(boost::asio::ip::tcp::socket socket);
   Response Handle(const std::string& method, const std::string& target, const std::string& body,
                   const std::string& authorization, const std::string& control,
-                  const std::string& office);
+                  const std::string& portal_session, const std::string& office);
   bool TakeFault(int Faults::*counter);
 
   // The portal's subsidy endpoints (/portal/v1/subsidy/…) for an authenticated session.
@@ -60,6 +61,7 @@ class HttpsServer {
   PlatformModel* model_;
   SubsidyDesk* subsidy_;
   CardVerifier* cards_;
+  PortalModel* portal_;
   std::string dir_;
   std::string control_token_;
   boost::asio::io_context io_;

@@ -103,7 +103,15 @@ int Serve(const std::vector<std::string>& args) {
   std::ofstream(dir + "/control.token") << control;
   kaigo::sandbox::CardVerifier cards(ReadAll(dir + "/jpki-ca.crt"),
                                      [] { return absl::ToUnixSeconds(absl::Now()); });
-  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), &cards, dir, control);
+  kaigo::sandbox::Mailer mailer(dir + "/mail", [] { return absl::ToUnixSeconds(absl::Now()); });
+  auto portal = kaigo::sandbox::PortalModel::Open(dir + "/portal.db", &mailer,
+                                                  [] { return absl::ToUnixSeconds(absl::Now()); });
+  if (!portal.ok()) {
+    std::cerr << portal.status().message() << "\n";
+    return 1;
+  }
+  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), &cards, portal->get(), dir,
+                                     control);
   auto bound = server.Start(listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << bound.status().message() << "\n";
