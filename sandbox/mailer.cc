@@ -120,7 +120,13 @@ absl::Status Mailer::Send(const std::string& to, const std::string& from,
   std::string message = Compose(to, from, subject, text, variant);
   std::filesystem::path box = std::filesystem::path(root_) / to;
   std::error_code ec;
-  for (const char* sub : {"tmp", "new", "cur"}) std::filesystem::create_directories(box / sub, ec);
+  // Open to every user: the test IMAP server reads and moves the mail as an unprivileged user.
+  constexpr auto kOpen = std::filesystem::perms::all;
+  for (const char* sub : {"tmp", "new", "cur"}) {
+    std::filesystem::create_directories(box / sub, ec);
+    std::filesystem::permissions(box / sub, kOpen, ec);
+  }
+  std::filesystem::permissions(box, kOpen, ec);
   if (ec) return absl::UnavailableError("mail: cannot create " + box.string());
   std::string name = absl::StrCat(now_(), ".", getpid(), "_", next_.load(), ".kaigo-sandbox");
   std::filesystem::path tmp = box / "tmp" / name;
@@ -129,6 +135,12 @@ absl::Status Mailer::Send(const std::string& to, const std::string& from,
     out << message;
     if (!out) return absl::UnavailableError("mail: cannot write " + tmp.string());
   }
+  std::filesystem::permissions(
+      tmp,
+      std::filesystem::perms::owner_read | std::filesystem::perms::owner_write |
+          std::filesystem::perms::group_read | std::filesystem::perms::group_write |
+          std::filesystem::perms::others_read | std::filesystem::perms::others_write,
+      ec);
   std::filesystem::rename(tmp, box / "new" / name, ec);
   if (ec) return absl::UnavailableError("mail: cannot deliver into " + box.string());
   return absl::OkStatus();

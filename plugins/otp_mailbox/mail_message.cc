@@ -18,6 +18,9 @@ namespace {
 
 constexpr int kMaxDepth = 4;  // nested multiparts
 
+// Debian's abseil has its own string_view.
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
 struct Part {
   std::map<std::string, std::string> headers;  // lower-case names, unfolded values
   std::string_view body;
@@ -50,12 +53,12 @@ Part SplitPart(std::string_view raw) {
     if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
     if (!line.empty() && (line[0] == ' ' || line[0] == '\t')) {
       value += " ";
-      value += std::string(absl::StripAsciiWhitespace(line));
+      value += std::string(absl::StripAsciiWhitespace(A(line)));
     } else {
       flush();
       size_t colon = line.find(':');
       if (colon != std::string_view::npos) {
-        name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(line.substr(0, colon)));
+        name = absl::AsciiStrToLower(absl::StripAsciiWhitespace(A(line.substr(0, colon))));
         value = std::string(line.substr(colon + 1));
       }
     }
@@ -182,7 +185,7 @@ std::optional<int64_t> ParseDate(std::string value) {
 }  // namespace
 
 absl::StatusOr<std::string> ToUtf8(std::string_view bytes, std::string_view charset) {
-  std::string cs = absl::AsciiStrToUpper(charset);
+  std::string cs = absl::AsciiStrToUpper(A(charset));
   if (cs == "UTF-8" || cs == "UTF8" || cs == "US-ASCII" || cs == "ASCII") return std::string(bytes);
   iconv_t cd = iconv_open("UTF-8", cs.c_str());
   if (cd == reinterpret_cast<iconv_t>(-1)) {
@@ -219,7 +222,7 @@ std::string DecodeHeader(std::string_view value) {
     }
     std::string_view between = value.substr(at, start - at);
     // Whitespace between two encoded words is not part of the text (RFC 2047 §6.2).
-    if (!(last_encoded && absl::StripAsciiWhitespace(between).empty())) out.append(between);
+    if (!(last_encoded && absl::StripAsciiWhitespace(A(between)).empty())) out.append(between);
     std::string_view charset = value.substr(start + 2, q1 - start - 2);
     char encoding =
         static_cast<char>(absl::ascii_toupper(q1 + 1 < value.size() ? value[q1 + 1] : ' '));

@@ -1,0 +1,226 @@
+#include "otp_mailbox.h"
+
+#include <openssl/rand.h>
+
+#include <map>
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "imap_client.h"
+#include "kaigo/plugins/v1/otp_mailbox.pb.h"
+#include "kaigo/v1/otp.pb.h"
+#include "mail_message.h"
+
+namespace kaigo::plugins::otp_mailbox {
+
+namespace {
+
+namespace v1 = kaigo::v1;
+using kaigo::plugins::v1::OtpMailboxConfig;
+
+constexpr char kService[] = "/kaigo.v1.OtpService/";
+constexpr char kNotTyped[] =
+    "this office reads its one-time passwords from its mailbox (otp_mailbox); no code is typed in";
+
+const char* SubjectOf(v1::OtpPurpose purpose) {
+  switch (purpose) {
+    case v1::OTP_PURPOSE_ECLAIM_REGISTRATION:
+      return "ワンタイムパスワード発行通知(介護保険資格確認等WEBサービス)";
+    case v1::OTP_PURPOSE_PORTAL_LOGIN:
+      return "【介護情報基盤ポータル】ワンタイムパスワード発行通知";
+    default:
+      return nullptr;
+  }
+}
+
+// The subject with its whitespace and the full-width/half-width parentheses made alike, as mail
+// clients and servers sometimes rewrite them.
+std::string Normalized(std::string s) {
+  std::string out;
+  for (size_t i = 0; i < s.size(); ++i) {
+    if (s.compare(i, 3, "（") == 0) {
+      out += '(';
+      i += 2;
+    } else if (s.compare(i, 3, "）") == 0) {
+      out += ')';
+      i += 2;
+    } else if (s[i] != ' ' && s[i] != '\t') {
+      out += s[i];
+    }
+  }
+  return out;
+}
+
+class OtpMailbox : public sdk::Instance {
+ public:
+  OtpMailbox(sdk::HostServices host, OtpMailboxConfig config, ImapOptions imap)
+      : Instance(std::move(host)), config_(std::move(config)), imap_(std::move(imap)) {
+    BlockingUnary<v1::RequestOtpRequest, v1::RequestOtpResponse>(
+        Method("RequestOtp"), [this](const v1::RequestOtpRequest& req, const sdk::CallBase& call) {
+          return Request(req, call);
+        });
+    Unary<v1::ListPendingRequest, v1::ListPendingResponse>(
+        Method("ListPending"), [this](const v1::ListPendingRequest&, auto call) {
+          v1::ListPendingResponse response;
+          std::lock_guard<std::mutex> lock(mu_);
+          for (const auto& [id, pending] : pending_) *response.add_pending() = pending;
+          call->Finish(response);
+        });
+    Unary<v1::ProvideOtpRequest, v1::ProvideOtpResponse>(
+        Method("ProvideOtp"), [](const v1::ProvideOtpRequest&, auto call) {
+          call->Finish(absl::FailedPreconditionError(kNotTyped));
+        });
+    ServerStreaming<v1::WatchPendingRequest, v1::PendingOtpEvent>(
+        Method("WatchPending"), [](const v1::WatchPendingRequest&, auto call) {
+          call->Finish(absl::FailedPreconditionError(kNotTyped));
+        });
+  }
+
+ private:
+  static std::string Method(const char* name) { return std::string(kService) + name; }
+
+  absl::StatusOr<v1::RequestOtpResponse> Request(const v1::RequestOtpRequest& req,
+                                                 const sdk::CallBase& call) {
+    const char* subject = SubjectOf(req.purpose());
+    if (subject == nullptr) return absl::InvalidArgumentError("purpose: required");
+    if (req.timeout_seconds() < 0) return absl::InvalidArgumentError("timeout_seconds: 0 or more");
+    int timeout = req.timeout_seconds() > 0               ? req.timeout_seconds()
+                  : config_.default_timeout_seconds() > 0 ? config_.default_timeout_seconds()
+                                                          : 600;
+    absl::Time now = absl::Now();
+    int64_t since = req.sent_after() > 0 ? req.sent_after() : absl::ToUnixSeconds(now) - 120;
+    absl::Time deadline = now + absl::Seconds(timeout);
+    absl::Duration poll =
+        absl::Milliseconds(config_.poll_interval_ms() > 0 ? config_.poll_interval_ms() : 2000);
+
+    unsigned char bytes[12];
+    RAND_bytes(bytes, sizeof bytes);
+    std::string id = absl::BytesToHexString(
+        absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+    {
+      v1::PendingOtp pending;
+      pending.set_request_id(id);
+      pending.set_purpose(req.purpose());
+      pending.set_recipient_hint(req.recipient_hint());
+      pending.set_requested_at(absl::ToUnixSeconds(now));
+      pending.set_expires_at(absl::ToUnixSeconds(deadline));
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_[id] = pending;
+    }
+    absl::Status last = absl::DeadlineExceededError(
+        absl::StrCat("no mail '", subject, "' arrived within ", timeout, " s"));
+    absl::StatusOr<std::string> code = last;
+    while (!call.IsCancelled()) {
+      code = Look(subject, since);
+      if (code.ok() || code.status().code() == absl::StatusCode::kUnauthenticated ||
+          code.status().code() == absl::StatusCode::kInvalidArgument) {
+        break;
+      }
+      if (absl::Now() + poll > deadline) {
+        if (code.status().code() == absl::StatusCode::kNotFound) code = last;
+        break;
+      }
+      absl::SleepFor(poll);
+    }
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      pending_.erase(id);
+    }
+    if (call.IsCancelled()) return absl::CancelledError("the requester cancelled");
+    if (!code.ok()) return code.status();
+    v1::RequestOtpResponse response;
+    response.set_code(*code);
+    response.set_request_id(id);
+    return response;
+  }
+
+  // The code of the newest unused matching mail; NOT_FOUND when there is none yet.
+  absl::StatusOr<std::string> Look(const char* subject, int64_t since) {
+    absl::CivilDay day = absl::ToCivilDay(absl::FromUnixSeconds(since), absl::UTCTimeZone()) - 1;
+    auto uids = imap_.UidsSince(day);
+    if (!uids.ok()) return uids.status();
+    for (auto it = uids->rbegin(); it != uids->rend(); ++it) {
+      std::string key = absl::StrCat("used/", *it);
+      if (host().StoreGet(key).ok()) continue;
+      auto head = imap_.Headers(*it);
+      if (!head.ok()) return head.status();
+      auto headers = ParseHeadersOnly(*head);
+      if (Normalized(headers.subject) != Normalized(subject)) continue;
+      if (!headers.date || *headers.date < since) continue;
+      auto raw = imap_.Message(*it);
+      if (!raw.ok()) return raw.status();
+      auto mail = ParseMail(*raw);
+      if (!mail.ok()) continue;
+      auto code = ExtractOtp(mail->text);
+      if (!code.ok()) continue;
+      if (auto s = host().StorePut(key, "1"); !s.ok()) return s;
+      return code;
+    }
+    return absl::NotFoundError("no matching mail yet");
+  }
+
+  static MailMessage ParseHeadersOnly(const std::string& head) {
+    auto parsed = ParseMail(head + "\r\n\r\n");
+    if (parsed.ok()) return *parsed;
+    MailMessage m;
+    return m;
+  }
+
+  const OtpMailboxConfig config_;
+  const ImapClient imap_;
+  std::mutex mu_;
+  std::map<std::string, v1::PendingOtp> pending_;
+};
+
+}  // namespace
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "otp_mailbox";
+  d.version = "0.1.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Reads the office mailbox over IMAPS with credentials from the office's secrets; takes "
+      "only mail with the platform's subjects sent after the request; never logs codes or mail.";
+  d.services = {sdk::FindService("kaigo.v1.OtpService")};
+  d.config_type = OtpMailboxConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<OtpMailboxConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->mailbox_url().rfind("imaps://", 0) != 0) {
+      return absl::InvalidArgumentError("mailbox_url: required, imaps://host:port/MAILBOX");
+    }
+    ImapOptions imap;
+    imap.mailbox_url = config->mailbox_url();
+    struct Secret {
+      const std::string& name;
+      const char* field;
+      std::string* out;
+      bool required;
+    } secrets[] = {{config->username_secret(), "username_secret", &imap.username, true},
+                   {config->password_secret(), "password_secret", &imap.password, true},
+                   {config->ca_secret(), "ca_secret", &imap.ca_pem, false}};
+    for (const auto& s : secrets) {
+      if (s.name.empty()) {
+        if (s.required) return absl::InvalidArgumentError(std::string(s.field) + ": required");
+        continue;
+      }
+      auto value = host.Secret(s.name);
+      if (!value.ok()) {
+        return absl::FailedPreconditionError(std::string(s.field) + ": the office has no secret '" +
+                                             s.name + "'");
+      }
+      *s.out = *value;
+      while (!s.out->empty() && (s.out->back() == '\n' || s.out->back() == '\r')) s.out->pop_back();
+      if (s.out == &imap.ca_pem) *s.out += "\n";
+    }
+    return std::make_unique<OtpMailbox>(std::move(host), *std::move(config), std::move(imap));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::otp_mailbox

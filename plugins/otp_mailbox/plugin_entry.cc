@@ -1,0 +1,3 @@
+#include "otp_mailbox.h"
+
+KAIGO_PLUGIN(kaigo::plugins::otp_mailbox::Define)
