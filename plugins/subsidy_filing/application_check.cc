@@ -7,6 +7,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "japanese_text.h"
 #include "subsidy_rules.h"
 
 namespace kaigo::plugins::subsidy {
@@ -23,40 +24,6 @@ void Add(Findings* to, std::string field, std::string rule, std::string message)
   f.set_rule(std::move(rule));
   f.set_message(std::move(message));
   to->push_back(std::move(f));
-}
-
-bool AllDigits(const std::string& s) {
-  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
-// Code points of UTF-8 `text`; false if it is not valid UTF-8.
-bool DecodeUtf8(const std::string& text, std::vector<char32_t>* out) {
-  size_t i = 0;
-  while (i < text.size()) {
-    unsigned char c = static_cast<unsigned char>(text[i]);
-    size_t extra;
-    char32_t cp;
-    if (c < 0x80) {
-      extra = 0, cp = c;
-    } else if ((c & 0xE0) == 0xC0) {
-      extra = 1, cp = c & 0x1F;
-    } else if ((c & 0xF0) == 0xE0) {
-      extra = 2, cp = c & 0x0F;
-    } else if ((c & 0xF8) == 0xF0) {
-      extra = 3, cp = c & 0x07;
-    } else {
-      return false;
-    }
-    if (text.size() - i <= extra) return false;
-    for (size_t k = 1; k <= extra; ++k) {
-      unsigned char next = static_cast<unsigned char>(text[i + k]);
-      if ((next & 0xC0) != 0x80) return false;
-      cp = cp << 6 | (next & 0x3F);
-    }
-    out->push_back(cp);
-    i += extra + 1;
-  }
-  return true;
 }
 
 bool ContainsAny(const std::string& text,
@@ -87,7 +54,7 @@ const char* KindName(v1::AttachmentKind kind) {
 void CheckForm(const v1::SubsidyRules& rules, const v1::ApplicationForm& form, Findings* errors) {
   if (form.office_name().empty()) {
     Add(errors, "form.office_name", "required", "事業所名 is required");
-  } else if (std::vector<char32_t> cps; !DecodeUtf8(form.office_name(), &cps) || cps.size() > 100) {
+  } else if (int n = text::Characters(form.office_name()); n < 0 || n > 100) {
     Add(errors, "form.office_name", "at most 100 characters of UTF-8 text",
         "事業所名 is too long or not UTF-8 text");
   }
@@ -256,37 +223,14 @@ const char* StatusWord(v1::ApplicationStatus status) {
 }  // namespace
 
 void CheckPhone(const std::string& phone, const std::string& field, Findings* errors) {
-  const char* rule = "10 or 11 half-width digits, no hyphens";
-  if (phone.empty()) {
-    Add(errors, field, rule, "電話番号 is required");
-  } else if (absl::StrContains(phone, "-") || absl::StrContains(phone, "ー") ||
-             absl::StrContains(phone, "－")) {
-    Add(errors, field, rule, "write the number without hyphens");
-  } else if (!AllDigits(phone)) {
-    Add(errors, field, rule, "only half-width digits 0-9 (no full-width digits, spaces or +81)");
-  } else if (phone.size() < 10 || phone.size() > 11 || phone[0] != '0') {
-    Add(errors, field, rule,
-        absl::StrCat("a Japanese number starting with 0, got ", phone.size(), " digits"));
-  }
-}
-
-bool IsFullWidthKatakana(const std::string& text) {
-  std::vector<char32_t> cps;
-  if (text.empty() || !DecodeUtf8(text, &cps)) return false;
-  for (char32_t c : cps) {
-    bool ok = (c >= 0x30A1 && c <= 0x30FA) || c == 0x30FC || c == 0x30FB || c == 0x3000 ||
-              (c >= 0xFF10 && c <= 0xFF19) || (c >= 0xFF21 && c <= 0xFF3A) || c == 0xFF08 ||
-              c == 0xFF09 || c == 0xFF0E || c == 0xFF0D || c == 0xFF0F;
-    if (!ok) return false;
-  }
-  return true;
+  if (auto problem = text::PhoneProblem(phone)) Add(errors, field, text::kPhoneRule, *problem);
 }
 
 void CheckBankAccount(const v1::BankAccount& bank, const std::string& field, Findings* errors) {
   if (bank.kind() == v1::BANK_KIND_UNSPECIFIED) {
     Add(errors, field + ".kind", "bank or ゆうちょ", "choose 銀行等 or ゆうちょ銀行");
   }
-  if (bank.bank_code().size() != 4 || !AllDigits(bank.bank_code())) {
+  if (bank.bank_code().size() != 4 || !text::AllDigits(bank.bank_code())) {
     Add(errors, field + ".bank_code", "4 half-width digits", "金融機関コード is 4 digits");
   } else if (bank.kind() == v1::BANK_KIND_YUCHO && bank.bank_code() != "9900") {
     Add(errors, field + ".bank_code", "ゆうちょ銀行 is 9900",
@@ -302,7 +246,7 @@ void CheckBankAccount(const v1::BankAccount& bank, const std::string& field, Fin
         bank.kind() == v1::BANK_KIND_YUCHO ? "店名 (e.g. 〇一八) is required"
                                            : "支店名 is required");
   }
-  if (bank.branch_code().size() != 3 || !AllDigits(bank.branch_code())) {
+  if (bank.branch_code().size() != 3 || !text::AllDigits(bank.branch_code())) {
     Add(errors, field + ".branch_code", "3 half-width digits",
         bank.kind() == v1::BANK_KIND_YUCHO ? "店番 is 3 digits (the 記号・番号 of a ゆうちょ "
                                              "passbook convert to 店番 and a 7-digit number)"
@@ -311,28 +255,14 @@ void CheckBankAccount(const v1::BankAccount& bank, const std::string& field, Fin
   if (bank.account_type() == v1::ACCOUNT_TYPE_UNSPECIFIED) {
     Add(errors, field + ".account_type", "普通 or 当座", "choose 普通 or 当座");
   }
-  if (bank.account_number().size() != 7 || !AllDigits(bank.account_number())) {
+  if (bank.account_number().size() != 7 || !text::AllDigits(bank.account_number())) {
     Add(errors, field + ".account_number", "7 half-width digits",
         absl::StrCat("口座番号 is 7 digits (pad with leading zeros), got '", bank.account_number(),
                      "'"));
   }
-  const std::string& holder = bank.holder_kana();
-  const char* rule = "full-width カタカナ";
-  std::vector<char32_t> cps;
-  if (holder.empty()) {
-    Add(errors, field + ".holder_kana", rule, "口座名義 (カナ) is required");
-  } else if (!DecodeUtf8(holder, &cps)) {
-    Add(errors, field + ".holder_kana", rule, "not valid UTF-8 text");
-  } else if (!IsFullWidthKatakana(holder)) {
-    bool half =
-        std::any_of(cps.begin(), cps.end(), [](char32_t c) { return c >= 0xFF61 && c <= 0xFF9F; });
-    bool hira =
-        std::any_of(cps.begin(), cps.end(), [](char32_t c) { return c >= 0x3041 && c <= 0x309F; });
-    Add(errors, field + ".holder_kana", rule,
-        half   ? "half-width ｶﾅ: write the holder in full-width カタカナ"
-        : hira ? "ひらがな: write the holder in カタカナ"
-               : "write the holder as on the passbook, in full-width カタカナ (no kanji or "
-                 "half-width letters)");
+  if (auto problem = text::KatakanaProblem(bank.holder_kana())) {
+    Add(errors, field + ".holder_kana", "full-width カタカナ",
+        *problem == "required" ? "口座名義 (カナ) is required" : *problem);
   }
 }
 

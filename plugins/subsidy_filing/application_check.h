@@ -41,10 +41,6 @@ void CheckBankAccount(const kaigo::v1::BankAccount& bank, const std::string& fie
 void CheckPhone(const std::string& phone, const std::string& field,
                 std::vector<kaigo::v1::ApplicationFinding>* errors);
 
-// Full-width katakana as bank account holders are written: katakana, ー, ・, full-width space,
-// full-width digits, Latin capitals and （）．－／.
-bool IsFullWidthKatakana(const std::string& text);
-
 }  // namespace kaigo::plugins::subsidy
 
 #endif  // KAIGO_PLUGINS_SUBSIDY_FILING_APPLICATION_CHECK_H_

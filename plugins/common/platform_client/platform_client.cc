@@ -148,7 +148,8 @@ void PlatformClient::BreakerRecord(bool unavailable) {
 
 absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, const std::string& path,
                                                  const std::string& body, const std::string& bearer,
-                                                 const std::string& content_type) {
+                                                 const std::string& content_type,
+                                                 const std::string& extra_header) {
   auto handle = TakeHandle();
   CURL* c = handle->curl;
   curl_easy_reset(c);  // options go; the connection cache stays
@@ -159,6 +160,7 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
   if (!bearer.empty()) headers = curl_slist_append(headers, authorization.c_str());
   std::string type_header = "Content-Type: " + content_type;
   if (method == "POST") headers = curl_slist_append(headers, type_header.c_str());
+  if (!extra_header.empty()) headers = curl_slist_append(headers, extra_header.c_str());
   curl_blob cert{const_cast<char*>(options_.client_p12.data()), options_.client_p12.size(),
                  CURL_BLOB_NOCOPY};
   curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_NOCOPY};
@@ -200,12 +202,14 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
 absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
                                                   const std::string& path, const std::string& body,
                                                   const std::string& bearer,
-                                                  const std::string& content_type) {
+                                                  const std::string& content_type,
+                                                  const std::string& extra_header) {
   absl::Duration backoff = options_.initial_backoff;
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     if (absl::Status allowed = BreakerAllows(); !allowed.ok()) return allowed;
-    absl::StatusOr<Response> response = Attempt(method, path, body, bearer, content_type);
+    absl::StatusOr<Response> response =
+        Attempt(method, path, body, bearer, content_type, extra_header);
     absl::Status status = response.ok() ? FromHttp(*response) : response.status();
     bool unavailable = status.code() == absl::StatusCode::kUnavailable;
     BreakerRecord(unavailable);
@@ -270,6 +274,13 @@ absl::StatusOr<Response> PlatformClient::Get(const std::string& path_and_query) 
 absl::StatusOr<Response> PlatformClient::Post(const std::string& path, const std::string& body,
                                               const std::string& content_type) {
   return Authorized("POST", path, body, content_type);
+}
+
+absl::StatusOr<Response> PlatformClient::Unauthenticated(const std::string& method,
+                                                         const std::string& path,
+                                                         const std::string& body,
+                                                         const std::string& header) {
+  return Exchange(method, path, body, "", "application/json", header);
 }
 
 absl::StatusOr<Response> PlatformClient::Authorized(const std::string& method,

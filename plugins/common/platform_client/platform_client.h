@@ -71,6 +71,12 @@ class PlatformClient {
   absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
                                 const std::string& content_type = "application/json");
 
+  // A request without the web API's login, for the portal's registration and login pages (which
+  // come before any user exists), with `header` ("Name: value") added when not empty. Retried
+  // like the others on UNAVAILABLE answers.
+  absl::StatusOr<Response> Unauthenticated(const std::string& method, const std::string& path,
+                                           const std::string& body, const std::string& header = "");
+
   ClientStats stats() const;
 
  private:
@@ -83,10 +89,12 @@ class PlatformClient {
   // One HTTP exchange with retries and the breaker; `bearer` empty for login/refresh.
   absl::StatusOr<Response> Exchange(const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& bearer,
-                                    const std::string& content_type = "application/json");
+                                    const std::string& content_type = "application/json",
+                                    const std::string& extra_header = "");
   absl::StatusOr<Response> Attempt(const std::string& method, const std::string& path,
                                    const std::string& body, const std::string& bearer,
-                                   const std::string& content_type);
+                                   const std::string& content_type,
+                                   const std::string& extra_header);
   // A valid access token: the current one, or after a refresh or a login.
   absl::StatusOr<std::string> AccessToken(bool renew, const std::string& rejected);
   absl::Status Login();

@@ -3,7 +3,8 @@
 namespace kaigo::platform {
 
 absl::StatusOr<std::unique_ptr<PlatformClient>> ConnectPlatform(
-    const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host) {
+    const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
+    bool needs_web_user) {
   if (settings.base_url().empty()) {
     return absl::InvalidArgumentError("platform.base_url: required (https://…)");
   }
@@ -22,6 +23,8 @@ absl::StatusOr<std::unique_ptr<PlatformClient>> ConnectPlatform(
       {"platform.user_id_secret", settings.user_id_secret(), &options.user_id},
       {"platform.password_secret", settings.password_secret(), &options.password}};
   for (const auto& s : secrets) {
+    bool web_user = s.into == &options.user_id || s.into == &options.password;
+    if (s.name.empty() && web_user && !needs_web_user) continue;
     if (s.name.empty()) {
       return absl::InvalidArgumentError(std::string(s.field) + ": required (a secret name)");
     }

@@ -14,9 +14,11 @@
 namespace kaigo::platform {
 
 // INVALID_ARGUMENT naming the settings field for a missing URL or secret name;
-// FAILED_PRECONDITION naming the secret when the office has not bound it.
+// FAILED_PRECONDITION naming the secret when the office has not bound it. Without
+// `needs_web_user`, the web-service user and password may be left out (portal pages only).
 absl::StatusOr<std::unique_ptr<PlatformClient>> ConnectPlatform(
-    const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host);
+    const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
+    bool needs_web_user = true);
 
 }  // namespace kaigo::platform
 

@@ -1,0 +1,3 @@
+#include "portal_registration.h"
+
+KAIGO_PLUGIN(kaigo::plugins::portal::Define)

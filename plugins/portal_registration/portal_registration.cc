@@ -1,0 +1,524 @@
+#include "portal_registration.h"
+
+#include <openssl/rand.h>
+
+#include <future>
+#include <map>
+#include <mutex>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/clock.h"
+#include "kaigo/identifiers.h"
+#include "kaigo/plugins/v1/portal_registration.pb.h"
+#include "kaigo/v1/otp.pb.h"
+#include "kaigo/v1/portal_registration.pb.h"
+#include "nlohmann/json.hpp"
+#include "platform_connection.h"
+#include "platform_json.h"
+#include "sealing.h"
+#include "user_details.h"
+
+namespace kaigo::plugins::portal {
+
+namespace {
+
+namespace v1 = kaigo::v1;
+using kaigo::plugins::v1::PortalRegistrationConfig;
+using kaigo::plugins::v1::StoredFlow;
+using nlohmann::json;
+using platform::JsonString;
+
+constexpr char kService[] = "/kaigo.v1.PortalRegistrationService/";
+constexpr char kRequestOtp[] = "/kaigo.v1.OtpService/RequestOtp";
+constexpr char kSessionKey[] = "session";
+
+std::string NewId() {
+  unsigned char bytes[12];
+  RAND_bytes(bytes, sizeof bytes);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), 12));
+}
+
+json DetailsJson(const v1::UserDetails& d) {
+  return {{"email", d.email()},           {"name", d.name()},   {"kana", d.name_kana()},
+          {"department", d.department()}, {"title", d.title()}, {"phone", d.phone()}};
+}
+
+// The portal's answer: the object, or its business error as a status naming the field.
+struct PortalAnswer {
+  json body;
+  std::string error_code;  // empty: no business error
+  json error;
+};
+
+absl::Status FromBusiness(const PortalAnswer& a) {
+  const std::string& code = a.error_code;
+  std::string message = JsonString(a.error, "message");
+  std::string portal = " (portal: " + message + ")";
+  if (code == "ALREADY_REGISTERED") return absl::AlreadyExistsError(message);
+  if (code == "ECLAIM_AUTH_FAILED") {
+    return absl::UnauthenticatedError(
+        absl::StrCat("eclaim_password: the e-claim user ID or password is wrong (tries_left=",
+                     platform::JsonInt(a.error, "tries_left"), ")", portal));
+  }
+  if (code == "ECLAIM_LOCKED") {
+    return absl::PermissionDeniedError(
+        "eclaim_user_id: the e-claim account is locked for 30 minutes after 3 failures" + portal);
+  }
+  if (code == "TEMPORARY_PASSWORD") {
+    return absl::FailedPreconditionError(
+        "eclaim_password: this is the temporary password from the federation's notice; change it "
+        "in the e-claim system first" +
+        portal);
+  }
+  if (code == "SECURITY_CODE_REQUIRED" || code == "SECURITY_CODE_INVALID") {
+    return absl::UnauthenticatedError(
+        absl::StrCat("security_code: ",
+                     code == "SECURITY_CODE_REQUIRED" ? "this office set a security code; give it"
+                                                      : "wrong security code",
+                     " (tries_left=", platform::JsonInt(a.error, "tries_left"), ")", portal));
+  }
+  if (code == "OTP_INVALID") {
+    return absl::InvalidArgumentError("code: the portal refused the one-time password" + portal);
+  }
+  if (code == "OTP_EXPIRED" || code == "OTP_USED") {
+    return absl::FailedPreconditionError(
+        "code: the one-time password expired or was used; ask for a new one" + portal);
+  }
+  if (code == "INVALID_FIELD" || code == "EMAIL_IN_USE") {
+    return absl::InvalidArgumentError("details." + JsonString(a.error, "field") + ":" + portal);
+  }
+  if (code == "LOGIN_FAILED") {
+    return absl::UnauthenticatedError("initial_password: the portal refused the login" + portal);
+  }
+  if (code == "PASSWORD_MISMATCH" || code == "PASSWORD_POLICY") {
+    return absl::InvalidArgumentError("new_password:" + portal);
+  }
+  if (code == "TERMS_NOT_ACCEPTED" || code == "TERMS_NOT_SHOWN") {
+    return absl::InvalidArgumentError("terms_accepted:" + portal);
+  }
+  if (code == "USER_LIMIT") {
+    return absl::ResourceExhaustedError("details: at most 5 users can be added" + portal);
+  }
+  if (code == "NOT_FOUND") return absl::NotFoundError("flow_id: the portal lost the step" + portal);
+  return absl::FailedPreconditionError(code + portal);
+}
+
+bool StrongEnough(const std::string& p) {
+  bool letter = false, digit = false;
+  for (char c : p) {
+    letter |= (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z');
+    digit |= c >= '0' && c <= '9';
+  }
+  return p.size() >= 8 && p.size() <= 64 && letter && digit;
+}
+
+class PortalRegistration : public sdk::Instance {
+ public:
+  PortalRegistration(sdk::HostServices host, PortalRegistrationConfig config, Sealer sealer,
+                     std::unique_ptr<platform::PlatformClient> client)
+      : Instance(std::move(host)),
+        config_(std::move(config)),
+        sealer_(std::move(sealer)),
+        client_(std::move(client)) {
+    Blocking<v1::StartFirstTimeRegistrationRequest, v1::RegistrationFlow>(
+        "StartFirstTimeRegistration", &PortalRegistration::Start);
+    Blocking<v1::SubmitOneTimePasswordRequest, v1::RegistrationFlow>(
+        "SubmitOneTimePassword", &PortalRegistration::SubmitOtp);
+    Blocking<v1::SubmitUserDetailsRequest, v1::RegistrationFlow>(
+        "SubmitUserDetails", &PortalRegistration::SubmitDetails);
+    Blocking<v1::ConfirmRequest, v1::RegistrationFlow>("Confirm", &PortalRegistration::Confirm);
+    Blocking<v1::CompleteFirstLoginRequest, v1::RegistrationFlow>("CompleteFirstLogin",
+                                                                  &PortalRegistration::FirstLogin);
+    Blocking<v1::GetFlowRequest, v1::RegistrationFlow>("GetFlow", &PortalRegistration::Get);
+    Blocking<v1::AddUserRequest, v1::PortalUser>("AddUser", &PortalRegistration::AddUser);
+    Blocking<v1::ListUsersRequest, v1::ListUsersResponse>("ListUsers",
+                                                          &PortalRegistration::ListUsers);
+  }
+
+ private:
+  template <class Req, class Resp, class Handler>
+  void Blocking(const char* name, Handler handler) {
+    BlockingUnary<Req, Resp>(std::string(kService) + name,
+                             [this, handler](const Req& req, const sdk::CallBase& call) {
+                               return std::invoke(handler, this, req, call);
+                             });
+  }
+
+  // ---- the portal ----
+
+  absl::StatusOr<PortalAnswer> Portal(const std::string& method, const std::string& path,
+                                      const json& body, const std::string& header = "") {
+    auto response = client_->Unauthenticated(method, "/portal/v1/" + path,
+                                             method == "GET" ? "" : body.dump(), header);
+    if (!response.ok()) return response.status();
+    PortalAnswer a;
+    a.body = json::parse(response->body, nullptr, false);
+    if (a.body.is_discarded() || !a.body.is_object()) {
+      return absl::UnavailableError("the portal's answer is not understood");
+    }
+    if (auto e = a.body.find("error"); e != a.body.end() && e->is_object()) {
+      a.error_code = JsonString(*e, "code");
+      a.error = *e;
+    }
+    return a;
+  }
+
+  // ---- the store ----
+
+  std::shared_ptr<std::mutex> FlowLock(const std::string& id) {
+    std::lock_guard<std::mutex> lock(locks_mu_);
+    auto& m = locks_[id];
+    if (!m) m = std::make_shared<std::mutex>();
+    return m;
+  }
+
+  absl::StatusOr<StoredFlow> Load(const std::string& id) {
+    if (id.empty()) return absl::InvalidArgumentError("flow_id: required");
+    auto bytes = host().StoreGet("flow/" + id);
+    if (!bytes.ok()) {
+      return absl::IsNotFound(bytes.status())
+                 ? absl::NotFoundError("flow_id: no registration flow '" + id + "'")
+                 : bytes.status();
+    }
+    StoredFlow flow;
+    if (!flow.ParseFromString(*bytes)) return absl::DataLossError("flow " + id + " unreadable");
+    return flow;
+  }
+
+  absl::Status Save(const StoredFlow& flow) {
+    return host().StorePut("flow/" + flow.flow_id(), flow.SerializeAsString());
+  }
+
+  static v1::RegistrationFlow View(const StoredFlow& f) {
+    v1::RegistrationFlow out;
+    out.set_flow_id(f.flow_id());
+    out.set_next_step(f.step());
+    static const std::map<v1::RegistrationStep, const char*> kNeeds = {
+        {v1::REGISTRATION_STEP_ONE_TIME_PASSWORD,
+         "the one-time password mailed to the e-claim address (asked of the OTP concern if not "
+         "given)"},
+        {v1::REGISTRATION_STEP_USER_DETAILS,
+         "the first user: e-mail, 氏名, フリガナ, phone; 部署名 and 役職名 optional"},
+        {v1::REGISTRATION_STEP_CONFIRM, "confirmation of the details"},
+        {v1::REGISTRATION_STEP_FIRST_LOGIN,
+         "the initial password from the portal's mail, a new password twice, and acceptance of "
+         "the terms of use"},
+        {v1::REGISTRATION_STEP_DONE, "nothing: My page is open; add users with AddUser"}};
+    auto needs = kNeeds.find(f.step());
+    if (needs != kNeeds.end()) out.set_needs(needs->second);
+    *out.mutable_details() = f.details();
+    out.set_user_name(f.user_name());
+    out.set_office_name(f.office_name());
+    return out;
+  }
+
+  // ---- one-time passwords ----
+
+  // The code for this step: given by the caller, kept from before a crash, or asked of the OTP
+  // concern (and kept, sealed, until the portal takes it).
+  absl::StatusOr<std::string> Code(StoredFlow* flow, const std::string& given,
+                                   v1::OtpPurpose purpose, const sdk::CallBase& call) {
+    if (!given.empty()) return given;
+    if (!flow->sealed_otp().empty()) return sealer_.Open(flow->sealed_otp());
+    v1::RequestOtpRequest req;
+    req.set_purpose(purpose);
+    req.set_recipient_hint(purpose == v1::OTP_PURPOSE_ECLAIM_REGISTRATION
+                               ? "電子請求受付システムに登録のメールアドレス"
+                               : flow->details().email());
+    req.set_sent_after(flow->otp_sent_after());
+    req.set_timeout_seconds(config_.otp_timeout_seconds() > 0 ? config_.otp_timeout_seconds()
+                                                              : 600);
+    std::promise<absl::StatusOr<v1::RequestOtpResponse>> promise;
+    auto future = promise.get_future();
+    host().CallUnary<v1::RequestOtpResponse>(
+        &call, kRequestOtp, req,
+        [&promise](absl::StatusOr<v1::RequestOtpResponse> r) { promise.set_value(std::move(r)); });
+    auto otp = future.get();
+    if (!otp.ok()) return otp.status();
+    flow->set_sealed_otp(sealer_.Seal(otp->code()));
+    if (auto s = Save(*flow); !s.ok()) return s;
+    return otp->code();
+  }
+
+  // ---- steps ----
+
+  absl::StatusOr<v1::RegistrationFlow> Start(const v1::StartFirstTimeRegistrationRequest& req,
+                                             const sdk::CallBase&) {
+    if (auto s = ValidateEclaimUserId(req.eclaim_user_id()); !s.ok()) {
+      return absl::InvalidArgumentError("eclaim_user_id: " + std::string(s.message()));
+    }
+    if (req.eclaim_password().empty())
+      return absl::InvalidArgumentError("eclaim_password: required");
+    int64_t asked_at = absl::ToUnixSeconds(absl::Now());
+    auto a = Portal("POST", "registration/eclaim",
+                    {{"kj_id", req.eclaim_user_id()},
+                     {"password", req.eclaim_password()},
+                     {"security_code", req.security_code()}});
+    if (!a.ok()) return a.status();
+    if (!a->error_code.empty()) return FromBusiness(*a);
+    StoredFlow flow;
+    flow.set_flow_id(NewId());
+    flow.set_step(v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
+    flow.set_registration_id(JsonString(a->body, "registration_id"));
+    flow.set_otp_sent_after(asked_at);
+    if (auto s = Save(flow); !s.ok()) return s;
+    return View(flow);
+  }
+
+  absl::StatusOr<v1::RegistrationFlow> SubmitOtp(const v1::SubmitOneTimePasswordRequest& req,
+                                                 const sdk::CallBase& call) {
+    auto lock = FlowLock(req.flow_id());
+    std::lock_guard<std::mutex> held(*lock);
+    auto flow = Load(req.flow_id());
+    if (!flow.ok()) return flow.status();
+    if (flow->step() != v1::REGISTRATION_STEP_ONE_TIME_PASSWORD) return View(*flow);
+    if (!req.code().empty() && (req.code().size() < 4 || req.code().size() > 8 ||
+                                req.code().find_first_not_of("0123456789") != std::string::npos)) {
+      return absl::InvalidArgumentError("code: 4 to 8 half-width digits");
+    }
+    auto code = Code(&*flow, req.code(), v1::OTP_PURPOSE_ECLAIM_REGISTRATION, call);
+    if (!code.ok()) return code.status();
+    auto a = Portal("POST", "registration/" + flow->registration_id() + "/otp", {{"code", *code}});
+    if (!a.ok()) return a.status();
+    flow->clear_sealed_otp();  // used, accepted or refused: never sent again
+    if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
+      if (auto s = Save(*flow); !s.ok()) return s;
+      return FromBusiness(*a);
+    }
+    flow->set_step(v1::REGISTRATION_STEP_USER_DETAILS);
+    if (auto s = Save(*flow); !s.ok()) return s;
+    return View(*flow);
+  }
+
+  absl::StatusOr<v1::RegistrationFlow> SubmitDetails(const v1::SubmitUserDetailsRequest& req,
+                                                     const sdk::CallBase&) {
+    if (auto s = CheckUserDetails(req.details(), "details"); !s.ok()) return s;
+    auto lock = FlowLock(req.flow_id());
+    std::lock_guard<std::mutex> held(*lock);
+    auto flow = Load(req.flow_id());
+    if (!flow.ok()) return flow.status();
+    if (flow->step() != v1::REGISTRATION_STEP_USER_DETAILS &&
+        flow->step() != v1::REGISTRATION_STEP_CONFIRM) {
+      if (flow->step() > v1::REGISTRATION_STEP_CONFIRM) return View(*flow);
+      return absl::FailedPreconditionError("flow_id: the one-time password comes first");
+    }
+    auto a = Portal("POST", "registration/" + flow->registration_id() + "/user",
+                    DetailsJson(req.details()));
+    if (!a.ok()) return a.status();
+    if (!a->error_code.empty()) return FromBusiness(*a);
+    *flow->mutable_details() = req.details();
+    flow->set_step(v1::REGISTRATION_STEP_CONFIRM);
+    if (auto s = Save(*flow); !s.ok()) return s;
+    return View(*flow);
+  }
+
+  absl::StatusOr<v1::RegistrationFlow> Confirm(const v1::ConfirmRequest& req,
+                                               const sdk::CallBase&) {
+    auto lock = FlowLock(req.flow_id());
+    std::lock_guard<std::mutex> held(*lock);
+    auto flow = Load(req.flow_id());
+    if (!flow.ok()) return flow.status();
+    if (flow->step() > v1::REGISTRATION_STEP_CONFIRM) return View(*flow);
+    if (flow->step() != v1::REGISTRATION_STEP_CONFIRM) {
+      return absl::FailedPreconditionError("flow_id: the user's details come first");
+    }
+    auto a = Portal("POST", "registration/" + flow->registration_id() + "/confirm", json::object());
+    if (!a.ok()) return a.status();
+    if (!a->error_code.empty() && a->error_code != "WRONG_STEP") return FromBusiness(*a);
+    flow->set_step(v1::REGISTRATION_STEP_FIRST_LOGIN);
+    if (auto s = Save(*flow); !s.ok()) return s;
+    return View(*flow);
+  }
+
+  absl::StatusOr<v1::RegistrationFlow> FirstLogin(const v1::CompleteFirstLoginRequest& req,
+                                                  const sdk::CallBase& call) {
+    auto lock = FlowLock(req.flow_id());
+    std::lock_guard<std::mutex> held(*lock);
+    auto flow = Load(req.flow_id());
+    if (!flow.ok()) return flow.status();
+    if (flow->step() == v1::REGISTRATION_STEP_DONE) return View(*flow);
+    if (flow->step() != v1::REGISTRATION_STEP_FIRST_LOGIN) {
+      return absl::FailedPreconditionError("flow_id: registration is not confirmed yet");
+    }
+    if (!req.new_password().empty() || !req.new_password_confirmation().empty()) {
+      if (req.new_password() != req.new_password_confirmation()) {
+        return absl::InvalidArgumentError("new_password_confirmation: does not match new_password");
+      }
+      if (!StrongEnough(req.new_password())) {
+        return absl::InvalidArgumentError(
+            "new_password: 8 to 64 characters with at least one letter and one digit");
+      }
+      flow->set_sealed_new_password(sealer_.Seal(req.new_password()));
+    }
+    if (!req.initial_password().empty()) {
+      flow->set_sealed_initial_password(sealer_.Seal(req.initial_password()));
+    }
+    if (!req.terms_accepted()) {
+      return absl::InvalidArgumentError("terms_accepted: the terms of use must be accepted");
+    }
+    if (flow->sealed_new_password().empty()) {
+      return absl::InvalidArgumentError("new_password: required");
+    }
+    if (auto s = Save(*flow); !s.ok()) return s;
+
+    if (flow->login_stage().empty()) {
+      if (flow->sealed_initial_password().empty()) {
+        return absl::InvalidArgumentError("initial_password: required (from the portal's mail)");
+      }
+      auto initial = sealer_.Open(flow->sealed_initial_password());
+      if (!initial.ok()) return initial.status();
+      int64_t asked_at = absl::ToUnixSeconds(absl::Now());
+      auto a =
+          Portal("POST", "login", {{"email", flow->details().email()}, {"password", *initial}});
+      if (!a.ok()) return a.status();
+      if (!a->error_code.empty()) return FromBusiness(*a);
+      flow->set_login_id(JsonString(a->body, "login_id"));
+      flow->set_login_stage("otp");
+      flow->set_otp_sent_after(asked_at);
+      flow->clear_sealed_initial_password();
+      if (auto s = Save(*flow); !s.ok()) return s;
+    }
+    if (flow->login_stage() == "otp") {
+      auto code = Code(&*flow, req.otp_code(), v1::OTP_PURPOSE_PORTAL_LOGIN, call);
+      if (!code.ok()) return code.status();
+      auto a = Portal("POST", "login/" + flow->login_id() + "/otp", {{"code", *code}});
+      if (!a.ok()) return a.status();
+      flow->clear_sealed_otp();
+      if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
+        if (a->error_code == "OTP_EXPIRED" || a->error_code == "OTP_USED") {
+          flow->set_login_stage("");  // the next call logs in again for a fresh code
+        }
+        if (auto s = Save(*flow); !s.ok()) return s;
+        return FromBusiness(*a);
+      }
+      flow->set_login_stage("set_password");
+      if (auto s = Save(*flow); !s.ok()) return s;
+    }
+    if (!flow->terms_fetched()) {
+      auto terms = Portal("GET", "login/" + flow->login_id() + "/terms", json::object());
+      if (!terms.ok()) return terms.status();
+      if (!terms->error_code.empty()) return FromBusiness(*terms);
+      flow->set_terms_fetched(true);
+      if (auto s = Save(*flow); !s.ok()) return s;
+    }
+    auto password = sealer_.Open(flow->sealed_new_password());
+    if (!password.ok()) return password.status();
+    auto a = Portal("POST", "login/" + flow->login_id() + "/password",
+                    {{"new_password", *password},
+                     {"new_password_confirmation", *password},
+                     {"accept_terms", true}});
+    if (!a.ok()) return a.status();
+    if (!a->error_code.empty() && a->error_code != "WRONG_STEP") return FromBusiness(*a);
+    if (a->error_code.empty()) {
+      json mypage = a->body.contains("mypage") ? a->body["mypage"] : json::object();
+      flow->set_user_name(JsonString(mypage, "user_name"));
+      flow->set_office_name(JsonString(mypage, "office_name"));
+      std::string session = JsonString(a->body, "session");
+      if (auto s = host().StorePut(kSessionKey, sealer_.Seal(session)); !s.ok()) return s;
+    }
+    flow->clear_sealed_new_password();
+    flow->clear_sealed_initial_password();
+    flow->clear_sealed_otp();
+    flow->set_step(v1::REGISTRATION_STEP_DONE);
+    if (auto s = Save(*flow); !s.ok()) return s;
+    return View(*flow);
+  }
+
+  absl::StatusOr<v1::RegistrationFlow> Get(const v1::GetFlowRequest& req, const sdk::CallBase&) {
+    auto flow = Load(req.flow_id());
+    if (!flow.ok()) return flow.status();
+    return View(*flow);
+  }
+
+  absl::StatusOr<std::string> Session() {
+    auto sealed = host().StoreGet(kSessionKey);
+    if (!sealed.ok()) {
+      return absl::FailedPreconditionError(
+          "no portal session: finish the first-time registration and first login first");
+    }
+    auto session = sealer_.Open(*sealed);
+    if (!session.ok()) return session.status();
+    return "X-Portal-Session: " + *session;
+  }
+
+  absl::StatusOr<v1::PortalUser> AddUser(const v1::AddUserRequest& req, const sdk::CallBase&) {
+    if (auto s = CheckUserDetails(req.details(), "details"); !s.ok()) return s;
+    auto header = Session();
+    if (!header.ok()) return header.status();
+    auto a = Portal("POST", "users", DetailsJson(req.details()), *header);
+    if (!a.ok()) return a.status();
+    if (!a->error_code.empty()) return FromBusiness(*a);
+    v1::PortalUser user;
+    user.set_user_id(JsonString(a->body, "user_id"));
+    user.set_name(req.details().name());
+    user.set_initial_password_pending(true);
+    return user;
+  }
+
+  absl::StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest&,
+                                                  const sdk::CallBase&) {
+    auto header = Session();
+    if (!header.ok()) return header.status();
+    auto a = Portal("GET", "users", json::object(), *header);
+    if (!a.ok()) return a.status();
+    if (!a->error_code.empty()) return FromBusiness(*a);
+    v1::ListUsersResponse out;
+    out.set_added_limit(5);
+    if (auto users = a->body.find("users"); users != a->body.end() && users->is_array()) {
+      for (const json& u : *users) {
+        auto* user = out.add_users();
+        user->set_user_id(JsonString(u, "user_id"));
+        user->set_name(JsonString(u, "name"));
+        user->set_first_user(platform::JsonBool(u, "first"));
+        user->set_initial_password_pending(platform::JsonBool(u, "initial_password_pending"));
+        if (!user->first_user()) out.set_added(out.added() + 1);
+      }
+    }
+    return out;
+  }
+
+  const PortalRegistrationConfig config_;
+  const Sealer sealer_;
+  std::unique_ptr<platform::PlatformClient> client_;
+  std::mutex locks_mu_;
+  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
+};
+
+}  // namespace
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "portal_registration";
+  d.version = "0.1.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Talks to the portal over TLS 1.3 with the office's certificate; keeps passwords and the "
+      "portal session sealed (AES-256-GCM, key from the office's secrets) and only while needed; "
+      "never logs credentials or one-time passwords.";
+  d.services = {sdk::FindService("kaigo.v1.PortalRegistrationService")};
+  d.config_type = PortalRegistrationConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<PortalRegistrationConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->sealing_key_secret().empty()) {
+      return absl::InvalidArgumentError("sealing_key_secret: required (32 random bytes, hex)");
+    }
+    auto key = host.Secret(config->sealing_key_secret());
+    if (!key.ok()) {
+      return absl::FailedPreconditionError("sealing_key_secret: the office binds no secret '" +
+                                           config->sealing_key_secret() + "'");
+    }
+    auto sealer = Sealer::FromSecret(*key);
+    if (!sealer.ok()) return sealer.status();
+    auto client = platform::ConnectPlatform(config->platform(), host, /*needs_web_user=*/false);
+    if (!client.ok()) return client.status();
+    return std::make_unique<PortalRegistration>(std::move(host), *std::move(config),
+                                                *std::move(sealer), *std::move(client));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::portal
