@@ -202,6 +202,7 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
     faults_.fail_503 = f.value("fail_503", 0);
     faults_.drop = f.value("drop", 0);
     if (f.value("expire_access_tokens", false)) model_->ExpireAccessTokens();
+    if (f.value("expire_otps", false)) portal_->ExpireOtps();
     if (f.contains("advance_certification") && f["advance_certification"].is_object()) {
       const json& who = f["advance_certification"];
       absl::Status advanced = model_->AdvanceCertification(who.value("insurer_number", ""),

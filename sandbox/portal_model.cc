@@ -104,11 +104,13 @@ absl::Status PortalModel::Seed() {
   };
   const Account accounts[] = {
       {"KJ000000000017", "1371000017", "さくら居宅介護支援事業所", "Eclaim#Sakura1", 0, "",
-       "eclaim@sakura.example"},
+       "office@sakura.example"},
       {"KJ000000000025", "1371000025", "ひまわり訪問介護", "Eclaim#Himawari1", 0, "4321",
        "eclaim@himawari.example"},
       {"KJ000000000033", "1371000033", "あおば居宅介護支援事業所", "KARI-0033", 1, "",
        "eclaim@aoba.example"},
+      {"KJ000000001234", "1312345670", "みどりクリニック", "Eclaim#Midori1", 0, "",
+       "eclaim@midori.example"},
   };
   for (const auto& a : accounts) {
     Query(db_,
@@ -124,6 +126,11 @@ absl::Status PortalModel::Seed() {
         .Run();
   }
   return absl::OkStatus();
+}
+
+void PortalModel::ExpireOtps() {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query(db_, "UPDATE otps SET expires_at = ?1").Bind(1, now_() - 1).Run();
 }
 
 std::string PortalModel::IssueOtp(const std::string& address, const std::string& purpose) {

@@ -34,6 +34,9 @@ class PortalModel {
                                                            std::function<int64_t()> now);
   ~PortalModel();
 
+  // Test control: every one-time password issued so far expires now.
+  void ExpireOtps();
+
   // One call per portal request: `path` after /portal/v1/, `office` from the client certificate,
   // `session` from the X-Portal-Session header (added-user management only).
   nlohmann::json Handle(const std::string& method, const std::string& path,

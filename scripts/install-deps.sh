@@ -13,6 +13,8 @@ packages=(
   libcurl4-openssl-dev nlohmann-json3-dev curl zlib1g-dev
   # card readers (PC/SC-Lite); the virtual reader driver and network namespaces for its tests
   libpcsclite-dev pcscd vsmartcard-vpcd iproute2 util-linux
+  # the office mailbox (IMAPS) in tests; sqlite3 to inspect stores in tests
+  dovecot-imapd sqlite3
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
 )

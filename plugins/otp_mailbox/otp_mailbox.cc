@@ -21,6 +21,7 @@ namespace v1 = kaigo::v1;
 using kaigo::plugins::v1::OtpMailboxConfig;
 
 constexpr char kService[] = "/kaigo.v1.OtpService/";
+constexpr int kMaxRefusals = 3;  // login refusals in a row before giving up
 constexpr char kNotTyped[] =
     "this office reads its one-time passwords from its mailbox (otp_mailbox); no code is typed in";
 
@@ -112,9 +113,11 @@ class OtpMailbox : public sdk::Instance {
     absl::Status last = absl::DeadlineExceededError(
         absl::StrCat("no mail '", subject, "' arrived within ", timeout, " s"));
     absl::StatusOr<std::string> code = last;
+    int refused = 0;  // a server whose authentication is still starting refuses too
     while (!call.IsCancelled()) {
       code = Look(subject, since);
-      if (code.ok() || code.status().code() == absl::StatusCode::kUnauthenticated ||
+      refused = code.status().code() == absl::StatusCode::kUnauthenticated ? refused + 1 : 0;
+      if (code.ok() || refused >= kMaxRefusals ||
           code.status().code() == absl::StatusCode::kInvalidArgument) {
         break;
       }

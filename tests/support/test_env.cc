@@ -76,13 +76,9 @@ CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
-absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,
-                                       const std::string& ready, const std::string& log,
-                                       const std::regex& pattern, absl::Duration timeout,
-                                       pid_t* pid, std::string* ready_content) {
-  unlink(ready.c_str());
-  *pid = fork();
-  if (*pid == 0) {
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
+  pid_t pid = fork();
+  if (pid == 0) {
     // If the test process dies without stopping us (a crash), we go too.
     prctl(PR_SET_PDEATHSIG, SIGTERM);
     int fd = open(log.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0644);
@@ -94,6 +90,15 @@ absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,
     execv(args[0], args.data());
     _exit(127);
   }
+  return pid;
+}
+
+absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,
+                                       const std::string& ready, const std::string& log,
+                                       const std::regex& pattern, absl::Duration timeout,
+                                       pid_t* pid, std::string* ready_content) {
+  unlink(ready.c_str());
+  *pid = Spawn(argv, log);
   absl::Time deadline = absl::Now() + timeout;
   while (absl::Now() < deadline) {
     *ready_content = ReadFile(ready);
@@ -192,10 +197,11 @@ absl::Status SandboxProcess::Faults(const std::string& json) const {
 
 std::string EngineProcess::Log() const { return ReadFile(log_path_); }
 
-std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& secrets,
-                               const std::string& office, const std::string& user,
-                               const std::string& password,
-                               const std::vector<PlatformBinding>& bindings) {
+std::string PlatformOfficeYaml(
+    const SandboxProcess& sandbox, const TempDir& secrets, const std::string& office,
+    const std::string& user, const std::string& password,
+    const std::vector<PlatformBinding>& bindings,
+    const std::vector<std::pair<std::string, std::string>>& extra_secrets) {
   secrets.Write("secrets/p12_password", "sandbox\n");
   secrets.Write("secrets/" + user, user + "\n");
   std::string env = "KAIGO_TEST_PASSWORD_" + office;
@@ -226,6 +232,9 @@ std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& sec
       "}}\n"
       "      - {name: password, ref: {env: " +
       env + "}}\n";
+  for (const auto& [name, file] : extra_secrets) {
+    yaml += "      - {name: " + name + ", ref: {file: " + file + "}}\n";
+  }
   return yaml;
 }
 

@@ -110,10 +110,12 @@ struct PlatformBinding {
 // The YAML of one office (an item of `offices:`) whose platform plugins reach `sandbox` with the
 // office's PKCS#12 certificate, as the sandbox's web user `user` (password from the sandbox
 // README, passed by environment variable). Secret files go into `secrets`.
-std::string PlatformOfficeYaml(const SandboxProcess& sandbox, const TempDir& secrets,
-                               const std::string& office, const std::string& user,
-                               const std::string& password,
-                               const std::vector<PlatformBinding>& bindings);
+// `extra_secrets` are more of the office's secrets: name → file.
+std::string PlatformOfficeYaml(
+    const SandboxProcess& sandbox, const TempDir& secrets, const std::string& office,
+    const std::string& user, const std::string& password,
+    const std::vector<PlatformBinding>& bindings,
+    const std::vector<std::pair<std::string, std::string>>& extra_secrets = {});
 
 // A sandbox and an engine whose offices reach it, for platform end-to-end tests and benchmarks.
 struct PlatformStack {
@@ -142,6 +144,8 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 // `rogue` gets a certificate from a different CA.
 absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std::string>& clients,
                                   const std::string& rogue = "");
+// Starts `argv` with stdout and stderr to `log` (appended); it dies with the test process.
+pid_t Spawn(const std::vector<std::string>& argv, const std::string& log);
 // Starts `argv` with stdout and stderr to `log`, and waits until `ready` (a file the child
 // writes when it serves) matches `pattern`; returns the match. The child's pid goes to *pid.
 absl::StatusOr<std::smatch> StartChild(const std::vector<std::string>& argv,

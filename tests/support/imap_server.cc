@@ -1,0 +1,88 @@
+#include "tests/support/imap_server.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace kaigo::testing {
+
+namespace {
+
+// A port free now (the kernel's choice); dovecot needs a number in its configuration.
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t size = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
+bool Listening(int port) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bool ok = connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) == 0;
+  close(fd);
+  return ok;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<ImapServer>> ImapServer::Start(const std::string& maildir_root,
+                                                              const std::string& certificates) {
+  std::unique_ptr<ImapServer> s(new ImapServer());
+  s->dir_ = std::make_unique<TempDir>();
+  const std::string& d = s->dir_->path();
+  std::filesystem::create_directories(d + "/run");
+  std::filesystem::create_directories(d + "/state");
+  std::filesystem::create_directories(maildir_root);
+  std::filesystem::permissions(maildir_root, std::filesystem::perms::all);
+  // dovecot reads the mail as an unprivileged user: the test's private directories above the
+  // Maildirs must let it pass (traverse only, no listing).
+  for (auto p = std::filesystem::path(maildir_root).parent_path();
+       p.has_relative_path() && p != "/tmp"; p = p.parent_path()) {
+    std::filesystem::permissions(p, std::filesystem::perms::others_exec,
+                                 std::filesystem::perm_options::add);
+  }
+  s->port_ = FreePort();
+  std::string config = absl::StrCat(
+      "base_dir = ", d, "/run\nstate_dir = ", d, "/state\nlog_path = ", d,
+      "/dovecot.log\nprotocols = imap\nlisten = 127.0.0.1\nssl = required\n"
+      "ssl_cert = <",
+      certificates, "/server.crt\nssl_key = <", certificates,
+      "/server.key\nssl_min_protocol = TLSv1.2\nauth_mechanisms = plain\n"
+      "mail_location = maildir:",
+      maildir_root,
+      "/%u:INDEX=MEMORY\nfirst_valid_uid = 65534\n"
+      "passdb {\n  driver = static\n  args = password=",
+      kPassword,
+      "\n}\nuserdb {\n  driver = static\n  args = uid=nobody gid=nogroup home=", maildir_root,
+      "/%u\n}\nservice imap-login {\n  inet_listener imap {\n    port = 0\n  }\n"
+      "  inet_listener imaps {\n    port = ",
+      s->port_, "\n  }\n  chroot =\n}\nservice anvil {\n  chroot =\n}\n");
+  std::string conf = s->dir_->Write("dovecot.conf", config);
+  s->pid_ = Spawn({"/usr/sbin/dovecot", "-F", "-c", conf}, d + "/stderr.log");
+  for (int i = 0; i < 200 && !Listening(s->port_); ++i) absl::SleepFor(absl::Milliseconds(25));
+  if (!Listening(s->port_)) {
+    return absl::UnavailableError("dovecot did not listen:\n" + ReadFile(d + "/stderr.log") +
+                                  ReadFile(d + "/dovecot.log"));
+  }
+  return s;
+}
+
+ImapServer::~ImapServer() { StopChild(&pid_); }
+
+std::string ImapServer::Log() const { return ReadFile(dir_->path() + "/dovecot.log"); }
+
+}  // namespace kaigo::testing
