@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/store/open_store.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/message_differencer.h"
 #include "grpc/health/v1/health.pb.h"
@@ -73,11 +74,9 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->config_path_ = loaded.path;
   engine->config_dir_ = loaded.dir;
   engine->logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
-  auto store =
-      OpenSqliteStore(check_only ? "" : loaded.Resolve(loaded.config.store().sqlite_path()));
+  auto store = check_only ? OpenSqliteStore("") : OpenStore(loaded.config.store(), loaded.dir);
   if (!store.ok()) {
-    errors->push_back(loaded.Where("store.sqlite_path") +
-                      ": store.sqlite_path: " + std::string(store.status().message()));
+    errors->push_back(loaded.Where("store") + ": store: " + std::string(store.status().message()));
     return store.status();
   }
   engine->store_ = *std::move(store);

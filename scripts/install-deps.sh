@@ -8,13 +8,13 @@ packages=(
   build-essential cmake ninja-build pkg-config git clang-14 libclang-rt-14-dev clang-format
   # gRPC / protobuf / abseil
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev grpc-proto
-  # Boost.DLL (+ filesystem), configuration, storage, crypto, HTTP
+  # Boost.DLL (+ filesystem), configuration, storage (SQLite, PostgreSQL), crypto, HTTP
   libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libssl-dev openssl
-  libcurl4-openssl-dev nlohmann-json3-dev curl zlib1g-dev
+  libcurl4-openssl-dev nlohmann-json3-dev curl zlib1g-dev libpq-dev
   # card readers (PC/SC-Lite); the virtual reader driver and network namespaces for its tests
   libpcsclite-dev pcscd vsmartcard-vpcd iproute2 util-linux
-  # the office mailbox (IMAPS) in tests; sqlite3 to inspect stores in tests
-  dovecot-imapd sqlite3
+  # servers tests start: the office mailbox (IMAPS), PostgreSQL; sqlite3 to inspect stores
+  dovecot-imapd postgresql sqlite3
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
 )

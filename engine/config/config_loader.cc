@@ -137,6 +137,15 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
     error("server.insecure_loopback",
           "serving without TLS is allowed only on a loopback address, not " + host);
   }
+  if (c.store().has_postgres()) {
+    if (!c.store().sqlite_path().empty()) {
+      error("store", "choose sqlite_path or postgres, not both");
+    }
+    const auto& ref = c.store().postgres().conninfo();
+    if (ref.file().empty() == ref.env().empty()) {
+      error("store.postgres.conninfo", "exactly one of file or env");
+    }
+  }
   if (c.server().max_message_bytes() < 0 ||
       (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {
     error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");

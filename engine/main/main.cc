@@ -22,6 +22,7 @@
 #include "engine/config/config_loader.h"
 #include "engine/engine.h"
 #include "engine/server/grpc_server.h"
+#include "engine/store/open_store.h"
 
 namespace {
 
@@ -124,7 +125,7 @@ int AuditVerify(const std::vector<std::string>& args) {
     PrintErrors(errors.list());
     return 1;
   }
-  auto store = kaigo::engine::OpenSqliteStore(loaded.Resolve(loaded.config.store().sqlite_path()));
+  auto store = kaigo::engine::OpenStore(loaded.config.store(), loaded.dir);
   if (!store.ok()) {
     std::cerr << store.status().message() << "\n";
     return 1;

@@ -5,6 +5,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "engine/store/audit_chain.h"
 #include "engine/store/store.h"
 
 namespace kaigo::engine {
@@ -23,10 +24,6 @@ CREATE TABLE IF NOT EXISTS audit_log (
   plugin TEXT NOT NULL, action TEXT NOT NULL, subject_ref TEXT NOT NULL, outcome INTEGER NOT NULL,
   detail TEXT NOT NULL, request_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 )sql";
-
-void AppendField(std::string* out, std::string_view value) {
-  out->append(std::to_string(value.size())).append(":").append(value).append(";");
-}
 
 // A prepared statement, reset after each use.
 class Statement {
@@ -183,9 +180,7 @@ class SqliteStore : public Store {
                   "SELECT seq,time_ms,caller,office,plugin,action,subject_ref,outcome,detail,"
                   "request_id,prev_hash,hash FROM audit_log ORDER BY seq");
     if (!all.ok()) return Error("audit read");
-    AuditVerification v;
-    std::string prev;
-    int64_t expected_seq = 1;
+    AuditChainVerifier chain;
     while (all.Step() == SQLITE_ROW) {
       AuditRecord r;
       int64_t seq = all.ColumnInt(0);
@@ -198,29 +193,9 @@ class SqliteStore : public Store {
       r.outcome = static_cast<int32_t>(all.ColumnInt(7));
       r.detail = std::string(all.Column(8));
       r.request_id = std::string(all.Column(9));
-      std::string stored_prev(all.Column(10));
-      std::string stored_hash(all.Column(11));
-      ++v.records;
-      if (seq != expected_seq) {
-        v.ok = false;
-        v.problem = absl::StrCat("record ", expected_seq, " is missing (next is ", seq, ")");
-        break;
-      }
-      if (stored_prev != prev) {
-        v.ok = false;
-        v.problem = absl::StrCat("record ", seq, " does not follow record ", seq - 1,
-                                 " (removed or reordered)");
-        break;
-      }
-      if (AuditHash(prev, seq, r) != stored_hash) {
-        v.ok = false;
-        v.problem = absl::StrCat("record ", seq, " was altered (its hash does not match)");
-        break;
-      }
-      prev = stored_hash;
-      ++expected_seq;
+      if (!chain.Add(seq, r, std::string(all.Column(10)), std::string(all.Column(11)))) break;
     }
-    return v;
+    return chain.result();
   }
 
  private:
@@ -234,23 +209,6 @@ class SqliteStore : public Store {
 };
 
 }  // namespace
-
-std::string AuditHash(const std::string& previous_hash, int64_t sequence, const AuditRecord& r) {
-  std::string data;
-  AppendField(&data, previous_hash);
-  AppendField(&data, absl::StrCat(sequence));
-  AppendField(&data, absl::StrCat(r.time_ms));
-  for (const std::string* f : {&r.caller, &r.office, &r.plugin, &r.action, &r.subject_ref}) {
-    AppendField(&data, *f);
-  }
-  AppendField(&data, absl::StrCat(r.outcome));
-  AppendField(&data, r.detail);
-  AppendField(&data, r.request_id);
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
-}
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
   sqlite3* db = nullptr;

@@ -60,6 +60,11 @@ class Store {
 // a write has reached the database file's journal when the call returns.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
 
+// PostgreSQL at `conninfo` (libpq). Applies the schema's versioned migrations at open, under an
+// advisory lock, so engines sharing the database may start together; audit appends from all of
+// them form one chain. FAILED_PRECONDITION when the database is newer than this engine.
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+
 // The chain link of `record` after `previous_hash` (hex SHA-256 of a length-prefixed encoding).
 std::string AuditHash(const std::string& previous_hash, int64_t sequence,
                       const AuditRecord& record);

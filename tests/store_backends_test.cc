@@ -1,0 +1,158 @@
+// The store's contract, run against both backends: SQLite (a file) and PostgreSQL (a real server
+// started by the test). Keys per plugin and office, binary values, prefix listing in key order;
+// the audit chain from two store handles appending at once (two engines on one database) stays one
+// verifiable chain; a record altered in the database is found; migrations apply once and refuse a
+// database newer than the engine.
+#include <gtest/gtest.h>
+#include <libpq-fe.h>
+
+#include <thread>
+
+#include "engine/store/store.h"
+#include "tests/support/postgres_server.h"
+#include "tests/support/test_env.h"
+
+namespace kaigo::testing {
+namespace {
+
+using engine::AuditRecord;
+using engine::Store;
+
+PostgresServer* g_postgres = nullptr;
+
+class StoreBackendsTest : public ::testing::TestWithParam<std::string> {
+ protected:
+  static void SetUpTestSuite() {
+    auto pg = PostgresServer::Start();
+    ASSERT_TRUE(pg.ok()) << pg.status();
+    g_postgres = pg->release();
+  }
+  static void TearDownTestSuite() { delete g_postgres; }
+
+  void SetUp() override {
+    static int n = 0;
+    if (GetParam() == "sqlite") {
+      location_ = dir_.path() + "/state.db";
+    } else {
+      auto db = g_postgres->Database("store_test_" + std::to_string(++n));
+      ASSERT_TRUE(db.ok()) << db.status();
+      location_ = *db;
+    }
+    store_ = Open();
+  }
+
+  std::unique_ptr<Store> Open() {
+    auto store = GetParam() == "sqlite" ? engine::OpenSqliteStore(location_)
+                                        : engine::OpenPostgresStore(location_);
+    EXPECT_TRUE(store.ok()) << store.status();
+    return store.ok() ? *std::move(store) : nullptr;
+  }
+
+  // SQL run on the backend directly, as someone with access to the database would.
+  void Tamper(const std::string& sql) {
+    if (GetParam() == "sqlite") {
+      CommandResult r = RunCommand("sqlite3 " + location_ + " \"" + sql + "\"");
+      ASSERT_EQ(r.exit_code, 0) << r.output;
+    } else {
+      PGconn* c = PQconnectdb(location_.c_str());
+      PGresult* r = PQexec(c, sql.c_str());
+      EXPECT_EQ(PQresultStatus(r), PGRES_COMMAND_OK) << PQerrorMessage(c);
+      PQclear(r);
+      PQfinish(c);
+    }
+  }
+
+  static AuditRecord Record(const std::string& caller, int i) {
+    AuditRecord r;
+    r.time_ms = 1000 + i;
+    r.caller = caller;
+    r.office = "1371000017";
+    r.plugin = "qualification";
+    r.action = "/kaigo.v1.QualificationService/LookupByInsuredNumber";
+    r.subject_ref = "ref-" + std::to_string(i);
+    return r;
+  }
+
+  TempDir dir_;
+  std::string location_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_P(StoreBackendsTest, KeysPerPluginAndOfficeWithBinaryValues) {
+  ASSERT_TRUE(store_->Put("a", "1", "k", "v1").ok());
+  ASSERT_TRUE(store_->Put("a", "2", "k", "v2").ok());
+  ASSERT_TRUE(store_
+                  ->Put("b", "1", "k",
+                        std::string("\0\xFF\x80"
+                                    "bin",
+                                    6))
+                  .ok());
+  EXPECT_EQ(*store_->Get("a", "1", "k"), "v1");
+  EXPECT_EQ(*store_->Get("a", "2", "k"), "v2");
+  EXPECT_EQ(*store_->Get("b", "1", "k"), std::string("\0\xFF\x80"
+                                                     "bin",
+                                                     6));
+  EXPECT_EQ(store_->Get("b", "2", "k").status().code(), absl::StatusCode::kNotFound);
+  ASSERT_TRUE(store_->Put("a", "1", "k", "v1b").ok());
+  EXPECT_EQ(*store_->Get("a", "1", "k"), "v1b");
+  EXPECT_TRUE(store_->Delete("a", "1", "k").ok());
+  EXPECT_EQ(store_->Delete("a", "1", "k").code(), absl::StatusCode::kNotFound);
+  for (const char* key : {"app/2", "att/1", "app/10", "app/1", "apq"}) {
+    ASSERT_TRUE(store_->Put("p", "o", key, key).ok());
+  }
+  std::vector<std::string> listed;
+  ASSERT_TRUE(store_
+                  ->List("p", "o", "app/",
+                         [&](std::string_view k, std::string_view v) {
+                           EXPECT_EQ(k, v);
+                           listed.emplace_back(k);
+                         })
+                  .ok());
+  EXPECT_EQ(listed, (std::vector<std::string>{"app/1", "app/10", "app/2"}));
+}
+
+TEST_P(StoreBackendsTest, TwoWritersMakeOneChain) {
+  std::unique_ptr<Store> other = Open();  // a second engine on the same database
+  ASSERT_NE(other, nullptr);
+  std::thread a([&] {
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(store_->AppendAudit(Record("engine-a", i)).ok());
+  });
+  std::thread b([&] {
+    for (int i = 0; i < 50; ++i) ASSERT_TRUE(other->AppendAudit(Record("engine-b", i)).ok());
+  });
+  a.join();
+  b.join();
+  auto v = store_->VerifyAudit();
+  ASSERT_TRUE(v.ok()) << v.status();
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->records, 100);
+}
+
+TEST_P(StoreBackendsTest, AnAlteredRecordIsFound) {
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(store_->AppendAudit(Record("x", i)).ok());
+  Tamper("UPDATE audit_log SET subject_ref = 'someone-else' WHERE seq = 2");
+  auto v = store_->VerifyAudit();
+  ASSERT_TRUE(v.ok());
+  EXPECT_FALSE(v->ok);
+  EXPECT_EQ(v->problem, "record 2 was altered (its hash does not match)");
+}
+
+TEST_P(StoreBackendsTest, ReopeningKeepsTheDataAndMigratesOnce) {
+  ASSERT_TRUE(store_->Put("p", "o", "k", "kept").ok());
+  store_.reset();
+  store_ = Open();
+  ASSERT_NE(store_, nullptr);
+  EXPECT_EQ(*store_->Get("p", "o", "k"), "kept");
+  if (GetParam() == "postgres") {
+    Tamper("INSERT INTO schema_migrations(version) VALUES (99)");
+    auto newer = engine::OpenPostgresStore(location_);
+    EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos);
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, StoreBackendsTest, ::testing::Values("sqlite", "postgres"),
+                         [](const auto& info) { return info.param; });
+
+}  // namespace
+}  // namespace kaigo::testing

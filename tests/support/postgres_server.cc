@@ -1,0 +1,93 @@
+#include "tests/support/postgres_server.h"
+
+#include <arpa/inet.h>
+#include <libpq-fe.h>
+#include <netinet/in.h>
+#include <pwd.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <filesystem>
+
+#include "absl/strings/str_cat.h"
+
+namespace kaigo::testing {
+
+namespace {
+
+std::string BinDir() {
+  std::string best;
+  std::error_code ec;
+  for (const auto& e : std::filesystem::directory_iterator("/usr/lib/postgresql", ec)) {
+    std::string bin = e.path().string() + "/bin";
+    if (std::filesystem::exists(bin + "/postgres") && bin > best) best = bin;
+  }
+  return best;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
+  std::string bin = BinDir();
+  if (bin.empty()) return absl::FailedPreconditionError("PostgreSQL is not installed");
+  passwd* pg = getpwnam("postgres");
+  if (pg == nullptr) return absl::FailedPreconditionError("no postgres user");
+  std::unique_ptr<PostgresServer> s(new PostgresServer());
+  s->dir_ = std::make_unique<TempDir>();
+  std::string data = s->dir_->path() + "/data";
+  std::filesystem::create_directories(data);
+  for (const auto& p : {s->dir_->path(), data}) {
+    if (chown(p.c_str(), pg->pw_uid, pg->pw_gid) != 0) {
+      return absl::InternalError("cannot hand " + p + " to postgres");
+    }
+  }
+  const std::string as_postgres =
+      "/usr/bin/setpriv --reuid=postgres --regid=postgres --clear-groups -- ";
+  CommandResult init = RunCommand(as_postgres + bin + "/initdb -D " + data +
+                                  " -U kaigo -A trust --no-sync -E UTF8 --locale=C.UTF-8");
+  if (init.exit_code != 0) return absl::InternalError("initdb failed:\n" + init.output);
+  s->port_ = 0;
+  {
+    int fd = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+    socklen_t size = sizeof addr;
+    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+    s->port_ = ntohs(addr.sin_port);
+    close(fd);
+  }
+  s->pid_ = Spawn(
+      {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--",
+       bin + "/postgres", "-D", data, "-p", std::to_string(s->port_), "-c",
+       "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + data, "-c", "fsync=off"},
+      s->dir_->path() + "/postgres.log");
+  std::string ping = absl::StrCat("host=127.0.0.1 port=", s->port_, " user=kaigo dbname=postgres");
+  for (int i = 0; i < 300 && PQping(ping.c_str()) != PQPING_OK; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  if (PQping(ping.c_str()) != PQPING_OK) {
+    return absl::UnavailableError("postgres did not start:\n" + s->Log());
+  }
+  return s;
+}
+
+PostgresServer::~PostgresServer() { StopChild(&pid_); }
+
+absl::StatusOr<std::string> PostgresServer::Database(const std::string& name) {
+  std::string admin = absl::StrCat("host=127.0.0.1 port=", port_, " user=kaigo dbname=postgres");
+  PGconn* c = PQconnectdb(admin.c_str());
+  PGresult* r = PQexec(c, ("CREATE DATABASE " + name).c_str());
+  bool ok = PQresultStatus(r) == PGRES_COMMAND_OK ||
+            std::string(PQerrorMessage(c)).find("already exists") != std::string::npos;
+  std::string why = PQerrorMessage(c);
+  PQclear(r);
+  PQfinish(c);
+  if (!ok) return absl::InternalError("CREATE DATABASE " + name + ": " + why);
+  return absl::StrCat("host=127.0.0.1 port=", port_, " user=kaigo dbname=", name);
+}
+
+std::string PostgresServer::Log() const { return ReadFile(dir_->path() + "/postgres.log"); }
+
+}  // namespace kaigo::testing

@@ -1,0 +1,34 @@
+// A real PostgreSQL for tests (Debian's package): a cluster made with initdb in a temp directory,
+// the server on a free loopback port, run as the `postgres` user (it refuses root), trust
+// authentication for user "kaigo" on loopback only. Stopped by process id.
+#ifndef KAIGO_TESTS_SUPPORT_POSTGRES_SERVER_H_
+#define KAIGO_TESTS_SUPPORT_POSTGRES_SERVER_H_
+
+#include <sys/types.h>
+
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "tests/support/test_env.h"
+
+namespace kaigo::testing {
+
+class PostgresServer {
+ public:
+  static absl::StatusOr<std::unique_ptr<PostgresServer>> Start();
+  ~PostgresServer();
+  // A libpq connection string for a fresh database `name` (created on first use).
+  absl::StatusOr<std::string> Database(const std::string& name);
+  std::string Log() const;
+
+ private:
+  PostgresServer() = default;
+  std::unique_ptr<TempDir> dir_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
+}  // namespace kaigo::testing
+
+#endif  // KAIGO_TESTS_SUPPORT_POSTGRES_SERVER_H_
