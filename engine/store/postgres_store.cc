@@ -232,6 +232,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conn
     PQfinish(conn);
     return absl::UnavailableError("cannot connect to PostgreSQL: " + why);
   }
+  // The server's NOTICEs ("already exists, skipping") are not for the operator's terminal.
+  PQsetNoticeProcessor(
+      conn, [](void*, const char*) {}, nullptr);
   auto store = std::make_unique<PostgresStore>(conn);
   if (auto s = store->Migrate(); !s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));

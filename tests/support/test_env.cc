@@ -241,7 +241,7 @@ std::string PlatformOfficeYaml(
 absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
     const std::vector<std::string>& plugins,
     const std::function<std::string(const SandboxProcess&, const TempDir&)>& offices,
-    const std::string& log_level) {
+    const std::string& log_level, const std::string& store_yaml) {
   auto stack = std::make_unique<PlatformStack>();
   auto sandbox = SandboxProcess::Start();
   if (!sandbox.ok()) return sandbox.status();
@@ -251,7 +251,8 @@ absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
   for (const auto& p : plugins)
     yaml += "  - {name: " + p + ", path: " + PluginDir() + "/" + p + ".so}\n";
   yaml += "offices:\n" + offices(*stack->sandbox, *stack->dir) +
-          "store:\n  sqlite_path: state.db\nlog:\n  level: " + log_level + "\n";
+          (store_yaml.empty() ? "store:\n  sqlite_path: state.db\n" : store_yaml) +
+          "log:\n  level: " + log_level + "\n";
   stack->config = stack->dir->Write("engine.yaml", yaml);
   auto engine = EngineProcess::Start(stack->config);
   if (!engine.ok()) return engine.status();

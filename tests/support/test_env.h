@@ -126,10 +126,11 @@ struct PlatformStack {
 
   // `plugins` are loaded from PluginDir(); `offices` returns the YAML items of `offices:`
   // (usually PlatformOfficeYaml), given the started sandbox and the configuration directory.
+  // `store_yaml` replaces the default `store:` section (SQLite in the configuration directory).
   static absl::StatusOr<std::unique_ptr<PlatformStack>> Start(
       const std::vector<std::string>& plugins,
       const std::function<std::string(const SandboxProcess&, const TempDir&)>& offices,
-      const std::string& log_level = "info");
+      const std::string& log_level = "info", const std::string& store_yaml = "");
 };
 
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target);
