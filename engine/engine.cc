@@ -63,10 +63,10 @@ bool SameSecrets(const kaigo::v1::OfficeConfig& a,
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config_path,
                                                        std::vector<std::string>* errors,
-                                                       bool check_only) {
+                                                       bool check_only, const std::string& root) {
   std::unique_ptr<Engine> engine(new Engine());
   ConfigErrors config_errors;
-  LoadedConfig loaded = LoadConfig(config_path, &config_errors);
+  LoadedConfig loaded = LoadConfig(config_path, &config_errors, root);
   if (!loaded.parsed) {
     *errors = config_errors.list();
     return absl::InvalidArgumentError("the configuration has errors");
@@ -91,9 +91,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   return engine;
 }
 
-std::vector<std::string> Engine::CheckConfig(const std::string& config_path) {
+std::vector<std::string> Engine::CheckConfig(const std::string& config_path,
+                                             const std::string& root) {
   std::vector<std::string> errors;
-  auto engine = Create(config_path, &errors, /*check_only=*/true);
+  auto engine = Create(config_path, &errors, /*check_only=*/true, root);
   if (!engine.ok() && errors.empty()) errors.push_back(std::string(engine.status().message()));
   return errors;
 }
@@ -201,7 +202,8 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
         image->second->factory()->GetPrototype(type)->New());
     PositionIndex ignored;
     YamlProtoMapper mapper(pending.file, &ignored, &e);
-    mapper.ResolvePathsAgainst(std::filesystem::path(pending.file).parent_path().string());
+    mapper.ResolvePathsAgainst(std::filesystem::path(pending.file).parent_path().string(),
+                               loaded.root);
     mapper.Map(pending.node, pending.path, message.get());
     binding->set_settings(message->SerializeAsString());
   }

@@ -36,9 +36,12 @@ class Engine : public CallRouter {
   // With `check_only` the store is kept in memory, so checking writes no file.
   static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::string& config_path,
                                                         std::vector<std::string>* errors,
-                                                        bool check_only = false);
+                                                        bool check_only = false,
+                                                        const std::string& root = "");
   // Validates a configuration as Create would (plugins loaded and started), then discards it.
-  static std::vector<std::string> CheckConfig(const std::string& config_path);
+  // `root`: check a staged tree, absolute paths in the file taken below it.
+  static std::vector<std::string> CheckConfig(const std::string& config_path,
+                                              const std::string& root = "");
 
   ~Engine() override;
 

@@ -35,6 +35,10 @@ std::string ResolvePath(const std::string& dir, const std::string& path) {
 }
 
 std::string LoadedConfig::Resolve(const std::string& relative) const {
+  bool staged = !root.empty() && relative.rfind(root + "/", 0) == 0;  // resolved already
+  if (!root.empty() && !staged && !relative.empty() && relative[0] == '/') {
+    return (fs::path(root) / relative.substr(1)).lexically_normal().string();
+  }
   return ResolvePath(dir, relative);
 }
 
@@ -61,8 +65,10 @@ YamlProtoMapper MapperFor(const std::string& file, LoadedConfig* loaded, ConfigE
 
 }  // namespace
 
-LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors) {
+LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors,
+                        const std::string& staged_root) {
   LoadedConfig loaded;
+  loaded.root = staged_root;
   std::error_code ec;
   fs::path absolute = fs::absolute(path, ec);
   loaded.path = absolute.lexically_normal().string();
@@ -94,6 +100,15 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors) {
       }
       std::string office_path = absl::StrCat("offices[", loaded.config.offices_size(), "]");
       MapperFor(file, &loaded, errors).Map(node, office_path, loaded.config.add_offices());
+    }
+  }
+  // Checking a staged tree: the secrets the plugins read at start are read from it too.
+  if (!staged_root.empty()) {
+    for (auto& office : *loaded.config.mutable_offices()) {
+      for (auto& secret : *office.mutable_secrets()) {
+        const std::string& file = secret.ref().file();
+        if (!file.empty() && file[0] == '/') secret.mutable_ref()->set_file(loaded.Resolve(file));
+      }
     }
   }
   return loaded;

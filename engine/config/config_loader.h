@@ -38,6 +38,9 @@ struct LoadedConfig {
   kaigo::v1::EngineConfig config;
   std::string path;  // absolute path of the main file
   std::string dir;   // its directory: relative paths in the file are resolved against it
+  // When checking a staged tree (check-config --root): absolute paths in the file are taken
+  // below this directory.
+  std::string root;
   PositionIndex positions;
   std::vector<PendingSettings> settings;
   // False when a file is not YAML at all: nothing else can be checked then.
@@ -50,7 +53,8 @@ struct LoadedConfig {
 
 // Reads the file (and the office_dirs it names). Problems go to `errors`; the result is usable
 // only when `errors` stayed empty.
-LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors);
+LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors,
+                        const std::string& root = "");
 
 // The checks that need no plugin.
 void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors);

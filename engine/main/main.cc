@@ -1,7 +1,7 @@
 // kaigo-bridge: the engine's command line.
 //
 //   kaigo-bridge serve --config FILE [--ready-file FILE]
-//   kaigo-bridge check-config FILE
+//   kaigo-bridge check-config FILE [--root DIR]   (DIR: a staged tree; absolute paths below it)
 //   kaigo-bridge audit verify --config FILE
 //
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
@@ -31,7 +31,7 @@ using kaigo::engine::Engine;
 int Usage() {
   std::cerr << "usage:\n"
                "  kaigo-bridge serve --config FILE [--ready-file FILE]\n"
-               "  kaigo-bridge check-config FILE\n"
+               "  kaigo-bridge check-config FILE [--root DIR]\n"
                "  kaigo-bridge audit verify --config FILE\n";
   return 2;
 }
@@ -104,8 +104,8 @@ int Serve(const std::vector<std::string>& args) {
 }
 
 int CheckConfig(const std::vector<std::string>& args) {
-  if (args.size() != 1) return Usage();
-  std::vector<std::string> errors = Engine::CheckConfig(args[0]);
+  if (args.size() != 1 && !(args.size() == 3 && args[1] == "--root")) return Usage();
+  std::vector<std::string> errors = Engine::CheckConfig(args[0], Flag(args, "--root"));
   if (!errors.empty()) {
     PrintErrors(errors);
     std::cerr << errors.size() << " error(s) in " << args[0] << "\n";

@@ -33,8 +33,12 @@ bool IsPathField(const FieldDescriptor& field) {
   return absl::EndsWith(field.name(), "_file") || absl::EndsWith(field.name(), "_dir");
 }
 
-std::string ResolveAgainst(const std::string& dir, const std::string& path) {
+std::string ResolveAgainst(const std::string& dir, const std::string& root,
+                           const std::string& path) {
   if (path.empty()) return path;
+  if (!root.empty() && path[0] == '/') {
+    return (std::filesystem::path(root) / path.substr(1)).lexically_normal().string();
+  }
   return (std::filesystem::path(dir) / path).lexically_normal().string();  // absolute stays
 }
 
@@ -140,8 +144,9 @@ void YamlProtoMapper::MapScalar(const YAML::Node& node, const std::string& path,
         return;
       }
       {
-        std::string value =
-            !path_base_.empty() && IsPathField(*field) ? ResolveAgainst(path_base_, text) : text;
+        std::string value = !path_base_.empty() && IsPathField(*field)
+                                ? ResolveAgainst(path_base_, path_root_, text)
+                                : text;
         repeated ? r->AddString(message, field, value) : r->SetString(message, field, value);
         return;
       }

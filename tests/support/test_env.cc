@@ -50,6 +50,11 @@ TempDir::~TempDir() {
   fs::remove_all(path_, ec);
 }
 
+void TempDir::WriteAt(const std::string& path, const std::string& content) {
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path());
+  std::ofstream(path, std::ios::binary) << content;
+}
+
 std::string TempDir::Write(const std::string& name, const std::string& content) const {
   std::string full = path_ + "/" + name;
   fs::create_directories(fs::path(full).parent_path());

@@ -33,6 +33,8 @@ class TempDir {
   const std::string& path() const { return path_; }
   // Writes `content` to path()/name and returns the full path.
   std::string Write(const std::string& name, const std::string& content) const;
+  // Writes `content` to the absolute `path`, making its directories.
+  static void WriteAt(const std::string& path, const std::string& content);
 
  private:
   std::string path_;

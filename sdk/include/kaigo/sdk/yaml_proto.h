@@ -55,8 +55,12 @@ class YamlProtoMapper {
 
   void SetBytesHook(BytesHook hook) { bytes_hook_ = std::move(hook); }
   // String fields whose names end in "_file" or "_dir" are paths: relative ones are taken from
-  // `dir` (the directory of the file that wrote them) and stored absolute.
-  void ResolvePathsAgainst(std::string dir) { path_base_ = std::move(dir); }
+  // `dir` (the directory of the file that wrote them) and stored absolute; absolute ones are put
+  // below `root` when one is given (checking a staged tree).
+  void ResolvePathsAgainst(std::string dir, std::string root = "") {
+    path_base_ = std::move(dir);
+    path_root_ = std::move(root);
+  }
 
   // Fills `message` from `node` (a mapping, or null for all defaults) at field path `path`.
   void Map(const YAML::Node& node, const std::string& path, google::protobuf::Message* message);
@@ -74,6 +78,7 @@ class YamlProtoMapper {
   ConfigErrors* errors_;
   BytesHook bytes_hook_;
   std::string path_base_;
+  std::string path_root_;
 };
 
 }  // namespace kaigo::sdk
