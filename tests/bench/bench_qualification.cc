@@ -23,6 +23,7 @@
 
 #include "kaigo/v1/qualification.grpc.pb.h"
 #include "latency_summary.h"
+#include "load_driver.h"
 #include "platform_client.h"
 #include "tests/support/test_env.h"
 
@@ -33,32 +34,8 @@ namespace v1 = kaigo::v1;
 
 const char* kInsured[] = {"0000100004", "0000100005", "0000100006", "0000100010", "0000100011"};
 
+using kaigo::bench::Drive;
 using kaigo::bench::Figures;
-
-// `threads` callers, each doing `call(i)` in a loop for `duration`.
-Figures Drive(int threads, std::chrono::milliseconds duration,
-              const std::function<bool(int)>& call) {
-  std::mutex mu;
-  std::vector<double> latencies;
-  std::atomic<int64_t> failed{0};
-  Clock::time_point start = Clock::now(), end = start + duration;
-  std::vector<std::thread> workers;
-  for (int t = 0; t < threads; ++t) {
-    workers.emplace_back([&, t] {
-      std::vector<double> mine;
-      for (int i = t; Clock::now() < end; i += threads) {
-        auto begin = Clock::now();
-        if (!call(i)) ++failed;
-        mine.push_back(std::chrono::duration<double, std::micro>(Clock::now() - begin).count());
-      }
-      std::lock_guard<std::mutex> lock(mu);
-      latencies.insert(latencies.end(), mine.begin(), mine.end());
-    });
-  }
-  for (auto& w : workers) w.join();
-  double seconds = std::chrono::duration<double>(Clock::now() - start).count();
-  return kaigo::bench::Summarize(latencies, seconds, failed);
-}
 
 }  // namespace
 
