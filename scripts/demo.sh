@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build --target kaigo-bridge kaigo-sandbox otp_relay qualification certification \
-  subsidy_filing office_session
+  subsidy_filing portal_registration office_session
 
 # Python messages from the same .proto files, with Debian's protoc (it matches python3-protobuf).
 mkdir -p build/python build/demo
@@ -20,6 +20,8 @@ build/sandbox/kaigo-sandbox make-certs --dir build/demo/sandbox > /dev/null
 echo sandbox > build/demo/secrets/p12_password
 echo sakura-cm > build/demo/secrets/web_user
 echo 'Sakura#2026' > build/demo/secrets/web_password
+[ -s build/demo/secrets/sealing_key ] ||
+  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > build/demo/secrets/sealing_key
 chmod 600 build/demo/secrets/*
 build/sandbox/kaigo-sandbox serve --dir build/demo/sandbox --listen 127.0.0.1:18443 \
   --ready-file build/demo/sandbox/ready.json 2> build/demo/sandbox.log &

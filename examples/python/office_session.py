@@ -4,7 +4,8 @@
 Shows which plugins the engine runs and which concerns the office has; looks up three recipients'
 qualification (保険者番号 + 被保険者番号) and reads what a care office needs from each; checks a
 pending certification and downloads its 認定調査票, verifying the SHA-256; and relays a one-time
-password end to end (the registration flow asks, an operator types the code from the mail); and
+password end to end in the portal's first-time registration (the flow asks, an operator types the
+code from the mail), first login and an added user; and
 prepares the office's 助成金 application: estimate, draft, attachments, the portal's rules checked,
 filed, and its status.
 
@@ -20,8 +21,8 @@ import os
 import struct
 import zlib
 
-from kaigo.v1 import (certification_pb2, common_pb2, engine_pb2, otp_pb2, qualification_pb2,
-                      subsidy_pb2)
+from kaigo.v1 import (certification_pb2, common_pb2, engine_pb2, otp_pb2, portal_registration_pb2,
+                      qualification_pb2, subsidy_pb2)
 
 CARE_LEVELS = {
     common_pb2.CARE_LEVEL_NOT_APPLICABLE: "非該当", common_pb2.CARE_LEVEL_PROJECT_SUBJECT: "事業対象者",
@@ -179,6 +180,95 @@ def subsidy(channel, office):
           f"状況 {subsidy_pb2.ApplicationStatus.Name(status.status)}")
 
 
+def newest_mail(mail_dir, address, subject_part, pattern):
+    """What `pattern` captures in the newest mail to `address` whose subject has `subject_part`."""
+    import email
+    import email.policy
+    import glob
+    import re
+    for path in sorted(glob.glob(os.path.join(mail_dir, address, "new", "*")) +
+                       glob.glob(os.path.join(mail_dir, address, "cur", "*")), reverse=True):
+        with open(path, "rb") as f:
+            mail = email.message_from_bytes(f.read(), policy=email.policy.default)
+        if subject_part in str(mail["subject"]):
+            found = re.search(pattern, mail.get_body(preferencelist=("plain",)).get_content())
+            if found:
+                return found.group(1)
+    return None
+
+
+def registration(channel, office, mail_dir, list_pending, provide):
+    """初回利用登録 end to end: the engine's flow asks the OTP concern; the operator types the code
+    from the office's mail (otp_relay)."""
+    call = lambda name, req, resp: unary(channel, "/kaigo.v1.PortalRegistrationService/" + name,
+                                         req, resp)
+    flow_type = portal_registration_pb2.RegistrationFlow
+    step = lambda f: portal_registration_pb2.RegistrationStep.Name(f.next_step)
+    address = "office@sakura.example"
+
+    def operator():
+        for _ in range(200):
+            pending = list_pending(otp_pb2.ListPendingRequest(), metadata=office).pending
+            if pending:
+                code = newest_mail(mail_dir, address, "ワンタイムパスワード", r"ワンタイムパスワード：(\d+)")
+                print(f"  オペレーター画面: 依頼 {pending[0].request_id[:8]}… 宛先 {pending[0].recipient_hint}"
+                      f" → メールのコード {code} を入力")
+                provide(otp_pb2.ProvideOtpRequest(request_id=pending[0].request_id, code=code),
+                        metadata=office)
+                return
+            time.sleep(0.05)
+
+    print("\n初回利用登録 (first-time registration on the portal):")
+    try:
+        flow = call("StartFirstTimeRegistration", portal_registration_pb2.StartFirstTimeRegistrationRequest,
+                    flow_type)(portal_registration_pb2.StartFirstTimeRegistrationRequest(
+                        eclaim_user_id="KJ000000000017", eclaim_password="Eclaim#Sakura1"),
+                        metadata=office)
+    except grpc.RpcError as e:
+        print(f"  {e.code().name}: {e.details()}")
+        return
+    print(f"  電子請求受付システムの認証 OK → {step(flow)}")
+    helper = threading.Thread(target=operator)
+    helper.start()
+    flow = call("SubmitOneTimePassword", portal_registration_pb2.SubmitOneTimePasswordRequest,
+                flow_type)(portal_registration_pb2.SubmitOneTimePasswordRequest(flow_id=flow.flow_id),
+                           metadata=office, timeout=60)
+    helper.join()
+    print(f"  ワンタイムパスワード OK → {step(flow)}")
+    details = portal_registration_pb2.UserDetails(email=address, name="佐藤 花子",
+                                                   name_kana="サトウ　ハナコ", phone="03-1234-5678")
+    submit = call("SubmitUserDetails", portal_registration_pb2.SubmitUserDetailsRequest, flow_type)
+    try:
+        submit(portal_registration_pb2.SubmitUserDetailsRequest(flow_id=flow.flow_id, details=details),
+               metadata=office)
+    except grpc.RpcError as e:
+        print(f"  入力ミスの例 (a typo): {e.code().name}: {e.details()}")
+    details.phone = "0312345678"
+    flow = submit(portal_registration_pb2.SubmitUserDetailsRequest(flow_id=flow.flow_id, details=details),
+                  metadata=office)
+    flow = call("Confirm", portal_registration_pb2.ConfirmRequest, flow_type)(
+        portal_registration_pb2.ConfirmRequest(flow_id=flow.flow_id), metadata=office)
+    initial = newest_mail(mail_dir, address, "ユーザ登録完了", r"初期パスワード：(\S+)")
+    print(f"  登録しました → {step(flow)} (初期パスワードはメールで届きました)")
+    helper = threading.Thread(target=operator)
+    helper.start()
+    flow = call("CompleteFirstLogin", portal_registration_pb2.CompleteFirstLoginRequest, flow_type)(
+        portal_registration_pb2.CompleteFirstLoginRequest(
+            flow_id=flow.flow_id, initial_password=initial, new_password="Sakura2026portal",
+            new_password_confirmation="Sakura2026portal", terms_accepted=True),
+        metadata=office, timeout=60)
+    helper.join()
+    print(f"  初回ログイン完了 → マイページ: {flow.user_name} 様 / {flow.office_name}")
+    user = call("AddUser", portal_registration_pb2.AddUserRequest, portal_registration_pb2.PortalUser)(
+        portal_registration_pb2.AddUserRequest(details=portal_registration_pb2.UserDetails(
+            email="kanri@sakura.example", name="鈴木 一郎", name_kana="スズキ　イチロウ",
+            phone="0312345679")), metadata=office)
+    users = call("ListUsers", portal_registration_pb2.ListUsersRequest,
+                 portal_registration_pb2.ListUsersResponse)(portal_registration_pb2.ListUsersRequest(),
+                                                            metadata=office)
+    print(f"  ユーザ追加: {user.user_id} (追加ユーザ {users.added}/{users.added_limit} 名)")
+
+
 def unary(channel, path, request_type, response_type):
     return channel.unary_unary(path, request_serializer=request_type.SerializeToString,
                                response_deserializer=response_type.FromString)
@@ -189,6 +279,8 @@ def main():
     parser.add_argument("--target", required=True)
     parser.add_argument("--office", required=True, help="介護保険事業所番号")
     parser.add_argument("--save-dir", default=".", help="where downloaded documents go")
+    parser.add_argument("--mail-dir", default="build/demo/sandbox/mail",
+                        help="the sandbox's Maildirs (the office reads its mail there)")
     args = parser.parse_args()
     channel = grpc.insecure_channel(args.target)
     office = (("x-kaigo-office", args.office),)
@@ -216,32 +308,7 @@ def main():
     provide = unary(channel, "/kaigo.v1.OtpService/ProvideOtp",
                     otp_pb2.ProvideOtpRequest, otp_pb2.ProvideOtpResponse)
 
-    received = {}
-
-    def registration_flow():
-        request = otp_pb2.RequestOtpRequest(
-            purpose=otp_pb2.OTP_PURPOSE_ECLAIM_REGISTRATION,
-            recipient_hint="電子請求受付システムに登録のメールアドレス", timeout_seconds=60)
-        received["reply"] = request_otp(request, metadata=office, timeout=70)
-
-    flow = threading.Thread(target=registration_flow)
-    flow.start()
-    print("\n初回利用登録: ワンタイムパスワードを待っています (waiting for the one-time password)…")
-    pending = []
-    for _ in range(100):
-        pending = list_pending(otp_pb2.ListPendingRequest(), metadata=office).pending
-        if pending:
-            break
-        time.sleep(0.05)
-    for p in pending:
-        print(f"  オペレーター画面: 依頼 {p.request_id[:8]}… 宛先 {p.recipient_hint} "
-              f"期限 {time.strftime('%H:%M:%S', time.localtime(p.expires_at))}")
-    code = "482913"  # what the operator reads from the mail
-    print(f"  オペレーターがメールのコード {code} を入力します")
-    provide(otp_pb2.ProvideOtpRequest(request_id=pending[0].request_id, code=code),
-            metadata=office)
-    flow.join()
-    print(f"登録処理がコードを受け取りました (the flow received): {received['reply'].code}")
+    registration(channel, office, args.mail_dir, list_pending, provide)
 
     try:
         provide(otp_pb2.ProvideOtpRequest(request_id="x", code="12ab"), metadata=office)
