@@ -87,19 +87,11 @@ std::string MakePdf(const std::string& title, const std::vector<std::string>& li
 
 absl::StatusOr<std::unique_ptr<PlatformModel>> PlatformModel::Open(const std::string& path,
                                                                    std::function<int64_t()> now) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    return absl::UnavailableError("cannot open " + path);
-  }
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
-  std::unique_ptr<PlatformModel> model(new PlatformModel(db, std::move(now)));
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return absl::UnavailableError(std::string("cannot create the schema: ") + sqlite3_errmsg(db));
-  }
-  Query count(db, "SELECT COUNT(*) FROM offices");
-  if (count.Row() && count.Int(0) == 0) {
+  bool fresh = false;
+  auto db = OpenDatabase(path, kSchema, "offices", &fresh);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<PlatformModel> model(new PlatformModel(*db, std::move(now)));
+  if (fresh) {
     if (absl::Status s = model->Seed(); !s.ok()) return s;
   }
   return model;
@@ -107,10 +99,7 @@ absl::StatusOr<std::unique_ptr<PlatformModel>> PlatformModel::Open(const std::st
 
 PlatformModel::~PlatformModel() { sqlite3_close_v2(db_); }
 
-std::string PlatformModel::Today() {
-  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(now_()),
-                          absl::FixedTimeZone(9 * 3600));  // Japan
-}
+std::string PlatformModel::Today() { return JapanDate(now_()); }
 
 absl::Status PlatformModel::Seed() {
   sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);

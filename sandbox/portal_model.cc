@@ -72,19 +72,11 @@ bool StrongEnough(const std::string& p) {
 absl::StatusOr<std::unique_ptr<PortalModel>> PortalModel::Open(const std::string& path,
                                                                Mailer* mailer,
                                                                std::function<int64_t()> now) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    return absl::UnavailableError("cannot open " + path);
-  }
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
-  std::unique_ptr<PortalModel> model(new PortalModel(db, mailer, std::move(now)));
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return absl::UnavailableError(std::string("cannot create the schema: ") + sqlite3_errmsg(db));
-  }
-  Query count(db, "SELECT COUNT(*) FROM eclaim_accounts");
-  if (count.Row() && count.Int(0) == 0) {
+  bool fresh = false;
+  auto db = OpenDatabase(path, kSchema, "eclaim_accounts", &fresh);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<PortalModel> model(new PortalModel(*db, mailer, std::move(now)));
+  if (fresh) {
     if (absl::Status s = model->Seed(); !s.ok()) return s;
   }
   return model;

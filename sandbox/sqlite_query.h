@@ -1,5 +1,6 @@
-// Small helpers the sandbox's SQLite-backed models share: a statement wrapper with text
-// bindings, hex SHA-256 and random tokens. Not thread-safe (callers hold their model's mutex).
+// Small helpers the sandbox's SQLite-backed models share: opening a model's database, a
+// statement wrapper with text bindings, hex SHA-256, random tokens and the date in Japan. Not
+// thread-safe (callers hold their model's mutex).
 #ifndef KAIGO_SANDBOX_SQLITE_QUERY_H_
 #define KAIGO_SANDBOX_SQLITE_QUERY_H_
 
@@ -10,7 +11,9 @@
 #include <cstdint>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
+#include "absl/time/time.h"
 
 namespace kaigo::sandbox {
 
@@ -65,6 +68,33 @@ class Query {
  private:
   sqlite3_stmt* stmt_ = nullptr;
 };
+
+// Opens (creating) the database at `path` in WAL mode with `schema` applied. *fresh tells whether
+// `seed_table` is empty, i.e. the model must seed it. The caller owns the handle.
+inline absl::StatusOr<sqlite3*> OpenDatabase(const std::string& path, const char* schema,
+                                             const char* seed_table, bool* fresh) {
+  sqlite3* db = nullptr;
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
+      SQLITE_OK) {
+    sqlite3_close(db);
+    return absl::UnavailableError("cannot open " + path);
+  }
+  sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
+  if (sqlite3_exec(db, schema, nullptr, nullptr, nullptr) != SQLITE_OK) {
+    std::string why = sqlite3_errmsg(db);
+    sqlite3_close(db);
+    return absl::UnavailableError("cannot create the schema of " + path + ": " + why);
+  }
+  Query count(db, (std::string("SELECT COUNT(*) FROM ") + seed_table).c_str());
+  *fresh = count.Row() && count.Int(0) == 0;
+  return db;
+}
+
+// "YYYY-MM-DD" of `unix_seconds` in Japan.
+inline std::string JapanDate(int64_t unix_seconds) {
+  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(unix_seconds),
+                          absl::FixedTimeZone(9 * 3600));
+}
 
 }  // namespace kaigo::sandbox
 

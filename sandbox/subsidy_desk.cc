@@ -55,19 +55,11 @@ std::string FirstOfNextMonth(const std::string& day) {
 
 absl::StatusOr<std::unique_ptr<SubsidyDesk>> SubsidyDesk::Open(const std::string& path,
                                                                std::function<int64_t()> now) {
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
-      SQLITE_OK) {
-    sqlite3_close(db);
-    return absl::UnavailableError("cannot open " + path);
-  }
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL;", nullptr, nullptr, nullptr);
-  std::unique_ptr<SubsidyDesk> desk(new SubsidyDesk(db, std::move(now)));
-  if (sqlite3_exec(db, kSchema, nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return absl::UnavailableError(std::string("cannot create the schema: ") + sqlite3_errmsg(db));
-  }
-  Query count(db, "SELECT COUNT(*) FROM subsidy_outcomes");
-  if (count.Row() && count.Int(0) == 0) {
+  bool fresh = false;
+  auto db = OpenDatabase(path, kSchema, "subsidy_outcomes", &fresh);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<SubsidyDesk> desk(new SubsidyDesk(*db, std::move(now)));
+  if (fresh) {
     if (absl::Status s = desk->Seed(); !s.ok()) return s;
   }
   return desk;
@@ -75,10 +67,7 @@ absl::StatusOr<std::unique_ptr<SubsidyDesk>> SubsidyDesk::Open(const std::string
 
 SubsidyDesk::~SubsidyDesk() { sqlite3_close_v2(db_); }
 
-std::string SubsidyDesk::Today() {
-  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(now_()),
-                          absl::FixedTimeZone(9 * 3600));  // Japan
-}
+std::string SubsidyDesk::Today() { return JapanDate(now_()); }
 
 absl::Status SubsidyDesk::Seed() {
   const char* kNoModel =

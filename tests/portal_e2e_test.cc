@@ -8,14 +8,12 @@
 #include <gtest/gtest.h>
 #include <signal.h>
 
-#include <filesystem>
-#include <regex>
 #include <thread>
 
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
-#include "plugins/otp_mailbox/mail_message.h"
 #include "tests/support/imap_server.h"
+#include "tests/support/maildir.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -94,42 +92,17 @@ class PortalE2eTest : public ::testing::Test {
     Connect();
   }
 
-  static std::string Mailbox(const std::string& address) {
-    return stack_->sandbox->dir() + "/mail/" + address;
-  }
-  // Mails in `address`'s Maildir whose subject contains `subject`, oldest first.
+  static std::string MailRoot() { return stack_->sandbox->dir() + "/mail"; }
   static std::vector<plugins::otp_mailbox::MailMessage> Mails(const std::string& address,
                                                               const std::string& subject) {
-    std::vector<std::pair<std::string, plugins::otp_mailbox::MailMessage>> found;
-    for (const char* sub : {"/new", "/cur"}) {
-      std::error_code ec;
-      for (const auto& f : std::filesystem::directory_iterator(Mailbox(address) + sub, ec)) {
-        auto mail = plugins::otp_mailbox::ParseMail(ReadFile(f.path().string()));
-        if (mail.ok() && mail->subject.find(subject) != std::string::npos) {
-          found.push_back({f.path().filename().string(), *mail});
-        }
-      }
-    }
-    std::sort(found.begin(), found.end(),
-              [](const auto& a, const auto& b) { return a.first < b.first; });
-    std::vector<plugins::otp_mailbox::MailMessage> out;
-    for (auto& f : found) out.push_back(f.second);
-    return out;
+    return MailsTo(MailRoot(), address, subject);
   }
   static std::string LatestCode(const std::string& address) {
-    auto mails = Mails(address, "ワンタイムパスワード");
-    if (mails.empty()) return "";
-    auto code = plugins::otp_mailbox::ExtractOtp(mails.back().text);
-    return code.ok() ? *code : "";
+    return FromNewestMail(MailRoot(), address, "ワンタイムパスワード",
+                          "ワンタイムパスワード：(\\d+)");
   }
   static std::string InitialPassword(const std::string& address) {
-    auto mails = Mails(address, "ユーザ登録完了");
-    std::smatch m;
-    if (mails.empty() ||
-        !std::regex_search(mails.back().text, m, std::regex("初期パスワード：(\\S+)"))) {
-      return "";
-    }
-    return m[1];
+    return FromNewestMail(MailRoot(), address, "ユーザ登録完了", "初期パスワード：(\\S+)");
   }
 
   static v1::UserDetails Details(const std::string& email, const std::string& name) {

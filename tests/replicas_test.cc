@@ -4,14 +4,12 @@
 // accepts.
 #include <gtest/gtest.h>
 
-#include <filesystem>
-#include <regex>
 #include <thread>
 
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
-#include "plugins/otp_mailbox/mail_message.h"
+#include "tests/support/maildir.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/test_env.h"
 
@@ -68,22 +66,7 @@ class ReplicasTest : public ::testing::Test {
   }
 
   std::string FromMail(const char* subject, const std::string& pattern) {
-    std::string newest, found;
-    for (const char* sub : {"/new", "/cur"}) {
-      std::error_code ec;
-      for (const auto& f : std::filesystem::directory_iterator(
-               stack_->sandbox->dir() + "/mail/" + kMail + sub, ec)) {
-        auto mail = plugins::otp_mailbox::ParseMail(ReadFile(f.path().string()));
-        std::smatch m;
-        if (mail.ok() && mail->subject.find(subject) != std::string::npos &&
-            std::regex_search(mail->text, m, std::regex(pattern)) &&
-            f.path().filename().string() > newest) {
-          newest = f.path().filename().string();
-          found = m[1];
-        }
-      }
-    }
-    return found;
+    return FromNewestMail(stack_->sandbox->dir() + "/mail", kMail, subject, pattern);
   }
 
   TempDir secrets_;

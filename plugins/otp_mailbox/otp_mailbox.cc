@@ -1,17 +1,16 @@
 #include "otp_mailbox.h"
 
-#include <openssl/rand.h>
-
 #include <map>
 #include <mutex>
+#include <set>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "imap_client.h"
 #include "kaigo/plugins/v1/otp_mailbox.pb.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
+#include "random_id.h"
 
 namespace kaigo::plugins::otp_mailbox {
 
@@ -96,10 +95,7 @@ class OtpMailbox : public sdk::Instance {
     absl::Duration poll =
         absl::Milliseconds(config_.poll_interval_ms() > 0 ? config_.poll_interval_ms() : 2000);
 
-    unsigned char bytes[12];
-    RAND_bytes(bytes, sizeof bytes);
-    std::string id = absl::BytesToHexString(
-        absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
+    std::string id = RandomHex(12);
     {
       v1::PendingOtp pending;
       pending.set_request_id(id);
@@ -113,9 +109,10 @@ class OtpMailbox : public sdk::Instance {
     absl::Status last = absl::DeadlineExceededError(
         absl::StrCat("no mail '", subject, "' arrived within ", timeout, " s"));
     absl::StatusOr<std::string> code = last;
-    int refused = 0;  // a server whose authentication is still starting refuses too
+    int refused = 0;                 // a server whose authentication is still starting refuses too
+    std::set<uint32_t> passed_over;  // mails already judged not to be this code's
     while (!call.IsCancelled()) {
-      code = Look(subject, since);
+      code = Look(subject, since, &passed_over);
       refused = code.status().code() == absl::StatusCode::kUnauthenticated ? refused + 1 : 0;
       if (code.ok() || refused >= kMaxRefusals ||
           code.status().code() == absl::StatusCode::kInvalidArgument) {
@@ -139,25 +136,36 @@ class OtpMailbox : public sdk::Instance {
     return response;
   }
 
-  // The code of the newest unused matching mail; NOT_FOUND when there is none yet.
-  absl::StatusOr<std::string> Look(const char* subject, int64_t since) {
+  // The code of the newest unused matching mail; NOT_FOUND when there is none yet. Mails judged
+  // not to match go into `passed_over`, so later polls do not fetch them again.
+  absl::StatusOr<std::string> Look(const char* subject, int64_t since,
+                                   std::set<uint32_t>* passed_over) {
     absl::CivilDay day = absl::ToCivilDay(absl::FromUnixSeconds(since), absl::UTCTimeZone()) - 1;
     auto uids = imap_.UidsSince(day);
     if (!uids.ok()) return uids.status();
     for (auto it = uids->rbegin(); it != uids->rend(); ++it) {
+      if (passed_over->count(*it)) continue;
       std::string key = absl::StrCat("used/", *it);
-      if (host().StoreGet(key).ok()) continue;
+      if (host().StoreGet(key).ok()) {
+        passed_over->insert(*it);
+        continue;
+      }
       auto head = imap_.Headers(*it);
       if (!head.ok()) return head.status();
       auto headers = ParseHeadersOnly(*head);
-      if (Normalized(headers.subject) != Normalized(subject)) continue;
-      if (!headers.date || *headers.date < since) continue;
+      if (Normalized(headers.subject) != Normalized(subject) || !headers.date ||
+          *headers.date < since) {
+        passed_over->insert(*it);
+        continue;
+      }
       auto raw = imap_.Message(*it);
       if (!raw.ok()) return raw.status();
       auto mail = ParseMail(*raw);
-      if (!mail.ok()) continue;
-      auto code = ExtractOtp(mail->text);
-      if (!code.ok()) continue;
+      auto code = mail.ok() ? ExtractOtp(mail->text) : absl::StatusOr<std::string>(mail.status());
+      if (!code.ok()) {
+        passed_over->insert(*it);
+        continue;
+      }
       if (auto s = host().StorePut(key, "1"); !s.ok()) return s;
       return code;
     }

@@ -1,7 +1,5 @@
 #include "otp_relay.h"
 
-#include <openssl/rand.h>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -9,9 +7,9 @@
 #include <thread>
 
 #include "absl/strings/ascii.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "random_id.h"
 
 namespace kaigo::plugins::otp_relay {
 
@@ -22,13 +20,6 @@ constexpr char kAnswerPrefix[] = "answer/";
 constexpr int kMaxTimeoutSeconds = 3600;
 
 int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
-
-std::string NewRequestId() {
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof bytes);
-  return absl::BytesToHexString(
-      absl::string_view(reinterpret_cast<const char*>(bytes), sizeof bytes));
-}
 
 // One thread per plugin image ticks every live instance; an engine may hold thousands.
 class Ticker {
@@ -116,7 +107,7 @@ void OtpRelay::RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCa
   int max_pending = config_.max_pending() > 0 ? config_.max_pending() : 16;
 
   kaigo::v1::PendingOtp otp;
-  otp.set_request_id(NewRequestId());
+  otp.set_request_id(RandomHex(12));
   otp.set_purpose(request.purpose());
   otp.set_recipient_hint(request.recipient_hint());
   otp.set_requested_at(NowSeconds());

@@ -1,12 +1,9 @@
 #include "portal_registration.h"
 
-#include <openssl/rand.h>
-
 #include <future>
 #include <map>
 #include <mutex>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "kaigo/identifiers.h"
@@ -16,6 +13,7 @@
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
 #include "platform_json.h"
+#include "random_id.h"
 #include "sealing.h"
 #include "user_details.h"
 
@@ -32,12 +30,6 @@ using platform::JsonString;
 constexpr char kService[] = "/kaigo.v1.PortalRegistrationService/";
 constexpr char kRequestOtp[] = "/kaigo.v1.OtpService/RequestOtp";
 constexpr char kSessionKey[] = "session";
-
-std::string NewId() {
-  unsigned char bytes[12];
-  RAND_bytes(bytes, sizeof bytes);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(bytes), 12));
-}
 
 json DetailsJson(const v1::UserDetails& d) {
   return {{"email", d.email()},           {"name", d.name()},   {"kana", d.name_kana()},
@@ -258,7 +250,7 @@ class PortalRegistration : public sdk::Instance {
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     StoredFlow flow;
-    flow.set_flow_id(NewId());
+    flow.set_flow_id(RandomHex(12));
     flow.set_step(v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
     flow.set_registration_id(JsonString(a->body, "registration_id"));
     flow.set_otp_sent_after(asked_at);

@@ -309,12 +309,7 @@ v1::ApplicationReport CheckApplication(const v1::SubsidyRules& rules,
     }
   }
 
-  v1::EstimateRequest estimate;
-  *estimate.mutable_service_types() = app.form().service_types();
-  estimate.set_readers(app.form().readers().count());
-  *estimate.mutable_reader_cost() = app.form().readers().cost();
-  *estimate.mutable_support_cost() = app.form().support_cost();
-  if (auto grant = Estimate(rules, estimate); grant.ok()) *report.mutable_grant() = *grant;
+  if (auto grant = EstimateForm(rules, app.form()); grant.ok()) *report.mutable_grant() = *grant;
 
   report.set_ok(errors.empty());
   for (auto& f : errors) *report.add_errors() = std::move(f);

@@ -1,7 +1,6 @@
 #include "subsidy_filing.h"
 
 #include <openssl/evp.h>
-#include <openssl/rand.h>
 
 #include <mutex>
 
@@ -16,6 +15,7 @@
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
 #include "portal_answers.h"
+#include "random_id.h"
 #include "rules_source.h"
 #include "subsidy_rules.h"
 
@@ -29,12 +29,6 @@ using nlohmann::json;
 
 constexpr char kService[] = "/kaigo.v1.SubsidyService/";
 constexpr char kAppPrefix[] = "app/";
-
-std::string RandomHex(int bytes) {
-  std::string raw(bytes, '\0');
-  RAND_bytes(reinterpret_cast<unsigned char*>(raw.data()), bytes);
-  return absl::BytesToHexString(raw);
-}
 
 std::string Sha256Hex(std::string_view data) {
   unsigned char digest[EVP_MAX_MD_SIZE];
@@ -192,12 +186,7 @@ class SubsidyFiling : public sdk::Instance {
   absl::StatusOr<v1::SubsidyApplication> Save(v1::SubsidyApplication app, bool changed) {
     if (changed) {
       app.set_revision(app.revision() + 1);
-      v1::EstimateRequest estimate;
-      *estimate.mutable_service_types() = app.form().service_types();
-      estimate.set_readers(app.form().readers().count());
-      *estimate.mutable_reader_cost() = app.form().readers().cost();
-      *estimate.mutable_support_cost() = app.form().support_cost();
-      auto grant = Estimate(*rules_->Current(), estimate);
+      auto grant = EstimateForm(*rules_->Current(), app.form());
       if (grant.ok()) {
         *app.mutable_grant() = *grant;
       } else {
@@ -208,9 +197,9 @@ class SubsidyFiling : public sdk::Instance {
     return app;
   }
 
-  absl::StatusOr<v1::SubsidyApplication> Editable(const std::string& id) {
+  absl::StatusOr<v1::SubsidyApplication> LoadEditable(const std::string& id) {
     auto app = Load(id);
-    if (app.ok() && !subsidy::Editable(*app)) {
+    if (app.ok() && !Editable(*app)) {
       return absl::FailedPreconditionError("id: application " + id +
                                            " has been submitted and cannot be changed");
     }
@@ -232,7 +221,7 @@ class SubsidyFiling : public sdk::Instance {
   absl::StatusOr<v1::SubsidyApplication> Update(const v1::UpdateApplicationRequest& req,
                                                 const sdk::CallBase&) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto app = Editable(req.id());
+    auto app = LoadEditable(req.id());
     if (!app.ok()) return app.status();
     *app->mutable_form() = req.form();
     return Save(*std::move(app), true);
@@ -282,7 +271,7 @@ class SubsidyFiling : public sdk::Instance {
       return absl::InvalidArgumentError("receipt: only receipts carry receipt details");
     }
     std::lock_guard<std::mutex> lock(mu_);
-    auto app = Editable(req.application_id());
+    auto app = LoadEditable(req.application_id());
     if (!app.ok()) return app.status();
     int same_kind = 0;
     for (const auto& a : app->attachments()) same_kind += a.kind() == req.kind();
@@ -307,7 +296,7 @@ class SubsidyFiling : public sdk::Instance {
   absl::StatusOr<v1::SubsidyApplication> RemoveAttachment(const v1::RemoveAttachmentRequest& req,
                                                           const sdk::CallBase&) {
     std::lock_guard<std::mutex> lock(mu_);
-    auto app = Editable(req.application_id());
+    auto app = LoadEditable(req.application_id());
     if (!app.ok()) return app.status();
     auto* list = app->mutable_attachments();
     for (int i = 0; i < list->size(); ++i) {
@@ -366,7 +355,7 @@ class SubsidyFiling : public sdk::Instance {
     std::lock_guard<std::mutex> filing(submit_mu_);  // one filing at a time per office
     absl::StatusOr<v1::SubsidyApplication> app = Load(req.id());
     if (!app.ok()) return app.status();
-    if (!subsidy::Editable(*app)) return *app;  // already filed: a retry gets the same answer
+    if (!Editable(*app)) return *app;  // already filed: a retry gets the same answer
     if (app->status() == v1::APPLICATION_STATUS_RETURNED &&
         app->submitted_revision() == app->revision()) {
       return absl::FailedPreconditionError(

@@ -233,4 +233,14 @@ absl::StatusOr<v1::EstimateResponse> Estimate(const v1::SubsidyRules& rules,
   return response;
 }
 
+absl::StatusOr<v1::EstimateResponse> EstimateForm(const v1::SubsidyRules& rules,
+                                                  const v1::ApplicationForm& form) {
+  v1::EstimateRequest request;
+  *request.mutable_service_types() = form.service_types();
+  request.set_readers(form.readers().count());
+  *request.mutable_reader_cost() = form.readers().cost();
+  *request.mutable_support_cost() = form.support_cost();
+  return Estimate(rules, request);
+}
+
 }  // namespace kaigo::plugins::subsidy

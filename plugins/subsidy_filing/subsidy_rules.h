@@ -32,6 +32,10 @@ std::string NoRoundReason(const kaigo::v1::SubsidyRules& rules, absl::CivilDay d
 absl::StatusOr<kaigo::v1::EstimateResponse> Estimate(const kaigo::v1::SubsidyRules& rules,
                                                      const kaigo::v1::EstimateRequest& request);
 
+// The grant a filled-in form asks for (service types, readers, A and B).
+absl::StatusOr<kaigo::v1::EstimateResponse> EstimateForm(const kaigo::v1::SubsidyRules& rules,
+                                                         const kaigo::v1::ApplicationForm& form);
+
 // "¥64,000".
 std::string FormatYen(int64_t amount);
 std::string FormatDate(absl::CivilDay day);

@@ -13,19 +13,6 @@ namespace kaigo::testing {
 
 namespace {
 
-// A port free now (the kernel's choice); dovecot needs a number in its configuration.
-int FreePort() {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-  socklen_t size = sizeof addr;
-  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-  close(fd);
-  return ntohs(addr.sin_port);
-}
-
 bool Listening(int port) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
@@ -55,7 +42,7 @@ absl::StatusOr<std::unique_ptr<ImapServer>> ImapServer::Start(const std::string&
     std::filesystem::permissions(p, std::filesystem::perms::others_exec,
                                  std::filesystem::perm_options::add);
   }
-  s->port_ = FreePort();
+  s->port_ = FreeLoopbackPort();  // dovecot needs a number in its configuration
   std::string config = absl::StrCat(
       "base_dir = ", d, "/run\nstate_dir = ", d, "/state\nlog_path = ", d,
       "/dovecot.log\nprotocols = imap\nlisten = 127.0.0.1\nssl = required\n"

@@ -1,10 +1,7 @@
 #include "tests/support/postgres_server.h"
 
-#include <arpa/inet.h>
 #include <libpq-fe.h>
-#include <netinet/in.h>
 #include <pwd.h>
-#include <sys/socket.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -46,18 +43,7 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
   CommandResult init = RunCommand(as_postgres + bin + "/initdb -D " + data +
                                   " -U kaigo -A trust --no-sync -E UTF8 --locale=C.UTF-8");
   if (init.exit_code != 0) return absl::InternalError("initdb failed:\n" + init.output);
-  s->port_ = 0;
-  {
-    int fd = socket(AF_INET, SOCK_STREAM, 0);
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
-    socklen_t size = sizeof addr;
-    getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
-    s->port_ = ntohs(addr.sin_port);
-    close(fd);
-  }
+  s->port_ = FreeLoopbackPort();
   s->pid_ = Spawn(
       {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--",
        bin + "/postgres", "-D", data, "-p", std::to_string(s->port_), "-c",

@@ -81,6 +81,18 @@ CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
+int FreeLoopbackPort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t size = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &size);
+  close(fd);
+  return ntohs(addr.sin_port);
+}
+
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log) {
   pid_t pid = fork();
   if (pid == 0) {

@@ -147,6 +147,9 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 // `rogue` gets a certificate from a different CA.
 absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std::string>& clients,
                                   const std::string& rogue = "");
+// A loopback TCP port free now (the kernel's choice), for servers that want a number in their
+// configuration rather than port 0. Another process could take it before the server binds.
+int FreeLoopbackPort();
 // Starts `argv` with stdout and stderr to `log` (appended); it dies with the test process.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log);
 // Starts `argv` with stdout and stderr to `log`, and waits until `ready` (a file the child
