@@ -1,0 +1,640 @@
+#include "careplan/care_plan_reader.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+#include <tuple>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_format.h"
+#include "careplan/csv_reader.h"
+#include "careplan/file_name.h"
+#include "careplan/layout.h"
+#include "careplan/ms932.h"
+#include "careplan/repeats.h"
+#include "kaigo/identifiers.h"
+
+namespace kaigo::careplan {
+namespace {
+
+using v1::Finding;
+
+bool Digits(absl::string_view s) {
+  for (char c : s) {
+    if (c < '0' || c > '9') return false;
+  }
+  return !s.empty();
+}
+
+int Num(absl::string_view s) {
+  int v = 0;
+  for (char c : s) v = v * 10 + (c - '0');
+  return v;
+}
+
+bool UpperAlnum(absl::string_view s) {
+  for (char c : s) {
+    if (!((c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z'))) return false;
+  }
+  return true;
+}
+
+bool ValidDate(absl::string_view s) {
+  if (s.size() != 8 || !Digits(s)) return false;
+  int y = Num(s.substr(0, 4)), m = Num(s.substr(4, 2)), d = Num(s.substr(6, 2));
+  if (y < 1900 || m < 1 || m > 12 || d < 1) return false;
+  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  return d <= kDays[m - 1] + (m == 2 && leap ? 1 : 0);
+}
+
+bool ValidMonth(absl::string_view s) {
+  if (s.size() != 6 || !Digits(s)) return false;
+  int m = Num(s.substr(4, 2));
+  return Num(s.substr(0, 4)) >= 1900 && m >= 1 && m <= 12;
+}
+
+bool AllZero(absl::string_view s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c == '0'; });
+}
+
+// A problem with one value. `soft` problems are warnings in tolerant mode.
+struct Problem {
+  std::string rule;
+  std::string message;
+  bool soft = false;
+};
+
+std::string Quoted(absl::string_view v) { return absl::StrCat("\"", v, "\""); }
+
+// Checks a non-empty value against its item's form. Text is checked for encoding only.
+bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
+  const v1::Item& item = *c.item;
+  int len = item.length();
+  auto fail = [&](std::string rule, std::string message, bool soft = false) {
+    *p = {std::move(rule), std::move(message), soft};
+    return false;
+  };
+  if (item.form() == v1::FORM_TEXT) {
+    Ms932Scan scan = ScanMs932(v);
+    switch (scan.issue) {
+      case Ms932Issue::kNone:
+        return true;
+      case Ms932Issue::kInvalid:
+        return fail("encoding", absl::StrFormat("byte %d is not an MS932 character", scan.offset + 1));
+      case Ms932Issue::kGaiji:
+        return fail("encoding", absl::StrFormat("byte %d is a 外字 (user-defined character), which "
+                                                "the standard forbids",
+                                                scan.offset + 1));
+      case Ms932Issue::kDuplicate:
+        return fail("encoding",
+                    absl::StrFormat("byte %d is a character MS932 also has at another code "
+                                    "(NEC-selected IBM extension or NEC row 13): write the "
+                                    "code Windows writes, so the receiver reads the same bytes",
+                                    scan.offset + 1),
+                    true);
+    }
+  }
+  if (!IsAscii(v)) return fail("charset", "must be half-width (ASCII) characters");
+  if (!item.sentinel().empty() && v == item.sentinel()) return true;
+  auto fixed = [&](const char* what) {
+    return fail("length", absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
+  };
+  switch (item.form()) {
+    case v1::FORM_VERSION:
+      if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
+      if (ClassifyVersion(v) == VersionKind::kUnknown) {
+        return fail("version", absl::StrCat(Quoted(v),
+                                            " is not a CSVバージョン of the standard (201910, "
+                                            "202003, 202208, 202504, 202407)"));
+      }
+      return true;
+    case v1::FORM_INSURER_NUMBER: {
+      if (v.size() != 6 || !Digits(v)) return fixed("digits");
+      absl::Status s = ValidateInsurerNumber(std::string_view(v.data(), v.size()));
+      if (!s.ok()) return fail("check_digit", std::string(s.message()), true);
+      return true;
+    }
+    case v1::FORM_INSURED_NUMBER: {
+      absl::Status s = ValidateInsuredNumber(std::string_view(v.data(), v.size()));
+      if (!s.ok()) return fail("form", std::string(s.message()));
+      return true;
+    }
+    case v1::FORM_OFFICE_NUMBER: {
+      if (v.size() != 10) return fixed("介護保険事業所番号");
+      absl::Status s = ValidateOfficeNumber(std::string_view(v.data(), v.size()));
+      if (!s.ok()) {
+        bool check = absl::StrContains(s.message(), "check digit");
+        return fail(check ? "check_digit" : "form", std::string(s.message()), check);
+      }
+      return true;
+    }
+    case v1::FORM_DATE:
+      if (v.size() != 8 || !Digits(v)) return fixed("YYYYMMDD");
+      if (item.zero_allowed() && AllZero(v)) return true;
+      if (!ValidDate(v)) return fail("date", absl::StrCat(Quoted(v), " is not a calendar date (YYYYMMDD)"));
+      return true;
+    case v1::FORM_MONTH:
+      if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
+      if (item.zero_allowed() && AllZero(v)) return true;
+      if (!ValidMonth(v)) return fail("month", absl::StrCat(Quoted(v), " is not a month (YYYYMM)"));
+      return true;
+    case v1::FORM_TIME: {
+      if (v.size() != 4 || !Digits(v)) return fixed("HHMM");
+      int h = Num(v.substr(0, 2)), m = Num(v.substr(2, 2));
+      if (v != "9999" && (m > 59 || h > 24 || (h == 24 && m != 0))) {
+        return fail("time", absl::StrCat(Quoted(v), " is not a time HHMM (0000–2400) or 9999"));
+      }
+      return true;
+    }
+    case v1::FORM_CODE:
+      if (c.codes == nullptr || CodeLabel(*c.codes, v).empty()) {
+        return fail("code", absl::StrCat(Quoted(v), " is not a code of ",
+                                         c.codes ? c.codes->title : item.codes(), " (",
+                                         c.codes ? CodeList(*c.codes) : "", ")"));
+      }
+      return true;
+    case v1::FORM_NUMBER:
+      if (!Digits(v)) return fail("number", absl::StrCat(Quoted(v), " is not a whole number"));
+      if (static_cast<int>(v.size()) > len) {
+        return fail("length", absl::StrFormat("at most %d digits, got %d", len, v.size()));
+      }
+      return true;
+    case v1::FORM_DECIMAL: {
+      size_t dot = v.find('.');
+      bool ok = dot == absl::string_view::npos
+                    ? Digits(v)
+                    : Digits(v.substr(0, dot)) && Digits(v.substr(dot + 1));
+      if (!ok) return fail("number", absl::StrCat(Quoted(v), " is not in 99.99 form"));
+      if (static_cast<int>(v.size()) > len) {
+        return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
+      }
+      return true;
+    }
+    case v1::FORM_POSTAL_CODE:
+      if (v.size() != 8 || !Digits(v.substr(0, 3)) || v[3] != '-' || !Digits(v.substr(4))) {
+        return fail("form", absl::StrCat(Quoted(v), " is not a postal code NNN-NNNN"));
+      }
+      return true;
+    case v1::FORM_PHONE:
+      for (char ch : v) {
+        if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == '(' || ch == ')')) {
+          return fail("form", absl::StrCat(Quoted(v), " is not a phone number (digits and -)"));
+        }
+      }
+      if (static_cast<int>(v.size()) > len) {
+        return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
+      }
+      return true;
+    case v1::FORM_CHARS:
+      for (char ch : v) {
+        if (ch < 0x20 || ch > 0x7E) return fail("charset", "must be printable half-width characters");
+      }
+      if (static_cast<int>(v.size()) > len) {
+        return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
+      }
+      return true;
+    case v1::FORM_SERVICE_TYPE:
+      if (v.size() != 2 || !UpperAlnum(v)) return fixed("サービス種類コード");
+      if (!IsKnownServiceType(v)) {
+        return fail("code", absl::StrCat(Quoted(v), " is not a サービス種類コード"));
+      }
+      return true;
+    case v1::FORM_SERVICE_CODE:
+      if (v.size() != 6 || !UpperAlnum(v)) return fixed("サービスコード: 種類 2 + 項目 4");
+      if (v != "999999" && !IsKnownServiceType(v.substr(0, 2))) {
+        return fail("code", absl::StrCat(Quoted(v), ": ", Quoted(v.substr(0, 2)),
+                                         " is not a サービス種類コード"));
+      }
+      return true;
+    case v1::FORM_DAY_MASK:
+      if (v.size() != 31) return fixed("one 0 or 1 per day");
+      for (char ch : v) {
+        if (ch != '0' && ch != '1') return fail("form", "日割対象日 is 31 characters of 0 and 1");
+      }
+      return true;
+    default:
+      return true;
+  }
+}
+
+// Collects findings for one file with the mode's severities and the cap.
+class Sink {
+ public:
+  Sink(std::string file, Mode mode, size_t cap, std::vector<Finding>* out)
+      : file_(std::move(file)), mode_(mode), cap_(cap), out_(out) {}
+  ~Sink() {
+    if (dropped_ > 0) {
+      Finding f;
+      f.set_severity(Finding::SEVERITY_WARNING);
+      f.set_file(file_);
+      f.set_rule("truncated");
+      f.set_message(absl::StrCat(dropped_, " more findings not shown"));
+      out_->push_back(std::move(f));
+    }
+  }
+  void Add(bool error, int line, const Column* c, absl::string_view rule, std::string message) {
+    if (error) ++errors_;
+    if (out_->size() >= cap_) {
+      ++dropped_;
+      return;
+    }
+    Finding f;
+    f.set_severity(error ? Finding::SEVERITY_ERROR : Finding::SEVERITY_WARNING);
+    f.set_file(file_);
+    f.set_line(line);
+    if (c != nullptr) {
+      f.set_item_number(c->number);
+      f.set_item_name(c->item->name());
+    }
+    f.set_rule(std::string(rule));
+    f.set_message(std::move(message));
+    out_->push_back(std::move(f));
+  }
+  void Error(int line, const Column* c, absl::string_view rule, std::string message) {
+    Add(true, line, c, rule, std::move(message));
+  }
+  void Warn(int line, const Column* c, absl::string_view rule, std::string message) {
+    Add(false, line, c, rule, std::move(message));
+  }
+  // An error for senders, a warning for importers.
+  void Soft(int line, const Column* c, absl::string_view rule, std::string message) {
+    Add(mode_ == Mode::kStrict, line, c, rule, std::move(message));
+  }
+  // Soft, and reported once per file per rule (quoting, …).
+  void SoftOnce(int line, const Column* c, absl::string_view rule, std::string message) {
+    if (once_.insert(std::string(rule)).second) Soft(line, c, rule, std::move(message));
+  }
+  int errors() const { return errors_; }
+  Mode mode() const { return mode_; }
+
+ private:
+  std::string file_;
+  Mode mode_;
+  size_t cap_;
+  std::vector<Finding>* out_;
+  size_t dropped_ = 0;
+  int errors_ = 0;
+  std::set<std::string> once_;
+};
+
+// The checks that span a record's items or the file's records.
+class RecordRules {
+ public:
+  RecordRules(const Layout& layout, const v1::FileName& name, Sink* sink)
+      : layout_(layout), name_(name), sink_(sink) {}
+
+  void Check(int line, const std::vector<CsvField>& fields, const std::vector<Column>& columns) {
+    auto value = [&](int number) -> absl::string_view {
+      for (size_t i = 0; i < columns.size(); ++i) {
+        if (columns[i].number == number) return fields[i].value;
+      }
+      return {};
+    };
+    FileKind kind = layout_.kind->kind;
+    const std::string& month = name_.service_month();
+    auto same_month = [&](int number) {
+      absl::string_view v = value(number);
+      if (!month.empty() && !v.empty() && v != month) {
+        sink_->Error(line, layout_.ByNumber(number), "month",
+                     absl::StrCat(Quoted(v), " differs from the file name's 対象年月 ", month,
+                                  " (one service month per file)"));
+      }
+    };
+    switch (kind) {
+      case v1::FILE_KIND_UPHOSOKU: {
+        bool plan_zero = AllZero(value(4)), month_zero = AllZero(value(63));
+        if (plan_zero == month_zero) {
+          sink_->Error(line, layout_.ByNumber(63), "link",
+                       "利用者補足情報 belongs either to 第1表/第2表 (対象年月 000000) or to "
+                       "第6表/第7表 (居宅サービス計画作成(変更)日 00000000): exactly one is zero");
+        }
+        same_month(63);
+        break;
+      }
+      case v1::FILE_KIND_UPPLAN:
+      case v1::FILE_KIND_UPJSK: {
+        same_month(5);
+        absl::string_view date = value(10), target = value(5);
+        if (date.size() == 8 && target.size() == 6 && date.substr(0, 6) != target) {
+          sink_->Error(line, layout_.ByNumber(10), "date",
+                       absl::StrCat(Quoted(date), " is not in 対象年月 ", target));
+        }
+        absl::string_view type = value(15).substr(0, std::min<size_t>(2, value(15).size()));
+        bool equipment = type == "17" || type == "67";
+        if (equipment && columns.size() == layout_.columns.size() && value(16).empty() &&
+            value(17).empty()) {
+          sink_->Error(line, layout_.ByNumber(16), "equipment",
+                       "福祉用具貸与 (17/67) needs the TAISコード or the 福祉用具届出コード");
+        }
+        if (!equipment && !value(19).empty()) {
+          sink_->Soft(line, layout_.ByNumber(19), "detail_code",
+                      "明細判別コード is for 福祉用具貸与 (17/67) only; leave it empty");
+        }
+        if (type.size() == 2 && IsKnownServiceType(type) && !IsExchangedServiceType(type)) {
+          sink_->Warn(line, layout_.ByNumber(15), "scope",
+                      absl::StrCat("サービス種類 ", type,
+                                   " is not exchanged by ケアプランデータ連携; rows of it are not "
+                                   "generated"));
+        }
+        break;
+      }
+      case v1::FILE_KIND_DLTPLAN:
+      case v1::FILE_KIND_DLTJSK:
+        same_month(4);
+        break;
+      case v1::FILE_KIND_UPSIKYU: {
+        same_month(5);
+        absl::string_view code = value(9), office = value(7), units = value(13);
+        bool total = code == "999999";
+        bool subtotal = code.size() == 6 && (code.substr(2) == "AAAA" || code.substr(2) == "EEEE" ||
+                                             code.substr(2) == "ZZZZ");
+        if (total) {
+          has_total_ = true;
+          if (office != "9999999999") {
+            sink_->Error(line, layout_.ByNumber(7), "total_row",
+                         "the 全合計 row (999999) carries サービス事業所コード 9999999999");
+          }
+        } else if (office == "9999999999") {
+          sink_->Error(line, layout_.ByNumber(7), "total_row",
+                       "9999999999 is for the 全合計 row (サービスコード 999999) only");
+        }
+        if ((total || subtotal) && !units.empty() && units != "0") {
+          sink_->Error(line, layout_.ByNumber(13), "subtotal",
+                       "単位数 is 0 on 種類別小計 and 全合計 rows");
+        }
+        if (code.size() == 6 && !total) {
+          std::string type(code.substr(0, 2));
+          if (code.substr(2) == "AAAA") {
+            subtotal_types_.insert(type);
+          } else if (!subtotal) {
+            rows_per_type_[type]++;
+          }
+        }
+        break;
+      }
+      default:
+        break;
+    }
+    CheckOrder(line, value);
+  }
+
+  void Finish(int last_line) {
+    if (layout_.kind->kind != v1::FILE_KIND_UPSIKYU || rows_ == 0) return;
+    if (!has_total_) {
+      sink_->Soft(last_line, layout_.ByNumber(9), "total_row",
+                  "第7表 ends with the 全合計 row (サービスコード 999999), which is mandatory");
+    }
+    for (const auto& [type, rows] : rows_per_type_) {
+      if (rows > 1 && subtotal_types_.count(type) == 0) {
+        sink_->Soft(last_line, layout_.ByNumber(9), "subtotal",
+                    absl::StrCat("サービス種類 ", type, " has ", rows, " rows: its 区分支給対象 "
+                                 "subtotal row (", type, "AAAA) is required"));
+      }
+    }
+  }
+
+  void CountRow() { ++rows_; }
+
+ private:
+  // 第2表 and UPYOBO_SUB rows are in 課題NO, 目標/支援計画NO, 援助内容/利用サービスNO order per plan.
+  template <class ValueOf>
+  void CheckOrder(int line, const ValueOf& value) {
+    int a = 0, b = 0, c = 0;
+    FileKind kind = layout_.kind->kind;
+    if (kind == v1::FILE_KIND_UP2KYO) {
+      a = 6, b = 8, c = 13;
+    } else if (kind == v1::FILE_KIND_UPYOBO_SUB) {
+      a = 5, b = 10, c = 14;
+    } else {
+      return;
+    }
+    std::string plan = absl::StrCat(value(2), "/", value(3), "/",
+                                    value(kind == v1::FILE_KIND_UP2KYO ? 5 : 4));
+    auto n = [&](int number) { return Digits(value(number)) ? Num(value(number)) : 0; };
+    std::tuple<int, int, int> key{n(a), n(b), n(c)};
+    if (plan == last_plan_ && key < last_key_) {
+      sink_->Soft(line, layout_.ByNumber(a), "order",
+                  "rows are sorted by 課題NO, then the goal's and the service's NO, as printed");
+    }
+    last_plan_ = plan;
+    last_key_ = key;
+  }
+
+  const Layout& layout_;
+  const v1::FileName& name_;
+  Sink* sink_;
+  int rows_ = 0;
+  bool has_total_ = false;
+  std::set<std::string> subtotal_types_;
+  std::map<std::string, int> rows_per_type_;
+  std::string last_plan_;
+  std::tuple<int, int, int> last_key_{0, 0, 0};
+};
+
+void CheckDirection(const v1::FileName& name, const KindInfo& kind, Sink* sink) {
+  if (name.older_form() || name.from_service_type().empty()) return;
+  bool from_care_manager = IsCareManagerServiceType(name.from_service_type());
+  bool expected = kind.direction == Direction::kToServiceOffice;
+  if (from_care_manager != expected) {
+    sink->Error(0, nullptr, "direction",
+                absl::StrCat(kind.prefix,
+                             expected ? " is sent by the care manager's office (サービス種類 43 or "
+                                        "46) to the service office"
+                                      : " is sent by the service office back to the care "
+                                        "manager's office",
+                             "; this name says it comes from サービス種類 ",
+                             name.from_service_type()));
+  }
+  if (name.to_office().empty() || name.to_service_type().empty()) {
+    sink->Soft(0, nullptr, "file_name", "the destination office and service type are empty");
+  }
+}
+
+}  // namespace
+
+bool ReadResult::has_errors() const {
+  for (const Finding& f : findings) {
+    if (f.severity() == Finding::SEVERITY_ERROR) return true;
+  }
+  return false;
+}
+
+ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes,
+                            const ReadOptions& options) {
+  ReadResult result;
+  std::string display(file_name.substr(file_name.find_last_of("/\\") == absl::string_view::npos
+                                           ? 0
+                                           : file_name.find_last_of("/\\") + 1));
+  Sink sink(display, options.mode, options.max_findings, &result.findings);
+  auto name = ParseFileName(file_name);
+  if (!name.ok()) {
+    sink.Error(0, nullptr, "file_name", std::string(name.status().message()));
+    return result;
+  }
+  const KindInfo& kind = *FindKind(name->kind());
+  if (name->older_form()) {
+    sink.Soft(0, nullptr, "file_name",
+              "the older name without サービス種類コード segments; 4.x names carry them");
+  }
+  CheckDirection(*name, kind, &sink);
+  if (kind.kind == v1::FILE_KIND_UPKIHON_IMAGE) {
+    if (bytes.size() < 3 || bytes.substr(0, 3) != "\xFF\xD8\xFF") {
+      sink.Error(0, nullptr, "image", "a family image is a JPEG file");
+    } else if (options.typed && sink.errors() == 0) {
+      *result.file.mutable_name() = *name;
+      result.file.set_image(std::string(bytes));
+    }
+    return result;
+  }
+  const Layout& layout = *LayoutFor(kind.kind);
+  v1::CarePlanFile& file = result.file;
+  const google::protobuf::Reflection* file_reflection = file.GetReflection();
+  CsvReader reader(bytes);
+  if (reader.had_bom()) {
+    sink.Soft(1, nullptr, "bom", "a byte-order mark is not part of an MS932 file; skipped");
+  }
+  RecordRules rules(layout, *name, &sink);
+  CsvRecord record;
+  std::string version;
+  bool first = true;
+  int last_line = 0;
+  std::string text;
+  while (reader.Next(&record)) {
+    last_line = record.line;
+    if (record.blank()) {
+      sink.Soft(record.line, nullptr, "blank_line", "a blank line; skipped");
+      continue;
+    }
+    absl::string_view head = record.fields[0].value;
+    if (first && !(head.size() == 6 && Digits(head))) {
+      first = false;
+      sink.Soft(record.line, nullptr, "header",
+                "the first row is not a record (No.1 CSVバージョン is not 6 digits): a header row "
+                "is not part of the standard; skipped");
+      continue;
+    }
+    first = false;
+    VersionKind version_kind = ClassifyVersion(head);
+    if (version.empty()) {
+      version = std::string(head);
+      const Column* c = layout.ByNumber(1);
+      if (version_kind == VersionKind::kNonStandard) {
+        sink.Soft(record.line, c, "version",
+                  absl::StrCat(version, " is not in the version history; read as 4.1 (202407)"));
+      } else if (options.mode == Mode::kStrict && version_kind != VersionKind::kCurrent &&
+                 version_kind != VersionKind::kUnknown) {
+        sink.Error(record.line, c, "version",
+                   absl::StrCat("senders write CSVバージョン ", kWrittenVersion, " (4.1), not ",
+                                version));
+      }
+      if (version_kind == VersionKind::kBefore40 &&
+          (kind.kind == v1::FILE_KIND_UP3KYO || kind.prevention)) {
+        sink.Error(record.line, c, "version",
+                   absl::StrCat(kind.prefix, " exists from 4.0 on; CSVバージョン ", version,
+                                " has no such file"));
+      }
+    } else if (head != version) {
+      sink.Error(record.line, layout.ByNumber(1), "version",
+                 absl::StrCat("one file must not mix CSVバージョン: ", head, " after ", version));
+    }
+    const std::vector<Column>& columns = layout.ForVersion(ClassifyVersion(version));
+    if (record.fields.size() != columns.size()) {
+      sink.Error(record.line, nullptr, "field_count",
+                 absl::StrFormat("%s has %d items in CSVバージョン %s; this record has %d",
+                                 kind.prefix, columns.size(), version, record.fields.size()));
+      continue;
+    }
+    ++result.records;
+    rules.CountRow();
+    int errors_before = sink.errors();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const Column& c = columns[i];
+      const CsvField& f = record.fields[i];
+      bool is_text = c.item->form() == v1::FORM_TEXT;
+      if (is_text != f.quoted) {
+        sink.SoftOnce(record.line, &c, "quoting",
+                      is_text ? "free text (フリーテキスト) is enclosed in double quotes"
+                              : "only free text is enclosed in double quotes");
+      }
+      if (f.value.empty()) {
+        if (c.item->required()) sink.Error(record.line, &c, "required", "a required item is empty");
+        continue;
+      }
+      Problem p;
+      if (!CheckValue(c, f.value, &p)) {
+        if (p.soft) {
+          sink.Soft(record.line, &c, p.rule, std::move(p.message));
+        } else {
+          sink.Error(record.line, &c, p.rule, std::move(p.message));
+        }
+      }
+    }
+    if (sink.errors() == errors_before) rules.Check(record.line, record.fields, columns);
+    if (!options.typed || sink.errors() > 0) continue;
+    google::protobuf::Message* row = file_reflection->AddMessage(&file, layout.list);
+    const google::protobuf::Reflection* r = row->GetReflection();
+    for (size_t i = 0; i < columns.size(); ++i) {
+      const Column& c = columns[i];
+      absl::string_view v = record.fields[i].value;
+      if (v.empty()) continue;
+      if (c.item->form() == v1::FORM_TEXT && !IsAscii(v)) {
+        auto utf8 = Ms932ToUtf8(v);
+        if (!utf8.ok()) {
+          sink.Error(record.line, &c, "encoding", std::string(utf8.status().message()));
+          continue;
+        }
+        r->SetString(row, c.field, *std::move(utf8));
+      } else {
+        r->SetString(row, c.field, std::string(v));
+      }
+    }
+  }
+  for (const CsvIssue& issue : reader.issues()) {
+    const Column* c = layout.ByNumber(issue.field);
+    switch (issue.kind) {
+      case CsvIssue::kUnterminatedQuote:
+        sink.Error(issue.line, c, "quoting", "a quoted field is not closed before the end of the file");
+        break;
+      case CsvIssue::kStrayQuote:
+        sink.Soft(issue.line, c, "quoting", "a double quote inside an unquoted field");
+        break;
+      case CsvIssue::kTextAfterQuote:
+        sink.Soft(issue.line, c, "quoting", "characters after the closing quote");
+        break;
+    }
+  }
+  rules.Finish(last_line);
+  if (reader.crlf_count() > 0 && reader.lf_count() > 0) {
+    sink.Soft(0, nullptr, "line_ending",
+              absl::StrFormat("mixed line endings (%d CRLF, %d LF)", reader.crlf_count(),
+                              reader.lf_count()));
+  }
+  if (result.records == 0 && sink.errors() == 0) {
+    sink.Error(0, nullptr, "empty", "the file has no records");
+  }
+  if (!options.typed || sink.errors() > 0) {
+    result.file.Clear();
+    return result;
+  }
+  *file.mutable_name() = *name;
+  file.set_line_ending(reader.crlf_count() >= reader.lf_count() ? v1::LINE_ENDING_CRLF
+                                                                 : v1::LINE_ENDING_LF);
+  file.set_last_line_unterminated(reader.last_line_unterminated());
+  if (options.resolve_repeats) ResolveRepeats(&file);
+  return result;
+}
+
+std::string FormatFinding(const Finding& f) {
+  std::string where = f.file();
+  if (f.line() > 0) absl::StrAppend(&where, ":", f.line());
+  std::string item;
+  if (f.item_number() > 0) item = absl::StrCat(" item ", f.item_number(), " ", f.item_name(), ":");
+  return absl::StrCat(where, ":", item, " ",
+                      f.severity() == Finding::SEVERITY_ERROR ? "error" : "warning", " [",
+                      f.rule(), "]: ", f.message());
+}
+
+}  // namespace kaigo::careplan

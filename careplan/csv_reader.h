@@ -1,0 +1,75 @@
+// The standard's CSV syntax over raw MS932 bytes (shared/reference/careplan-csv-4.1.md §6): comma
+// separated; a quoted field keeps commas and line breaks and doubles its quotes; records end in
+// CRLF or LF. Scanning bytes is safe in MS932: its trail bytes never take the values of '"', ',',
+// CR or LF. A UTF-8 byte-order mark at the start is skipped and reported.
+//
+// Not thread-safe; one reader per buffer. The buffer must outlive the reader.
+#ifndef KAIGO_CAREPLAN_CSV_READER_H_
+#define KAIGO_CAREPLAN_CSV_READER_H_
+
+#include <string>
+#include "absl/strings/string_view.h"
+#include <vector>
+
+namespace kaigo::careplan {
+
+struct CsvField {
+  absl::string_view value;  // unescaped; valid until the next Next()
+  bool quoted = false;
+};
+
+// A syntax irregularity the reader recovered from.
+struct CsvIssue {
+  enum Kind {
+    kStrayQuote,         // a '"' inside an unquoted field (kept as a character)
+    kTextAfterQuote,     // characters between a closing quote and the next comma (kept)
+    kUnterminatedQuote,  // the data ends inside a quoted field (the field runs to the end)
+  };
+  Kind kind;
+  int line;
+  int field;  // 1-based
+};
+
+struct CsvRecord {
+  int line = 0;  // 1-based line where the record starts
+  std::vector<CsvField> fields;
+  bool blank() const { return fields.size() == 1 && fields[0].value.empty() && !fields[0].quoted; }
+};
+
+class CsvReader {
+ public:
+  explicit CsvReader(absl::string_view data);
+
+  // False at the end of the data.
+  bool Next(CsvRecord* record);
+
+  bool had_bom() const { return had_bom_; }
+  int crlf_count() const { return crlf_; }
+  int lf_count() const { return lf_; }
+  // The last record was not followed by a line ending.
+  bool last_line_unterminated() const { return unterminated_; }
+  const std::vector<CsvIssue>& issues() const { return issues_; }
+
+ private:
+  struct Span {
+    size_t offset;
+    size_t size;
+    bool in_scratch;
+    bool quoted;
+  };
+
+  absl::string_view data_;
+  size_t pos_ = 0;
+  int line_ = 1;
+  bool had_bom_ = false;
+  bool unterminated_ = false;
+  int crlf_ = 0;
+  int lf_ = 0;
+  std::string scratch_;
+  std::vector<Span> spans_;
+  std::vector<CsvIssue> issues_;
+};
+
+}  // namespace kaigo::careplan
+
+#endif  // KAIGO_CAREPLAN_CSV_READER_H_
