@@ -54,9 +54,9 @@ void CarePlanBook::Apply(const v1::CarePlanFile& file) {
     auto [place, key] = Place(kind, row);
     switch (kind) {
       case K::FILE_KIND_DLT1KYO:
-        erase({K::FILE_KIND_UP1KYO, K::FILE_KIND_UP2KYO, K::FILE_KIND_UP3KYO,
-               K::FILE_KIND_UPHOSOKU},
-              key);
+        erase(
+            {K::FILE_KIND_UP1KYO, K::FILE_KIND_UP2KYO, K::FILE_KIND_UP3KYO, K::FILE_KIND_UPHOSOKU},
+            key);
         continue;
       case K::FILE_KIND_DLTPLAN:
         erase({K::FILE_KIND_UPPLAN, K::FILE_KIND_UPSIKYU, K::FILE_KIND_UPHOSOKU}, key);

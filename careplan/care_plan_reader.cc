@@ -6,8 +6,8 @@
 #include <tuple>
 #include <utility>
 
-#include "absl/strings/str_cat.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "careplan/csv_reader.h"
 #include "careplan/file_name.h"
@@ -83,7 +83,8 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
       case Ms932Issue::kNone:
         return true;
       case Ms932Issue::kInvalid:
-        return fail("encoding", absl::StrFormat("byte %d is not an MS932 character", scan.offset + 1));
+        return fail("encoding",
+                    absl::StrFormat("byte %d is not an MS932 character", scan.offset + 1));
       case Ms932Issue::kGaiji:
         return fail("encoding", absl::StrFormat("byte %d is a 外字 (user-defined character), which "
                                                 "the standard forbids",
@@ -100,7 +101,8 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
   if (!IsAscii(v)) return fail("charset", "must be half-width (ASCII) characters");
   if (!item.sentinel().empty() && v == item.sentinel()) return true;
   auto fixed = [&](const char* what) {
-    return fail("length", absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
+    return fail("length",
+                absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
   };
   switch (item.form()) {
     case v1::FORM_VERSION:
@@ -134,7 +136,8 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
     case v1::FORM_DATE:
       if (v.size() != 8 || !Digits(v)) return fixed("YYYYMMDD");
       if (item.zero_allowed() && AllZero(v)) return true;
-      if (!ValidDate(v)) return fail("date", absl::StrCat(Quoted(v), " is not a calendar date (YYYYMMDD)"));
+      if (!ValidDate(v))
+        return fail("date", absl::StrCat(Quoted(v), " is not a calendar date (YYYYMMDD)"));
       return true;
     case v1::FORM_MONTH:
       if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
@@ -190,7 +193,8 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
       return true;
     case v1::FORM_CHARS:
       for (char ch : v) {
-        if (ch < 0x20 || ch > 0x7E) return fail("charset", "must be printable half-width characters");
+        if (ch < 0x20 || ch > 0x7E)
+          return fail("charset", "must be printable half-width characters");
       }
       if (static_cast<int>(v.size()) > len) {
         return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
@@ -390,8 +394,10 @@ class RecordRules {
     for (const auto& [type, rows] : rows_per_type_) {
       if (rows > 1 && subtotal_types_.count(type) == 0) {
         sink_->Soft(last_line, layout_.ByNumber(9), "subtotal",
-                    absl::StrCat("サービス種類 ", type, " has ", rows, " rows: its 区分支給対象 "
-                                 "subtotal row (", type, "AAAA) is required"));
+                    absl::StrCat("サービス種類 ", type, " has ", rows,
+                                 " rows: its 区分支給対象 "
+                                 "subtotal row (",
+                                 type, "AAAA) is required"));
       }
     }
   }
@@ -399,7 +405,8 @@ class RecordRules {
   void CountRow() { ++rows_; }
 
  private:
-  // 第2表 and UPYOBO_SUB rows are in 課題NO, 目標/支援計画NO, 援助内容/利用サービスNO order per plan.
+  // 第2表 and UPYOBO_SUB rows are in 課題NO, 目標/支援計画NO, 援助内容/利用サービスNO order per
+  // plan.
   template <class ValueOf>
   void CheckOrder(int line, const ValueOf& value) {
     int a = 0, b = 0, c = 0;
@@ -411,8 +418,8 @@ class RecordRules {
     } else {
       return;
     }
-    std::string plan = absl::StrCat(value(2), "/", value(3), "/",
-                                    value(kind == v1::FILE_KIND_UP2KYO ? 5 : 4));
+    std::string plan =
+        absl::StrCat(value(2), "/", value(3), "/", value(kind == v1::FILE_KIND_UP2KYO ? 5 : 4));
     auto n = [&](int number) { return Digits(value(number)) ? Num(value(number)) : 0; };
     std::tuple<int, int, int> key{n(a), n(b), n(c)};
     if (plan == last_plan_ && key < last_key_) {
@@ -439,14 +446,14 @@ void CheckDirection(const v1::FileName& name, const KindInfo& kind, Sink* sink) 
   bool from_care_manager = IsCareManagerServiceType(name.from_service_type());
   bool expected = kind.direction == Direction::kToServiceOffice;
   if (from_care_manager != expected) {
-    sink->Error(0, nullptr, "direction",
-                absl::StrCat(kind.prefix,
-                             expected ? " is sent by the care manager's office (サービス種類 43 or "
-                                        "46) to the service office"
-                                      : " is sent by the service office back to the care "
-                                        "manager's office",
-                             "; this name says it comes from サービス種類 ",
-                             name.from_service_type()));
+    sink->Error(
+        0, nullptr, "direction",
+        absl::StrCat(kind.prefix,
+                     expected ? " is sent by the care manager's office (サービス種類 43 or "
+                                "46) to the service office"
+                              : " is sent by the service office back to the care "
+                                "manager's office",
+                     "; this name says it comes from サービス種類 ", name.from_service_type()));
   }
   if (name.to_office().empty() || name.to_service_type().empty()) {
     sink->Soft(0, nullptr, "file_name", "the destination office and service type are empty");
@@ -526,9 +533,9 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
                   absl::StrCat(version, " is not in the version history; read as 4.1 (202407)"));
       } else if (options.mode == Mode::kStrict && version_kind != VersionKind::kCurrent &&
                  version_kind != VersionKind::kUnknown) {
-        sink.Error(record.line, c, "version",
-                   absl::StrCat("senders write CSVバージョン ", kWrittenVersion, " (4.1), not ",
-                                version));
+        sink.Error(
+            record.line, c, "version",
+            absl::StrCat("senders write CSVバージョン ", kWrittenVersion, " (4.1), not ", version));
       }
       if (version_kind == VersionKind::kBefore40 &&
           (kind.kind == v1::FILE_KIND_UP3KYO || kind.prevention)) {
@@ -596,7 +603,8 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
     const Column* c = layout.ByNumber(issue.field);
     switch (issue.kind) {
       case CsvIssue::kUnterminatedQuote:
-        sink.Error(issue.line, c, "quoting", "a quoted field is not closed before the end of the file");
+        sink.Error(issue.line, c, "quoting",
+                   "a quoted field is not closed before the end of the file");
         break;
       case CsvIssue::kStrayQuote:
         sink.Soft(issue.line, c, "quoting", "a double quote inside an unquoted field");
@@ -621,7 +629,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   }
   *file.mutable_name() = *name;
   file.set_line_ending(reader.crlf_count() >= reader.lf_count() ? v1::LINE_ENDING_CRLF
-                                                                 : v1::LINE_ENDING_LF);
+                                                                : v1::LINE_ENDING_LF);
   file.set_last_line_unterminated(reader.last_line_unterminated());
   if (options.resolve_repeats) ResolveRepeats(&file);
   return result;
@@ -633,8 +641,8 @@ std::string FormatFinding(const Finding& f) {
   std::string item;
   if (f.item_number() > 0) item = absl::StrCat(" item ", f.item_number(), " ", f.item_name(), ":");
   return absl::StrCat(where, ":", item, " ",
-                      f.severity() == Finding::SEVERITY_ERROR ? "error" : "warning", " [",
-                      f.rule(), "]: ", f.message());
+                      f.severity() == Finding::SEVERITY_ERROR ? "error" : "warning", " [", f.rule(),
+                      "]: ", f.message());
 }
 
 }  // namespace kaigo::careplan

@@ -16,9 +16,9 @@
 #define KAIGO_CAREPLAN_CARE_PLAN_READER_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "kaigo/careplan/v1/care_plan.pb.h"
 
 namespace kaigo::careplan {

@@ -27,8 +27,8 @@ absl::StatusOr<std::string> WriteCarePlanFile(const v1::CarePlanFile& file) {
       }
       const std::string& value = r->GetString(row, c.field);
       auto where = [&] {
-        return absl::StrCat(kind->prefix, " row ", i + 1, " item ", c.number, " ",
-                            c.item->name(), ": ");
+        return absl::StrCat(kind->prefix, " row ", i + 1, " item ", c.number, " ", c.item->name(),
+                            ": ");
       };
       if (c.item->form() != v1::FORM_TEXT) {
         if (!IsAscii(value)) {

@@ -1,5 +1,5 @@
-// Writes a typed CarePlanFile in the standard's form: the 4.1 layout with CSVバージョン 202407, free
-// text in double quotes (doubled inside) and MS932, other items as they are, the file's line
+// Writes a typed CarePlanFile in the standard's form: the 4.1 layout with CSVバージョン 202407,
+// free text in double quotes (doubled inside) and MS932, other items as they are, the file's line
 // ending after every record (unless the last was unterminated when read). A file read from valid
 // 4.1 bytes is written back byte for byte. Pure function; thread-safe.
 #ifndef KAIGO_CAREPLAN_CARE_PLAN_WRITER_H_

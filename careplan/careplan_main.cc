@@ -106,8 +106,8 @@ int Convert(const std::vector<std::string>& files, const std::string& out_dir, M
         failed = true;
         continue;
       }
-      std::string target = (out_dir.empty() ? "." : out_dir) + "/" +
-                           kaigo::careplan::FormatFileName(file.name());
+      std::string target =
+          (out_dir.empty() ? "." : out_dir) + "/" + kaigo::careplan::FormatFileName(file.name());
       if (!WriteFile(target, *csv)) {
         std::cerr << target << ": cannot write\n";
         failed = true;

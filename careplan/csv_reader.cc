@@ -39,8 +39,10 @@ bool CsvReader::Next(CsvRecord* record) {
           break;
         }
         if (end + 1 < n && d[end + 1] == '"') {
-          if (!escaped) scratch_.append(d + start, end - start);
-          else scratch_.append(d + i, end - i);
+          if (!escaped)
+            scratch_.append(d + start, end - start);
+          else
+            scratch_.append(d + i, end - i);
           scratch_.push_back('"');
           escaped = true;
           i = end + 2;
@@ -61,7 +63,8 @@ bool CsvReader::Next(CsvRecord* record) {
       }
       // Anything up to the next separator is kept, reported.
       size_t after = i;
-      while (i < n && d[i] != ',' && d[i] != '\n' && !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
+      while (i < n && d[i] != ',' && d[i] != '\n' &&
+             !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
         ++i;
       }
       if (i > after) {
@@ -107,7 +110,8 @@ bool CsvReader::Next(CsvRecord* record) {
   record->fields.resize(spans_.size());
   for (size_t k = 0; k < spans_.size(); ++k) {
     const Span& s = spans_[k];
-    record->fields[k].value = absl::string_view((s.in_scratch ? scratch_.data() : d) + s.offset, s.size);
+    record->fields[k].value =
+        absl::string_view((s.in_scratch ? scratch_.data() : d) + s.offset, s.size);
     record->fields[k].quoted = s.quoted;
   }
   return true;

@@ -8,8 +8,9 @@
 #define KAIGO_CAREPLAN_CSV_READER_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 #include <vector>
+
+#include "absl/strings/string_view.h"
 
 namespace kaigo::careplan {
 

@@ -8,8 +8,8 @@ using D = Direction;
 constexpr KindInfo kKinds[] = {
     {v1::FILE_KIND_UPHOSOKU, "UPHOSOKU", "利用者補足情報", D::kToServiceOffice, true, false},
     {v1::FILE_KIND_UP1KYO, "UP1KYO", "居宅サービス計画1表", D::kToServiceOffice, false, false},
-    {v1::FILE_KIND_DLT1KYO, "DLT1KYO", "居宅サービス計画1表_削除", D::kToServiceOffice, false, false,
-     v1::FILE_KIND_UP1KYO},
+    {v1::FILE_KIND_DLT1KYO, "DLT1KYO", "居宅サービス計画1表_削除", D::kToServiceOffice, false,
+     false, v1::FILE_KIND_UP1KYO},
     {v1::FILE_KIND_UP2KYO, "UP2KYO", "居宅サービス計画2表", D::kToServiceOffice, false, false},
     {v1::FILE_KIND_UP3KYO, "UP3KYO", "居宅サービス計画3表", D::kToServiceOffice, false, false},
     {v1::FILE_KIND_UPPLAN, "UPPLAN", "第6表（サービス利用票）", D::kToServiceOffice, true, false},

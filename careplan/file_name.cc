@@ -18,8 +18,8 @@ bool AllDigits(absl::string_view s) {
 
 bool OfficeForm(absl::string_view s) {
   return !s.empty() && s.size() <= 10 && std::all_of(s.begin(), s.end(), [](char c) {
-           return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
-         });
+    return (c >= '0' && c <= '9') || (c >= 'A' && c <= 'Z');
+  });
 }
 
 bool ServiceTypeForm(absl::string_view s) {
@@ -81,8 +81,7 @@ absl::StatusOr<v1::FileName> ParseFileName(absl::string_view name) {
   v1::FileName out;
   out.set_kind(kind->kind);
   out.set_extension(std::string(extension));
-  std::vector<absl::string_view> parts =
-      absl::StrSplit(stem.substr(kind->prefix.size() + 1), '_');
+  std::vector<absl::string_view> parts = absl::StrSplit(stem.substr(kind->prefix.size() + 1), '_');
   size_t at = 0;
   if (kind->month_in_name) {
     if (parts.empty() || !MonthForm(parts[0], kind->kind == v1::FILE_KIND_UPHOSOKU)) {

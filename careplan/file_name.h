@@ -11,9 +11,9 @@
 #define KAIGO_CAREPLAN_FILE_NAME_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "kaigo/careplan/v1/care_plan.pb.h"
 
 namespace kaigo::careplan {

@@ -57,8 +57,7 @@ VersionKind ClassifyVersion(absl::string_view version) {
 }
 
 const Layout* LayoutFor(FileKind kind) {
-  static const std::map<FileKind, Layout>* layouts =
-      new std::map<FileKind, Layout>(BuildLayouts());
+  static const std::map<FileKind, Layout>* layouts = new std::map<FileKind, Layout>(BuildLayouts());
   auto it = layouts->find(kind);
   return it == layouts->end() ? nullptr : &it->second;
 }

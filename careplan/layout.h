@@ -4,9 +4,9 @@
 #ifndef KAIGO_CAREPLAN_LAYOUT_H_
 #define KAIGO_CAREPLAN_LAYOUT_H_
 
-#include "absl/strings/string_view.h"
 #include <vector>
 
+#include "absl/strings/string_view.h"
 #include "careplan/code_tables.h"
 #include "careplan/file_kinds.h"
 #include "google/protobuf/descriptor.h"
@@ -21,7 +21,7 @@ enum class VersionKind {
   kCurrent,      // 202407 (4.1)
   kVersion40,    // 202504 (4.0): the 4.1 layouts
   kNonStandard,  // 202410: written by some public code for 4.1; read as 4.1 with a warning
-  kBefore40,     // 201910, 202003, 202208: no 第3表, no 介護予防 files, 第6/7表 without TAIS items
+  kBefore40,  // 201910, 202003, 202208: no 第3表, no 介護予防 files, 第6/7表 without TAIS items
   kUnknown,
 };
 VersionKind ClassifyVersion(absl::string_view version);
@@ -38,7 +38,7 @@ struct Layout {
   const google::protobuf::Descriptor* record = nullptr;
   const google::protobuf::FieldDescriptor* list = nullptr;  // in CarePlanFile
   std::vector<Column> columns;                              // 4.0 and 4.1, by No.
-  std::vector<Column> before40_columns;  // empty for kinds that 4.0 introduced
+  std::vector<Column> before40_columns;                     // empty for kinds that 4.0 introduced
   // Items whose blank repeats the previous row's value (第2表, UPYOBO_SUB).
   bool has_repeats = false;
 
@@ -48,7 +48,7 @@ struct Layout {
   }
   const Column* ByNumber(int number) const {
     return number >= 1 && number <= static_cast<int>(columns.size()) ? &columns[number - 1]
-                                                                      : nullptr;
+                                                                     : nullptr;
   }
 };
 

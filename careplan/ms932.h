@@ -5,9 +5,9 @@
 #define KAIGO_CAREPLAN_MS932_H_
 
 #include <string>
-#include "absl/strings/string_view.h"
 
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 
 namespace kaigo::careplan {
 

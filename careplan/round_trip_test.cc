@@ -73,10 +73,9 @@ std::vector<v1::FileKind> Kinds() {
   return out;
 }
 
-INSTANTIATE_TEST_SUITE_P(EveryKind, RoundTrip, ::testing::ValuesIn(Kinds()),
-                         [](const auto& info) {
-                           return std::string(FindKind(info.param)->prefix);
-                         });
+INSTANTIATE_TEST_SUITE_P(EveryKind, RoundTrip, ::testing::ValuesIn(Kinds()), [](const auto& info) {
+  return std::string(FindKind(info.param)->prefix);
+});
 
 TEST(FileNames, TheSpecsExamplesParseAndFormatBack) {
   const char* examples[] = {
@@ -128,8 +127,8 @@ TEST(OlderVersions, A201910UsageTableIsReadAndWrittenAs4_1) {
       "201910,131011,0000100004,20191001,201912,1371000017,\"山田\",250,0,20191202,,0900,1000,1,"
       "111211,,1371000025,\"ひまわり\",,0,1371000017,\r\n");
   ReadOptions tolerant;
-  ReadResult read = ReadCarePlanFile(
-      "UPPLAN_201912_1371000017_43_1371000025_11_20191025200201.CSV", old, tolerant);
+  ReadResult read = ReadCarePlanFile("UPPLAN_201912_1371000017_43_1371000025_11_20191025200201.CSV",
+                                     old, tolerant);
   ASSERT_FALSE(read.has_errors()) << Describe(read.findings);
   ASSERT_EQ(read.file.upplan_size(), 1);
   EXPECT_EQ(read.file.upplan(0).service_code(), "111211");

@@ -26,8 +26,8 @@ struct Group {
 
 const std::vector<Group>& Groups() {
   static const std::vector<Group>* groups = new std::vector<Group>{
-      {"第1表・第2表・第3表・利用者補足", {K::FILE_KIND_UP1KYO, K::FILE_KIND_UP2KYO,
-                                          K::FILE_KIND_UP3KYO, kSupplementOfPlan}},
+      {"第1表・第2表・第3表・利用者補足",
+       {K::FILE_KIND_UP1KYO, K::FILE_KIND_UP2KYO, K::FILE_KIND_UP3KYO, kSupplementOfPlan}},
       {"第6表・第7表・利用者補足",
        {K::FILE_KIND_UPPLAN, K::FILE_KIND_UPSIKYU, K::FILE_KIND_UPHOSOKU}},
       {"第1表_削除", {K::FILE_KIND_DLT1KYO}},
@@ -45,9 +45,12 @@ const std::vector<Group>& Groups() {
 
 // Dependants and the parent they need in the same unit.
 constexpr std::pair<K, K> kParents[] = {
-    {K::FILE_KIND_UP2KYO, K::FILE_KIND_UP1KYO},   {K::FILE_KIND_UP3KYO, K::FILE_KIND_UP1KYO},
-    {K::FILE_KIND_UPSIKYU, K::FILE_KIND_UPPLAN},  {K::FILE_KIND_UPKIHON_SUB1, K::FILE_KIND_UPKIHON},
-    {K::FILE_KIND_UPKIHON_SUB2, K::FILE_KIND_UPKIHON}, {K::FILE_KIND_UPKIHON_IMAGE, K::FILE_KIND_UPKIHON},
+    {K::FILE_KIND_UP2KYO, K::FILE_KIND_UP1KYO},
+    {K::FILE_KIND_UP3KYO, K::FILE_KIND_UP1KYO},
+    {K::FILE_KIND_UPSIKYU, K::FILE_KIND_UPPLAN},
+    {K::FILE_KIND_UPKIHON_SUB1, K::FILE_KIND_UPKIHON},
+    {K::FILE_KIND_UPKIHON_SUB2, K::FILE_KIND_UPKIHON},
+    {K::FILE_KIND_UPKIHON_IMAGE, K::FILE_KIND_UPKIHON},
     {K::FILE_KIND_UPYOBO_SUB, K::FILE_KIND_UPYOBO},
 };
 
@@ -109,7 +112,8 @@ std::vector<v1::Finding> CheckSendUnit(const std::vector<v1::FileName>& unit, Mo
     }
     add(true, unit.front(),
         absl::StrCat("these files cannot share one ファイル連番: ", absl::StrJoin(prefixes, ", "),
-                     " (a send unit is e.g. 第1表・第2表・第3表・利用者補足, or 第6表・第7表・利用者補足, or "
+                     " (a send unit is e.g. 第1表・第2表・第3表・利用者補足, or "
+                     "第6表・第7表・利用者補足, or "
                      "one 削除 alone)"));
     return findings;
   }
@@ -118,7 +122,8 @@ std::vector<v1::Finding> CheckSendUnit(const std::vector<v1::FileName>& unit, Mo
       add(true, n, absl::StrCat("one send unit has one ", FindKind(n.kind())->prefix, " file"));
       count[UnitKind(n)] = 1;  // reported once
     }
-    if (n.from_office() != unit.front().from_office() || n.to_office() != unit.front().to_office()) {
+    if (n.from_office() != unit.front().from_office() ||
+        n.to_office() != unit.front().to_office()) {
       add(true, n, "the files of one send unit go from one office to one office");
     }
   }

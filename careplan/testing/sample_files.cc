@@ -38,8 +38,8 @@ std::string ValueFor(const Column& c, K kind, int recipient, int row, const Samp
                                  (kind == K::FILE_KIND_UPSIKYU && c.number == 7)
                              ? kServiceOffice
                              : kCareManagerOffice);
-    case v1::FORM_DATE:
-      return day;
+    case v1::FORM_DATE:  // the plan's dates stay the same over its rows
+      return o.month + "01";
     case v1::FORM_MONTH:
       return o.month;
     case v1::FORM_TIME:
@@ -152,8 +152,9 @@ v1::CarePlanFile SampleFile(K kind, const SampleOptions& o) {
   }
   const Layout& layout = *LayoutFor(kind);
   bool deletion = FindKind(kind)->deletes != v1::FILE_KIND_UNSPECIFIED;
-  int rows = deletion ? 1 : kind == K::FILE_KIND_UPSIKYU ? o.rows_per_recipient + 2
-                                                          : o.rows_per_recipient;
+  int rows = deletion                       ? 1
+             : kind == K::FILE_KIND_UPSIKYU ? o.rows_per_recipient + 2
+                                            : o.rows_per_recipient;
   for (int recipient = 0; recipient < o.recipients; ++recipient) {
     for (int row = 0; row < rows; ++row) {
       Message* m = file.GetReflection()->AddMessage(&file, layout.list);

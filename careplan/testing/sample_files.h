@@ -16,7 +16,7 @@ inline constexpr absl::string_view kCareManagerOffice = "1371000017";
 inline constexpr absl::string_view kServiceOffice = "1371000025";
 
 struct SampleOptions {
-  int recipients = 2;         // users in the file
+  int recipients = 2;          // users in the file
   int rows_per_recipient = 3;  // rows per user where a kind has several
   std::string month = "202611";
   std::string sequence = "20261124100000";

@@ -1,0 +1,66 @@
+#include "careplan/csv_reader.h"
+
+#include <gtest/gtest.h>
+
+namespace kaigo::careplan {
+namespace {
+
+std::vector<std::vector<std::string>> ReadAll(absl::string_view data, CsvReader* reader,
+                                              std::vector<int>* lines = nullptr) {
+  std::vector<std::vector<std::string>> out;
+  CsvRecord record;
+  while (reader->Next(&record)) {
+    std::vector<std::string> fields;
+    for (const auto& f : record.fields) fields.emplace_back(f.value);
+    out.push_back(fields);
+    if (lines) lines->push_back(record.line);
+  }
+  (void)data;
+  return out;
+}
+
+TEST(CsvReader, QuotedFieldsKeepCommasLineBreaksAndDoubledQuotes) {
+  std::string data = "1,\"a,b\",\"x\r\ny\",\"say \"\"hi\"\"\"\r\n2,,\"\"\r\n";
+  CsvReader reader(data);
+  std::vector<int> lines;
+  auto rows = ReadAll(data, &reader, &lines);
+  ASSERT_EQ(rows.size(), 2u);
+  EXPECT_EQ(rows[0], (std::vector<std::string>{"1", "a,b", "x\r\ny", "say \"hi\""}));
+  EXPECT_EQ(rows[1], (std::vector<std::string>{"2", "", ""}));
+  EXPECT_EQ(lines, (std::vector<int>{1, 3}));
+  EXPECT_EQ(reader.crlf_count(), 2);
+  EXPECT_FALSE(reader.last_line_unterminated());
+  EXPECT_TRUE(reader.issues().empty());
+}
+
+TEST(CsvReader, LfBomAndAnUnterminatedLastLine) {
+  std::string data = "\xEF\xBB\xBF" "a,b\nc,d";
+  CsvReader reader(data);
+  auto rows = ReadAll(data, &reader);
+  EXPECT_TRUE(reader.had_bom());
+  EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"a", "b"}, {"c", "d"}}));
+  EXPECT_EQ(reader.lf_count(), 1);
+  EXPECT_TRUE(reader.last_line_unterminated());
+}
+
+TEST(CsvReader, Ms932TrailBytesAreNotSeparators) {
+  // ソ is 83 5C and 表 is 95 5C in MS932: trail byte 0x5C ('\') must not confuse anything.
+  std::string data = "\"\x83\x5C\x95\x5C\",1\r\n";
+  CsvReader reader(data);
+  auto rows = ReadAll(data, &reader);
+  EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"\x83\x5C\x95\x5C", "1"}}));
+}
+
+TEST(CsvReader, RecoversAndReportsBrokenQuoting) {
+  std::string data = "a\"b,\"c\"d,\"open";
+  CsvReader reader(data);
+  auto rows = ReadAll(data, &reader);
+  EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"a\"b", "cd", "open"}}));
+  ASSERT_EQ(reader.issues().size(), 3u);
+  EXPECT_EQ(reader.issues()[0].kind, CsvIssue::kStrayQuote);
+  EXPECT_EQ(reader.issues()[1].kind, CsvIssue::kTextAfterQuote);
+  EXPECT_EQ(reader.issues()[2].kind, CsvIssue::kUnterminatedQuote);
+}
+
+}  // namespace
+}  // namespace kaigo::careplan
