@@ -1,15 +1,14 @@
 #include "qualification.h"
 
-#include <future>
 #include <map>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "card_proof.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
-#include "kaigo/v1/card_reader.pb.h"
 #include "kaigo/v1/qualification.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -26,7 +25,6 @@ using kaigo::plugins::v1::QualificationConfig;
 
 constexpr char kMethod[] = "/kaigo.v1.QualificationService/LookupByInsuredNumber";
 constexpr char kByCard[] = "/kaigo.v1.QualificationService/LookupByCard";
-constexpr char kAuthenticateHolder[] = "/kaigo.v1.CardReaderService/AuthenticateHolder";
 
 std::string Today() {
   return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600));  // Japan
@@ -97,33 +95,10 @@ class Qualification : public sdk::Instance {
                                                        const sdk::CallBase& call) {
     auto as_of = AsOf(req.has_as_of(), req.as_of());
     if (!as_of.ok()) return as_of.status();
-    auto issued = client_->Get("/api/v1/card/challenge");
-    if (!issued.ok()) return issued.status();
-    nlohmann::json answer = nlohmann::json::parse(issued->body, nullptr, false);
-    std::string challenge;
-    if (!answer.is_object() ||
-        !absl::Base64Unescape(platform::JsonString(answer, "challenge"), &challenge) ||
-        challenge.empty()) {
-      return absl::UnavailableError("the platform's challenge is not understood");
-    }
-    v1::AuthenticateHolderRequest authenticate;
-    authenticate.set_reader(req.reader());
-    authenticate.set_pin(req.pin());
-    authenticate.set_challenge(challenge);
-    std::promise<absl::StatusOr<v1::HolderAuthentication>> signed_promise;
-    auto signed_future = signed_promise.get_future();
-    host().CallUnary<v1::HolderAuthentication>(
-        &call, kAuthenticateHolder, authenticate,
-        [&signed_promise](absl::StatusOr<v1::HolderAuthentication> result) {
-          signed_promise.set_value(std::move(result));
-        });
-    absl::StatusOr<v1::HolderAuthentication> holder = signed_future.get();
-    if (!holder.ok()) return holder.status();
-    nlohmann::json body = {{"challenge", absl::Base64Escape(challenge)},
-                           {"certificate", absl::Base64Escape(holder->certificate())},
-                           {"signature", absl::Base64Escape(holder->signature())},
-                           {"as_of", *as_of}};
-    auto response = client_->Post("/api/v1/insured-certificate/by-card", body.dump());
+    auto body = ProveCardHolder(host(), call, *client_, req.reader(), req.pin());
+    if (!body.ok()) return body.status();
+    (*body)["as_of"] = *as_of;
+    auto response = client_->Post("/api/v1/insured-certificate/by-card", body->dump());
     absl::StatusOr<v1::QualificationResult> result =
         response.ok() ? ParseInsuredCertificate(response->body, *as_of)
                       : absl::StatusOr<v1::QualificationResult>(response.status());

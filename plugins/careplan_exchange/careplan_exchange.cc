@@ -1,0 +1,687 @@
+#include "careplan_exchange.h"
+
+#include <algorithm>
+#include <functional>
+#include <mutex>
+#include <set>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "absl/time/clock.h"
+#include "absl/time/time.h"
+#include "card_proof.h"
+#include "careplan/care_plan_reader.h"
+#include "careplan/care_plan_writer.h"
+#include "careplan/file_kinds.h"
+#include "careplan/file_name.h"
+#include "careplan/layout.h"
+#include "careplan/send_unit.h"
+#include "exchange_answers.h"
+#include "kaigo/identifiers.h"
+#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/v1/careplan_exchange.pb.h"
+#include "nlohmann/json.hpp"
+#include "openssl/evp.h"
+#include "platform_connection.h"
+#include "random_id.h"
+#include "recipient_ref.h"
+
+namespace kaigo::plugins::careplan {
+
+namespace {
+
+namespace v1 = kaigo::v1;
+namespace cp = kaigo::careplan;
+using kaigo::plugins::v1::CarePlanExchangeConfig;
+using nlohmann::json;
+
+constexpr char kService[] = "/kaigo.v1.CarePlanExchangeService/";
+constexpr char kLastSequence[] = "sequence/last";
+constexpr char kSentPrefix[] = "sent/";
+constexpr char kEvidencePrefix[] = "evidence/";
+constexpr char kReceivedPrefix[] = "received/";
+// Findings named in an INVALID_ARGUMENT message; the rest are counted.
+constexpr size_t kFindingsInMessage = 8;
+
+const absl::TimeZone& Japan() {
+  static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(9 * 3600));
+  return *zone;
+}
+
+std::string MonthOf(int64_t unix_seconds) {
+  return absl::FormatTime("%Y%m", absl::FromUnixSeconds(unix_seconds), Japan());
+}
+
+std::string Sha256Hex(const std::string& data) {
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int size = 0;
+  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
+}
+
+std::string Percent(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (isalnum(c) || c == '-' || c == '_' || c == '.') {
+      out.push_back(static_cast<char>(c));
+    } else {
+      out += absl::StrFormat("%%%02X", c);
+    }
+  }
+  return out;
+}
+
+// INVALID_ARGUMENT naming the first findings, or OK when none is an error.
+absl::Status Rejected(const std::string& what, const std::vector<cp::v1::Finding>& findings) {
+  std::vector<std::string> errors;
+  for (const auto& f : findings) {
+    if (f.severity() == cp::v1::Finding::SEVERITY_ERROR) errors.push_back(cp::FormatFinding(f));
+  }
+  if (errors.empty()) return absl::OkStatus();
+  std::string message = absl::StrCat(what, ": ", errors.size(), " error(s)");
+  for (size_t i = 0; i < errors.size() && i < kFindingsInMessage; ++i) {
+    absl::StrAppend(&message, "\n", errors[i]);
+  }
+  if (errors.size() > kFindingsInMessage) {
+    absl::StrAppend(&message, "\n… and ", errors.size() - kFindingsInMessage, " more");
+  }
+  return absl::InvalidArgumentError(message);
+}
+
+// The recipients (保険者番号, 被保険者番号) a typed file's records concern.
+std::set<std::pair<std::string, std::string>> Recipients(const cp::v1::CarePlanFile& file) {
+  std::set<std::pair<std::string, std::string>> out;
+  const cp::Layout* layout = cp::LayoutFor(file.name().kind());
+  if (layout == nullptr) return out;
+  const auto* fr = file.GetReflection();
+  for (int i = 0; i < fr->FieldSize(file, layout->list); ++i) {
+    const auto& row = fr->GetRepeatedMessage(file, layout->list, i);
+    const auto* r = row.GetReflection();
+    out.emplace(r->GetString(row, layout->ByNumber(2)->field),
+                r->GetString(row, layout->ByNumber(3)->field));
+  }
+  return out;
+}
+
+class CarePlanExchange : public sdk::Instance {
+ public:
+  CarePlanExchange(sdk::HostServices host, std::string office, CarePlanExchangeConfig config,
+                   std::unique_ptr<platform::PlatformClient> client)
+      : Instance(std::move(host)),
+        office_(std::move(office)),
+        config_(std::move(config)),
+        client_(std::move(client)) {
+    Blocking<v1::ValidateCarePlanRequest, v1::ValidateCarePlanResponse>(
+        "Validate", &CarePlanExchange::Validate);
+    Blocking<v1::ConvertCarePlanRequest, v1::ConvertCarePlanResponse>("Convert",
+                                                                      &CarePlanExchange::Convert);
+    Blocking<v1::SendCarePlanRequest, v1::SendCarePlanResponse>("Send", &CarePlanExchange::Send);
+    Blocking<v1::ListSentRequest, v1::ListSentResponse>("ListSent", &CarePlanExchange::ListSent);
+    Blocking<v1::ListReceivedRequest, v1::ListReceivedResponse>("ListReceived",
+                                                                &CarePlanExchange::ListReceived);
+    Blocking<v1::FetchReceivedRequest, v1::FetchReceivedResponse>("Fetch",
+                                                                  &CarePlanExchange::Fetch);
+    Blocking<v1::AcknowledgeReceivedRequest, v1::AcknowledgeReceivedResponse>(
+        "Acknowledge", &CarePlanExchange::Acknowledge);
+    Blocking<v1::ExportEvidenceRequest, v1::ExportEvidenceResponse>(
+        "ExportEvidence", &CarePlanExchange::ExportEvidence);
+    Blocking<v1::CarePlanRequestNotification, v1::CarePlanRequestReceipt>(
+        "SubmitCarePlanRequestNotification", &CarePlanExchange::Notify);
+  }
+
+ private:
+  static std::string Method(const char* name) { return std::string(kService) + name; }
+
+  template <class Req, class Resp, class Handler>
+  void Blocking(const char* name, Handler handler) {
+    BlockingUnary<Req, Resp>(Method(name),
+                             [this, handler](const Req& req, const sdk::CallBase& call) {
+                               return std::invoke(handler, this, req, call);
+                             });
+  }
+
+  absl::StatusOr<v1::ValidateCarePlanResponse> Validate(const v1::ValidateCarePlanRequest& req,
+                                                        const sdk::CallBase&) {
+    cp::ReadOptions options;
+    options.mode = req.strict() ? cp::Mode::kStrict : cp::Mode::kTolerant;
+    options.typed = false;
+    v1::ValidateCarePlanResponse response;
+    std::vector<cp::v1::FileName> names;
+    for (const v1::CsvFile& file : req.files()) {
+      auto result = cp::ReadCarePlanFile(file.name(), file.content(), options);
+      for (auto& f : result.findings) *response.add_findings() = std::move(f);
+      if (auto name = cp::ParseFileName(file.name()); name.ok()) names.push_back(*name);
+    }
+    for (const cp::SendUnit& unit : cp::GroupSendUnits(names)) {
+      std::vector<cp::v1::FileName> members;
+      for (size_t i : unit.files) members.push_back(names[i]);
+      for (auto& f : cp::CheckSendUnit(members, options.mode)) {
+        *response.add_findings() = std::move(f);
+      }
+    }
+    for (const auto& f : response.findings()) {
+      if (f.severity() == cp::v1::Finding::SEVERITY_ERROR) {
+        response.set_errors(response.errors() + 1);
+      } else {
+        response.set_warnings(response.warnings() + 1);
+      }
+    }
+    return response;
+  }
+
+  absl::StatusOr<v1::ConvertCarePlanResponse> Convert(const v1::ConvertCarePlanRequest& req,
+                                                      const sdk::CallBase&) {
+    cp::ReadOptions options;
+    options.mode = req.strict() ? cp::Mode::kStrict : cp::Mode::kTolerant;
+    options.resolve_repeats = req.resolve_repeats();
+    v1::ConvertCarePlanResponse response;
+    if (req.has_csv()) {
+      auto result = cp::ReadCarePlanFile(req.csv().name(), req.csv().content(), options);
+      if (absl::Status s = Rejected("csv", result.findings); !s.ok()) return s;
+      *response.mutable_typed() = std::move(result.file);
+      for (auto& f : result.findings) *response.add_findings() = std::move(f);
+      return response;
+    }
+    if (!req.has_typed()) return absl::InvalidArgumentError("input: csv or typed is required");
+    auto bytes = cp::WriteCarePlanFile(req.typed());
+    if (!bytes.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("typed: ", bytes.status().message()));
+    }
+    std::string name = cp::FormatFileName(req.typed().name());
+    options.typed = false;
+    auto check = cp::ReadCarePlanFile(name, *bytes, options);
+    if (absl::Status s = Rejected("typed", check.findings); !s.ok()) return s;
+    response.mutable_csv()->set_name(name);
+    response.mutable_csv()->set_content(*std::move(bytes));
+    for (auto& f : check.findings) *response.add_findings() = std::move(f);
+    return response;
+  }
+
+  // The unit's files, typed: CSV ones read strictly (senders), typed ones as given.
+  absl::StatusOr<std::vector<cp::v1::CarePlanFile>> UnitFiles(const v1::SendCarePlanRequest& req) {
+    std::vector<cp::v1::CarePlanFile> files;
+    cp::ReadOptions strict;
+    strict.mode = cp::Mode::kStrict;
+    std::vector<cp::v1::Finding> findings;
+    for (const v1::CsvFile& csv : req.files()) {
+      auto result = cp::ReadCarePlanFile(csv.name(), csv.content(), strict);
+      findings.insert(findings.end(), result.findings.begin(), result.findings.end());
+      if (!result.has_errors()) files.push_back(std::move(result.file));
+    }
+    if (absl::Status s = Rejected("files", findings); !s.ok()) return s;
+    for (int i = 0; i < req.typed_files_size(); ++i) {
+      const cp::v1::CarePlanFile& typed = req.typed_files(i);
+      const cp::KindInfo* kind = cp::FindKind(typed.name().kind());
+      if (kind == nullptr) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("typed_files[", i, "].name.kind: a file kind is required"));
+      }
+      if (kind->month_in_name && typed.name().service_month().size() != 6) {
+        return absl::InvalidArgumentError(absl::StrCat("typed_files[", i,
+                                                       "].name.service_month: ", kind->prefix,
+                                                       " names carry 対象年月 (YYYYMM)"));
+      }
+      files.push_back(typed);
+    }
+    if (files.empty()) return absl::InvalidArgumentError("files: a send unit has files");
+    return files;
+  }
+
+  // A ファイル連番 (YYYYMMDDHHMMSS, Japan time) greater than every one used before; kept first.
+  absl::StatusOr<std::string> NextSequence() {
+    std::lock_guard<std::mutex> lock(sequence_mu_);
+    absl::Time at = absl::Now();
+    auto last = host().StoreGet(kLastSequence);
+    if (last.ok()) {
+      absl::Time previous;
+      std::string error;
+      if (absl::ParseTime("%Y%m%d%H%M%S", *last, Japan(), &previous, &error) && previous >= at) {
+        at = previous + absl::Seconds(1);
+      }
+    } else if (!absl::IsNotFound(last.status())) {
+      return last.status();
+    }
+    std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", at, Japan());
+    if (absl::Status s = host().StorePut(kLastSequence, sequence); !s.ok()) return s;
+    return sequence;
+  }
+
+  absl::StatusOr<v1::SendCarePlanResponse> Send(const v1::SendCarePlanRequest& req,
+                                                const sdk::CallBase& call) {
+    if (req.destinations().empty()) {
+      return absl::InvalidArgumentError("destinations: at least one office is required");
+    }
+    for (int i = 0; i < req.destinations_size(); ++i) {
+      const v1::Destination& d = req.destinations(i);
+      absl::Status s = ValidateOfficeNumber(d.office_number());
+      if (!s.ok()) {
+        return absl::InvalidArgumentError(
+            absl::StrCat("destinations[", i, "].office_number: ", s.message()));
+      }
+      if (d.service_type().size() != 2) {
+        return absl::InvalidArgumentError(absl::StrCat(
+            "destinations[", i, "].service_type: a サービス種類コード of 2 characters, e.g. 11"));
+      }
+    }
+    auto files = UnitFiles(req);
+    if (!files.ok()) return files.status();
+    std::string reference = req.client_reference().empty() ? RandomHex(12) : req.client_reference();
+    std::set<std::pair<std::string, std::string>> recipients;
+    std::set<std::string> months;
+    for (const auto& f : *files) {
+      auto r = Recipients(f);
+      recipients.insert(r.begin(), r.end());
+      if (!f.name().service_month().empty() && f.name().service_month() != "000000") {
+        months.insert(f.name().service_month());
+      }
+    }
+    v1::SendCarePlanResponse response;
+    for (const v1::Destination& destination : req.destinations()) {
+      std::string key =
+          absl::StrCat(kSentPrefix, Percent(reference), "/", destination.office_number());
+      if (auto earlier = host().StoreGet(key); earlier.ok()) {
+        v1::SendResult result;
+        if (result.ParseFromString(*earlier) && !result.send_id().empty()) {
+          *response.add_sends() = std::move(result);
+          continue;
+        }
+      }
+      absl::StatusOr<v1::SendResult> sent =
+          SendTo(destination, *files, reference, key, recipients, months, call);
+      if (!sent.ok()) {
+        v1::SendResult failed;
+        *failed.mutable_destination() = destination;
+        failed.set_error_code(absl::StatusCodeToString(sent.status().code()));
+        failed.set_error_message(std::string(sent.status().message()));
+        if (sent.status().code() == absl::StatusCode::kInvalidArgument) return sent.status();
+        *response.add_sends() = std::move(failed);
+        continue;
+      }
+      *response.add_sends() = *std::move(sent);
+    }
+    return response;
+  }
+
+  absl::StatusOr<v1::SendResult> SendTo(
+      const v1::Destination& destination, const std::vector<cp::v1::CarePlanFile>& unit,
+      const std::string& reference, const std::string& key,
+      const std::set<std::pair<std::string, std::string>>& recipients,
+      const std::set<std::string>& months, const sdk::CallBase& call) {
+    // The 連番 of a pending send is kept with it, so a retry after a crash sends the same names.
+    std::string pending_key = key + "/sequence";
+    auto sequence = host().StoreGet(pending_key);
+    if (!sequence.ok()) {
+      sequence = NextSequence();
+      if (!sequence.ok()) return sequence.status();
+      if (absl::Status s = host().StorePut(pending_key, *sequence); !s.ok()) return s;
+    }
+    cp::ReadOptions strict;
+    strict.mode = cp::Mode::kStrict;
+    strict.typed = false;
+    std::vector<cp::v1::FileName> names;
+    std::vector<cp::v1::Finding> findings;
+    json files = json::array();
+    for (cp::v1::CarePlanFile file : unit) {
+      cp::v1::FileName* name = file.mutable_name();
+      name->set_from_office(office_);
+      name->set_from_service_type(config_.service_type());
+      name->set_to_office(destination.office_number());
+      name->set_to_service_type(destination.service_type());
+      name->set_sequence(*sequence);
+      name->set_older_form(false);
+      auto bytes = cp::WriteCarePlanFile(file);
+      if (!bytes.ok()) return absl::InvalidArgumentError(std::string(bytes.status().message()));
+      std::string file_name = cp::FormatFileName(*name);
+      auto check = cp::ReadCarePlanFile(file_name, *bytes, strict);
+      findings.insert(findings.end(), check.findings.begin(), check.findings.end());
+      names.push_back(*name);
+      files.push_back({{"name", file_name}, {"content", absl::Base64Escape(*bytes)}});
+    }
+    auto unit_findings = cp::CheckSendUnit(names, cp::Mode::kStrict);
+    findings.insert(findings.end(), unit_findings.begin(), unit_findings.end());
+    if (absl::Status s = Rejected("send unit", findings); !s.ok()) return s;
+    json body = {{"client_reference", reference + "/" + destination.office_number()},
+                 {"to_office", destination.office_number()},
+                 {"to_service_type", destination.service_type()},
+                 {"files", files}};
+    auto response = client_->Post("/api/v1/careplan/sends", body.dump());
+    absl::StatusOr<v1::SendResult> sent = response.ok()
+                                              ? ParseSent(response->body)
+                                              : absl::StatusOr<v1::SendResult>(response.status());
+    std::string subject = sent.ok() ? sent->send_id() : destination.office_number();
+    host()
+        .Audit(&call, Method("Send"), subject, sent.status().code(),
+               absl::StrCat("to ", destination.office_number(), " unit ", *sequence))
+        .IgnoreError();
+    if (!sent.ok()) return sent.status();
+    *sent->mutable_destination() = destination;
+    v1::EvidenceRecord evidence;
+    evidence.set_direction(v1::EvidenceRecord::DIRECTION_SENT);
+    evidence.set_send_id(sent->send_id());
+    evidence.set_unit(sent->unit());
+    evidence.set_counterpart_office(destination.office_number());
+    evidence.set_counterpart_service_type(destination.service_type());
+    evidence.set_at(sent->sent_at());
+    *evidence.mutable_files() = sent->files();
+    for (const auto& [insurer, insured] : recipients) {
+      evidence.add_recipient_refs(refs_.Of(insurer, insured));
+    }
+    std::set<std::string> all_months = months;
+    all_months.insert(MonthOf(sent->sent_at()));
+    for (const auto& m : all_months) evidence.add_months(m);
+    if (absl::Status s = PutEvidence(evidence); !s.ok()) return s;
+    if (absl::Status s = host().StorePut(key, sent->SerializeAsString()); !s.ok()) return s;
+    host().StoreDelete(pending_key).IgnoreError();
+    return sent;
+  }
+
+  static std::string EvidenceKey(const v1::EvidenceRecord& e) {
+    return absl::StrFormat(
+        "%s%012d/%s/%s", kEvidencePrefix, e.at(),
+        e.direction() == v1::EvidenceRecord::DIRECTION_SENT ? "sent" : "received", e.send_id());
+  }
+
+  absl::Status PutEvidence(const v1::EvidenceRecord& e) {
+    if (e.direction() == v1::EvidenceRecord::DIRECTION_RECEIVED) {
+      // Where a receipt's record is, by send id, for its acknowledgement later.
+      if (absl::Status s = host().StorePut(kReceivedPrefix + e.send_id(), EvidenceKey(e));
+          !s.ok()) {
+        return s;
+      }
+    }
+    return host().StorePut(EvidenceKey(e), e.SerializeAsString());
+  }
+
+  absl::StatusOr<v1::ListSentResponse> ListSent(const v1::ListSentRequest& req,
+                                                const sdk::CallBase&) {
+    if (!req.month().empty() && req.month().size() != 6) {
+      return absl::InvalidArgumentError("month: YYYYMM");
+    }
+    auto answer = client_->Get("/api/v1/careplan/sends" +
+                               (req.month().empty() ? "" : "?month=" + req.month()));
+    if (!answer.ok()) return answer.status();
+    auto units = ParseSentList(answer->body);
+    if (!units.ok()) return units.status();
+    v1::ListSentResponse response;
+    for (auto& unit : *units) {
+      if (unit.acknowledged_at() > 0) NoteAcknowledged(unit);
+      *response.add_units() = std::move(unit);
+    }
+    return response;
+  }
+
+  // The receiver's acknowledgement, into the send's evidence.
+  void NoteAcknowledged(const v1::SentUnit& unit) {
+    std::lock_guard<std::mutex> lock(evidence_mu_);
+    v1::EvidenceRecord e;
+    e.set_at(unit.sent_at());
+    e.set_direction(v1::EvidenceRecord::DIRECTION_SENT);
+    e.set_send_id(unit.send_id());
+    auto stored = host().StoreGet(EvidenceKey(e));
+    if (!stored.ok() || !e.ParseFromString(*stored) || e.acknowledged_at() != 0) return;
+    e.set_acknowledged_at(unit.acknowledged_at());
+    PutEvidence(e).IgnoreError();
+  }
+
+  absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const std::string& month) {
+    if (!month.empty() && month.size() != 6) return absl::InvalidArgumentError("month: YYYYMM");
+    auto answer =
+        client_->Get("/api/v1/careplan/received" + (month.empty() ? "" : "?month=" + month));
+    if (!answer.ok()) return answer.status();
+    auto units = ParseReceivedList(answer->body);
+    if (!units.ok()) return units.status();
+    for (auto& unit : *units) {
+      auto evidence = ReceivedEvidence(unit.send_id());
+      if (evidence.ok()) unit.set_fetched_at(evidence->at());
+    }
+    return units;
+  }
+
+  absl::StatusOr<v1::EvidenceRecord> ReceivedEvidence(const std::string& send_id) {
+    auto key = host().StoreGet(kReceivedPrefix + send_id);
+    if (!key.ok()) return key.status();
+    auto stored = host().StoreGet(*key);
+    if (!stored.ok()) return stored.status();
+    v1::EvidenceRecord e;
+    if (!e.ParseFromString(*stored)) return absl::DataLossError("an evidence record is unreadable");
+    return e;
+  }
+
+  absl::StatusOr<v1::ListReceivedResponse> ListReceived(const v1::ListReceivedRequest& req,
+                                                        const sdk::CallBase&) {
+    auto units = Received(req.month());
+    if (!units.ok()) return units.status();
+    v1::ListReceivedResponse response;
+    for (auto& unit : *units) *response.add_units() = std::move(unit);
+    return response;
+  }
+
+  absl::StatusOr<v1::FetchReceivedResponse> Fetch(const v1::FetchReceivedRequest& req,
+                                                  const sdk::CallBase& call) {
+    if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
+    auto units = Received("");
+    if (!units.ok()) return units.status();
+    auto unit = std::find_if(units->begin(), units->end(),
+                             [&](const auto& u) { return u.send_id() == req.send_id(); });
+    if (unit == units->end()) {
+      return absl::NotFoundError("send_id: no unit '" + req.send_id() + "' sent to this office");
+    }
+    v1::FetchReceivedResponse response;
+    cp::ReadOptions tolerant;
+    tolerant.resolve_repeats = req.resolve_repeats();
+    std::set<std::pair<std::string, std::string>> recipients;
+    std::set<std::string> months;
+    for (const v1::FileEvidence& listed : unit->files()) {
+      auto file = client_->Get(absl::StrCat("/api/v1/careplan/received/", Percent(req.send_id()),
+                                            "/files/", Percent(listed.name())));
+      if (!file.ok()) return file.status();
+      if (absl::Status s = BusinessError(file->body); !s.ok()) return s;
+      if (Sha256Hex(file->body) != listed.sha256() ||
+          static_cast<int64_t>(file->body.size()) != listed.size()) {
+        return absl::DataLossError(
+            absl::StrCat(listed.name(),
+                         ": the bytes received do not match the SHA-256 and size the platform "
+                         "lists; nothing was taken in"));
+      }
+      v1::CsvFile* csv = response.add_files();
+      csv->set_name(listed.name());
+      csv->set_content(file->body);
+      auto result = cp::ReadCarePlanFile(listed.name(), file->body, tolerant);
+      for (auto& f : result.findings) *response.add_findings() = std::move(f);
+      if (!result.has_errors()) {
+        auto r = Recipients(result.file);
+        recipients.insert(r.begin(), r.end());
+        const std::string& month = result.file.name().service_month();
+        if (!month.empty() && month != "000000") months.insert(month);
+        *response.add_typed_files() = std::move(result.file);
+      }
+    }
+    v1::EvidenceRecord evidence;
+    if (auto earlier = ReceivedEvidence(req.send_id()); earlier.ok()) {
+      evidence = *std::move(earlier);  // the first fetch stays the time of receipt
+    } else {
+      evidence.set_direction(v1::EvidenceRecord::DIRECTION_RECEIVED);
+      evidence.set_send_id(unit->send_id());
+      evidence.set_unit(unit->unit());
+      evidence.set_counterpart_office(unit->from_office());
+      evidence.set_counterpart_service_type(unit->from_service_type());
+      evidence.set_at(absl::ToUnixSeconds(absl::Now()));
+      evidence.set_acknowledged_at(unit->acknowledged_at());
+      *evidence.mutable_files() = unit->files();
+      for (const auto& [insurer, insured] : recipients) {
+        evidence.add_recipient_refs(refs_.Of(insurer, insured));
+      }
+      months.insert(MonthOf(evidence.at()));
+      for (const auto& m : months) evidence.add_months(m);
+      std::lock_guard<std::mutex> lock(evidence_mu_);
+      if (absl::Status s = PutEvidence(evidence); !s.ok()) return s;
+    }
+    host()
+        .Audit(&call, Method("Fetch"), unit->send_id(), absl::StatusCode::kOk,
+               absl::StrCat("from ", unit->from_office(), " unit ", unit->unit()))
+        .IgnoreError();
+    unit->set_fetched_at(evidence.at());
+    *response.mutable_unit() = *unit;
+    return response;
+  }
+
+  absl::StatusOr<v1::AcknowledgeReceivedResponse> Acknowledge(
+      const v1::AcknowledgeReceivedRequest& req, const sdk::CallBase& call) {
+    if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
+    auto evidence = ReceivedEvidence(req.send_id());
+    if (!evidence.ok()) {
+      return absl::FailedPreconditionError(
+          "send_id: fetch the unit before acknowledging it (nothing is kept of it yet)");
+    }
+    auto answer = client_->Post(
+        absl::StrCat("/api/v1/careplan/received/", Percent(req.send_id()), "/ack"), "{}");
+    absl::StatusOr<int64_t> at =
+        answer.ok() ? ParseAcknowledged(answer->body) : absl::StatusOr<int64_t>(answer.status());
+    host().Audit(&call, Method("Acknowledge"), req.send_id(), at.status().code()).IgnoreError();
+    if (!at.ok()) return at.status();
+    {
+      std::lock_guard<std::mutex> lock(evidence_mu_);
+      evidence->set_acknowledged_at(*at);
+      if (absl::Status s = PutEvidence(*evidence); !s.ok()) return s;
+    }
+    v1::AcknowledgeReceivedResponse response;
+    response.set_acknowledged_at(*at);
+    return response;
+  }
+
+  absl::StatusOr<v1::ExportEvidenceResponse> ExportEvidence(const v1::ExportEvidenceRequest& req,
+                                                            const sdk::CallBase& call) {
+    bool by_recipient = !req.insurer().value().empty() || !req.insured().value().empty();
+    std::string ref;
+    if (by_recipient) {
+      if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("insurer: ", s.message()));
+      }
+      if (absl::Status s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
+        return absl::InvalidArgumentError(absl::StrCat("insured: ", s.message()));
+      }
+      ref = refs_.Of(req.insurer().value(), req.insured().value());
+    }
+    auto stored = host().StoreList(kEvidencePrefix);
+    if (!stored.ok()) return stored.status();
+    v1::ExportEvidenceResponse response;
+    for (const auto& [key, value] : *stored) {
+      v1::EvidenceRecord e;
+      if (!e.ParseFromString(value)) return absl::DataLossError(key + ": unreadable");
+      if (by_recipient && std::find(e.recipient_refs().begin(), e.recipient_refs().end(), ref) ==
+                              e.recipient_refs().end()) {
+        continue;
+      }
+      if (!req.month().empty() &&
+          std::find(e.months().begin(), e.months().end(), req.month()) == e.months().end()) {
+        continue;
+      }
+      *response.add_records() = std::move(e);
+    }
+    host()
+        .Audit(&call, Method("ExportEvidence"), by_recipient ? ref : "all", absl::StatusCode::kOk,
+               absl::StrCat(response.records_size(), " records"))
+        .IgnoreError();
+    return response;
+  }
+
+  absl::StatusOr<v1::CarePlanRequestReceipt> Notify(const v1::CarePlanRequestNotification& req,
+                                                    const sdk::CallBase& call) {
+    if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("insurer: ", s.message()));
+    }
+    if (absl::Status s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
+      return absl::InvalidArgumentError(absl::StrCat("insured: ", s.message()));
+    }
+    if (req.kind() == v1::CarePlanRequestNotification::KIND_UNSPECIFIED) {
+      return absl::InvalidArgumentError("kind: KIND_NEW or KIND_CHANGE");
+    }
+    json identity;
+    if (req.has_card()) {
+      auto proof = ProveCardHolder(host(), call, *client_, req.card().reader(), req.card().pin());
+      if (!proof.ok()) return proof.status();
+      identity = *std::move(proof);
+      identity["method"] = "card";
+    } else if (req.has_numbers()) {
+      const v1::Date& d = req.numbers().birth_date();
+      absl::CivilDay day(d.year(), d.month(), d.day());
+      if (d.year() < 1900 || day.month() != d.month() || day.day() != d.day()) {
+        return absl::InvalidArgumentError("numbers.birth_date: not a calendar date");
+      }
+      if (req.numbers().documents_checked().empty()) {
+        return absl::InvalidArgumentError(
+            "numbers.documents_checked: name the identity documents the care manager checked");
+      }
+      identity = {{"method", "numbers"},
+                  {"birth_date", absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())},
+                  {"documents_checked",
+                   json(std::vector<std::string>(req.numbers().documents_checked().begin(),
+                                                 req.numbers().documents_checked().end()))}};
+    } else {
+      return absl::InvalidArgumentError("identity: card or numbers is required");
+    }
+    json body = {{"client_reference",
+                  req.client_reference().empty() ? RandomHex(12) : req.client_reference()},
+                 {"insurer_number", req.insurer().value()},
+                 {"insured_number", req.insured().value()},
+                 {"request_kind",
+                  req.kind() == v1::CarePlanRequestNotification::KIND_NEW ? "new" : "change"},
+                 {"planning_office", office_},
+                 {"care_manager_name", req.care_manager_name()},
+                 {"identity", identity}};
+    auto answer = client_->Post("/portal/v1/careplan-requests", body.dump());
+    absl::StatusOr<v1::CarePlanRequestReceipt> receipt =
+        answer.ok() ? ParseReceipt(answer->body)
+                    : absl::StatusOr<v1::CarePlanRequestReceipt>(answer.status());
+    host()
+        .Audit(&call, Method("SubmitCarePlanRequestNotification"),
+               refs_.Of(req.insurer().value(), req.insured().value()), receipt.status().code(),
+               absl::StrCat("identity by ", identity["method"].get<std::string>(),
+                            receipt.ok() ? " → " + receipt->notification_id() : ""))
+        .IgnoreError();
+    return receipt;
+  }
+
+  const std::string office_;
+  const CarePlanExchangeConfig config_;
+  std::unique_ptr<platform::PlatformClient> client_;
+  std::mutex sequence_mu_;
+  std::mutex evidence_mu_;  // read-modify-write of evidence records
+  RecipientRefs refs_{host()};
+};
+
+}  // namespace
+
+sdk::PluginDefinition Define() {
+  sdk::PluginDefinition d;
+  d.name = "careplan_exchange";
+  d.version = "0.1.0";
+  d.vendor = "kaigo-bridge";
+  d.status = "alpha";
+  d.security_posture =
+      "Sends and receives care-plan files (要配慮個人情報) through the platform over TLS 1.3 with "
+      "the office's client certificate; checks every file against the 4.1 standard before it "
+      "leaves and the platform's SHA-256 when it arrives; keeps evidence of every exchange with "
+      "keyed recipient references, never the numbers; PINs for card identification are passed "
+      "to the card reader concern and never kept; audits every send, receipt and notification.";
+  d.services = {sdk::FindService("kaigo.v1.CarePlanExchangeService")};
+  d.config_type = CarePlanExchangeConfig::descriptor();
+  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
+                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    auto config = sdk::ParseConfig<CarePlanExchangeConfig>(settings);
+    if (!config.ok()) return config.status();
+    if (config->service_type().size() != 2) {
+      return absl::InvalidArgumentError(
+          "service_type: the office's サービス種類コード (2 characters: 43, 46, 11, …) is "
+          "required");
+    }
+    auto client = platform::ConnectPlatform(config->platform(), host);
+    if (!client.ok()) return client.status();
+    return std::make_unique<CarePlanExchange>(std::move(host), context.office, *std::move(config),
+                                              *std::move(client));
+  };
+  return d;
+}
+
+}  // namespace kaigo::plugins::careplan

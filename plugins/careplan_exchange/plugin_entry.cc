@@ -1,0 +1,3 @@
+#include "careplan_exchange.h"
+
+KAIGO_PLUGIN(kaigo::plugins::careplan::Define)
