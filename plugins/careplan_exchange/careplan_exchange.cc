@@ -278,8 +278,8 @@ class CarePlanExchange : public sdk::Instance {
     }
     v1::SendCarePlanResponse response;
     for (const v1::Destination& destination : req.destinations()) {
-      std::string key =
-          absl::StrCat(kSentPrefix, Percent(reference), "/", destination.office_number());
+      std::string key = absl::StrCat(kSentPrefix, Percent(reference), "/",
+                                     destination.office_number(), "/", destination.service_type());
       if (auto earlier = host().StoreGet(key); earlier.ok()) {
         v1::SendResult result;
         if (result.ParseFromString(*earlier) && !result.send_id().empty()) {
@@ -341,7 +341,8 @@ class CarePlanExchange : public sdk::Instance {
     auto unit_findings = cp::CheckSendUnit(names, cp::Mode::kStrict);
     findings.insert(findings.end(), unit_findings.begin(), unit_findings.end());
     if (absl::Status s = Rejected("send unit", findings); !s.ok()) return s;
-    json body = {{"client_reference", reference + "/" + destination.office_number()},
+    json body = {{"client_reference", absl::StrCat(reference, "/", destination.office_number(), "/",
+                                                   destination.service_type())},
                  {"to_office", destination.office_number()},
                  {"to_service_type", destination.service_type()},
                  {"files", files}};
