@@ -10,6 +10,7 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
 #include "absl/strings/str_split.h"
 
 namespace kaigo::sandbox {
@@ -71,6 +72,18 @@ std::map<std::string, std::string> QueryOf(const std::string& target, std::strin
   return out;
 }
 
+// Request bodies up to this size are read: subsidy attachments come raw (≤ 20 MiB), care-plan
+// files in base64 inside JSON (4/3 of their size, ≤ 20 MiB each), so a send with a file at the
+// limit still fits, with room for more. Larger bodies get 413.
+constexpr uint64_t kMaxBodyBytes = 64 << 20;
+
+// Portal paths that, unlike the portal's registration and login pages, need the web API's
+// session (Bearer token): the subsidy desk and the care-plan request notification.
+bool PortalWithSession(const std::string& path) {
+  return path.rfind("/portal/v1/subsidy/", 0) == 0 || path == "/portal/v1/careplan-requests" ||
+         path.rfind("/portal/v1/careplan-requests/", 0) == 0;
+}
+
 std::string PeerOffice(SSL* ssl) {
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return "";
@@ -82,10 +95,12 @@ std::string PeerOffice(SSL* ssl) {
 
 }  // namespace
 
-HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards,
-                         PortalModel* portal, const std::string& dir, std::string control_token)
+HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDesk* careplan,
+                         CardVerifier* cards, PortalModel* portal, const std::string& dir,
+                         std::string control_token)
     : model_(model),
       subsidy_(subsidy),
+      careplan_(careplan),
       cards_(cards),
       portal_(portal),
       dir_(dir),
@@ -153,10 +168,23 @@ void HttpsServer::Serve(tcp::socket socket) {
   std::string office = PeerOffice(stream.native_handle());
   boost::beast::flat_buffer buffer;
   for (;;) {
-    // Beast's default request body limit is 1 MiB; subsidy attachments may be 20 MiB.
+    // Beast's default request body limit is 1 MiB.
     http::request_parser<http::string_body> parser;
-    parser.body_limit(SubsidyDesk::kMaxAttachmentBytes + (1 << 20));
+    parser.body_limit(kMaxBodyBytes);
     http::read(stream, buffer, parser, ec);
+    if (ec == http::error::body_limit) {
+      http::response<http::string_body> out{http::status::payload_too_large, 11};
+      out.set(http::field::content_type, "application/json");
+      out.body() = json{{"error",
+                         {{"code", "PAYLOAD_TOO_LARGE"},
+                          {"message", absl::StrCat("request bodies are at most ",
+                                                   kMaxBodyBytes >> 20, " MiB")}}}}
+                       .dump();
+      out.keep_alive(false);
+      out.prepare_payload();
+      http::write(stream, out, ec);
+      break;
+    }
     if (ec) break;
     http::request<http::string_body> request = parser.release();
     Response response;
@@ -265,7 +293,7 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
   // The portal's own pages: the office's certificate, no web-API token (registration and login
   // come before any user exists); added-user management carries the portal session.
   const std::string kPortal = "/portal/v1/";
-  if (path.rfind(kPortal, 0) == 0 && path.rfind("/portal/v1/subsidy/", 0) != 0) {
+  if (path.rfind(kPortal, 0) == 0 && !PortalWithSession(path)) {
     json request = body.empty() ? json::object() : json::parse(body, nullptr, false);
     if (request.is_discarded() || !request.is_object()) {
       return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
@@ -285,6 +313,9 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
   }
   if (path.rfind("/portal/v1/subsidy/", 0) == 0) {
     return HandleSubsidy(method, path, query, body, *session);
+  }
+  if (PortalWithSession(path) || path.rfind("/api/v1/careplan/", 0) == 0) {
+    return HandleCareplan(method, path, query, body, *session);
   }
   if (path == "/api/v1/card/challenge" && method == "GET") {
     return Json(
@@ -373,6 +404,67 @@ HttpsServer::Response HttpsServer::HandleSubsidy(const std::string& method, cons
   }
   if (error) return Business(*error);
   return Json(http::status::ok, result);
+}
+
+HttpsServer::Response HttpsServer::HandleCareplan(const std::string& method,
+                                                  const std::string& path,
+                                                  std::map<std::string, std::string>& query,
+                                                  const std::string& body, const Session& session) {
+  const std::string kSends = "/api/v1/careplan/sends";
+  const std::string kReceived = "/api/v1/careplan/received";
+  const std::string kRequests = "/portal/v1/careplan-requests";
+  auto object = [&](json* out) {
+    *out = json::parse(body, nullptr, false);
+    return !out->is_discarded() && out->is_object();
+  };
+  std::optional<BusinessError> error;
+  absl::StatusOr<json> result;
+  json request;
+  if (path == kSends && method == "POST") {
+    if (!object(&request)) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+    }
+    result = careplan_->Send(session, request, &error);
+  } else if (path == kSends && method == "GET") {
+    result = careplan_->Sent(session, query["month"], &error);
+  } else if (path == kReceived && method == "GET") {
+    result = careplan_->Received(session, query["month"], &error);
+  } else if (path.rfind(kReceived + "/", 0) == 0) {
+    // {send_id}/files/{name} or {send_id}/ack
+    std::vector<std::string> parts = absl::StrSplit(path.substr(kReceived.size() + 1), '/');
+    for (std::string& part : parts) part = PercentDecode(part);
+    if (parts.size() == 3 && parts[1] == "files" && method == "GET") {
+      auto file = careplan_->ReceivedFile(session, parts[0], parts[2]);
+      if (!file.ok()) {
+        return SystemError(http::status::not_found, "NOT_FOUND",
+                           std::string(file.status().message()));
+      }
+      return Response{http::status::ok, file->media_type, std::move(file->bytes), false};
+    }
+    if (parts.size() == 2 && parts[1] == "ack" && method == "POST") {
+      result = careplan_->Acknowledge(session, parts[0], &error);
+    } else {
+      return SystemError(http::status::not_found, "NOT_FOUND",
+                         "no such endpoint: " + method + " " + path);
+    }
+  } else if (path == kRequests && method == "POST") {
+    if (!object(&request)) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+    }
+    result = careplan_->FileRequest(session, request, &error);
+  } else if (path.rfind(kRequests + "/", 0) == 0 && method == "GET") {
+    result =
+        careplan_->GetRequest(session, PercentDecode(path.substr(kRequests.size() + 1)), &error);
+  } else {
+    return SystemError(http::status::not_found, "NOT_FOUND",
+                       "no such endpoint: " + method + " " + path);
+  }
+  if (!result.ok()) {
+    return SystemError(http::status::internal_server_error, "INTERNAL",
+                       std::string(result.status().message()));
+  }
+  if (error) return Business(*error);
+  return Json(http::status::ok, *result);
 }
 
 }  // namespace kaigo::sandbox

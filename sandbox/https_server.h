@@ -19,6 +19,7 @@
 
 #include "absl/status/statusor.h"
 #include "sandbox/card_verifier.h"
+#include "sandbox/careplan_desk.h"
 #include "sandbox/platform_model.h"
 #include "sandbox/portal_model.h"
 #include "sandbox/subsidy_desk.h"
@@ -34,8 +35,9 @@ struct Faults {
 class HttpsServer {
  public:
   // `dir` holds server.crt, server.key and ca.crt (see certificates.h).
-  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CardVerifier* cards, PortalModel* portal,
-              const std::string& dir, std::string control_token);
+  HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDesk* careplan,
+              CardVerifier* cards, PortalModel* portal, const std::string& dir,
+              std::string control_token);
   ~HttpsServer();
 
   // Binds and starts accepting; returns the port.
@@ -57,9 +59,15 @@ class HttpsServer {
   Response HandleSubsidy(const std::string& method, const std::string& path,
                          std::map<std::string, std::string>& query, const std::string& body,
                          const Session& session);
+  // ケアプランデータ連携 (/api/v1/careplan/…) and the 居宅サービス計画作成依頼届出
+  // (/portal/v1/careplan-requests…) for an authenticated session.
+  Response HandleCareplan(const std::string& method, const std::string& path,
+                          std::map<std::string, std::string>& query, const std::string& body,
+                          const Session& session);
 
   PlatformModel* model_;
   SubsidyDesk* subsidy_;
+  CareplanDesk* careplan_;
   CardVerifier* cards_;
   PortalModel* portal_;
   std::string dir_;

@@ -4,10 +4,10 @@
 //   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]
 //
 // make-certs writes the test PKI (see certificates.h); by default for the seeded offices and with
-// the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db and DIR/subsidy.db
-// (seeded when new), writes a fresh control token for the fault switch to DIR/control.token, and
-// the ready file
-// {"port":…,"pid":…} once it listens. It runs until SIGTERM or SIGINT.
+// the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db, DIR/subsidy.db,
+// DIR/careplan.db and DIR/portal.db (seeded when new), writes a fresh control token for the fault
+// switch to DIR/control.token, and the ready file {"port":…,"pid":…} once it listens. It runs until
+// SIGTERM or SIGINT.
 #include <openssl/rand.h>
 #include <signal.h>
 #include <unistd.h>
@@ -103,6 +103,12 @@ int Serve(const std::vector<std::string>& args) {
   std::ofstream(dir + "/control.token") << control;
   kaigo::sandbox::CardVerifier cards(ReadAll(dir + "/jpki-ca.crt"),
                                      [] { return absl::ToUnixSeconds(absl::Now()); });
+  auto careplan = kaigo::sandbox::CareplanDesk::Open(
+      dir + "/careplan.db", model->get(), &cards, [] { return absl::ToUnixSeconds(absl::Now()); });
+  if (!careplan.ok()) {
+    std::cerr << careplan.status().message() << "\n";
+    return 1;
+  }
   kaigo::sandbox::Mailer mailer(dir + "/mail", [] { return absl::ToUnixSeconds(absl::Now()); });
   auto portal = kaigo::sandbox::PortalModel::Open(dir + "/portal.db", &mailer,
                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
@@ -110,8 +116,8 @@ int Serve(const std::vector<std::string>& args) {
     std::cerr << portal.status().message() << "\n";
     return 1;
   }
-  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), &cards, portal->get(), dir,
-                                     control);
+  kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), careplan->get(), &cards,
+                                     portal->get(), dir, control);
   auto bound = server.Start(listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << bound.status().message() << "\n";

@@ -491,4 +491,50 @@ absl::StatusOr<std::string> PlatformModel::Document(const Session& session,
   return content;
 }
 
+std::optional<std::string> PlatformModel::OfficeKind(const std::string& number) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query q(db_, "SELECT kind FROM offices WHERE number = ?1");
+  q.Bind(1, number);
+  if (!q.Row()) return std::nullopt;
+  return q.Text(0);
+}
+
+std::vector<std::pair<std::string, std::string>> PlatformModel::Recipients() {
+  std::lock_guard<std::mutex> lock(mu_);
+  // #19 has two records: one entry per recipient, placed by its first record.
+  Query q(db_,
+          "SELECT insurer, insured FROM recipients GROUP BY insurer, insured ORDER BY MIN(id)");
+  std::vector<std::pair<std::string, std::string>> out;
+  while (q.Row()) out.emplace_back(q.Text(0), q.Text(1));
+  return out;
+}
+
+std::optional<BusinessError> PlatformModel::CheckRecipient(const std::string& insurer,
+                                                           const std::string& insured) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (auto error = CheckMunicipality(insurer, Today())) return error;
+  Query q(db_, "SELECT 1 FROM recipients WHERE insurer = ?1 AND insured = ?2");
+  q.Bind(1, insurer).Bind(2, insured);
+  if (!q.Row()) {
+    return BusinessError{"NOT_FOUND",
+                         "no recipient " + insured + " of insurer " + insurer + " on the platform"};
+  }
+  return std::nullopt;
+}
+
+absl::Status PlatformModel::SetCareManagerOffice(const std::string& insurer,
+                                                 const std::string& insured,
+                                                 const std::string& office) {
+  std::lock_guard<std::mutex> lock(mu_);
+  Query(db_, "UPDATE recipients SET care_manager_office = ?3 WHERE insurer = ?1 AND insured = ?2")
+      .Bind(1, insurer)
+      .Bind(2, insured)
+      .Bind(3, office)
+      .Run();
+  if (sqlite3_changes(db_) == 0) {
+    return absl::NotFoundError("no recipient " + insurer + "/" + insured);
+  }
+  return absl::OkStatus();
+}
+
 }  // namespace kaigo::sandbox

@@ -15,6 +15,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -77,6 +78,20 @@ class PlatformModel {
                                         std::optional<BusinessError>* error);
   // The PDF bytes of a document the session may see.
   absl::StatusOr<std::string> Document(const Session& session, const std::string& document_id);
+
+  // The kind of a known office ("care_manager", "service" or "medical"); nullopt when unknown.
+  std::optional<std::string> OfficeKind(const std::string& number);
+  // Every recipient once, as (insurer, insured), in seed order (#1 first).
+  std::vector<std::pair<std::string, std::string>> Recipients();
+  // Why a notification cannot be filed for the recipient today, if it cannot: INSURER_UNKNOWN,
+  // MUNICIPALITY_NOT_LIVE (with live_from) or NOT_FOUND.
+  std::optional<BusinessError> CheckRecipient(const std::string& insurer,
+                                              const std::string& insured);
+  // An accepted 居宅サービス計画作成依頼届出: `office` becomes the recipient's 居宅介護支援事業所,
+  // so its care managers see the recipient's 認定情報 from now on. NOT_FOUND for an unknown
+  // recipient.
+  absl::Status SetCareManagerOffice(const std::string& insurer, const std::string& insured,
+                                    const std::string& office);
 
  private:
   PlatformModel(sqlite3* db, std::function<int64_t()> now) : db_(db), now_(std::move(now)) {}

@@ -3,9 +3,18 @@
 // go-live dates, retries through 503s and dropped connections, and the circuit breaker while the
 // sandbox is down and after it is back; the portal's subsidy desk (uploads checked by type, one
 // application per office, idempotent filing, resubmission from the next month) read through the
-// subsidy plugin's answer parser.
+// subsidy plugin's answer parser; ケアプランデータ連携 (a send unit from a care manager to a
+// service office, listed, fetched and acknowledged, and refused when its names, units or
+// destination are wrong) and the 居宅サービス計画作成依頼届出 filed by a care manager with identity
+// by numbers and by card.
 #include <gtest/gtest.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
 
+#include <utility>
+#include <vector>
+
+#include "absl/strings/escaping.h"
 #include "nlohmann/json.hpp"
 #include "platform_client.h"
 #include "plugins/subsidy_filing/portal_answers.h"
@@ -21,7 +30,8 @@ using platform::PlatformClient;
 
 constexpr char kSakura[] = "1371000017";    // 居宅介護支援, care manager of most recipients
 constexpr char kHimawari[] = "1371000025";  // 訪問介護
-constexpr char kMidori[] = "1312345670";    // medical institution without care services
+constexpr char kAoba[] = "1371000033";  // 居宅介護支援, care manager of recipients #3, #13, …
+constexpr char kMidori[] = "1312345670";  // medical institution without care services
 
 class SandboxTest : public ::testing::Test {
  protected:
@@ -56,6 +66,64 @@ class SandboxTest : public ::testing::Test {
     auto r = client.Get(path);
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? json::parse(r->body, nullptr, false) : json();
+  }
+
+  // The answer's JSON of an authenticated POST.
+  static json PostJson(PlatformClient& client, const std::string& path, const json& body) {
+    auto r = client.Post(path, body.dump());
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? json::parse(r->body, nullptr, false) : json();
+  }
+  // POST /api/v1/careplan/sends of `files` (name, bytes).
+  static json SendCarePlan(PlatformClient& client, const std::string& reference,
+                           const std::string& to_office, const std::string& to_type,
+                           const std::vector<std::pair<std::string, std::string>>& files) {
+    json body = {{"client_reference", reference},
+                 {"to_office", to_office},
+                 {"to_service_type", to_type},
+                 {"files", json::array()}};
+    for (const auto& [name, bytes] : files) {
+      body["files"].push_back({{"name", name}, {"content", absl::Base64Escape(bytes)}});
+    }
+    return PostJson(client, "/api/v1/careplan/sends", body);
+  }
+  static std::string Sha256Hex(const std::string& data) {
+    unsigned char digest[EVP_MAX_MD_SIZE];
+    unsigned int size = 0;
+    EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
+    return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
+  }
+  // What a test My Number card with common name `cn` answers to `challenge`: its certificate
+  // (DER) and its signature (RSA PKCS#1 v1.5 over SHA-256), from the files make-certs wrote.
+  static std::pair<std::string, std::string> CardAnswer(const std::string& cn,
+                                                        const std::string& challenge) {
+    std::string base = sandbox_->dir() + "/jpki-card-" + cn;
+    std::string cert_pem = ReadFile(base + ".crt"), key_pem = ReadFile(base + ".key");
+    BIO* bio = BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size()));
+    X509* cert = PEM_read_bio_X509(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    bio = BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size()));
+    EVP_PKEY* key = PEM_read_bio_PrivateKey(bio, nullptr, nullptr, nullptr);
+    BIO_free(bio);
+    std::string der, signature;
+    unsigned char* out = nullptr;
+    int der_size = cert == nullptr ? -1 : i2d_X509(cert, &out);
+    if (der_size > 0) der.assign(reinterpret_cast<char*>(out), der_size);
+    OPENSSL_free(out);
+    EVP_MD_CTX* md = EVP_MD_CTX_new();
+    size_t size = 0;
+    const auto* data = reinterpret_cast<const unsigned char*>(challenge.data());
+    if (key != nullptr && EVP_DigestSignInit(md, nullptr, EVP_sha256(), nullptr, key) == 1 &&
+        EVP_DigestSign(md, nullptr, &size, data, challenge.size()) == 1) {
+      signature.resize(size);
+      EVP_DigestSign(md, reinterpret_cast<unsigned char*>(signature.data()), &size, data,
+                     challenge.size());
+      signature.resize(size);
+    }
+    EVP_MD_CTX_free(md);
+    EVP_PKEY_free(key);
+    X509_free(cert);
+    return {der, signature};
   }
 
   static SandboxProcess* sandbox_;
@@ -124,6 +192,207 @@ TEST_F(SandboxTest, ASubsidyDeskKeepsItsRules) {
   ASSERT_TRUE(prior.ok());
   ASSERT_EQ(prior->size(), 1u);
   EXPECT_EQ((*prior)[0].status, kaigo::v1::APPLICATION_STATUS_RETURNED);
+}
+
+// Runs before WrongPasswordsLockTheAccount: ひまわり receives.
+TEST_F(SandboxTest, ACarePlanSendUnitReachesItsDestinationOnly) {
+  auto sakura = Sakura();
+  auto himawari = Client(Options(kHimawari, "himawari-staff", "Himawari#2026"));
+  auto aoba = Client(Options(kAoba, "aoba-cm", "Aoba#2026"));
+  const std::string kUnit = "20261124100000";
+  const std::string plan_name = "UPPLAN_202611_1371000017_43_1371000025_11_" + kUnit + ".CSV";
+  const std::string table7_name = "UPSIKYU_202611_1371000017_43_1371000025_11_" + kUnit + ".CSV";
+  // Shift_JIS bytes ("ケアプラン"), as the standard's CSV files carry them.
+  const std::string plan = "\"4.1\",\"\x83\x50\x83\x41\x83\x76\x83\x89\x83\x93\"\r\n";
+  const std::string table7 = "\"4.1\",\"1371000025\",\"11\"\r\n";
+  json sent = SendCarePlan(*sakura, "plan-2026-11-r1", kHimawari, "11",
+                           {{plan_name, plan}, {table7_name, table7}});
+  ASSERT_TRUE(sent.contains("send_id")) << sent;
+  std::string id = sent["send_id"];
+  EXPECT_EQ(sent["unit"], kUnit);
+  EXPECT_TRUE(sent["sent_at"].is_number_integer());
+  ASSERT_EQ(sent["files"].size(), 2u);
+  EXPECT_EQ(sent["files"][0]["name"], plan_name);
+  EXPECT_EQ(sent["files"][0]["size"], plan.size());
+  EXPECT_EQ(sent["files"][0]["sha256"], Sha256Hex(plan));
+  EXPECT_EQ(SendCarePlan(*sakura, "plan-2026-11-r1", kHimawari, "11",
+                         {{plan_name, plan}, {table7_name, table7}}),
+            sent)
+      << "the same client reference, the same send";
+
+  auto refused = [&](const std::string& to_office, const std::string& to_type,
+                     const std::vector<std::pair<std::string, std::string>>& files) {
+    static int n = 0;
+    return SendCarePlan(*sakura, "refused-" + std::to_string(++n), to_office, to_type,
+                        files)["error"];
+  };
+  const std::string kNext = "20261125100000";
+  json e = refused(kHimawari, "11", {{"PLAN_1371000017_43_1371000025_11_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "FILE_NAME") << e;
+  EXPECT_EQ(e["file"], "PLAN_1371000017_43_1371000025_11_" + kNext + ".CSV");
+  e = refused(kHimawari, "11", {{"UPPLAN_1371000017_43_1371000025_11_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "FILE_NAME") << "UPPLAN without its 対象年月: " << e;
+  e = refused(kHimawari, "11", {{"UP1KYO_1371000033_43_1371000025_11_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "NAME_MISMATCH") << "another office as the sender: " << e;
+  EXPECT_EQ(e["file"], "UP1KYO_1371000033_43_1371000025_11_" + kNext + ".CSV");
+  e = refused(kHimawari, "15", {{"UP1KYO_1371000017_43_1371000025_11_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "NAME_MISMATCH") << "another service type as the destination: " << e;
+  e = refused(kHimawari, "11",
+              {{"UP1KYO_1371000017_43_1371000025_11_" + kNext + ".CSV", plan},
+               {"UP2KYO_1371000017_43_1371000025_11_20261125100001.CSV", plan}});
+  EXPECT_EQ(e["code"], "UNIT_MISMATCH") << e;
+  e = refused(kHimawari, "11", {{"UP1KYO_1371000017_43_1371000025_11_" + kUnit + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "UNIT_ORDER") << "a send unit is never reused: " << e;
+  e = refused(kHimawari, "11", {{"UP1KYO_1371000017_43_1371000025_11_20261124090000.CSV", plan}});
+  EXPECT_EQ(e["code"], "UNIT_ORDER") << "units to one office ascend: " << e;
+  EXPECT_EQ(e["highest_sent"], kUnit);
+  e = refused(kSakura, "43", {{"UP1KYO_1371000017_43_1371000017_43_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "SAME_OFFICE") << e;
+  e = refused("1399999999", "11", {{"UP1KYO_1371000017_43_1399999999_11_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "OFFICE_UNKNOWN") << e;
+  e = refused("13710000", "11", {{"UP1KYO_1371000017_43_1371000025_11_" + kNext + ".CSV", plan}});
+  EXPECT_EQ(e["code"], "INVALID_FIELD") << e;
+  EXPECT_EQ(e["field"], "to_office");
+  e = SendCarePlan(*sakura, "refused-empty", kHimawari, "11", {})["error"];
+  EXPECT_EQ(e["field"], "files") << e;
+  e = PostJson(
+      *sakura, "/api/v1/careplan/sends",
+      {{"client_reference", "refused-base64"},
+       {"to_office", kHimawari},
+       {"to_service_type", "11"},
+       {"files", json::array({{{"name", plan_name}, {"content", "not base64!"}}})}})["error"];
+  EXPECT_EQ(e["field"], "files[0].content") << e;
+
+  // A later unit, named in the older form (no service-type segments).
+  json later = SendCarePlan(*sakura, "plan-2026-12-r1", kHimawari, "11",
+                            {{"UP1KYO_1371000017_1371000025_20261201090000.CSV", plan}});
+  EXPECT_EQ(later["unit"], "20261201090000") << later;
+  EXPECT_EQ(SendCarePlan(*sakura, "plan-2026-11-r1", kHimawari, "11", {})["send_id"], id)
+      << "a repeat is no new unit, though a higher one was sent since";
+
+  std::string month = absl::FormatTime("%Y%m", absl::Now(), absl::FixedTimeZone(9 * 3600));
+  json mine = GetJson(*sakura, "/api/v1/careplan/sends?month=" + month);
+  ASSERT_EQ(mine["sends"].size(), 2u) << mine;
+  EXPECT_EQ(mine["sends"][0]["send_id"], id);
+  EXPECT_EQ(mine["sends"][0]["to_office"], kHimawari);
+  EXPECT_EQ(mine["sends"][0]["to_service_type"], "11");
+  EXPECT_EQ(mine["sends"][0]["files"], sent["files"]);
+  EXPECT_TRUE(mine["sends"][0]["acknowledged_at"].is_null());
+  EXPECT_EQ(GetJson(*sakura, "/api/v1/careplan/sends?month=202001")["sends"].size(), 0u);
+
+  json inbox = GetJson(*himawari, "/api/v1/careplan/received");
+  ASSERT_EQ(inbox["received"].size(), 2u) << inbox;
+  EXPECT_EQ(inbox["received"][0]["send_id"], id) << "in 連番 order";
+  EXPECT_EQ(inbox["received"][0]["from_office"], kSakura);
+  EXPECT_EQ(inbox["received"][0]["from_service_type"], "43");
+  EXPECT_EQ(inbox["received"][0]["unit"], kUnit);
+  EXPECT_EQ(inbox["received"][1]["unit"], "20261201090000");
+  EXPECT_TRUE(inbox["received"][1]["from_service_type"].is_null());
+  EXPECT_EQ(GetJson(*aoba, "/api/v1/careplan/received")["received"].size(), 0u);
+
+  std::string file = "/api/v1/careplan/received/" + id + "/files/" + plan_name;
+  auto fetched = himawari->Get(file);
+  ASSERT_TRUE(fetched.ok()) << fetched.status();
+  EXPECT_EQ(fetched->body, plan);
+  EXPECT_EQ(fetched->content_type, "text/csv; charset=Shift_JIS");
+  EXPECT_EQ(aoba->Get(file).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(sakura->Get(file).status().code(), absl::StatusCode::kNotFound)
+      << "the received files are the receiver's";
+  EXPECT_EQ(himawari->Get("/api/v1/careplan/received/" + id + "/files/UP1KYO.CSV").status().code(),
+            absl::StatusCode::kNotFound);
+
+  std::string ack = "/api/v1/careplan/received/" + id + "/ack";
+  json first = PostJson(*himawari, ack, json::object());
+  ASSERT_TRUE(first["acknowledged_at"].is_number_integer()) << first;
+  absl::SleepFor(absl::Milliseconds(1100));
+  EXPECT_EQ(PostJson(*himawari, ack, json::object()), first);
+  EXPECT_EQ(PostJson(*aoba, ack, json::object())["error"]["code"], "NOT_FOUND");
+  EXPECT_EQ(GetJson(*sakura, "/api/v1/careplan/sends")["sends"][0]["acknowledged_at"],
+            first["acknowledged_at"]);
+}
+
+// Runs before WrongPasswordsLockTheAccount: ひまわり is refused as no care manager.
+TEST_F(SandboxTest, ACarePlanRequestIsFiledOnTheRecipientsBehalf) {
+  auto sakura = Sakura();
+  const std::string progress =
+      "/api/v1/certification/progress?insurer_number=131011&insured_number=0000100013";
+  EXPECT_EQ(GetJson(*sakura, progress)["error"]["code"], "NOT_PERMITTED")
+      << "#13's 居宅介護支援事業所 is あおば";
+  const std::string kRequests = "/portal/v1/careplan-requests";
+  json form = {{"client_reference", "request-13-r1"},
+               {"insurer_number", "131011"},
+               {"insured_number", "0000100013"},
+               {"request_kind", "change"},
+               {"planning_office", kSakura},
+               {"care_manager_name", "介護 花子"},
+               {"identity",
+                {{"method", "numbers"},
+                 {"birth_date", "1941-04-26"},  // 1940-01-01 + 13 × 37 days
+                 {"documents_checked", {"介護保険被保険者証"}}}}};
+  auto variant = [&](const std::string& reference, const json& changes) {
+    json f = form;
+    f["client_reference"] = reference;
+    f.merge_patch(changes);
+    return f;
+  };
+  json e = PostJson(*sakura, kRequests,
+                    variant("request-13-wrong", {{"identity", {{"birth_date", "1941-04-27"}}}}));
+  EXPECT_EQ(e["error"]["code"], "IDENTITY_MISMATCH") << e;
+  e = PostJson(*sakura, kRequests, variant("request-13-aoba", {{"planning_office", kAoba}}));
+  EXPECT_EQ(e["error"]["code"], "INVALID_FIELD") << e;
+  EXPECT_EQ(e["error"]["field"], "planning_office");
+  e = PostJson(*sakura, kRequests, variant("request-none", {{"insured_number", "0000199999"}}));
+  EXPECT_EQ(e["error"]["code"], "NOT_FOUND") << e;
+  e = PostJson(
+      *sakura, kRequests,
+      variant("request-46", {{"insurer_number", "122192"}, {"insured_number", "0000100046"}}));
+  EXPECT_EQ(e["error"]["code"], "MUNICIPALITY_NOT_LIVE") << e;
+  auto himawari = Client(Options(kHimawari, "himawari-staff", "Himawari#2026"));
+  e = PostJson(*himawari, kRequests,
+               variant("request-13-himawari", {{"planning_office", kHimawari}}));
+  EXPECT_EQ(e["error"]["code"], "NOT_CARE_MANAGER") << e;
+
+  json accepted = PostJson(*sakura, kRequests, form);
+  ASSERT_TRUE(accepted.contains("notification_id")) << accepted;
+  EXPECT_EQ(accepted["status"], "accepted");
+  EXPECT_EQ(accepted["identity_method"], "numbers");
+  EXPECT_EQ(accepted["accepted_on"],
+            absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600)));
+  EXPECT_EQ(PostJson(*sakura, kRequests, form), accepted) << "the same client reference";
+  EXPECT_EQ(GetJson(*sakura, progress)["status"], "certified")
+      << "さくら is now #13's 居宅介護支援事業所";
+  std::string id = accepted["notification_id"];
+  json stored = GetJson(*sakura, kRequests + "/" + id);
+  EXPECT_EQ(stored["insured_number"], "0000100013");
+  EXPECT_EQ(stored["request_kind"], "change");
+  EXPECT_EQ(stored["planning_office"], kSakura);
+  EXPECT_EQ(stored["identity"]["documents_checked"][0], "介護保険被保険者証");
+  auto aoba = Client(Options(kAoba, "aoba-cm", "Aoba#2026"));
+  EXPECT_EQ(GetJson(*aoba, kRequests + "/" + id)["error"]["code"], "NOT_FOUND");
+
+  // By card: the holder of card …0001 is #4 (131011 / 0000100004).
+  auto by_card = [&](const std::string& reference, const std::string& insured) {
+    json challenge = GetJson(*sakura, "/api/v1/card/challenge");
+    std::string bytes;
+    EXPECT_TRUE(absl::Base64Unescape(challenge.value("challenge", ""), &bytes));
+    auto [certificate, signature] = CardAnswer("20260400000000000001", bytes);
+    return PostJson(*sakura, kRequests,
+                    variant(reference, {{"insured_number", insured},
+                                        {"identity",
+                                         {{"method", "card"},
+                                          {"birth_date", nullptr},
+                                          {"documents_checked", nullptr},
+                                          {"challenge", challenge["challenge"]},
+                                          {"certificate", absl::Base64Escape(certificate)},
+                                          {"signature", absl::Base64Escape(signature)}}}}));
+  };
+  e = by_card("request-13-card", "0000100013");
+  EXPECT_EQ(e["error"]["code"], "IDENTITY_MISMATCH") << e;
+  json card = by_card("request-4-card", "0000100004");
+  EXPECT_EQ(card["identity_method"], "card") << card;
+  json stored_card = GetJson(*sakura, kRequests + "/" + card.value("notification_id", ""));
+  EXPECT_EQ(stored_card["identity"],
+            json({{"method", "card"}, {"card_certificate_cn", "20260400000000000001"}}));
 }
 
 TEST_F(SandboxTest, LogsInOnFirstUseAndReadsSeededData) {
