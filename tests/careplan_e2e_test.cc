@@ -1,10 +1,10 @@
 // ケアプランデータ連携 end to end between two offices through engine, plugin and the sandbox over
-// TLS: さくら居宅介護支援事業所 (43) sends its plan (第1表・第2表・第3表) and the month's 第6表・第7表 with
-// 利用者補足 to ひまわり訪問介護 (11); ひまわり lists them in ファイル連番 order, fetches them (hashes
-// checked, files typed) and acknowledges; 実績 comes back; both sides export their evidence. Also:
-// an invalid unit refused before it leaves with the validator's exact words, a retried send that
-// is the same send, one unit to two destinations as separate sends, and the 居宅サービス計画作成依頼
-// 届出 with the identity check by numbers.
+// TLS: さくら居宅介護支援事業所 (43) sends its plan (第1表・第2表・第3表) and the month's
+// 第6表・第7表 with 利用者補足 to ひまわり訪問介護 (11); ひまわり lists them in ファイル連番 order,
+// fetches them (hashes checked, files typed) and acknowledges; 実績 comes back; both sides export
+// their evidence. Also: an invalid unit refused before it leaves with the validator's exact words,
+// a retried send that is the same send, one unit to two destinations as separate sends, and the
+// 居宅サービス計画作成依頼 届出 with the identity check by numbers.
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
@@ -49,8 +49,7 @@ class CarePlanE2eTest : public ::testing::Test {
                                                  "careplan_exchange",
                                                  {absl::StrCat("service_type: \"", type, "\"")}}};
           };
-          return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
-                                    bind("43")) +
+          return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bind("43")) +
                  PlatformOfficeYaml(sandbox, dir, kHimawari, "himawari-staff", "Himawari#2026",
                                     bind("11"));
         });

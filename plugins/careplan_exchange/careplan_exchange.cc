@@ -40,7 +40,7 @@ constexpr char kService[] = "/kaigo.v1.CarePlanExchangeService/";
 constexpr char kLastSequence[] = "sequence/last";
 constexpr char kSentPrefix[] = "sent/";
 constexpr char kEvidencePrefix[] = "evidence/";
-constexpr char kReceivedPrefix[] = "received/";
+constexpr char kIndexPrefix[] = "evidence-of/";
 // Findings named in an INVALID_ARGUMENT message; the rest are counted.
 constexpr size_t kFindingsInMessage = 8;
 
@@ -231,18 +231,18 @@ class CarePlanExchange : public sdk::Instance {
   // A ファイル連番 (YYYYMMDDHHMMSS, Japan time) greater than every one used before; kept first.
   absl::StatusOr<std::string> NextSequence() {
     std::lock_guard<std::mutex> lock(sequence_mu_);
-    absl::Time at = absl::Now();
+    std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", absl::Now(), Japan());
     auto last = host().StoreGet(kLastSequence);
     if (last.ok()) {
-      absl::Time previous;
-      std::string error;
-      if (absl::ParseTime("%Y%m%d%H%M%S", *last, Japan(), &previous, &error) && previous >= at) {
-        at = previous + absl::Seconds(1);
+      int y, mo, d, h, mi, se;
+      if (sequence <= *last &&
+          sscanf(last->c_str(), "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) == 6) {
+        absl::Time previous = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), Japan());
+        sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), Japan());
       }
     } else if (!absl::IsNotFound(last.status())) {
       return last.status();
     }
-    std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", at, Japan());
     if (absl::Status s = host().StorePut(kLastSequence, sequence); !s.ok()) return s;
     return sequence;
   }
@@ -377,21 +377,28 @@ class CarePlanExchange : public sdk::Instance {
     return sent;
   }
 
-  static std::string EvidenceKey(const v1::EvidenceRecord& e) {
-    return absl::StrFormat(
-        "%s%012d/%s/%s", kEvidencePrefix, e.at(),
-        e.direction() == v1::EvidenceRecord::DIRECTION_SENT ? "sent" : "received", e.send_id());
+  // Records are kept in the order they are made (evidence/<unix µs>/<send id>); the index
+  // evidence-of/<send id> finds one again.
+  absl::Status PutEvidence(const v1::EvidenceRecord& e) {
+    std::string index = kIndexPrefix + e.send_id();
+    auto key = host().StoreGet(index);
+    if (!key.ok()) {
+      if (!absl::IsNotFound(key.status())) return key.status();
+      key = absl::StrFormat("%s%016d/%s", kEvidencePrefix, absl::ToUnixMicros(absl::Now()),
+                            e.send_id());
+      if (absl::Status s = host().StorePut(index, *key); !s.ok()) return s;
+    }
+    return host().StorePut(*key, e.SerializeAsString());
   }
 
-  absl::Status PutEvidence(const v1::EvidenceRecord& e) {
-    if (e.direction() == v1::EvidenceRecord::DIRECTION_RECEIVED) {
-      // Where a receipt's record is, by send id, for its acknowledgement later.
-      if (absl::Status s = host().StorePut(kReceivedPrefix + e.send_id(), EvidenceKey(e));
-          !s.ok()) {
-        return s;
-      }
-    }
-    return host().StorePut(EvidenceKey(e), e.SerializeAsString());
+  absl::StatusOr<v1::EvidenceRecord> FindEvidence(const std::string& send_id) {
+    auto key = host().StoreGet(kIndexPrefix + send_id);
+    if (!key.ok()) return key.status();
+    auto stored = host().StoreGet(*key);
+    if (!stored.ok()) return stored.status();
+    v1::EvidenceRecord e;
+    if (!e.ParseFromString(*stored)) return absl::DataLossError("an evidence record is unreadable");
+    return e;
   }
 
   absl::StatusOr<v1::ListSentResponse> ListSent(const v1::ListSentRequest& req,
@@ -415,14 +422,10 @@ class CarePlanExchange : public sdk::Instance {
   // The receiver's acknowledgement, into the send's evidence.
   void NoteAcknowledged(const v1::SentUnit& unit) {
     std::lock_guard<std::mutex> lock(evidence_mu_);
-    v1::EvidenceRecord e;
-    e.set_at(unit.sent_at());
-    e.set_direction(v1::EvidenceRecord::DIRECTION_SENT);
-    e.set_send_id(unit.send_id());
-    auto stored = host().StoreGet(EvidenceKey(e));
-    if (!stored.ok() || !e.ParseFromString(*stored) || e.acknowledged_at() != 0) return;
-    e.set_acknowledged_at(unit.acknowledged_at());
-    PutEvidence(e).IgnoreError();
+    auto e = FindEvidence(unit.send_id());
+    if (!e.ok() || e->acknowledged_at() != 0) return;
+    e->set_acknowledged_at(unit.acknowledged_at());
+    PutEvidence(*e).IgnoreError();
   }
 
   absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const std::string& month) {
@@ -433,20 +436,10 @@ class CarePlanExchange : public sdk::Instance {
     auto units = ParseReceivedList(answer->body);
     if (!units.ok()) return units.status();
     for (auto& unit : *units) {
-      auto evidence = ReceivedEvidence(unit.send_id());
+      auto evidence = FindEvidence(unit.send_id());
       if (evidence.ok()) unit.set_fetched_at(evidence->at());
     }
     return units;
-  }
-
-  absl::StatusOr<v1::EvidenceRecord> ReceivedEvidence(const std::string& send_id) {
-    auto key = host().StoreGet(kReceivedPrefix + send_id);
-    if (!key.ok()) return key.status();
-    auto stored = host().StoreGet(*key);
-    if (!stored.ok()) return stored.status();
-    v1::EvidenceRecord e;
-    if (!e.ParseFromString(*stored)) return absl::DataLossError("an evidence record is unreadable");
-    return e;
   }
 
   absl::StatusOr<v1::ListReceivedResponse> ListReceived(const v1::ListReceivedRequest& req,
@@ -499,7 +492,7 @@ class CarePlanExchange : public sdk::Instance {
       }
     }
     v1::EvidenceRecord evidence;
-    if (auto earlier = ReceivedEvidence(req.send_id()); earlier.ok()) {
+    if (auto earlier = FindEvidence(req.send_id()); earlier.ok()) {
       evidence = *std::move(earlier);  // the first fetch stays the time of receipt
     } else {
       evidence.set_direction(v1::EvidenceRecord::DIRECTION_RECEIVED);
@@ -530,7 +523,7 @@ class CarePlanExchange : public sdk::Instance {
   absl::StatusOr<v1::AcknowledgeReceivedResponse> Acknowledge(
       const v1::AcknowledgeReceivedRequest& req, const sdk::CallBase& call) {
     if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
-    auto evidence = ReceivedEvidence(req.send_id());
+    auto evidence = FindEvidence(req.send_id());
     if (!evidence.ok()) {
       return absl::FailedPreconditionError(
           "send_id: fetch the unit before acknowledging it (nothing is kept of it yet)");

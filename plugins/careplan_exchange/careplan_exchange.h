@@ -6,9 +6,9 @@
 // tolerantly when received. Send names the files for each destination with a ファイル連番 greater
 // than any this office used (kept in the host store, so a restart never reuses one) and sends each
 // destination separately with a client reference derived from the request's, so a retried Send is
-// the same send on the platform. Evidence records live in the host store (evidence/<at>/<dir>/<id>)
-// and carry keyed recipient references, never the numbers. Every send, fetch, acknowledgement and
-// notification is audited. Thread-safe.
+// the same send on the platform. Evidence records live in the host store in the order they were
+// made and carry keyed recipient references, never the numbers. Every send, fetch,
+// acknowledgement and notification is audited. Thread-safe.
 #ifndef KAIGO_PLUGINS_CAREPLAN_EXCHANGE_CAREPLAN_EXCHANGE_H_
 #define KAIGO_PLUGINS_CAREPLAN_EXCHANGE_CAREPLAN_EXCHANGE_H_
 
