@@ -9,6 +9,7 @@
 #include <thread>
 
 #include "kaigo/v1/card_reader.grpc.pb.h"
+#include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
 #include "tests/support/pcsc_stack.h"
 #include "tests/support/test_env.h"
@@ -31,7 +32,7 @@ class CardE2eTest : public ::testing::Test {
     ASSERT_TRUE(pcscd.ok()) << pcscd.status();
     pcscd_ = pcscd->release();
     auto stack = PlatformStack::Start(
-        {"card_reader_pcsc", "qualification"},
+        {"card_reader_pcsc", "qualification", "careplan_exchange"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
           std::vector<PlatformBinding> bindings = {
               {"kaigo.v1.CardReaderService",
@@ -39,7 +40,8 @@ class CardE2eTest : public ::testing::Test {
                {std::string("reader_prefix: \"") + PcscDaemon::kReaderPrefix + "\"",
                 "busy_wait_ms: 1500", "my_number_roles: [office_admin]"},
                false},
-              {"kaigo.v1.QualificationService", "qualification", {}}};
+              {"kaigo.v1.QualificationService", "qualification", {}},
+              {"kaigo.v1.CarePlanExchangeService", "careplan_exchange", {"service_type: \"43\""}}};
           return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bindings);
         },
         "debug");
@@ -48,10 +50,12 @@ class CardE2eTest : public ::testing::Test {
     auto channel = InsecureChannel(stack_->engine->target());
     cards_ = v1::CardReaderService::NewStub(channel).release();
     qualification_ = v1::QualificationService::NewStub(channel).release();
+    careplan_ = v1::CarePlanExchangeService::NewStub(channel).release();
   }
   static void TearDownTestSuite() {
     delete cards_;
     delete qualification_;
+    delete careplan_;
     delete stack_;
     delete pcscd_;
   }
@@ -97,12 +101,14 @@ class CardE2eTest : public ::testing::Test {
   static PlatformStack* stack_;
   static v1::CardReaderService::Stub* cards_;
   static v1::QualificationService::Stub* qualification_;
+  static v1::CarePlanExchangeService::Stub* careplan_;
 };
 
 PcscDaemon* CardE2eTest::pcscd_ = nullptr;
 PlatformStack* CardE2eTest::stack_ = nullptr;
 v1::CardReaderService::Stub* CardE2eTest::cards_ = nullptr;
 v1::QualificationService::Stub* CardE2eTest::qualification_ = nullptr;
+v1::CarePlanExchangeService::Stub* CardE2eTest::careplan_ = nullptr;
 
 TEST_F(CardE2eTest, InsertAndRemoveAreEvents) {
   auto context = Context(kSakura, absl::Seconds(30));
@@ -251,6 +257,33 @@ TEST_F(CardE2eTest, QualificationByCardEndToEnd) {
   s = qualification_->LookupByCard(Context(kSakura, absl::Seconds(20)).get(), req, &result);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(s.error_message(), "pin: wrong PIN (tries_left=2)");
+  Eject(&card, 0);
+}
+
+// 居宅サービス計画作成依頼届出 resting on the recipient's card: the holder must be the recipient.
+TEST_F(CardE2eTest, CarePlanRequestNotificationByCard) {
+  pid_t card = Insert(0, kCard1);
+  ASSERT_TRUE(AwaitCard(0, true));
+  v1::CarePlanRequestNotification n;
+  n.mutable_insurer()->set_value("131011");
+  n.mutable_insured()->set_value("0000100004");
+  n.set_kind(v1::CarePlanRequestNotification::KIND_NEW);
+  n.set_care_manager_name("佐藤　一郎");
+  n.set_client_reference("by-card-1");
+  n.mutable_card()->set_pin(kPins[0]);
+  v1::CarePlanRequestReceipt receipt;
+  grpc::Status s = careplan_->SubmitCarePlanRequestNotification(
+      Context(kSakura, absl::Seconds(20)).get(), n, &receipt);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_FALSE(receipt.notification_id().empty());
+  EXPECT_EQ(receipt.identity_method(), "card");
+  // The card in the reader is not the recipient named: refused.
+  n.mutable_insured()->set_value("0000100007");
+  n.set_client_reference("by-card-2");
+  s = careplan_->SubmitCarePlanRequestNotification(Context(kSakura, absl::Seconds(20)).get(), n,
+                                                   &receipt);
+  EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();
+  EXPECT_NE(s.error_message().find("IDENTITY_MISMATCH"), std::string::npos) << s.error_message();
   Eject(&card, 0);
 }
 
