@@ -311,6 +311,33 @@ TEST_F(SandboxTest, ACarePlanSendUnitReachesItsDestinationOnly) {
             first["acknowledged_at"]);
 }
 
+TEST_F(SandboxTest, ACarePlanSendTakesEveryNameShapeOfTheStandard) {
+  auto sakura = Sakura();
+  auto aoba = Client(Options(kAoba, "aoba-cm", "Aoba#2026"));
+  const std::string kTail = "_1371000017_43_1371000033_43_20261124110000";
+  const std::string jpeg = "\xFF\xD8\xFF\xE0 family";
+  json e = SendCarePlan(*sakura, "yobo-bad", kAoba, "43",
+                        {{"UPKIHON_IMAGE" + kTail + "_0001.CSV", jpeg}})["error"];
+  EXPECT_EQ(e["code"], "FILE_NAME") << "an image is a .jpg: " << e;
+  e = SendCarePlan(*sakura, "yobo-bad", kAoba, "43",
+                   {{"UPYOBO_202611" + kTail + ".CSV", "x"}})["error"];
+  EXPECT_EQ(e["code"], "FILE_NAME") << "UPYOBO has no 対象年月: " << e;
+  json sent = SendCarePlan(*sakura, "yobo-1", kAoba, "43",
+                           {{"UPKIHON" + kTail + ".CSV", "a"},
+                            {"UPKIHON_SUB1" + kTail + ".csv", "b"},
+                            {"UPKIHON_SUB2" + kTail + ".Csv", "c"},
+                            {"UPYOBO" + kTail + ".CSV", "d"},
+                            {"UPYOBO_SUB" + kTail + ".CSV", "e"},
+                            {"UPHOSOKU_000000" + kTail + ".CSV", "f"},
+                            {"UPKIHON_IMAGE" + kTail + "_0001.JPG", jpeg}});
+  ASSERT_EQ(sent["files"].size(), 7u) << sent;
+  auto image = aoba->Get("/api/v1/careplan/received/" + sent["send_id"].get<std::string>() +
+                         "/files/UPKIHON_IMAGE" + kTail + "_0001.JPG");
+  ASSERT_TRUE(image.ok()) << image.status();
+  EXPECT_EQ(image->content_type, "image/jpeg");
+  EXPECT_EQ(image->body, jpeg);
+}
+
 // Runs before WrongPasswordsLockTheAccount: ひまわり is refused as no care manager.
 TEST_F(SandboxTest, ACarePlanRequestIsFiledOnTheRecipientsBehalf) {
   auto sakura = Sakura();
