@@ -8,11 +8,11 @@ cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo > /dev/null
 cmake --build build --target kaigo-bridge kaigo-sandbox otp_relay qualification certification \
-  subsidy_filing portal_registration office_session
+  subsidy_filing portal_registration careplan_exchange kaigo-careplan office_session
 
 # Python messages from the same .proto files, with Debian's protoc (it matches python3-protobuf).
 mkdir -p build/python build/demo
-protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto
+protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto proto/kaigo/careplan/v1/*.proto
 
 # The platform's model, with fresh test certificates, and the office's secrets.
 rm -rf build/demo/sandbox && mkdir -p build/demo/sandbox build/demo/secrets

@@ -21,8 +21,8 @@ import os
 import struct
 import zlib
 
-from kaigo.v1 import (certification_pb2, common_pb2, engine_pb2, otp_pb2, portal_registration_pb2,
-                      qualification_pb2, subsidy_pb2)
+from kaigo.v1 import (careplan_exchange_pb2, certification_pb2, common_pb2, engine_pb2, otp_pb2,
+                      portal_registration_pb2, qualification_pb2, subsidy_pb2)
 
 CARE_LEVELS = {
     common_pb2.CARE_LEVEL_NOT_APPLICABLE: "非該当", common_pb2.CARE_LEVEL_PROJECT_SUBJECT: "事業対象者",
@@ -269,6 +269,53 @@ def registration(channel, office, mail_dir, list_pending, provide):
     print(f"  ユーザ追加: {user.user_id} (追加ユーザ {users.added}/{users.added_limit} 名)")
 
 
+def careplan(channel, office, sample_dir):
+    """ケアプランデータ連携: the month's 第6表/第7表 as the care software exported them."""
+    cx = careplan_exchange_pb2
+    service = "/kaigo.v1.CarePlanExchangeService/"
+    validate = unary(channel, service + "Validate", cx.ValidateCarePlanRequest,
+                     cx.ValidateCarePlanResponse)
+    send = unary(channel, service + "Send", cx.SendCarePlanRequest, cx.SendCarePlanResponse)
+    list_sent = unary(channel, service + "ListSent", cx.ListSentRequest, cx.ListSentResponse)
+    evidence = unary(channel, service + "ExportEvidence", cx.ExportEvidenceRequest,
+                     cx.ExportEvidenceResponse)
+    notify = unary(channel, service + "SubmitCarePlanRequestNotification",
+                   cx.CarePlanRequestNotification, cx.CarePlanRequestReceipt)
+    files = []
+    for name in sorted(os.listdir(sample_dir)):
+        with open(os.path.join(sample_dir, name), "rb") as f:
+            files.append(cx.CsvFile(name=name, content=f.read()))
+    print("\nケアプランデータ連携 (care-plan exchange, CSV 4.1):")
+    checked = validate(cx.ValidateCarePlanRequest(files=files, strict=True), metadata=office)
+    print(f"  {len(files)} files checked (strict): {checked.errors} errors, {checked.warnings} warnings")
+    broken = cx.CsvFile(name=files[0].name, content=files[0].content.replace(b",111211,", b",11121,", 1))
+    for f in validate(cx.ValidateCarePlanRequest(files=[broken], strict=True), metadata=office).findings:
+        print(f"  壊れた例 (a broken copy): line {f.line} item {f.item_number} {f.item_name}: [{f.rule}] {f.message}")
+    sent = send(cx.SendCarePlanRequest(
+        files=files, destinations=[cx.Destination(office_number="1371000025", service_type="11")],
+        client_reference="demo-202611-tables"), metadata=office)
+    for s in sent.sends:
+        print(f"  送信しました (sent) to {s.destination.office_number}: 送信番号 {s.send_id}, 連番 {s.unit}")
+        for f in s.files:
+            print(f"    {f.name} {f.size:,} bytes SHA-256 {f.sha256[:16]}…")
+    print(f"  送信済み (sent list): {len(list_sent(cx.ListSentRequest(), metadata=office).units)} units")
+    records = evidence(cx.ExportEvidenceRequest(
+        insurer=common_pb2.InsurerNumber(value="131011"),
+        insured=common_pb2.InsuredNumber(value="0000100004"), month="202611"), metadata=office).records
+    print(f"  証跡 (evidence) 131011-0000100004, 2026-11: {len(records)} records")
+    # 居宅サービス計画作成依頼届出 for recipient #4, identity checked on documents and birth date
+    # (the sandbox seeds birth dates as 1940-01-01 + 37 × i days).
+    receipt = notify(cx.CarePlanRequestNotification(
+        insurer=common_pb2.InsurerNumber(value="131011"),
+        insured=common_pb2.InsuredNumber(value="0000100004"),
+        kind=cx.CarePlanRequestNotification.KIND_NEW, care_manager_name="佐藤　一郎",
+        numbers=cx.NumbersIdentity(birth_date=common_pb2.Date(year=1940, month=5, day=28),
+                                   documents_checked=["介護保険被保険者証", "運転免許証"]),
+        client_reference="demo-todoke-0000100004"), metadata=office)
+    print(f"  居宅サービス計画作成依頼届出: 受付番号 {receipt.notification_id}, "
+          f"受付日 {date(receipt.accepted_on)} (本人確認: {receipt.identity_method})")
+
+
 def unary(channel, path, request_type, response_type):
     return channel.unary_unary(path, request_serializer=request_type.SerializeToString,
                                response_deserializer=response_type.FromString)
@@ -279,6 +326,8 @@ def main():
     parser.add_argument("--target", required=True)
     parser.add_argument("--office", required=True, help="介護保険事業所番号")
     parser.add_argument("--save-dir", default=".", help="where downloaded documents go")
+    parser.add_argument("--careplan-dir", default="careplan/testdata",
+                        help="CSV files the care software exported (one send unit)")
     parser.add_argument("--mail-dir", default="build/demo/sandbox/mail",
                         help="the sandbox's Maildirs (the office reads its mail there)")
     args = parser.parse_args()
@@ -300,6 +349,7 @@ def main():
     lookups(channel, office)
     certification(channel, office, args.save_dir)
     subsidy(channel, office)
+    careplan(channel, office, args.careplan_dir)
 
     request_otp = unary(channel, "/kaigo.v1.OtpService/RequestOtp",
                         otp_pb2.RequestOtpRequest, otp_pb2.RequestOtpResponse)
