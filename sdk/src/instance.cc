@@ -54,6 +54,29 @@ void Instance::AddHandler(std::string method, absl::Status types_ok, RawHandler 
   handlers_[std::move(method)] = std::move(handler);
 }
 
+void Instance::Forward(
+    std::string method,
+    std::function<void(std::string_view request, std::shared_ptr<RawCall>)> handler) {
+  size_t slash = method.rfind('/');
+  const auto* service = slash == std::string::npos || slash == 0
+                            ? nullptr
+                            : google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+                                  method.substr(1, slash - 1));
+  absl::Status exists =
+      service != nullptr && service->FindMethodByName(method.substr(slash + 1)) != nullptr
+          ? absl::OkStatus()
+          : absl::NotFoundError(method + " is not a method of a service linked into the plugin");
+  const kaigo_host_api* api = host_.api();
+  AddHandler(std::move(method), std::move(exists),
+             [api, handler = std::move(handler)](kaigo_call* c, const kaigo_call_info& info,
+                                                 kaigo_bytes request, void** call_ctx) {
+               auto call = std::make_shared<RawCall>(api, c, CallInfo::From(info));
+               Adopt(call, call_ctx);
+               std::string_view bytes(reinterpret_cast<const char*>(request.data), request.size);
+               RunGuarded(*call, [&] { handler(bytes, call); });
+             });
+}
+
 void Instance::FinishUnparsable(const kaigo_host_api* api, kaigo_call* call,
                                 const google::protobuf::Descriptor* type) {
   std::string message = "request: not a valid " + type->full_name() + " (protobuf parse failed)";

@@ -110,6 +110,17 @@ class ServerStream : public CallBase {
   void Finish(const absl::Status& status) { FinishWith(status, {}); }
 };
 
+// A call whose messages stay serialized: for plugins that pass calls on without reading them
+// (Instance::Forward). Write is for server-streaming methods only.
+class RawCall : public CallBase {
+ public:
+  using CallBase::CallBase;
+  bool Write(std::string_view message) { return WriteBytes(message) == KAIGO_CODE_OK; }
+  void Finish(const absl::Status& status, std::string_view response = {}) {
+    FinishWith(status, response);
+  }
+};
+
 }  // namespace kaigo::sdk
 
 #endif  // KAIGO_SDK_CALL_H_

@@ -85,6 +85,11 @@ class Instance {
     });
   }
 
+  // Serves `method` (unary or server-streaming, any of the plugin's services) without parsing its
+  // messages: the handler gets the request's bytes and answers with bytes.
+  void Forward(std::string method,
+               std::function<void(std::string_view request, std::shared_ptr<RawCall>)> handler);
+
   // The pool BlockingUnary uses; threads start on demand. Call SetMaxWorkers, if at all, before
   // the first call (in the constructor): it bounds how many handlers may block at once. Default 4.
   WorkerPool& Workers();

@@ -1,0 +1,3 @@
+#include "remote_engine.h"
+
+KAIGO_PLUGIN(kaigo::plugins::remote::Define)
