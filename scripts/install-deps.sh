@@ -16,7 +16,7 @@ packages=(
   # servers tests start: the office mailbox (IMAPS), PostgreSQL; sqlite3 to inspect stores
   dovecot-imapd postgresql sqlite3
   # tests and benchmarks
-  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf
+  libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf python3-yaml
 )
 
 missing=()

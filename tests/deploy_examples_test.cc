@@ -47,7 +47,8 @@ void Stage(const std::string& root, const std::vector<std::string>& files) {
 TEST(DeployExamplesTest, EveryExamplePassesCheckConfig) {
   setenv("KAIGO_POSTGRES_CONNINFO", "host=db.internal dbname=kaigo", 1);
   const std::string examples = SourceDir() + "/deploy/offices";
-  for (const char* name : {"home-care-desk", "visiting-care", "hosted"}) {
+  for (const char* name :
+       {"home-care-desk", "visiting-care", "hosted", "edge-hosted/edge", "edge-hosted/hosted"}) {
     TempDir root;
     std::vector<std::string> files;
     for (const auto& e : fs::recursive_directory_iterator(examples + "/" + name)) {
