@@ -291,7 +291,12 @@ class RecordRules {
       : layout_(layout), name_(name), sink_(sink) {}
 
   void Check(int line, const std::vector<CsvField>& fields, const std::vector<Column>& columns) {
+    // Columns are in No. order, so No. n is at n - 1 unless the version lacks items before it.
     auto value = [&](int number) -> absl::string_view {
+      size_t at = static_cast<size_t>(number - 1);
+      if (number >= 1 && at < columns.size() && columns[at].number == number) {
+        return fields[at].value;
+      }
       for (size_t i = 0; i < columns.size(); ++i) {
         if (columns[i].number == number) return fields[i].value;
       }
@@ -557,6 +562,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
     ++result.records;
     rules.CountRow();
     int errors_before = sink.errors();
+    Problem p;  // set by CheckValue when it fails
     for (size_t i = 0; i < columns.size(); ++i) {
       const Column& c = columns[i];
       const CsvField& f = record.fields[i];
@@ -570,7 +576,6 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         if (c.item->required()) sink.Error(record.line, &c, "required", "a required item is empty");
         continue;
       }
-      Problem p;
       if (!CheckValue(c, f.value, &p)) {
         if (p.soft) {
           sink.Soft(record.line, &c, p.rule, std::move(p.message));

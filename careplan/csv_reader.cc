@@ -1,8 +1,28 @@
 #include "careplan/csv_reader.h"
 
+#include <array>
 #include <cstring>
 
 namespace kaigo::careplan {
+namespace {
+
+// Bytes that end an unquoted field or need a second look there: ',', LF, CR (a line ending only
+// before LF) and '"' (a stray quote).
+constexpr std::array<bool, 256> SpecialBytes() {
+  std::array<bool, 256> special{};
+  special[','] = special['\n'] = special['\r'] = special['"'] = true;
+  return special;
+}
+constexpr std::array<bool, 256> kSpecial = SpecialBytes();
+
+// Line feeds in [p, p + size), which a quoted field may hold.
+int CountLineFeeds(const char* p, size_t size) {
+  int count = 0;
+  for (size_t k = 0; k < size; ++k) count += p[k] == '\n';
+  return count;
+}
+
+}  // namespace
 
 CsvReader::CsvReader(absl::string_view data) : data_(data) {
   if (data_.size() >= 3 && data_.substr(0, 3) == "\xEF\xBB\xBF") {
@@ -11,108 +31,127 @@ CsvReader::CsvReader(absl::string_view data) : data_(data) {
   }
 }
 
+// One pass over the record's bytes. Fields point into the data, except those unescaped into
+// scratch_ (a doubled quote, text after a closing quote): as scratch_ may still grow while the
+// record is read, those get a null view and an entry in spans_, and their views are set at the
+// end. Counters live in locals so the compiler keeps them in registers.
 bool CsvReader::Next(CsvRecord* record) {
-  if (pos_ >= data_.size()) return false;
-  record->line = line_;
-  spans_.clear();
-  scratch_.clear();
   const char* d = data_.data();
   const size_t n = data_.size();
   size_t i = pos_;
-  bool end_of_record = false;
-  while (!end_of_record) {
-    int field = static_cast<int>(spans_.size()) + 1;
+  if (i >= n) return false;
+  const int line = line_;
+  int line_feeds = 0;
+  record->line = line;
+  std::vector<CsvField>& fields = record->fields;
+  size_t count = 0;
+  scratch_.clear();
+  spans_.clear();
+  auto add = [&](absl::string_view value, bool quoted) {
+    if (count == fields.size()) fields.emplace_back();
+    CsvField& f = fields[count++];
+    f.value = value;
+    f.quoted = quoted;
+  };
+  while (true) {
+    int field = static_cast<int>(count) + 1;
     if (i < n && d[i] == '"') {
       // Quoted: runs to the next quote not doubled. Unescaped into the scratch buffer only
       // when a doubled quote occurs.
-      size_t start = ++i;
-      size_t scratch_start = scratch_.size();
+      const size_t start = ++i;
+      size_t segment = start;  // not yet copied to scratch_ (when escaped)
+      size_t content_end = n;
       bool escaped = false;
+      const size_t scratch_start = scratch_.size();
       while (true) {
         const void* q = i < n ? memchr(d + i, '"', n - i) : nullptr;
         size_t end = q == nullptr ? n : static_cast<const char*>(q) - d;
-        for (size_t k = i; k < end; ++k) line_ += d[k] == '\n';
+        line_feeds += CountLineFeeds(d + i, end - i);
         if (q == nullptr) {
-          issues_.push_back({CsvIssue::kUnterminatedQuote, record->line, field});
-          if (escaped) scratch_.append(d + i, end - i);
+          issues_.push_back({CsvIssue::kUnterminatedQuote, line, field});
+          if (escaped) scratch_.append(d + segment, n - segment);
           i = n;
           break;
         }
         if (end + 1 < n && d[end + 1] == '"') {
-          if (!escaped)
-            scratch_.append(d + start, end - start);
-          else
-            scratch_.append(d + i, end - i);
-          scratch_.push_back('"');
+          scratch_.append(d + segment, end + 1 - segment);  // up to and with one quote
           escaped = true;
-          i = end + 2;
+          i = segment = end + 2;
           continue;
         }
-        if (escaped) scratch_.append(d + i, end - i);
+        if (escaped) scratch_.append(d + segment, end - segment);
+        content_end = end;
         i = end + 1;
-        if (escaped) {
-          spans_.push_back({scratch_start, scratch_.size() - scratch_start, true, true});
-        } else {
-          spans_.push_back({start, end - start, false, true});
-        }
         break;
       }
-      if (i >= n && spans_.size() < static_cast<size_t>(field)) {
-        spans_.push_back(escaped ? Span{scratch_start, scratch_.size() - scratch_start, true, true}
-                                 : Span{start, n - start, false, true});
-      }
       // Anything up to the next separator is kept, reported.
-      size_t after = i;
+      const size_t after = i;
       while (i < n && d[i] != ',' && d[i] != '\n' &&
              !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
         ++i;
       }
+      size_t offset = scratch_start;
       if (i > after) {
-        issues_.push_back({CsvIssue::kTextAfterQuote, record->line, field});
-        Span& s = spans_.back();
-        if (!s.in_scratch) {
-          size_t begin = s.offset;
-          s = {scratch_.size(), 0, true, true};
-          scratch_.append(d + begin, after - 1 - begin);
+        issues_.push_back({CsvIssue::kTextAfterQuote, line, field});
+        if (!escaped) {
+          offset = scratch_.size();
+          scratch_.append(d + start, content_end - start);
+          escaped = true;
         }
         scratch_.append(d + after, i - after);
-        s.size = scratch_.size() - s.offset;
+      }
+      if (escaped) {
+        Span& s = spans_.emplace_back();
+        s.offset = offset;
+        s.size = scratch_.size() - offset;
+        s.in_scratch = true;
+        s.quoted = true;
+        add(absl::string_view(), true);
+      } else {
+        add(absl::string_view(d + start, content_end - start), true);
       }
     } else {
-      size_t start = i;
-      while (i < n) {
-        char c = d[i];
-        if (c == ',' || c == '\n') break;
-        if (c == '\r' && i + 1 < n && d[i + 1] == '\n') break;
-        if (c == '"') issues_.push_back({CsvIssue::kStrayQuote, record->line, field});
+      const size_t start = i;
+      while (true) {
+        while (i < n && !kSpecial[static_cast<unsigned char>(d[i])]) ++i;
+        if (i >= n) break;
+        if (d[i] == '"') {
+          issues_.push_back({CsvIssue::kStrayQuote, line, field});
+        } else if (d[i] != '\r' || (i + 1 < n && d[i + 1] == '\n')) {
+          break;  // ',', LF or CRLF
+        }
         ++i;
       }
-      spans_.push_back({start, i - start, false, false});
+      add(absl::string_view(d + start, i - start), false);
     }
     if (i >= n) {
       unterminated_ = true;
-      end_of_record = true;
-    } else if (d[i] == ',') {
-      ++i;
-    } else {
-      if (d[i] == '\r') {
-        ++crlf_;
-        i += 2;
-      } else {
-        ++lf_;
-        ++i;
-      }
-      ++line_;
-      end_of_record = true;
+      break;
     }
+    if (d[i] == ',') {
+      ++i;
+      continue;
+    }
+    if (d[i] == '\r') {
+      ++crlf_;
+      i += 2;
+    } else {
+      ++lf_;
+      ++i;
+    }
+    ++line_feeds;
+    break;
   }
   pos_ = i;
-  record->fields.resize(spans_.size());
-  for (size_t k = 0; k < spans_.size(); ++k) {
-    const Span& s = spans_[k];
-    record->fields[k].value =
-        absl::string_view((s.in_scratch ? scratch_.data() : d) + s.offset, s.size);
-    record->fields[k].quoted = s.quoted;
+  line_ = line + line_feeds;
+  fields.resize(count);
+  if (!spans_.empty()) {
+    size_t k = 0;
+    for (CsvField& f : fields) {
+      if (f.value.data() != nullptr) continue;
+      const Span& s = spans_[k++];
+      f.value = absl::string_view(scratch_.data() + s.offset, s.size);
+    }
   }
   return true;
 }

@@ -3,6 +3,8 @@
 #include <iconv.h>
 
 #include <cerrno>
+#include <cstdint>
+#include <cstring>
 
 #include "absl/strings/str_format.h"
 
@@ -67,6 +69,59 @@ Converter& FromUtf8() {
   return c;
 }
 
+// The length of the ASCII prefix of [p, p + n): eight bytes at a time, then byte by byte.
+size_t AsciiPrefix(const unsigned char* p, size_t n) {
+  size_t i = 0;
+  for (; i + 8 <= n; i += 8) {
+    uint64_t word;
+    memcpy(&word, p + i, 8);
+    if (word & 0x8080808080808080ULL) break;
+  }
+  while (i < n && p[i] < 0x80) ++i;
+  return i;
+}
+
+// What a round trip through Unicode does to a two-byte character.
+enum class RoundTrip : unsigned char { kSame, kNoUnicode, kOtherCode };
+
+// The round trip of every character whose lead byte MayBeDuplicate, through the same iconv
+// conversions as Ms932ToUtf8 and Utf8ToMs932, worked out once per process (6 rows × 256).
+class DuplicateRows {
+ public:
+  static const DuplicateRows& Get() {
+    static const DuplicateRows rows;
+    return rows;
+  }
+  RoundTrip Of(unsigned char lead, unsigned char trail) const { return rows_[Row(lead)][trail]; }
+
+ private:
+  static constexpr unsigned char kLeads[] = {0x87, 0xED, 0xEE, 0xFA, 0xFB, 0xFC};
+  static int Row(unsigned char lead) {
+    return lead == 0x87 ? 0 : lead <= 0xEE ? lead - 0xEC : lead - 0xF7;
+  }
+
+  DuplicateRows() {
+    for (unsigned char lead : kLeads) {
+      for (int trail = 0; trail < 256; ++trail) {
+        char pair[2] = {static_cast<char>(lead), static_cast<char>(trail)};
+        absl::string_view one(pair, 2);
+        std::string utf8, back;
+        size_t failed = 0;
+        RoundTrip& r = rows_[Row(lead)][trail];
+        if (!ToUtf8().Run(one, &utf8, &failed)) {
+          r = RoundTrip::kNoUnicode;
+        } else if (!FromUtf8().Run(utf8, &back, &failed) || back != one) {
+          r = RoundTrip::kOtherCode;
+        } else {
+          r = RoundTrip::kSame;
+        }
+      }
+    }
+  }
+
+  RoundTrip rows_[6][256];
+};
+
 // The code point starting at `at` in UTF-8 `text` and its bytes, for messages.
 std::string DescribeCodePoint(absl::string_view text, size_t at) {
   unsigned char c = static_cast<unsigned char>(text[at]);
@@ -80,17 +135,15 @@ std::string DescribeCodePoint(absl::string_view text, size_t at) {
 }  // namespace
 
 bool IsAscii(absl::string_view bytes) {
-  for (char c : bytes) {
-    if (static_cast<unsigned char>(c) >= 0x80) return false;
-  }
-  return true;
+  return AsciiPrefix(reinterpret_cast<const unsigned char*>(bytes.data()), bytes.size()) ==
+         bytes.size();
 }
 
 Ms932Scan ScanMs932(absl::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   size_t n = bytes.size();
   Ms932Scan duplicate;
-  for (size_t i = 0; i < n; ++i) {
+  for (size_t i = AsciiPrefix(p, n); i < n; ++i) {
     unsigned char c = p[i];
     if (c < 0x80 || (c >= 0xA1 && c <= 0xDF)) continue;
     if (!IsLead(c) || i + 1 >= n || !IsTrail(p[i + 1]) || IsUnassignedLead(c)) {
@@ -98,12 +151,14 @@ Ms932Scan ScanMs932(absl::string_view bytes) {
     }
     if (c >= 0xF0 && c <= 0xF9) return {Ms932Issue::kGaiji, i};
     if (duplicate.issue == Ms932Issue::kNone && MayBeDuplicate(c)) {
-      std::string utf8, back;
-      size_t failed = 0;
-      absl::string_view one = bytes.substr(i, 2);
-      if (!ToUtf8().Run(one, &utf8, &failed)) return {Ms932Issue::kInvalid, i};
-      if (!FromUtf8().Run(utf8, &back, &failed) || back != one) {
-        duplicate = {Ms932Issue::kDuplicate, i};
+      switch (DuplicateRows::Get().Of(c, p[i + 1])) {
+        case RoundTrip::kSame:
+          break;
+        case RoundTrip::kNoUnicode:
+          return {Ms932Issue::kInvalid, i};
+        case RoundTrip::kOtherCode:
+          duplicate = {Ms932Issue::kDuplicate, i};
+          break;
       }
     }
     ++i;
