@@ -22,8 +22,8 @@
 #include "kaigo/plugins/v1/platform.pb.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "nlohmann/json.hpp"
-#include "openssl/evp.h"
 #include "platform_connection.h"
+#include "platform_encoding.h"
 #include "random_id.h"
 #include "recipient_ref.h"
 
@@ -35,6 +35,7 @@ namespace v1 = kaigo::v1;
 namespace cp = kaigo::careplan;
 using kaigo::plugins::v1::CarePlanExchangeConfig;
 using nlohmann::json;
+using platform::PercentEncode;
 
 constexpr char kService[] = "/kaigo.v1.CarePlanExchangeService/";
 constexpr char kLastSequence[] = "sequence/last";
@@ -51,25 +52,6 @@ const absl::TimeZone& Japan() {
 
 std::string MonthOf(int64_t unix_seconds) {
   return absl::FormatTime("%Y%m", absl::FromUnixSeconds(unix_seconds), Japan());
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
-}
-
-std::string Percent(const std::string& s) {
-  std::string out;
-  for (unsigned char c : s) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.') {
-      out.push_back(static_cast<char>(c));
-    } else {
-      out += absl::StrFormat("%%%02X", c);
-    }
-  }
-  return out;
 }
 
 // INVALID_ARGUMENT naming the first findings, or OK when none is an error.
@@ -278,7 +260,7 @@ class CarePlanExchange : public sdk::Instance {
     }
     v1::SendCarePlanResponse response;
     for (const v1::Destination& destination : req.destinations()) {
-      std::string key = absl::StrCat(kSentPrefix, Percent(reference), "/",
+      std::string key = absl::StrCat(kSentPrefix, PercentEncode(reference), "/",
                                      destination.office_number(), "/", destination.service_type());
       if (auto earlier = host().StoreGet(key); earlier.ok()) {
         v1::SendResult result;
@@ -467,11 +449,12 @@ class CarePlanExchange : public sdk::Instance {
     std::set<std::pair<std::string, std::string>> recipients;
     std::set<std::string> months;
     for (const v1::FileEvidence& listed : unit->files()) {
-      auto file = client_->Get(absl::StrCat("/api/v1/careplan/received/", Percent(req.send_id()),
-                                            "/files/", Percent(listed.name())));
+      auto file =
+          client_->Get(absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()),
+                                    "/files/", PercentEncode(listed.name())));
       if (!file.ok()) return file.status();
       if (absl::Status s = BusinessError(file->body); !s.ok()) return s;
-      if (Sha256Hex(file->body) != listed.sha256() ||
+      if (platform::Sha256Hex(file->body) != listed.sha256() ||
           static_cast<int64_t>(file->body.size()) != listed.size()) {
         return absl::DataLossError(
             absl::StrCat(listed.name(),
@@ -529,7 +512,7 @@ class CarePlanExchange : public sdk::Instance {
           "send_id: fetch the unit before acknowledging it (nothing is kept of it yet)");
     }
     auto answer = client_->Post(
-        absl::StrCat("/api/v1/careplan/received/", Percent(req.send_id()), "/ack"), "{}");
+        absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()), "/ack"), "{}");
     absl::StatusOr<int64_t> at =
         answer.ok() ? ParseAcknowledged(answer->body) : absl::StatusOr<int64_t>(answer.status());
     host().Audit(&call, Method("Acknowledge"), req.send_id(), at.status().code()).IgnoreError();

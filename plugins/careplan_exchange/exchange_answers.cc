@@ -15,7 +15,7 @@ using platform::JsonString;
 namespace {
 
 absl::Status Unexpected(const std::string& what) {
-  return absl::UnavailableError("the platform's answer is not understood: " + what);
+  return platform::NotUnderstood("platform", what);
 }
 
 absl::Status FromCode(const json& error) {
@@ -38,12 +38,7 @@ absl::Status FromCode(const json& error) {
 
 // The answer as an object, or the status its business error stands for.
 absl::StatusOr<json> Answer(const std::string& body) {
-  json answer = json::parse(body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object()) return Unexpected("not a JSON object");
-  auto error = answer.find("error");
-  if (error == answer.end()) return answer;
-  if (!error->is_object()) return Unexpected("error is not an object");
-  return FromCode(*error);
+  return platform::ParseAnswer(body, "platform", FromCode);
 }
 
 void ReadFiles(const json& unit, google::protobuf::RepeatedPtrField<v1::FileEvidence>* out) {

@@ -1,7 +1,5 @@
 #include "certification.h"
 
-#include <openssl/evp.h>
-
 #include <algorithm>
 #include <condition_variable>
 #include <list>
@@ -14,6 +12,7 @@
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
 #include "platform_connection.h"
+#include "platform_encoding.h"
 #include "recipient_ref.h"
 
 namespace kaigo::plugins::certification {
@@ -32,13 +31,6 @@ absl::StatusOr<std::string> RecipientQuery(const v1::RecipientKey& r) {
     return absl::InvalidArgumentError("recipient.insured.value: " + std::string(s.message()));
   }
   return "?insurer_number=" + r.insurer().value() + "&insured_number=" + r.insured().value();
-}
-
-std::string Sha256Hex(const std::string& data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
 }
 
 class Certification : public sdk::Instance {
@@ -161,7 +153,7 @@ class Certification : public sdk::Instance {
       message.set_offset(static_cast<int64_t>(offset));
       message.set_data(pdf.substr(offset, chunk));
       offset += message.data().size();
-      if (offset >= pdf.size()) message.set_sha256(Sha256Hex(pdf));
+      if (offset >= pdf.size()) message.set_sha256(platform::Sha256Hex(pdf));
       if (!call.Write(message)) return absl::CancelledError("the caller went away");
     } while (offset < pdf.size());
     return absl::OkStatus();

@@ -15,31 +15,28 @@ using platform::ParseIsoDate;
 
 namespace {
 
-absl::Status Unexpected(const std::string& what) {
-  return absl::UnavailableError("the portal's answer is not understood: " + what);
-}
+absl::Status Unexpected(const std::string& what) { return platform::NotUnderstood("portal", what); }
 
-// The answer as an object, or the status its business error stands for.
-absl::StatusOr<json> Answer(const std::string& body) {
-  json answer = json::parse(body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object()) return Unexpected("not a JSON object");
-  auto error = answer.find("error");
-  if (error == answer.end()) return answer;
-  if (!error->is_object()) return Unexpected("error is not an object");
-  std::string code = JsonString(*error, "code");
-  std::string message = absl::StrCat("portal: ", JsonString(*error, "message"), " (", code, ")");
+absl::Status FromCode(const json& error) {
+  std::string code = JsonString(error, "code");
+  std::string message = absl::StrCat("portal: ", JsonString(error, "message"), " (", code, ")");
   if (code == "ALREADY_APPLIED") return absl::AlreadyExistsError(message);
   if (code == "RESUBMISSION_TOO_EARLY") {
     return absl::FailedPreconditionError(
-        absl::StrCat(message, "; resubmission from ", JsonString(*error, "resubmit_from")));
+        absl::StrCat(message, "; resubmission from ", JsonString(error, "resubmit_from")));
   }
   if (code == "NOT_FOUND") return absl::NotFoundError(message);
   if (code == "INVALID_FIELD" || code == "MISSING_ATTACHMENT" || code == "ATTACHMENT_NOT_FOUND" ||
       code.rfind("ATTACHMENT_", 0) == 0) {
-    std::string field = JsonString(*error, "field");
+    std::string field = JsonString(error, "field");
     return absl::InvalidArgumentError(field.empty() ? message : field + ": " + message);
   }
   return absl::FailedPreconditionError(message);
+}
+
+// The answer as an object, or the status its business error stands for.
+absl::StatusOr<json> Answer(const std::string& body) {
+  return platform::ParseAnswer(body, "portal", FromCode);
 }
 
 }  // namespace

@@ -1,7 +1,5 @@
 #include "subsidy_filing.h"
 
-#include <openssl/evp.h>
-
 #include <mutex>
 
 #include "absl/strings/escaping.h"
@@ -14,6 +12,7 @@
 #include "kaigo/v1/subsidy.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
+#include "platform_encoding.h"
 #include "portal_answers.h"
 #include "random_id.h"
 #include "rules_source.h"
@@ -26,16 +25,11 @@ namespace {
 namespace v1 = kaigo::v1;
 using kaigo::plugins::v1::SubsidyConfig;
 using nlohmann::json;
+using platform::PercentEncode;
+using platform::Sha256Hex;
 
 constexpr char kService[] = "/kaigo.v1.SubsidyService/";
 constexpr char kAppPrefix[] = "app/";
-
-std::string Sha256Hex(std::string_view data) {
-  unsigned char digest[EVP_MAX_MD_SIZE];
-  unsigned int size = 0;
-  EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);
-  return absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(digest), size));
-}
 
 absl::CivilDay TodayInJapan() {
   return absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(9 * 3600));
@@ -54,18 +48,6 @@ const char* KindWord(v1::AttachmentKind kind) {
     default:
       return "receipt";
   }
-}
-
-std::string Percent(const std::string& text) {
-  std::string out;
-  for (unsigned char c : text) {
-    if (isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
-      out += static_cast<char>(c);
-    } else {
-      absl::StrAppend(&out, "%", absl::Hex(c, absl::kZeroPad2));
-    }
-  }
-  return out;
 }
 
 bool Editable(const v1::SubsidyApplication& app) {
@@ -377,7 +359,7 @@ class SubsidyFiling : public sdk::Instance {
       if (!content.ok()) return content.status();
       auto uploaded =
           client_->Post(absl::StrCat("/portal/v1/subsidy/attachments?kind=", KindWord(a.kind()),
-                                     "&file_name=", Percent(a.file_name())),
+                                     "&file_name=", PercentEncode(a.file_name())),
                         *content, "application/octet-stream");
       if (!uploaded.ok()) return uploaded.status();
       auto id = ParseUploaded(uploaded->body);
@@ -420,8 +402,8 @@ class SubsidyFiling : public sdk::Instance {
       status.set_status(v1::APPLICATION_STATUS_DRAFT);
       return status;
     }
-    auto response =
-        client_->Get("/portal/v1/subsidy/applications/" + Percent(app->portal_application_id()));
+    auto response = client_->Get("/portal/v1/subsidy/applications/" +
+                                 PercentEncode(app->portal_application_id()));
     if (!response.ok()) return response.status();
     auto status = ParseStatus(response->body);
     if (!status.ok()) return status.status();

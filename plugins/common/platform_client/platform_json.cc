@@ -18,6 +18,21 @@ int64_t JsonInt(const json& object, const char* key) {
   return it != object.end() && it->is_number_integer() ? it->get<int64_t>() : 0;
 }
 
+absl::Status NotUnderstood(const std::string& who, const std::string& what) {
+  return absl::UnavailableError("the " + who + "'s answer is not understood: " + what);
+}
+
+absl::StatusOr<json> ParseAnswer(
+    const std::string& body, const std::string& who,
+    const std::function<absl::Status(const json& error)>& business_error) {
+  json answer = json::parse(body, nullptr, false);
+  if (answer.is_discarded() || !answer.is_object()) return NotUnderstood(who, "not a JSON object");
+  auto error = answer.find("error");
+  if (error == answer.end()) return answer;
+  if (!error->is_object()) return NotUnderstood(who, "error is not an object");
+  return business_error(*error);
+}
+
 bool JsonBool(const json& object, const char* key) {
   auto it = object.find(key);
   return it != object.end() && it->is_boolean() && it->get<bool>();

@@ -5,8 +5,10 @@
 #define KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_JSON_H_
 
 #include <cstdint>
+#include <functional>
 #include <string>
 
+#include "absl/status/statusor.h"
 #include "kaigo/v1/common.pb.h"
 #include "nlohmann/json.hpp"
 
@@ -16,6 +18,13 @@ namespace kaigo::platform {
 std::string JsonString(const nlohmann::json& object, const char* key);
 int64_t JsonInt(const nlohmann::json& object, const char* key);
 bool JsonBool(const nlohmann::json& object, const char* key);
+
+// The answer as a JSON object; UNAVAILABLE "the <who>'s answer is not understood: …" when it is
+// not one; for {"error": {…}} (a business error, HTTP 200) the status `business_error` gives.
+absl::StatusOr<nlohmann::json> ParseAnswer(
+    const std::string& body, const std::string& who,
+    const std::function<absl::Status(const nlohmann::json& error)>& business_error);
+absl::Status NotUnderstood(const std::string& who, const std::string& what);
 
 // "YYYY-MM-DD" into `out`; false for anything else.
 bool ParseIsoDate(const std::string& text, kaigo::v1::Date* out);
