@@ -258,6 +258,11 @@ class CarePlanExchange : public sdk::Instance {
         months.insert(f.name().service_month());
       }
     }
+    // Checked as named for the first destination before anything leaves: the names differ
+    // between destinations only in the receiving office.
+    if (auto checked = Named(req.destinations(0), *files, "20000101000000"); !checked.ok()) {
+      return checked.status();
+    }
     v1::SendCarePlanResponse response;
     for (const v1::Destination& destination : req.destinations()) {
       std::string key = absl::StrCat(kSentPrefix, PercentEncode(reference), "/",
@@ -276,13 +281,45 @@ class CarePlanExchange : public sdk::Instance {
         *failed.mutable_destination() = destination;
         failed.set_error_code(absl::StatusCodeToString(sent.status().code()));
         failed.set_error_message(std::string(sent.status().message()));
-        if (sent.status().code() == absl::StatusCode::kInvalidArgument) return sent.status();
         *response.add_sends() = std::move(failed);
         continue;
       }
       *response.add_sends() = *std::move(sent);
     }
     return response;
+  }
+
+  // The unit's files named for `destination` with `sequence`, as the platform takes them
+  // ([{name, content (base64)}]), each checked strictly under its name, and the unit's make-up.
+  absl::StatusOr<json> Named(const v1::Destination& destination,
+                             const std::vector<cp::v1::CarePlanFile>& unit,
+                             const std::string& sequence) {
+    cp::ReadOptions strict;
+    strict.mode = cp::Mode::kStrict;
+    strict.typed = false;
+    std::vector<cp::v1::FileName> names;
+    std::vector<cp::v1::Finding> findings;
+    json files = json::array();
+    for (cp::v1::CarePlanFile file : unit) {
+      cp::v1::FileName* name = file.mutable_name();
+      name->set_from_office(office_);
+      name->set_from_service_type(config_.service_type());
+      name->set_to_office(destination.office_number());
+      name->set_to_service_type(destination.service_type());
+      name->set_sequence(sequence);
+      name->set_older_form(false);
+      auto bytes = cp::WriteCarePlanFile(file);
+      if (!bytes.ok()) return absl::InvalidArgumentError(std::string(bytes.status().message()));
+      std::string file_name = cp::FormatFileName(*name);
+      auto check = cp::ReadCarePlanFile(file_name, *bytes, strict);
+      findings.insert(findings.end(), check.findings.begin(), check.findings.end());
+      names.push_back(*name);
+      files.push_back({{"name", file_name}, {"content", absl::Base64Escape(*bytes)}});
+    }
+    auto unit_findings = cp::CheckSendUnit(names, cp::Mode::kStrict);
+    findings.insert(findings.end(), unit_findings.begin(), unit_findings.end());
+    if (absl::Status s = Rejected("send unit", findings); !s.ok()) return s;
+    return files;
   }
 
   absl::StatusOr<v1::SendResult> SendTo(
@@ -298,36 +335,13 @@ class CarePlanExchange : public sdk::Instance {
       if (!sequence.ok()) return sequence.status();
       if (absl::Status s = host().StorePut(pending_key, *sequence); !s.ok()) return s;
     }
-    cp::ReadOptions strict;
-    strict.mode = cp::Mode::kStrict;
-    strict.typed = false;
-    std::vector<cp::v1::FileName> names;
-    std::vector<cp::v1::Finding> findings;
-    json files = json::array();
-    for (cp::v1::CarePlanFile file : unit) {
-      cp::v1::FileName* name = file.mutable_name();
-      name->set_from_office(office_);
-      name->set_from_service_type(config_.service_type());
-      name->set_to_office(destination.office_number());
-      name->set_to_service_type(destination.service_type());
-      name->set_sequence(*sequence);
-      name->set_older_form(false);
-      auto bytes = cp::WriteCarePlanFile(file);
-      if (!bytes.ok()) return absl::InvalidArgumentError(std::string(bytes.status().message()));
-      std::string file_name = cp::FormatFileName(*name);
-      auto check = cp::ReadCarePlanFile(file_name, *bytes, strict);
-      findings.insert(findings.end(), check.findings.begin(), check.findings.end());
-      names.push_back(*name);
-      files.push_back({{"name", file_name}, {"content", absl::Base64Escape(*bytes)}});
-    }
-    auto unit_findings = cp::CheckSendUnit(names, cp::Mode::kStrict);
-    findings.insert(findings.end(), unit_findings.begin(), unit_findings.end());
-    if (absl::Status s = Rejected("send unit", findings); !s.ok()) return s;
+    auto files = Named(destination, unit, *sequence);
+    if (!files.ok()) return files.status();
     json body = {{"client_reference", absl::StrCat(reference, "/", destination.office_number(), "/",
                                                    destination.service_type())},
                  {"to_office", destination.office_number()},
                  {"to_service_type", destination.service_type()},
-                 {"files", files}};
+                 {"files", *std::move(files)}};
     auto response = client_->Post("/api/v1/careplan/sends", body.dump());
     absl::StatusOr<v1::SendResult> sent = response.ok()
                                               ? ParseSent(response->body)
