@@ -1,8 +1,10 @@
 #include "careplan/care_plan_reader.h"
 
 #include <algorithm>
+#include <atomic>
 #include <map>
 #include <set>
+#include <thread>
 #include <tuple>
 #include <utility>
 
@@ -193,8 +195,10 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
       return true;
     case v1::FORM_CHARS:
       for (char ch : v) {
-        if (ch < 0x20 || ch > 0x7E)
-          return fail("charset", "must be printable half-width characters");
+        // A comma or quote would need quoting, which only free text gets.
+        if (ch < 0x20 || ch > 0x7E || ch == ',' || ch == '"') {
+          return fail("charset", "must be printable half-width characters other than , and \"");
+        }
       }
       if (static_cast<int>(v.size()) > len) {
         return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
@@ -513,7 +517,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   std::string version;
   bool first = true;
   int last_line = 0;
-  std::string text;
+  std::vector<std::string> last_valid;  // per column: the last non-text value that passed
   while (reader.Next(&record)) {
     last_line = record.line;
     if (record.blank()) {
@@ -563,6 +567,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
     rules.CountRow();
     int errors_before = sink.errors();
     Problem p;  // set by CheckValue when it fails
+    if (last_valid.size() != columns.size()) last_valid.assign(columns.size(), std::string());
     for (size_t i = 0; i < columns.size(); ++i) {
       const Column& c = columns[i];
       const CsvField& f = record.fields[i];
@@ -576,7 +581,11 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         if (c.item->required()) sink.Error(record.line, &c, "required", "a required item is empty");
         continue;
       }
-      if (!CheckValue(c, f.value, &p)) {
+      // Key items, dates and codes repeat row after row; a value that just passed passes again.
+      if (!is_text && f.value == last_valid[i]) continue;
+      if (CheckValue(c, f.value, &p)) {
+        if (!is_text) last_valid[i].assign(f.value.data(), f.value.size());
+      } else {
         if (p.soft) {
           sink.Soft(record.line, &c, p.rule, std::move(p.message));
         } else {
@@ -638,6 +647,24 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   file.set_last_line_unterminated(reader.last_line_unterminated());
   if (options.resolve_repeats) ResolveRepeats(&file);
   return result;
+}
+
+std::vector<ReadResult> ReadCarePlanFiles(const std::vector<FileInput>& files,
+                                          const ReadOptions& options, int threads) {
+  std::vector<ReadResult> results(files.size());
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i = next++; i < files.size(); i = next++) {
+      results[i] = ReadCarePlanFile(files[i].name, files[i].bytes, options);
+    }
+  };
+  size_t extra =
+      std::min<size_t>(threads > 1 ? threads - 1 : 0, files.empty() ? 0 : files.size() - 1);
+  std::vector<std::thread> pool;
+  for (size_t t = 0; t < extra; ++t) pool.emplace_back(work);
+  work();
+  for (auto& t : pool) t.join();
+  return results;
 }
 
 std::string FormatFinding(const Finding& f) {

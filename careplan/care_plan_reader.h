@@ -45,6 +45,16 @@ struct ReadResult {
 ReadResult ReadCarePlanFile(absl::string_view name, absl::string_view bytes,
                             const ReadOptions& options);
 
+struct FileInput {
+  absl::string_view name;
+  absl::string_view bytes;
+};
+
+// ReadCarePlanFile of each file, on up to `threads` threads (files are independent; a send unit
+// or a month's export is several); the results in the order of `files`.
+std::vector<ReadResult> ReadCarePlanFiles(const std::vector<FileInput>& files,
+                                          const ReadOptions& options, int threads);
+
 // "UPPLAN_….CSV:3: item 15 サービスコード: error [code]: …"
 std::string FormatFinding(const v1::Finding& finding);
 

@@ -31,9 +31,11 @@ absl::StatusOr<std::string> WriteCarePlanFile(const v1::CarePlanFile& file) {
                             ": ");
       };
       if (c.item->form() != v1::FORM_TEXT) {
-        if (!IsAscii(value)) {
+        if (!IsAscii(value) || value.find_first_of(",\"\r\n") != std::string::npos) {
           return absl::InvalidArgumentError(
-              absl::StrCat(where(), "only free text may hold non-ASCII characters"));
+              absl::StrCat(where(),
+                           "only free text may hold non-ASCII characters, commas, quotes or line "
+                           "breaks"));
         }
         out.append(value);
         continue;

@@ -13,7 +13,8 @@
 namespace kaigo::careplan {
 
 // The file's bytes (for a family image, the image). INVALID_ARGUMENT names the row (1-based),
-// the item and the character that has no MS932 form, or a non-text item that is not ASCII.
+// the item and the character that has no MS932 form, or a non-text item that is not ASCII or
+// holds a comma, quote or line break (only free text is quoted).
 // Values are not validated here: validate the result (ReadCarePlanFile, strict) before sending.
 absl::StatusOr<std::string> WriteCarePlanFile(const v1::CarePlanFile& file);
 

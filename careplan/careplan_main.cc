@@ -6,10 +6,12 @@
 //       becomes the file in the standard's form, named by its `name`
 //
 // Exit status: 0 fine, 1 a finding of severity error or a file that cannot be converted, 2 usage.
+#include <algorithm>
 #include <fstream>
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -49,14 +51,22 @@ int Validate(const std::vector<std::string>& files, Mode mode) {
   options.typed = false;
   bool errors = false;
   std::vector<kaigo::careplan::v1::FileName> names;
-  for (const std::string& path : files) {
-    std::string bytes;
-    if (!ReadAll(path, &bytes)) {
-      std::cerr << path << ": cannot read\n";
+  std::vector<std::string> contents(files.size());
+  std::vector<kaigo::careplan::FileInput> inputs;
+  for (size_t i = 0; i < files.size(); ++i) {
+    if (!ReadAll(files[i], &contents[i])) {
+      std::cerr << files[i] << ": cannot read\n";
       errors = true;
       continue;
     }
-    auto result = kaigo::careplan::ReadCarePlanFile(path, bytes, options);
+    inputs.push_back({files[i], contents[i]});
+  }
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  std::vector<kaigo::careplan::ReadResult> results =
+      kaigo::careplan::ReadCarePlanFiles(inputs, options, threads);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    const std::string path(inputs[i].name.data(), inputs[i].name.size());
+    const kaigo::careplan::ReadResult& result = results[i];
     for (const auto& f : result.findings) std::cout << kaigo::careplan::FormatFinding(f) << "\n";
     errors |= result.has_errors();
     if (auto name = kaigo::careplan::ParseFileName(path); name.ok()) names.push_back(*name);

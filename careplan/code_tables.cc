@@ -114,19 +114,40 @@ std::string CodeList(const CodeTable& table) {
   return out;
 }
 
+namespace {
+
+// サービス種類コード are two of 0-9 A-Z: a table of 36 × 36 answers, built once.
+int CodeIndex(absl::string_view code) {
+  auto one = [](char c) {
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'A' && c <= 'Z' ? c - 'A' + 10 : -1;
+  };
+  if (code.size() != 2) return -1;
+  int a = one(code[0]), b = one(code[1]);
+  return a < 0 || b < 0 ? -1 : a * 36 + b;
+}
+
+enum : uint8_t { kKnownBit = 1, kExchangedBit = 2 };
+
+const uint8_t* ServiceTypeTable() {
+  static const uint8_t* table = [] {
+    auto* t = new uint8_t[36 * 36]();
+    for (absl::string_view c : kExchanged) t[CodeIndex(c)] = kKnownBit | kExchangedBit;
+    for (absl::string_view c : kNotExchanged) t[CodeIndex(c)] = kKnownBit;
+    return t;
+  }();
+  return table;
+}
+
+}  // namespace
+
 bool IsExchangedServiceType(absl::string_view code) {
-  for (absl::string_view c : kExchanged) {
-    if (c == code) return true;
-  }
-  return false;
+  int i = CodeIndex(code);
+  return i >= 0 && (ServiceTypeTable()[i] & kExchangedBit) != 0;
 }
 
 bool IsKnownServiceType(absl::string_view code) {
-  if (IsExchangedServiceType(code)) return true;
-  for (absl::string_view c : kNotExchanged) {
-    if (c == code) return true;
-  }
-  return false;
+  int i = CodeIndex(code);
+  return i >= 0 && (ServiceTypeTable()[i] & kKnownBit) != 0;
 }
 
 }  // namespace kaigo::careplan

@@ -34,7 +34,9 @@ TEST(CsvReader, QuotedFieldsKeepCommasLineBreaksAndDoubledQuotes) {
 }
 
 TEST(CsvReader, LfBomAndAnUnterminatedLastLine) {
-  std::string data = "\xEF\xBB\xBF" "a,b\nc,d";
+  std::string data =
+      "\xEF\xBB\xBF"
+      "a,b\nc,d";
   CsvReader reader(data);
   auto rows = ReadAll(data, &reader);
   EXPECT_TRUE(reader.had_bom());

@@ -24,8 +24,8 @@ struct Ms932Scan {
   size_t offset = 0;  // of the offending character
 };
 
-// The first issue in `bytes`, kInvalid and kGaiji before kDuplicate. Costs one pass; the
-// duplicate check converts only characters whose lead byte can be a duplicate.
+// The first issue in `bytes`, kInvalid and kGaiji before kDuplicate. One pass; whether a
+// character is a duplicate comes from a table worked out once per process with iconv.
 Ms932Scan ScanMs932(absl::string_view bytes);
 
 // True when every byte is ASCII (the non-text items must be).

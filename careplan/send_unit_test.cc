@@ -33,10 +33,10 @@ TEST(SendUnit, GroupedByFileSequenceAndOrderedForProcessing) {
 }
 
 TEST(SendUnit, KindsThatCannotTravelTogether) {
-  auto findings = CheckSendUnit(
-      Names({"UP1KYO_1371000017_43_1371000025_11_20261124100000.CSV",
-             "UPPLAN_202611_1371000017_43_1371000025_11_20261124100000.CSV"}),
-      Mode::kTolerant);
+  auto findings =
+      CheckSendUnit(Names({"UP1KYO_1371000017_43_1371000025_11_20261124100000.CSV",
+                           "UPPLAN_202611_1371000017_43_1371000025_11_20261124100000.CSV"}),
+                    Mode::kTolerant);
   ASSERT_EQ(findings.size(), 1u);
   EXPECT_EQ(FormatFinding(findings[0]),
             "UP1KYO_1371000017_43_1371000025_11_20261124100000.CSV: error [send_unit]: these "

@@ -290,6 +290,17 @@ const std::vector<Case>& Cases() {
        nullptr,
        {"UP2KYO_1371000017_43_1371000025_11_20261124100000.CSV:3: item 6 課題NO: error [order]: "
         "rows are sorted by 課題NO, then the goal's and the service's NO, as printed"}},
+      {"a TAISコード with a comma (it would need quoting)",
+       K::FILE_KIND_UPSIKYU,
+       Mode::kTolerant,
+       [](v1::CarePlanFile* f) { f->mutable_upsikyu(0)->set_tais_code("00001-000010"); },
+       [](std::string* bytes, std::string*) {
+         ReplaceFirst(bytes, "00001-000010", "\"00001,00001\"");
+       },
+       {"UPSIKYU_202611_1371000017_43_1371000025_11_20261124100000.CSV:1: item 10 TAISコード: "
+        "warning [quoting]: only free text is enclosed in double quotes",
+        "UPSIKYU_202611_1371000017_43_1371000025_11_20261124100000.CSV:1: item 10 TAISコード: "
+        "error [charset]: must be printable half-width characters other than , and \""}},
       {"a file without records",
        K::FILE_KIND_DLTPLAN,
        Mode::kStrict,

@@ -44,6 +44,8 @@ constexpr char kEvidencePrefix[] = "evidence/";
 constexpr char kIndexPrefix[] = "evidence-of/";
 // Findings named in an INVALID_ARGUMENT message; the rest are counted.
 constexpr size_t kFindingsInMessage = 8;
+// Threads one Validate call may use for the files of its request.
+constexpr int kValidateThreads = 2;
 
 const absl::TimeZone& Japan() {
   static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(9 * 3600));
@@ -130,9 +132,12 @@ class CarePlanExchange : public sdk::Instance {
     options.typed = false;
     v1::ValidateCarePlanResponse response;
     std::vector<cp::v1::FileName> names;
-    for (const v1::CsvFile& file : req.files()) {
-      auto result = cp::ReadCarePlanFile(file.name(), file.content(), options);
+    std::vector<cp::FileInput> inputs;
+    for (const v1::CsvFile& file : req.files()) inputs.push_back({file.name(), file.content()});
+    for (auto& result : cp::ReadCarePlanFiles(inputs, options, kValidateThreads)) {
       for (auto& f : result.findings) *response.add_findings() = std::move(f);
+    }
+    for (const v1::CsvFile& file : req.files()) {
       if (auto name = cp::ParseFileName(file.name()); name.ok()) names.push_back(*name);
     }
     for (const cp::SendUnit& unit : cp::GroupSendUnits(names)) {

@@ -2,8 +2,9 @@
 // (UPPLAN) and 第7表 (UPSIKYU) files, against Python 3's csv module reading the same files.
 //
 // Writes 16 files (8 of each kind, ≈ 3.5 MB each, > 50 MB in all) made by SampleBytes into a temp
-// dir, then times ReadCarePlanFile over the bytes of all of them, strict mode:
-//   - typed=false: the validator alone (kaigo-careplan validate), the headline figure;
+// dir, then times ReadCarePlanFiles over the bytes of all of them, strict mode:
+//   - typed=false on every core (files in parallel, as Validate and kaigo-careplan do): the
+//     headline figure; the same on one thread beside it;
 //   - typed=true: validation plus the typed CarePlanFile with free text converted to UTF-8.
 // Every file must come back without a finding, or the bench aborts: a benchmark of a failing
 // validator is meaningless. The files are read into memory before timing, so the figures are the
@@ -11,7 +12,8 @@
 // implementation) opening each file with encoding='cp932', newline='' and iterating all rows —
 // tokenising and decoding only, no validation — timed in Python around open + iterate.
 // Best of 3 for each; MB = 1e6 bytes. Prints the figures, then:
-//   RESULT mb_per_s=<x> vs_python=<x / z> typed_mb_per_s=<y> python_mb_per_s=<z> bytes=<n>
+//   RESULT mb_per_s=<x> vs_python=<x / z> single_thread_mb_per_s=<s> threads=<t>
+//          typed_mb_per_s=<y> python_mb_per_s=<z> bytes=<n>
 #include <unistd.h>
 
 #include <algorithm>
@@ -20,8 +22,10 @@
 #include <cstdlib>
 #include <filesystem>
 #include <string>
+#include <thread>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "careplan/care_plan_reader.h"
 #include "careplan/file_name.h"
 #include "careplan/testing/sample_files.h"
@@ -69,26 +73,32 @@ int RecipientsFor(v1::FileKind kind, SampleOptions o) {
   return std::max(1, static_cast<int>(kBytesPerFile / per_recipient));
 }
 
-// Best of kRuns: seconds to read every file with `options`; aborts on any finding.
+// Best of kRuns: seconds to read every file with `options` on `threads` threads (files in
+// parallel, as Validate and kaigo-careplan do); aborts on any finding.
 double TimeReader(const std::vector<SampleFileOnDisk>& files, const ReadOptions& options,
-                  int* records) {
+                  int threads, int* records) {
+  std::vector<kaigo::careplan::FileInput> inputs;
+  for (const SampleFileOnDisk& f : files) inputs.push_back({f.name, f.bytes});
   double best = 1e30;
   for (int run = 0; run < kRuns; ++run) {
     *records = 0;
     auto start = std::chrono::steady_clock::now();
-    for (const SampleFileOnDisk& f : files) {
-      kaigo::careplan::ReadResult r = ReadCarePlanFile(f.name, f.bytes, options);
+    std::vector<kaigo::careplan::ReadResult> results =
+        kaigo::careplan::ReadCarePlanFiles(inputs, options, threads);
+    double seconds = Seconds(start);
+    for (size_t i = 0; i < results.size(); ++i) {
+      const kaigo::careplan::ReadResult& r = results[i];
       if (!r.findings.empty()) {
-        Fail(f.name + " (typed=" + (options.typed ? "true" : "false") +
+        Fail(files[i].name + " (typed=" + (options.typed ? "true" : "false") +
              "): " + kaigo::careplan::FormatFinding(r.findings[0]) + " … (" +
              std::to_string(r.findings.size()) + " findings)");
       }
       if (options.typed && r.file.name().kind() == v1::FILE_KIND_UNSPECIFIED) {
-        Fail(f.name + ": no typed file");
+        Fail(files[i].name + ": no typed file");
       }
       *records += r.records;
     }
-    best = std::min(best, Seconds(start));
+    best = std::min(best, seconds);
   }
   return best;
 }
@@ -172,31 +182,37 @@ int main() {
   validate.typed = false;
   ReadOptions typed = validate;
   typed.typed = true;
-  int records = 0, typed_records = 0, python_rows = 0;
-  double validate_s = TimeReader(files, validate, &records);
-  double typed_s = TimeReader(files, typed, &typed_records);
+  int threads = static_cast<int>(std::max(1u, std::thread::hardware_concurrency()));
+  int records = 0, single_records = 0, typed_records = 0, python_rows = 0;
+  double single_s = TimeReader(files, validate, 1, &single_records);
+  double validate_s = TimeReader(files, validate, threads, &records);
+  double typed_s = TimeReader(files, typed, threads, &typed_records);
   std::string python_version;
   double python_s = TimePython(files, &python_rows, &python_version);
-  if (typed_records != records || python_rows != records) {
+  if (typed_records != records || single_records != records || python_rows != records) {
     Fail("record counts differ: validate " + std::to_string(records) + ", typed " +
          std::to_string(typed_records) + ", python " + std::to_string(python_rows));
   }
 
   double mb = total / 1e6;
   double validate_mbs = mb / validate_s, typed_mbs = mb / typed_s, python_mbs = mb / python_s;
+  double single_mbs = mb / single_s;
   std::printf("\n%-48s %9s %9s %11s\n", "best of 3, strict mode, no findings", "seconds", "MB/s",
               "records/s");
-  std::printf("%-48s %9.3f %9.1f %11.0f\n", "ReadCarePlanFile typed=false (validate)", validate_s,
-              validate_mbs, records / validate_s);
-  std::printf("%-48s %9.3f %9.1f %11.0f\n", "ReadCarePlanFile typed=true (+ typed file)", typed_s,
-              typed_mbs, records / typed_s);
+  std::printf("%-48s %9.3f %9.1f %11.0f\n", "validate (typed=false), 1 thread", single_s,
+              single_mbs, records / single_s);
+  std::string all = absl::StrCat("validate (typed=false), ", threads, " threads");
+  std::printf("%-48s %9.3f %9.1f %11.0f\n", all.c_str(), validate_s, validate_mbs,
+              records / validate_s);
+  std::printf("%-48s %9.3f %9.1f %11.0f\n", "validate + typed file (typed=true), all threads",
+              typed_s, typed_mbs, records / typed_s);
   std::string peer = "python " + python_version + " csv.reader, cp932 (no checks)";
   std::printf("%-48s %9.3f %9.1f %11.0f\n", peer.c_str(), python_s, python_mbs,
               python_rows / python_s);
   std::printf("%d records in %.1f MB\n", records, mb);
   std::printf(
-      "RESULT mb_per_s=%.1f vs_python=%.2f typed_mb_per_s=%.1f python_mb_per_s=%.1f "
-      "bytes=%zu\n",
-      validate_mbs, validate_mbs / python_mbs, typed_mbs, python_mbs, total);
+      "RESULT mb_per_s=%.1f vs_python=%.2f single_thread_mb_per_s=%.1f threads=%d "
+      "typed_mb_per_s=%.1f python_mb_per_s=%.1f bytes=%zu\n",
+      validate_mbs, validate_mbs / python_mbs, single_mbs, threads, typed_mbs, python_mbs, total);
   return 0;
 }
