@@ -71,10 +71,11 @@ struct Problem {
 
 std::string Quoted(absl::string_view v) { return absl::StrCat("\"", v, "\""); }
 
+bool CheckForm(const Column& c, absl::string_view v, Problem* p);
+
 // Checks a non-empty value against its item's form. Text is checked for encoding only.
 bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
   const v1::Item& item = *c.item;
-  int len = item.length();
   auto fail = [&](std::string rule, std::string message, bool soft = false) {
     *p = {std::move(rule), std::move(message), soft};
     return false;
@@ -100,8 +101,19 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
                     true);
     }
   }
-  if (!IsAscii(v)) return fail("charset", "must be half-width (ASCII) characters");
-  if (!item.sentinel().empty() && v == item.sentinel()) return true;
+  return CheckForm(c, v, p) || (!item.sentinel().empty() && v == item.sentinel()) ||
+         (!IsAscii(v) && fail("charset", "must be half-width (ASCII) characters"));
+}
+
+// A non-text value against its form. Every form but CHARS and PHONE admits only some ASCII, so
+// the friendlier "half-width" message for other characters is worked out only on failure.
+bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
+  const v1::Item& item = *c.item;
+  int len = item.length();
+  auto fail = [&](std::string rule, std::string message, bool soft = false) {
+    *p = {std::move(rule), std::move(message), soft};
+    return false;
+  };
   auto fixed = [&](const char* what) {
     return fail("length",
                 absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
@@ -514,10 +526,12 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   }
   RecordRules rules(layout, *name, &sink);
   CsvRecord record;
-  std::string version;
+  std::string version;  // of the first record; the file's
+  VersionKind version_kind = VersionKind::kUnknown;
   bool first = true;
   int last_line = 0;
-  std::vector<std::string> last_valid;  // per column: the last non-text value that passed
+  std::vector<std::string> last_valid;  // per column: the last value that passed
+  std::vector<bool> memoized;           // per column: whether last_valid is kept
   while (reader.Next(&record)) {
     last_line = record.line;
     if (record.blank()) {
@@ -533,9 +547,9 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       continue;
     }
     first = false;
-    VersionKind version_kind = ClassifyVersion(head);
     if (version.empty()) {
       version = std::string(head);
+      version_kind = ClassifyVersion(head);
       const Column* c = layout.ByNumber(1);
       if (version_kind == VersionKind::kNonStandard) {
         sink.Soft(record.line, c, "version",
@@ -556,7 +570,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       sink.Error(record.line, layout.ByNumber(1), "version",
                  absl::StrCat("one file must not mix CSVバージョン: ", head, " after ", version));
     }
-    const std::vector<Column>& columns = layout.ForVersion(ClassifyVersion(version));
+    const std::vector<Column>& columns = layout.ForVersion(version_kind);
     if (record.fields.size() != columns.size()) {
       sink.Error(record.line, nullptr, "field_count",
                  absl::StrFormat("%s has %d items in CSVバージョン %s; this record has %d",
@@ -567,7 +581,16 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
     rules.CountRow();
     int errors_before = sink.errors();
     Problem p;  // set by CheckValue when it fails
-    if (last_valid.size() != columns.size()) last_valid.assign(columns.size(), std::string());
+    if (last_valid.size() != columns.size()) {
+      last_valid.assign(columns.size(), std::string());
+      memoized.assign(columns.size(), false);
+      for (size_t i = 0; i < columns.size(); ++i) {
+        v1::Form form = columns[i].item->form();
+        memoized[i] = form == v1::FORM_OFFICE_NUMBER || form == v1::FORM_INSURER_NUMBER ||
+                      form == v1::FORM_INSURED_NUMBER || form == v1::FORM_CODE ||
+                      form == v1::FORM_VERSION;
+      }
+    }
     for (size_t i = 0; i < columns.size(); ++i) {
       const Column& c = columns[i];
       const CsvField& f = record.fields[i];
@@ -581,10 +604,12 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         if (c.item->required()) sink.Error(record.line, &c, "required", "a required item is empty");
         continue;
       }
-      // Key items, dates and codes repeat row after row; a value that just passed passes again.
-      if (!is_text && f.value == last_valid[i]) continue;
+      // Key items and codes repeat row after row: a value that just passed its check digit or
+      // code table passes again. (Cheaper checks are not worth the comparison.)
+      bool memo = memoized[i];
+      if (memo && f.value == last_valid[i]) continue;
       if (CheckValue(c, f.value, &p)) {
-        if (!is_text) last_valid[i].assign(f.value.data(), f.value.size());
+        if (memo) last_valid[i].assign(f.value.data(), f.value.size());
       } else {
         if (p.soft) {
           sink.Soft(record.line, &c, p.rule, std::move(p.message));
