@@ -2,6 +2,7 @@
 //
 //   kaigo-sandbox make-certs --dir DIR [--offices N,N,…] [--p12-password P]
 //   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]
+//   kaigo-sandbox --version
 //
 // make-certs writes the test PKI (see certificates.h); by default for the seeded offices and with
 // the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db, DIR/subsidy.db,
@@ -39,7 +40,8 @@ std::string Flag(const std::vector<std::string>& args, const std::string& name,
 
 int Usage() {
   std::cerr << "usage:\n  kaigo-sandbox make-certs --dir DIR [--offices N,N] [--p12-password P]\n"
-               "  kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]\n";
+               "  kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]\n"
+               "  kaigo-sandbox --version\n";
   return 2;
 }
 
@@ -143,6 +145,10 @@ int main(int argc, char** argv) {
   if (args.empty()) return Usage();
   std::string command = args[0];
   args.erase(args.begin());
+  if (command == "--version") {
+    std::cout << "kaigo-sandbox " << KAIGO_VERSION << "\n";  // set by cmake/Packaging.cmake
+    return 0;
+  }
   if (command == "make-certs") return MakeCerts(args);
   if (command == "serve") return Serve(args);
   return Usage();

@@ -3,6 +3,7 @@
 //   kaigo-bridge serve --config FILE [--ready-file FILE]
 //   kaigo-bridge check-config FILE [--root DIR]   (DIR: a staged tree; absolute paths below it)
 //   kaigo-bridge audit verify --config FILE
+//   kaigo-bridge --version
 //
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
@@ -32,7 +33,8 @@ int Usage() {
   std::cerr << "usage:\n"
                "  kaigo-bridge serve --config FILE [--ready-file FILE]\n"
                "  kaigo-bridge check-config FILE [--root DIR]\n"
-               "  kaigo-bridge audit verify --config FILE\n";
+               "  kaigo-bridge audit verify --config FILE\n"
+               "  kaigo-bridge --version\n";
   return 2;
 }
 
@@ -151,6 +153,10 @@ int main(int argc, char** argv) {
   if (args.empty()) return Usage();
   std::string command = args[0];
   args.erase(args.begin());
+  if (command == "--version") {
+    std::cout << "kaigo-bridge " << KAIGO_VERSION << "\n";  // set by cmake/Packaging.cmake
+    return 0;
+  }
   if (command == "serve") return Serve(args);
   if (command == "check-config") return CheckConfig(args);
   if (command == "audit" && !args.empty() && args[0] == "verify") {
