@@ -80,7 +80,7 @@ bool CheckValue(const Column& c, absl::string_view v, Problem* p) {
     *p = {std::move(rule), std::move(message), soft};
     return false;
   };
-  if (item.form() == v1::FORM_TEXT) {
+  if (c.form == v1::FORM_TEXT) {
     Ms932Scan scan = ScanMs932(v);
     switch (scan.issue) {
       case Ms932Issue::kNone:
@@ -118,7 +118,7 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
     return fail("length",
                 absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
   };
-  switch (item.form()) {
+  switch (c.form) {
     case v1::FORM_VERSION:
       if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
       if (ClassifyVersion(v) == VersionKind::kUnknown) {
@@ -585,23 +585,27 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       last_valid.assign(columns.size(), std::string());
       memoized.assign(columns.size(), false);
       for (size_t i = 0; i < columns.size(); ++i) {
-        v1::Form form = columns[i].item->form();
+        v1::Form form = columns[i].form;
         memoized[i] = form == v1::FORM_OFFICE_NUMBER || form == v1::FORM_INSURER_NUMBER ||
                       form == v1::FORM_INSURED_NUMBER || form == v1::FORM_CODE ||
                       form == v1::FORM_VERSION;
       }
     }
-    for (size_t i = 0; i < columns.size(); ++i) {
-      const Column& c = columns[i];
-      const CsvField& f = record.fields[i];
-      bool is_text = c.item->form() == v1::FORM_TEXT;
+    // Sizes and bases in locals: the compiler cannot keep them across the findings' stores.
+    const size_t column_count = columns.size();
+    const Column* column_at = columns.data();
+    const CsvField* field_at = record.fields.data();
+    for (size_t i = 0; i < column_count; ++i) {
+      const Column& c = column_at[i];
+      const CsvField& f = field_at[i];
+      bool is_text = c.form == v1::FORM_TEXT;
       if (is_text != f.quoted) {
         sink.SoftOnce(record.line, &c, "quoting",
                       is_text ? "free text (フリーテキスト) is enclosed in double quotes"
                               : "only free text is enclosed in double quotes");
       }
       if (f.value.empty()) {
-        if (c.item->required()) sink.Error(record.line, &c, "required", "a required item is empty");
+        if (c.required) sink.Error(record.line, &c, "required", "a required item is empty");
         continue;
       }
       // Key items and codes repeat row after row: a value that just passed its check digit or
@@ -626,7 +630,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       const Column& c = columns[i];
       absl::string_view v = record.fields[i].value;
       if (v.empty()) continue;
-      if (c.item->form() == v1::FORM_TEXT && !IsAscii(v)) {
+      if (c.form == v1::FORM_TEXT && !IsAscii(v)) {
         auto utf8 = Ms932ToUtf8(v);
         if (!utf8.ok()) {
           sink.Error(record.line, &c, "encoding", std::string(utf8.status().message()));

@@ -30,6 +30,8 @@ std::map<FileKind, Layout> BuildLayouts() {
       column.number = n;
       column.field = field;
       column.item = &field->options().GetExtension(v1::item);
+      column.form = column.item->form();
+      column.required = column.item->required();
       if (column.item->form() == v1::FORM_CODE) column.codes = FindCodeTable(column.item->codes());
       if (!column.item->repeats_with().empty()) layout.has_repeats = true;
       layout.columns.push_back(column);

@@ -31,6 +31,9 @@ struct Column {
   const google::protobuf::FieldDescriptor* field = nullptr;
   const v1::Item* item = nullptr;
   const CodeTable* codes = nullptr;  // FORM_CODE items
+  // Copied from `item`, beside the rest, for the validator's loop over every field.
+  v1::Form form = v1::FORM_UNSPECIFIED;
+  bool required = false;
 };
 
 struct Layout {
