@@ -588,7 +588,8 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         v1::Form form = columns[i].form;
         memoized[i] = form == v1::FORM_OFFICE_NUMBER || form == v1::FORM_INSURER_NUMBER ||
                       form == v1::FORM_INSURED_NUMBER || form == v1::FORM_CODE ||
-                      form == v1::FORM_VERSION;
+                      form == v1::FORM_VERSION || form == v1::FORM_DATE || form == v1::FORM_MONTH ||
+                      form == v1::FORM_SERVICE_CODE;
       }
     }
     // Sizes and bases in locals: the compiler cannot keep them across the findings' stores.
@@ -608,8 +609,8 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         if (c.required) sink.Error(record.line, &c, "required", "a required item is empty");
         continue;
       }
-      // Key items and codes repeat row after row: a value that just passed its check digit or
-      // code table passes again. (Cheaper checks are not worth the comparison.)
+      // Key items, dates and codes repeat row after row: a value that just passed its check
+      // passes again. (Cheaper checks are not worth the comparison.)
       bool memo = memoized[i];
       if (memo && f.value == last_valid[i]) continue;
       if (CheckValue(c, f.value, &p)) {

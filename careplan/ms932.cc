@@ -139,19 +139,50 @@ bool IsAscii(absl::string_view bytes) {
          bytes.size();
 }
 
+namespace {
+
+// What a byte at the start of a character is, from the tests above, in one lookup.
+enum ByteClass : uint8_t { kSingle, kLead, kLeadGaiji, kLeadMaybeDuplicate, kNotAStart };
+
+struct ByteTables {
+  ByteClass start[256];
+  bool trail[256];
+  ByteTables() {
+    for (int c = 0; c < 256; ++c) {
+      auto b = static_cast<unsigned char>(c);
+      trail[c] = IsTrail(b);
+      if (b < 0x80 || (b >= 0xA1 && b <= 0xDF)) {
+        start[c] = kSingle;
+      } else if (!IsLead(b) || IsUnassignedLead(b)) {
+        start[c] = kNotAStart;
+      } else if (b >= 0xF0 && b <= 0xF9) {
+        start[c] = kLeadGaiji;
+      } else {
+        start[c] = MayBeDuplicate(b) ? kLeadMaybeDuplicate : kLead;
+      }
+    }
+  }
+};
+
+const ByteTables& Tables() {
+  static const ByteTables* tables = new ByteTables();
+  return *tables;
+}
+
+}  // namespace
+
 Ms932Scan ScanMs932(absl::string_view bytes) {
   const auto* p = reinterpret_cast<const unsigned char*>(bytes.data());
   size_t n = bytes.size();
+  const ByteTables& t = Tables();
   Ms932Scan duplicate;
   for (size_t i = AsciiPrefix(p, n); i < n; ++i) {
-    unsigned char c = p[i];
-    if (c < 0x80 || (c >= 0xA1 && c <= 0xDF)) continue;
-    if (!IsLead(c) || i + 1 >= n || !IsTrail(p[i + 1]) || IsUnassignedLead(c)) {
-      return {Ms932Issue::kInvalid, i};
-    }
-    if (c >= 0xF0 && c <= 0xF9) return {Ms932Issue::kGaiji, i};
-    if (duplicate.issue == Ms932Issue::kNone && MayBeDuplicate(c)) {
-      switch (DuplicateRows::Get().Of(c, p[i + 1])) {
+    ByteClass kind = t.start[p[i]];
+    if (kind == kSingle) continue;
+    if (kind == kNotAStart || i + 1 >= n || !t.trail[p[i + 1]]) return {Ms932Issue::kInvalid, i};
+    if (kind == kLeadGaiji) return {Ms932Issue::kGaiji, i};
+    if (kind == kLeadMaybeDuplicate && duplicate.issue == Ms932Issue::kNone) {
+      switch (DuplicateRows::Get().Of(p[i], p[i + 1])) {
         case RoundTrip::kSame:
           break;
         case RoundTrip::kNoUnicode:
