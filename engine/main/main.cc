@@ -9,6 +9,7 @@
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
 // {"grpc_port":…,"metrics_port":…,"pid":…} once the engine serves (written atomically), so tests
 // and supervisors can use port 0.
+#include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -78,6 +79,9 @@ int Serve(const std::vector<std::string>& args) {
                                : errors);
     return 1;
   }
+  // Loading a large configuration (its YAML tree) leaves freed heap that glibc keeps; give it
+  // back before serving, and after each reload.
+  malloc_trim(0);
   kaigo::engine::GrpcServer server(engine->get());
   if (absl::Status s = server.Start(); !s.ok()) {
     (*engine)->logger().Error("cannot start", {{"error", std::string(s.message())}});
@@ -94,6 +98,7 @@ int Serve(const std::vector<std::string>& args) {
     if (signal == SIGHUP) {
       auto reloaded = (*engine)->Reload();  // logs its own outcome
       (void)reloaded;
+      malloc_trim(0);
       continue;
     }
     (*engine)->logger().Info("shutting down", {{"signal", strsignal(signal)}});
