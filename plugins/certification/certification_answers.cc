@@ -14,27 +14,27 @@ namespace v1 = kaigo::v1;
 namespace {
 
 absl::Status Unexpected(const std::string& what) {
-  return absl::UnavailableError("the platform answered something unexpected: " + what);
+  return platform::NotUnderstood("platform", what);
 }
 
 using platform::JsonString;
 
-// The answer as an object, or the status its business error stands for.
-absl::StatusOr<json> Answer(std::string_view body) {
-  json answer = json::parse(body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object()) return Unexpected("not a JSON object");
-  auto error = answer.find("error");
-  if (error == answer.end()) return answer;
-  if (!error->is_object()) return Unexpected("error is not an object");
-  std::string code = JsonString(*error, "code"), message = JsonString(*error, "message");
+// The status a business error stands for.
+absl::Status FromCode(const json& error) {
+  std::string code = JsonString(error, "code"), message = JsonString(error, "message");
   if (code == "NOT_PERMITTED") return absl::PermissionDeniedError(message);
   if (code == "NOT_FOUND") return absl::NotFoundError(message);
   if (code == "MUNICIPALITY_NOT_LIVE") {
     return platform::MunicipalityNotLive("recipient.insurer.value", message,
-                                         JsonString(*error, "live_from"));
+                                         JsonString(error, "live_from"));
   }
   if (code == "INSURER_UNKNOWN") return absl::NotFoundError("recipient.insurer.value: " + message);
   return Unexpected("error " + code);
+}
+
+// The answer as an object, or the status its business error stands for.
+absl::StatusOr<json> Answer(std::string_view body) {
+  return platform::ParseAnswer(std::string(body), "platform", FromCode);
 }
 
 }  // namespace

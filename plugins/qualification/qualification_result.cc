@@ -16,7 +16,7 @@ namespace v1 = kaigo::v1;
 namespace {
 
 absl::Status Unexpected(const std::string& what) {
-  return absl::UnavailableError("the platform answered something unexpected: " + what);
+  return platform::NotUnderstood("platform", what);
 }
 
 bool ParseDate(const json& value, v1::Date* out) {
@@ -57,6 +57,22 @@ bool Before(const v1::Date& a, const v1::Date& b) {
          std::make_tuple(b.year(), b.month(), b.day());
 }
 
+// The status a business error of the qualification lookups stands for.
+absl::Status BusinessError(const json& e) {
+  std::string code = JsonString(e, "code");
+  std::string message = JsonString(e, "message");
+  if (code == "MUNICIPALITY_NOT_LIVE") {
+    return platform::MunicipalityNotLive("insurer.value", message, JsonString(e, "live_from"));
+  }
+  if (code == "INSURER_UNKNOWN") return absl::NotFoundError("insurer.value: " + message);
+  if (code == "CARD_UNKNOWN") return absl::NotFoundError("card: " + message);
+  if (code == "CARD_CERTIFICATE_INVALID" || code == "CARD_SIGNATURE_INVALID") {
+    return absl::PermissionDeniedError("card: the platform refused the card: " + message);
+  }
+  if (code == "CHALLENGE_INVALID") return absl::AbortedError("card: " + message + "; try again");
+  return Unexpected("error " + code);
+}
+
 // April–March: 2026-03-31 is in FY2025.
 int FiscalYear(const v1::Date& d) { return d.month() >= 4 ? d.year() : d.year() - 1; }
 
@@ -64,24 +80,9 @@ int FiscalYear(const v1::Date& d) { return d.month() >= 4 ? d.year() : d.year() 
 
 absl::StatusOr<v1::QualificationResult> ParseInsuredCertificate(std::string_view body,
                                                                 std::string_view as_of) {
-  json answer = json::parse(body, nullptr, false);
-  if (answer.is_discarded() || !answer.is_object()) return Unexpected("not a JSON object");
-  if (auto error = answer.find("error"); error != answer.end()) {
-    const json& e = *error;
-    if (!e.is_object()) return Unexpected("error is not an object");
-    std::string code = JsonString(e, "code");
-    std::string message = JsonString(e, "message");
-    if (code == "MUNICIPALITY_NOT_LIVE") {
-      return platform::MunicipalityNotLive("insurer.value", message, JsonString(e, "live_from"));
-    }
-    if (code == "INSURER_UNKNOWN") return absl::NotFoundError("insurer.value: " + message);
-    if (code == "CARD_UNKNOWN") return absl::NotFoundError("card: " + message);
-    if (code == "CARD_CERTIFICATE_INVALID" || code == "CARD_SIGNATURE_INVALID") {
-      return absl::PermissionDeniedError("card: the platform refused the card: " + message);
-    }
-    if (code == "CHALLENGE_INVALID") return absl::AbortedError("card: " + message + "; try again");
-    return Unexpected("error " + code);
-  }
+  auto parsed = platform::ParseAnswer(std::string(body), "platform", BusinessError);
+  if (!parsed.ok()) return parsed.status();
+  const json& answer = *parsed;
   v1::Date reference;
   if (!ParseDate(json(std::string(as_of)), &reference)) return Unexpected("as_of");
   auto found = answer.find("records");
