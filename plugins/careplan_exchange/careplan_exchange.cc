@@ -263,11 +263,10 @@ class CarePlanExchange : public sdk::Instance {
         months.insert(f.name().service_month());
       }
     }
-    // Checked as named for the first destination before anything leaves: the names differ
-    // between destinations only in the receiving office.
-    if (auto checked = Named(req.destinations(0), *files, "20000101000000"); !checked.ok()) {
-      return checked.status();
-    }
+    // The bytes do not depend on the names: written and checked once, as named for the first
+    // destination, before anything leaves.
+    auto unit = Written(*files, req.destinations(0));
+    if (!unit.ok()) return unit.status();
     v1::SendCarePlanResponse response;
     for (const v1::Destination& destination : req.destinations()) {
       std::string key = absl::StrCat(kSentPrefix, PercentEncode(reference), "/",
@@ -280,7 +279,7 @@ class CarePlanExchange : public sdk::Instance {
         }
       }
       absl::StatusOr<v1::SendResult> sent =
-          SendTo(destination, *files, reference, key, recipients, months, call);
+          SendTo(destination, *unit, reference, key, recipients, months, call);
       if (!sent.ok()) {
         v1::SendResult failed;
         *failed.mutable_destination() = destination;
@@ -294,41 +293,51 @@ class CarePlanExchange : public sdk::Instance {
     return response;
   }
 
-  // The unit's files named for `destination` with `sequence`, as the platform takes them
-  // ([{name, content (base64)}]), each checked strictly under its name, and the unit's make-up.
-  absl::StatusOr<json> Named(const v1::Destination& destination,
-                             const std::vector<cp::v1::CarePlanFile>& unit,
-                             const std::string& sequence) {
+  // A file of the unit as it leaves: its name (the receiving office and the 連番 set per send)
+  // and its bytes, base64 as the platform takes them.
+  struct WrittenFile {
+    cp::v1::FileName name;
+    std::string content;
+  };
+
+  // The name this office gives a file it sends to `destination` with `sequence`.
+  cp::v1::FileName NameFor(cp::v1::FileName name, const v1::Destination& destination,
+                           const std::string& sequence) const {
+    name.set_from_office(office_);
+    name.set_from_service_type(config_.service_type());
+    name.set_to_office(destination.office_number());
+    name.set_to_service_type(destination.service_type());
+    name.set_sequence(sequence);
+    name.set_older_form(false);
+    return name;
+  }
+
+  // The unit's bytes, each file checked strictly under its name for `destination`, and the
+  // unit's make-up.
+  absl::StatusOr<std::vector<WrittenFile>> Written(const std::vector<cp::v1::CarePlanFile>& unit,
+                                                   const v1::Destination& destination) {
     cp::ReadOptions strict;
     strict.mode = cp::Mode::kStrict;
     strict.typed = false;
     std::vector<cp::v1::FileName> names;
     std::vector<cp::v1::Finding> findings;
-    json files = json::array();
-    for (cp::v1::CarePlanFile file : unit) {
-      cp::v1::FileName* name = file.mutable_name();
-      name->set_from_office(office_);
-      name->set_from_service_type(config_.service_type());
-      name->set_to_office(destination.office_number());
-      name->set_to_service_type(destination.service_type());
-      name->set_sequence(sequence);
-      name->set_older_form(false);
+    std::vector<WrittenFile> written;
+    for (const cp::v1::CarePlanFile& file : unit) {
       auto bytes = cp::WriteCarePlanFile(file);
       if (!bytes.ok()) return absl::InvalidArgumentError(std::string(bytes.status().message()));
-      std::string file_name = cp::FormatFileName(*name);
-      auto check = cp::ReadCarePlanFile(file_name, *bytes, strict);
+      names.push_back(NameFor(file.name(), destination, "20000101000000"));
+      auto check = cp::ReadCarePlanFile(cp::FormatFileName(names.back()), *bytes, strict);
       findings.insert(findings.end(), check.findings.begin(), check.findings.end());
-      names.push_back(*name);
-      files.push_back({{"name", file_name}, {"content", absl::Base64Escape(*bytes)}});
+      written.push_back({file.name(), absl::Base64Escape(*bytes)});
     }
     auto unit_findings = cp::CheckSendUnit(names, cp::Mode::kStrict);
     findings.insert(findings.end(), unit_findings.begin(), unit_findings.end());
     if (absl::Status s = Rejected("send unit", findings); !s.ok()) return s;
-    return files;
+    return written;
   }
 
   absl::StatusOr<v1::SendResult> SendTo(
-      const v1::Destination& destination, const std::vector<cp::v1::CarePlanFile>& unit,
+      const v1::Destination& destination, const std::vector<WrittenFile>& unit,
       const std::string& reference, const std::string& key,
       const std::set<std::pair<std::string, std::string>>& recipients,
       const std::set<std::string>& months, const sdk::CallBase& call) {
@@ -340,13 +349,16 @@ class CarePlanExchange : public sdk::Instance {
       if (!sequence.ok()) return sequence.status();
       if (absl::Status s = host().StorePut(pending_key, *sequence); !s.ok()) return s;
     }
-    auto files = Named(destination, unit, *sequence);
-    if (!files.ok()) return files.status();
+    json files = json::array();
+    for (const WrittenFile& file : unit) {
+      files.push_back({{"name", cp::FormatFileName(NameFor(file.name, destination, *sequence))},
+                       {"content", file.content}});
+    }
     json body = {{"client_reference", absl::StrCat(reference, "/", destination.office_number(), "/",
                                                    destination.service_type())},
                  {"to_office", destination.office_number()},
                  {"to_service_type", destination.service_type()},
-                 {"files", *std::move(files)}};
+                 {"files", std::move(files)}};
     auto response = client_->Post("/api/v1/careplan/sends", body.dump());
     absl::StatusOr<v1::SendResult> sent = response.ok()
                                               ? ParseSent(response->body)
