@@ -531,7 +531,6 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   bool first = true;
   int last_line = 0;
   std::vector<std::string> last_valid;  // per column: the last value that passed
-  std::vector<bool> memoized;           // per column: whether last_valid is kept
   while (reader.Next(&record)) {
     last_line = record.line;
     if (record.blank()) {
@@ -581,17 +580,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
     rules.CountRow();
     int errors_before = sink.errors();
     Problem p;  // set by CheckValue when it fails
-    if (last_valid.size() != columns.size()) {
-      last_valid.assign(columns.size(), std::string());
-      memoized.assign(columns.size(), false);
-      for (size_t i = 0; i < columns.size(); ++i) {
-        v1::Form form = columns[i].form;
-        memoized[i] = form == v1::FORM_OFFICE_NUMBER || form == v1::FORM_INSURER_NUMBER ||
-                      form == v1::FORM_INSURED_NUMBER || form == v1::FORM_CODE ||
-                      form == v1::FORM_VERSION || form == v1::FORM_DATE || form == v1::FORM_MONTH ||
-                      form == v1::FORM_SERVICE_CODE;
-      }
-    }
+    if (last_valid.size() != columns.size()) last_valid.assign(columns.size(), std::string());
     // Sizes and bases in locals: the compiler cannot keep them across the findings' stores.
     const size_t column_count = columns.size();
     const Column* column_at = columns.data();
@@ -609,12 +598,10 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         if (c.required) sink.Error(record.line, &c, "required", "a required item is empty");
         continue;
       }
-      // Key items, dates and codes repeat row after row: a value that just passed its check
-      // passes again. (Cheaper checks are not worth the comparison.)
-      bool memo = memoized[i];
-      if (memo && f.value == last_valid[i]) continue;
+      // A value that just passed its check passes again (Column::remembered).
+      if (c.remembered && f.value == last_valid[i]) continue;
       if (CheckValue(c, f.value, &p)) {
-        if (memo) last_valid[i].assign(f.value.data(), f.value.size());
+        if (c.remembered) last_valid[i].assign(f.value.data(), f.value.size());
       } else {
         if (p.soft) {
           sink.Soft(record.line, &c, p.rule, std::move(p.message));

@@ -32,6 +32,11 @@ std::map<FileKind, Layout> BuildLayouts() {
       column.item = &field->options().GetExtension(v1::item);
       column.form = column.item->form();
       column.required = column.item->required();
+      v1::Form f = column.form;
+      column.remembered = f == v1::FORM_OFFICE_NUMBER || f == v1::FORM_INSURER_NUMBER ||
+                          f == v1::FORM_INSURED_NUMBER || f == v1::FORM_CODE ||
+                          f == v1::FORM_VERSION || f == v1::FORM_DATE || f == v1::FORM_MONTH ||
+                          f == v1::FORM_SERVICE_CODE;
       if (column.item->form() == v1::FORM_CODE) column.codes = FindCodeTable(column.item->codes());
       if (!column.item->repeats_with().empty()) layout.has_repeats = true;
       layout.columns.push_back(column);

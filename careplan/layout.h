@@ -34,6 +34,9 @@ struct Column {
   // Copied from `item`, beside the rest, for the validator's loop over every field.
   v1::Form form = v1::FORM_UNSPECIFIED;
   bool required = false;
+  // Worth remembering the last value that passed (check digits, code tables, key items, dates):
+  // they repeat row after row, and comparing is cheaper than checking again.
+  bool remembered = false;
 };
 
 struct Layout {
