@@ -155,7 +155,7 @@ set(CPACK_DEBIAN_SDK_PACKAGE_SECTION libdevel)
 set(CPACK_COMPONENT_SDK_DEPENDS bridge)  # libkaigo_proto.so.0
 # What a plugin build needs besides the SDK (see sdk/cmake/KaigoSDKConfig.cmake.in).
 set(CPACK_DEBIAN_SDK_PACKAGE_DEPENDS
-  "cmake, protobuf-compiler, libprotobuf-dev, libabsl-dev, libyaml-cpp-dev")
+  "cmake, protobuf-compiler, libprotobuf-dev, libabsl-dev, libyaml-dev, pkg-config")
 set(CPACK_COMPONENT_SDK_DESCRIPTION "kaigo-bridge plugin SDK
 Headers, static libraries, the CMake package KaigoSDK (kaigo_add_plugin), the public .proto
 files and kaigo-plugin-check, the conformance checker.")

@@ -86,7 +86,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->env_.router = engine.get();
   auto table = engine->Build(loaded, std::move(config_errors), errors);
   if (!table.ok()) return table.status();
-  engine->running_config_ = loaded.config;
+  engine->running_config_ = std::move(loaded.config);
   engine->Publish(*table);
   return engine;
 }
@@ -192,16 +192,15 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     if (image == images.end()) continue;  // reported above
     const auto* type = image->second->config_type();
     if (type == nullptr) {
-      if (pending.node && !pending.node.IsNull()) {
-        e.Add(MarkOf(pending.file, pending.node), pending.path,
+      if (!pending.node.IsNull()) {
+        e.Add(pending.node.Mark(), pending.path,
               "plugin " + binding->plugin() + " takes no settings");
       }
       continue;
     }
     std::unique_ptr<google::protobuf::Message> message(
         image->second->factory()->GetPrototype(type)->New());
-    PositionIndex ignored;
-    YamlProtoMapper mapper(pending.file, &ignored, &e);
+    YamlProtoMapper mapper(&e);
     mapper.ResolvePathsAgainst(std::filesystem::path(pending.file).parent_path().string(),
                                loaded.root);
     mapper.Map(pending.node, pending.path, message.get());
@@ -240,6 +239,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     for (const auto& o : running_config_.offices()) previous_offices[o.number()] = o;
   }
   int created = 0, reused = 0;
+  SecretFileReads reads(loaded.dir);
   for (int o = 0; o < config.offices_size(); ++o) {
     const auto& office = config.offices(o);
     OfficeRoute route;
@@ -262,7 +262,8 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
         }
       }
       if (instance == nullptr) {
-        auto made = PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings());
+        auto made =
+            PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings(), &reads);
         if (!made.ok()) {
           std::string at = absl::StrCat("offices[", o, "].concerns[", b, "]");
           e.Add(loaded.Where(at), at, std::string(made.status().message()));

@@ -9,7 +9,7 @@ packages=(
   # gRPC / protobuf / abseil
   libgrpc++-dev libprotobuf-dev protobuf-compiler protobuf-compiler-grpc libabsl-dev grpc-proto
   # Boost.DLL (+ filesystem), configuration, storage (SQLite, PostgreSQL), crypto, HTTP
-  libboost-dev libboost-filesystem-dev libyaml-cpp-dev libsqlite3-dev libssl-dev openssl
+  libboost-dev libboost-filesystem-dev libyaml-dev libsqlite3-dev libssl-dev openssl
   libcurl4-openssl-dev nlohmann-json3-dev curl zlib1g-dev libpq-dev
   # card readers (PC/SC-Lite); the virtual reader driver and network namespaces for its tests
   libpcsclite-dev pcscd vsmartcard-vpcd iproute2 util-linux

@@ -1,8 +1,6 @@
 // libFuzzer target: an engine configuration is outside input (integrators write it). Maps any
 // bytes as YAML onto EngineConfig and runs the checks that need no plugin. Invariant: no crash, no
 // hang; malformed input ends as errors.
-#include <yaml-cpp/yaml.h>
-
 #include <cstddef>
 #include <cstdint>
 #include <string>
@@ -10,21 +8,19 @@
 #include "engine/config/config_loader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
-  std::string text(reinterpret_cast<const char*>(data), size);
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception&) {
-    return 0;  // reported as "YAML syntax" by LoadConfig
-  }
-  kaigo::engine::ConfigErrors errors;
   kaigo::engine::LoadedConfig loaded;
   loaded.path = "/fuzz/engine.yaml";
   loaded.dir = "/fuzz";
-  kaigo::engine::YamlProtoMapper mapper(loaded.path, &loaded.positions, &errors);
-  mapper.SetBytesHook([](const std::string&, const YAML::Node&, google::protobuf::Message*,
+  auto doc = kaigo::sdk::YamlDocument::Parse(
+      loaded.path, absl::string_view(reinterpret_cast<const char*>(data), size));
+  if (!doc.ok()) return 0;  // reported as "YAML syntax" by LoadConfig
+  kaigo::engine::ConfigErrors errors;
+  kaigo::engine::YamlProtoMapper mapper(&errors);
+  mapper.SetBytesHook([](const std::string&, kaigo::sdk::YamlNode, google::protobuf::Message*,
                          const google::protobuf::FieldDescriptor*) {});
-  mapper.Map(root, "", &loaded.config);
+  mapper.Map((*doc)->root(), "", &loaded.config);
+  loaded.sources.emplace_back("", (*doc)->root());
+  loaded.documents.push_back(*std::move(doc));
   kaigo::engine::ValidateConfig(loaded, &errors);
   return 0;
 }

@@ -9,6 +9,7 @@
 #include <regex>
 #include <set>
 
+#include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "engine/log/json_logger.h"
@@ -19,14 +20,18 @@ namespace kaigo::engine {
 namespace fs = std::filesystem;
 
 std::string LoadedConfig::Where(const std::string& field_path) const {
-  std::string p = field_path;
-  for (;;) {
-    auto it = positions.find(p);
-    if (it != positions.end()) return it->second;
-    size_t cut = p.find_last_of(".[");
-    if (cut == std::string::npos) return path;
-    p = p.substr(0, cut);
+  // The last source whose part holds the path: an office file's before the main file's.
+  for (auto it = sources.rbegin(); it != sources.rend(); ++it) {
+    const std::string& prefix = it->first;
+    bool below =
+        prefix.empty() || (absl::StartsWith(field_path, prefix) &&
+                           (field_path.size() == prefix.size() ||
+                            field_path[prefix.size()] == '.' || field_path[prefix.size()] == '['));
+    if (!below) continue;
+    return YamlDocument::Walk(it->second, absl::string_view(field_path).substr(prefix.size()))
+        .Mark();
   }
+  return path;
 }
 
 std::string ResolvePath(const std::string& dir, const std::string& path) {
@@ -44,15 +49,18 @@ std::string LoadedConfig::Resolve(const std::string& relative) const {
 
 namespace {
 
-YamlProtoMapper MapperFor(const std::string& file, LoadedConfig* loaded, ConfigErrors* errors) {
-  YamlProtoMapper mapper(file, &loaded->positions, errors);
-  mapper.SetBytesHook([loaded, file, errors](const std::string& path, const YAML::Node& node,
+// Maps `doc` onto the part of the configuration at `path`, and remembers it as that part's source.
+void MapDocument(std::unique_ptr<YamlDocument> doc, const std::string& path,
+                 google::protobuf::Message* part, LoadedConfig* loaded, ConfigErrors* errors) {
+  YamlProtoMapper mapper(errors);
+  const std::string file = doc->file();
+  mapper.SetBytesHook([loaded, file, errors](const std::string& path, YamlNode node,
                                              google::protobuf::Message*,
                                              const google::protobuf::FieldDescriptor* field) {
     PendingSettings s;
     if (field->name() != "settings" ||
         sscanf(path.c_str(), "offices[%d].concerns[%d].settings", &s.office, &s.binding) != 2) {
-      errors->Add(MarkOf(file, node), path, "binary values cannot be written here");
+      errors->Add(node.Mark(), path, "binary values cannot be written here");
       return;
     }
     s.path = path;
@@ -60,7 +68,9 @@ YamlProtoMapper MapperFor(const std::string& file, LoadedConfig* loaded, ConfigE
     s.node = node;
     loaded->settings.push_back(std::move(s));
   });
-  return mapper;
+  mapper.Map(doc->root(), path, part);
+  loaded->sources.emplace_back(path, doc->root());
+  loaded->documents.push_back(std::move(doc));
 }
 
 }  // namespace
@@ -73,12 +83,12 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors,
   fs::path absolute = fs::absolute(path, ec);
   loaded.path = absolute.lexically_normal().string();
   loaded.dir = absolute.parent_path().lexically_normal().string();
-  YAML::Node root;
-  if (!ParseYamlFile(loaded.path, &root, errors)) {
+  auto root = ParseYamlFile(loaded.path, errors);
+  if (root == nullptr) {
     loaded.parsed = false;
     return loaded;
   }
-  MapperFor(loaded.path, &loaded, errors).Map(root, "", &loaded.config);
+  MapDocument(std::move(root), "", &loaded.config, &loaded, errors);
 
   for (int d = 0; d < loaded.config.office_dirs_size(); ++d) {
     std::string dir_path = absl::StrCat("office_dirs[", d, "]");
@@ -93,13 +103,13 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors,
     }
     std::sort(files.begin(), files.end());
     for (const auto& file : files) {
-      YAML::Node node;
-      if (!ParseYamlFile(file, &node, errors)) {
+      auto doc = ParseYamlFile(file, errors);
+      if (doc == nullptr) {
         loaded.parsed = false;
         continue;
       }
       std::string office_path = absl::StrCat("offices[", loaded.config.offices_size(), "]");
-      MapperFor(file, &loaded, errors).Map(node, office_path, loaded.config.add_offices());
+      MapDocument(std::move(doc), office_path, loaded.config.add_offices(), &loaded, errors);
     }
   }
   // Checking a staged tree: the secrets the plugins read at start are read from it too.
@@ -134,11 +144,17 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
   auto error = [&](const std::string& path, const std::string& message) {
     errors->Add(loaded.Where(path), path, message);
   };
+  // As written → "" when readable, else the path tried: hosted configurations name the same few
+  // files (a CA, a shared password) in every office.
+  std::map<std::string, std::string> unreadable;
   auto check_file = [&](const std::string& path, const std::string& value) {
     if (value.empty()) return;
-    std::string resolved = loaded.Resolve(value);
-    if (access(resolved.c_str(), R_OK) != 0)
-      error(path, "file not found or not readable: " + resolved);
+    auto [it, first] = unreadable.try_emplace(value);
+    if (first) {
+      std::string resolved = loaded.Resolve(value);
+      if (access(resolved.c_str(), R_OK) != 0) it->second = std::move(resolved);
+    }
+    if (!it->second.empty()) error(path, "file not found or not readable: " + it->second);
   };
 
   // server

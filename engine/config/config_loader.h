@@ -8,8 +8,7 @@
 #ifndef KAIGO_ENGINE_CONFIG_CONFIG_LOADER_H_
 #define KAIGO_ENGINE_CONFIG_CONFIG_LOADER_H_
 
-#include <yaml-cpp/yaml.h>
-
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -20,9 +19,9 @@
 namespace kaigo::engine {
 
 using sdk::ConfigErrors;
-using sdk::MarkOf;
 using sdk::ParseYamlFile;
-using sdk::PositionIndex;
+using sdk::YamlDocument;
+using sdk::YamlNode;
 using sdk::YamlProtoMapper;
 
 // A plugin's settings as written, to be mapped once the plugin's config type is known.
@@ -31,7 +30,7 @@ struct PendingSettings {
   int binding = 0;
   std::string path;
   std::string file;
-  YAML::Node node;
+  YamlNode node;  // in one of LoadedConfig::documents
 };
 
 struct LoadedConfig {
@@ -41,7 +40,12 @@ struct LoadedConfig {
   // When checking a staged tree (check-config --root): absolute paths in the file are taken
   // below this directory.
   std::string root;
-  PositionIndex positions;
+  // The files as read: the main file, then each office file. Kept for the positions of field
+  // paths (Where) and the pending settings.
+  std::vector<std::unique_ptr<YamlDocument>> documents;
+  // Which document wrote which part of the configuration: "" for the main file,
+  // "offices[N]" for an office file.
+  std::vector<std::pair<std::string, YamlNode>> sources;
   std::vector<PendingSettings> settings;
   // False when a file is not YAML at all: nothing else can be checked then.
   bool parsed = true;

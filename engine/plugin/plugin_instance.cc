@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <deque>
 #include <fstream>
-#include <sstream>
+#include <iterator>
 #include <thread>
 
 #include "absl/time/clock.h"
@@ -20,6 +20,21 @@ using sdk::FromStr;
 namespace {
 
 PluginInstance* Self(kaigo_host* host) { return reinterpret_cast<PluginInstance*>(host); }
+
+std::optional<std::string> ReadSecretFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) return std::nullopt;
+  std::string secret{std::istreambuf_iterator<char>(in), std::istreambuf_iterator<char>()};
+  // In a text secret a trailing newline is an artefact of editors and `echo`; binary secrets
+  // (a PKCS#12 certificate) are passed exactly as stored.
+  bool text = std::all_of(secret.begin(), secret.end(), [](unsigned char c) {
+    return c >= 0x20 || c == '\n' || c == '\r' || c == '\t';
+  });
+  while (text && !secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
+    secret.pop_back();
+  }
+  return secret;
+}
 
 class Reaper {
  public:
@@ -117,27 +132,17 @@ struct EngineHostApi {
     PluginInstance* self = Self(h);
     auto it = self->secrets_.find(std::string(FromStr(name)));
     if (it == self->secrets_.end()) return KAIGO_CODE_NOT_FOUND;
-    std::string secret;
+    std::optional<std::string> secret;
     if (!it->second.env().empty()) {
-      const char* v = std::getenv(it->second.env().c_str());
-      if (v == nullptr) return KAIGO_CODE_NOT_FOUND;
-      secret = v;
+      if (const char* v = std::getenv(it->second.env().c_str())) secret = v;
     } else {
-      std::ifstream in(ResolvePath(self->config_dir_, it->second.file()), std::ios::binary);
-      if (!in) return KAIGO_CODE_NOT_FOUND;
-      std::ostringstream content;
-      content << in.rdbuf();
-      secret = content.str();
-      // In a text secret a trailing newline is an artefact of editors and `echo`; binary secrets
-      // (a PKCS#12 certificate) are passed exactly as stored.
-      bool text = std::all_of(secret.begin(), secret.end(), [](unsigned char c) {
-        return c >= 0x20 || c == '\n' || c == '\r' || c == '\t';
-      });
-      while (text && !secret.empty() && (secret.back() == '\n' || secret.back() == '\r')) {
-        secret.pop_back();
-      }
+      std::lock_guard<std::mutex> lock(self->reads_mu_);
+      secret = self->reads_ != nullptr
+                   ? self->reads_->Read(it->second.file())
+                   : ReadSecretFile(ResolvePath(self->config_dir_, it->second.file()));
     }
-    value.write(value.ctx, reinterpret_cast<const uint8_t*>(secret.data()), secret.size());
+    if (!secret) return KAIGO_CODE_NOT_FOUND;
+    value.write(value.ctx, reinterpret_cast<const uint8_t*>(secret->data()), secret->size());
     return KAIGO_CODE_OK;
   }
   static void MetricAdd(kaigo_host* h, kaigo_str name, double delta) {
@@ -185,6 +190,15 @@ struct EngineHostApi {
   }
 };
 
+std::optional<std::string> SecretFileReads::Read(const std::string& file) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = files_.find(file);
+  if (it == files_.end()) {
+    it = files_.emplace(file, ReadSecretFile(ResolvePath(config_dir_, file))).first;
+  }
+  return it->second;
+}
+
 bool HostEnvironment::AwaitNoInstances(std::chrono::milliseconds timeout) {
   std::unique_lock<std::mutex> lock(live_mu);
   return none_live.wait_for(lock, timeout, [this] { return live == 0; });
@@ -192,7 +206,8 @@ bool HostEnvironment::AwaitNoInstances(std::chrono::milliseconds timeout) {
 
 absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
     std::shared_ptr<const PluginImage> image, HostEnvironment* env,
-    const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings) {
+    const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings,
+    SecretFileReads* reads) {
   std::unique_ptr<PluginInstance> instance(new PluginInstance());
   instance->image_ = std::move(image);
   instance->env_ = env;
@@ -200,6 +215,7 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
   instance->config_dir_ = std::move(config_dir);
   instance->settings_ = std::move(settings);
   for (const auto& s : office.secrets()) instance->secrets_[s.name()] = s.ref();
+  if (reads != nullptr && reads->config_dir() == instance->config_dir_) instance->reads_ = reads;
 
   const PluginImage& img = *instance->image_;
   kaigo_instance_info info{sizeof(kaigo_instance_info), sdk::ToStr(instance->office_),
@@ -208,6 +224,10 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
   int32_t code = img.api()->create(
       EngineHostApi::Table(), reinterpret_cast<kaigo_host*>(instance.get()), &info,
       sdk::ToBytes(instance->settings_), &instance->instance_, sdk::StringSink(&error));
+  {
+    std::lock_guard<std::mutex> lock(instance->reads_mu_);
+    instance->reads_ = nullptr;
+  }
   {
     std::lock_guard<std::mutex> lock(env->live_mu);
     ++env->live;  // counted from here: the destructor uncounts it, created or not

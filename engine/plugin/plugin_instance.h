@@ -12,6 +12,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -50,12 +51,33 @@ struct HostEnvironment {
   int live = 0;
 };
 
+// Secret files read while one configuration load creates its instances. Thousands of offices
+// often name the same few files (the platform's CA, a shared password file): each is read once
+// per load instead of once per office, and forgotten with the load. Thread-safe.
+class SecretFileReads {
+ public:
+  // For instances whose configuration directory is `config_dir`.
+  explicit SecretFileReads(std::string config_dir) : config_dir_(std::move(config_dir)) {}
+  const std::string& config_dir() const { return config_dir_; }
+
+  // The secret in `file` (as written in the configuration) as SecretGet passes it on; nullopt
+  // when the file cannot be read.
+  std::optional<std::string> Read(const std::string& file);
+
+ private:
+  const std::string config_dir_;
+  std::mutex mu_;
+  std::map<std::string, std::optional<std::string>> files_;
+};
+
 class PluginInstance {
  public:
-  // Creates the plugin's instance for `office` with serialized `settings`.
+  // Creates the plugin's instance for `office` with serialized `settings`. Secret files the
+  // plugin reads while it starts come from `reads` when given (for the same `config_dir`).
   static absl::StatusOr<std::shared_ptr<PluginInstance>> Create(
       std::shared_ptr<const PluginImage> image, HostEnvironment* env,
-      const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings);
+      const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings,
+      SecretFileReads* reads = nullptr);
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
@@ -78,6 +100,10 @@ class PluginInstance {
   std::string config_dir_;
   std::string settings_;
   std::map<std::string, kaigo::v1::SecretRef> secrets_;
+  // Set only while the plugin's create runs; the lock lets Create take it back from a plugin
+  // thread still reading a secret.
+  std::mutex reads_mu_;
+  SecretFileReads* reads_ = nullptr;
   kaigo_instance* instance_ = nullptr;
 };
 

@@ -21,12 +21,6 @@ void ConfigErrors::Add(const std::string& where, const std::string& path,
 
 std::string ConfigErrors::Joined() const { return absl::StrJoin(errors_, "\n"); }
 
-std::string MarkOf(const std::string& file, const YAML::Node& node) {
-  YAML::Mark mark = node.Mark();
-  if (mark.line < 0) return file;
-  return absl::StrCat(file, ":", mark.line + 1, ":", mark.column + 1);
-}
-
 namespace {
 
 bool IsPathField(const FieldDescriptor& field) {
@@ -44,61 +38,60 @@ std::string ResolveAgainst(const std::string& dir, const std::string& root,
 
 }  // namespace
 
-bool ParseYamlFile(const std::string& file, YAML::Node* out, ConfigErrors* errors) {
-  try {
-    *out = YAML::LoadFile(file);
-    return true;
-  } catch (const YAML::BadFile&) {
-    errors->Add(file, "", "cannot read the file");
-  } catch (const YAML::ParserException& e) {
-    errors->Add(absl::StrCat(file, ":", e.mark.line + 1, ":", e.mark.column + 1), "",
-                "YAML syntax: " + e.msg);
+std::unique_ptr<YamlDocument> ParseYamlFile(const std::string& file, ConfigErrors* errors) {
+  auto doc = YamlDocument::ReadFile(file);
+  if (!doc.ok()) {
+    errors->Add(std::string(doc.status().message()));
+    return nullptr;
   }
-  return false;
+  return *std::move(doc);
 }
 
 absl::Status LoadYamlMessage(const std::string& file, google::protobuf::Message* message) {
   ConfigErrors errors;
-  YAML::Node root;
-  if (ParseYamlFile(file, &root, &errors)) {
-    PositionIndex positions;
-    YamlProtoMapper(file, &positions, &errors).Map(root, "", message);
+  if (auto doc = ParseYamlFile(file, &errors)) {
+    YamlProtoMapper(&errors).Map(doc->root(), "", message);
   }
   return errors.empty() ? absl::OkStatus() : absl::InvalidArgumentError(errors.Joined());
 }
 
-void YamlProtoMapper::Error(const YAML::Node& node, const std::string& path,
-                            const std::string& message) {
-  errors_->Add(MarkOf(file_, node), path, message);
+void YamlProtoMapper::Error(YamlNode node, const std::string& path, const std::string& message) {
+  errors_->Add(node.Mark(), path, message);
 }
 
-void YamlProtoMapper::Map(const YAML::Node& node, const std::string& path, Message* message) {
-  (*positions_)[path] = MarkOf(file_, node);
-  if (!node || node.IsNull()) return;
+void YamlProtoMapper::Map(YamlNode node, const std::string& path, Message* message) {
+  if (node.IsNull()) return;
   if (!node.IsMap()) {
     Error(node, path, "expected a mapping of " + message->GetDescriptor()->name() + " fields");
     return;
   }
   const auto* descriptor = message->GetDescriptor();
-  for (const auto& entry : node) {
-    std::string key = entry.first.Scalar();
-    const FieldDescriptor* field = descriptor->FindFieldByName(key);
-    std::string field_path = path.empty() ? key : path + "." + key;
+  // Per field, the key that wrote it: a second one would silently replace or extend the first.
+  std::vector<YamlNode> written(descriptor->field_count());
+  for (size_t i = 0, n = node.size(); i < n; ++i) {
+    YamlNode key = node.key(i);
+    absl::string_view name = key.Scalar();
+    const FieldDescriptor* field = descriptor->FindFieldByName(std::string(name));
+    std::string field_path = path.empty() ? std::string(name) : absl::StrCat(path, ".", name);
     if (field == nullptr) {
       std::vector<std::string> known;
-      for (int i = 0; i < descriptor->field_count(); ++i)
-        known.push_back(descriptor->field(i)->name());
-      Error(entry.first, field_path,
-            absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
+      for (int f = 0; f < descriptor->field_count(); ++f)
+        known.push_back(descriptor->field(f)->name());
+      Error(key, field_path, absl::StrCat("unknown key (known: ", absl::StrJoin(known, ", "), ")"));
       continue;
     }
-    MapField(entry.second, field_path, message, field);
+    YamlNode& first = written[field->index()];
+    if (first) {
+      Error(key, field_path, "written twice in one mapping (first at " + first.Mark() + ")");
+      continue;
+    }
+    first = key;
+    MapField(node.value(i), field_path, message, field);
   }
 }
 
-void YamlProtoMapper::MapField(const YAML::Node& node, const std::string& path, Message* message,
+void YamlProtoMapper::MapField(YamlNode node, const std::string& path, Message* message,
                                const FieldDescriptor* field) {
-  (*positions_)[path] = MarkOf(file_, node);
   if (!field->is_repeated()) {
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       Map(node, path, message->GetReflection()->MutableMessage(message, field));
@@ -107,14 +100,13 @@ void YamlProtoMapper::MapField(const YAML::Node& node, const std::string& path, 
     }
     return;
   }
-  if (!node || node.IsNull()) return;
+  if (node.IsNull()) return;
   if (!node.IsSequence()) {
     Error(node, path, "expected a list");
     return;
   }
-  for (size_t i = 0; i < node.size(); ++i) {
+  for (size_t i = 0, n = node.size(); i < n; ++i) {
     std::string item_path = absl::StrCat(path, "[", i, "]");
-    (*positions_)[item_path] = MarkOf(file_, node[i]);
     if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE) {
       Map(node[i], item_path, message->GetReflection()->AddMessage(message, field));
     } else {
@@ -123,7 +115,7 @@ void YamlProtoMapper::MapField(const YAML::Node& node, const std::string& path, 
   }
 }
 
-void YamlProtoMapper::MapScalar(const YAML::Node& node, const std::string& path, Message* message,
+void YamlProtoMapper::MapScalar(YamlNode node, const std::string& path, Message* message,
                                 const FieldDescriptor* field) {
   const auto* r = message->GetReflection();
   if (field->type() == FieldDescriptor::TYPE_BYTES && bytes_hook_) {
@@ -134,7 +126,7 @@ void YamlProtoMapper::MapScalar(const YAML::Node& node, const std::string& path,
     Error(node, path, std::string("expected a ") + field->type_name() + " value");
     return;
   }
-  const std::string& text = node.Scalar();
+  const std::string text(node.Scalar());
   bool repeated = field->is_repeated();
   auto fail = [&](const std::string& what) { Error(node, path, what + ", got '" + text + "'"); };
   switch (field->cpp_type()) {

@@ -10,13 +10,15 @@ namespace {
 struct Mapped {
   kaigo::v1::EngineConfig config;
   ConfigErrors errors;
-  PositionIndex positions;
+  std::unique_ptr<YamlDocument> doc;
 };
 
 Mapped Map(const std::string& yaml) {
   Mapped m;
-  YamlProtoMapper mapper("f.yaml", &m.positions, &m.errors);
-  mapper.Map(YAML::Load(yaml), "", &m.config);
+  auto doc = YamlDocument::Parse("f.yaml", yaml);
+  EXPECT_TRUE(doc.ok()) << doc.status();
+  m.doc = *std::move(doc);
+  YamlProtoMapper(&m.errors).Map(m.doc->root(), "", &m.config);
   return m;
 }
 
@@ -31,7 +33,7 @@ TEST(YamlProtoTest, MapsScalarsListsMessagesAndEnums) {
   EXPECT_EQ(m.config.offices(0).service_types_size(), 2);
   EXPECT_EQ(m.config.callers(0).roles(0), kaigo::v1::ROLE_CARE_MANAGER);
   EXPECT_EQ(m.config.callers(0).roles(1), kaigo::v1::ROLE_ENGINE_ADMIN);
-  EXPECT_EQ(m.positions["offices[0].number"], "f.yaml:3:13");
+  EXPECT_EQ(YamlDocument::Walk(m.doc->root(), "offices[0].number").Mark(), "f.yaml:3:13");
 }
 
 TEST(YamlProtoTest, ErrorsNamePositionAndPath) {
@@ -45,6 +47,24 @@ TEST(YamlProtoTest, ErrorsNamePositionAndPath) {
   EXPECT_EQ(e[2], "f.yaml:5:15: log.access_log: expected true or false, got 'yes'");
   EXPECT_NE(e[3].find("callers[0].roles[0]: expected one of care_manager"), std::string::npos)
       << "the zero value is not a choice";
+}
+
+TEST(YamlProtoTest, AKeyWrittenTwiceIsAnError) {
+  auto m = Map("log:\n  level: warn\n  level: debug\n");
+  ASSERT_EQ(m.errors.list().size(), 1u) << m.errors.Joined();
+  EXPECT_EQ(m.errors.list()[0],
+            "f.yaml:3:3: log.level: written twice in one mapping (first at f.yaml:2:3)");
+  EXPECT_EQ(m.config.log().level(), "warn");
+}
+
+TEST(YamlProtoTest, AliasesMapAsTheAnchoredNode) {
+  auto m =
+      Map("offices:\n  - number: &n \"0412345678\"\n    service_types: &t [\"43\"]\n"
+          "  - {number: *n, service_types: *t}\n");
+  ASSERT_TRUE(m.errors.empty()) << m.errors.Joined();
+  ASSERT_EQ(m.config.offices_size(), 2);
+  EXPECT_EQ(m.config.offices(1).number(), "0412345678");
+  EXPECT_EQ(m.config.offices(1).service_types(0), "43");
 }
 
 TEST(YamlProtoTest, BytesNeedAHook) {
