@@ -67,18 +67,25 @@ class CardE2eTest : public ::testing::Test {
     return pid.ok() ? *pid : -1;
   }
 
-  // Waits until ListReaders shows `slot` with (or without) a card.
-  static bool AwaitCard(int slot, bool present) {
+  // Waits until ListReaders shows `slot` with (or without) a card; on failure, what the engine
+  // last saw and pcscd's log.
+  static ::testing::AssertionResult AwaitCard(int slot, bool present) {
+    std::string last;
     for (int i = 0; i < 100; ++i) {
       v1::ListReadersResponse list;
-      if (cards_->ListReaders(Context(kSakura).get(), {}, &list).ok()) {
-        for (const auto& r : list.readers()) {
-          if (r.name() == PcscDaemon::Reader(slot) && r.card_present() == present) return true;
+      grpc::Status s = cards_->ListReaders(Context(kSakura).get(), {}, &list);
+      last = s.ok() ? list.ShortDebugString() : s.error_message();
+      for (const auto& r : list.readers()) {
+        if (r.name() == PcscDaemon::Reader(slot) && r.card_present() == present) {
+          return ::testing::AssertionSuccess();
         }
       }
       absl::SleepFor(absl::Milliseconds(100));
     }
-    return false;
+    return ::testing::AssertionFailure()
+           << "slot " << slot << (present ? " never held a card" : " never emptied")
+           << " in 10 s; ListReaders last: " << last << "\npcscd's log:\n"
+           << pcscd_->PcscdLog();
   }
 
   // Takes the card out and waits until the engine sees the reader empty, so the next test's card

@@ -33,7 +33,9 @@ absl::StatusOr<std::unique_ptr<PcscDaemon>> PcscDaemon::Start() {
       absl::StrCat("FRIENDLYNAME \"", kReaderPrefix, "\"\nDEVICENAME /dev/null:", kFirstPort,
                    "\nLIBPATH /usr/lib/pcsc/drivers/serial/libifdvpcd.so\n"));
   std::string script =
-      "ip link set lo up && exec /usr/sbin/pcscd --foreground -c " + d->dir_->path() + "/conf";
+      // --info: reader and card events in the log, which a failing test prints (no APDUs: -a).
+      "ip link set lo up && exec /usr/sbin/pcscd --foreground --info -c " + d->dir_->path() +
+      "/conf";
   std::string content;
   auto started = StartChild({"/usr/bin/unshare", "--net", "--", "/bin/sh", "-c", script}, pid_file,
                             d->dir_->path() + "/pcscd.log", std::regex("^[0-9]+"),
@@ -56,6 +58,10 @@ std::string PcscDaemon::Reader(int slot) { return absl::StrCat(kReaderPrefix, " 
 absl::StatusOr<pid_t> PcscDaemon::Insert(int slot, const std::string& jpki_dir,
                                          const std::string& cn,
                                          const std::vector<std::string>& args) {
+  if (!Alive(pid_)) {
+    return absl::FailedPreconditionError("pcscd (pid " + std::to_string(pid_) +
+                                         ") has exited; its log:\n" + PcscdLog());
+  }
   std::string log = absl::StrCat(dir_->path(), "/card-", next_log_++, ".log");
   std::vector<std::string> argv = {"/usr/bin/nsenter",
                                    absl::StrCat("--net=/proc/", pid_, "/ns/net"),
@@ -72,7 +78,12 @@ absl::StatusOr<pid_t> PcscDaemon::Insert(int slot, const std::string& jpki_dir,
   std::string content;
   auto started =
       StartChild(argv, log, log, std::regex("inserted on port"), absl::Seconds(10), &pid, &content);
-  if (!started.ok()) return started.status();
+  if (!started.ok()) {
+    return absl::Status(
+        started.status().code(),
+        absl::StrCat(started.status().message(), "\npcscd (pid ", pid_,
+                     Alive(pid_) ? ", alive" : ", exited", "), the end of its log:\n", PcscdLog()));
+  }
   cards_.push_back(pid);
   return pid;
 }
@@ -82,6 +93,11 @@ void PcscDaemon::Remove(pid_t* card) {
     if (c == *card) c = -1;
   }
   StopChild(card);
+}
+
+std::string PcscDaemon::PcscdLog(size_t max_bytes) const {
+  std::string log = ReadFile(dir_->path() + "/pcscd.log");
+  return log.size() > max_bytes ? "…" + log.substr(log.size() - max_bytes) : log;
 }
 
 std::string PcscDaemon::Logs() const {

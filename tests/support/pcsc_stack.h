@@ -39,6 +39,8 @@ class PcscDaemon {
   static std::string Reader(int slot);
   // pcscd's log and every card's log, for tests that search them.
   std::string Logs() const;
+  // The end of pcscd's log, for a failure message.
+  std::string PcscdLog(size_t max_bytes = 6000) const;
 
  private:
   PcscDaemon() = default;
