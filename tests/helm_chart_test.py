@@ -2,8 +2,8 @@
 
 helm is not installed here, so tests/support/helm_template.py renders the chart (it knows exactly
 the template subset the chart uses and refuses anything else). With the default values this test
-checks that every manifest parses; the kinds; that the probes ask the port the engine serves
-/metrics on (not a gRPC probe: the gRPC listener requires client certificates); resources and the
+checks that every manifest parses; the kinds; that the probes are gRPC health probes on the port
+of server.health_listen (the gRPC listener itself requires client certificates); resources and the
 pod's security settings; that every ConfigMap and Secret the Deployment mounts is rendered here or
 named in values as existing; that the default configuration is the hosted example; and, with the
 engine built (KAIGO_BUILD_DIR, as ctest sets it), that /etc/kaigo-bridge laid out from the
@@ -98,24 +98,28 @@ class RenderedChartTest(unittest.TestCase):
         ports = {p["name"]: p["containerPort"] for p in self.container["ports"]}
         _, grpc_port = host_port(self.engine["server"]["listen"])
         metrics_host, metrics_port = host_port(self.engine["server"]["metrics_listen"])
-        self.assertEqual(ports, {"grpc": grpc_port, "metrics": metrics_port})
+        health_host, health_port = host_port(self.engine["server"]["health_listen"])
+        self.assertEqual(ports, {"grpc": grpc_port, "metrics": metrics_port, "health": health_port})
         self.assertEqual(grpc_port, 50051)
-        # The kubelet reaches the pod's address, not its loopback.
+        # The kubelet (and Prometheus) reach the pod's address, not its loopback.
         self.assertNotIn(metrics_host, ("127.0.0.1", "localhost", "::1"))
+        self.assertNotIn(health_host, ("127.0.0.1", "localhost", "::1"))
         service_ports = {p["name"]: p["targetPort"] for p in self.docs["Service"]["spec"]["ports"]}
         self.assertEqual(service_ports, {"grpc": "grpc", "metrics": "metrics"})
 
-    def test_probes_ask_the_metrics_endpoint(self):
+    def test_probes_ask_grpc_health_on_the_health_listener(self):
         # The gRPC listener is TLS and requires a client certificate, which kubelet's `grpc:` probe
-        # cannot present; /metrics is served only once the engine serves (see deployment.yaml).
+        # cannot present; server.health_listen serves grpc.health.v1 alone in plain text
+        # (tests/tls_test.cc shows it answers SERVING and nothing else).
         self.assertTrue(self.engine["server"]["tls"]["require_client_certificate"])
-        ports = {p["name"]: p["containerPort"] for p in self.container["ports"]}
+        _, health_port = host_port(self.engine["server"]["health_listen"])
         for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
             spec = self.container[probe]
-            self.assertNotIn("grpc", spec, probe)
-            self.assertEqual(spec["httpGet"]["path"], "/metrics", probe)
-            port = spec["httpGet"]["port"]
-            self.assertEqual(ports.get(port, port), self.values["ports"]["metrics"], probe)
+            self.assertNotIn("httpGet", spec, probe)
+            # Kubernetes' GRPCAction takes a port number, not a port name.
+            self.assertIsInstance(spec["grpc"]["port"], int, probe)
+            self.assertEqual(spec["grpc"]["port"], health_port, probe)
+            self.assertEqual(spec["grpc"]["port"], self.values["ports"]["health"], probe)
 
     def test_resources_and_security(self):
         for kind in ("requests", "limits"):

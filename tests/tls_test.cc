@@ -1,8 +1,10 @@
 // Mutual TLS: each client certificate maps to the offices and roles it may act for; calls from
 // others are refused with the fitting code, and peers without a certificate from the configured
-// CA cannot connect at all.
+// CA cannot connect at all. Probes, which have no certificate, ask grpc.health.v1 on a plain-text
+// listener of its own that serves nothing else.
 #include <gtest/gtest.h>
 
+#include "grpc/health/v1/health.grpc.pb.h"
 #include "kaigo/test/v1/probe.grpc.pb.h"
 #include "kaigo/v1/engine.grpc.pb.h"
 #include "tests/support/test_env.h"
@@ -33,6 +35,7 @@ class TlsTest : public ::testing::Test {
         "server:\n  listen: 127.0.0.1:0\n  tls:\n    cert_file: server.crt\n"
         "    key_file: server.key\n    client_ca_file: ca.crt\n"
         "    require_client_certificate: true\n"
+        "  health_listen: 127.0.0.1:0\n"
         "plugins:\n  - {name: probe, path: " +
         PluginDir() +
         "/probe.so}\n"
@@ -121,6 +124,31 @@ TEST_F(TlsTest, AdminNeedsTheEngineAdminRole) {
   auto allowed = kaigo::v1::EngineAdminService::NewStub(Channel("admin-tool"))
                      ->ListPlugins(Context("").get(), {}, &plugins);
   EXPECT_TRUE(allowed.ok()) << allowed.error_message();
+}
+
+TEST_F(TlsTest, ProbesAskHealthInPlainTextWhereNothingElseIsServed) {
+  auto channel = grpc::CreateChannel("127.0.0.1:" + std::to_string(engine_->health_port()),
+                                     grpc::InsecureChannelCredentials());
+  grpc::health::v1::HealthCheckResponse health;
+  grpc::ClientContext context;
+  context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(5));
+  grpc::Status s = grpc::health::v1::Health::NewStub(channel)->Check(&context, {}, &health);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(health.status(), grpc::health::v1::HealthCheckResponse::SERVING);
+
+  t::EchoResponse echo;
+  EXPECT_EQ(t::ProbeService::NewStub(channel)
+                ->Echo(Context(kOfficeA, absl::Seconds(5)).get(), {}, &echo)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED)
+      << "plugin methods only behind mutual TLS";
+  kaigo::v1::ListPluginsResponse plugins;
+  grpc::ClientContext admin_context;
+  EXPECT_EQ(kaigo::v1::EngineAdminService::NewStub(channel)
+                ->ListPlugins(&admin_context, {}, &plugins)
+                .error_code(),
+            grpc::StatusCode::UNIMPLEMENTED)
+      << "administration only behind mutual TLS";
 }
 
 }  // namespace

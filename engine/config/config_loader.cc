@@ -199,6 +199,10 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
       !ParseHostPort(c.server().metrics_listen(), &host, &port)) {
     error("server.metrics_listen", "must be host:port with a port of 0–65535");
   }
+  if (!c.server().health_listen().empty() &&
+      !ParseHostPort(c.server().health_listen(), &host, &port)) {
+    error("server.health_listen", "must be host:port with a port of 0–65535");
+  }
   if (!ParseLogLevel(c.log().level()).ok())
     error("log.level", "must be debug, info, warn or error");
 

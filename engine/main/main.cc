@@ -7,8 +7,8 @@
 //
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
-// {"grpc_port":…,"metrics_port":…,"pid":…} once the engine serves (written atomically), so tests
-// and supervisors can use port 0.
+// {"grpc_port":…,"metrics_port":…,"health_port":…,"pid":…} once the engine serves (written
+// atomically), so tests and supervisors can use port 0.
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -50,12 +50,12 @@ void PrintErrors(const std::vector<std::string>& errors) {
   for (const auto& e : errors) std::cerr << e << "\n";
 }
 
-bool WriteReadyFile(const std::string& path, int grpc_port, int metrics_port) {
+bool WriteReadyFile(const std::string& path, int grpc_port, int metrics_port, int health_port) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     out << "{\"grpc_port\":" << grpc_port << ",\"metrics_port\":" << metrics_port
-        << ",\"pid\":" << getpid() << "}\n";
+        << ",\"health_port\":" << health_port << ",\"pid\":" << getpid() << "}\n";
     if (!out) return false;
   }
   return rename(tmp.c_str(), path.c_str()) == 0;
@@ -88,7 +88,8 @@ int Serve(const std::vector<std::string>& args) {
     return 1;
   }
   std::string ready = Flag(args, "--ready-file");
-  if (!ready.empty() && !WriteReadyFile(ready, server.grpc_port(), server.metrics_port())) {
+  if (!ready.empty() &&
+      !WriteReadyFile(ready, server.grpc_port(), server.metrics_port(), server.health_port())) {
     (*engine)->logger().Error("cannot write the ready file", {{"path", ready}});
     return 1;
   }

@@ -80,17 +80,36 @@ absl::Status GrpcServer::Start() {
     if (!bound.ok()) return bound.status();
     metrics_port_ = *bound;
   }
+  if (!server.health_listen().empty()) {
+    grpc::ServerBuilder health;
+    health.AddListeningPort(server.health_listen(), grpc::InsecureServerCredentials(),
+                            &health_port_);
+    health.RegisterCallbackGenericService(&unimplemented_);
+    health_server_ = health.BuildAndStart();
+    if (health_server_ == nullptr || health_port_ == 0) {
+      return absl::UnavailableError("cannot listen for health probes on " + server.health_listen());
+    }
+  }
   engine_->logger().Info("serving", {{"grpc", std::to_string(grpc_port_)},
                                      {"metrics", std::to_string(metrics_port_)},
+                                     {"health", std::to_string(health_port_)},
                                      {"tls", server.insecure_loopback() ? "off" : "on"}});
   return absl::OkStatus();
 }
 
 void GrpcServer::Shutdown() {
+  // Probes see NOT_SERVING while calls in flight drain, so no new ones are routed here.
+  if (health_server_ != nullptr) {
+    if (auto* health = health_server_->GetHealthCheckService()) health->Shutdown();
+  }
   if (server_ != nullptr) {
     if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_.reset();
+  }
+  if (health_server_ != nullptr) {
+    health_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    health_server_.reset();
   }
   metrics_http_.Stop();
 }

@@ -1,10 +1,12 @@
 // The engine's gRPC front: every plugin method through the callback generic service, plus the
-// admin service, grpc.health.v1 and server reflection v1/v1alpha; TLS or mutual TLS; and the
-// Prometheus endpoint. One per engine process.
+// admin service, grpc.health.v1 and server reflection v1/v1alpha; TLS or mutual TLS; the
+// Prometheus endpoint; and, apart, grpc.health.v1 alone in plain text for probes. One per engine
+// process.
 // Start and Shutdown are not thread-safe with each other; everything else is.
 #ifndef KAIGO_ENGINE_SERVER_GRPC_SERVER_H_
 #define KAIGO_ENGINE_SERVER_GRPC_SERVER_H_
 
+#include <grpcpp/generic/async_generic_service.h>
 #include <grpcpp/grpcpp.h>
 
 #include <memory>
@@ -26,6 +28,7 @@ class GrpcServer {
   absl::Status Start();
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
+  int health_port() const { return health_port_; }
   void Shutdown();
   void Wait();
 
@@ -38,8 +41,13 @@ class GrpcServer {
   ReflectionV1Alpha reflection_v1alpha_;
   MetricsHttpServer metrics_http_;
   std::unique_ptr<grpc::Server> server_;
+  // The health listener serves gRPC's default health service, which a server adds only beside
+  // another service; this one answers UNIMPLEMENTED to every method, as a server without it would.
+  grpc::CallbackGenericService unimplemented_;
+  std::unique_ptr<grpc::Server> health_server_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int health_port_ = 0;
 };
 
 }  // namespace kaigo::engine

@@ -156,13 +156,15 @@ absl::StatusOr<std::unique_ptr<EngineProcess>> EngineProcess::Start(const std::s
   std::string ready = engine->dir_->path() + "/ready.json";
   engine->log_path_ = engine->dir_->path() + "/engine.log";
   std::string content;
-  auto m =
-      StartChild({EngineBinary(), "serve", "--config", config, "--ready-file", ready}, ready,
-                 engine->log_path_, std::regex("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+)"),
-                 timeout, &engine->pid_, &content);
+  auto m = StartChild(
+      {EngineBinary(), "serve", "--config", config, "--ready-file", ready}, ready,
+      engine->log_path_,
+      std::regex("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+),\"health_port\":([0-9]+)"),
+      timeout, &engine->pid_, &content);
   if (!m.ok()) return m.status();
   engine->grpc_port_ = std::stoi((*m)[1]);
   engine->metrics_port_ = std::stoi((*m)[2]);
+  engine->health_port_ = std::stoi((*m)[3]);
   return engine;
 }
 

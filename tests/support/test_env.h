@@ -59,6 +59,7 @@ class EngineProcess {
   pid_t pid() const { return pid_; }
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
+  int health_port() const { return health_port_; }
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   std::string Log() const;
 
@@ -66,6 +67,7 @@ class EngineProcess {
   pid_t pid_ = -1;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
+  int health_port_ = 0;
   std::string log_path_;
   std::unique_ptr<TempDir> dir_;
 };
