@@ -324,7 +324,7 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
       logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
       kaigo::v1::ServerConfig server = running_config_.server();
       kaigo::v1::StoreConfig store = running_config_.store();
-      running_config_ = loaded.config;
+      running_config_ = std::move(loaded.config);
       *running_config_.mutable_server() = server;
       *running_config_.mutable_store() = store;
       Publish(*table);
