@@ -597,7 +597,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
                    absl::StrCat(kind.prefix, " exists from 4.0 on; CSVバージョン ", version,
                                 " has no such file"));
       }
-    } else if (head != version) {
+    } else if (!SameBytes(head, version)) {
       sink.Error(record.line, layout.ByNumber(1), "version",
                  absl::StrCat("one file must not mix CSVバージョン: ", head, " after ", version));
     }

@@ -237,13 +237,11 @@ bool CsvReader::Next(CsvRecord* record) {
   line_ = line + line_feeds;
   block_ = block;
   fields.resize(count);
-  if (!spans_.empty()) {
-    size_t k = 0;
-    for (CsvField& f : fields) {
-      if (f.value.data() != nullptr) continue;
-      const Span& s = spans_[k++];
-      f.value = absl::string_view(scratch_.data() + s.offset, s.size);
-    }
+  for (size_t j = 0, k = 0; k < spans_.size(); ++j) {  // stops after the last one in scratch_
+    CsvField& f = fields[j];
+    if (f.value.data() != nullptr) continue;
+    const Span& s = spans_[k++];
+    f.value = absl::string_view(scratch_.data() + s.offset, s.size);
   }
   return true;
 }
