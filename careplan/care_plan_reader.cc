@@ -73,7 +73,7 @@ uint32_t Load4(const char* p) {
 
 // a == b without a call to memcmp, which costs more than the compare for the few bytes of a
 // remembered item: two loads from each that may overlap cover 4 to 16 bytes, three bytes 1 to 3.
-bool SameBytes(absl::string_view a, absl::string_view b) {
+inline bool SameBytes(absl::string_view a, absl::string_view b) {
   const size_t n = a.size();
   if (n != b.size()) return false;
   const char* x = a.data();
