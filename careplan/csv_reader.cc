@@ -102,7 +102,9 @@ bool CsvReader::Next(CsvRecord* record) {
   int line_feeds = 0;
   Block block = block_;
   uint64_t pending = 0;
+  // `pending` becomes the bits at `from` and after (none when the data ends before it).
   auto sync = [&](size_t from) {
+    pending = 0;
     if (from >= n) return;
     MoveTo(from, &block);
     pending = (block.stop | block.non_ascii) & (~uint64_t{0} << (from - block.offset));
@@ -126,7 +128,8 @@ bool CsvReader::Next(CsvRecord* record) {
   };
   while (true) {
     int field = static_cast<int>(count) + 1;
-    // Of the field's bytes as written, which hold those of its value and ASCII quotes.
+    // Whether the field's bytes as written hold one of 0x80 or above: its value's differ from
+    // them only by ASCII quotes.
     bool non_ascii = false;
     if (i < n && d[i] == '"') {
       // Quoted: runs to the next quote not doubled. Unescaped into the scratch buffer only
