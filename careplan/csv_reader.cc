@@ -1,30 +1,19 @@
 #include "careplan/csv_reader.h"
 
-#include <array>
+#include <algorithm>
 #include <cstring>
+
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 namespace kaigo::careplan {
 namespace {
 
-// Bytes that end an unquoted field or need a second look there: ',', LF, CR (a line ending only
-// before LF) and '"' (a stray quote).
-constexpr std::array<bool, 256> SpecialBytes() {
-  std::array<bool, 256> special{};
-  special[','] = special['\n'] = special['\r'] = special['"'] = true;
-  return special;
-}
-constexpr std::array<bool, 256> kSpecial = SpecialBytes();
+constexpr size_t kBlock = 64;
 
-// Line feeds in [p, p + size), which a quoted field may hold (rarely: memchr skips the rest).
-int CountLineFeeds(const char* p, size_t size) {
-  int count = 0;
-  const char* end = p + size;
-  while (const void* lf = memchr(p, '\n', end - p)) {
-    ++count;
-    p = static_cast<const char*>(lf) + 1;
-  }
-  return count;
-}
+// The bits below the lowest set bit of `mask` (all of them when none is set).
+uint64_t BelowLowest(uint64_t mask) { return (mask & (~mask + 1)) - 1; }
 
 }  // namespace
 
@@ -35,10 +24,75 @@ CsvReader::CsvReader(absl::string_view data) : data_(data) {
   }
 }
 
+void CsvReader::ScanBlock(const char* p, Block* block) {
+  block->stop = block->quote = block->line_feed = block->non_ascii = 0;
+#if defined(__SSE2__)
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * k));
+    auto bits = [k](__m128i bytes) {
+      return uint64_t{static_cast<uint16_t>(_mm_movemask_epi8(bytes))} << (16 * k);
+    };
+    auto eq = [&v](char c) { return _mm_cmpeq_epi8(v, _mm_set1_epi8(c)); };
+    const __m128i quote = eq('"'), line_feed = eq('\n');
+    block->stop |=
+        bits(_mm_or_si128(_mm_or_si128(quote, line_feed), _mm_or_si128(eq(','), eq('\r'))));
+    block->quote |= bits(quote);
+    block->line_feed |= bits(line_feed);
+    block->non_ascii |= bits(v);  // movemask takes each byte's top bit
+  }
+#else
+  for (size_t k = 0; k < kBlock; ++k) {
+    const uint64_t bit = uint64_t{1} << k;
+    const char c = p[k];
+    if (c == ',' || c == '"' || c == '\r' || c == '\n') block->stop |= bit;
+    if (c == '"') block->quote |= bit;
+    if (c == '\n') block->line_feed |= bit;
+    if (static_cast<unsigned char>(c) >= 0x80) block->non_ascii |= bit;
+  }
+#endif
+}
+
+inline void CsvReader::MoveTo(size_t i, Block* block) const {
+  const size_t offset = i & ~(kBlock - 1);
+  if (offset == block->offset) return;
+  block->offset = offset;
+  if (data_.size() - offset >= kBlock) {
+    ScanBlock(data_.data() + offset, block);
+  } else {
+    char tail[kBlock] = {};  // zeros: neither stops nor non-ASCII
+    memcpy(tail, data_.data() + offset, data_.size() - offset);
+    ScanBlock(tail, block);
+  }
+}
+
+inline size_t CsvReader::FindQuote(size_t i, Block* block, int* line_feeds, bool* non_ascii) const {
+  const size_t n = data_.size();
+  uint64_t high = 0;
+  for (; i < n; i = block->offset + kBlock) {
+    MoveTo(i, block);
+    const unsigned shift = i - block->offset;
+    const uint64_t quotes = block->quote >> shift;
+    const uint64_t before = BelowLowest(quotes);
+    // Bit by bit: few quoted fields hold a line feed, and x86-64's baseline has no POPCNT.
+    for (uint64_t lf = (block->line_feed >> shift) & before; lf != 0; lf &= lf - 1) ++*line_feeds;
+    high |= (block->non_ascii >> shift) & before;
+    if (quotes != 0) {
+      i += __builtin_ctzll(quotes);
+      break;
+    }
+  }
+  *non_ascii |= high != 0;
+  return i < n ? i : n;
+}
+
 // One pass over the record's bytes. Fields point into the data, except those unescaped into
 // scratch_ (a doubled quote, text after a closing quote): as scratch_ may still grow while the
 // record is read, those get a null view and an entry in spans_, and their views are set at the
-// end. Counters live in locals so the compiler keeps them in registers.
+// end. Counters and the current block live in locals so the compiler keeps them in registers.
+//
+// An unquoted field ends at the lowest bit of `pending`: the bytes of the block from the
+// field's start on that are a stop or non-ASCII (rare in an unquoted field: noted, passed over).
+// After a comma, the next field's bits are the rest; after a quoted field they are taken anew.
 bool CsvReader::Next(CsvRecord* record) {
   const char* d = data_.data();
   const size_t n = data_.size();
@@ -46,19 +100,37 @@ bool CsvReader::Next(CsvRecord* record) {
   if (i >= n) return false;
   const int line = line_;
   int line_feeds = 0;
+  Block block = block_;
+  uint64_t pending = 0;
+  // `pending` becomes the bits at `from` and after (none when the data ends before it).
+  auto sync = [&](size_t from) {
+    pending = 0;
+    if (from >= n) return;
+    MoveTo(from, &block);
+    pending = (block.stop | block.non_ascii) & (~uint64_t{0} << (from - block.offset));
+  };
+  sync(i);
   record->line = line;
   std::vector<CsvField>& fields = record->fields;
   size_t count = 0;
+  size_t size = fields.size();
   scratch_.clear();
   spans_.clear();
-  auto add = [&](absl::string_view value, bool quoted) {
-    if (count == fields.size()) fields.emplace_back();
+  auto add = [&](absl::string_view value, bool quoted, bool non_ascii) {
+    if (count == size) {
+      fields.emplace_back();
+      ++size;
+    }
     CsvField& f = fields[count++];
     f.value = value;
     f.quoted = quoted;
+    f.ascii = !non_ascii;
   };
   while (true) {
     int field = static_cast<int>(count) + 1;
+    // Whether the field's bytes as written hold one of 0x80 or above: its value's differ from
+    // them only by ASCII quotes.
+    bool non_ascii = false;
     if (i < n && d[i] == '"') {
       // Quoted: runs to the next quote not doubled. Unescaped into the scratch buffer only
       // when a doubled quote occurs.
@@ -68,10 +140,8 @@ bool CsvReader::Next(CsvRecord* record) {
       bool escaped = false;
       const size_t scratch_start = scratch_.size();
       while (true) {
-        const void* q = i < n ? memchr(d + i, '"', n - i) : nullptr;
-        size_t end = q == nullptr ? n : static_cast<const char*>(q) - d;
-        line_feeds += CountLineFeeds(d + i, end - i);
-        if (q == nullptr) {
+        const size_t end = FindQuote(i, &block, &line_feeds, &non_ascii);
+        if (end == n) {
           issues_.push_back({CsvIssue::kUnterminatedQuote, line, field});
           if (escaped) scratch_.append(d + segment, n - segment);
           i = n;
@@ -92,6 +162,7 @@ bool CsvReader::Next(CsvRecord* record) {
       const size_t after = i;
       while (i < n && d[i] != ',' && d[i] != '\n' &&
              !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
+        non_ascii |= static_cast<unsigned char>(d[i]) >= 0x80;
         ++i;
       }
       size_t offset = scratch_start;
@@ -110,23 +181,42 @@ bool CsvReader::Next(CsvRecord* record) {
         s.size = scratch_.size() - offset;
         s.in_scratch = true;
         s.quoted = true;
-        add(absl::string_view(), true);
+        add(absl::string_view(), true, non_ascii);
       } else {
-        add(absl::string_view(d + start, content_end - start), true);
+        add(absl::string_view(d + start, content_end - start), true, non_ascii);
       }
+      sync(i + 1);  // past the separator
     } else {
+      // Unquoted: runs to the next ',', LF or CRLF.
       const size_t start = i;
-      while (true) {
-        while (i < n && !kSpecial[static_cast<unsigned char>(d[i])]) ++i;
-        if (i >= n) break;
-        if (d[i] == '"') {
-          issues_.push_back({CsvIssue::kStrayQuote, line, field});
-        } else if (d[i] != '\r' || (i + 1 < n && d[i + 1] == '\n')) {
-          break;  // ',', LF or CRLF
+      // Once non-ASCII is noted, the field's other such bytes (before its end) leave `pending`.
+      auto pass_non_ascii = [&] { pending &= block.stop | ~BelowLowest(pending & block.stop); };
+      while (i < n) {
+        if (pending == 0) {
+          const size_t next = block.offset + kBlock;
+          if (next >= n) {
+            i = n;
+            break;
+          }
+          MoveTo(next, &block);
+          pending = block.stop | block.non_ascii;
+          if (non_ascii) pass_non_ascii();
+          continue;
         }
-        ++i;
+        i = block.offset + __builtin_ctzll(pending);
+        pending &= pending - 1;
+        const char c = d[i];
+        if (c == ',' || c == '\n') break;
+        if (c == '"') {
+          issues_.push_back({CsvIssue::kStrayQuote, line, field});
+        } else if (c == '\r') {
+          if (i + 1 < n && d[i + 1] == '\n') break;  // CRLF; a CR alone is kept
+        } else {
+          non_ascii = true;
+          pass_non_ascii();
+        }
       }
-      add(absl::string_view(d + start, i - start), false);
+      add(absl::string_view(d + start, i - start), false, non_ascii);
     }
     if (i >= n) {
       unterminated_ = true;
@@ -148,14 +238,13 @@ bool CsvReader::Next(CsvRecord* record) {
   }
   pos_ = i;
   line_ = line + line_feeds;
+  block_ = block;
   fields.resize(count);
-  if (!spans_.empty()) {
-    size_t k = 0;
-    for (CsvField& f : fields) {
-      if (f.value.data() != nullptr) continue;
-      const Span& s = spans_[k++];
-      f.value = absl::string_view(scratch_.data() + s.offset, s.size);
-    }
+  for (size_t j = 0, k = 0; k < spans_.size(); ++j) {  // stops after the last one in scratch_
+    CsvField& f = fields[j];
+    if (f.value.data() != nullptr) continue;
+    const Span& s = spans_[k++];
+    f.value = absl::string_view(scratch_.data() + s.offset, s.size);
   }
   return true;
 }

@@ -3,10 +3,15 @@
 // CRLF or LF. Scanning bytes is safe in MS932: its trail bytes never take the values of '"', ',',
 // CR or LF. A UTF-8 byte-order mark at the start is skipped and reported.
 //
+// The data is scanned 64 bytes at a time (SSE2 on x86-64, plain C++ elsewhere) into bit masks of
+// the bytes that matter, and a field is found from those masks; the same masks tell whether it
+// holds any byte of 0x80 or above, so callers skip the MS932 scan of pure ASCII.
+//
 // Not thread-safe; one reader per buffer. The buffer must outlive the reader.
 #ifndef KAIGO_CAREPLAN_CSV_READER_H_
 #define KAIGO_CAREPLAN_CSV_READER_H_
 
+#include <cstdint>
 #include <string>
 #include <vector>
 
@@ -17,6 +22,7 @@ namespace kaigo::careplan {
 struct CsvField {
   absl::string_view value;  // unescaped; valid until the next Next()
   bool quoted = false;
+  bool ascii = true;  // no byte of 0x80 or above: no two-byte MS932 character, no half-width kana
 };
 
 // A syntax irregularity the reader recovered from.
@@ -52,6 +58,23 @@ class CsvReader {
   const std::vector<CsvIssue>& issues() const { return issues_; }
 
  private:
+  // One bit per byte of the 64 bytes at `offset` in the data, bit k for byte offset + k; bits
+  // past the end of the data are zero.
+  struct Block {
+    size_t offset = SIZE_MAX;  // never a block's, which is a multiple of 64
+    uint64_t stop = 0;         // ',', '"', CR, LF: where an unquoted field may end
+    uint64_t quote = 0;
+    uint64_t line_feed = 0;
+    uint64_t non_ascii = 0;  // 0x80 and above
+  };
+  // Sets the masks of `block` from its 64 bytes at p.
+  static void ScanBlock(const char* p, Block* block);
+  // *block becomes the block holding offset i, unless it is already.
+  void MoveTo(size_t i, Block* block) const;
+  // The offset of the first '"' at or after i, or the data's size. Adds the LFs before it to
+  // *line_feeds, and sets *non_ascii if a byte of 0x80 or above lies before it.
+  size_t FindQuote(size_t i, Block* block, int* line_feeds, bool* non_ascii) const;
+
   struct Span {
     size_t offset;
     size_t size;
@@ -66,6 +89,7 @@ class CsvReader {
   bool unterminated_ = false;
   int crlf_ = 0;
   int lf_ = 0;
+  Block block_;  // where the last record ended
   std::string scratch_;
   std::vector<Span> spans_;
   std::vector<CsvIssue> issues_;

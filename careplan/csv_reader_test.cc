@@ -64,5 +64,24 @@ TEST(CsvReader, RecoversAndReportsBrokenQuoting) {
   EXPECT_EQ(reader.issues()[2].kind, CsvIssue::kUnterminatedQuote);
 }
 
+TEST(CsvReader, MarksFieldsThatAreAllAscii) {
+  // Fields across the 64-byte blocks the reader scans, non-ASCII in quoted and unquoted fields,
+  // in a field after a non-ASCII one and in text kept after a closing quote.
+  const std::string kana = "\xB1\xB2";   // ｱｲ, half-width
+  const std::string kanji = "\x8E\x52";  // 山
+  std::string long_ascii(70, 'x');
+  std::string long_kana;
+  for (int k = 0; k < 40; ++k) long_kana += kana;
+  std::string data = long_ascii + "," + long_kana + "," + kanji + ",a,\"" + kanji + "\"\"\",\"b\"" +
+                     kana + ",\"" + long_ascii + "\"\r\n" + long_kana + long_ascii + ",z";
+  CsvReader reader(data);
+  std::vector<bool> ascii;
+  CsvRecord record;
+  while (reader.Next(&record)) {
+    for (const CsvField& f : record.fields) ascii.push_back(f.ascii);
+  }
+  EXPECT_EQ(ascii, (std::vector<bool>{true, false, false, true, false, false, true, false, true}));
+}
+
 }  // namespace
 }  // namespace kaigo::careplan

@@ -31,6 +31,7 @@ std::map<FileKind, Layout> BuildLayouts() {
       column.field = field;
       column.item = &field->options().GetExtension(v1::item);
       column.form = column.item->form();
+      column.length = column.item->length();
       column.required = column.item->required();
       v1::Form f = column.form;
       column.remembered = f == v1::FORM_OFFICE_NUMBER || f == v1::FORM_INSURER_NUMBER ||

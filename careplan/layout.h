@@ -33,6 +33,7 @@ struct Column {
   const CodeTable* codes = nullptr;  // FORM_CODE items
   // Copied from `item`, beside the rest, for the validator's loop over every field.
   v1::Form form = v1::FORM_UNSPECIFIED;
+  int length = 0;
   bool required = false;
   // Worth remembering the last value that passed (check digits, code tables, key items, dates):
   // they repeat row after row, and comparing is cheaper than checking again.

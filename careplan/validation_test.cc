@@ -301,6 +301,29 @@ const std::vector<Case>& Cases() {
         "warning [quoting]: only free text is enclosed in double quotes",
         "UPSIKYU_202611_1371000017_43_1371000025_11_20261124100000.CSV:1: item 10 TAISコード: "
         "error [charset]: must be printable half-width characters other than , and \""}},
+      {"a 単位数 of 7 digits",
+       K::FILE_KIND_UPSIKYU,
+       Mode::kStrict,
+       [](v1::CarePlanFile* f) { f->mutable_upsikyu(0)->set_units("1234567"); },
+       nullptr,
+       {"UPSIKYU_202611_1371000017_43_1371000025_11_20261124100000.CSV:1: item 13 単位数: "
+        "error [length]: at most 6 digits, got 7"}},
+      {"a 回数/日数 that is not a whole number",
+       K::FILE_KIND_UPSIKYU,
+       Mode::kStrict,
+       [](v1::CarePlanFile* f) { f->mutable_upsikyu(0)->set_count("1a"); },
+       nullptr,
+       {"UPSIKYU_202611_1371000017_43_1371000025_11_20261124100000.CSV:1: item 16 回数/日数: "
+        "error [number]: \"1a\" is not a whole number"}},
+      {"a 回数/日数 in full-width digits",
+       K::FILE_KIND_UPSIKYU,
+       Mode::kStrict,
+       [](v1::CarePlanFile* f) { f->mutable_upsikyu(0)->set_count("777"); },
+       [](std::string* bytes, std::string*) {
+         ReplaceFirst(bytes, ",777,", "," + Sjis("７７７") + ",");
+       },
+       {"UPSIKYU_202611_1371000017_43_1371000025_11_20261124100000.CSV:1: item 16 回数/日数: "
+        "error [charset]: must be half-width (ASCII) characters"}},
       {"a file without records",
        K::FILE_KIND_DLTPLAN,
        Mode::kStrict,

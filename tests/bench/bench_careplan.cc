@@ -14,6 +14,8 @@
 // Best of 5 for each; MB = 1e6 bytes. Prints the figures, then:
 //   RESULT mb_per_s=<x> vs_python=<x / z> single_thread_mb_per_s=<s> threads=<t>
 //          typed_mb_per_s=<y> python_mb_per_s=<z> bytes=<n>
+// vs_python is the every-core figure over Python's, which runs on one core: a ratio of
+// throughputs, not of per-core speed. The one-core ratio is single_thread_mb_per_s / z.
 #include <unistd.h>
 
 #include <algorithm>
