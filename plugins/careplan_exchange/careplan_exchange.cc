@@ -46,6 +46,8 @@ constexpr char kIndexPrefix[] = "evidence-of/";
 constexpr size_t kFindingsInMessage = 8;
 // Threads one Validate call may use for the files of its request.
 constexpr int kValidateThreads = 2;
+// Sends of one unit to one destination when the platform takes a higher 連番 first (UNIT_ORDER).
+constexpr int kSendAttempts = 5;
 
 const absl::TimeZone& Japan() {
   static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(9 * 3600));
@@ -215,20 +217,19 @@ class CarePlanExchange : public sdk::Instance {
     return files;
   }
 
-  // A ファイル連番 (YYYYMMDDHHMMSS, Japan time) greater than every one used before; kept first.
-  absl::StatusOr<std::string> NextSequence() {
+  // A ファイル連番 (YYYYMMDDHHMMSS, Japan time) greater than every one this office used before
+  // and than `above` (one the platform refused); kept first.
+  absl::StatusOr<std::string> NextSequence(const std::string& above = "") {
     std::lock_guard<std::mutex> lock(sequence_mu_);
     std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", absl::Now(), Japan());
     auto last = host().StoreGet(kLastSequence);
-    if (last.ok()) {
-      int y, mo, d, h, mi, se;
-      if (sequence <= *last &&
-          sscanf(last->c_str(), "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) == 6) {
-        absl::Time previous = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), Japan());
-        sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), Japan());
-      }
-    } else if (!absl::IsNotFound(last.status())) {
-      return last.status();
+    if (!last.ok() && !absl::IsNotFound(last.status())) return last.status();
+    const std::string floor = std::max(last.ok() ? *last : std::string(), above);
+    int y, mo, d, h, mi, se;
+    if (sequence <= floor &&
+        sscanf(floor.c_str(), "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) == 6) {
+      absl::Time previous = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), Japan());
+      sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), Japan());
     }
     if (absl::Status s = host().StorePut(kLastSequence, sequence); !s.ok()) return s;
     return sequence;
@@ -349,25 +350,23 @@ class CarePlanExchange : public sdk::Instance {
       if (!sequence.ok()) return sequence.status();
       if (absl::Status s = host().StorePut(pending_key, *sequence); !s.ok()) return s;
     }
-    json files = json::array();
-    for (const WrittenFile& file : unit) {
-      files.push_back({{"name", cp::FormatFileName(NameFor(file.name, destination, *sequence))},
-                       {"content", file.content}});
+    // The platform takes a destination's units in ascending 連番 only. Another send to it may get
+    // there first with a higher one: one in flight beside this (numbers are taken before the
+    // POST, not in its order), or another replica's (the last number is a plain store value,
+    // not a counter shared atomically). Then this unit is renumbered above the refused one.
+    absl::StatusOr<v1::SendResult> sent;
+    for (int attempt = 1;; ++attempt) {
+      sent = PostUnit(destination, unit, reference, *sequence);
+      host()
+          .Audit(&call, Method("Send"), sent.ok() ? sent->send_id() : destination.office_number(),
+                 sent.status().code(),
+                 absl::StrCat("to ", destination.office_number(), " unit ", *sequence))
+          .IgnoreError();
+      if (!absl::IsAborted(sent.status()) || attempt == kSendAttempts) break;
+      sequence = NextSequence(*sequence);
+      if (!sequence.ok()) return sequence.status();
+      if (absl::Status s = host().StorePut(pending_key, *sequence); !s.ok()) return s;
     }
-    json body = {{"client_reference", absl::StrCat(reference, "/", destination.office_number(), "/",
-                                                   destination.service_type())},
-                 {"to_office", destination.office_number()},
-                 {"to_service_type", destination.service_type()},
-                 {"files", std::move(files)}};
-    auto response = client_->Post("/api/v1/careplan/sends", body.dump());
-    absl::StatusOr<v1::SendResult> sent = response.ok()
-                                              ? ParseSent(response->body)
-                                              : absl::StatusOr<v1::SendResult>(response.status());
-    std::string subject = sent.ok() ? sent->send_id() : destination.office_number();
-    host()
-        .Audit(&call, Method("Send"), subject, sent.status().code(),
-               absl::StrCat("to ", destination.office_number(), " unit ", *sequence))
-        .IgnoreError();
     if (!sent.ok()) return sent.status();
     *sent->mutable_destination() = destination;
     v1::EvidenceRecord evidence;
@@ -388,6 +387,25 @@ class CarePlanExchange : public sdk::Instance {
     if (absl::Status s = host().StorePut(key, sent->SerializeAsString()); !s.ok()) return s;
     host().StoreDelete(pending_key).IgnoreError();
     return sent;
+  }
+
+  absl::StatusOr<v1::SendResult> PostUnit(const v1::Destination& destination,
+                                          const std::vector<WrittenFile>& unit,
+                                          const std::string& reference,
+                                          const std::string& sequence) {
+    json files = json::array();
+    for (const WrittenFile& file : unit) {
+      files.push_back({{"name", cp::FormatFileName(NameFor(file.name, destination, sequence))},
+                       {"content", file.content}});
+    }
+    json body = {{"client_reference", absl::StrCat(reference, "/", destination.office_number(), "/",
+                                                   destination.service_type())},
+                 {"to_office", destination.office_number()},
+                 {"to_service_type", destination.service_type()},
+                 {"files", std::move(files)}};
+    auto response = client_->Post("/api/v1/careplan/sends", body.dump());
+    if (!response.ok()) return response.status();
+    return ParseSent(response->body);
   }
 
   // Records are kept in the order they are made (evidence/<unix µs>/<send id>); the index

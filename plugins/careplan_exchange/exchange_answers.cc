@@ -32,7 +32,8 @@ absl::Status FromCode(const json& error) {
       absl::StartsWith(code, "CARD_")) {
     return absl::PermissionDeniedError(message);
   }
-  if (code == "CHALLENGE_INVALID") return absl::AbortedError(message);
+  // UNIT_ORDER: another send to the same office took a higher 連番 first; a new one may pass.
+  if (code == "CHALLENGE_INVALID" || code == "UNIT_ORDER") return absl::AbortedError(message);
   return absl::FailedPreconditionError(message);
 }
 
