@@ -3,6 +3,7 @@
 #include <yaml.h>
 
 #include <algorithm>
+#include <filesystem>
 #include <fstream>
 #include <map>
 
@@ -202,6 +203,11 @@ absl::StatusOr<std::unique_ptr<YamlDocument>> YamlDocument::Parse(std::string fi
 }
 
 absl::StatusOr<std::unique_ptr<YamlDocument>> YamlDocument::ReadFile(const std::string& file) {
+  // A directory opens as a stream whose end is at the largest offset there is.
+  std::error_code ec;
+  if (!std::filesystem::is_regular_file(file, ec)) {
+    return absl::NotFoundError(absl::StrCat(file, ": cannot read the file"));
+  }
   std::ifstream in(file, std::ios::binary | std::ios::ate);
   std::streamoff size = in ? static_cast<std::streamoff>(in.tellg()) : -1;
   std::string text(size > 0 ? static_cast<size_t>(size) : 0, '\0');

@@ -97,6 +97,9 @@ TEST(YamlTreeTest, ReadFileNamesAFileItCannotRead) {
   auto doc = YamlDocument::ReadFile("/nonexistent/engine.yaml");
   ASSERT_FALSE(doc.ok());
   EXPECT_EQ(doc.status().message(), "/nonexistent/engine.yaml: cannot read the file");
+  auto dir = YamlDocument::ReadFile("/tmp");
+  ASSERT_FALSE(dir.ok()) << "a directory is no file";
+  EXPECT_EQ(dir.status().message(), "/tmp: cannot read the file");
 }
 
 }  // namespace
