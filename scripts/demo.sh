@@ -14,8 +14,10 @@ cmake --build build --target kaigo-bridge kaigo-sandbox otp_relay qualification 
 mkdir -p build/python build/demo
 protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto proto/kaigo/careplan/v1/*.proto
 
-# The platform's model, with fresh test certificates, and the office's secrets.
-rm -rf build/demo/sandbox && mkdir -p build/demo/sandbox build/demo/secrets
+# The platform's model, with fresh test certificates, and the office's secrets. The engine's
+# state starts afresh with it: sends it remembered from an earlier run were to a platform gone now.
+rm -rf build/demo/sandbox build/demo/state.db build/demo/state.db-*
+mkdir -p build/demo/sandbox build/demo/secrets
 build/sandbox/kaigo-sandbox make-certs --dir build/demo/sandbox > /dev/null
 echo sandbox > build/demo/secrets/p12_password
 echo sakura-cm > build/demo/secrets/web_user
