@@ -112,7 +112,6 @@ bool CheckValue(const Column& c, const CsvField& f, Problem* p) {
     return false;
   };
   if (c.form == v1::FORM_TEXT) {
-    if (f.ascii) return true;  // ASCII is MS932 as it is
     Ms932Scan scan = ScanMs932(v);
     switch (scan.issue) {
       case Ms932Issue::kNone:
