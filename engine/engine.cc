@@ -63,13 +63,28 @@ bool SameSecrets(const kaigo::v1::OfficeConfig& a,
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config_path,
                                                        std::vector<std::string>* errors,
-                                                       bool check_only, const std::string& root) {
+                                                       bool check_only, const std::string& root,
+                                                       absl::Duration clock_offset) {
   std::unique_ptr<Engine> engine(new Engine());
   ConfigErrors config_errors;
   LoadedConfig loaded = LoadConfig(config_path, &config_errors, root);
   if (!loaded.parsed) {
     *errors = config_errors.list();
     return absl::InvalidArgumentError("the configuration has errors");
+  }
+  if (clock_offset != absl::ZeroDuration()) {
+    std::string not_loopback;
+    if (!ListensOnLoopbackOnly(loaded.config.server(), &not_loopback)) {
+      errors->push_back(
+          "--clock-offset: a test clock is accepted only by an engine that listens "
+          "on loopback alone; " +
+          not_loopback + " is not loopback");
+      return absl::InvalidArgumentError("the clock offset was refused");
+    }
+    engine->clock_.set_offset(clock_offset);
+    engine->logger_.Warn("the clock is moved for testing",
+                         {{"offset_seconds", absl::StrCat(absl::ToInt64Seconds(clock_offset))},
+                          {"today", IsoDate(engine->clock_.Today())}});
   }
   engine->config_path_ = loaded.path;
   engine->config_dir_ = loaded.dir;
@@ -84,6 +99,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->env_.metrics = &engine->metrics_;
   engine->env_.logger = &engine->logger_;
   engine->env_.router = engine.get();
+  engine->env_.clock = &engine->clock_;
   auto table = engine->Build(loaded, std::move(config_errors), errors);
   if (!table.ok()) return table.status();
   engine->running_config_ = std::move(loaded.config);

@@ -33,11 +33,12 @@ const std::vector<std::string>& EngineServiceNames();
 class Engine : public CallRouter {
  public:
   // Loads and applies the configuration; on failure the errors name file:line:column and path.
-  // With `check_only` the store is kept in memory, so checking writes no file.
-  static absl::StatusOr<std::unique_ptr<Engine>> Create(const std::string& config_path,
-                                                        std::vector<std::string>* errors,
-                                                        bool check_only = false,
-                                                        const std::string& root = "");
+  // With `check_only` the store is kept in memory, so checking writes no file. `clock_offset`
+  // moves the engine's clock (kaigo/sdk/clock.h) for tests; it is refused unless every listener is
+  // on loopback, so no production configuration can move it.
+  static absl::StatusOr<std::unique_ptr<Engine>> Create(
+      const std::string& config_path, std::vector<std::string>* errors, bool check_only = false,
+      const std::string& root = "", absl::Duration clock_offset = absl::ZeroDuration());
   // Validates a configuration as Create would (plugins loaded and started), then discards it.
   // `root`: check a staged tree, absolute paths in the file taken below it.
   static std::vector<std::string> CheckConfig(const std::string& config_path,
@@ -60,6 +61,7 @@ class Engine : public CallRouter {
   JsonLogger& logger() { return logger_; }
   Metrics& metrics() { return metrics_; }
   Store& store() { return *store_; }
+  const Clock& clock() const { return clock_; }
 
  private:
   Engine() = default;
@@ -82,6 +84,7 @@ class Engine : public CallRouter {
   std::string config_path_;
   std::string config_dir_;
   kaigo::v1::EngineConfig running_config_;
+  Clock clock_;
   JsonLogger logger_;
   Metrics metrics_;
   std::unique_ptr<Store> store_;

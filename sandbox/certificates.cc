@@ -6,8 +6,11 @@
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <memory>
+
+#include "absl/time/clock.h"
 
 namespace kaigo::sandbox {
 
@@ -31,15 +34,21 @@ bool AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // A certificate for `key` named `common_name`, signed by `issuer_key` (self-signed when
-// `issuer` is null), valid for 30 days.
-Cert Issue(EVP_PKEY* key, const std::string& common_name, X509* issuer, EVP_PKEY* issuer_key,
-           long serial, const std::vector<std::pair<int, const char*>>& extensions,
+// `issuer` is null), valid from an hour before `now` (the sandbox's clock) for 30 days — and at
+// the system time too, so that tools which check at the system time (curl in a test's shell)
+// accept it under a moved clock.
+Cert Issue(absl::Time now, EVP_PKEY* key, const std::string& common_name, X509* issuer,
+           EVP_PKEY* issuer_key, long serial,
+           const std::vector<std::pair<int, const char*>>& extensions,
            const char* organization = "kaigo-sandbox") {
   Cert cert(X509_new(), &X509_free);
   X509_set_version(cert.get(), 2);
   ASN1_INTEGER_set(X509_get_serialNumber(cert.get()), serial);
-  X509_gmtime_adj(X509_getm_notBefore(cert.get()), -3600);
-  X509_gmtime_adj(X509_getm_notAfter(cert.get()), 30L * 24 * 3600);
+  absl::Time system = absl::Now();
+  time_t from = absl::ToTimeT(std::min(now, system));
+  time_t until = absl::ToTimeT(std::max(now, system));
+  X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, -3600, &from);
+  X509_time_adj_ex(X509_getm_notAfter(cert.get()), 30, 0, &until);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
@@ -68,14 +77,14 @@ bool WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
 }  // namespace
 
 absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& offices,
-                              const std::string& p12_password) {
+                              const std::string& p12_password, absl::Time now) {
   Key ca_key = NewKey();
-  Cert ca = Issue(ca_key.get(), "kaigo-sandbox test CA", nullptr, ca_key.get(), 1,
+  Cert ca = Issue(now, ca_key.get(), "kaigo-sandbox test CA", nullptr, ca_key.get(), 1,
                   {{NID_basic_constraints, "critical,CA:TRUE"},
                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
                    {NID_subject_key_identifier, "hash"}});
   Key server_key = NewKey();
-  Cert server = Issue(server_key.get(), "localhost", ca.get(), ca_key.get(), 2,
+  Cert server = Issue(now, server_key.get(), "localhost", ca.get(), ca_key.get(), 2,
                       {{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
                        {NID_ext_key_usage, "serverAuth"},
                        {NID_basic_constraints, "CA:FALSE"}});
@@ -89,7 +98,7 @@ absl::Status MakeCertificates(const std::string& dir, const std::vector<std::str
   long serial = 100;
   for (const auto& office : offices) {
     Key key = NewKey();
-    Cert cert = Issue(key.get(), office, ca.get(), ca_key.get(), ++serial,
+    Cert cert = Issue(now, key.get(), office, ca.get(), ca_key.get(), ++serial,
                       {{NID_ext_key_usage, "clientAuth"}, {NID_basic_constraints, "CA:FALSE"}});
     if (!cert) return absl::InternalError("cannot issue the certificate of office " + office);
     std::string base = dir + "/office-" + office;
@@ -108,14 +117,14 @@ absl::Status MakeCertificates(const std::string& dir, const std::vector<std::str
 }
 
 absl::Status MakeJpkiCertificates(const std::string& dir,
-                                  const std::vector<std::string>& common_names) {
+                                  const std::vector<std::string>& common_names, absl::Time now) {
   Key ca_key = NewRsaKey();
-  Cert ca =
-      Issue(ca_key.get(), "kaigo-sandbox JPKI for user authentication", nullptr, ca_key.get(), 1,
-            {{NID_basic_constraints, "critical,CA:TRUE"},
-             {NID_key_usage, "critical,keyCertSign,cRLSign"},
-             {NID_subject_key_identifier, "hash"}},
-            "JPKI");
+  Cert ca = Issue(now, ca_key.get(), "kaigo-sandbox JPKI for user authentication", nullptr,
+                  ca_key.get(), 1,
+                  {{NID_basic_constraints, "critical,CA:TRUE"},
+                   {NID_key_usage, "critical,keyCertSign,cRLSign"},
+                   {NID_subject_key_identifier, "hash"}},
+                  "JPKI");
   if (!ca || !WritePem(dir + "/jpki-ca.crt", ca.get(), nullptr) ||
       !WritePem(dir + "/jpki-ca.key", nullptr, ca_key.get())) {
     return absl::InternalError("cannot issue the test JPKI CA in " + dir);
@@ -124,7 +133,7 @@ absl::Status MakeJpkiCertificates(const std::string& dir,
   for (const auto& cn : common_names) {
     Key key = NewRsaKey();
     Cert cert =
-        Issue(key.get(), cn, ca.get(), ca_key.get(), ++serial,
+        Issue(now, key.get(), cn, ca.get(), ca_key.get(), ++serial,
               {{NID_key_usage, "critical,digitalSignature"}, {NID_basic_constraints, "CA:FALSE"}},
               "JPKI");
     std::string base = dir + "/jpki-card-" + cn;

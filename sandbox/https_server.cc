@@ -97,7 +97,7 @@ std::string PeerOffice(SSL* ssl) {
 
 HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDesk* careplan,
                          CardVerifier* cards, PortalModel* portal, const std::string& dir,
-                         std::string control_token)
+                         std::string control_token, Clock* clock, bool clock_control)
     : model_(model),
       subsidy_(subsidy),
       careplan_(careplan),
@@ -105,6 +105,8 @@ HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDes
       portal_(portal),
       dir_(dir),
       control_token_(std::move(control_token)),
+      clock_(clock),
+      clock_control_(clock_control),
       tls_(asio::ssl::context::tls_server) {}
 
 HttpsServer::~HttpsServer() { Stop(); }
@@ -153,6 +155,31 @@ void HttpsServer::Accept() {
   }
 }
 
+HttpsServer::Response HttpsServer::SetClock(const std::string& body) {
+  json c = json::parse(body, nullptr, false);
+  if (c.is_discarded() || !c.is_object()) {
+    return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+  }
+  if (auto offset = c.find("offset_seconds"); offset != c.end() && offset->is_number_integer()) {
+    clock_->set_offset(absl::Seconds(offset->get<int64_t>()));
+  } else if (auto at = c.find("japan_time"); at != c.end() && at->is_string()) {
+    absl::CivilSecond japan_time;
+    if (!absl::ParseCivilTime(at->get<std::string>(), &japan_time)) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST",
+                         "japan_time: not YYYY-MM-DDTHH:MM:SS");
+    }
+    clock_->set_offset(OffsetTo(japan_time));
+  } else {
+    return SystemError(http::status::bad_request, "BAD_REQUEST",
+                       "offset_seconds (an integer) or japan_time (a string) required");
+  }
+  absl::Time now = clock_->Now();
+  return Json(http::status::ok,
+              {{"offset_seconds", absl::ToInt64Seconds(clock_->offset())},
+               {"now", absl::FormatTime("%Y-%m-%dT%H:%M:%S%Ez", now, JapanTime())},
+               {"today", IsoDate(JapanDay(now))}});
+}
+
 bool HttpsServer::TakeFault(int Faults::*counter) {
   std::lock_guard<std::mutex> lock(faults_mu_);
   if (faults_.*counter <= 0) return false;
@@ -162,6 +189,7 @@ bool HttpsServer::TakeFault(int Faults::*counter) {
 
 void HttpsServer::Serve(tcp::socket socket) {
   asio::ssl::stream<tcp::socket> stream(std::move(socket), tls_);
+  X509_VERIFY_PARAM_set_time(SSL_get0_param(stream.native_handle()), absl::ToTimeT(clock_->Now()));
   boost::system::error_code ec;
   stream.handshake(asio::ssl::stream_base::server, ec);
   if (ec) return;  // no certificate, a foreign CA, or TLS below 1.3
@@ -217,6 +245,14 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
   std::string path;
   auto query = QueryOf(target, &path);
 
+  if (path == "/sandbox/clock" && method == "POST") {
+    if (control != control_token_ || !clock_control_) {
+      return SystemError(
+          http::status::forbidden, "FORBIDDEN",
+          clock_control_ ? "wrong control token" : "the clock moves only on a loopback sandbox");
+    }
+    return SetClock(body);
+  }
   if (path == "/sandbox/faults" && method == "POST") {
     if (control != control_token_) {
       return SystemError(http::status::forbidden, "FORBIDDEN", "wrong control token");

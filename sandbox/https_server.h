@@ -2,7 +2,9 @@
 // common name is the office number), REST + JSON in the shape of the platform's API v1.0: business
 // errors as HTTP 200 with {"error": …}, system errors as 4xx/5xx. A fault switch, driven by tests
 // through POST /sandbox/faults with the control token, adds latency, answers 503, or drops
-// connections without answering.
+// connections without answering. POST /sandbox/clock (control token; a loopback server only)
+// moves the sandbox's clock: {"offset_seconds": N} or {"japan_time": "2028-03-31T10:00:00"}.
+// Client certificates are checked at that clock.
 //
 // One thread per connection (a test and demo server, not a production one). Thread-safe.
 #ifndef KAIGO_SANDBOX_HTTPS_SERVER_H_
@@ -18,6 +20,7 @@
 #include <thread>
 
 #include "absl/status/statusor.h"
+#include "kaigo/sdk/clock.h"
 #include "sandbox/card_verifier.h"
 #include "sandbox/careplan_desk.h"
 #include "sandbox/platform_model.h"
@@ -34,10 +37,11 @@ struct Faults {
 
 class HttpsServer {
  public:
-  // `dir` holds server.crt, server.key and ca.crt (see certificates.h).
+  // `dir` holds server.crt, server.key and ca.crt (see certificates.h). `clock` is the one the
+  // models read; `clock_control` lets POST /sandbox/clock move it (only for a loopback server).
   HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDesk* careplan,
               CardVerifier* cards, PortalModel* portal, const std::string& dir,
-              std::string control_token);
+              std::string control_token, Clock* clock, bool clock_control);
   ~HttpsServer();
 
   // Binds and starts accepting; returns the port.
@@ -54,6 +58,7 @@ class HttpsServer {
                   const std::string& authorization, const std::string& control,
                   const std::string& portal_session, const std::string& office);
   bool TakeFault(int Faults::*counter);
+  Response SetClock(const std::string& body);
 
   // The portal's subsidy endpoints (/portal/v1/subsidy/…) for an authenticated session.
   Response HandleSubsidy(const std::string& method, const std::string& path,
@@ -72,6 +77,8 @@ class HttpsServer {
   PortalModel* portal_;
   std::string dir_;
   std::string control_token_;
+  Clock* clock_;
+  bool clock_control_;
   boost::asio::io_context io_;
   boost::asio::ssl::context tls_;
   std::unique_ptr<boost::asio::ip::tcp::acceptor> acceptor_;

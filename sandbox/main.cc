@@ -1,8 +1,13 @@
 // kaigo-sandbox: a local model of the platform for tests and the demo.
 //
-//   kaigo-sandbox make-certs --dir DIR [--offices N,N,…] [--p12-password P]
-//   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]
+//   kaigo-sandbox make-certs --dir DIR [--offices N,N,…] [--p12-password P] [--clock-offset S]
+//   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE] [--clock-offset S]
 //   kaigo-sandbox --version
+//
+// --clock-offset (whole seconds, or a duration such as 9600h) moves the sandbox's clock
+// (kaigo/sdk/clock.h) — its seed data, token and OTP times, dates and certificate checks — as
+// `kaigo-bridge serve --clock-offset` moves the engine's; POST /sandbox/clock moves it while it
+// runs. serve accepts either only when it listens on loopback.
 //
 // make-certs writes the test PKI (see certificates.h); by default for the seeded offices and with
 // the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db, DIR/subsidy.db,
@@ -23,6 +28,8 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_split.h"
 #include "absl/time/clock.h"
+#include "kaigo/sdk/clock.h"
+#include "kaigo/sdk/loopback.h"
 #include "sandbox/card_holders.h"
 #include "sandbox/certificates.h"
 #include "sandbox/https_server.h"
@@ -39,8 +46,10 @@ std::string Flag(const std::vector<std::string>& args, const std::string& name,
 }
 
 int Usage() {
-  std::cerr << "usage:\n  kaigo-sandbox make-certs --dir DIR [--offices N,N] [--p12-password P]\n"
-               "  kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE]\n"
+  std::cerr << "usage:\n  kaigo-sandbox make-certs --dir DIR [--offices N,N] [--p12-password P] "
+               "[--clock-offset S]\n"
+               "  kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE] "
+               "[--clock-offset S]\n"
                "  kaigo-sandbox --version\n";
   return 2;
 }
@@ -51,17 +60,33 @@ std::string ReadAll(const std::string& path) {
   return std::string(std::istreambuf_iterator<char>(in), {});
 }
 
+// The --clock-offset flag; false (after saying why) when it is malformed.
+bool ClockOffset(const std::vector<std::string>& args, absl::Duration* offset) {
+  std::string text = Flag(args, "--clock-offset", "");
+  if (text.empty()) return true;
+  auto parsed = kaigo::ParseClockOffset(text);
+  if (!parsed.ok()) {
+    std::cerr << parsed.status().message() << "\n";
+    return false;
+  }
+  *offset = *parsed;
+  return true;
+}
+
 int MakeCerts(const std::vector<std::string>& args) {
   std::string dir = Flag(args, "--dir", "");
   if (dir.empty()) return Usage();
+  absl::Duration offset;
+  if (!ClockOffset(args, &offset)) return 2;
+  kaigo::Clock clock(offset);
   std::vector<std::string> offices =
       absl::StrSplit(Flag(args, "--offices", "1371000017,1371000025,1371000033,1312345670"), ',',
                      absl::SkipEmpty());
-  absl::Status s =
-      kaigo::sandbox::MakeCertificates(dir, offices, Flag(args, "--p12-password", "sandbox"));
+  absl::Status s = kaigo::sandbox::MakeCertificates(
+      dir, offices, Flag(args, "--p12-password", "sandbox"), clock.Now());
   std::vector<std::string> cards;
   for (const auto& holder : kaigo::sandbox::kCardHolders) cards.push_back(holder.certificate_cn);
-  if (s.ok()) s = kaigo::sandbox::MakeJpkiCertificates(dir, cards);
+  if (s.ok()) s = kaigo::sandbox::MakeJpkiCertificates(dir, cards, clock.Now());
   if (!s.ok()) {
     std::cerr << s.message() << "\n";
     return 1;
@@ -80,20 +105,27 @@ int Serve(const std::vector<std::string>& args) {
     std::cerr << "--listen: must be host:port\n";
     return 2;
   }
+  absl::Duration offset;
+  if (!ClockOffset(args, &offset)) return 2;
+  bool loopback = kaigo::IsLoopbackHost(listen.substr(0, colon));
+  if (offset != absl::ZeroDuration() && !loopback) {
+    std::cerr << "--clock-offset: accepted only when listening on loopback, not " << listen << "\n";
+    return 2;
+  }
+  kaigo::Clock clock(offset);
+  auto now = [&clock] { return absl::ToUnixSeconds(clock.Now()); };
   sigset_t signals;
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
-  auto model = kaigo::sandbox::PlatformModel::Open(dir + "/sandbox.db",
-                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
+  auto model = kaigo::sandbox::PlatformModel::Open(dir + "/sandbox.db", now);
   if (!model.ok()) {
     std::cerr << model.status().message() << "\n";
     return 1;
   }
-  auto subsidy = kaigo::sandbox::SubsidyDesk::Open(dir + "/subsidy.db",
-                                                   [] { return absl::ToUnixSeconds(absl::Now()); });
+  auto subsidy = kaigo::sandbox::SubsidyDesk::Open(dir + "/subsidy.db", now);
   if (!subsidy.ok()) {
     std::cerr << subsidy.status().message() << "\n";
     return 1;
@@ -103,23 +135,21 @@ int Serve(const std::vector<std::string>& args) {
   std::string control =
       absl::BytesToHexString(absl::string_view(reinterpret_cast<const char*>(token), sizeof token));
   std::ofstream(dir + "/control.token") << control;
-  kaigo::sandbox::CardVerifier cards(ReadAll(dir + "/jpki-ca.crt"),
-                                     [] { return absl::ToUnixSeconds(absl::Now()); });
-  auto careplan = kaigo::sandbox::CareplanDesk::Open(
-      dir + "/careplan.db", model->get(), &cards, [] { return absl::ToUnixSeconds(absl::Now()); });
+  kaigo::sandbox::CardVerifier cards(ReadAll(dir + "/jpki-ca.crt"), now);
+  auto careplan =
+      kaigo::sandbox::CareplanDesk::Open(dir + "/careplan.db", model->get(), &cards, now);
   if (!careplan.ok()) {
     std::cerr << careplan.status().message() << "\n";
     return 1;
   }
-  kaigo::sandbox::Mailer mailer(dir + "/mail", [] { return absl::ToUnixSeconds(absl::Now()); });
-  auto portal = kaigo::sandbox::PortalModel::Open(dir + "/portal.db", &mailer,
-                                                  [] { return absl::ToUnixSeconds(absl::Now()); });
+  kaigo::sandbox::Mailer mailer(dir + "/mail", now);
+  auto portal = kaigo::sandbox::PortalModel::Open(dir + "/portal.db", &mailer, now);
   if (!portal.ok()) {
     std::cerr << portal.status().message() << "\n";
     return 1;
   }
   kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), careplan->get(), &cards,
-                                     portal->get(), dir, control);
+                                     portal->get(), dir, control, &clock, loopback);
   auto bound = server.Start(listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << bound.status().message() << "\n";

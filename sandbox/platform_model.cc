@@ -6,6 +6,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
 #include "sandbox/sqlite_query.h"
 
@@ -135,9 +136,21 @@ absl::Status PlatformModel::Seed() {
     const char* name;
     const char* live_from;  // nullptr: not scheduled
   };
-  const Municipality municipalities[] = {{"131011", "千代田区", "2026-04-01"},
-                                         {"122069", "木更津市", "2026-07-01"},
-                                         {"122192", "市原市", "2028-04-01"},
+  // Everything dated is relative to the day of seeding (the sandbox's clock), so that the tests
+  // and the demo meet the same situations on any date: see sandbox/README.md.
+  const absl::CivilDay today = JapanDay(absl::FromUnixSeconds(now_()));
+  const absl::CivilMonth month = absl::CivilMonth(today);
+  const int fiscal_year = today.month() >= 4 ? today.year() : today.year() - 1;  // April–March
+  const int copay_year = today.month() >= 8 ? today.year() : today.year() - 1;   // August–July
+  const std::string copay_from = IsoDate(absl::CivilDay(copay_year, 8, 1));
+  const std::string copay_to = IsoDate(absl::CivilDay(copay_year + 1, 7, 31));
+  auto day_of = [](absl::CivilMonth m, int day) { return IsoDate(absl::CivilDay(m) + (day - 1)); };
+  const std::string live_since_last_year = IsoDate(absl::CivilDay(fiscal_year - 1, 4, 1));
+  const std::string live_since_months = day_of(month - 5, 1);
+  const std::string live_in_two_years = IsoDate(absl::CivilDay(fiscal_year + 2, 4, 1));
+  const Municipality municipalities[] = {{"131011", "千代田区", live_since_last_year.c_str()},
+                                         {"122069", "木更津市", live_since_months.c_str()},
+                                         {"122192", "市原市", live_in_two_years.c_str()},
                                          {"435073", "水上村", nullptr}};
   for (const auto& m : municipalities) {
     Query q(db_, "INSERT INTO municipalities VALUES (?1, ?2, ?3)");
@@ -161,14 +174,12 @@ absl::Status PlatformModel::Seed() {
     std::string insured = i == 50 ? "H123456789" : absl::StrFormat("00001%05d", i);
     std::string level = i == 45 ? "01" : levels[(i - 1) % 9];
     bool applying = level == "applying";
-    int month = 1 + i % 9;
-    std::string certified = applying ? "" : absl::StrFormat("2026-%02d-10", month);
+    // Certified on the 10th, 10 to 2 months ago; valid for a year. Two ran out a year ago.
+    absl::CivilMonth certified_in = month - 10 + i % 9;
+    if (i == 7 || i == 17) certified_in -= 24;
+    std::string certified = applying ? "" : day_of(certified_in, 10);
     std::string from = certified;
-    std::string to = applying ? "" : absl::StrFormat("2027-%02d-09", month);
-    if (i == 7 || i == 17) {  // expired: a certification that ran out
-      certified = from = absl::StrFormat("2024-%02d-10", month);
-      to = absl::StrFormat("2025-%02d-09", month);
-    }
+    std::string to = applying ? "" : day_of(certified_in + 12, 9);
     std::string care_manager = i % 10 == 3 ? "1371000033" : "1371000017";
     int rows = i == 19 ? 2 : 1;  // the platform holds two records for this recipient
     for (int r = 0; r < rows; ++r) {
@@ -177,8 +188,7 @@ absl::Status PlatformModel::Seed() {
             "valid_to, monthly_limit_units, superseded, copay_percent, copay_from, copay_to, "
             "cost_limit_stage, cost_limit_from, cost_limit_to, home_modification_used, "
             "equipment_used, equipment_fiscal_year, care_manager_office) VALUES "
-            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,'2026-08-01','2027-07-31',?10,'2026-08-01','2027-07-31',"
-            "?11,?12,2026,?13)")
+            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?14,?15,?10,?14,?15,?11,?12,?16,?13)")
           .Bind(1, insurer)
           .Bind(2, insured)
           .Bind(3, level)
@@ -192,17 +202,20 @@ absl::Status PlatformModel::Seed() {
           .Bind(11, static_cast<int64_t>(home[i % 5]))
           .Bind(12, static_cast<int64_t>(equipment[i % 4]))
           .Bind(13, care_manager)
+          .Bind(14, copay_from)
+          .Bind(15, copay_to)
+          .Bind(16, static_cast<int64_t>(fiscal_year))
           .Run();
     }
     // Certification: in progress for applicants (cycling through the steps), certified otherwise.
     std::string status = applying ? certification_steps[(i / 9) % 4] : "certified";
-    std::string applied = applying ? "2026-10-01" : absl::StrFormat("2026-%02d-01", month);
+    std::string applied = applying ? day_of(month - 1, 1) : day_of(certified_in, 1);
     Query(db_, "INSERT INTO certifications VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
         .Bind(1, insurer)
         .Bind(2, insured)
         .Bind(3, status)
         .Bind(4, applied)
-        .Bind(5, applying ? "2026-11-01" : certified)
+        .Bind(5, applying ? day_of(month, 1) : certified)
         .Bind(6, applying ? "" : level)
         .Run();
     bool surveyed = status != "applied";
@@ -413,9 +426,17 @@ json PlatformModel::InsuredCertificate(const Session& session, const std::string
               {"equipment_purchase_used_yen", q.Int(13)},
               {"equipment_purchase_fiscal_year", q.Int(14)}};
     if (!medical) {
-      r["copay"] = {{"percent", q.Int(6)}, {"valid_from", q.Text(7)}, {"valid_to", q.Text(8)}};
-      r["cost_limit"] = {
-          {"stage", q.Text(9)}, {"valid_from", q.Text(10)}, {"valid_to", q.Text(11)}};
+      // 負担割合証 and 負担限度額認定証 run August–July; by August 1 the municipality has issued
+      // the next year's, so the answer is the one in force on `date`.
+      absl::CivilDay on;
+      std::string from = q.Text(7), to = q.Text(8);
+      if (absl::ParseCivilTime(date, &on) && (date < from || date > to)) {
+        int year = on.month() >= 8 ? on.year() : on.year() - 1;
+        from = IsoDate(absl::CivilDay(year, 8, 1));
+        to = IsoDate(absl::CivilDay(year + 1, 7, 31));
+      }
+      r["copay"] = {{"percent", q.Int(6)}, {"valid_from", from}, {"valid_to", to}};
+      r["cost_limit"] = {{"stage", q.Text(9)}, {"valid_from", from}, {"valid_to", to}};
     }
     records.push_back(std::move(r));
   }

@@ -14,6 +14,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/escaping.h"
 #include "absl/time/time.h"
+#include "kaigo/sdk/clock.h"
 
 namespace kaigo::sandbox {
 
@@ -92,8 +93,7 @@ inline absl::StatusOr<sqlite3*> OpenDatabase(const std::string& path, const char
 
 // "YYYY-MM-DD" of `unix_seconds` in Japan.
 inline std::string JapanDate(int64_t unix_seconds) {
-  return absl::FormatTime("%Y-%m-%d", absl::FromUnixSeconds(unix_seconds),
-                          absl::FixedTimeZone(9 * 3600));
+  return IsoDate(JapanDay(absl::FromUnixSeconds(unix_seconds)));
 }
 
 }  // namespace kaigo::sandbox

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "careplan/care_plan_writer.h"
 #include "careplan/file_name.h"
 #include "careplan/testing/sample_files.h"
@@ -28,7 +29,7 @@ cp::testing::SampleOptions Sample() {
   cp::testing::SampleOptions o;
   o.recipients = 2;
   o.rows_per_recipient = 3;
-  o.month = "202611";
+  o.month = TestMonth();  // 対象年月: this month, as the units below are sent
   return o;
 }
 
@@ -182,20 +183,23 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
   EXPECT_EQ(sent.units(0).acknowledged_at(), 0);
   EXPECT_EQ(sent.units(1).acknowledged_at(), acked.acknowledged_at());
 
-  // Evidence for the recipient 131011/0000100004 in November 2026, on both sides.
-  std::vector<v1::EvidenceRecord> sakura = Evidence(kSakura, "202611");
+  // Evidence for the recipient 131011/0000100004 in this month, on both sides: the month the
+  // units went and came (by the test clock) and the files' 対象年月.
+  std::vector<v1::EvidenceRecord> sakura = Evidence(kSakura, TestMonth());
   ASSERT_EQ(sakura.size(), 3u);  // the plan and the tables sent, the 実績 received
   EXPECT_EQ(sakura[0].direction(), v1::EvidenceRecord::DIRECTION_SENT);
   EXPECT_EQ(sakura[1].files(0).sha256(), tables_sent.sends(0).files(0).sha256());
   EXPECT_EQ(sakura[1].acknowledged_at(), acked.acknowledged_at());
   EXPECT_EQ(sakura[2].direction(), v1::EvidenceRecord::DIRECTION_RECEIVED);
   EXPECT_EQ(sakura[2].counterpart_office(), kHimawari);
-  std::vector<v1::EvidenceRecord> himawari = Evidence(kHimawari, "202611");
+  std::vector<v1::EvidenceRecord> himawari = Evidence(kHimawari, TestMonth());
   ASSERT_EQ(himawari.size(), 3u);  // two units received, the 実績 sent
   EXPECT_EQ(himawari[0].direction(), v1::EvidenceRecord::DIRECTION_RECEIVED);
   EXPECT_EQ(himawari[1].acknowledged_at(), acked.acknowledged_at());
   EXPECT_EQ(himawari[2].direction(), v1::EvidenceRecord::DIRECTION_SENT);
-  EXPECT_TRUE(Evidence(kSakura, "202512").empty());
+  absl::CivilMonth a_year_ago = absl::CivilMonth(TestToday()) - 11;
+  EXPECT_TRUE(Evidence(kSakura, absl::StrFormat("%04d%02d", a_year_ago.year(), a_year_ago.month()))
+                  .empty());
   for (const auto& e : sakura) {
     for (const auto& ref : e.recipient_refs()) EXPECT_EQ(ref.find("0000100004"), std::string::npos);
   }

@@ -167,7 +167,7 @@ TEST_F(ReplicasTest, UnitsSentFromBothEnginesAtOnceAllArriveInOrder) {
   cp::testing::SampleOptions sample;
   sample.recipients = 1;
   sample.rows_per_recipient = 2;
-  sample.month = "202611";
+  sample.month = TestMonth();
   constexpr int kPerEngine = 4;
   std::vector<std::thread> senders;
   std::vector<v1::SendCarePlanResponse> results(2 * kPerEngine);

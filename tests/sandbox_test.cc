@@ -270,7 +270,7 @@ TEST_F(SandboxTest, ACarePlanSendUnitReachesItsDestinationOnly) {
   EXPECT_EQ(SendCarePlan(*sakura, "plan-2026-11-r1", kHimawari, "11", {})["send_id"], id)
       << "a repeat is no new unit, though a higher one was sent since";
 
-  std::string month = absl::FormatTime("%Y%m", absl::Now(), absl::FixedTimeZone(9 * 3600));
+  std::string month = TestMonth();
   json mine = GetJson(*sakura, "/api/v1/careplan/sends?month=" + month);
   ASSERT_EQ(mine["sends"].size(), 2u) << mine;
   EXPECT_EQ(mine["sends"][0]["send_id"], id);
@@ -383,8 +383,7 @@ TEST_F(SandboxTest, ACarePlanRequestIsFiledOnTheRecipientsBehalf) {
   ASSERT_TRUE(accepted.contains("notification_id")) << accepted;
   EXPECT_EQ(accepted["status"], "accepted");
   EXPECT_EQ(accepted["identity_method"], "numbers");
-  EXPECT_EQ(accepted["accepted_on"],
-            absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600)));
+  EXPECT_EQ(accepted["accepted_on"], IsoDate(TestToday()));
   EXPECT_EQ(PostJson(*sakura, kRequests, form), accepted) << "the same client reference";
   EXPECT_EQ(GetJson(*sakura, progress)["status"], "certified")
       << "さくら is now #13's 居宅介護支援事業所";
@@ -484,7 +483,7 @@ TEST_F(SandboxTest, MunicipalitiesNotLiveAreBusinessErrorsWithTheirDate) {
   json future = GetJson(
       *client, "/api/v1/insured-certificate?insurer_number=122192&insured_number=0000100046");
   EXPECT_EQ(future["error"]["code"], "MUNICIPALITY_NOT_LIVE");
-  EXPECT_EQ(future["error"]["live_from"], "2028-04-01");
+  EXPECT_EQ(future["error"]["live_from"], IchiharaGoesLive());
   json never = GetJson(
       *client, "/api/v1/insured-certificate?insurer_number=435073&insured_number=0000100049");
   EXPECT_EQ(never["error"]["code"], "MUNICIPALITY_NOT_LIVE");

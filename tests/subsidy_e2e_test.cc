@@ -24,7 +24,7 @@ constexpr char kSakura[] = "1371000017";    // 居宅介護支援; its filings a
 constexpr char kHimawari[] = "1371000025";  // 訪問介護; its filings are returned
 constexpr char kAoba[] = "1371000033";      // returned on the 1st of last month (seeded)
 
-absl::CivilDay Today() { return absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(9 * 3600)); }
+absl::CivilDay Today() { return TestToday(); }
 
 std::string YamlDate(absl::CivilDay d) {
   return absl::StrFormat("{year: %d, month: %d, day: %d}", d.year(), d.month(), d.day());
@@ -351,8 +351,11 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   ASSERT_TRUE(stub_->Validate(Context(kHimawari).get(), validate, &report).ok());
   EXPECT_TRUE(report.ok()) << report.DebugString();
 
-  // Outside the round, the date is named.
-  validate.mutable_application_date()->set_year(static_cast<int32_t>(Today().year() + 1));
+  // Outside the round (the day after it closes), the date is named.
+  absl::CivilDay closed = Today() + 61;
+  validate.mutable_application_date()->set_year(static_cast<int32_t>(closed.year()));
+  validate.mutable_application_date()->set_month(closed.month());
+  validate.mutable_application_date()->set_day(closed.day());
   ASSERT_TRUE(stub_->Validate(Context(kHimawari).get(), validate, &report).ok());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.errors(0).field(), "application_date");

@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/log/json_logger.h"
 #include "kaigo/identifiers.h"
+#include "kaigo/sdk/loopback.h"
 
 namespace kaigo::engine {
 
@@ -135,8 +136,20 @@ bool ParseHostPort(const std::string& address, std::string* host, int* port) {
   return absl::SimpleAtoi(address.substr(colon + 1), port) && *port >= 0 && *port <= 65535;
 }
 
-bool IsLoopbackHost(const std::string& host) {
-  return host == "localhost" || host == "::1" || host.rfind("127.", 0) == 0;
+bool ListensOnLoopbackOnly(const kaigo::v1::ServerConfig& server, std::string* not_loopback) {
+  for (auto [name, address] :
+       {std::pair<const char*, const std::string*>{"server.listen", &server.listen()},
+        {"server.metrics_listen", &server.metrics_listen()},
+        {"server.health_listen", &server.health_listen()}}) {
+    std::string host;
+    int port;
+    if (address->empty() && name != std::string("server.listen")) continue;
+    if (!ParseHostPort(*address, &host, &port) || !IsLoopbackHost(host)) {
+      *not_loopback = std::string(name) + " (" + *address + ")";
+      return false;
+    }
+  }
+  return true;
 }
 
 void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {

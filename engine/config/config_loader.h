@@ -68,7 +68,9 @@ std::string ResolvePath(const std::string& dir, const std::string& path);
 
 // "host:port" with a port of 0–65535; IPv6 hosts in brackets.
 bool ParseHostPort(const std::string& address, std::string* host, int* port);
-bool IsLoopbackHost(const std::string& host);
+// Whether every listener in `server` is on loopback (kaigo/sdk/loopback.h); else names the first
+// that is not, as "server.listen (0.0.0.0:50051)".
+bool ListensOnLoopbackOnly(const kaigo::v1::ServerConfig& server, std::string* not_loopback);
 
 }  // namespace kaigo::engine
 

@@ -1,6 +1,6 @@
 // kaigo-bridge: the engine's command line.
 //
-//   kaigo-bridge serve --config FILE [--ready-file FILE]
+//   kaigo-bridge serve --config FILE [--ready-file FILE] [--clock-offset SECONDS|DURATION]
 //   kaigo-bridge check-config FILE [--root DIR]   (DIR: a staged tree; absolute paths below it)
 //   kaigo-bridge audit verify --config FILE
 //   kaigo-bridge --version
@@ -8,7 +8,9 @@
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
 // {"grpc_port":…,"metrics_port":…,"health_port":…,"pid":…} once the engine serves (written
-// atomically), so tests and supervisors can use port 0.
+// atomically), so tests and supervisors can use port 0. --clock-offset moves the engine's clock
+// for business dates and stored timestamps (kaigo/sdk/clock.h), for tests only: an engine with a
+// listener off loopback refuses it.
 #include <malloc.h>
 #include <signal.h>
 #include <unistd.h>
@@ -32,7 +34,7 @@ using kaigo::engine::Engine;
 
 int Usage() {
   std::cerr << "usage:\n"
-               "  kaigo-bridge serve --config FILE [--ready-file FILE]\n"
+               "  kaigo-bridge serve --config FILE [--ready-file FILE] [--clock-offset SECONDS]\n"
                "  kaigo-bridge check-config FILE [--root DIR]\n"
                "  kaigo-bridge audit verify --config FILE\n"
                "  kaigo-bridge --version\n";
@@ -72,8 +74,17 @@ int Serve(const std::vector<std::string>& args) {
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
+  absl::Duration clock_offset;
+  if (std::string offset = Flag(args, "--clock-offset"); !offset.empty()) {
+    auto parsed = kaigo::ParseClockOffset(offset);
+    if (!parsed.ok()) {
+      std::cerr << parsed.status().message() << "\n";
+      return 2;
+    }
+    clock_offset = *parsed;
+  }
   std::vector<std::string> errors;
-  auto engine = Engine::Create(config, &errors);
+  auto engine = Engine::Create(config, &errors, /*check_only=*/false, /*root=*/"", clock_offset);
   if (!engine.ok()) {
     PrintErrors(errors.empty() ? std::vector<std::string>{std::string(engine.status().message())}
                                : errors);

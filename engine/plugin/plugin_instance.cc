@@ -8,7 +8,6 @@
 #include <iterator>
 #include <thread>
 
-#include "absl/time/clock.h"
 #include "engine/config/config_loader.h"
 #include "kaigo/sdk/abi.h"
 
@@ -110,7 +109,7 @@ struct EngineHostApi {
                              const kaigo_audit_record* record) {
     PluginInstance* self = Self(h);
     AuditRecord r;
-    r.time_ms = absl::ToUnixMillis(absl::Now());
+    r.time_ms = absl::ToUnixMillis(self->env_->clock->Now());
     r.office = self->office_;
     r.plugin = self->image_->name();
     if (call != nullptr) {
@@ -170,6 +169,10 @@ struct EngineHostApi {
                                     FromBytes(request), handler);
   }
 
+  static int64_t NowUnixUs(kaigo_host* h) {
+    return absl::ToUnixMicros(Self(h)->env_->clock->Now());
+  }
+
   static const kaigo_host_api* Table() {
     static const kaigo_host_api table{sizeof(kaigo_host_api),
                                       KAIGO_ABI_VERSION,
@@ -185,7 +188,8 @@ struct EngineHostApi {
                                       &MetricAdd,
                                       &CallStart,
                                       &sdk::host::OutgoingCancel,
-                                      &sdk::host::OutgoingRelease};
+                                      &sdk::host::OutgoingRelease,
+                                      &NowUnixUs};
     return &table;
   }
 };

@@ -20,6 +20,7 @@
 #include "engine/metrics/metrics.h"
 #include "engine/plugin/plugin_image.h"
 #include "engine/store/store.h"
+#include "kaigo/sdk/clock.h"
 #include "kaigo/sdk/host_side.h"
 #include "kaigo/v1/config.pb.h"
 
@@ -40,6 +41,7 @@ struct HostEnvironment {
   Metrics* metrics = nullptr;
   JsonLogger* logger = nullptr;
   CallRouter* router = nullptr;
+  const Clock* clock = nullptr;  // business dates and stored timestamps (kaigo/sdk/clock.h)
 
   // Waits (up to `timeout`) until every instance created with this environment is destroyed.
   bool AwaitNoInstances(std::chrono::milliseconds timeout);

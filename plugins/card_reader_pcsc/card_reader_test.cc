@@ -10,6 +10,7 @@
 
 #include <filesystem>
 
+#include "absl/time/clock.h"
 #include "fake_transport.h"
 #include "kaigo/sdk/fake_host.h"
 #include "kaigo/v1/card_reader.pb.h"
@@ -60,7 +61,7 @@ class CardReaderTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(::testing::TempDir() + "/card-reader-test");
     std::filesystem::create_directories(*dir_);
-    ASSERT_TRUE(sandbox::MakeJpkiCertificates(*dir_, {kCn}).ok());
+    ASSERT_TRUE(sandbox::MakeJpkiCertificates(*dir_, {kCn}, absl::Now()).ok());
   }
   static void TearDownTestSuite() { delete dir_; }
 

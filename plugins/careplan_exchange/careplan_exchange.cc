@@ -8,7 +8,6 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "card_proof.h"
 #include "careplan/care_plan_reader.h"
@@ -20,6 +19,7 @@
 #include "exchange_answers.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/sdk/clock.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -49,13 +49,8 @@ constexpr int kValidateThreads = 2;
 // Sends of one unit to one destination when the platform takes a higher 連番 first (UNIT_ORDER).
 constexpr int kSendAttempts = 5;
 
-const absl::TimeZone& Japan() {
-  static const absl::TimeZone* zone = new absl::TimeZone(absl::FixedTimeZone(9 * 3600));
-  return *zone;
-}
-
 std::string MonthOf(int64_t unix_seconds) {
-  return absl::FormatTime("%Y%m", absl::FromUnixSeconds(unix_seconds), Japan());
+  return absl::FormatTime("%Y%m", absl::FromUnixSeconds(unix_seconds), JapanTime());
 }
 
 // INVALID_ARGUMENT naming the first findings, or OK when none is an error.
@@ -221,15 +216,15 @@ class CarePlanExchange : public sdk::Instance {
   // and than `above` (one the platform refused); kept first.
   absl::StatusOr<std::string> NextSequence(const std::string& above = "") {
     std::lock_guard<std::mutex> lock(sequence_mu_);
-    std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", absl::Now(), Japan());
+    std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", host().Now(), JapanTime());
     auto last = host().StoreGet(kLastSequence);
     if (!last.ok() && !absl::IsNotFound(last.status())) return last.status();
     const std::string floor = std::max(last.ok() ? *last : std::string(), above);
     int y, mo, d, h, mi, se;
     if (sequence <= floor &&
         sscanf(floor.c_str(), "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) == 6) {
-      absl::Time previous = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), Japan());
-      sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), Japan());
+      absl::Time previous = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), JapanTime());
+      sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), JapanTime());
     }
     if (absl::Status s = host().StorePut(kLastSequence, sequence); !s.ok()) return s;
     return sequence;
@@ -415,7 +410,7 @@ class CarePlanExchange : public sdk::Instance {
     auto key = host().StoreGet(index);
     if (!key.ok()) {
       if (!absl::IsNotFound(key.status())) return key.status();
-      key = absl::StrFormat("%s%016d/%s", kEvidencePrefix, absl::ToUnixMicros(absl::Now()),
+      key = absl::StrFormat("%s%016d/%s", kEvidencePrefix, absl::ToUnixMicros(host().Now()),
                             e.send_id());
       if (absl::Status s = host().StorePut(index, *key); !s.ok()) return s;
     }
@@ -532,7 +527,7 @@ class CarePlanExchange : public sdk::Instance {
       evidence.set_unit(unit->unit());
       evidence.set_counterpart_office(unit->from_office());
       evidence.set_counterpart_service_type(unit->from_service_type());
-      evidence.set_at(absl::ToUnixSeconds(absl::Now()));
+      evidence.set_at(absl::ToUnixSeconds(host().Now()));
       evidence.set_acknowledged_at(unit->acknowledged_at());
       *evidence.mutable_files() = unit->files();
       for (const auto& [insurer, insured] : recipients) {

@@ -1,5 +1,6 @@
 #include "otp_mailbox.h"
 
+#include <chrono>
 #include <map>
 #include <mutex>
 #include <set>
@@ -89,9 +90,10 @@ class OtpMailbox : public sdk::Instance {
     int timeout = req.timeout_seconds() > 0               ? req.timeout_seconds()
                   : config_.default_timeout_seconds() > 0 ? config_.default_timeout_seconds()
                                                           : 600;
-    absl::Time now = absl::Now();
+    // Mail dates and the pending list are on the host's clock; the wait is on the monotonic one.
+    absl::Time now = host().Now();
     int64_t since = req.sent_after() > 0 ? req.sent_after() : absl::ToUnixSeconds(now) - 120;
-    absl::Time deadline = now + absl::Seconds(timeout);
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
     absl::Duration poll =
         absl::Milliseconds(config_.poll_interval_ms() > 0 ? config_.poll_interval_ms() : 2000);
 
@@ -102,7 +104,7 @@ class OtpMailbox : public sdk::Instance {
       pending.set_purpose(req.purpose());
       pending.set_recipient_hint(req.recipient_hint());
       pending.set_requested_at(absl::ToUnixSeconds(now));
-      pending.set_expires_at(absl::ToUnixSeconds(deadline));
+      pending.set_expires_at(absl::ToUnixSeconds(now + absl::Seconds(timeout)));
       std::lock_guard<std::mutex> lock(mu_);
       pending_[id] = pending;
     }
@@ -118,7 +120,7 @@ class OtpMailbox : public sdk::Instance {
           code.status().code() == absl::StatusCode::kInvalidArgument) {
         break;
       }
-      if (absl::Now() + poll > deadline) {
+      if (std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(poll) > deadline) {
         if (code.status().code() == absl::StatusCode::kNotFound) code = last;
         break;
       }

@@ -8,7 +8,6 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "random_id.h"
 
 namespace kaigo::plugins::otp_relay {
@@ -18,8 +17,6 @@ namespace {
 constexpr char kPendingPrefix[] = "pending/";
 constexpr char kAnswerPrefix[] = "answer/";
 constexpr int kMaxTimeoutSeconds = 3600;
-
-int64_t NowSeconds() { return absl::ToUnixSeconds(absl::Now()); }
 
 // One thread per plugin image ticks every live instance; an engine may hold thousands.
 class Ticker {

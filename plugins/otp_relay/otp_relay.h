@@ -44,6 +44,8 @@ class OtpRelay : public sdk::Instance {
   void WatchPending(Watcher watcher);
 
   absl::StatusOr<std::vector<kaigo::v1::PendingOtp>> LoadPending() const;
+  // Requests and expiries are stored and shown to the operator: the host's clock, Unix seconds.
+  int64_t NowSeconds() const { return absl::ToUnixSeconds(host().Now()); }
   void Broadcast(kaigo::v1::PendingOtpEvent::Kind kind, const kaigo::v1::PendingOtp& otp);
   void Withdraw(const std::string& request_id);
   // Removes a request and its answer from the store.

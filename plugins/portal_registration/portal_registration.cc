@@ -5,7 +5,6 @@
 #include <mutex>
 
 #include "absl/strings/str_cat.h"
-#include "absl/time/clock.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/portal_registration.pb.h"
 #include "kaigo/v1/otp.pb.h"
@@ -242,7 +241,7 @@ class PortalRegistration : public sdk::Instance {
     }
     if (req.eclaim_password().empty())
       return absl::InvalidArgumentError("eclaim_password: required");
-    int64_t asked_at = absl::ToUnixSeconds(absl::Now());
+    int64_t asked_at = absl::ToUnixSeconds(host().Now());
     auto a = Portal("POST", "registration/eclaim",
                     {{"kj_id", req.eclaim_user_id()},
                      {"password", req.eclaim_password()},
@@ -360,7 +359,7 @@ class PortalRegistration : public sdk::Instance {
       }
       auto initial = sealer_.Open(flow->sealed_initial_password());
       if (!initial.ok()) return initial.status();
-      int64_t asked_at = absl::ToUnixSeconds(absl::Now());
+      int64_t asked_at = absl::ToUnixSeconds(host().Now());
       auto a =
           Portal("POST", "login", {{"email", flow->details().email()}, {"password", *initial}});
       if (!a.ok()) return a.status();

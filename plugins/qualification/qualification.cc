@@ -1,14 +1,15 @@
 #include "qualification.h"
 
+#include <chrono>
 #include <map>
 #include <mutex>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
-#include "absl/time/clock.h"
 #include "card_proof.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/sdk/clock.h"
 #include "kaigo/v1/qualification.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -26,13 +27,9 @@ using kaigo::plugins::v1::QualificationConfig;
 constexpr char kMethod[] = "/kaigo.v1.QualificationService/LookupByInsuredNumber";
 constexpr char kByCard[] = "/kaigo.v1.QualificationService/LookupByCard";
 
-std::string Today() {
-  return absl::FormatTime("%Y-%m-%d", absl::Now(), absl::FixedTimeZone(9 * 3600));  // Japan
-}
-
-// "YYYY-MM-DD" of the request's reference date, today when unset.
-absl::StatusOr<std::string> AsOf(bool given, const v1::Date& d) {
-  if (!given) return Today();
+// "YYYY-MM-DD" of the request's reference date, `today` (the host's, in Japan) when unset.
+absl::StatusOr<std::string> AsOf(bool given, const v1::Date& d, absl::CivilDay today) {
+  if (!given) return IsoDate(today);
   absl::CivilDay day(d.year(), d.month(), d.day());
   if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
     return absl::InvalidArgumentError("as_of: not a calendar date");
@@ -66,7 +63,7 @@ class Qualification : public sdk::Instance {
     if (auto s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
       return absl::InvalidArgumentError("insured.value: " + std::string(s.message()));
     }
-    auto reference = AsOf(req.has_as_of(), req.as_of());
+    auto reference = AsOf(req.has_as_of(), req.as_of(), host().Today());
     if (!reference.ok()) return reference.status();
     const std::string& as_of = *reference;
     std::string key = req.insurer().value() + "/" + req.insured().value() + "/" + as_of;
@@ -93,7 +90,7 @@ class Qualification : public sdk::Instance {
   // plugin the office binds to it), then the qualification of the certificate's holder.
   absl::StatusOr<v1::QualificationResult> LookupByCard(const v1::LookupByCardRequest& req,
                                                        const sdk::CallBase& call) {
-    auto as_of = AsOf(req.has_as_of(), req.as_of());
+    auto as_of = AsOf(req.has_as_of(), req.as_of(), host().Today());
     if (!as_of.ok()) return as_of.status();
     auto body = ProveCardHolder(host(), call, *client_, req.reader(), req.pin());
     if (!body.ok()) return body.status();
@@ -116,7 +113,7 @@ class Qualification : public sdk::Instance {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = cache_.find(key);
     if (config_.cache_ttl_seconds() <= 0 || it == cache_.end() ||
-        absl::Now() - it->second.first >= absl::Seconds(config_.cache_ttl_seconds())) {
+        std::chrono::steady_clock::now() - it->second.first >= Ttl()) {
       return absl::NotFoundError("not cached");
     }
     return it->second.second;
@@ -125,18 +122,21 @@ class Qualification : public sdk::Instance {
   void Remember(const std::string& key, const v1::QualificationResult& result) {
     if (config_.cache_ttl_seconds() <= 0) return;
     std::lock_guard<std::mutex> lock(mu_);
-    absl::Time now = absl::Now();
+    auto now = std::chrono::steady_clock::now();
     for (auto it = cache_.begin(); it != cache_.end();) {  // expired entries go
-      it = now - it->second.first >= absl::Seconds(config_.cache_ttl_seconds()) ? cache_.erase(it)
-                                                                                : std::next(it);
+      it = now - it->second.first >= Ttl() ? cache_.erase(it) : std::next(it);
     }
     cache_[key] = {now, result};
   }
 
+  // A TTL, so on the monotonic clock: moving the host's clock neither keeps nor drops an answer.
+  std::chrono::seconds Ttl() const { return std::chrono::seconds(config_.cache_ttl_seconds()); }
+
   const QualificationConfig config_;
   std::unique_ptr<platform::PlatformClient> client_;
   std::mutex mu_;
-  std::map<std::string, std::pair<absl::Time, v1::QualificationResult>> cache_;
+  std::map<std::string, std::pair<std::chrono::steady_clock::time_point, v1::QualificationResult>>
+      cache_;
   RecipientRefs refs_{host()};
 };
 

@@ -31,10 +31,6 @@ using platform::Sha256Hex;
 constexpr char kService[] = "/kaigo.v1.SubsidyService/";
 constexpr char kAppPrefix[] = "app/";
 
-absl::CivilDay TodayInJapan() {
-  return absl::ToCivilDay(absl::Now(), absl::FixedTimeZone(9 * 3600));
-}
-
 std::string AttachmentKey(const std::string& app, const std::string& attachment) {
   return absl::StrCat("att/", app, "/", attachment);
 }
@@ -195,7 +191,7 @@ class SubsidyFiling : public sdk::Instance {
     app.mutable_office()->set_value(office_);
     *app.mutable_form() = req.form();
     app.set_status(v1::APPLICATION_STATUS_DRAFT);
-    *app.mutable_created_on() = ToDate(TodayInJapan());
+    *app.mutable_created_on() = ToDate(host().Today());
     std::lock_guard<std::mutex> lock(mu_);
     return Save(std::move(app), true);
   }
@@ -310,7 +306,7 @@ class SubsidyFiling : public sdk::Instance {
 
   absl::StatusOr<v1::ApplicationReport> Validate(const v1::ValidateApplicationRequest& req,
                                                  const sdk::CallBase&) {
-    absl::CivilDay day = TodayInJapan();
+    absl::CivilDay day = host().Today();
     if (req.has_application_date()) {
       if (!IsCalendarDate(req.application_date())) {
         return absl::InvalidArgumentError("application_date: not a calendar date");
@@ -348,7 +344,7 @@ class SubsidyFiling : public sdk::Instance {
     auto prior = Prior(*app);
     if (!prior.ok()) return prior.status();
     v1::ApplicationReport report =
-        CheckApplication(*rules_->Current(), *app, TodayInJapan(), *prior);
+        CheckApplication(*rules_->Current(), *app, host().Today(), *prior);
     if (!report.ok()) {
       return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
                                            Describe(report));

@@ -155,6 +155,8 @@ struct FakeHostApi {
                                handler);
   }
 
+  static int64_t NowUnixUs(kaigo_host* h) { return absl::ToUnixMicros(Self(h)->clock_.Now()); }
+
   static const kaigo_host_api* Table() {
     static const kaigo_host_api table{sizeof(kaigo_host_api),
                                       KAIGO_ABI_VERSION,
@@ -170,7 +172,8 @@ struct FakeHostApi {
                                       &MetricAdd,
                                       &CallStart,
                                       &host::OutgoingCancel,
-                                      &host::OutgoingRelease};
+                                      &host::OutgoingRelease,
+                                      &NowUnixUs};
     return &table;
   }
 };

@@ -1,6 +1,8 @@
 #include "kaigo/sdk/host_services.h"
 
+#include "absl/time/clock.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/clock.h"
 
 namespace kaigo::sdk {
 
@@ -90,6 +92,15 @@ absl::StatusOr<std::string> HostServices::Secret(std::string_view name) const {
   }
   return value;
 }
+
+absl::Time HostServices::Now() const {
+  if (KAIGO_HAS_FIELD(api_, kaigo_host_api, now_unix_us) && api_->now_unix_us != nullptr) {
+    return absl::FromUnixMicros(api_->now_unix_us(host_));
+  }
+  return absl::Now();
+}
+
+absl::CivilDay HostServices::Today() const { return JapanDay(Now()); }
 
 void HostServices::MetricAdd(std::string_view name, double delta) const {
   api_->metric_add(host_, ToStr(name), delta);

@@ -17,6 +17,7 @@
 #include <sstream>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kaigo/identifiers.h"
 
@@ -30,6 +31,28 @@ std::string Env(const char* name, const char* fallback) {
   return fs::absolute(v != nullptr ? v : fallback).lexically_normal().string();
 }
 }  // namespace
+
+const Clock& TestClock() {
+  static const Clock* clock = [] {
+    absl::Duration offset;
+    if (const char* text = getenv("KAIGO_TEST_CLOCK_OFFSET"); text != nullptr && *text != '\0') {
+      auto parsed = ParseClockOffset(text);
+      if (!parsed.ok()) {
+        fprintf(stderr, "KAIGO_TEST_CLOCK_OFFSET: %s\n",
+                std::string(parsed.status().message()).c_str());
+        abort();
+      }
+      offset = *parsed;
+    }
+    return new Clock(offset);
+  }();
+  return *clock;
+}
+
+std::string TestMonth() {
+  absl::CivilDay today = TestToday();
+  return absl::StrFormat("%04d%02d", today.year(), today.month());
+}
 
 std::string BuildDir() { return Env("KAIGO_BUILD_DIR", "build"); }
 std::string SourceDir() { return Env("KAIGO_SOURCE_DIR", "."); }
@@ -150,15 +173,20 @@ int StopChild(pid_t* pid) {
 }
 
 absl::StatusOr<std::unique_ptr<EngineProcess>> EngineProcess::Start(const std::string& config,
-                                                                    absl::Duration timeout) {
+                                                                    absl::Duration timeout,
+                                                                    absl::Duration clock_offset) {
   auto engine = std::unique_ptr<EngineProcess>(new EngineProcess());
   engine->dir_ = std::make_unique<TempDir>();
   std::string ready = engine->dir_->path() + "/ready.json";
   engine->log_path_ = engine->dir_->path() + "/engine.log";
   std::string content;
+  std::vector<std::string> argv = {EngineBinary(), "serve",        "--config",
+                                   config,         "--ready-file", ready};
+  if (clock_offset != absl::ZeroDuration()) {
+    argv.insert(argv.end(), {"--clock-offset", absl::StrCat(absl::ToInt64Seconds(clock_offset))});
+  }
   auto m = StartChild(
-      {EngineBinary(), "serve", "--config", config, "--ready-file", ready}, ready,
-      engine->log_path_,
+      argv, ready, engine->log_path_,
       std::regex("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+),\"health_port\":([0-9]+)"),
       timeout, &engine->pid_, &content);
   if (!m.ok()) return m.status();
@@ -176,11 +204,14 @@ void EngineProcess::Signal(int signal) {
 
 int EngineProcess::Stop() { return StopChild(&pid_); }
 
-absl::StatusOr<std::unique_ptr<SandboxProcess>> SandboxProcess::Start() {
+absl::StatusOr<std::unique_ptr<SandboxProcess>> SandboxProcess::Start(absl::Duration clock_offset) {
   auto sandbox = std::unique_ptr<SandboxProcess>(new SandboxProcess());
   sandbox->dir_ = std::make_unique<TempDir>();
+  sandbox->clock_offset_ = clock_offset;
   std::string binary = BuildDir() + "/sandbox/kaigo-sandbox";
-  CommandResult certs = RunCommand(binary + " make-certs --dir " + sandbox->dir());
+  CommandResult certs =
+      RunCommand(absl::StrCat(binary, " make-certs --dir ", sandbox->dir(), " --clock-offset ",
+                              absl::ToInt64Seconds(clock_offset)));
   if (certs.exit_code != 0) return absl::InternalError("make-certs: " + certs.output);
   if (absl::Status s = sandbox->Launch(0); !s.ok()) return s;
   return sandbox;
@@ -190,7 +221,8 @@ absl::Status SandboxProcess::Launch(int port) {
   std::string ready = dir() + "/ready.json";
   std::string content;
   auto m = StartChild({BuildDir() + "/sandbox/kaigo-sandbox", "serve", "--dir", dir(), "--listen",
-                       "127.0.0.1:" + std::to_string(port), "--ready-file", ready},
+                       "127.0.0.1:" + std::to_string(port), "--ready-file", ready, "--clock-offset",
+                       absl::StrCat(absl::ToInt64Seconds(clock_offset_))},
                       ready, dir() + "/sandbox.log", std::regex("\"port\":([0-9]+)"),
                       absl::Seconds(20), &pid_, &content);
   if (!m.ok()) return m.status();
@@ -204,14 +236,24 @@ int SandboxProcess::Stop() { return StopChild(&pid_); }
 
 absl::Status SandboxProcess::Restart() { return Launch(port_); }
 
-absl::Status SandboxProcess::Faults(const std::string& json) const {
+absl::Status SandboxProcess::Control(const std::string& path, const std::string& json) const {
   std::string office = dir() + "/office-1371000017";
-  CommandResult r = RunCommand(
-      "curl -sS --fail --cacert " + dir() + "/ca.crt --cert " + office + ".crt --key " + office +
-      ".key -H 'X-Sandbox-Control: " + ReadFile(dir() + "/control.token") +
-      "' -H 'Content-Type: application/json' -d '" + json + "' " + base_url() + "/sandbox/faults");
-  if (r.exit_code != 0) return absl::InternalError("faults: " + r.output);
+  CommandResult r =
+      RunCommand("curl -sS --fail --cacert " + dir() + "/ca.crt --cert " + office + ".crt --key " +
+                 office + ".key -H 'X-Sandbox-Control: " + ReadFile(dir() + "/control.token") +
+                 "' -H 'Content-Type: application/json' -d '" + json + "' " + base_url() + path);
+  if (r.exit_code != 0) return absl::InternalError(path + ": " + r.output);
   return absl::OkStatus();
+}
+
+absl::Status SandboxProcess::Faults(const std::string& json) const {
+  return Control("/sandbox/faults", json);
+}
+
+absl::Status SandboxProcess::SetClockOffset(absl::Duration offset) {
+  clock_offset_ = offset;
+  return Control("/sandbox/clock",
+                 absl::StrCat("{\"offset_seconds\":", absl::ToInt64Seconds(offset), "}"));
 }
 
 std::string EngineProcess::Log() const { return ReadFile(log_path_); }
@@ -260,9 +302,9 @@ std::string PlatformOfficeYaml(
 absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
     const std::vector<std::string>& plugins,
     const std::function<std::string(const SandboxProcess&, const TempDir&)>& offices,
-    const std::string& log_level, const std::string& store_yaml) {
+    const std::string& log_level, const std::string& store_yaml, absl::Duration clock_offset) {
   auto stack = std::make_unique<PlatformStack>();
-  auto sandbox = SandboxProcess::Start();
+  auto sandbox = SandboxProcess::Start(clock_offset);
   if (!sandbox.ok()) return sandbox.status();
   stack->sandbox = *std::move(sandbox);
   stack->dir = std::make_unique<TempDir>();
@@ -273,10 +315,19 @@ absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
           (store_yaml.empty() ? "store:\n  sqlite_path: state.db\n" : store_yaml) +
           "log:\n  level: " + log_level + "\n";
   stack->config = stack->dir->Write("engine.yaml", yaml);
-  auto engine = EngineProcess::Start(stack->config);
+  auto engine = EngineProcess::Start(stack->config, absl::Seconds(20), clock_offset);
   if (!engine.ok()) return engine.status();
   stack->engine = *std::move(engine);
   return stack;
+}
+
+absl::Status PlatformStack::MoveClock(absl::Duration offset) {
+  if (absl::Status s = sandbox->SetClockOffset(offset); !s.ok()) return s;
+  engine->Stop();
+  auto restarted = EngineProcess::Start(config, absl::Seconds(20), offset);
+  if (!restarted.ok()) return restarted.status();
+  engine = *std::move(restarted);
+  return absl::OkStatus();
 }
 
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target) {

@@ -14,9 +14,32 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
 #include "absl/time/time.h"
+#include "kaigo/sdk/clock.h"
 
 namespace kaigo::testing {
+
+// The clock the tests run at: the system time plus KAIGO_TEST_CLOCK_OFFSET (whole seconds, or a
+// duration such as 9600h; unset: none). Engines and sandboxes the helpers below start get the same
+// offset by default (`--clock-offset`), so a whole suite runs at another date by setting it (see
+// the *_next_year entries in tests/CMakeLists.txt). Dates a test expects come from this clock.
+const Clock& TestClock();
+inline absl::CivilDay TestToday() { return TestClock().Today(); }
+// The offset that puts the test clock at `japan_time` (Japan's civil time) now.
+inline absl::Duration OffsetToJapanTime(absl::CivilSecond japan_time) {
+  return OffsetTo(japan_time);
+}
+
+// April–March: the fiscal year (年度) of `day`.
+inline int FiscalYear(absl::CivilDay day) { return day.month() >= 4 ? day.year() : day.year() - 1; }
+// The sandbox seeds 市原市 (122192) to go live on April 1 two fiscal years after the day it seeds
+// its data (sandbox/README.md); for a sandbox started today on the test clock.
+inline std::string IchiharaGoesLive() {
+  return IsoDate(absl::CivilDay(FiscalYear(TestToday()) + 2, 4, 1));
+}
+// "YYYYMM" of the test clock's month.
+std::string TestMonth();
 
 std::string BuildDir();
 std::string SourceDir();
@@ -48,9 +71,11 @@ CommandResult RunCommand(const std::string& command);
 
 class EngineProcess {
  public:
-  // Starts `kaigo-bridge serve --config config` and waits for its ready file.
+  // Starts `kaigo-bridge serve --config config` and waits for its ready file; with a clock offset
+  // unless it is zero.
   static absl::StatusOr<std::unique_ptr<EngineProcess>> Start(
-      const std::string& config, absl::Duration timeout = absl::Seconds(20));
+      const std::string& config, absl::Duration timeout = absl::Seconds(20),
+      absl::Duration clock_offset = TestClock().offset());
   ~EngineProcess();
 
   // SIGTERM, then SIGKILL if it has not exited within 10 s. Returns the exit status.
@@ -77,8 +102,9 @@ std::string ReadFile(const std::string& path);
 // kaigo-sandbox with its test PKI, on a loopback port, stopped by process id.
 class SandboxProcess {
  public:
-  // Makes the certificates in a fresh directory and starts the sandbox.
-  static absl::StatusOr<std::unique_ptr<SandboxProcess>> Start();
+  // Makes the certificates in a fresh directory and starts the sandbox, both at the clock offset.
+  static absl::StatusOr<std::unique_ptr<SandboxProcess>> Start(
+      absl::Duration clock_offset = TestClock().offset());
   ~SandboxProcess();
 
   int Stop();
@@ -94,9 +120,14 @@ class SandboxProcess {
   }
   // POST /sandbox/faults with this JSON body.
   absl::Status Faults(const std::string& json) const;
+  // POST /sandbox/clock: moves the running sandbox's clock (also kept for a Restart).
+  absl::Status SetClockOffset(absl::Duration offset);
+  absl::Duration clock_offset() const { return clock_offset_; }
 
  private:
   absl::Status Launch(int port);
+  absl::Status Control(const std::string& path, const std::string& json) const;
+  absl::Duration clock_offset_;
   pid_t pid_ = -1;
   int port_ = 0;
   std::unique_ptr<TempDir> dir_;
@@ -131,10 +162,14 @@ struct PlatformStack {
   // `plugins` are loaded from PluginDir(); `offices` returns the YAML items of `offices:`
   // (usually PlatformOfficeYaml), given the started sandbox and the configuration directory.
   // `store_yaml` replaces the default `store:` section (SQLite in the configuration directory).
+  // Both processes run at `clock_offset`.
   static absl::StatusOr<std::unique_ptr<PlatformStack>> Start(
       const std::vector<std::string>& plugins,
       const std::function<std::string(const SandboxProcess&, const TempDir&)>& offices,
-      const std::string& log_level = "info", const std::string& store_yaml = "");
+      const std::string& log_level = "info", const std::string& store_yaml = "",
+      absl::Duration clock_offset = TestClock().offset());
+  // Moves both to `offset`: the sandbox by its control, the engine by a restart (its state kept).
+  absl::Status MoveClock(absl::Duration offset);
 };
 
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target);

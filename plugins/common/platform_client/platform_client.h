@@ -39,6 +39,8 @@ struct ClientOptions {
   absl::Duration timeout = absl::Seconds(10);  // per attempt
   int breaker_threshold = 5;
   absl::Duration breaker_cooldown = absl::Seconds(10);
+  // The clock at which the platform's certificate is checked (the host's); empty: the system's.
+  std::function<absl::Time()> now;
 };
 
 struct Response {

@@ -10,6 +10,7 @@ absl::StatusOr<std::unique_ptr<PlatformClient>> ConnectPlatform(
   }
   ClientOptions options;
   options.base_url = settings.base_url();
+  options.now = [host] { return host.Now(); };
   struct Secret {
     const char* field;
     const std::string& name;

@@ -191,6 +191,12 @@ typedef struct kaigo_host_api {
                                      kaigo_bytes request, kaigo_reply_handler handler);
   void (*outgoing_cancel)(kaigo_outgoing_call* call);
   void (*outgoing_release)(kaigo_outgoing_call* call);
+
+  /* The host's clock: Unix time in microseconds, the system time plus the host's offset (zero in
+   * production; tests move it to a named day). Read it for business dates ("today" in Japan) and
+   * for timestamps you store; keep deadlines, TTLs and backoff on a monotonic clock. A host too old
+   * to have this field has no offset: read the system time. */
+  int64_t (*now_unix_us)(kaigo_host* host);
 } kaigo_host_api;
 
 typedef struct kaigo_manifest {

@@ -25,6 +25,7 @@
 #include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "kaigo/plugin.h"
+#include "kaigo/sdk/clock.h"
 #include "kaigo/sdk/host_side.h"
 
 namespace kaigo::sdk::testing {
@@ -104,6 +105,12 @@ class FakeHost {
 
   void SetSecret(std::string name, std::string value);
 
+  // The host's clock (kaigo_host_api.now_unix_us): the system time until a test moves it, e.g.
+  // SetJapanTime({2027, 3, 31, 23, 59, 59}) for the last second of a fiscal year. Thread-safe.
+  void SetClockOffset(absl::Duration offset) { clock_.set_offset(offset); }
+  void SetJapanTime(absl::CivilSecond japan_time) { clock_.set_offset(OffsetTo(japan_time)); }
+  const Clock& clock() const { return clock_; }
+
   std::map<std::string, std::string> Store();
   std::vector<std::string> Logs();
   std::vector<AuditEntry> Audits();
@@ -121,6 +128,7 @@ class FakeHost {
   kaigo_instance* instance_ = nullptr;
   FakeHost* route_to_ = nullptr;
   OutgoingHandler fallback_;
+  Clock clock_;
 
   std::mutex mu_;
   std::map<std::string, std::string> store_;

@@ -19,6 +19,8 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 #include "google/protobuf/message_lite.h"
 #include "kaigo/plugin.h"
 #include "kaigo/sdk/call.h"
@@ -67,6 +69,12 @@ class HostServices {
                      absl::StatusCode outcome, std::string_view detail = {}) const;
 
   absl::StatusOr<std::string> Secret(std::string_view name) const;
+
+  // The host's clock (see kaigo/sdk/clock.h): for business dates and stored timestamps, never for
+  // deadlines, TTLs or backoff. Today() is the day in Japan.
+  absl::Time Now() const;
+  absl::CivilDay Today() const;
+
   void MetricAdd(std::string_view name, double delta) const;
 
   // Calls another concern for this office. `on_message` runs per response message, `on_finish`
