@@ -9,24 +9,53 @@ function(kaigo_cc_library NAME)
   target_link_libraries(${NAME} PUBLIC ${K_DEPS})
 endfunction()
 
-# kaigo_cc_test(NAME SRCS a_test.cc DEPS x y [LABELS l])
+# The environment every test binary runs in: where the build, the sources and the plugins are.
+function(kaigo_test_environment OUT)
+  set(${OUT} "KAIGO_BUILD_DIR=${PROJECT_BINARY_DIR};KAIGO_SOURCE_DIR=${PROJECT_SOURCE_DIR};KAIGO_PLUGIN_DIR=${KAIGO_PLUGIN_OUTPUT_DIR}" PARENT_SCOPE)
+endfunction()
+
+# kaigo_cc_test(NAME SRCS a_test.cc DEPS x y [LABELS l] [CASES a b …])
+# With CASES, each gtest case named there (any suite) is its own ctest entry NAME.CASE instead of
+# one entry for the binary.
 function(kaigo_cc_test NAME)
   if(NOT KAIGO_BUILD_TESTS)
     return()
   endif()
-  cmake_parse_arguments(K "" "TIMEOUT" "SRCS;DEPS;LABELS" ${ARGN})
+  cmake_parse_arguments(K "" "TIMEOUT" "SRCS;DEPS;LABELS;CASES" ${ARGN})
   add_executable(${NAME} ${K_SRCS})
   target_include_directories(${NAME} PRIVATE ${PROJECT_SOURCE_DIR})
   target_link_libraries(${NAME} PRIVATE ${K_DEPS} GTest::gtest GTest::gtest_main Threads::Threads)
-  add_test(NAME ${NAME} COMMAND ${NAME})
+  set(tests ${NAME})
+  if(K_CASES)
+    set(tests "")
+    foreach(case ${K_CASES})
+      add_test(NAME ${NAME}.${case} COMMAND ${NAME} --gtest_filter=*.${case})
+      list(APPEND tests ${NAME}.${case})
+    endforeach()
+  else()
+    add_test(NAME ${NAME} COMMAND ${NAME})
+  endif()
   if(NOT K_TIMEOUT)
     set(K_TIMEOUT 300)
   endif()
-  set_tests_properties(${NAME} PROPERTIES TIMEOUT ${K_TIMEOUT}
-    ENVIRONMENT "KAIGO_BUILD_DIR=${PROJECT_BINARY_DIR};KAIGO_SOURCE_DIR=${PROJECT_SOURCE_DIR};KAIGO_PLUGIN_DIR=${KAIGO_PLUGIN_OUTPUT_DIR}")
+  kaigo_test_environment(environment)
+  set_tests_properties(${tests} PROPERTIES TIMEOUT ${K_TIMEOUT} ENVIRONMENT "${environment}")
   if(K_LABELS)
-    set_tests_properties(${NAME} PROPERTIES LABELS "${K_LABELS}")
+    set_tests_properties(${tests} PROPERTIES LABELS "${K_LABELS}")
   endif()
+endfunction()
+
+# kaigo_test_at_offset(NAME OFFSET): the test binary NAME once more as NAME_at_OFFSET, with the
+# test clock (engines and sandboxes it starts, and the dates it expects) moved by OFFSET
+# (KAIGO_TEST_CLOCK_OFFSET, e.g. 9600h).
+function(kaigo_test_at_offset NAME OFFSET)
+  if(NOT TARGET ${NAME})
+    return()
+  endif()
+  add_test(NAME ${NAME}_at_${OFFSET} COMMAND ${NAME})
+  kaigo_test_environment(environment)
+  set_tests_properties(${NAME}_at_${OFFSET} PROPERTIES TIMEOUT 300 LABELS moved_clock
+    ENVIRONMENT "${environment};KAIGO_TEST_CLOCK_OFFSET=${OFFSET}")
 endfunction()
 
 # kaigo_generate_protos(OUT_SRCS OUT_HDRS ROOT dir PROTOS a.proto ... [IMPORT_DIRS d...] [GRPC])

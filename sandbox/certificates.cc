@@ -34,10 +34,10 @@ bool AddExtension(X509* cert, X509* issuer, int nid, const char* value) {
 }
 
 // A certificate for `key` named `common_name`, signed by `issuer_key` (self-signed when
-// `issuer` is null), valid from an hour before `now` (the sandbox's clock) for 30 days — and at
+// `issuer` is null), valid from an hour before `now` (the sandbox's clock) for `days` — and at
 // the system time too, so that tools which check at the system time (curl in a test's shell)
 // accept it under a moved clock.
-Cert Issue(absl::Time now, EVP_PKEY* key, const std::string& common_name, X509* issuer,
+Cert Issue(absl::Time now, int days, EVP_PKEY* key, const std::string& common_name, X509* issuer,
            EVP_PKEY* issuer_key, long serial,
            const std::vector<std::pair<int, const char*>>& extensions,
            const char* organization = "kaigo-sandbox") {
@@ -48,7 +48,7 @@ Cert Issue(absl::Time now, EVP_PKEY* key, const std::string& common_name, X509* 
   time_t from = absl::ToTimeT(std::min(now, system));
   time_t until = absl::ToTimeT(std::max(now, system));
   X509_time_adj_ex(X509_getm_notBefore(cert.get()), 0, -3600, &from);
-  X509_time_adj_ex(X509_getm_notAfter(cert.get()), 30, 0, &until);
+  X509_time_adj_ex(X509_getm_notAfter(cert.get()), days, 0, &until);
   X509_set_pubkey(cert.get(), key);
   X509_NAME* name = X509_get_subject_name(cert.get());
   X509_NAME_add_entry_by_txt(name, "O", MBSTRING_UTF8,
@@ -77,14 +77,14 @@ bool WritePem(const std::string& path, X509* cert, EVP_PKEY* key) {
 }  // namespace
 
 absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& offices,
-                              const std::string& p12_password, absl::Time now) {
+                              const std::string& p12_password, absl::Time now, int days) {
   Key ca_key = NewKey();
-  Cert ca = Issue(now, ca_key.get(), "kaigo-sandbox test CA", nullptr, ca_key.get(), 1,
+  Cert ca = Issue(now, days, ca_key.get(), "kaigo-sandbox test CA", nullptr, ca_key.get(), 1,
                   {{NID_basic_constraints, "critical,CA:TRUE"},
                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
                    {NID_subject_key_identifier, "hash"}});
   Key server_key = NewKey();
-  Cert server = Issue(now, server_key.get(), "localhost", ca.get(), ca_key.get(), 2,
+  Cert server = Issue(now, days, server_key.get(), "localhost", ca.get(), ca_key.get(), 2,
                       {{NID_subject_alt_name, "IP:127.0.0.1,DNS:localhost"},
                        {NID_ext_key_usage, "serverAuth"},
                        {NID_basic_constraints, "CA:FALSE"}});
@@ -98,7 +98,7 @@ absl::Status MakeCertificates(const std::string& dir, const std::vector<std::str
   long serial = 100;
   for (const auto& office : offices) {
     Key key = NewKey();
-    Cert cert = Issue(now, key.get(), office, ca.get(), ca_key.get(), ++serial,
+    Cert cert = Issue(now, days, key.get(), office, ca.get(), ca_key.get(), ++serial,
                       {{NID_ext_key_usage, "clientAuth"}, {NID_basic_constraints, "CA:FALSE"}});
     if (!cert) return absl::InternalError("cannot issue the certificate of office " + office);
     std::string base = dir + "/office-" + office;
@@ -117,9 +117,10 @@ absl::Status MakeCertificates(const std::string& dir, const std::vector<std::str
 }
 
 absl::Status MakeJpkiCertificates(const std::string& dir,
-                                  const std::vector<std::string>& common_names, absl::Time now) {
+                                  const std::vector<std::string>& common_names, absl::Time now,
+                                  int days) {
   Key ca_key = NewRsaKey();
-  Cert ca = Issue(now, ca_key.get(), "kaigo-sandbox JPKI for user authentication", nullptr,
+  Cert ca = Issue(now, days, ca_key.get(), "kaigo-sandbox JPKI for user authentication", nullptr,
                   ca_key.get(), 1,
                   {{NID_basic_constraints, "critical,CA:TRUE"},
                    {NID_key_usage, "critical,keyCertSign,cRLSign"},
@@ -133,7 +134,7 @@ absl::Status MakeJpkiCertificates(const std::string& dir,
   for (const auto& cn : common_names) {
     Key key = NewRsaKey();
     Cert cert =
-        Issue(now, key.get(), cn, ca.get(), ca_key.get(), ++serial,
+        Issue(now, days, key.get(), cn, ca.get(), ca_key.get(), ++serial,
               {{NID_key_usage, "critical,digitalSignature"}, {NID_basic_constraints, "CA:FALSE"}},
               "JPKI");
     std::string base = dir + "/jpki-card-" + cn;

@@ -15,15 +15,16 @@ namespace kaigo::sandbox {
 
 // Writes into `dir`: ca.crt/ca.key, server.crt/server.key, and for each office number N
 // office-N.p12 (protected by `p12_password`), office-N.crt and office-N.key. Certificates are
-// valid from an hour before `now` (the sandbox's clock) for 30 days, and at the system time.
+// valid from an hour before `now` (the sandbox's clock) for `days`, and at the system time.
 absl::Status MakeCertificates(const std::string& dir, const std::vector<std::string>& offices,
-                              const std::string& p12_password, absl::Time now);
+                              const std::string& p12_password, absl::Time now, int days);
 
 // A test JPKI for My Number cards, RSA-2048 as on the card: writes jpki-ca.crt/jpki-ca.key (the
 // user-authentication CA) and, for each common name C, jpki-card-C.crt and jpki-card-C.key (the
 // card's 利用者証明用電子証明書, subject CN=C, C=JP, and its key).
 absl::Status MakeJpkiCertificates(const std::string& dir,
-                                  const std::vector<std::string>& common_names, absl::Time now);
+                                  const std::vector<std::string>& common_names, absl::Time now,
+                                  int days);
 
 }  // namespace kaigo::sandbox
 

@@ -1,6 +1,8 @@
 #include "sandbox/mailer.h"
 
+#include <fcntl.h>
 #include <iconv.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -141,6 +143,10 @@ absl::Status Mailer::Send(const std::string& to, const std::string& from,
           std::filesystem::perms::group_read | std::filesystem::perms::group_write |
           std::filesystem::perms::others_read | std::filesystem::perms::others_write,
       ec);
+  // A Maildir's delivery time (IMAP's INTERNALDATE, what SEARCH SINCE reads) is the file's
+  // modification time: the sandbox's clock, as the platform's mail server would stamp it.
+  struct timespec times[2] = {{static_cast<time_t>(now_()), 0}, {static_cast<time_t>(now_()), 0}};
+  utimensat(AT_FDCWD, tmp.c_str(), times, 0);
   std::filesystem::rename(tmp, box / "new" / name, ec);
   if (ec) return absl::UnavailableError("mail: cannot deliver into " + box.string());
   return absl::OkStatus();

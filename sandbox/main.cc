@@ -1,6 +1,7 @@
 // kaigo-sandbox: a local model of the platform for tests and the demo.
 //
 //   kaigo-sandbox make-certs --dir DIR [--offices N,N,…] [--p12-password P] [--clock-offset S]
+//                            [--valid-days 30]
 //   kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE] [--clock-offset S]
 //   kaigo-sandbox --version
 //
@@ -47,7 +48,7 @@ std::string Flag(const std::vector<std::string>& args, const std::string& name,
 
 int Usage() {
   std::cerr << "usage:\n  kaigo-sandbox make-certs --dir DIR [--offices N,N] [--p12-password P] "
-               "[--clock-offset S]\n"
+               "[--clock-offset S] [--valid-days 30]\n"
                "  kaigo-sandbox serve --dir DIR [--listen 127.0.0.1:0] [--ready-file FILE] "
                "[--clock-offset S]\n"
                "  kaigo-sandbox --version\n";
@@ -79,14 +80,19 @@ int MakeCerts(const std::vector<std::string>& args) {
   absl::Duration offset;
   if (!ClockOffset(args, &offset)) return 2;
   kaigo::Clock clock(offset);
+  int days = 0;
+  if (!absl::SimpleAtoi(Flag(args, "--valid-days", "30"), &days) || days < 1 || days > 3650) {
+    std::cerr << "--valid-days: a whole number of days from 1 to 3650\n";
+    return 2;
+  }
   std::vector<std::string> offices =
       absl::StrSplit(Flag(args, "--offices", "1371000017,1371000025,1371000033,1312345670"), ',',
                      absl::SkipEmpty());
   absl::Status s = kaigo::sandbox::MakeCertificates(
-      dir, offices, Flag(args, "--p12-password", "sandbox"), clock.Now());
+      dir, offices, Flag(args, "--p12-password", "sandbox"), clock.Now(), days);
   std::vector<std::string> cards;
   for (const auto& holder : kaigo::sandbox::kCardHolders) cards.push_back(holder.certificate_cn);
-  if (s.ok()) s = kaigo::sandbox::MakeJpkiCertificates(dir, cards, clock.Now());
+  if (s.ok()) s = kaigo::sandbox::MakeJpkiCertificates(dir, cards, clock.Now(), days);
   if (!s.ok()) {
     std::cerr << s.message() << "\n";
     return 1;

@@ -12,7 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
-#include "tests/support/sample_files.h"
+#include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -26,19 +26,8 @@ constexpr char kAoba[] = "1371000033";      // returned on the 1st of last month
 
 absl::CivilDay Today() { return TestToday(); }
 
-std::string YamlDate(absl::CivilDay d) {
-  return absl::StrFormat("{year: %d, month: %d, day: %d}", d.year(), d.month(), d.day());
-}
-
-// The shipped rules with one round open from 60 days ago to 60 days ahead, so the test does not
-// depend on the date it runs.
-std::string TestRules() {
-  std::string shipped = ReadFile(SourceDir() + "/deploy/subsidy/subsidy-rules.yaml");
-  std::string rounds = "rounds:\n  - name: TEST\n    open: {start: " + YamlDate(Today() - 60) +
-                       ", end: " + YamlDate(Today() + 60) + "}\n\n";
-  return std::regex_replace(shipped, std::regex("rounds:[\\s\\S]*?\ncategories:"),
-                            rounds + "categories:");
-}
+// The shipped rules with one round open from 60 days ago to 60 days ahead.
+std::string TestRules() { return RulesWithRound("TEST", Today() - 60, Today() + 60); }
 
 class SubsidyE2eTest : public ::testing::Test {
  protected:
@@ -68,71 +57,16 @@ class SubsidyE2eTest : public ::testing::Test {
     stub_ = v1::SubsidyService::NewStub(InsecureChannel(stack_->engine->target())).release();
   }
 
-  static v1::ApplicationForm Form(const std::string& service_type) {
-    v1::ApplicationForm f;
-    f.set_office_name("テスト事業所");
-    f.set_address("東京都千代田区霞が関1-2-2");
-    f.set_phone("0312345678");
-    f.add_service_types()->set_value(service_type);
-    f.mutable_readers()->mutable_cost()->set_amount(20000);
-    f.mutable_readers()->set_model("ACR39-NTTCom");
-    f.mutable_readers()->set_supports_qualification_app(true);
-    f.mutable_readers()->set_count(2);
-    f.mutable_support_cost()->set_amount(30000);
-    auto* b = f.mutable_bank();
-    b->set_kind(v1::BANK_KIND_YUCHO);
-    b->set_bank_name("ゆうちょ銀行");
-    b->set_bank_code("9900");
-    b->set_branch_name("〇一八");
-    b->set_branch_code("018");
-    b->set_account_type(v1::ACCOUNT_TYPE_ORDINARY);
-    b->set_account_number("1234567");
-    b->set_holder_kana("テストジギョウショ");
-    return f;
-  }
-
   static grpc::Status Attach(const std::string& office, const std::string& app,
                              v1::AttachmentKind kind, const std::string& name,
                              const std::string& content, v1::SubsidyApplication* out,
                              v1::ReceiptCovers covers = {}, int64_t amount = 0,
                              const std::string& line = "") {
-    v1::AddAttachmentRequest req;
-    req.set_application_id(app);
-    req.set_kind(kind);
-    req.set_file_name(name);
-    req.set_content(content);
-    if (kind == v1::ATTACHMENT_KIND_RECEIPT) {
-      req.mutable_receipt()->set_covers(covers);
-      req.mutable_receipt()->mutable_amount()->set_amount(amount);
-      req.mutable_receipt()->add_lines(line);
-    }
-    return stub_->AddAttachment(Context(office, absl::Seconds(30)).get(), req, out);
+    return AttachToDraft(*stub_, office, app, kind, name, content, out, covers, amount, line);
   }
-
-  // A complete draft: passbook (PNG), 指定通知書 (PDF), reader receipt (PDF), support receipt
-  // (JPEG).
   static v1::SubsidyApplication CompleteDraft(const std::string& office,
                                               const std::string& service_type) {
-    v1::CreateApplicationRequest create;
-    *create.mutable_form() = Form(service_type);
-    v1::SubsidyApplication app;
-    grpc::Status s = stub_->CreateApplication(Context(office).get(), create, &app);
-    EXPECT_TRUE(s.ok()) << s.error_message();
-    EXPECT_TRUE(
-        Attach(office, app.id(), v1::ATTACHMENT_KIND_PASSBOOK, "通帳.png", SamplePng(40, 30), &app)
-            .ok());
-    EXPECT_TRUE(Attach(office, app.id(), v1::ATTACHMENT_KIND_SERVICE_TYPE_DOCUMENT,
-                       "指定通知書.pdf", SamplePdf("designation"), &app)
-                    .ok());
-    EXPECT_TRUE(Attach(office, app.id(), v1::ATTACHMENT_KIND_RECEIPT, "receipt-reader.pdf",
-                       SamplePdf("receipt"), &app, v1::RECEIPT_COVERS_READERS, 20000,
-                       "ICカードリーダー ACR39-NTTCom ×2")
-                    .ok());
-    EXPECT_TRUE(Attach(office, app.id(), v1::ATTACHMENT_KIND_RECEIPT, "receipt-support.jpg",
-                       SampleJpeg(5000), &app, v1::RECEIPT_COVERS_SUPPORT, 30000,
-                       "介護情報基盤 接続設定作業")
-                    .ok());
-    return app;
+    return kaigo::testing::CompleteDraft(*stub_, office, service_type);
   }
 
   static grpc::Status Submit(const std::string& office, const std::string& id,
@@ -193,7 +127,7 @@ TEST_F(SubsidyE2eTest, RulesComeFromTheFileAndEstimatesExplainEachStep) {
 
 TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {
   v1::CreateApplicationRequest create;
-  *create.mutable_form() = Form("43");
+  *create.mutable_form() = SubsidyForm("43");
   v1::SubsidyApplication app;
   ASSERT_TRUE(stub_->CreateApplication(Context(kSakura).get(), create, &app).ok());
 
@@ -268,7 +202,7 @@ TEST_F(SubsidyE2eTest, AnApplicationIsFiledAndFollowedToPaidAndASecondIsRefused)
   // Submitted applications cannot be changed.
   v1::UpdateApplicationRequest update;
   update.set_id(app.id());
-  *update.mutable_form() = Form("43");
+  *update.mutable_form() = SubsidyForm("43");
   v1::SubsidyApplication ignored;
   EXPECT_EQ(stub_->UpdateApplication(Context(kSakura).get(), update, &ignored).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
@@ -331,7 +265,7 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   // Fixed, it still waits for the month after the first filing.
   v1::UpdateApplicationRequest update;
   update.set_id(app.id());
-  *update.mutable_form() = Form("11");
+  *update.mutable_form() = SubsidyForm("11");
   update.mutable_form()->mutable_readers()->set_model("ACR39-NTTCom (型番 ACR39U-NF)");
   ASSERT_TRUE(stub_->UpdateApplication(Context(kHimawari).get(), update, &ignored).ok());
   grpc::Status early = Submit(kHimawari, app.id(), &ignored);

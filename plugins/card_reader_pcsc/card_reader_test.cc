@@ -61,7 +61,7 @@ class CardReaderTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new std::string(::testing::TempDir() + "/card-reader-test");
     std::filesystem::create_directories(*dir_);
-    ASSERT_TRUE(sandbox::MakeJpkiCertificates(*dir_, {kCn}, absl::Now()).ok());
+    ASSERT_TRUE(sandbox::MakeJpkiCertificates(*dir_, {kCn}, absl::Now(), 30).ok());
   }
   static void TearDownTestSuite() { delete dir_; }
 

@@ -38,7 +38,7 @@ int Fail(const std::string& what) {
 
 int main() {
   kaigo::testing::TempDir dir;
-  if (auto s = kaigo::sandbox::MakeJpkiCertificates(dir.path(), {kCn}, absl::Now()); !s.ok()) {
+  if (auto s = kaigo::sandbox::MakeJpkiCertificates(dir.path(), {kCn}, absl::Now(), 30); !s.ok()) {
     return Fail(std::string(s.message()));
   }
   auto pcscd = PcscDaemon::Start();
