@@ -2,7 +2,9 @@
 # Installs what is missing, builds into ./build, starts kaigo-sandbox (the platform's model, on
 # 127.0.0.1:18443) and the engine with the demo office (deploy/offices/demo/engine.yaml), and runs
 # a sample care-office session against it in Python and in C++; then stops both.
-# Pass --keep to leave them running.
+# Pass --keep to leave them running. KAIGO_DEMO_CLOCK_OFFSET (whole seconds, or e.g. 2400h) runs
+# both on another day (their --clock-offset; accepted because both listen on loopback only), to see
+# the session on a date when, say, no subsidy round is open.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/install-deps.sh
@@ -18,7 +20,8 @@ protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto proto/kaigo/care
 # state starts afresh with it: sends it remembered from an earlier run were to a platform gone now.
 rm -rf build/demo/sandbox build/demo/state.db build/demo/state.db-*
 mkdir -p build/demo/sandbox build/demo/secrets
-build/sandbox/kaigo-sandbox make-certs --dir build/demo/sandbox > /dev/null
+clock=(--clock-offset "${KAIGO_DEMO_CLOCK_OFFSET:-0}")
+build/sandbox/kaigo-sandbox make-certs --dir build/demo/sandbox "${clock[@]}" > /dev/null
 echo sandbox > build/demo/secrets/p12_password
 echo sakura-cm > build/demo/secrets/web_user
 echo 'Sakura#2026' > build/demo/secrets/web_password
@@ -26,7 +29,7 @@ echo 'Sakura#2026' > build/demo/secrets/web_password
   od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > build/demo/secrets/sealing_key
 chmod 600 build/demo/secrets/*
 build/sandbox/kaigo-sandbox serve --dir build/demo/sandbox --listen 127.0.0.1:18443 \
-  --ready-file build/demo/sandbox/ready.json 2> build/demo/sandbox.log &
+  --ready-file build/demo/sandbox/ready.json "${clock[@]}" 2> build/demo/sandbox.log &
 sandbox=$!
 trap 'kill $sandbox ${engine:-} 2>/dev/null || true' EXIT
 for _ in $(seq 100); do [ -s build/demo/sandbox/ready.json ] && break; sleep 0.1; done
@@ -34,7 +37,7 @@ for _ in $(seq 100); do [ -s build/demo/sandbox/ready.json ] && break; sleep 0.1
 
 rm -f build/demo/ready.json
 build/engine/kaigo-bridge serve --config deploy/offices/demo/engine.yaml \
-  --ready-file build/demo/ready.json 2> build/demo/engine.log &
+  --ready-file build/demo/ready.json "${clock[@]}" 2> build/demo/engine.log &
 engine=$!
 for _ in $(seq 100); do [ -s build/demo/ready.json ] && break; sleep 0.1; done
 port=$(sed -E 's/.*"grpc_port":([0-9]+).*/\1/' build/demo/ready.json)

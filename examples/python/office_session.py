@@ -169,9 +169,15 @@ def subsidy(channel, office):
                      metadata=office)
     report = validate(subsidy_pb2.ValidateApplicationRequest(id=app.id), metadata=office)
     print(f"  修正・添付後 (fixed, 4 files attached): {'OK' if report.ok else 'NG'}, "
-          f"round {report.round}, 助成見込額 ¥{report.grant.grant.amount:,}")
+          f"round {report.round or '—'}, 助成見込額 ¥{report.grant.grant.amount:,}")
     for w in report.warnings:
         print(f"    注意 {w.field}: {w.message}")
+    closed = [e for e in report.errors if e.field == "application_date"]
+    if closed:
+        # A real-world rule, not a fault: no round takes applications today. The draft stays.
+        print(f"  本日は助成金の申請受付期間外のため、申請は送りません。下書き {app.id} は保存されています。"
+              f"\n    ({closed[0].message})")
+        return
     filed = call("Submit", subsidy_pb2.SubmitApplicationRequest, subsidy_pb2.SubsidyApplication)(
         subsidy_pb2.SubmitApplicationRequest(id=app.id), metadata=office)
     status = call("GetStatus", subsidy_pb2.GetStatusRequest, subsidy_pb2.SubsidyStatus)(
