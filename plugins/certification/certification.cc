@@ -1,13 +1,13 @@
 #include "certification.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <list>
 #include <thread>
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
-#include "absl/time/clock.h"
 #include "certification_answers.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
@@ -162,8 +162,8 @@ class Certification : public sdk::Instance {
   struct Watcher {
     v1::RecipientKey recipient;
     std::shared_ptr<Stream> call;
-    std::string last;  // serialized progress last sent
-    absl::Time next_poll;
+    std::string last;                                 // serialized progress last sent
+    std::chrono::steady_clock::time_point next_poll;  // an interval: monotonic
   };
 
   void Watch(const v1::GetProgressRequest& req, std::shared_ptr<Stream> call) {
@@ -173,7 +173,7 @@ class Certification : public sdk::Instance {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      watchers_.push_back(Watcher{req.recipient(), call, "", absl::Now()});
+      watchers_.push_back(Watcher{req.recipient(), call, "", std::chrono::steady_clock::now()});
       if (!poller_.joinable()) poller_ = std::thread([this] { Poll(); });
     }
     wake_.notify_all();
@@ -196,11 +196,11 @@ class Certification : public sdk::Instance {
   // One thread per instance with watchers asks the platform for each one when it is due and
   // pushes what changed.
   void Poll() {
-    absl::Duration interval =
-        absl::Seconds(config_.poll_interval_seconds() > 0 ? config_.poll_interval_seconds() : 60);
+    std::chrono::seconds interval(
+        config_.poll_interval_seconds() > 0 ? config_.poll_interval_seconds() : 60);
     std::unique_lock<std::mutex> lock(mu_);
     while (!stopping_) {
-      absl::Time now = absl::Now();
+      auto now = std::chrono::steady_clock::now();
       std::vector<Watcher> due;
       for (auto& w : watchers_) {
         if (w.next_poll <= now) {

@@ -89,6 +89,20 @@ TEST(OtpRelayTest, CancelWithdrawsThePendingRequest) {
   AwaitPending(host, 0);
 }
 
+TEST(OtpRelayTest, RequestTimesComeFromTheHostsClock) {
+  FakeHost host;
+  host.SetJapanTime(absl::CivilSecond(2028, 3, 31, 23, 59, 0));
+  ASSERT_TRUE(host.Load(Api()).ok());
+  auto waiting = host.Start(kRequest, RequestBytes(120));
+  auto pending = AwaitPending(host, 1);
+  ASSERT_EQ(pending.size(), 1u);
+  absl::Time asked = absl::FromCivil(absl::CivilSecond(2028, 3, 31, 23, 59, 0), JapanTime());
+  EXPECT_NEAR(pending[0].requested_at(), absl::ToUnixSeconds(asked), 5);
+  EXPECT_EQ(pending[0].expires_at(), pending[0].requested_at() + 120);
+  waiting->Cancel();
+  ASSERT_TRUE(waiting->WaitFinished(absl::Seconds(5)));
+}
+
 TEST(OtpRelayTest, ExpiresAfterItsTimeout) {
   FakeHost host;
   ASSERT_TRUE(host.Load(Api()).ok());
