@@ -174,7 +174,7 @@ absl::Status PlatformModel::Seed() {
     std::string insured = i == 50 ? "H123456789" : absl::StrFormat("00001%05d", i);
     std::string level = i == 45 ? "01" : levels[(i - 1) % 9];
     bool applying = level == "applying";
-    // Certified on the 10th, 10 to 2 months ago; valid for a year. Two ran out a year ago.
+    // Certified on the 10th, 10 to 2 months ago, for a year; #7 and #17 two years earlier (expired).
     absl::CivilMonth certified_in = month - 10 + i % 9;
     if (i == 7 || i == 17) certified_in -= 24;
     std::string certified = applying ? "" : day_of(certified_in, 10);

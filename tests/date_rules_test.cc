@@ -115,6 +115,13 @@ class DateRulesTest : public ::testing::Test {
     return report;
   }
 
+  grpc::Status Submit(const std::string& office, const std::string& id,
+                      v1::SubsidyApplication* filed) {
+    v1::SubmitApplicationRequest submit;
+    submit.set_id(id);
+    return subsidy_->Submit(Context(office, absl::Seconds(30)).get(), submit, filed);
+  }
+
   // Sends a 第1表 (no 対象年月 in its name) for recipient #4 from さくら to ひまわり; the months
   // its evidence is filed under.
   std::vector<std::string> SendPlanAndListEvidenceMonths(const std::string& reference) {
@@ -224,12 +231,8 @@ TEST_F(DateRulesTest, SubsidyRoundIsClosedTheDayAfter) {
             std::string::npos)
       << after.DebugString();
   // Submitting is refused for the same reason, in the office's terms.
-  v1::SubsidyApplication draft = CompleteDraft(*subsidy_, kSakura, "43");
-  v1::SubmitApplicationRequest submit;
-  submit.set_id(draft.id());
   v1::SubsidyApplication filed;
-  grpc::Status refused =
-      subsidy_->Submit(Context(kSakura, absl::Seconds(30)).get(), submit, &filed);
+  grpc::Status refused = Submit(kSakura, CompleteDraft(*subsidy_, kSakura, "43").id(), &filed);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(refused.error_message().find("no subsidy round is open"), std::string::npos)
       << refused.error_message();
@@ -238,11 +241,8 @@ TEST_F(DateRulesTest, SubsidyRoundIsClosedTheDayAfter) {
 TEST_F(DateRulesTest, ReturnedApplicationWaitsFromTheMonthsLastDayToTheFirst) {
   StartAt(absl::CivilSecond(2027, 9, 30, 10, 0, 0));
   v1::SubsidyApplication draft = CompleteDraft(*subsidy_, kHimawari, "11");
-  v1::SubmitApplicationRequest submit;
-  submit.set_id(draft.id());
   v1::SubsidyApplication filed;
-  grpc::Status first =
-      subsidy_->Submit(Context(kHimawari, absl::Seconds(30)).get(), submit, &filed);
+  grpc::Status first = Submit(kHimawari, draft.id(), &filed);
   ASSERT_TRUE(first.ok()) << first.error_message();
   for (int step = 0; step < 2; ++step) {  // under review, then returned (ひまわり's outcome)
     ASSERT_TRUE(stack_->sandbox
@@ -264,14 +264,12 @@ TEST_F(DateRulesTest, ReturnedApplicationWaitsFromTheMonthsLastDayToTheFirst) {
   grpc::Status changed = subsidy_->UpdateApplication(Context(kHimawari).get(), update, &updated);
   ASSERT_TRUE(changed.ok()) << changed.error_message();
 
-  grpc::Status early =
-      subsidy_->Submit(Context(kHimawari, absl::Seconds(30)).get(), submit, &filed);
+  grpc::Status early = Submit(kHimawari, draft.id(), &filed);
   EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(early.error_message().find("may be filed again from 2027-10-01"), std::string::npos)
       << early.error_message();
   MoveTo(absl::CivilSecond(2027, 10, 1, 9, 0, 0));
-  grpc::Status again =
-      subsidy_->Submit(Context(kHimawari, absl::Seconds(30)).get(), submit, &filed);
+  grpc::Status again = Submit(kHimawari, draft.id(), &filed);
   EXPECT_TRUE(again.ok()) << again.error_message();
 }
 
