@@ -29,21 +29,28 @@ const std::vector<std::string>& EngineServiceNames() {
 
 namespace {
 
-std::string RoleName(kaigo::v1::Role role) {
-  switch (role) {
-    case kaigo::v1::ROLE_CARE_MANAGER:
-      return "care_manager";
-    case kaigo::v1::ROLE_CARE_STAFF:
-      return "care_staff";
-    case kaigo::v1::ROLE_MEDICAL:
-      return "medical";
-    case kaigo::v1::ROLE_OFFICE_ADMIN:
-      return "office_admin";
-    case kaigo::v1::ROLE_ENGINE_ADMIN:
-      return "engine_admin";
-    default:
-      return "";
+// Each served method's declared policy: from the images' descriptors (a vendor's service declares
+// its own), which the engine parses with its generated registry, so `(kaigo).access` is known.
+std::map<std::string, MethodPolicy> PoliciesOf(
+    const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
+    const std::unordered_map<std::string, MethodRoute>& methods) {
+  std::map<std::string, MethodPolicy> policies;
+  for (const auto& [path, route] : methods) policies[path] = DeclaredPolicy({});
+  for (const auto& [name, image] : images) {
+    for (const auto& file : image->files().file()) {
+      for (const auto& service : file.service()) {
+        std::string prefix =
+            "/" + (file.package().empty() ? "" : file.package() + ".") + service.name() + "/";
+        for (const auto& method : service.method()) {
+          auto it = policies.find(prefix + method.name());
+          if (it != policies.end() && !it->second.declared) {
+            it->second = DeclaredPolicy(method.options());
+          }
+        }
+      }
+    }
   }
+  return policies;
 }
 
 bool SameSecrets(const kaigo::v1::OfficeConfig& a,
@@ -138,22 +145,67 @@ void Engine::Publish(std::shared_ptr<const RoutingTable> table) {
   // `old` is released here, outside the lock; its instances drain as their calls finish.
 }
 
-absl::StatusOr<sdk::host::Target> Engine::RouteInternal(const std::string& office,
-                                                        const std::string& method) {
+std::vector<std::string> Engine::AccessTable() const {
   auto t = table();
-  if (t == nullptr) return absl::UnavailableError("the engine is shutting down");
-  return t->Route(office, method);
+  std::map<std::string, std::string> rows;
+  auto row = [](const MethodPolicy& p) {
+    return absl::StrCat(DescribeRoles(p), "  (", p.source, ")");
+  };
+  if (t != nullptr) {
+    for (const auto& [path, route] : t->methods) rows[path] = row(route.policy);
+  }
+  const auto* admin = google::protobuf::DescriptorPool::generated_pool()->FindServiceByName(
+      "kaigo.v1.EngineAdminService");
+  for (int i = 0; admin != nullptr && i < admin->method_count(); ++i) {
+    const auto* m = admin->method(i);
+    rows["/" + admin->full_name() + "/" + m->name()] =
+        row(DeclaredPolicy(m->options())) + (running_config_.server().admin_socket().empty()
+                                                 ? ""
+                                                 : "; anyone who can open the admin socket");
+  }
+  std::vector<std::string> lines;
+  size_t width = 0;
+  for (const auto& [path, roles] : rows) width = std::max(width, path.size());
+  for (const auto& [path, roles] : rows) {
+    lines.push_back(path + std::string(width + 2 - path.size(), ' ') + roles);
+  }
+  if (t != nullptr && t->open_access) {
+    lines.push_back("callers: none configured — every local caller acts in " +
+                    absl::StrJoin(OfficeRoles(), ", ") + " (never engine_admin)");
+  }
+  return lines;
 }
 
-absl::Status Engine::Index(const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
-                           RoutingTable* table) {
+std::vector<std::string> Engine::MethodsWithoutPolicy() const {
+  std::vector<std::string> none;
+  auto t = table();
+  if (t == nullptr) return none;
+  for (const auto& [path, route] : t->methods) {
+    if (!route.policy.declared) none.push_back(path);
+  }
+  std::sort(none.begin(), none.end());
+  return none;
+}
+
+absl::StatusOr<sdk::host::Target> Engine::RouteInternal(
+    const std::string& office, const std::string& method,
+    const std::vector<std::string>& person_roles) {
+  auto t = table();
+  if (t == nullptr) return absl::UnavailableError("the engine is shutting down");
+  return t->Route(office, method, person_roles);
+}
+
+absl::Status Engine::Index(
+    const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
+    const google::protobuf::RepeatedPtrField<kaigo::v1::MethodAccessConfig>& access,
+    RoutingTable* table) {
   std::vector<const google::protobuf::FileDescriptorSet*> sets;
   for (const auto& [name, image] : images) {
     sets.push_back(&image->files());
     auto& series = table->metrics_by_plugin[name];
     for (const auto& method : image->methods()) {
-      auto [it, inserted] =
-          table->methods.emplace(method.path, MethodRoute{method.service, method.server_streaming});
+      auto [it, inserted] = table->methods.emplace(
+          method.path, MethodRoute{method.service, method.server_streaming, {}});
       if (!inserted && it->second.server_streaming != method.server_streaming) {
         return absl::InvalidArgumentError("two plugins disagree on the streaming kind of " +
                                           method.path);
@@ -168,6 +220,9 @@ absl::Status Engine::Index(const std::map<std::string, std::shared_ptr<const Plu
   auto descriptors = DescriptorIndex::Build(EngineServiceNames(), sets);
   if (!descriptors.ok()) return descriptors.status();
   table->descriptors = *descriptors;
+  auto policies = PoliciesOf(images, table->methods);
+  if (absl::Status s = ApplyOverrides(access, &policies); !s.ok()) return s;
+  for (auto& [path, route] : table->methods) route.policy = policies[path];
   return absl::OkStatus();
 }
 
@@ -244,7 +299,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
   }
 
   auto table = std::make_shared<RoutingTable>();
-  if (absl::Status indexed = Index(images, table.get()); !indexed.ok()) {
+  if (absl::Status indexed = Index(images, config.access(), table.get()); !indexed.ok()) {
     errors->push_back(std::string(indexed.message()));
     return indexed;
   }
@@ -401,7 +456,9 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
     }
     next->offices[number] = std::move(route);
   }
-  if (absl::Status indexed = Index(images, next.get()); !indexed.ok()) return indexed;
+  if (absl::Status indexed = Index(images, running_config_.access(), next.get()); !indexed.ok()) {
+    return indexed;
+  }
   for (auto& [number, office] : next->offices) {
     for (auto& [service, binding] : office.services) {
       binding.metrics = &next->metrics_by_plugin[binding.instance->image().name()];

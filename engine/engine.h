@@ -53,10 +53,15 @@ class Engine : public CallRouter {
   absl::StatusOr<kaigo::v1::ReloadConfigResponse> Reload();
   absl::StatusOr<kaigo::v1::SwapPluginResponse> Swap(const kaigo::v1::SwapPluginRequest& request);
   kaigo::v1::ListPluginsResponse ListPlugins() const;
+  // The access policy in force, one line per method ("/pkg.Service/Method  roles  (source)"),
+  // EngineAdminService included; and the served methods nobody may call (no policy).
+  std::vector<std::string> AccessTable() const;
+  std::vector<std::string> MethodsWithoutPolicy() const;
   kaigo::v1::ListOfficesResponse ListOffices() const;
 
-  absl::StatusOr<sdk::host::Target> RouteInternal(const std::string& office,
-                                                  const std::string& method) override;
+  absl::StatusOr<sdk::host::Target> RouteInternal(
+      const std::string& office, const std::string& method,
+      const std::vector<std::string>& person_roles) override;
 
   JsonLogger& logger() { return logger_; }
   Metrics& metrics() { return metrics_; }
@@ -77,8 +82,11 @@ class Engine : public CallRouter {
   absl::StatusOr<std::shared_ptr<const RoutingTable>> Build(LoadedConfig& loaded, ConfigErrors e,
                                                             std::vector<std::string>* errors);
   // Fills the table's methods, metrics series and descriptor index from the routed images.
-  absl::Status Index(const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
-                     RoutingTable* table);
+  // `access` is the configuration's policy overrides.
+  absl::Status Index(
+      const std::map<std::string, std::shared_ptr<const PluginImage>>& images,
+      const google::protobuf::RepeatedPtrField<kaigo::v1::MethodAccessConfig>& access,
+      RoutingTable* table);
   void Publish(std::shared_ptr<const RoutingTable> table);
 
   std::string config_path_;

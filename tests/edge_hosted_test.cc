@@ -42,6 +42,8 @@ class EdgeHostedTest : public ::testing::Test {
         "  - {identity: hosted-engine, offices: [\"" +
         std::string(kOffice) +
         "\"], roles: [care_manager, office_admin]}\n"
+        // RequestOtp is for other concerns only; here the test stands for the concern that asks.
+        "access:\n  - {method: /kaigo.v1.OtpService/RequestOtp, policy: {roles: [office_admin]}}\n"
         "store:\n  sqlite_path: edge.db\n";
     auto edge_engine = EngineProcess::Start(dir_->Write("edge.yaml", edge));
     ASSERT_TRUE(edge_engine.ok()) << edge_engine.status();
@@ -66,7 +68,9 @@ class EdgeHostedTest : public ::testing::Test {
         plugins +
         "/remote_engine.so}\n"
         "offices:\n" +
-        office(kOffice) + office(kOther) + "store:\n  sqlite_path: hosted.db\n";
+        office(kOffice) + office(kOther) +
+        "access:\n  - {method: /kaigo.v1.OtpService/RequestOtp, policy: {roles: [office_admin]}}\n"
+        "store:\n  sqlite_path: hosted.db\n";
     auto hosted_engine = EngineProcess::Start(dir_->Write("hosted.yaml", hosted));
     ASSERT_TRUE(hosted_engine.ok()) << hosted_engine.status();
     hosted_ = hosted_engine->release();

@@ -4,6 +4,8 @@
 #include <grpcpp/generic/generic_stub.h>
 #include <gtest/gtest.h>
 #include <signal.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <future>
 #include <thread>
@@ -32,6 +34,7 @@ std::string Config(const std::string& store, bool with_office_c) {
   listen: 127.0.0.1:0
   insecure_loopback: true
   metrics_listen: 127.0.0.1:0
+  admin_socket: admin.sock
 plugins:
   - name: otp_relay
     path: )" + plugins +
@@ -102,6 +105,10 @@ class EngineE2eTest : public ::testing::Test {
     return "";
   }
 
+  static std::shared_ptr<grpc::Channel> AdminChannel() {
+    return InsecureChannel("unix:" + dir_->path() + "/admin.sock");
+  }
+
   static TempDir* dir_;
   static std::string config_path_;
   static EngineProcess* engine_;
@@ -113,21 +120,20 @@ std::string EngineE2eTest::config_path_;
 EngineProcess* EngineE2eTest::engine_ = nullptr;
 std::shared_ptr<grpc::Channel> EngineE2eTest::channel_;
 
-TEST_F(EngineE2eTest, OperatorRelaysAnOtpThroughTheEngine) {
-  auto otp = v1::OtpService::NewStub(channel_);
-  auto waiting = std::async(std::launch::async, [&] {
-    v1::RequestOtpRequest request;
-    request.set_purpose(v1::OTP_PURPOSE_ECLAIM_REGISTRATION);
-    v1::RequestOtpResponse response;
-    auto status = otp->RequestOtp(Context(kOfficeB, absl::Seconds(20)).get(), request, &response);
-    return std::make_pair(status, response);
-  });
-  std::string code = ProvideFirstPending(kOfficeB);
-  auto [status, response] = waiting.get();
-  ASSERT_TRUE(status.ok()) << status.error_message();
-  EXPECT_EQ(response.code(), code);
+TEST_F(EngineE2eTest, CareSystemsDoNotAskForOtpsThemselves) {
+  v1::RequestOtpRequest request;
+  request.set_purpose(v1::OTP_PURPOSE_ECLAIM_REGISTRATION);
+  v1::RequestOtpResponse response;
+  auto status =
+      v1::OtpService::NewStub(channel_)->RequestOtp(Context(kOfficeB).get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(),
+            "/kaigo.v1.OtpService/RequestOtp is called only by other concerns of the office, not "
+            "by care systems");
 }
 
+// The operator's answer reaches the concern that asked, through the engine: the probe stands for
+// the portal registration, which asks OtpService/RequestOtp through the host.
 TEST_F(EngineE2eTest, PluginAsksAnotherConcernThroughTheHost) {
   auto probe = t::ProbeService::NewStub(channel_);
   auto asking = std::async(std::launch::async, [&] {
@@ -151,7 +157,21 @@ TEST_F(EngineE2eTest, UnaryCarriesOfficeCallerAndRoles) {
   EXPECT_EQ(response.payload(), request.payload());
   EXPECT_EQ(response.office(), kOfficeA);
   EXPECT_EQ(response.caller(), "anonymous");
-  EXPECT_GT(response.roles_size(), 0) << "no callers configured: every role";
+  // No callers configured: every office role the method allows, never engine_admin.
+  EXPECT_EQ(response.roles_size(), 4);
+  for (const auto& role : response.roles()) EXPECT_NE(role, "engine_admin");
+
+  auto context = Context(kOfficeA);
+  context->AddMetadata("x-kaigo-role", "medical");
+  ASSERT_TRUE(probe->Echo(context.get(), request, &response).ok());
+  ASSERT_EQ(response.roles_size(), 1);
+  EXPECT_EQ(response.roles(0), "medical");
+  context = Context(kOfficeA);
+  context->AddMetadata("x-kaigo-role", "engine_admin");
+  status = probe->Echo(context.get(), request, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(),
+            "metadata x-kaigo-role: caller 'anonymous' is not granted the role 'engine_admin'");
 }
 
 TEST_F(EngineE2eTest, ServerStreamingDeliversEveryMessageInOrder) {
@@ -307,8 +327,42 @@ TEST_F(EngineE2eTest, ReflectionShowsPluginServicesInBothVersions) {
 }
 
 // Last: it changes the configuration the other tests share (only by adding an office).
+TEST_F(EngineE2eTest, AdminIsOnlyOnTheOwnerOnlySocket) {
+  v1::ListPluginsResponse plugins;
+  for (auto* call : {"ListPlugins", "ReloadConfig", "SwapPlugin"}) {
+    grpc::Status status;
+    auto stub = v1::EngineAdminService::NewStub(channel_);
+    if (std::string(call) == "ListPlugins") {
+      status = stub->ListPlugins(Context("").get(), {}, &plugins);
+    } else if (std::string(call) == "ReloadConfig") {
+      v1::ReloadConfigResponse reload;
+      status = stub->ReloadConfig(Context("").get(), {}, &reload);
+    } else {
+      v1::SwapPluginRequest swap;
+      swap.set_name("probe");
+      swap.set_path("/dev/shm/x/q2.so");
+      v1::SwapPluginResponse swapped;
+      status = stub->SwapPlugin(Context("").get(), swap, &swapped);
+    }
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << call;
+    EXPECT_EQ(status.error_message(),
+              "an engine without callers serves no admin method on its API port; use the admin "
+              "socket (server.admin_socket, `kaigo-bridge admin …`)")
+        << call;
+  }
+  struct stat socket;
+  ASSERT_EQ(stat((dir_->path() + "/admin.sock").c_str(), &socket), 0);
+  EXPECT_TRUE(S_ISSOCK(socket.st_mode));
+  EXPECT_EQ(socket.st_mode & 0777, 0600u);
+  EXPECT_EQ(socket.st_uid, getuid());
+  CommandResult listed =
+      RunCommand(EngineBinary() + " admin --config " + config_path_ + " list-plugins");
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find("probe "), std::string::npos) << listed.output;
+}
+
 TEST_F(EngineE2eTest, ZReloadAppliesAGoodConfigAndRefusesABadOne) {
-  auto admin = v1::EngineAdminService::NewStub(channel_);
+  auto admin = v1::EngineAdminService::NewStub(AdminChannel());
   auto offices = [&] {
     v1::ListOfficesResponse r;
     EXPECT_TRUE(admin->ListOffices(Context("").get(), {}, &r).ok());

@@ -34,7 +34,9 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   std::string v2_path = CopyPlugin(dir, "v2");
   std::string v3_path = CopyPlugin(dir, "v3");
   std::string config =
-      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n  admin_socket: admin.sock\n"
+      // RequestOtp is for other concerns only; here the test stands for the concern that asks.
+      "access:\n  - {method: /kaigo.v1.OtpService/RequestOtp, policy: {roles: [office_admin]}}\n"
       "plugins:\n  - {name: otp_relay, path: " +
       v1_path +
       "}\n"
@@ -51,7 +53,8 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   ASSERT_TRUE(engine.ok()) << engine.status();
   auto channel = InsecureChannel((*engine)->target());
   auto otp = v1::OtpService::NewStub(channel);
-  auto admin = v1::EngineAdminService::NewStub(channel);
+  auto admin =
+      v1::EngineAdminService::NewStub(InsecureChannel("unix:" + dir.path() + "/admin.sock"));
 
   // A request pending on the v1 instance, answered after two swaps.
   auto waiting = std::async(std::launch::async, [&] {
@@ -159,8 +162,8 @@ namespace {
 TEST(HotSwapTest, PluginAddedByReloadIsServedThroughTheGenericPath) {
   TempDir dir;
   std::string head =
-      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n"
-      "  - {name: otp_relay, path: " +
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n  admin_socket: admin.sock\n"
+      "plugins:\n  - {name: otp_relay, path: " +
       PluginDir() + "/otp_relay.so}\n";
   std::string office = "offices:\n  - number: \"" + kOffice +
                        "\"\n    concerns:\n"
@@ -174,7 +177,8 @@ TEST(HotSwapTest, PluginAddedByReloadIsServedThroughTheGenericPath) {
                                office +
                                "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n");
   v1::ReloadConfigResponse reloaded;
-  auto admin = v1::EngineAdminService::NewStub(channel);
+  auto admin =
+      v1::EngineAdminService::NewStub(InsecureChannel("unix:" + dir.path() + "/admin.sock"));
   auto status = admin->ReloadConfig(Context("").get(), {}, &reloaded);
   ASSERT_TRUE(status.ok()) << status.error_message();
 

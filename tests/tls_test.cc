@@ -45,7 +45,7 @@ class TlsTest : public ::testing::Test {
         "  - {identity: care-system-a, offices: [\"" +
         kOfficeA +
         "\"], roles: [care_manager]}\n"
-        "  - {identity: admin-tool, offices: [\"*\"], roles: [engine_admin]}\n"
+        "  - {identity: admin-tool, offices: [\"*\"], roles: [engine_admin, office_admin]}\n"
         "store:\n  sqlite_path: state.db\n";
     auto engine = EngineProcess::Start(dir_->Write("engine.yaml", config));
     ASSERT_TRUE(engine.ok()) << engine.status();

@@ -2,6 +2,8 @@
 //
 //   kaigo-bridge serve --config FILE [--ready-file FILE] [--clock-offset SECONDS|DURATION]
 //   kaigo-bridge check-config FILE [--root DIR]   (DIR: a staged tree; absolute paths below it)
+//   kaigo-bridge access --config FILE               (the access policy in force, per method)
+//   kaigo-bridge admin --config FILE list-plugins|list-offices|reload|swap NAME PATH [SHA256]
 //   kaigo-bridge audit verify --config FILE
 //   kaigo-bridge --version
 //
@@ -25,6 +27,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/config/config_loader.h"
 #include "engine/engine.h"
+#include "engine/main/admin_command.h"
 #include "engine/server/grpc_server.h"
 #include "engine/store/open_store.h"
 
@@ -36,6 +39,9 @@ int Usage() {
   std::cerr << "usage:\n"
                "  kaigo-bridge serve --config FILE [--ready-file FILE] [--clock-offset SECONDS]\n"
                "  kaigo-bridge check-config FILE [--root DIR]\n"
+               "  kaigo-bridge access --config FILE\n"
+               "  kaigo-bridge admin --config FILE list-plugins|list-offices|reload|"
+               "swap NAME PATH [SHA256]\n"
                "  kaigo-bridge audit verify --config FILE\n"
                "  kaigo-bridge --version\n";
   return 2;
@@ -124,13 +130,34 @@ int Serve(const std::vector<std::string>& args) {
 
 int CheckConfig(const std::vector<std::string>& args) {
   if (args.size() != 1 && !(args.size() == 3 && args[1] == "--root")) return Usage();
-  std::vector<std::string> errors = Engine::CheckConfig(args[0], Flag(args, "--root"));
+  std::vector<std::string> errors;
+  auto engine = Engine::Create(args[0], &errors, /*check_only=*/true, Flag(args, "--root"));
+  if (!engine.ok() && errors.empty()) errors.push_back(std::string(engine.status().message()));
   if (!errors.empty()) {
     PrintErrors(errors);
     std::cerr << errors.size() << " error(s) in " << args[0] << "\n";
     _exit(1);
   }
+  for (const auto& method : (*engine)->MethodsWithoutPolicy()) {
+    std::cout << "note: " << method
+              << " has no access policy: nobody may call it until access: grants it\n";
+  }
   std::cout << args[0] << ": configuration is valid\n";
+  fflush(stdout);
+  _exit(0);
+}
+
+int Access(const std::vector<std::string>& args) {
+  std::string config = Flag(args, "--config");
+  if (config.empty()) return Usage();
+  std::vector<std::string> errors;
+  auto engine = Engine::Create(config, &errors, /*check_only=*/true);
+  if (!engine.ok()) {
+    PrintErrors(errors.empty() ? std::vector<std::string>{std::string(engine.status().message())}
+                               : errors);
+    _exit(1);
+  }
+  for (const auto& line : (*engine)->AccessTable()) std::cout << line << "\n";
   fflush(stdout);
   _exit(0);
 }
@@ -176,6 +203,8 @@ int main(int argc, char** argv) {
   }
   if (command == "serve") return Serve(args);
   if (command == "check-config") return CheckConfig(args);
+  if (command == "access") return Access(args);
+  if (command == "admin") return kaigo::engine::AdminCommand(args);
   if (command == "audit" && !args.empty() && args[0] == "verify") {
     args.erase(args.begin());
     return AuditVerify(args);

@@ -155,13 +155,14 @@ struct EngineHostApi {
     context.method = std::string(FromStr(method));
     context.office = self->office_;
     context.caller = "plugin:" + self->image_->name();
-    if (parent != nullptr) {
+    if (parent != nullptr) {  // the person who called travels with the call, and their roles
       const auto& p = sdk::host::ContextOf(parent);
+      context.caller = p.caller;
       context.request_id = p.request_id;
       context.deadline_unix_ms = p.deadline_unix_ms;
       context.roles = p.roles;
     }
-    auto target = self->env_->router->RouteInternal(self->office_, context.method);
+    auto target = self->env_->router->RouteInternal(self->office_, context.method, context.roles);
     if (!target.ok()) {
       return sdk::host::StartOutgoing(sdk::host::Target{}, target.status(), {}, {}, handler);
     }

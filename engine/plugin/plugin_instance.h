@@ -26,12 +26,15 @@
 
 namespace kaigo::engine {
 
-// Finds the plugin instance that serves `method` for `office` now (for calls between concerns).
+// Finds the plugin instance that serves `method` for `office` now (for calls between concerns),
+// if the method's policy admits a call from another concern for a person acting in
+// `person_roles` (empty: the plugin acts on its own, outside any call).
 class CallRouter {
  public:
   virtual ~CallRouter() = default;
-  virtual absl::StatusOr<sdk::host::Target> RouteInternal(const std::string& office,
-                                                          const std::string& method) = 0;
+  virtual absl::StatusOr<sdk::host::Target> RouteInternal(
+      const std::string& office, const std::string& method,
+      const std::vector<std::string>& person_roles) = 0;
 };
 
 // What every instance's host services use; owned by the engine, which must outlive all instances:

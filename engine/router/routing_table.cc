@@ -1,17 +1,13 @@
 #include "engine/router/routing_table.h"
 
+#include <algorithm>
+
 #include "kaigo/identifiers.h"
 
 namespace kaigo::engine {
 
-const std::vector<std::string>& RoutingTable::AllRoles() {
-  static const std::vector<std::string> roles = {"care_manager", "care_staff", "medical",
-                                                 "office_admin", "engine_admin"};
-  return roles;
-}
-
 absl::StatusOr<std::vector<std::string>> RoutingTable::RolesOf(const std::string& caller) const {
-  if (open_access) return AllRoles();
+  if (open_access) return OfficeRoles();
   auto it = callers.find(caller);
   if (it == callers.end()) {
     return absl::PermissionDeniedError("caller '" + caller + "' is not allowed to use this engine");
@@ -19,8 +15,20 @@ absl::StatusOr<std::vector<std::string>> RoutingTable::RolesOf(const std::string
   return it->second.roles;
 }
 
+absl::StatusOr<std::vector<std::string>> RoutingTable::ActingRoles(const std::string& caller,
+                                                                   const std::string& role) const {
+  auto granted = RolesOf(caller);
+  if (!granted.ok() || role.empty()) return granted;
+  if (std::find(granted->begin(), granted->end(), role) == granted->end()) {
+    return absl::PermissionDeniedError("metadata x-kaigo-role: caller '" + caller +
+                                       "' is not granted the role '" + role + "'");
+  }
+  return std::vector<std::string>{role};
+}
+
 absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const std::string& office,
-                                              const std::string& caller) const {
+                                              const std::string& caller,
+                                              const std::string& role) const {
   auto m = methods.find(method);
   if (m == methods.end()) {
     return absl::UnimplementedError("method " + method + " is not served by this engine");
@@ -34,20 +42,18 @@ absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const s
     return absl::InvalidArgumentError("metadata x-kaigo-office: " + std::string(s.message()));
   }
   Admission admission;
-  if (open_access) {
-    admission.roles = AllRoles();
-  } else {
-    auto grant = callers.find(caller);
-    if (grant == callers.end()) {
-      return absl::PermissionDeniedError("caller '" + caller +
-                                         "' is not allowed to use this engine");
-    }
-    if (!grant->second.all_offices && grant->second.offices.count(office) == 0) {
+  auto acting = ActingRoles(caller, role);
+  if (!acting.ok()) return acting.status();
+  if (!open_access) {
+    const CallerGrant& grant = callers.at(caller);
+    if (!grant.all_offices && grant.offices.count(office) == 0) {
       return absl::PermissionDeniedError("caller '" + caller + "' may not act for office " +
                                          office);
     }
-    admission.roles = grant->second.roles;
   }
+  auto allowed = AdmitRoles(method, m->second.policy, *acting);
+  if (!allowed.ok()) return allowed.status();
+  admission.roles = *std::move(allowed);
   auto o = offices.find(office);
   if (o == offices.end()) {
     return absl::NotFoundError("office " + office + " is not served by this engine");
@@ -64,10 +70,12 @@ absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const s
   return admission;
 }
 
-absl::StatusOr<sdk::host::Target> RoutingTable::Route(const std::string& office,
-                                                      const std::string& method) const {
+absl::StatusOr<sdk::host::Target> RoutingTable::Route(
+    const std::string& office, const std::string& method,
+    const std::vector<std::string>& person_roles) const {
   auto m = methods.find(method);
   if (m == methods.end()) return absl::UnimplementedError("method " + method + " is not served");
+  if (absl::Status s = AdmitFromPlugin(method, m->second.policy, person_roles); !s.ok()) return s;
   auto o = offices.find(office);
   if (o == offices.end()) return absl::NotFoundError("office " + office + " is not served");
   auto binding = o->second.services.find(m->second.service);

@@ -17,6 +17,7 @@
 #include "absl/status/statusor.h"
 #include "engine/metrics/metrics.h"
 #include "engine/plugin/plugin_instance.h"
+#include "engine/router/access_policy.h"
 #include "engine/router/descriptor_index.h"
 #include "kaigo/sdk/host_side.h"
 
@@ -25,6 +26,7 @@ namespace kaigo::engine {
 struct MethodRoute {
   std::string service;
   bool server_streaming = false;
+  MethodPolicy policy;  // who may call it (access_policy.h)
 };
 
 struct ServiceBinding {
@@ -56,7 +58,8 @@ class RoutingTable {
  public:
   std::unordered_map<std::string, MethodRoute> methods;  // by path
   std::unordered_map<std::string, OfficeRoute> offices;  // by office number
-  // No callers configured: every caller may act for every office in every role.
+  // No callers configured (a desk install on loopback): every caller may act for every office in
+  // every office role, never as engine_admin.
   bool open_access = true;
   std::unordered_map<std::string, CallerGrant> callers;  // by identity
   std::map<std::string, std::unordered_map<std::string, MethodMetrics*>> metrics_by_plugin;
@@ -64,16 +67,21 @@ class RoutingTable {
   bool access_log = false;  // one JSON line per finished call
 
   // Admits a call from `caller` for `office` (the x-kaigo-office value, empty if absent) to
-  // `method`, or says why not with the fitting gRPC code.
+  // `method`, acting in `role` (the x-kaigo-role value: one the caller was granted; empty: every
+  // role it was granted), or says why not with the fitting gRPC code. Admission.roles are the
+  // acting roles the method's policy allows.
   absl::StatusOr<Admission> Admit(const std::string& method, const std::string& office,
-                                  const std::string& caller) const;
+                                  const std::string& caller, const std::string& role = "") const;
   // The roles `caller` holds, or an error if it may not call at all.
   absl::StatusOr<std::vector<std::string>> RolesOf(const std::string& caller) const;
-  // For calls between concerns of one office.
-  absl::StatusOr<sdk::host::Target> Route(const std::string& office,
-                                          const std::string& method) const;
-
-  static const std::vector<std::string>& AllRoles();
+  // The roles a call of `caller` acts in: `role` (x-kaigo-role) when the caller holds it, else all
+  // it holds; PERMISSION_DENIED when it holds none or not `role`.
+  absl::StatusOr<std::vector<std::string>> ActingRoles(const std::string& caller,
+                                                       const std::string& role) const;
+  // For calls between concerns of one office, made for a person acting in `person_roles` (empty
+  // for a plugin acting on its own): the callee's policy must admit calls from other concerns.
+  absl::StatusOr<sdk::host::Target> Route(const std::string& office, const std::string& method,
+                                          const std::vector<std::string>& person_roles) const;
 };
 
 }  // namespace kaigo::engine

@@ -33,8 +33,14 @@ grpc::ServerUnaryReactor* AdminService::Refused(grpc::CallbackServerContext* con
   std::string caller = CallerIdentity(*context);
   absl::Status status = absl::UnavailableError("the engine is shutting down");
   if (table != nullptr) {
-    auto roles = table->RolesOf(caller);
-    if (!roles.ok()) {
+    auto roles = table->ActingRoles(caller, MetadataValue(*context, "x-kaigo-role"));
+    if (on_admin_socket_) {
+      return nullptr;
+    } else if (table->open_access) {
+      status = absl::PermissionDeniedError(
+          "an engine without callers serves no admin method on its API port; use the admin "
+          "socket (server.admin_socket, `kaigo-bridge admin …`)");
+    } else if (!roles.ok()) {
       status = roles.status();
     } else if (std::find(roles->begin(), roles->end(), "engine_admin") != roles->end()) {
       return nullptr;

@@ -1,7 +1,8 @@
-// EngineAdminService: list plugins and offices, reload the configuration, swap a plugin. Callers
-// need the engine_admin role (any caller when no callers are configured). Reload and swap load
-// images and start instances, so they run on a thread of their own, never on a gRPC thread.
-// Thread-safe.
+// EngineAdminService: list plugins and offices, reload the configuration, swap a plugin. On the API
+// port callers need the engine_admin role, which a configuration without callers grants nobody; on
+// the admin socket whoever could open the socket is admitted (its file permissions are the
+// authentication). Reload and swap load images and start instances, so they run on a thread of
+// their own, never on a gRPC thread. Thread-safe.
 #ifndef KAIGO_ENGINE_SERVER_ADMIN_SERVICE_H_
 #define KAIGO_ENGINE_SERVER_ADMIN_SERVICE_H_
 
@@ -12,7 +13,9 @@ namespace kaigo::engine {
 
 class AdminService : public kaigo::v1::EngineAdminService::CallbackService {
  public:
-  explicit AdminService(Engine* engine) : engine_(engine) {}
+  // `on_admin_socket`: served on the admin socket, not the API port.
+  AdminService(Engine* engine, bool on_admin_socket)
+      : engine_(engine), on_admin_socket_(on_admin_socket) {}
 
   grpc::ServerUnaryReactor* ListPlugins(grpc::CallbackServerContext* context,
                                         const kaigo::v1::ListPluginsRequest* request,
@@ -31,6 +34,7 @@ class AdminService : public kaigo::v1::EngineAdminService::CallbackService {
   // Checks the caller's role; on refusal finishes the reactor and returns it, else nullptr.
   grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* context);
   Engine* engine_;
+  bool on_admin_socket_;
 };
 
 }  // namespace kaigo::engine

@@ -18,12 +18,6 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-std::string Metadata(const grpc::ServerContextBase& context, const char* key) {
-  const auto& md = context.client_metadata();
-  auto it = md.find(key);
-  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
-}
-
 // Unique per process: a random prefix and a counter.
 std::string NewRequestId() {
   static const std::string prefix = [] {
@@ -48,6 +42,12 @@ grpc::ByteBuffer ToBuffer(std::string_view bytes) {
 
 }  // namespace
 
+std::string MetadataValue(const grpc::ServerContextBase& context, const char* key) {
+  const auto& md = context.client_metadata();
+  auto it = md.find(key);
+  return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
+}
+
 std::string CallerIdentity(const grpc::ServerContextBase& context) {
   auto auth = context.auth_context();
   if (auth != nullptr) {
@@ -65,15 +65,16 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
   if (table == nullptr) {
     admitted_ = absl::UnavailableError("the engine is shutting down");
   } else {
-    context_.office = Metadata(context, "x-kaigo-office");
+    context_.office = MetadataValue(context, "x-kaigo-office");
     context_.caller = CallerIdentity(context);
-    auto admitted = table->Admit(context_.method, context_.office, context_.caller);
+    auto admitted = table->Admit(context_.method, context_.office, context_.caller,
+                                 MetadataValue(context, "x-kaigo-role"));
     if (admitted.ok()) {
       target_ = *std::move(admitted);
       server_streaming_ = target_.target.server_streaming;
       access_log_ = table->access_log;
       context_.roles = target_.roles;
-      context_.request_id = Metadata(context, "x-request-id");
+      context_.request_id = MetadataValue(context, "x-request-id");
       if (context_.request_id.empty()) context_.request_id = NewRequestId();
       context_.deadline_unix_ms = DeadlineMillis(context);
     } else {

@@ -31,6 +31,8 @@ namespace kaigo::engine {
 
 // The identity of the peer: its client certificate's common name, or "anonymous".
 std::string CallerIdentity(const grpc::ServerContextBase& context);
+// The value of metadata `key`, or "".
+std::string MetadataValue(const grpc::ServerContextBase& context, const char* key);
 
 // What every kind of call reactor shares: admission, dispatch to the plugin, cancellation,
 // metrics and the access log.

@@ -1,5 +1,8 @@
 #include "engine/server/grpc_server.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <fstream>
 #include <sstream>
 
@@ -45,10 +48,11 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> Credentials(
 GrpcServer::GrpcServer(Engine* engine)
     : engine_(engine),
       generic_(engine),
-      admin_(engine),
+      admin_(engine, /*on_admin_socket=*/false),
       reflection_v1_(engine),
       reflection_v1alpha_(engine),
-      metrics_http_(&engine->metrics()) {}
+      metrics_http_(&engine->metrics()),
+      local_admin_(engine, /*on_admin_socket=*/true) {}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
 
@@ -90,10 +94,32 @@ absl::Status GrpcServer::Start() {
       return absl::UnavailableError("cannot listen for health probes on " + server.health_listen());
     }
   }
+  if (!server.admin_socket().empty()) {
+    if (absl::Status s =
+            StartAdminSocket(ResolvePath(engine_->config_dir(), server.admin_socket()));
+        !s.ok()) {
+      return s;
+    }
+  }
   engine_->logger().Info("serving", {{"grpc", std::to_string(grpc_port_)},
                                      {"metrics", std::to_string(metrics_port_)},
                                      {"health", std::to_string(health_port_)},
                                      {"tls", server.insecure_loopback() ? "off" : "on"}});
+  return absl::OkStatus();
+}
+
+absl::Status GrpcServer::StartAdminSocket(const std::string& path) {
+  unlink(path.c_str());  // a socket left by an engine that did not shut down cleanly
+  grpc::ServerBuilder builder;
+  builder.AddListeningPort("unix:" + path, grpc::InsecureServerCredentials());
+  builder.RegisterService(&local_admin_);
+  // The socket is made owner-only from the start: its permissions are the admin's authentication.
+  mode_t previous = umask(0177);
+  admin_server_ = builder.BuildAndStart();
+  umask(previous);
+  if (admin_server_ == nullptr || chmod(path.c_str(), 0600) != 0) {
+    return absl::UnavailableError("cannot serve the admin socket " + path);
+  }
   return absl::OkStatus();
 }
 
@@ -110,6 +136,10 @@ void GrpcServer::Shutdown() {
   if (health_server_ != nullptr) {
     health_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
     health_server_.reset();
+  }
+  if (admin_server_ != nullptr) {
+    admin_server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(1));
+    admin_server_.reset();
   }
   metrics_http_.Stop();
 }

@@ -1,7 +1,8 @@
 // The engine's gRPC front: every plugin method through the callback generic service, plus the
 // admin service, grpc.health.v1 and server reflection v1/v1alpha; TLS or mutual TLS; the
-// Prometheus endpoint; and, apart, grpc.health.v1 alone in plain text for probes. One per engine
-// process.
+// Prometheus endpoint; apart, grpc.health.v1 alone in plain text for probes; and the admin socket
+// (server.admin_socket): EngineAdminService on a Unix socket only its owner may open. One per
+// engine process.
 // Start and Shutdown are not thread-safe with each other; everything else is.
 #ifndef KAIGO_ENGINE_SERVER_GRPC_SERVER_H_
 #define KAIGO_ENGINE_SERVER_GRPC_SERVER_H_
@@ -33,6 +34,8 @@ class GrpcServer {
   void Wait();
 
  private:
+  absl::Status StartAdminSocket(const std::string& path);
+
   Engine* engine_;
   EngineGenericService generic_;
   std::unique_ptr<PluginMethodService> methods_;
@@ -45,6 +48,8 @@ class GrpcServer {
   // another service; this one answers UNIMPLEMENTED to every method, as a server without it would.
   grpc::CallbackGenericService unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
+  AdminService local_admin_;
+  std::unique_ptr<grpc::Server> admin_server_;
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   int health_port_ = 0;

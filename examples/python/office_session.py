@@ -334,19 +334,24 @@ def main():
     parser.add_argument("--save-dir", default=".", help="where downloaded documents go")
     parser.add_argument("--careplan-dir", default="careplan/testdata",
                         help="CSV files the care software exported (one send unit)")
+    parser.add_argument("--admin-socket", default="build/demo/admin.sock",
+                        help="the engine's admin socket (server.admin_socket)")
     parser.add_argument("--mail-dir", default="build/demo/sandbox/mail",
                         help="the sandbox's Maildirs (the office reads its mail there)")
     args = parser.parse_args()
     channel = grpc.insecure_channel(args.target)
     office = (("x-kaigo-office", args.office),)
 
-    plugins = unary(channel, "/kaigo.v1.EngineAdminService/ListPlugins",
+    # Administration is not on the API port of a desk install: it answers on the engine's
+    # owner-only admin socket.
+    admin = grpc.insecure_channel("unix:" + os.path.abspath(args.admin_socket))
+    plugins = unary(admin, "/kaigo.v1.EngineAdminService/ListPlugins",
                     engine_pb2.ListPluginsRequest, engine_pb2.ListPluginsResponse)
     print("プラグイン (plugins):")
     for p in plugins(engine_pb2.ListPluginsRequest()).plugins:
         print(f"   {p.name} {p.version} ({p.status}, {p.vendor}): {', '.join(p.services)}")
 
-    offices = unary(channel, "/kaigo.v1.EngineAdminService/ListOffices",
+    offices = unary(admin, "/kaigo.v1.EngineAdminService/ListOffices",
                     engine_pb2.ListOfficesRequest, engine_pb2.ListOfficesResponse)
     for o in offices(engine_pb2.ListOfficesRequest()).offices:
         concerns = ", ".join(f"{b.service} → {b.plugin} {b.plugin_version}" for b in o.bindings)
