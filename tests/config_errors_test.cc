@@ -79,6 +79,22 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
       {"TLS required off loopback", "server:\n  listen: 0.0.0.0:50051\n  insecure_loopback: true\n",
        f + ":3:22: server.insecure_loopback: serving without TLS is allowed only on a loopback "
            "address"},
+      {"loopback is parsed, not a prefix",
+       "server:\n  listen: 127.evil.example:50051\n  insecure_loopback: true\n",
+       "server.insecure_loopback: serving without TLS is allowed only on a loopback address, not "
+       "127.evil.example"},
+      {"client certificates required off loopback",
+       "server:\n  listen: 0.0.0.0:50051\n  tls: {cert_file: a.crt, key_file: a.key}\n",
+       "server.tls.require_client_certificate: an API listener off loopback (0.0.0.0) requires "
+       "client certificates (true)"},
+      {"callers required off loopback",
+       "server:\n  listen: 0.0.0.0:50051\n  tls: {cert_file: a.crt, key_file: a.key}\n",
+       "callers: an API listener off loopback (0.0.0.0) needs callers: which certificates may act "
+       "for which offices, in which roles"},
+      {"an access override naming nothing",
+       Header() + "offices:\n" + OfficeYaml(kOffice) +
+           "access:\n  - {method: /kaigo.v1.Nowhere/Nothing, policy: {roles: [care_manager]}}\n",
+       "access[0].method: \"/kaigo.v1.Nowhere/Nothing\" names no method this engine serves"},
   };
   for (const auto& c : cases) {
     CommandResult r = Check(dir, c.yaml);

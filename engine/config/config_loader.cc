@@ -180,6 +180,17 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
   } else if (c.server().insecure_loopback() && !IsLoopbackHost(host)) {
     error("server.insecure_loopback",
           "serving without TLS is allowed only on a loopback address, not " + host);
+  } else if (!IsLoopbackHost(host)) {
+    // An API port others can reach: every caller proves who it is and is named in callers:.
+    if (!c.server().tls().require_client_certificate()) {
+      error("server.tls.require_client_certificate",
+            "an API listener off loopback (" + host + ") requires client certificates (true)");
+    }
+    if (c.callers_size() == 0) {
+      error("callers",
+            "an API listener off loopback (" + host +
+                ") needs callers: which certificates may act for which offices, in which roles");
+    }
   }
   if (c.store().has_postgres()) {
     if (!c.store().sqlite_path().empty()) {

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kaigo/plugins/v1/remote_engine.pb.h"
+#include "kaigo/sdk/loopback.h"
 
 namespace kaigo::plugins::remote {
 
@@ -42,9 +43,11 @@ absl::Status ToAbsl(const grpc::Status& s) {
   return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
 }
 
+// "host:port" whose host is a loopback address, parsed (kaigo/sdk/loopback.h): "127.evil.example"
+// is a name, not loopback.
 bool IsLoopback(const std::string& target) {
-  return absl::StartsWith(target, "127.") || absl::StartsWith(target, "localhost:") ||
-         absl::StartsWith(target, "[::1]:");
+  size_t colon = target.rfind(':');
+  return colon != std::string::npos && IsLoopbackHost(target.substr(0, colon));
 }
 
 // One server-streaming call passed on: the request written once, every message read written
