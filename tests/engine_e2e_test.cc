@@ -147,6 +147,18 @@ TEST_F(EngineE2eTest, PluginAsksAnotherConcernThroughTheHost) {
   EXPECT_EQ(response.code(), code);
 }
 
+TEST_F(EngineE2eTest, APluginCallsOnlyWhatItsManifestDeclares) {
+  auto probe = t::ProbeService::NewStub(channel_);
+  t::AskOtpRequest ask;
+  ask.set_method("/kaigo.v1.OtpService/ListPending");
+  t::AskOtpResponse response;
+  auto status = probe->AskOtp(Context(kOfficeA).get(), ask, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(),
+            "plugin probe did not declare in its manifest that it calls "
+            "/kaigo.v1.OtpService/ListPending");
+}
+
 TEST_F(EngineE2eTest, UnaryCarriesOfficeCallerAndRoles) {
   auto probe = t::ProbeService::NewStub(channel_);
   t::EchoRequest request;

@@ -147,6 +147,9 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
     }
     if (!IsEngineFile(file.name())) image->own_files_.insert(file.name());
   }
+  if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count) && m->calls != nullptr) {
+    for (size_t i = 0; i < m->call_count; ++i) image->calls_.insert(Str(m->calls[i]));
+  }
   for (size_t i = 0; i < m->service_count; ++i) {
     std::string service = Str(m->services[i]);
     const auto* s = image->pool_->FindServiceByName(service);

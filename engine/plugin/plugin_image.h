@@ -47,6 +47,8 @@ class PluginImage {
   const google::protobuf::FileDescriptorSet& files() const { return files_; }
   // Files of the manifest outside the engine's reserved paths.
   const std::set<std::string>& own_files() const { return own_files_; }
+  // Methods of other concerns the manifest says the plugin calls (full paths).
+  bool Calls(const std::string& method) const { return calls_.count(method) > 0; }
   // The settings message type, or nullptr when the plugin takes none.
   const google::protobuf::Descriptor* config_type() const { return config_type_; }
   // Builds empty messages of the image's own types (settings).
@@ -61,6 +63,7 @@ class PluginImage {
   std::vector<MethodInfo> methods_;
   google::protobuf::FileDescriptorSet files_;
   std::set<std::string> own_files_;
+  std::set<std::string> calls_;
   std::unique_ptr<google::protobuf::DescriptorPool> pool_;
   std::unique_ptr<google::protobuf::DynamicMessageFactory> factory_;
   const google::protobuf::Descriptor* config_type_ = nullptr;

@@ -151,18 +151,15 @@ struct EngineHostApi {
   static kaigo_outgoing_call* CallStart(kaigo_host* h, const kaigo_call* parent, kaigo_str method,
                                         kaigo_bytes request, kaigo_reply_handler handler) {
     PluginInstance* self = Self(h);
-    sdk::host::CallContext context;
-    context.method = std::string(FromStr(method));
-    context.office = self->office_;
-    context.caller = "plugin:" + self->image_->name();
-    if (parent != nullptr) {  // the person who called travels with the call, and their roles
-      const auto& p = sdk::host::ContextOf(parent);
-      context.caller = p.caller;
-      context.request_id = p.request_id;
-      context.deadline_unix_ms = p.deadline_unix_ms;
-      context.roles = p.roles;
-    }
-    auto target = self->env_->router->RouteInternal(self->office_, context.method, context.roles);
+    sdk::CallContext context =
+        sdk::CallContext::Child(parent != nullptr ? &sdk::host::ContextOf(parent) : nullptr,
+                                std::string(FromStr(method)), self->office_, self->image_->name());
+    absl::StatusOr<sdk::host::Target> target =
+        self->image_->Calls(context.method)
+            ? self->env_->router->RouteInternal(self->office_, context.method, context.roles)
+            : absl::PermissionDeniedError("plugin " + self->image_->name() +
+                                          " did not declare in its manifest that it calls " +
+                                          context.method);
     if (!target.ok()) {
       return sdk::host::StartOutgoing(sdk::host::Target{}, target.status(), {}, {}, handler);
     }

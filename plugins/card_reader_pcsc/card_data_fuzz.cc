@@ -8,7 +8,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view input(reinterpret_cast<const char*>(data), size);
   using namespace kaigo::plugins::card;
   (void)SplitResponse(input);
-  if (auto total = TlvTotalLength(input); total.ok() && *total < 2) __builtin_trap();  // tag + length
+  if (auto total = TlvTotalLength(input); total.ok() && *total < 2)
+    __builtin_trap();  // tag + length
   if (auto tlvs = ParseTlvs(input); tlvs.ok()) {
     size_t covered = 0;
     for (const auto& t : *tlvs) covered += t.tag.size() + t.value.size();

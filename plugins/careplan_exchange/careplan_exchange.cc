@@ -687,6 +687,7 @@ sdk::PluginDefinition Define() {
       "keyed recipient references, never the numbers; PINs for card identification are passed "
       "to the card reader concern and never kept; audits every send, receipt and notification.";
   d.services = {sdk::FindService("kaigo.v1.CarePlanExchangeService")};
+  d.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};  // identity by card
   d.config_type = CarePlanExchangeConfig::descriptor();
   d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {

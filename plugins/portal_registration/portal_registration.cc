@@ -489,6 +489,7 @@ sdk::PluginDefinition Define() {
       "portal session sealed (AES-256-GCM, key from the office's secrets) and only while needed; "
       "never logs credentials or one-time passwords.";
   d.services = {sdk::FindService("kaigo.v1.PortalRegistrationService")};
+  d.calls = {"/kaigo.v1.OtpService/RequestOtp"};
   d.config_type = PortalRegistrationConfig::descriptor();
   d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {

@@ -153,6 +153,7 @@ sdk::PluginDefinition Define() {
       "its credentials from the office's secrets; audits every answer with a keyed recipient "
       "reference.";
   d.services = {sdk::FindService("kaigo.v1.QualificationService")};
+  d.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};
   d.config_type = QualificationConfig::descriptor();
   d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {

@@ -6,8 +6,8 @@
 
 namespace kaigo::sdk {
 
-CallInfo CallInfo::From(const kaigo_call_info& info) {
-  CallInfo out;
+CallContext CallContext::From(const kaigo_call_info& info) {
+  CallContext out;
   out.method = std::string(FromStr(info.method));
   out.office = std::string(FromStr(info.office));
   out.caller = std::string(FromStr(info.caller));
@@ -21,8 +21,24 @@ CallInfo CallInfo::From(const kaigo_call_info& info) {
   return out;
 }
 
-bool CallInfo::HasRole(std::string_view role) const {
+bool CallContext::HasRole(std::string_view role) const {
   return std::find(roles.begin(), roles.end(), role) != roles.end();
+}
+
+CallContext CallContext::Child(const CallContext* parent, std::string method, std::string office,
+                               const std::string& plugin_name) {
+  CallContext child;
+  child.method = std::move(method);
+  child.office = std::move(office);
+  if (parent == nullptr) {
+    child.caller = "plugin:" + plugin_name;
+    return child;
+  }
+  child.caller = parent->caller;
+  child.request_id = parent->request_id;
+  child.roles = parent->roles;
+  child.deadline_unix_ms = parent->deadline_unix_ms;
+  return child;
 }
 
 CallBase::CallBase(const kaigo_host_api* api, kaigo_call* call, CallInfo info)

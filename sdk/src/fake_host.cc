@@ -135,11 +135,10 @@ struct FakeHostApi {
   static kaigo_outgoing_call* CallStart(kaigo_host* h, const kaigo_call* parent, kaigo_str method,
                                         kaigo_bytes request, kaigo_reply_handler handler) {
     FakeHost* self = Self(h);
-    host::CallContext context;
-    context.method = std::string(FromStr(method));
-    context.office = self->office_;
-    context.caller = "plugin:" + self->plugin_name_;
-    if (parent != nullptr) context.request_id = host::ContextOf(parent).request_id;
+    // What the engine lends an outgoing call, the fake lends too (CallContext::Child).
+    host::CallContext context =
+        CallContext::Child(parent != nullptr ? &host::ContextOf(parent) : nullptr,
+                           std::string(FromStr(method)), self->office_, self->plugin_name_);
     FakeHost* other = self->route_to_;
     if (other != nullptr && other->instance_ != nullptr) {
       host::Target target = other->Target();

@@ -32,6 +32,7 @@ struct Exported {
   std::vector<std::string> service_names;
   std::vector<const char*> service_name_ptrs;
   std::string config_type;
+  std::vector<const char*> call_ptrs;
   kaigo_manifest manifest{};
   kaigo_plugin_api api{};
 };
@@ -134,12 +135,14 @@ const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*def
     for (const auto& n : e->service_names) e->service_name_ptrs.push_back(n.c_str());
     if (e->definition.config_type != nullptr)
       e->config_type = e->definition.config_type->full_name();
+    for (const auto& c : e->definition.calls) e->call_ptrs.push_back(c.c_str());
     e->manifest =
         kaigo_manifest{sizeof(kaigo_manifest),        e->definition.name.c_str(),
                        e->definition.version.c_str(), e->definition.vendor.c_str(),
                        e->definition.status.c_str(),  e->definition.security_posture.c_str(),
                        e->service_name_ptrs.data(),   e->service_name_ptrs.size(),
-                       ToBytes(e->descriptor_set),    e->config_type.c_str()};
+                       ToBytes(e->descriptor_set),    e->config_type.c_str(),
+                       e->call_ptrs.data(),           e->call_ptrs.size()};
     e->api =
         kaigo_plugin_api{sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,    &e->manifest,
                          &Dispatcher::Create,      &Dispatcher::Destroy, &Dispatcher::CallStart,

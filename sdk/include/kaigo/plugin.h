@@ -184,7 +184,9 @@ typedef struct kaigo_host_api {
   void (*metric_add)(kaigo_host* host, kaigo_str name, double delta);
 
   /* Calls another concern for the same office, by full method path. `parent` (may be NULL) lends
-   * its deadline, caller and request id. Returns a handle the plugin must release exactly once with
+   * the person's caller, roles, request id and deadline (sdk CallContext::Child); the callee's
+   * access policy must admit calls from other concerns for those roles (`from_plugins`), or be
+   * `plugins_only`. Without a parent the call is the plugin's own, with no roles. Returns a handle the plugin must release exactly once with
    * outgoing_release (before or after on_finish); NULL only if the host is out of memory, in which
    * case on_finish has already run. */
   kaigo_outgoing_call* (*call_start)(kaigo_host* host, const kaigo_call* parent, kaigo_str method,
@@ -210,6 +212,12 @@ typedef struct kaigo_manifest {
   size_t service_count;
   kaigo_bytes file_descriptor_set; /* serialized FileDescriptorSet: the services and all deps */
   const char* config_type;         /* full message name of its settings, or "" for none */
+
+  /* The methods of other concerns the plugin calls through kaigo_host_api.call_start, by full
+   * path ("/kaigo.v1.OtpService/RequestOtp"). The host refuses a call to any other method; a
+   * manifest without this field calls nothing. */
+  const char* const* calls;
+  size_t call_count;
 } kaigo_manifest;
 
 /* What the host tells an instance about itself at creation. Valid during create only. */

@@ -12,8 +12,18 @@ static const char* services[] = {"kaigo.v1.OtpService", "kaigo.test.v1.NotDeclar
 extern const uint8_t otp_descriptor_set[];
 extern const size_t otp_descriptor_set_size;
 
-static kaigo_manifest manifest = {
-    sizeof(kaigo_manifest), "broken", "1", "tests", "stable", "none", services, 2, {NULL, 0}, ""};
+static kaigo_manifest manifest = {sizeof(kaigo_manifest),
+                                  "broken",
+                                  "1",
+                                  "tests",
+                                  "stable",
+                                  "none",
+                                  services,
+                                  2,
+                                  {NULL, 0},
+                                  "",
+                                  NULL,
+                                  0};
 
 static int32_t create(const kaigo_host_api* host_api, kaigo_host* host,
                       const kaigo_instance_info* info, kaigo_bytes config, kaigo_instance** out,

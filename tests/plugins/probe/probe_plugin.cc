@@ -59,13 +59,13 @@ class Probe : public kaigo::sdk::Instance {
         });
     Unary<t::AskOtpRequest, t::AskOtpResponse>(
         "/kaigo.test.v1.ProbeService/AskOtp",
-        [this](const t::AskOtpRequest&, std::shared_ptr<UnaryCall<t::AskOtpResponse>> call) {
+        [this](const t::AskOtpRequest& ask, std::shared_ptr<UnaryCall<t::AskOtpResponse>> call) {
           kaigo::v1::RequestOtpRequest request;
           request.set_purpose(kaigo::v1::OTP_PURPOSE_PORTAL_LOGIN);
           request.set_recipient_hint("probe");
           auto outgoing = this->host().CallUnary<kaigo::v1::RequestOtpResponse>(
-              call.get(), "/kaigo.v1.OtpService/RequestOtp", request,
-              [call](absl::StatusOr<kaigo::v1::RequestOtpResponse> reply) {
+              call.get(), ask.method().empty() ? "/kaigo.v1.OtpService/RequestOtp" : ask.method(),
+              request, [call](absl::StatusOr<kaigo::v1::RequestOtpResponse> reply) {
                 if (!reply.ok()) {
                   call->Finish(reply.status());
                   return;
@@ -90,6 +90,7 @@ kaigo::sdk::PluginDefinition Define() {
   d.status = "experimental";
   d.security_posture = "Test only. Talks to nothing but the host.";
   d.services = {kaigo::sdk::FindService("kaigo.test.v1.ProbeService")};
+  d.calls = {"/kaigo.v1.OtpService/RequestOtp"};
   d.create = [](kaigo::sdk::HostServices host, const kaigo::sdk::InstanceContext&,
                 std::string_view) -> absl::StatusOr<std::unique_ptr<kaigo::sdk::Instance>> {
     return std::make_unique<Probe>(std::move(host));

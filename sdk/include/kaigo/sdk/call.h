@@ -18,6 +18,7 @@
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "kaigo/plugin.h"
+#include "kaigo/sdk/call_context.h"
 
 namespace kaigo::sdk {
 
@@ -26,18 +27,8 @@ namespace internal {
 class Dispatcher;
 }
 
-// What the host knows about a call, copied out of kaigo_call_info.
-struct CallInfo {
-  std::string method;
-  std::string office;
-  std::string caller;
-  std::string request_id;
-  std::vector<std::string> roles;
-  int64_t deadline_unix_ms = 0;  // 0: none
-
-  static CallInfo From(const kaigo_call_info& info);
-  bool HasRole(std::string_view role) const;
-};
+// What the host knows about a call, copied out of kaigo_call_info (see call_context.h).
+using CallInfo = CallContext;
 
 class CallBase {
  public:

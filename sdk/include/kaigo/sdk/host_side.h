@@ -20,6 +20,7 @@
 
 #include "absl/status/status.h"
 #include "kaigo/plugin.h"
+#include "kaigo/sdk/call_context.h"
 
 namespace kaigo::sdk::host {
 
@@ -43,14 +44,7 @@ struct Target {
   bool server_streaming = false;
 };
 
-struct CallContext {
-  std::string method;
-  std::string office;
-  std::string caller;
-  std::string request_id;
-  std::vector<std::string> roles;
-  int64_t deadline_unix_ms = 0;
-};
+using CallContext = sdk::CallContext;
 
 // The ABI's call_write and call_finish, for a host's kaigo_host_api table.
 int32_t CallWrite(kaigo_call* call, kaigo_bytes message);

@@ -46,6 +46,9 @@ struct PluginDefinition {
   std::string security_posture;
   std::vector<const google::protobuf::ServiceDescriptor*> services;
   const google::protobuf::Descriptor* config_type = nullptr;
+  // Methods of other concerns the plugin calls through the host (full paths); the host refuses
+  // any other.
+  std::vector<std::string> calls;
   std::function<absl::StatusOr<std::unique_ptr<Instance>>(
       HostServices host, const InstanceContext& context, std::string_view config)>
       create;
