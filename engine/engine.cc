@@ -53,6 +53,26 @@ std::map<std::string, MethodPolicy> PoliciesOf(
   return policies;
 }
 
+// Where this configuration lets images come from (plugin_image.h).
+ImageSources SourcesOf(const LoadedConfig& loaded) {
+  ImageSources sources;
+  sources.require_pins = loaded.config.require_plugin_pins();
+  std::set<std::string> dirs;
+  auto add = [&](const std::string& dir) {
+    std::error_code ec;
+    std::string canonical = std::filesystem::canonical(dir, ec).string();
+    if (!ec) dirs.insert(canonical);
+  };
+  for (const auto& dir : loaded.config.plugin_dirs()) add(loaded.Resolve(dir));
+  if (loaded.config.plugin_dirs_size() == 0) {
+    for (const auto& p : loaded.config.plugins()) {
+      add(std::filesystem::path(loaded.Resolve(p.path())).parent_path().string());
+    }
+  }
+  sources.dirs.assign(dirs.begin(), dirs.end());
+  return sources;
+}
+
 bool SameSecrets(const kaigo::v1::OfficeConfig& a,
                  const std::map<std::string, kaigo::v1::OfficeConfig>& previous) {
   auto it = previous.find(a.number());
@@ -109,6 +129,7 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->env_.clock = &engine->clock_;
   auto table = engine->Build(loaded, std::move(config_errors), errors);
   if (!table.ok()) return table.status();
+  engine->sources_ = SourcesOf(loaded);
   engine->running_config_ = std::move(loaded.config);
   engine->Publish(*table);
   return engine;
@@ -237,6 +258,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
   auto previous = table();
 
   // Images.
+  ImageSources sources = SourcesOf(loaded);
   std::map<std::string, std::shared_ptr<const PluginImage>> images;
   for (int i = 0; i < config.plugins_size(); ++i) {
     const auto& source = config.plugins(i);
@@ -247,7 +269,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
       path = swapped->second.path;
       pin = swapped->second.sha256;
     }
-    auto image = loader_.Load(source.name(), path, pin);
+    auto image = loader_.Load(source.name(), path, pin, sources);
     std::string at = absl::StrCat("plugins[", i, "].path");
     if (!image.ok()) {
       e.Add(loaded.Where(at), at, std::string(image.status().message()));
@@ -395,6 +417,7 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
       logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
       kaigo::v1::ServerConfig server = running_config_.server();
       kaigo::v1::StoreConfig store = running_config_.store();
+      sources_ = SourcesOf(loaded);
       running_config_ = std::move(loaded.config);
       *running_config_.mutable_server() = server;
       *running_config_.mutable_store() = store;
@@ -420,8 +443,8 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
     return absl::NotFoundError("name: no plugin '" + request.name() + "' is configured");
   }
   if (request.path().empty()) return absl::InvalidArgumentError("path: required");
-  auto image =
-      loader_.Load(request.name(), ResolvePath(config_dir_, request.path()), request.sha256());
+  auto image = loader_.Load(request.name(), ResolvePath(config_dir_, request.path()),
+                            request.sha256(), sources_);
   if (!image.ok()) return image.status();
 
   // The running table with this plugin's instances replaced: nothing else changes, even if the

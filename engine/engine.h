@@ -101,6 +101,7 @@ class Engine : public CallRouter {
 
   mutable std::mutex change_mu_;  // serializes Reload and Swap; guards the members below
   std::map<std::string, SwapOverride> overrides_;
+  ImageSources sources_;  // where the running configuration lets images come from
   // Every image ever routed, for ListPlugins (images are never unloaded). Its own mutex: admin
   // listings run on gRPC threads and must not wait for a reload.
   mutable std::mutex images_mu_;

@@ -37,6 +37,9 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
       "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n  admin_socket: admin.sock\n"
       // RequestOtp is for other concerns only; here the test stands for the concern that asks.
       "access:\n  - {method: /kaigo.v1.OtpService/RequestOtp, policy: {roles: [office_admin]}}\n"
+      "plugin_dirs: [\"" +
+      dir.path() + "\", \"" + PluginDir() +
+      "\"]\n"
       "plugins:\n  - {name: otp_relay, path: " +
       v1_path +
       "}\n"
@@ -149,6 +152,62 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   EXPECT_NE(refused.error_message().find("kaigo/test/v1/probe.proto"), std::string::npos)
       << refused.error_message();
   ASSERT_TRUE(otp->ListPending(Context(kOffice).get(), {}, &pending).ok());
+}
+
+// An image is loaded only from the plugin directories, only if nobody but root or the engine's
+// user can change it, and, where the configuration asks, only with its pin — checked before the
+// image is opened (opening it runs its code).
+TEST(HotSwapTest, SwapsFromUnsafePlacesAreRefusedBeforeLoading) {
+  TempDir dir;
+  fs::create_directories(dir.path() + "/plugins/safe");
+  fs::create_directories(dir.path() + "/plugins/shared");
+  fs::create_directories(dir.path() + "/elsewhere");
+  fs::permissions(dir.path() + "/plugins/shared", fs::perms::all);  // world-writable
+  std::string installed = dir.path() + "/plugins/otp_relay.so";
+  fs::copy_file(PluginDir() + "/otp_relay.so", installed);
+  for (const char* to :
+       {"/plugins/safe/otp_relay.so", "/plugins/shared/otp_relay.so", "/elsewhere/otp_relay.so"}) {
+    fs::copy_file(PluginDir() + "/otp_relay.so", dir.path() + to);
+  }
+  CommandResult sum = RunCommand("sha256sum " + installed);
+  ASSERT_EQ(sum.exit_code, 0) << sum.output;
+  std::string pin = sum.output.substr(0, 64);
+  std::string config =
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n  admin_socket: admin.sock\n"
+      "plugin_dirs: [plugins]\nrequire_plugin_pins: true\n"
+      "plugins:\n  - {name: otp_relay, path: plugins/otp_relay.so, sha256: " +
+      pin + "}\noffices:\n  - number: \"" + kOffice +
+      "\"\n    concerns:\n      - {service: kaigo.v1.OtpService, plugin: otp_relay}\n"
+      "store:\n  sqlite_path: state.db\n";
+  auto engine = EngineProcess::Start(dir.Write("engine.yaml", config));
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto admin =
+      v1::EngineAdminService::NewStub(InsecureChannel("unix:" + dir.path() + "/admin.sock"));
+  auto swap = [&](const std::string& path, const std::string& sha256) {
+    v1::SwapPluginRequest request;
+    request.set_name("otp_relay");
+    request.set_path(dir.path() + path);
+    request.set_sha256(sha256);
+    v1::SwapPluginResponse swapped;
+    return admin->SwapPlugin(Context("", absl::Seconds(20)).get(), request, &swapped);
+  };
+  grpc::Status shared = swap("/plugins/shared/otp_relay.so", pin);
+  EXPECT_EQ(shared.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(shared.error_message(),
+            "refusing " + dir.path() + "/plugins/shared: writable by others than its owner");
+  grpc::Status outside = swap("/elsewhere/otp_relay.so", pin);
+  EXPECT_EQ(outside.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(outside.error_message(), "refusing " + dir.path() +
+                                         "/elsewhere/otp_relay.so: not in a plugin directory of "
+                                         "this engine (" +
+                                         dir.path() + "/plugins)");
+  grpc::Status unpinned = swap("/plugins/safe/otp_relay.so", "");
+  EXPECT_EQ(unpinned.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(unpinned.error_message(), "refusing " + dir.path() +
+                                          "/plugins/safe/otp_relay.so: this engine loads only "
+                                          "pinned images (sha256)");
+  grpc::Status pinned = swap("/plugins/safe/otp_relay.so", pin);
+  EXPECT_TRUE(pinned.ok()) << pinned.error_message();
 }
 
 }  // namespace

@@ -3,6 +3,7 @@
 #include <dlfcn.h>
 #include <openssl/evp.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -36,19 +37,40 @@ bool IsEngineFile(const std::string& name) {
 
 std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
-absl::Status CheckPermissions(const std::string& path) {
-  struct stat file {
-  }, dir{};
-  std::string parent = std::filesystem::path(path).parent_path().string();
-  if (stat(path.c_str(), &file) != 0) return absl::NotFoundError("plugin file not found: " + path);
-  if (stat(parent.empty() ? "." : parent.c_str(), &dir) != 0) {
-    return absl::NotFoundError("plugin directory not found: " + parent);
+// Owned by root or the engine's user, writable by nobody else.
+absl::Status CheckOwnership(const std::string& path, const char* what) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0)
+    return absl::NotFoundError(std::string(what) + " not found: " + path);
+  if (st.st_uid != 0 && st.st_uid != geteuid()) {
+    return absl::PermissionDeniedError(absl::StrCat("refusing ", path, ": owned by uid ", st.st_uid,
+                                                    ", not root or the engine's user"));
   }
-  if ((file.st_mode & S_IWOTH) || (dir.st_mode & S_IWOTH)) {
-    return absl::PermissionDeniedError("refusing " + path +
-                                       ": it or its directory is writable by everyone");
+  if ((st.st_mode & S_IWOTH) || ((st.st_mode & S_IWGRP) && st.st_gid != 0)) {
+    return absl::PermissionDeniedError("refusing " + path + ": writable by others than its owner");
   }
   return absl::OkStatus();
+}
+
+// `canonical` below one of `sources.dirs`, and it and the directories down to it safe.
+absl::Status CheckSource(const std::string& canonical, const ImageSources& sources) {
+  namespace fs = std::filesystem;
+  for (const auto& dir : sources.dirs) {
+    std::string prefix = dir.back() == '/' ? dir : dir + "/";
+    if (canonical.rfind(prefix, 0) != 0) continue;
+    if (absl::Status s = CheckOwnership(dir, "plugin directory"); !s.ok()) return s;
+    fs::path relative = fs::path(canonical).lexically_relative(dir);
+    fs::path walk = dir;
+    for (const auto& part : relative) {
+      walk /= part;
+      const char* what = walk == fs::path(canonical) ? "plugin file" : "plugin directory";
+      if (absl::Status s = CheckOwnership(walk.string(), what); !s.ok()) return s;
+    }
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError("refusing " + canonical +
+                                     ": not in a plugin directory of this engine (" +
+                                     absl::StrJoin(sources.dirs, ", ") + ")");
 }
 
 }  // namespace
@@ -67,11 +89,18 @@ absl::StatusOr<std::string> FileSha256(const std::string& path) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
 }
 
-absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
-    const std::string& name, const std::string& path, const std::string& sha256_pin) {
+absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std::string& name,
+                                                                      const std::string& path,
+                                                                      const std::string& sha256_pin,
+                                                                      const ImageSources& sources) {
   std::error_code ec;
   std::string canonical = std::filesystem::canonical(path, ec).string();
   if (ec) return absl::NotFoundError("plugin file not found: " + path);
+  if (sources.require_pins && sha256_pin.empty()) {
+    return absl::PermissionDeniedError("refusing " + canonical +
+                                       ": this engine loads only pinned images (sha256)");
+  }
+  if (absl::Status s = CheckSource(canonical, sources); !s.ok()) return s;
   std::lock_guard<std::mutex> lock(mu_);
   auto cached = by_path_.find(canonical);
   if (cached != by_path_.end()) {
@@ -84,7 +113,6 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(
     }
     return cached->second;
   }
-  if (absl::Status s = CheckPermissions(canonical); !s.ok()) return s;
   auto sha = FileSha256(canonical);
   if (!sha.ok()) return sha.status();
   if (!sha256_pin.empty() && *sha != sha256_pin) {

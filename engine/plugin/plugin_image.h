@@ -69,13 +69,23 @@ class PluginImage {
   const google::protobuf::Descriptor* config_type_ = nullptr;
 };
 
+// Where images may come from, checked before a byte of one is loaded (dlopen runs the image's
+// constructors): below one of `dirs` (canonical), the file and every directory from that plugin
+// directory down to it owned by root or the engine's user and writable by nobody else; with
+// `require_pins`, only with a SHA-256 pin.
+struct ImageSources {
+  std::vector<std::string> dirs;
+  bool require_pins = false;
+};
+
 class PluginLoader {
  public:
-  // Loads (or returns the already loaded) image at `path`, checks the pin, the file's
-  // permissions, the manifest and the descriptors, and that its manifest name is `name`.
+  // Loads (or returns the already loaded) image at `path` if `sources` allow it, checks the pin,
+  // the manifest and the descriptors, and that its manifest name is `name`.
   absl::StatusOr<std::shared_ptr<const PluginImage>> Load(const std::string& name,
                                                           const std::string& path,
-                                                          const std::string& sha256_pin);
+                                                          const std::string& sha256_pin,
+                                                          const ImageSources& sources);
 
  private:
   std::mutex mu_;
