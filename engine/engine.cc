@@ -2,7 +2,10 @@
 
 #include <algorithm>
 #include <filesystem>
+#include <fstream>
+#include <iterator>
 
+#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "engine/store/open_store.h"
@@ -386,6 +389,22 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     }
     for (int r : caller.roles()) grant.roles.push_back(RoleName(static_cast<kaigo::v1::Role>(r)));
     table->callers[caller.identity()] = std::move(grant);
+    table->caller_identities.insert(caller.identity());
+    if (!caller.certificate_sha256().empty()) {
+      table->verification.sha256_pins[caller.identity()] =
+          absl::AsciiStrToLower(caller.certificate_sha256());
+    }
+  }
+  if (const std::string& crl = config.server().tls().client_crl_file(); !crl.empty()) {
+    std::ifstream in(loaded.Resolve(crl), std::ios::binary);
+    std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    auto parsed = RevocationList::Parse(bytes);
+    if (parsed.ok()) {
+      table->verification.revoked = *parsed;
+    } else {
+      e.Add(loaded.Where("server.tls.client_crl_file"), "server.tls.client_crl_file",
+            std::string(parsed.status().message()) + " (PEM or DER)");
+    }
   }
   if (!e.empty()) {
     *errors = e.list();
@@ -457,6 +476,8 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   auto next = std::make_shared<RoutingTable>();
   next->open_access = previous->open_access;
   next->callers = previous->callers;
+  next->caller_identities = previous->caller_identities;
+  next->verification = previous->verification;
   next->access_log = previous->access_log;
   for (const auto& [number, office] : previous->offices) {
     OfficeRoute route{office.number, office.name, {}};

@@ -3,6 +3,9 @@
 // CA cannot connect at all. Probes, which have no certificate, ask grpc.health.v1 on a plain-text
 // listener of its own that serves nothing else.
 #include <gtest/gtest.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <signal.h>
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kaigo/test/v1/probe.grpc.pb.h"
@@ -22,7 +25,20 @@ class TlsTest : public ::testing::Test {
   static void SetUpTestSuite() {
     dir_ = new TempDir();
     const std::string& d = dir_->path();
-    ASSERT_TRUE(MakeTestCertificates(d, {"care-system-a", "admin-tool", "unlisted"}, "rogue").ok());
+    ASSERT_TRUE(MakeTestCertificates(d,
+                                     {"care-system-a", "admin-tool", "unlisted", "by-san", "pinned",
+                                      "impostor", "revoked"},
+                                     "rogue")
+                    .ok());
+    // A certificate of the CA that names no one: no common name, no subject alternative name.
+    CommandResult nameless = RunCommand(
+        "cd " + d +
+        " && openssl req -newkey rsa:2048 -nodes -subj /O=kaigo-test -keyout "
+        "nameless.key -out nameless.csr && printf 'extendedKeyUsage=clientAuth\\n' > nameless.ext"
+        " && openssl x509 -req -days 2 -in nameless.csr -CA ca.crt -CAkey ca.key "
+        "-CAcreateserial -extfile nameless.ext -out nameless.crt");
+    ASSERT_EQ(nameless.exit_code, 0) << nameless.output;
+    WriteCrl(d, {});  // nothing revoked yet
     std::string office = [](const std::string& n) {
       return "  - number: \"" + n +
              "\"\n    concerns:\n"
@@ -35,6 +51,7 @@ class TlsTest : public ::testing::Test {
         "server:\n  listen: 127.0.0.1:0\n  tls:\n    cert_file: server.crt\n"
         "    key_file: server.key\n    client_ca_file: ca.crt\n"
         "    require_client_certificate: true\n"
+        "    client_crl_file: clients.crl\n"
         "  health_listen: 127.0.0.1:0\n"
         "plugins:\n  - {name: probe, path: " +
         PluginDir() +
@@ -46,6 +63,16 @@ class TlsTest : public ::testing::Test {
         kOfficeA +
         "\"], roles: [care_manager]}\n"
         "  - {identity: admin-tool, offices: [\"*\"], roles: [engine_admin, office_admin]}\n"
+        // Known by its subject alternative name only.
+        "  - {identity: by-san.care.example, offices: [\"*\"], roles: [care_staff]}\n"
+        // Pinned to its certificate: `impostor` presents the same name in another one.
+        "  - {identity: pinned, offices: [\"*\"], roles: [care_staff], certificate_sha256: " +
+        Fingerprint(d + "/pinned.crt") +
+        "}\n"
+        "  - {identity: impostor, offices: [\"*\"], roles: [care_staff], certificate_sha256: " +
+        Fingerprint(d + "/pinned.crt") +
+        "}\n"
+        "  - {identity: revoked, offices: [\"*\"], roles: [care_staff]}\n"
         "store:\n  sqlite_path: state.db\n";
     auto engine = EngineProcess::Start(dir_->Write("engine.yaml", config));
     ASSERT_TRUE(engine.ok()) << engine.status();
@@ -73,6 +100,53 @@ class TlsTest : public ::testing::Test {
                            t::EchoResponse* response) {
     auto stub = t::ProbeService::NewStub(Channel(client));
     return stub->Echo(Context(office, absl::Seconds(5)).get(), {}, response);
+  }
+
+  // The hex SHA-256 of a PEM certificate file (what certificate_sha256 pins).
+  static std::string Fingerprint(const std::string& crt) {
+    CommandResult r = RunCommand("openssl x509 -in " + crt + " -noout -fingerprint -sha256");
+    std::string hex;
+    for (char c : r.output.substr(r.output.find('=') + 1)) {
+      if (isxdigit(static_cast<unsigned char>(c))) hex += static_cast<char>(tolower(c));
+    }
+    return hex;
+  }
+
+  // dir/clients.crl: the test CA's revocation list naming `revoked` (certificates in dir).
+  static void WriteCrl(const std::string& dir, const std::vector<std::string>& revoked) {
+    auto read_pem = [](const std::string& path, auto reader) {
+      FILE* f = fopen(path.c_str(), "r");
+      auto* x = f != nullptr ? reader(f, nullptr, nullptr, nullptr) : nullptr;
+      if (f != nullptr) fclose(f);
+      return x;
+    };
+    X509* ca = read_pem(dir + "/ca.crt", PEM_read_X509);
+    EVP_PKEY* key = read_pem(dir + "/ca.key", PEM_read_PrivateKey);
+    ASSERT_TRUE(ca != nullptr && key != nullptr);
+    X509_CRL* crl = X509_CRL_new();
+    X509_CRL_set_version(crl, 1);
+    X509_CRL_set_issuer_name(crl, X509_get_subject_name(ca));
+    ASN1_TIME* now = ASN1_TIME_set(nullptr, time(nullptr));
+    X509_CRL_set1_lastUpdate(crl, now);
+    for (const auto& name : revoked) {
+      X509* cert = read_pem(dir + "/" + name + ".crt", PEM_read_X509);
+      ASSERT_NE(cert, nullptr) << name;
+      X509_REVOKED* entry = X509_REVOKED_new();
+      X509_REVOKED_set_serialNumber(entry, X509_get_serialNumber(cert));
+      X509_REVOKED_set_revocationDate(entry, now);
+      X509_CRL_add0_revoked(crl, entry);
+      X509_free(cert);
+    }
+    X509_CRL_sort(crl);
+    X509_CRL_sign(crl, key, EVP_sha256());
+    FILE* out = fopen((dir + "/clients.crl.tmp").c_str(), "w");
+    PEM_write_X509_CRL(out, crl);
+    fclose(out);
+    rename((dir + "/clients.crl.tmp").c_str(), (dir + "/clients.crl").c_str());
+    ASN1_TIME_free(now);
+    X509_CRL_free(crl);
+    EVP_PKEY_free(key);
+    X509_free(ca);
   }
 
   static TempDir* dir_;
@@ -114,6 +188,50 @@ TEST_F(TlsTest, PeersWithoutATrustedCertificateCannotConnect) {
   t::EchoResponse response;
   EXPECT_EQ(Echo("", kOfficeA, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
   EXPECT_EQ(Echo("rogue", kOfficeA, &response).error_code(), grpc::StatusCode::UNAVAILABLE);
+}
+
+TEST_F(TlsTest, ACallerMayBeKnownByASubjectAlternativeName) {
+  t::EchoResponse response;
+  auto status = Echo("by-san", kOfficeA, &response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(response.caller(), "by-san.care.example");
+}
+
+TEST_F(TlsTest, APinnedNameInAnotherCertificateIsRefused) {
+  t::EchoResponse response;
+  EXPECT_TRUE(Echo("pinned", kOfficeA, &response).ok());
+  auto status = Echo("impostor", kOfficeA, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(status.error_message(),
+            "caller 'impostor': the certificate is not the one pinned for it "
+            "(certificate_sha256)");
+}
+
+TEST_F(TlsTest, ACertificateNamingNoOneIsRefused) {
+  t::EchoResponse response;
+  auto status = Echo("nameless", kOfficeA, &response);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(),
+            "the client certificate names no identity (neither a common name nor a subject "
+            "alternative name)");
+}
+
+// Last of the suite's callers tests: it revokes a certificate and reloads.
+TEST_F(TlsTest, ZARevokedCertificateIsRefusedAfterAReload) {
+  t::EchoResponse response;
+  ASSERT_TRUE(Echo("revoked", kOfficeA, &response).ok());
+  WriteCrl(dir_->path(), {"revoked"});
+  engine_->Signal(SIGHUP);
+  grpc::Status status;
+  for (int i = 0; i < 200; ++i) {
+    status = Echo("revoked", kOfficeA, &response);
+    if (!status.ok()) break;
+    absl::SleepFor(absl::Milliseconds(25));
+  }
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::UNAUTHENTICATED);
+  EXPECT_EQ(status.error_message(),
+            "the client certificate is revoked (server.tls.client_crl_file)");
+  EXPECT_TRUE(Echo("care-system-a", kOfficeA, &response).ok()) << "others still call";
 }
 
 TEST_F(TlsTest, AdminNeedsTheEngineAdminRole) {

@@ -216,6 +216,7 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
   check_file("server.tls.cert_file", c.server().tls().cert_file());
   check_file("server.tls.key_file", c.server().tls().key_file());
   check_file("server.tls.client_ca_file", c.server().tls().client_ca_file());
+  check_file("server.tls.client_crl_file", c.server().tls().client_crl_file());
   if (c.server().tls().require_client_certificate() && c.server().tls().client_ca_file().empty()) {
     error("server.tls.require_client_certificate", "needs server.tls.client_ca_file");
   }
@@ -311,7 +312,14 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
     const auto& caller = c.callers(i);
     std::string at = absl::StrCat("callers[", i, "]");
     if (caller.identity().empty() || !identities.insert(caller.identity()).second) {
-      error(at + ".identity", "required and unique (certificate common name or anonymous)");
+      error(at + ".identity",
+            "required and unique (a certificate's common name or subject alternative name, or "
+            "anonymous)");
+    }
+    const std::string& pin = caller.certificate_sha256();
+    if (!pin.empty() && (pin.size() != 64 ||
+                         pin.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
+      error(at + ".certificate_sha256", "64 hexadecimal digits (SHA-256 of the certificate)");
     }
     for (int o = 0; o < caller.offices_size(); ++o) {
       const std::string& number = caller.offices(o);

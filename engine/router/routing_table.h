@@ -18,6 +18,7 @@
 #include "engine/metrics/metrics.h"
 #include "engine/plugin/plugin_instance.h"
 #include "engine/router/access_policy.h"
+#include "engine/router/caller_identity.h"
 #include "engine/router/descriptor_index.h"
 #include "kaigo/sdk/host_side.h"
 
@@ -62,6 +63,8 @@ class RoutingTable {
   // every office role, never as engine_admin.
   bool open_access = true;
   std::unordered_map<std::string, CallerGrant> callers;  // by identity
+  std::set<std::string> caller_identities;               // the keys of `callers`
+  CallerVerification verification;                       // pins and revocations
   std::map<std::string, std::unordered_map<std::string, MethodMetrics*>> metrics_by_plugin;
   std::shared_ptr<const DescriptorIndex> descriptors;
   bool access_log = false;  // one JSON line per finished call

@@ -29,28 +29,30 @@ grpc::ServerUnaryReactor* RunDetached(grpc::CallbackServerContext* context, Resp
 }  // namespace
 
 grpc::ServerUnaryReactor* AdminService::Refused(grpc::CallbackServerContext* context) {
-  auto table = engine_->table();
-  std::string caller = CallerIdentity(*context);
-  absl::Status status = absl::UnavailableError("the engine is shutting down");
-  if (table != nullptr) {
-    auto roles = table->ActingRoles(caller, MetadataValue(*context, "x-kaigo-role"));
-    if (on_admin_socket_) {
-      return nullptr;
-    } else if (table->open_access) {
-      status = absl::PermissionDeniedError(
-          "an engine without callers serves no admin method on its API port; use the admin "
-          "socket (server.admin_socket, `kaigo-bridge admin …`)");
-    } else if (!roles.ok()) {
-      status = roles.status();
-    } else if (std::find(roles->begin(), roles->end(), "engine_admin") != roles->end()) {
-      return nullptr;
-    } else {
-      status = absl::PermissionDeniedError("caller '" + caller + "' lacks the engine_admin role");
-    }
-  }
+  absl::Status status = Admit(*context);
+  if (status.ok()) return nullptr;
   auto* reactor = context->DefaultReactor();
   reactor->Finish(ToGrpc(status));
   return reactor;
+}
+
+absl::Status AdminService::Admit(const grpc::CallbackServerContext& context) const {
+  auto table = engine_->table();
+  if (table == nullptr) return absl::UnavailableError("the engine is shutting down");
+  if (on_admin_socket_) return absl::OkStatus();
+  if (table->open_access) {
+    return absl::PermissionDeniedError(
+        "an engine without callers serves no admin method on its API port; use the admin "
+        "socket (server.admin_socket, `kaigo-bridge admin …`)");
+  }
+  auto caller = CallerIdentity(*table, context);
+  if (!caller.ok()) return caller.status();
+  auto roles = table->ActingRoles(*caller, MetadataValue(context, "x-kaigo-role"));
+  if (!roles.ok()) return roles.status();
+  if (std::find(roles->begin(), roles->end(), "engine_admin") == roles->end()) {
+    return absl::PermissionDeniedError("caller '" + *caller + "' lacks the engine_admin role");
+  }
+  return absl::OkStatus();
 }
 
 grpc::ServerUnaryReactor* AdminService::ListPlugins(grpc::CallbackServerContext* context,

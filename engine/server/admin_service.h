@@ -33,6 +33,7 @@ class AdminService : public kaigo::v1::EngineAdminService::CallbackService {
  private:
   // Checks the caller's role; on refusal finishes the reactor and returns it, else nullptr.
   grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* context);
+  absl::Status Admit(const grpc::CallbackServerContext& context) const;
   Engine* engine_;
   bool on_admin_socket_;
 };

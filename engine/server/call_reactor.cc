@@ -48,13 +48,23 @@ std::string MetadataValue(const grpc::ServerContextBase& context, const char* ke
   return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
-std::string CallerIdentity(const grpc::ServerContextBase& context) {
+absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table,
+                                           const grpc::ServerContextBase& context) {
+  PeerCertificate peer;
   auto auth = context.auth_context();
   if (auth != nullptr) {
-    auto cn = auth->FindPropertyValues("x509_common_name");
-    if (!cn.empty()) return std::string(cn.front().data(), cn.front().size());
+    auto first = [&](const char* name) {
+      auto values = auth->FindPropertyValues(name);
+      return values.empty() ? std::string()
+                            : std::string(values.front().data(), values.front().size());
+    };
+    peer.common_name = first("x509_common_name");
+    peer.pem = first("x509_pem_cert");
+    for (const auto& san : auth->FindPropertyValues("x509_subject_alternative_name")) {
+      peer.subject_alt_names.emplace_back(san.data(), san.size());
+    }
   }
-  return "anonymous";
+  return IdentifyCaller(peer, table.caller_identities, table.verification);
 }
 
 CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::string method)
@@ -66,9 +76,11 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
     admitted_ = absl::UnavailableError("the engine is shutting down");
   } else {
     context_.office = MetadataValue(context, "x-kaigo-office");
-    context_.caller = CallerIdentity(context);
-    auto admitted = table->Admit(context_.method, context_.office, context_.caller,
-                                 MetadataValue(context, "x-kaigo-role"));
+    auto caller = CallerIdentity(*table, context);
+    if (caller.ok()) context_.caller = *std::move(caller);
+    auto admitted = caller.ok() ? table->Admit(context_.method, context_.office, context_.caller,
+                                               MetadataValue(context, "x-kaigo-role"))
+                                : absl::StatusOr<Admission>(caller.status());
     if (admitted.ok()) {
       target_ = *std::move(admitted);
       server_streaming_ = target_.target.server_streaming;

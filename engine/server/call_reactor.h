@@ -29,8 +29,11 @@
 
 namespace kaigo::engine {
 
-// The identity of the peer: its client certificate's common name, or "anonymous".
-std::string CallerIdentity(const grpc::ServerContextBase& context);
+// The identity of the peer under `table`'s callers (engine/router/caller_identity.h): its client
+// certificate's common name or a subject alternative name, or "anonymous"; refused when the
+// certificate names no one, is revoked, or is not the one pinned for its name.
+absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table,
+                                           const grpc::ServerContextBase& context);
 // The value of metadata `key`, or "".
 std::string MetadataValue(const grpc::ServerContextBase& context, const char* key);
 

@@ -391,7 +391,9 @@ absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std:
     if (r.exit_code != 0) return absl::InternalError(r.output);
   }
   for (const auto& client : clients) {
-    auto r = leaf(client, "ca", "extendedKeyUsage=clientAuth\n");
+    // Each client also names itself in a subject alternative name, <name>.care.example.
+    auto r = leaf(client, "ca",
+                  "extendedKeyUsage=clientAuth\nsubjectAltName=DNS:" + client + ".care.example\n");
     if (r.exit_code != 0) return absl::InternalError(r.output);
   }
   if (!rogue.empty()) {

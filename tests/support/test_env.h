@@ -180,7 +180,8 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& office,
 absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 
 // A test CA, a server certificate for 127.0.0.1/localhost, and client certificates whose common
-// names are given, all PEM files in `dir` (name.crt / name.key; the CA as ca.crt/ca.key).
+// names are given (each with the subject alternative name DNS:<name>.care.example), all PEM files
+// in `dir` (name.crt / name.key; the CA as ca.crt/ca.key).
 // `rogue` gets a certificate from a different CA.
 absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std::string>& clients,
                                   const std::string& rogue = "");
