@@ -388,6 +388,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
       }
     }
     for (int r : caller.roles()) grant.roles.push_back(RoleName(static_cast<kaigo::v1::Role>(r)));
+    grant.delegate = caller.delegate();
     table->callers[caller.identity()] = std::move(grant);
     table->caller_identities.insert(caller.identity());
     if (!caller.certificate_sha256().empty()) {

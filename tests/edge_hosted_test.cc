@@ -20,7 +20,7 @@ class EdgeHostedTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
     dir_ = new TempDir();
-    ASSERT_TRUE(MakeTestCertificates(dir_->path(), {"hosted-engine"}).ok());
+    ASSERT_TRUE(MakeTestCertificates(dir_->path(), {"hosted-engine", "office-screen"}).ok());
     std::string plugins = PluginDir();
     std::string edge =
         "server:\n  listen: 127.0.0.1:0\n  tls:\n    cert_file: server.crt\n"
@@ -41,10 +41,13 @@ class EdgeHostedTest : public ::testing::Test {
         "callers:\n"
         "  - {identity: hosted-engine, offices: [\"" +
         std::string(kOffice) +
-        "\"], roles: [care_manager, office_admin]}\n"
+        "\"], roles: [care_manager, office_admin], delegate: true}\n"
+        "  - {identity: office-screen, offices: [\"" +
+        std::string(kOffice) +
+        "\"], roles: [office_admin]}\n"
         // RequestOtp is for other concerns only; here the test stands for the concern that asks.
         "access:\n  - {method: /kaigo.v1.OtpService/RequestOtp, policy: {roles: [office_admin]}}\n"
-        "store:\n  sqlite_path: edge.db\n";
+        "store:\n  sqlite_path: edge.db\nlog:\n  access_log: true\n";
     auto edge_engine = EngineProcess::Start(dir_->Write("edge.yaml", edge));
     ASSERT_TRUE(edge_engine.ok()) << edge_engine.status();
     edge_ = edge_engine->release();
@@ -147,6 +150,31 @@ TEST_F(EdgeHostedTest, TheHostedEngineReachesTheOfficesConcernOnItsEdgeEngine) {
   while (watch->Read(&event)) {
   }
   EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+TEST_F(EdgeHostedTest, TheEdgeSeesThePersonBehindTheHostedEngine) {
+  v1::ListPendingResponse pending;
+  auto hosted = v1::OtpService::NewStub(InsecureChannel(hosted_->target()));
+  ASSERT_TRUE(hosted->ListPending(Context(kOffice).get(), {}, &pending).ok());
+  // The hosted engine's caller (anonymous on its loopback port) acting in office_admin; the edge
+  // logs it as acting through the hosted engine.
+  EXPECT_NE(edge_->Log().find("\"caller\":\"anonymous via hosted-engine\""), std::string::npos)
+      << edge_->Log();
+
+  // Only callers configured as delegates may say whom they act for.
+  grpc::SslCredentialsOptions options;
+  options.pem_root_certs = ReadFile(dir_->path() + "/ca.crt");
+  options.pem_private_key = ReadFile(dir_->path() + "/office-screen.key");
+  options.pem_cert_chain = ReadFile(dir_->path() + "/office-screen.crt");
+  auto screen =
+      v1::OtpService::NewStub(grpc::CreateChannel(edge_->target(), grpc::SslCredentials(options)));
+  auto context = Context(kOffice);
+  context->AddMetadata("x-kaigo-on-behalf-of", "someone-else");
+  auto refused = screen->ListPending(context.get(), {}, &pending);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::PERMISSION_DENIED);
+  EXPECT_EQ(refused.error_message(),
+            "caller 'office-screen' may not act on behalf of others (callers[].delegate)");
+  EXPECT_TRUE(screen->ListPending(Context(kOffice).get(), {}, &pending).ok());
 }
 
 TEST_F(EdgeHostedTest, TheEdgeDecidesWhoMayActForWhichOffice) {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "absl/strings/str_split.h"
 #include "kaigo/identifiers.h"
 
 namespace kaigo::engine {
@@ -28,7 +29,7 @@ absl::StatusOr<std::vector<std::string>> RoutingTable::ActingRoles(const std::st
 
 absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const std::string& office,
                                               const std::string& caller,
-                                              const std::string& role) const {
+                                              const CallerClaims& claims) const {
   auto m = methods.find(method);
   if (m == methods.end()) {
     return absl::UnimplementedError("method " + method + " is not served by this engine");
@@ -42,8 +43,24 @@ absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const s
     return absl::InvalidArgumentError("metadata x-kaigo-office: " + std::string(s.message()));
   }
   Admission admission;
-  auto acting = ActingRoles(caller, role);
+  admission.caller = caller;
+  auto acting = ActingRoles(caller, claims.role);
   if (!acting.ok()) return acting.status();
+  if (!claims.on_behalf_of.empty()) {
+    auto grant = callers.find(caller);
+    if (open_access || grant == callers.end() || !grant->second.delegate) {
+      return absl::PermissionDeniedError("caller '" + caller +
+                                         "' may not act on behalf of others (callers[].delegate)");
+    }
+    std::vector<std::string> person =
+        absl::StrSplit(claims.on_behalf_of_roles, ',', absl::SkipEmpty());
+    std::vector<std::string> narrowed;
+    for (const auto& r : *acting) {
+      if (std::find(person.begin(), person.end(), r) != person.end()) narrowed.push_back(r);
+    }
+    *acting = std::move(narrowed);
+    admission.caller = claims.on_behalf_of + " via " + caller;
+  }
   if (!open_access) {
     const CallerGrant& grant = callers.at(caller);
     if (!grant.all_offices && grant.offices.count(office) == 0) {

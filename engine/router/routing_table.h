@@ -46,6 +46,16 @@ struct CallerGrant {
   bool all_offices = false;
   std::set<std::string> offices;
   std::vector<std::string> roles;  // short names: care_manager, engine_admin …
+  bool delegate = false;           // may call on behalf of others (CallerConfig.delegate)
+};
+
+// What a call says of who acts, beside the authenticated caller: the role it chooses
+// (x-kaigo-role), and for a delegate the person it acts for and their roles
+// (x-kaigo-on-behalf-of, x-kaigo-on-behalf-of-roles, comma-separated).
+struct CallerClaims {
+  std::string role;
+  std::string on_behalf_of;
+  std::string on_behalf_of_roles;
 };
 
 // What a call needs once admitted.
@@ -53,6 +63,7 @@ struct Admission {
   sdk::host::Target target;
   MethodMetrics* metrics = nullptr;
   std::vector<std::string> roles;
+  std::string caller;
 };
 
 class RoutingTable {
@@ -72,9 +83,10 @@ class RoutingTable {
   // Admits a call from `caller` for `office` (the x-kaigo-office value, empty if absent) to
   // `method`, acting in `role` (the x-kaigo-role value: one the caller was granted; empty: every
   // role it was granted), or says why not with the fitting gRPC code. Admission.roles are the
-  // acting roles the method's policy allows.
+  // acting roles the method's policy allows; Admission.caller who acts ("<person> via <caller>"
+  // for a delegate's call).
   absl::StatusOr<Admission> Admit(const std::string& method, const std::string& office,
-                                  const std::string& caller, const std::string& role = "") const;
+                                  const std::string& caller, const CallerClaims& claims = {}) const;
   // The roles `caller` holds, or an error if it may not call at all.
   absl::StatusOr<std::vector<std::string>> RolesOf(const std::string& caller) const;
   // The roles a call of `caller` acts in: `role` (x-kaigo-role) when the caller holds it, else all

@@ -78,14 +78,18 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
     context_.office = MetadataValue(context, "x-kaigo-office");
     auto caller = CallerIdentity(*table, context);
     if (caller.ok()) context_.caller = *std::move(caller);
-    auto admitted = caller.ok() ? table->Admit(context_.method, context_.office, context_.caller,
-                                               MetadataValue(context, "x-kaigo-role"))
-                                : absl::StatusOr<Admission>(caller.status());
+    CallerClaims claims{MetadataValue(context, "x-kaigo-role"),
+                        MetadataValue(context, "x-kaigo-on-behalf-of"),
+                        MetadataValue(context, "x-kaigo-on-behalf-of-roles")};
+    auto admitted = caller.ok()
+                        ? table->Admit(context_.method, context_.office, context_.caller, claims)
+                        : absl::StatusOr<Admission>(caller.status());
     if (admitted.ok()) {
       target_ = *std::move(admitted);
       server_streaming_ = target_.target.server_streaming;
       access_log_ = table->access_log;
       context_.roles = target_.roles;
+      context_.caller = target_.caller;
       context_.request_id = MetadataValue(context, "x-request-id");
       if (context_.request_id.empty()) context_.request_id = NewRequestId();
       context_.deadline_unix_ms = DeadlineMillis(context);

@@ -9,6 +9,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "kaigo/plugins/v1/remote_engine.pb.h"
 #include "kaigo/sdk/loopback.h"
 
@@ -120,6 +121,10 @@ class RemoteEngine : public sdk::Instance {
   std::unique_ptr<grpc::ClientContext> Context(const sdk::RawCall& call) {
     auto context = std::make_unique<grpc::ClientContext>();
     context->AddMetadata("x-kaigo-office", office_);
+    // The person's caller and roles, for the edge to admit and audit (it trusts them only from
+    // callers it configured as delegates).
+    context->AddMetadata("x-kaigo-on-behalf-of", call.info().caller);
+    context->AddMetadata("x-kaigo-on-behalf-of-roles", absl::StrJoin(call.info().roles, ","));
     if (!call.info().request_id.empty()) {
       context->AddMetadata("x-request-id", call.info().request_id);
     }
