@@ -169,11 +169,27 @@ TEST_F(QualificationE2eTest, SandboxDownThenBack) {
 
 // Last: it reads the audit log the other tests wrote.
 TEST_F(QualificationE2eTest, ZEveryAnswerIsAuditedWithoutPersonalValues) {
+  // The staff member the care system says is acting goes into the audit record with the caller.
+  v1::LookupByInsuredNumberRequest request;
+  request.mutable_insurer()->set_value("131011");
+  request.mutable_insured()->set_value("0000100004");
+  v1::QualificationResult result;
+  auto context = Context(kSakura);
+  context->AddMetadata("x-kaigo-user", "staff-0421");
+  ASSERT_TRUE(stub_->LookupByInsuredNumber(context.get(), request, &result).ok());
+  context = Context(kSakura);
+  context->AddMetadata("x-kaigo-user", std::string(129, 'x'));
+  auto refused = stub_->LookupByInsuredNumber(context.get(), request, &result);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_EQ(refused.error_message(),
+            "metadata x-kaigo-user: at most 128 bytes of text without control characters");
+
   CommandResult verify = RunCommand(EngineBinary() + " audit verify --config " + config_);
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
   EXPECT_NE(verify.output.find("audit log intact"), std::string::npos) << verify.output;
   std::string db = ReadFile(dir_->path() + "/state.db") + ReadFile(dir_->path() + "/state.db-wal");
   EXPECT_NE(db.find("LookupByInsuredNumber"), std::string::npos) << "records were written";
+  EXPECT_NE(db.find("staff-0421"), std::string::npos) << "the acting staff member is recorded";
   EXPECT_EQ(db.find("0000100004"), std::string::npos) << "no insured number in the store";
 }
 

@@ -116,6 +116,7 @@ struct EngineHostApi {
       const auto& context = sdk::host::ContextOf(call);
       r.caller = context.caller;
       r.request_id = context.request_id;
+      r.user = context.user;
     } else {
       r.caller = "plugin:" + self->image_->name();
     }

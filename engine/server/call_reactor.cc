@@ -4,6 +4,7 @@
 #include <grpcpp/impl/rpc_service_method.h>
 #include <openssl/rand.h>
 
+#include <algorithm>
 #include <map>
 #include <type_traits>
 
@@ -90,6 +91,13 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
       access_log_ = table->access_log;
       context_.roles = target_.roles;
       context_.caller = target_.caller;
+      context_.user = MetadataValue(context, "x-kaigo-user");
+      if (context_.user.size() > 128 ||
+          std::any_of(context_.user.begin(), context_.user.end(),
+                      [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
+        admitted_ = absl::InvalidArgumentError(
+            "metadata x-kaigo-user: at most 128 bytes of text without control characters");
+      }
       context_.request_id = MetadataValue(context, "x-request-id");
       if (context_.request_id.empty()) context_.request_id = NewRequestId();
       context_.deadline_unix_ms = DeadlineMillis(context);

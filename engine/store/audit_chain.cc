@@ -26,6 +26,8 @@ std::string AuditHash(const std::string& previous_hash, int64_t sequence, const 
   AppendField(&data, absl::StrCat(r.outcome));
   AppendField(&data, r.detail);
   AppendField(&data, r.request_id);
+  // Added later: chained only when present, so records written before it still verify.
+  if (!r.user.empty()) AppendField(&data, "user=" + r.user);
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int size = 0;
   EVP_Digest(data.data(), data.size(), digest, &size, EVP_sha256(), nullptr);

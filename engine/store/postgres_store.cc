@@ -23,6 +23,10 @@ CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, caller 
   outcome INTEGER NOT NULL, detail TEXT NOT NULL, request_id TEXT NOT NULL,
   prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
 )sql",
+    // 2: the staff member acting (x-kaigo-user), as the care system attests it.
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // Any number; the same in every engine sharing the database.
@@ -156,10 +160,11 @@ class PostgresStore : public Store {
     std::string seq_text = absl::StrCat(seq), time = absl::StrCat(a.time_ms),
                 outcome = absl::StrCat(a.outcome);
     Result insert(
-        Params("INSERT INTO audit_log VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, "
-               "$11, $12)",
+        Params("INSERT INTO audit_log(seq, time_ms, caller, office, plugin, action, subject_ref, "
+               "outcome, detail, request_id, prev_hash, hash, acting_user) VALUES ($1, $2, $3, "
+               "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
                {seq_text, time, a.caller, a.office, a.plugin, a.action, a.subject_ref, outcome,
-                a.detail, a.request_id, prev, hash},
+                a.detail, a.request_id, prev, hash, a.user},
                /*binary=*/false));
     if (!insert.ok()) {
       Exec("ROLLBACK");
@@ -173,7 +178,8 @@ class PostgresStore : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     Result all(PQexec(conn_,
                       "SELECT seq, time_ms, caller, office, plugin, action, subject_ref, outcome, "
-                      "detail, request_id, prev_hash, hash FROM audit_log ORDER BY seq"));
+                      "detail, request_id, prev_hash, hash, acting_user FROM audit_log ORDER BY "
+                      "seq"));
     if (!all.ok()) return Error("audit read");
     AuditChainVerifier chain;
     for (int i = 0; i < all.rows(); ++i) {
@@ -187,6 +193,7 @@ class PostgresStore : public Store {
       r.outcome = static_cast<int32_t>(all.Int(i, 7));
       r.detail = all.Text(i, 8);
       r.request_id = all.Text(i, 9);
+      r.user = all.Text(i, 12);
       if (!chain.Add(all.Int(i, 0), r, all.Text(i, 10), all.Text(i, 11))) break;
     }
     return chain.result();

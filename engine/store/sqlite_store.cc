@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS plugin_kv (
 CREATE TABLE IF NOT EXISTS audit_log (
   seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, caller TEXT NOT NULL, office TEXT NOT NULL,
   plugin TEXT NOT NULL, action TEXT NOT NULL, subject_ref TEXT NOT NULL, outcome INTEGER NOT NULL,
-  detail TEXT NOT NULL, request_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL);
+  detail TEXT NOT NULL, request_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
+  acting_user TEXT NOT NULL DEFAULT '');
 )sql";
 
 // A prepared statement, reset after each use.
@@ -78,8 +79,8 @@ class SqliteStore : public Store {
         last_audit_(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"),
         append_audit_(db,
                       "INSERT INTO audit_log(seq,time_ms,caller,office,plugin,action,subject_ref,"
-                      "outcome,detail,request_id,prev_hash,hash) "
-                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)") {}
+                      "outcome,detail,request_id,prev_hash,hash,acting_user) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)") {}
   // close_v2 defers the close until the member statements are finalized.
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
@@ -162,6 +163,7 @@ class SqliteStore : public Store {
     append_audit_.BindText(5, r.plugin).BindText(6, r.action).BindText(7, r.subject_ref);
     append_audit_.Bind(8, static_cast<int64_t>(r.outcome)).BindText(9, r.detail);
     append_audit_.BindText(10, r.request_id).BindText(11, prev).BindText(12, hash);
+    append_audit_.BindText(13, r.user);
     int rc = append_audit_.Step();
     append_audit_.Reset();
     if (rc != SQLITE_DONE) {
@@ -178,7 +180,7 @@ class SqliteStore : public Store {
     std::lock_guard<std::mutex> lock(mu_);
     Statement all(db_,
                   "SELECT seq,time_ms,caller,office,plugin,action,subject_ref,outcome,detail,"
-                  "request_id,prev_hash,hash FROM audit_log ORDER BY seq");
+                  "request_id,prev_hash,hash,acting_user FROM audit_log ORDER BY seq");
     if (!all.ok()) return Error("audit read");
     AuditChainVerifier chain;
     while (all.Step() == SQLITE_ROW) {
@@ -193,6 +195,7 @@ class SqliteStore : public Store {
       r.outcome = static_cast<int32_t>(all.ColumnInt(7));
       r.detail = std::string(all.Column(8));
       r.request_id = std::string(all.Column(9));
+      r.user = std::string(all.Column(12));
       if (!chain.Add(seq, r, std::string(all.Column(10)), std::string(all.Column(11)))) break;
     }
     return chain.result();
@@ -230,6 +233,9 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) 
     sqlite3_close(db);
     return absl::UnavailableError("cannot prepare store " + target + ": " + message);
   }
+  // Stores made before the acting user was recorded get its column (empty in their records).
+  sqlite3_exec(db, "ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT ''", nullptr,
+               nullptr, nullptr);
   std::string version_sql =
       absl::StrCat("INSERT INTO schema_version(version) SELECT ", kSchemaVersion,
                    " WHERE NOT EXISTS (SELECT 1 FROM schema_version)");

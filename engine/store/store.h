@@ -28,6 +28,7 @@ struct AuditRecord {
   int32_t outcome = 0;      // gRPC status code
   std::string detail;
   std::string request_id;
+  std::string user;  // the staff member acting (x-kaigo-user), as the care system attests; or ""
 };
 
 struct AuditVerification {

@@ -18,6 +18,7 @@ CallContext CallContext::From(const kaigo_call_info& info) {
   if (KAIGO_HAS_FIELD(&info, kaigo_call_info, deadline_unix_ms)) {
     out.deadline_unix_ms = info.deadline_unix_ms;
   }
+  if (KAIGO_HAS_FIELD(&info, kaigo_call_info, user)) out.user = std::string(FromStr(info.user));
   return out;
 }
 
@@ -38,6 +39,7 @@ CallContext CallContext::Child(const CallContext* parent, std::string method, st
   child.request_id = parent->request_id;
   child.roles = parent->roles;
   child.deadline_unix_ms = parent->deadline_unix_ms;
+  child.user = parent->user;
   return child;
 }
 

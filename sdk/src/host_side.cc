@@ -113,9 +113,15 @@ kaigo_call* StartCall(Target target, CallContext context, CallSink* sink,
   std::vector<kaigo_str> roles;
   roles.reserve(c.roles.size());
   for (const auto& r : c.roles) roles.push_back(ToStr(r));
-  kaigo_call_info info{
-      sizeof(kaigo_call_info), ToStr(c.method), ToStr(c.office), ToStr(c.caller),
-      ToStr(c.request_id),     roles.data(),    roles.size(),    c.deadline_unix_ms};
+  kaigo_call_info info{sizeof(kaigo_call_info),
+                       ToStr(c.method),
+                       ToStr(c.office),
+                       ToStr(c.caller),
+                       ToStr(c.request_id),
+                       roles.data(),
+                       roles.size(),
+                       c.deadline_unix_ms,
+                       ToStr(c.user)};
   // The plugin may finish (and drop its reference) inside call_start.
   call->refs.fetch_add(1);
   call->target.api->call_start(call->target.instance, call, &info, ToBytes(request),

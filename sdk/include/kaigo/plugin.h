@@ -132,6 +132,8 @@ typedef struct kaigo_call_info {
   const kaigo_str* roles; /* role names, e.g. "care_manager" */
   size_t role_count;
   int64_t deadline_unix_ms; /* 0: no deadline */
+  kaigo_str user; /* the staff member acting, as the care system attests it (x-kaigo-user); may be
+                   * empty. Personal: for audit records, never for logs or messages. */
 } kaigo_call_info;
 
 /* Receives the replies of an outgoing call. on_message runs for each response message; on_finish
