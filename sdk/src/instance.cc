@@ -90,13 +90,14 @@ void Instance::Adopt(const std::shared_ptr<CallBase>& call, void** call_ctx) {
 }
 
 void Instance::RunGuarded(CallBase& call, const std::function<void()>& body) {
-  // No exception may cross the C ABI; one escaping a handler ends the call as INTERNAL.
+  // No exception may cross the C ABI or end a worker thread; one escaping a handler ends the call
+  // as INTERNAL naming the request, never the exception's text (it may hold data).
   try {
     body();
-  } catch (const std::exception& e) {
-    call.FinishWith(absl::InternalError("the plugin failed while handling the call"), {});
   } catch (...) {
-    call.FinishWith(absl::InternalError("the plugin failed while handling the call"), {});
+    call.FinishWith(absl::InternalError("the plugin failed while handling request " +
+                                        call.info().request_id + " (an internal error)"),
+                    {});
   }
 }
 

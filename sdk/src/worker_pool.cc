@@ -41,7 +41,12 @@ void WorkerPool::Run() {
     std::function<void()> task = std::move(tasks_.front());
     tasks_.pop_front();
     lock.unlock();
-    task();
+    try {
+      task();
+    } catch (...) {
+      // A task's own call is finished by its guard (Instance::RunGuarded); an exception from a
+      // task without one must still not end the process.
+    }
     lock.lock();
   }
   --threads_;

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
 #include "nlohmann/json.hpp"
+#include "platform_json.h"
 
 namespace kaigo::platform {
 
@@ -54,11 +55,8 @@ bool Transient(CURLcode code) {
 
 // The platform's error text, from {"error": {"message": …}} when there is one.
 std::string ErrorMessage(const Response& r) {
-  json body = json::parse(r.body, nullptr, false);
-  if (body.is_object() && body.contains("error") && body["error"].is_object()) {
-    return body["error"].value("message", "");
-  }
-  return absl::StrCat("HTTP ", r.http_status);
+  std::string message = ErrorMessageOf(r.body);
+  return message.empty() ? absl::StrCat("HTTP ", r.http_status) : message;
 }
 
 absl::Status FromHttp(const Response& r) {
@@ -246,12 +244,10 @@ absl::Status PlatformClient::Login() {
   json request = {{"user_id", options_.user_id}, {"password", options_.password}};
   auto response = Exchange("POST", "/api/v1/login", request.dump(), "");
   if (!response.ok()) return response.status();
-  json tokens = json::parse(response->body, nullptr, false);
-  if (!tokens.is_object() || !tokens.contains("access_token")) {
-    return absl::UnavailableError("platform: the login answer carries no token");
-  }
-  access_token_ = tokens.value("access_token", "");
-  refresh_token_ = tokens.value("refresh_token", "");
+  auto tokens = ParseTokens(response->body);
+  if (!tokens.ok()) return tokens.status();
+  access_token_ = tokens->access;
+  refresh_token_ = tokens->refresh;
   std::lock_guard<std::mutex> lock(stats_mu_);
   ++stats_.logins;
   return absl::OkStatus();
@@ -265,10 +261,11 @@ absl::StatusOr<std::string> PlatformClient::AccessToken(bool renew, const std::s
   if (renew && !refresh_token_.empty()) {
     json request = {{"refresh_token", refresh_token_}};
     auto response = Exchange("POST", "/api/v1/token/refresh", request.dump(), "");
-    json tokens = response.ok() ? json::parse(response->body, nullptr, false) : json();
-    if (response.ok() && tokens.is_object() && tokens.contains("access_token")) {
-      access_token_ = tokens.value("access_token", "");
-      refresh_token_ = tokens.value("refresh_token", "");
+    auto tokens =
+        response.ok() ? ParseTokens(response->body) : absl::StatusOr<Tokens>(response.status());
+    if (tokens.ok()) {
+      access_token_ = tokens->access;
+      refresh_token_ = tokens->refresh;
       std::lock_guard<std::mutex> stats_lock(stats_mu_);
       ++stats_.refreshes;
       return access_token_;

@@ -30,7 +30,10 @@ absl::StatusOr<json> ParseAnswer(
   auto error = answer.find("error");
   if (error == answer.end()) return answer;
   if (!error->is_object()) return NotUnderstood(who, "error is not an object");
-  return business_error(*error);
+  absl::Status status = business_error(*error);
+  // An OK status would abort StatusOr's constructor: an error answer is never a success.
+  if (status.ok()) return NotUnderstood(who, "an error answer the plugin did not map");
+  return status;
 }
 
 bool JsonBool(const json& object, const char* key) {
@@ -61,6 +64,27 @@ kaigo::v1::CareLevel CareLevelFromCode(const std::string& code) {
       {"25", v1::CARE_LEVEL_CARE_5}};
   auto it = kCodes.find(code);
   return it == kCodes.end() ? v1::CARE_LEVEL_UNSPECIFIED : it->second;
+}
+
+absl::StatusOr<Tokens> ParseTokens(const std::string& body) {
+  nlohmann::json answer = nlohmann::json::parse(body, nullptr, false);
+  if (!answer.is_object()) return NotUnderstood("platform", "login or refresh: not a JSON object");
+  auto access = answer.find("access_token");
+  if (access == answer.end() || !access->is_string() || access->get<std::string>().empty()) {
+    return NotUnderstood("platform", "login or refresh: access_token must be a non-empty string");
+  }
+  auto refresh = answer.find("refresh_token");
+  if (refresh != answer.end() && !refresh->is_string() && !refresh->is_null()) {
+    return NotUnderstood("platform", "login or refresh: refresh_token must be a string");
+  }
+  return Tokens{access->get<std::string>(), JsonString(answer, "refresh_token")};
+}
+
+std::string ErrorMessageOf(const std::string& body) {
+  nlohmann::json answer = nlohmann::json::parse(body, nullptr, false);
+  if (!answer.is_object()) return "";
+  auto error = answer.find("error");
+  return error != answer.end() && error->is_object() ? JsonString(*error, "message") : "";
 }
 
 }  // namespace kaigo::platform

@@ -26,6 +26,17 @@ absl::StatusOr<nlohmann::json> ParseAnswer(
     const std::function<absl::Status(const nlohmann::json& error)>& business_error);
 absl::Status NotUnderstood(const std::string& who, const std::string& what);
 
+// The tokens of a login or refresh answer ({"access_token": "…", "refresh_token": "…"}).
+struct Tokens {
+  std::string access;
+  std::string refresh;
+};
+// UNAVAILABLE "the platform's answer is not understood: login or refresh: …" unless the answer is
+// an object with a non-empty string access_token (refresh_token, when present, a string).
+absl::StatusOr<Tokens> ParseTokens(const std::string& body);
+// The platform's error text from {"error": {"message": …}}, or "" when there is none.
+std::string ErrorMessageOf(const std::string& body);
+
 // "YYYY-MM-DD" into `out`; false for anything else.
 bool ParseIsoDate(const std::string& text, kaigo::v1::Date* out);
 

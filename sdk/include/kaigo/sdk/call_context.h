@@ -21,7 +21,8 @@ struct CallContext {
   std::string request_id;
   std::vector<std::string> roles;  // the roles the call acts in, as admitted
   int64_t deadline_unix_ms = 0;    // 0: none
-  std::string user;  // the staff member acting (x-kaigo-user), as the care system attests; may be ""
+  std::string
+      user;  // the staff member acting (x-kaigo-user), as the care system attests; may be ""
 
   static CallContext From(const kaigo_call_info& info);
   bool HasRole(std::string_view role) const;

@@ -80,7 +80,7 @@ class Instance {
           call->Finish(absl::CancelledError("the caller cancelled"));
           return;
         }
-        call->Finish(handler(req, *call));
+        RunGuarded(*call, [&] { call->Finish(handler(req, *call)); });
       });
     });
   }
