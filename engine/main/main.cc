@@ -14,6 +14,7 @@
 // for business dates and stored timestamps (kaigo/sdk/clock.h), for tests only: an engine with a
 // listener off loopback refuses it.
 #include <malloc.h>
+#include <sys/prctl.h>
 #include <signal.h>
 #include <unistd.h>
 
@@ -193,6 +194,9 @@ int AuditVerify(const std::vector<std::string>& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The engine holds every office's certificate and passwords: no core dump, and no ptrace by
+  // other processes of the same user.
+  prctl(PR_SET_DUMPABLE, 0);
   std::vector<std::string> args(argv + 1, argv + argc);
   if (args.empty()) return Usage();
   std::string command = args[0];
