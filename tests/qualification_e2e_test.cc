@@ -168,6 +168,27 @@ TEST_F(QualificationE2eTest, SandboxDownThenBack) {
 }
 
 // Last: it reads the audit log the other tests wrote.
+// Fail closed: while the audit log refuses records (here a trigger stands for a full disk), no
+// answer about a recipient is given.
+TEST_F(QualificationE2eTest, YAnAnswerThatCannotBeAuditedIsNotGiven) {
+  auto sql = [&](const std::string& statement) {
+    return RunCommand("sqlite3 " + dir_->path() + "/state.db \"" + statement + "\"");
+  };
+  CommandResult broken = sql(
+      "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'full'); "
+      "END;");
+  ASSERT_EQ(broken.exit_code, 0) << broken.output;
+  v1::QualificationResult r;
+  auto refused = Lookup(kSakura, "131011", "0000100004", &r);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::UNAVAILABLE);
+  EXPECT_EQ(refused.error_message(),
+            "the access could not be recorded in the audit log, so nothing was disclosed; try "
+            "again");
+  EXPECT_FALSE(r.has_recipient());
+  ASSERT_EQ(sql("DROP TRIGGER refuse_audit;").exit_code, 0);
+  EXPECT_TRUE(Lookup(kSakura, "131011", "0000100004", &r).ok());
+}
+
 TEST_F(QualificationE2eTest, ZEveryAnswerIsAuditedWithoutPersonalValues) {
   // The staff member the care system says is acting goes into the audit record with the caller.
   v1::LookupByInsuredNumberRequest request;

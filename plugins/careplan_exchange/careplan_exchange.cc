@@ -538,10 +538,12 @@ class CarePlanExchange : public sdk::Instance {
       std::lock_guard<std::mutex> lock(evidence_mu_);
       if (absl::Status s = PutEvidence(evidence); !s.ok()) return s;
     }
-    host()
-        .Audit(&call, Method("Fetch"), unit->send_id(), absl::StatusCode::kOk,
-               absl::StrCat("from ", unit->from_office(), " unit ", unit->unit()))
-        .IgnoreError();
+    if (!host()
+             .Audit(&call, Method("Fetch"), unit->send_id(), absl::StatusCode::kOk,
+                    absl::StrCat("from ", unit->from_office(), " unit ", unit->unit()))
+             .ok()) {
+      return sdk::HostServices::AuditUnavailable();  // fail closed: the files stay undisclosed
+    }
     unit->set_fetched_at(evidence.at());
     *response.mutable_unit() = *unit;
     return response;
@@ -600,11 +602,9 @@ class CarePlanExchange : public sdk::Instance {
       }
       *response.add_records() = std::move(e);
     }
-    host()
-        .Audit(&call, Method("ExportEvidence"), by_recipient ? ref : "all", absl::StatusCode::kOk,
-               absl::StrCat(response.records_size(), " records"))
-        .IgnoreError();
-    return response;
+    std::string detail = absl::StrCat(response.records_size(), " records");
+    return host().Disclose(&call, Method("ExportEvidence"), by_recipient ? ref : "all",
+                           absl::StatusOr<v1::ExportEvidenceResponse>(std::move(response)), detail);
   }
 
   absl::StatusOr<v1::CarePlanRequestReceipt> Notify(const v1::CarePlanRequestNotification& req,

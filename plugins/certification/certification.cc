@@ -78,15 +78,14 @@ class Certification : public sdk::Instance {
   }
 
  private:
-  // Writes the audit record every answer about a recipient gets; never the recipient's values.
+  // Writes the audit record every answer about a recipient gets (never the recipient's values);
+  // an answer whose record cannot be written is not given (HostServices::Disclose).
   template <class T>
   absl::StatusOr<T> Audited(const sdk::CallBase& call, const char* action,
                             const v1::RecipientKey& r, absl::StatusOr<T> result) {
     if (result.status().code() != absl::StatusCode::kInvalidArgument) {
-      host()
-          .Audit(&call, std::string("/kaigo.v1.CertificationService/") + action,
-                 refs_.Of(r.insurer().value(), r.insured().value()), result.status().code())
-          .IgnoreError();
+      return host().Disclose(&call, std::string("/kaigo.v1.CertificationService/") + action,
+                             refs_.Of(r.insurer().value(), r.insured().value()), std::move(result));
     }
     return result;
   }

@@ -77,11 +77,9 @@ class Qualification : public sdk::Instance {
       if (result.ok()) Remember(key, *result);
     }
     if (result.ok() || result.status().code() != absl::StatusCode::kInvalidArgument) {
-      host()
-          .Audit(&call, kMethod, refs_.Of(req.insurer().value(), req.insured().value()),
-                 result.status().code(),
-                 result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "")
-          .IgnoreError();
+      std::string verdict = result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "";
+      return host().Disclose(&call, kMethod, refs_.Of(req.insurer().value(), req.insured().value()),
+                             std::move(result), verdict);
     }
     return result;
   }
@@ -102,11 +100,8 @@ class Qualification : public sdk::Instance {
     std::string subject = result.ok() ? refs_.Of(result->recipient().insurer().value(),
                                                  result->recipient().insured().value())
                                       : "card";
-    host()
-        .Audit(&call, kByCard, subject, result.status().code(),
-               result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "")
-        .IgnoreError();
-    return result;
+    std::string verdict = result.ok() ? v1::QualificationVerdict_Name(result->verdict()) : "";
+    return host().Disclose(&call, kByCard, subject, std::move(result), verdict);
   }
 
   absl::StatusOr<v1::QualificationResult> Cached(const std::string& key) {

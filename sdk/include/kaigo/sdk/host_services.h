@@ -68,6 +68,22 @@ class HostServices {
   absl::Status Audit(const CallBase* call, std::string_view action, std::string_view subject_ref,
                      absl::StatusCode outcome, std::string_view detail = {}) const;
 
+  // Fail closed: writes the audit record of an answer about a recipient and returns the answer,
+  // unless the record could not be written — then a disclosing (OK) answer becomes UNAVAILABLE
+  // and nothing is disclosed.
+  template <class T>
+  absl::StatusOr<T> Disclose(const CallBase* call, std::string_view action,
+                             std::string_view subject_ref, absl::StatusOr<T> answer,
+                             std::string_view detail = {}) const {
+    absl::Status audited = Audit(call, action, subject_ref, answer.status().code(), detail);
+    if (!audited.ok() && answer.ok()) return AuditUnavailable();
+    return answer;
+  }
+  static absl::Status AuditUnavailable() {
+    return absl::UnavailableError(
+        "the access could not be recorded in the audit log, so nothing was disclosed; try again");
+  }
+
   absl::StatusOr<std::string> Secret(std::string_view name) const;
 
   // The host's clock (see kaigo/sdk/clock.h): for business dates and stored timestamps, never for
