@@ -9,10 +9,10 @@
 
 #include <future>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "kaigo/sdk/roles.h"
 #include "kaigo/v1/card_reader.pb.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "kaigo/v1/certification.pb.h"
@@ -37,16 +37,12 @@ const char* const kServices[] = {
     "kaigo.v1.PortalRegistrationService", "kaigo.v1.OtpService",
     "kaigo.v1.CardReaderService",         "kaigo.v1.EngineAdminService"};
 
-const char* const kRoles[] = {"care_manager", "care_staff", "medical", "office_admin",
-                              "engine_admin"};
-
 // What the method's option says of `role`: may it call, as a care system?
 bool Allowed(const google::protobuf::MethodDescriptor* method, const std::string& role) {
   const auto& access = method->options().GetExtension(v1::kaigo).access();
   if (access.plugins_only()) return false;
   for (int r : access.roles()) {
-    std::string name = absl::AsciiStrToLower(v1::Role_Name(static_cast<v1::Role>(r)).substr(5));
-    if (name == role) return true;
+    if (sdk::RoleName(static_cast<v1::Role>(r)) == role) return true;
   }
   return false;
 }
@@ -121,7 +117,7 @@ TEST_F(AccessTest, EveryMethodAdmitsExactlyTheRolesItsPolicyNames) {
       ASSERT_TRUE(method->options().HasExtension(v1::kaigo))
           << method->full_name() << " declares no access policy";
       std::string path = "/" + service->full_name() + "/" + method->name();
-      for (const char* role : kRoles) {
+      for (const std::string& role : sdk::AllRoles()) {
         grpc::Status status = Call(path, role);
         if (Allowed(method, role)) {
           EXPECT_FALSE(AdmissionRefused(status))

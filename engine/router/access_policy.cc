@@ -8,35 +8,6 @@
 
 namespace kaigo::engine {
 
-std::string RoleName(kaigo::v1::Role role) {
-  switch (role) {
-    case kaigo::v1::ROLE_CARE_MANAGER:
-      return "care_manager";
-    case kaigo::v1::ROLE_CARE_STAFF:
-      return "care_staff";
-    case kaigo::v1::ROLE_MEDICAL:
-      return "medical";
-    case kaigo::v1::ROLE_OFFICE_ADMIN:
-      return "office_admin";
-    case kaigo::v1::ROLE_ENGINE_ADMIN:
-      return "engine_admin";
-    default:
-      return "";
-  }
-}
-
-const std::vector<std::string>& AllRoles() {
-  static const std::vector<std::string> roles = {"care_manager", "care_staff", "medical",
-                                                 "office_admin", "engine_admin"};
-  return roles;
-}
-
-const std::vector<std::string>& OfficeRoles() {
-  static const std::vector<std::string> roles = {"care_manager", "care_staff", "medical",
-                                                 "office_admin"};
-  return roles;
-}
-
 MethodPolicy PolicyOf(const kaigo::v1::MethodAccess& access, std::string source) {
   MethodPolicy policy;
   policy.declared = true;

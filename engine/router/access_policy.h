@@ -14,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/descriptor.pb.h"
+#include "kaigo/sdk/roles.h"
 #include "kaigo/v1/config.pb.h"
 #include "kaigo/v1/options.pb.h"
 
@@ -27,10 +28,9 @@ struct MethodPolicy {
   std::string source;              // "proto", "configuration" or "none"
 };
 
-std::string RoleName(kaigo::v1::Role role);
-// Every role, and the ones a caller gets on a desk install without `callers:` (no engine_admin).
-const std::vector<std::string>& AllRoles();
-const std::vector<std::string>& OfficeRoles();
+using sdk::AllRoles;
+using sdk::OfficeRoles;  // what a caller gets on a desk install without `callers:`
+using sdk::RoleName;
 
 MethodPolicy PolicyOf(const kaigo::v1::MethodAccess& access, std::string source);
 // The policy `method` declares in its options; `declared` is false without one.

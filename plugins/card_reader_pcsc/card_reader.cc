@@ -5,9 +5,9 @@
 #include <mutex>
 #include <thread>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "kaigo/sdk/roles.h"
 #include "kaigo/v1/card_reader.pb.h"
 #include "mynumber_operations.h"
 #include "pcsc_transport.h"
@@ -20,12 +20,6 @@ namespace v1 = kaigo::v1;
 using kaigo::plugins::v1::CardReaderConfig;
 
 constexpr char kService[] = "/kaigo.v1.CardReaderService/";
-
-// "ROLE_CARE_MANAGER" → "care_manager", as the host names roles.
-std::string RoleName(v1::Role role) {
-  std::string name = absl::AsciiStrToLower(v1::Role_Name(role));
-  return name.rfind("role_", 0) == 0 ? name.substr(5) : name;
-}
 
 v1::Sex SexOf(const std::string& digit) {
   if (digit == "1") return v1::SEX_MALE;
@@ -40,7 +34,7 @@ class CardReader : public sdk::Instance {
              std::unique_ptr<CardTransport> transport)
       : Instance(std::move(host)), config_(std::move(config)), transport_(std::move(transport)) {
     for (int role : config_.my_number_roles()) {
-      my_number_roles_.push_back(RoleName(static_cast<v1::Role>(role)));
+      my_number_roles_.push_back(sdk::RoleName(static_cast<v1::Role>(role)));
     }
     busy_wait_ = absl::Milliseconds(config_.busy_wait_ms() > 0 ? config_.busy_wait_ms() : 5000);
     BlockingUnary<v1::ListReadersRequest, v1::ListReadersResponse>(
