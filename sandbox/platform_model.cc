@@ -26,7 +26,8 @@ CREATE TABLE IF NOT EXISTS offices (number TEXT PRIMARY KEY, name TEXT NOT NULL,
   kind TEXT NOT NULL);  -- care_manager (居宅介護支援) | service | medical
 CREATE TABLE IF NOT EXISTS users (user_id TEXT PRIMARY KEY, office TEXT NOT NULL,
   salt TEXT NOT NULL, password_sha256 TEXT NOT NULL, failures INTEGER NOT NULL DEFAULT 0,
-  locked_until INTEGER NOT NULL DEFAULT 0);
+  locked_until INTEGER NOT NULL DEFAULT 0,
+  job_type TEXT NOT NULL);  -- 職種: care_manager, care_staff, doctor …
 CREATE TABLE IF NOT EXISTS tokens (token TEXT PRIMARY KEY, kind TEXT NOT NULL, office TEXT NOT NULL,
   user_id TEXT NOT NULL, expires_at INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS municipalities (insurer TEXT PRIMARY KEY, name TEXT NOT NULL,
@@ -92,6 +93,12 @@ absl::StatusOr<std::unique_ptr<PlatformModel>> PlatformModel::Open(const std::st
   auto db = OpenDatabase(path, kSchema, "offices", &fresh);
   if (!db.ok()) return db.status();
   std::unique_ptr<PlatformModel> model(new PlatformModel(*db, std::move(now)));
+  // A directory seeded before users had job types: its users keep what they could see (the
+  // office rule alone), as care managers.
+  if (!Query(*db, "SELECT job_type FROM users LIMIT 1").Prepared()) {
+    sqlite3_exec(*db, "ALTER TABLE users ADD COLUMN job_type TEXT NOT NULL DEFAULT 'care_manager'",
+                 nullptr, nullptr, nullptr);
+  }
   if (fresh) {
     if (absl::Status s = model->Seed(); !s.ok()) return s;
   }
@@ -108,14 +115,12 @@ absl::Status PlatformModel::Seed() {
     const char* number;
     const char* name;
     const char* kind;
-    const char* user;
-    const char* password;
   };
   const Office offices[] = {
-      {"1371000017", "さくら居宅介護支援事業所", "care_manager", "sakura-cm", "Sakura#2026"},
-      {"1371000025", "ひまわり訪問介護", "service", "himawari-staff", "Himawari#2026"},
-      {"1371000033", "あおば居宅介護支援事業所", "care_manager", "aoba-cm", "Aoba#2026"},
-      {"1312345670", "みどりクリニック", "medical", "midori-dr", "Midori#2026"},
+      {"1371000017", "さくら居宅介護支援事業所", "care_manager"},
+      {"1371000025", "ひまわり訪問介護", "service"},
+      {"1371000033", "あおば居宅介護支援事業所", "care_manager"},
+      {"1312345670", "みどりクリニック", "medical"},
   };
   for (const auto& o : offices) {
     Query(db_, "INSERT INTO offices VALUES (?1, ?2, ?3)")
@@ -123,12 +128,31 @@ absl::Status PlatformModel::Seed() {
         .Bind(2, o.name)
         .Bind(3, o.kind)
         .Run();
-    std::string salt = Sha256(std::string("salt:") + o.user).substr(0, 16);
-    Query(db_, "INSERT INTO users(user_id, office, salt, password_sha256) VALUES (?1,?2,?3,?4)")
-        .Bind(1, o.user)
-        .Bind(2, o.number)
+  }
+  // Web-service users and their job types (職種), on which 別紙4 makes what a user sees depend.
+  struct User {
+    const char* user_id;
+    const char* office;
+    const char* job_type;
+    const char* password;
+  };
+  const User users[] = {
+      {"sakura-cm", "1371000017", "care_manager", "Sakura#2026"},
+      {"sakura-staff", "1371000017", "care_staff", "SakuraStaff#2026"},
+      {"himawari-staff", "1371000025", "care_staff", "Himawari#2026"},
+      {"aoba-cm", "1371000033", "care_manager", "Aoba#2026"},
+      {"midori-dr", "1312345670", "doctor", "Midori#2026"},
+  };
+  for (const auto& u : users) {
+    std::string salt = Sha256(std::string("salt:") + u.user_id).substr(0, 16);
+    Query(db_,
+          "INSERT INTO users(user_id, office, salt, password_sha256, job_type) "
+          "VALUES (?1,?2,?3,?4,?5)")
+        .Bind(1, u.user_id)
+        .Bind(2, u.office)
         .Bind(3, salt)
-        .Bind(4, Sha256(salt + o.password))
+        .Bind(4, Sha256(salt + u.password))
+        .Bind(5, u.job_type)
         .Run();
   }
   struct Municipality {
@@ -174,7 +198,8 @@ absl::Status PlatformModel::Seed() {
     std::string insured = i == 50 ? "H123456789" : absl::StrFormat("00001%05d", i);
     std::string level = i == 45 ? "01" : levels[(i - 1) % 9];
     bool applying = level == "applying";
-    // Certified on the 10th, 10 to 2 months ago, for a year; #7 and #17 two years earlier (expired).
+    // Certified on the 10th, 10 to 2 months ago, for a year; #7 and #17 two years earlier
+    // (expired).
     absl::CivilMonth certified_in = month - 10 + i % 9;
     if (i == 7 || i == 17) certified_in -= 24;
     std::string certified = applying ? "" : day_of(certified_in, 10);
@@ -458,6 +483,17 @@ json PlatformModel::CertificationProgress(const Session& session, const std::str
     *error = BusinessError{"NOT_PERMITTED",
                            "認定情報 is shown only to the care managers of the recipient's "
                            "居宅介護支援事業所"};
+    return nullptr;
+  }
+  // … and, of that office's users, only to those whose job type (職種) is care manager (別紙4).
+  Query job(db_, "SELECT job_type FROM users WHERE user_id = ?1");
+  job.Bind(1, session.user_id);
+  std::string job_type = job.Row() ? job.Text(0) : "";
+  if (job_type != "care_manager") {
+    *error = BusinessError{"NOT_PERMITTED",
+                           "認定情報 is shown only to users whose job type (職種) is care "
+                           "manager (介護支援専門員); this user's job type is " +
+                               (job_type.empty() ? std::string("unknown") : job_type)};
     return nullptr;
   }
   Query q(db_,

@@ -1,8 +1,9 @@
 // The platform's state and rules as the sandbox models them (shared/reference/webservice-api.md):
-// offices and their web-service users, login with lockout, access (60 min) and refresh (8 h)
-// tokens, municipalities and when they go live, recipients' qualification records, certification
-// progress and documents, and who may see what. State lives in SQLite; Seed() writes the
-// deterministic data documented in sandbox/README.md.
+// offices and their web-service users (each with a job type, 職種), login with lockout, access
+// (60 min) and refresh (8 h) tokens, municipalities and when they go live, recipients'
+// qualification records, certification progress and documents, and who may see what (by office
+// kind, by the recipient's 居宅介護支援事業所 and by the user's job type). State lives in SQLite;
+// Seed() writes the deterministic data documented in sandbox/README.md.
 //
 // Thread-safe (one connection behind a mutex). Times are Unix seconds; dates are "YYYY-MM-DD".
 #ifndef KAIGO_SANDBOX_PLATFORM_MODEL_H_
@@ -70,6 +71,8 @@ class PlatformModel {
   nlohmann::json InsuredCertificate(const Session& session, const std::string& insurer,
                                     const std::string& insured, const std::string& as_of,
                                     std::optional<BusinessError>* error);
+  // 認定情報: only for a user whose job type is care_manager, of the recipient's
+  // 居宅介護支援事業所; else the business error NOT_PERMITTED naming the rule broken.
   nlohmann::json CertificationProgress(const Session& session, const std::string& insurer,
                                        const std::string& insured,
                                        std::optional<BusinessError>* error);

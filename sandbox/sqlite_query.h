@@ -52,6 +52,8 @@ class Query {
     sqlite3_bind_blob(stmt_, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
     return *this;
   }
+  // False when the statement did not compile (e.g. a column the database lacks).
+  bool Prepared() const { return stmt_ != nullptr; }
   bool Row() { return sqlite3_step(stmt_) == SQLITE_ROW; }
   bool Run() { return sqlite3_step(stmt_) == SQLITE_DONE; }
   std::string Text(int i) {

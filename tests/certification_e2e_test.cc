@@ -1,7 +1,9 @@
 // CertificationService end to end through engine, plugin and sandbox over TLS: progress and
 // result, 認定情報 refused to anyone but the recipient's care managers, documents streamed in
-// chunks whose SHA-256 matches, WatchProgress pushing each status change, and `audit verify`
-// finding a tampered record.
+// chunks whose SHA-256 matches, WatchProgress pushing each status change, `audit verify`
+// finding a tampered record, and an office with a web-service user per role: a call acting as
+// care_manager logs in as the care manager's user and sees 認定情報, one acting as care_staff as
+// the care worker's user, whom the platform refuses by job type.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <sqlite3.h>
@@ -19,6 +21,14 @@ namespace v1 = kaigo::v1;
 
 constexpr char kSakura[] = "1371000017";    // care manager of most recipients
 constexpr char kHimawari[] = "1371000025";  // 訪問介護: no 認定情報
+
+// Recipient `insured` of 千代田区 (131011).
+v1::GetProgressRequest Request(const std::string& insured) {
+  v1::GetProgressRequest r;
+  r.mutable_recipient()->mutable_insurer()->set_value("131011");
+  r.mutable_recipient()->mutable_insured()->set_value(insured);
+  return r;
+}
 
 class CertificationE2eTest : public ::testing::Test {
  protected:
@@ -42,13 +52,6 @@ class CertificationE2eTest : public ::testing::Test {
   static void TearDownTestSuite() {
     delete stub_;
     delete stack_;
-  }
-
-  static v1::GetProgressRequest Request(const std::string& insured) {
-    v1::GetProgressRequest r;
-    r.mutable_recipient()->mutable_insurer()->set_value("131011");
-    r.mutable_recipient()->mutable_insured()->set_value(insured);
-    return r;
   }
 
   static PlatformStack* stack_;
@@ -150,6 +153,98 @@ TEST_F(CertificationE2eTest, WatchProgressPushesEachChange) {
   EXPECT_EQ(progress.result(), v1::CARE_LEVEL_CARE_1);
   context->TryCancel();
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
+}
+
+// An office that binds a web-service user per role (platform.accounts): its care manager's,
+// sakura-cm, and a care worker's, sakura-staff, whose job type the platform does not show
+// 認定情報 (別紙4). The engine's policy is widened so that care_staff reaches the plugin for
+// GetProgress and WatchProgress; the platform then refuses the care worker's login.
+class CertificationByRoleE2eTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto stack = PlatformStack::Start(
+        {"certification"},
+        [](const SandboxProcess& sandbox, const TempDir& dir) {
+          std::vector<PlatformBinding> bindings = {
+              {"kaigo.v1.CertificationService", "certification", {"poll_interval_seconds: 1"}}};
+          std::vector<std::pair<std::string, std::string>> secrets = {
+              {"cm_user", dir.Write("secrets/cm_user", "sakura-cm\n")},
+              {"cm_password", dir.Write("secrets/cm_password", "Sakura#2026\n")},
+              {"staff_user", dir.Write("secrets/staff_user", "sakura-staff\n")},
+              {"staff_password", dir.Write("secrets/staff_password", "SakuraStaff#2026\n")}};
+          // The default user is the least privileged (the staff member's); the care manager's
+          // is bound to its role.
+          return PlatformOfficeYaml(
+              sandbox, dir, kSakura, "sakura-staff", "SakuraStaff#2026", bindings, secrets,
+              {"accounts:",
+               "  - {role: care_staff, user_id_secret: staff_user, password_secret: "
+               "staff_password}",
+               "  - {role: care_manager, user_id_secret: cm_user, password_secret: cm_password}"});
+        },
+        "info",
+        "store:\n  sqlite_path: state.db\n"
+        "access:\n"
+        "  - {method: /kaigo.v1.CertificationService/GetProgress, policy: {roles: [care_manager, "
+        "care_staff]}}\n"
+        "  - {method: /kaigo.v1.CertificationService/WatchProgress, policy: {roles: "
+        "[care_manager, care_staff]}}\n");
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+    stub_ = v1::CertificationService::NewStub(InsecureChannel(stack_->engine->target())).release();
+  }
+  static void TearDownTestSuite() {
+    delete stub_;
+    delete stack_;
+  }
+
+  // A call for さくら acting in `role` (x-kaigo-role; empty: every role the policy admits).
+  static std::unique_ptr<grpc::ClientContext> ActingAs(
+      const std::string& role, absl::Duration deadline = absl::Seconds(10)) {
+    auto context = Context(kSakura, deadline);
+    if (!role.empty()) context->AddMetadata("x-kaigo-role", role);
+    return context;
+  }
+
+  static PlatformStack* stack_;
+  static v1::CertificationService::Stub* stub_;
+};
+
+PlatformStack* CertificationByRoleE2eTest::stack_ = nullptr;
+v1::CertificationService::Stub* CertificationByRoleE2eTest::stub_ = nullptr;
+
+TEST_F(CertificationByRoleE2eTest, ACareManagerSeesItThroughTheCareManagersUser) {
+  v1::CertificationProgress progress;
+  grpc::Status status =
+      stub_->GetProgress(ActingAs("care_manager").get(), Request("0000100004"), &progress);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_CERTIFIED);
+}
+
+TEST_F(CertificationByRoleE2eTest, ACareWorkersUserIsRefusedByItsJobType) {
+  v1::CertificationProgress progress;
+  grpc::Status status =
+      stub_->GetProgress(ActingAs("care_staff").get(), Request("0000100004"), &progress);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_NE(status.error_message().find("job type"), std::string::npos)
+      << "the platform's refusal, not the engine's: " << status.error_message();
+
+  // A watch keeps the user of the call that started it.
+  auto context = ActingAs("care_staff", absl::Seconds(30));
+  auto reader = stub_->WatchProgress(context.get(), Request("0000100004"));
+  EXPECT_FALSE(reader->Read(&progress));
+  grpc::Status watched = reader->Finish();
+  EXPECT_EQ(watched.error_code(), grpc::StatusCode::PERMISSION_DENIED) << watched.error_message();
+  EXPECT_NE(watched.error_message().find("job type"), std::string::npos) << watched.error_message();
+}
+
+TEST_F(CertificationByRoleE2eTest, ACallInSeveralRolesUsesTheOfficesDefaultUser) {
+  // No x-kaigo-role: a desk install grants every office role and the widened policy admits the
+  // call as care_manager and care_staff; acting in several roles, it goes as the office's default
+  // user — here the staff member's, whom the platform refuses 認定情報.
+  v1::CertificationProgress progress;
+  grpc::Status status = stub_->GetProgress(ActingAs("").get(), Request("0000100004"), &progress);
+  EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+  EXPECT_NE(status.error_message().find("job type"), std::string::npos) << status.error_message();
 }
 
 // Last: reads the audit log the other tests wrote, then breaks a copy of it.

@@ -1,12 +1,12 @@
 // The sandbox over real TLS 1.3 with client certificates, driven through the plugins' platform
-// client: login and tokens, a refresh the caller does not notice, lockout, visibility rules,
-// go-live dates, retries through 503s and dropped connections, and the circuit breaker while the
-// sandbox is down and after it is back; the portal's subsidy desk (uploads checked by type, one
-// application per office, idempotent filing, resubmission from the next month) read through the
-// subsidy plugin's answer parser; ケアプランデータ連携 (a send unit from a care manager to a
-// service office, listed, fetched and acknowledged, and refused when its names, units or
-// destination are wrong) and the 居宅サービス計画作成依頼届出 filed by a care manager with identity
-// by numbers and by card.
+// client: login and tokens, a refresh the caller does not notice, lockout, visibility rules (by
+// office and by the user's job type), go-live dates, retries through 503s and dropped
+// connections, and the circuit breaker while the sandbox is down and after it is back; the
+// portal's subsidy desk (uploads checked by type, one application per office, idempotent filing,
+// resubmission from the next month) read through the subsidy plugin's answer parser;
+// ケアプランデータ連携 (a send unit from a care manager to a service office, listed, fetched and
+// acknowledged, and refused when its names, units or destination are wrong) and the
+// 居宅サービス計画作成依頼届出 filed by a care manager with identity by numbers and by card.
 #include <gtest/gtest.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -476,6 +476,27 @@ TEST_F(SandboxTest, VisibilityRules) {
   EXPECT_FALSE(record["records"][0].contains("copay"));
   EXPECT_FALSE(record["records"][0].contains("cost_limit"));
   EXPECT_TRUE(record["records"][0].contains("care_level_code"));
+}
+
+TEST_F(SandboxTest, CertificationOnlyForACareManagersJobType) {
+  // さくら is #4's 居宅介護支援事業所, but of its users only the care manager sees 認定情報
+  // (別紙4): sakura-staff's job type is care_staff.
+  const std::string kQuery = "?insurer_number=131011&insured_number=0000100004";
+  auto staff = Client(Options(kSakura, "sakura-staff", "SakuraStaff#2026"));
+  json progress = GetJson(*staff, "/api/v1/certification/progress" + kQuery);
+  EXPECT_EQ(progress["error"]["code"], "NOT_PERMITTED") << progress;
+  EXPECT_NE(progress["error"]["message"].get<std::string>().find("job type"), std::string::npos)
+      << progress;
+  json documents = GetJson(*staff, "/api/v1/certification/documents" + kQuery);
+  EXPECT_EQ(documents["error"]["code"], "NOT_PERMITTED") << documents;
+  json listed = GetJson(*Sakura(), "/api/v1/certification/documents" + kQuery);
+  ASSERT_EQ(listed["documents"].size(), 2u);
+  auto pdf = staff->Get("/api/v1/certification/documents/" +
+                        listed["documents"][0]["document_id"].get<std::string>());
+  EXPECT_EQ(pdf.status().code(), absl::StatusCode::kPermissionDenied) << pdf.status();
+  // Qualification is not 認定情報: the same user reads it.
+  json record = GetJson(*staff, "/api/v1/insured-certificate" + kQuery);
+  EXPECT_EQ(record["records"].size(), 1u) << record;
 }
 
 TEST_F(SandboxTest, MunicipalitiesNotLiveAreBusinessErrorsWithTheirDate) {

@@ -88,11 +88,11 @@ std::set<std::pair<std::string, std::string>> Recipients(const cp::v1::CarePlanF
 class CarePlanExchange : public sdk::Instance {
  public:
   CarePlanExchange(sdk::HostServices host, std::string office, CarePlanExchangeConfig config,
-                   std::unique_ptr<platform::PlatformClient> client)
+                   platform::PlatformAccounts accounts)
       : Instance(std::move(host)),
         office_(std::move(office)),
         config_(std::move(config)),
-        client_(std::move(client)) {
+        accounts_(std::move(accounts)) {
     Blocking<v1::ValidateCarePlanRequest, v1::ValidateCarePlanResponse>(
         "Validate", &CarePlanExchange::Validate);
     Blocking<v1::ConvertCarePlanRequest, v1::ConvertCarePlanResponse>("Convert",
@@ -113,6 +113,11 @@ class CarePlanExchange : public sdk::Instance {
 
  private:
   static std::string Method(const char* name) { return std::string(kService) + name; }
+
+  // The office's web-service user for the call's role.
+  platform::PlatformClient& Platform(const sdk::CallBase& call) const {
+    return *accounts_.For(call.info()).client;
+  }
 
   template <class Req, class Resp, class Handler>
   void Blocking(const char* name, Handler handler) {
@@ -351,7 +356,7 @@ class CarePlanExchange : public sdk::Instance {
     // not a counter shared atomically). Then this unit is renumbered above the refused one.
     absl::StatusOr<v1::SendResult> sent;
     for (int attempt = 1;; ++attempt) {
-      sent = PostUnit(destination, unit, reference, *sequence);
+      sent = PostUnit(Platform(call), destination, unit, reference, *sequence);
       host()
           .Audit(&call, Method("Send"), sent.ok() ? sent->send_id() : destination.office_number(),
                  sent.status().code(),
@@ -384,7 +389,8 @@ class CarePlanExchange : public sdk::Instance {
     return sent;
   }
 
-  absl::StatusOr<v1::SendResult> PostUnit(const v1::Destination& destination,
+  absl::StatusOr<v1::SendResult> PostUnit(platform::PlatformClient& client,
+                                          const v1::Destination& destination,
                                           const std::vector<WrittenFile>& unit,
                                           const std::string& reference,
                                           const std::string& sequence) {
@@ -398,7 +404,7 @@ class CarePlanExchange : public sdk::Instance {
                  {"to_office", destination.office_number()},
                  {"to_service_type", destination.service_type()},
                  {"files", std::move(files)}};
-    auto response = client_->Post("/api/v1/careplan/sends", body.dump());
+    auto response = client.Post("/api/v1/careplan/sends", body.dump());
     if (!response.ok()) return response.status();
     return ParseSent(response->body);
   }
@@ -428,12 +434,12 @@ class CarePlanExchange : public sdk::Instance {
   }
 
   absl::StatusOr<v1::ListSentResponse> ListSent(const v1::ListSentRequest& req,
-                                                const sdk::CallBase&) {
+                                                const sdk::CallBase& call) {
     if (!req.month().empty() && req.month().size() != 6) {
       return absl::InvalidArgumentError("month: YYYYMM");
     }
-    auto answer = client_->Get("/api/v1/careplan/sends" +
-                               (req.month().empty() ? "" : "?month=" + req.month()));
+    auto answer = Platform(call).Get("/api/v1/careplan/sends" +
+                                     (req.month().empty() ? "" : "?month=" + req.month()));
     if (!answer.ok()) return answer.status();
     auto units = ParseSentList(answer->body);
     if (!units.ok()) return units.status();
@@ -454,10 +460,11 @@ class CarePlanExchange : public sdk::Instance {
     PutEvidence(*e).IgnoreError();
   }
 
-  absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const std::string& month) {
+  absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(platform::PlatformClient& client,
+                                                         const std::string& month) {
     if (!month.empty() && month.size() != 6) return absl::InvalidArgumentError("month: YYYYMM");
     auto answer =
-        client_->Get("/api/v1/careplan/received" + (month.empty() ? "" : "?month=" + month));
+        client.Get("/api/v1/careplan/received" + (month.empty() ? "" : "?month=" + month));
     if (!answer.ok()) return answer.status();
     auto units = ParseReceivedList(answer->body);
     if (!units.ok()) return units.status();
@@ -469,8 +476,8 @@ class CarePlanExchange : public sdk::Instance {
   }
 
   absl::StatusOr<v1::ListReceivedResponse> ListReceived(const v1::ListReceivedRequest& req,
-                                                        const sdk::CallBase&) {
-    auto units = Received(req.month());
+                                                        const sdk::CallBase& call) {
+    auto units = Received(Platform(call), req.month());
     if (!units.ok()) return units.status();
     v1::ListReceivedResponse response;
     for (auto& unit : *units) *response.add_units() = std::move(unit);
@@ -480,7 +487,8 @@ class CarePlanExchange : public sdk::Instance {
   absl::StatusOr<v1::FetchReceivedResponse> Fetch(const v1::FetchReceivedRequest& req,
                                                   const sdk::CallBase& call) {
     if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
-    auto units = Received("");
+    platform::PlatformClient& client = Platform(call);
+    auto units = Received(client, "");
     if (!units.ok()) return units.status();
     auto unit = std::find_if(units->begin(), units->end(),
                              [&](const auto& u) { return u.send_id() == req.send_id(); });
@@ -494,8 +502,8 @@ class CarePlanExchange : public sdk::Instance {
     std::set<std::string> months;
     for (const v1::FileEvidence& listed : unit->files()) {
       auto file =
-          client_->Get(absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()),
-                                    "/files/", PercentEncode(listed.name())));
+          client.Get(absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()),
+                                  "/files/", PercentEncode(listed.name())));
       if (!file.ok()) return file.status();
       if (absl::Status s = BusinessError(file->body); !s.ok()) return s;
       if (platform::Sha256Hex(file->body) != listed.sha256() ||
@@ -557,7 +565,7 @@ class CarePlanExchange : public sdk::Instance {
       return absl::FailedPreconditionError(
           "send_id: fetch the unit before acknowledging it (nothing is kept of it yet)");
     }
-    auto answer = client_->Post(
+    auto answer = Platform(call).Post(
         absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()), "/ack"), "{}");
     absl::StatusOr<int64_t> at =
         answer.ok() ? ParseAcknowledged(answer->body) : absl::StatusOr<int64_t>(answer.status());
@@ -618,9 +626,10 @@ class CarePlanExchange : public sdk::Instance {
     if (req.kind() == v1::CarePlanRequestNotification::KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError("kind: KIND_NEW or KIND_CHANGE");
     }
+    platform::PlatformClient& client = Platform(call);
     json identity;
     if (req.has_card()) {
-      auto proof = ProveCardHolder(host(), call, *client_, req.card().reader(), req.card().pin());
+      auto proof = ProveCardHolder(host(), call, client, req.card().reader(), req.card().pin());
       if (!proof.ok()) return proof.status();
       identity = *std::move(proof);
       identity["method"] = "card";
@@ -651,7 +660,7 @@ class CarePlanExchange : public sdk::Instance {
                  {"planning_office", office_},
                  {"care_manager_name", req.care_manager_name()},
                  {"identity", identity}};
-    auto answer = client_->Post("/portal/v1/careplan-requests", body.dump());
+    auto answer = client.Post("/portal/v1/careplan-requests", body.dump());
     absl::StatusOr<v1::CarePlanRequestReceipt> receipt =
         answer.ok() ? ParseReceipt(answer->body)
                     : absl::StatusOr<v1::CarePlanRequestReceipt>(answer.status());
@@ -666,7 +675,7 @@ class CarePlanExchange : public sdk::Instance {
 
   const std::string office_;
   const CarePlanExchangeConfig config_;
-  std::unique_ptr<platform::PlatformClient> client_;
+  const platform::PlatformAccounts accounts_;
   std::mutex sequence_mu_;
   std::mutex evidence_mu_;  // read-modify-write of evidence records
   RecipientRefs refs_{host()};
@@ -698,10 +707,10 @@ sdk::PluginDefinition Define() {
           "service_type: the office's サービス種類コード (2 characters: 43, 46, 11, …) is "
           "required");
     }
-    auto client = platform::ConnectPlatform(config->platform(), host);
-    if (!client.ok()) return client.status();
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    if (!accounts.ok()) return accounts.status();
     return std::make_unique<CarePlanExchange>(std::move(host), context.office, *std::move(config),
-                                              *std::move(client));
+                                              *std::move(accounts));
   };
   return d;
 }

@@ -36,24 +36,27 @@ absl::StatusOr<std::string> RecipientQuery(const v1::RecipientKey& r) {
 class Certification : public sdk::Instance {
  public:
   Certification(sdk::HostServices host, CertificationConfig config,
-                std::unique_ptr<platform::PlatformClient> client)
-      : Instance(std::move(host)), config_(std::move(config)), client_(std::move(client)) {
+                platform::PlatformAccounts accounts)
+      : Instance(std::move(host)), config_(std::move(config)), accounts_(std::move(accounts)) {
     int concurrent = config_.platform().max_concurrent_calls();
     SetMaxWorkers(concurrent > 0 ? concurrent : 16);
     BlockingUnary<v1::GetProgressRequest, v1::CertificationProgress>(
         "/kaigo.v1.CertificationService/GetProgress",
         [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {
-          return Audited(call, "GetProgress", req.recipient(), Progress(req.recipient()));
+          return Audited(call, "GetProgress", req.recipient(),
+                         Progress(Platform(call), req.recipient()));
         });
     BlockingUnary<v1::GetProgressRequest, v1::CertificationResult>(
         "/kaigo.v1.CertificationService/GetResult",
         [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {
-          return Audited(call, "GetResult", req.recipient(), Result(req.recipient()));
+          return Audited(call, "GetResult", req.recipient(),
+                         Result(Platform(call), req.recipient()));
         });
     BlockingUnary<v1::ListDocumentsRequest, v1::ListDocumentsResponse>(
         "/kaigo.v1.CertificationService/ListDocuments",
         [this](const v1::ListDocumentsRequest& req, const sdk::CallBase& call) {
-          return Audited(call, "ListDocuments", req.recipient(), Documents(req.recipient()));
+          return Audited(call, "ListDocuments", req.recipient(),
+                         Documents(Platform(call), req.recipient()));
         });
     ServerStreaming<v1::FetchDocumentRequest, v1::DocumentChunk>(
         "/kaigo.v1.CertificationService/FetchDocument",
@@ -78,6 +81,12 @@ class Certification : public sdk::Instance {
   }
 
  private:
+  // The office's web-service user for the call's role: the platform shows 認定情報 only to a
+  // care manager's login.
+  platform::PlatformClient& Platform(const sdk::CallBase& call) const {
+    return *accounts_.For(call.info()).client;
+  }
+
   // Writes the audit record every answer about a recipient gets (never the recipient's values);
   // an answer whose record cannot be written is not given (HostServices::Disclose).
   template <class T>
@@ -90,16 +99,18 @@ class Certification : public sdk::Instance {
     return result;
   }
 
-  absl::StatusOr<v1::CertificationProgress> Progress(const v1::RecipientKey& r) {
+  absl::StatusOr<v1::CertificationProgress> Progress(platform::PlatformClient& client,
+                                                     const v1::RecipientKey& r) {
     auto query = RecipientQuery(r);
     if (!query.ok()) return query.status();
-    auto response = client_->Get("/api/v1/certification/progress" + *query);
+    auto response = client.Get("/api/v1/certification/progress" + *query);
     if (!response.ok()) return response.status();
     return ParseProgress(response->body);
   }
 
-  absl::StatusOr<v1::CertificationResult> Result(const v1::RecipientKey& r) {
-    auto progress = Progress(r);
+  absl::StatusOr<v1::CertificationResult> Result(platform::PlatformClient& client,
+                                                 const v1::RecipientKey& r) {
+    auto progress = Progress(client, r);
     if (!progress.ok()) return progress.status();
     if (progress->status() != v1::CERTIFICATION_STATUS_CERTIFIED) {
       return absl::FailedPreconditionError("the certification is still in progress (" +
@@ -112,10 +123,11 @@ class Certification : public sdk::Instance {
     return result;
   }
 
-  absl::StatusOr<v1::ListDocumentsResponse> Documents(const v1::RecipientKey& r) {
+  absl::StatusOr<v1::ListDocumentsResponse> Documents(platform::PlatformClient& client,
+                                                      const v1::RecipientKey& r) {
     auto query = RecipientQuery(r);
     if (!query.ok()) return query.status();
-    auto response = client_->Get("/api/v1/certification/documents" + *query);
+    auto response = client.Get("/api/v1/certification/documents" + *query);
     if (!response.ok()) return response.status();
     return ParseDocuments(response->body);
   }
@@ -136,13 +148,14 @@ class Certification : public sdk::Instance {
     });
     if (!id_ok) return absl::InvalidArgumentError("document_id: letters, digits and -, 1 to 64");
     // The document must be one of this recipient's, so the audit record names the right person.
-    auto documents = Documents(req.recipient());
+    platform::PlatformClient& client = Platform(call);
+    auto documents = Documents(client, req.recipient());
     if (!documents.ok()) return documents.status();
     bool listed = std::any_of(documents->documents().begin(), documents->documents().end(),
                               [&](const v1::DocumentInfo& d) { return d.document_id() == id; });
     if (!listed)
       return absl::NotFoundError("document_id: no document " + id + " for this recipient");
-    auto response = client_->Get("/api/v1/certification/documents/" + id);
+    auto response = client.Get("/api/v1/certification/documents/" + id);
     if (!response.ok()) return response.status();
     const std::string& pdf = response->body;
     size_t chunk = config_.chunk_bytes() > 0 ? static_cast<size_t>(config_.chunk_bytes()) : 65536;
@@ -161,6 +174,7 @@ class Certification : public sdk::Instance {
   struct Watcher {
     v1::RecipientKey recipient;
     std::shared_ptr<Stream> call;
+    platform::PlatformClient* client;                 // the watching call's user
     std::string last;                                 // serialized progress last sent
     std::chrono::steady_clock::time_point next_poll;  // an interval: monotonic
   };
@@ -172,7 +186,8 @@ class Certification : public sdk::Instance {
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      watchers_.push_back(Watcher{req.recipient(), call, "", std::chrono::steady_clock::now()});
+      watchers_.push_back(
+          Watcher{req.recipient(), call, &Platform(*call), "", std::chrono::steady_clock::now()});
       if (!poller_.joinable()) poller_ = std::thread([this] { Poll(); });
     }
     wake_.notify_all();
@@ -209,7 +224,7 @@ class Certification : public sdk::Instance {
       }
       lock.unlock();
       for (auto& w : due) {
-        auto progress = Progress(w.recipient);
+        auto progress = Progress(*w.client, w.recipient);
         if (!progress.ok()) {
           if (progress.status().code() != absl::StatusCode::kUnavailable)
             End(w.call, progress.status());
@@ -244,7 +259,7 @@ class Certification : public sdk::Instance {
   }
 
   const CertificationConfig config_;
-  std::unique_ptr<platform::PlatformClient> client_;
+  const platform::PlatformAccounts accounts_;
   RecipientRefs refs_{host()};
   std::mutex mu_;
   std::condition_variable wake_;
@@ -273,9 +288,10 @@ sdk::PluginDefinition Define() {
     if (config->poll_interval_seconds() < 0 || config->chunk_bytes() < 0) {
       return absl::InvalidArgumentError("poll_interval_seconds and chunk_bytes: must be 0 or more");
     }
-    auto client = platform::ConnectPlatform(config->platform(), host);
-    if (!client.ok()) return client.status();
-    return std::make_unique<Certification>(std::move(host), *std::move(config), *std::move(client));
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    if (!accounts.ok()) return accounts.status();
+    return std::make_unique<Certification>(std::move(host), *std::move(config),
+                                           *std::move(accounts));
   };
   return d;
 }

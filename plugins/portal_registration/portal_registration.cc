@@ -107,11 +107,11 @@ bool StrongEnough(const std::string& p) {
 class PortalRegistration : public sdk::Instance {
  public:
   PortalRegistration(sdk::HostServices host, PortalRegistrationConfig config, Sealer sealer,
-                     std::unique_ptr<platform::PlatformClient> client)
+                     platform::PlatformAccounts accounts)
       : Instance(std::move(host)),
         config_(std::move(config)),
         sealer_(std::move(sealer)),
-        client_(std::move(client)) {
+        accounts_(std::move(accounts)) {
     Blocking<v1::StartFirstTimeRegistrationRequest, v1::RegistrationFlow>(
         "StartFirstTimeRegistration", &PortalRegistration::Start);
     Blocking<v1::SubmitOneTimePasswordRequest, v1::RegistrationFlow>(
@@ -138,10 +138,13 @@ class PortalRegistration : public sdk::Instance {
 
   // ---- the portal ----
 
+  // The portal's registration and login pages come before any web-service user and carry no
+  // login of one (only the office's certificate, and the portal session in `header`), so no
+  // role's user changes what they answer: the default account's client serves them all.
   absl::StatusOr<PortalAnswer> Portal(const std::string& method, const std::string& path,
                                       const json& body, const std::string& header = "") {
-    auto response = client_->Unauthenticated(method, "/portal/v1/" + path,
-                                             method == "GET" ? "" : body.dump(), header);
+    auto response = accounts_.Default().client->Unauthenticated(
+        method, "/portal/v1/" + path, method == "GET" ? "" : body.dump(), header);
     if (!response.ok()) return response.status();
     PortalAnswer a;
     a.body = json::parse(response->body, nullptr, false);
@@ -471,7 +474,7 @@ class PortalRegistration : public sdk::Instance {
 
   const PortalRegistrationConfig config_;
   const Sealer sealer_;
-  std::unique_ptr<platform::PlatformClient> client_;
+  const platform::PlatformAccounts accounts_;
   std::mutex locks_mu_;
   std::map<std::string, std::shared_ptr<std::mutex>> locks_;
 };
@@ -505,10 +508,12 @@ sdk::PluginDefinition Define() {
     }
     auto sealer = Sealer::FromSecret(*key);
     if (!sealer.ok()) return sealer.status();
-    auto client = platform::ConnectPlatform(config->platform(), host, /*needs_web_user=*/false);
-    if (!client.ok()) return client.status();
+    // The same settings as the other platform plugins, checked alike (accounts included).
+    auto accounts =
+        platform::PlatformAccounts::Connect(config->platform(), host, /*needs_web_user=*/false);
+    if (!accounts.ok()) return accounts.status();
     return std::make_unique<PortalRegistration>(std::move(host), *std::move(config),
-                                                *std::move(sealer), *std::move(client));
+                                                *std::move(sealer), *std::move(accounts));
   };
   return d;
 }

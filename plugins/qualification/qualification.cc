@@ -40,8 +40,8 @@ absl::StatusOr<std::string> AsOf(bool given, const v1::Date& d, absl::CivilDay t
 class Qualification : public sdk::Instance {
  public:
   Qualification(sdk::HostServices host, QualificationConfig config,
-                std::unique_ptr<platform::PlatformClient> client)
-      : Instance(std::move(host)), config_(std::move(config)), client_(std::move(client)) {
+                platform::PlatformAccounts accounts)
+      : Instance(std::move(host)), config_(std::move(config)), accounts_(std::move(accounts)) {
     int concurrent = config_.platform().max_concurrent_calls();
     SetMaxWorkers(concurrent > 0 ? concurrent : 16);
     BlockingUnary<v1::LookupByInsuredNumberRequest, v1::QualificationResult>(
@@ -66,12 +66,16 @@ class Qualification : public sdk::Instance {
     auto reference = AsOf(req.has_as_of(), req.as_of(), host().Today());
     if (!reference.ok()) return reference.status();
     const std::string& as_of = *reference;
-    std::string key = req.insurer().value() + "/" + req.insured().value() + "/" + as_of;
+    // The office's web-service user for the call's role; what the platform shows depends on the
+    // user's job type, so each user's answers are cached apart.
+    const platform::PlatformAccount& account = accounts_.For(call.info());
+    std::string key =
+        account.role + "|" + req.insurer().value() + "/" + req.insured().value() + "/" + as_of;
     absl::StatusOr<v1::QualificationResult> result = Cached(key);
     if (!result.ok()) {
-      auto response =
-          client_->Get("/api/v1/insured-certificate?insurer_number=" + req.insurer().value() +
-                       "&insured_number=" + req.insured().value() + "&as_of=" + as_of);
+      auto response = account.client->Get(
+          "/api/v1/insured-certificate?insurer_number=" + req.insurer().value() +
+          "&insured_number=" + req.insured().value() + "&as_of=" + as_of);
       result = response.ok() ? ParseInsuredCertificate(response->body, as_of)
                              : absl::StatusOr<v1::QualificationResult>(response.status());
       if (result.ok()) Remember(key, *result);
@@ -90,10 +94,11 @@ class Qualification : public sdk::Instance {
                                                        const sdk::CallBase& call) {
     auto as_of = AsOf(req.has_as_of(), req.as_of(), host().Today());
     if (!as_of.ok()) return as_of.status();
-    auto body = ProveCardHolder(host(), call, *client_, req.reader(), req.pin());
+    platform::PlatformClient& client = *accounts_.For(call.info()).client;
+    auto body = ProveCardHolder(host(), call, client, req.reader(), req.pin());
     if (!body.ok()) return body.status();
     (*body)["as_of"] = *as_of;
-    auto response = client_->Post("/api/v1/insured-certificate/by-card", body->dump());
+    auto response = client.Post("/api/v1/insured-certificate/by-card", body->dump());
     absl::StatusOr<v1::QualificationResult> result =
         response.ok() ? ParseInsuredCertificate(response->body, *as_of)
                       : absl::StatusOr<v1::QualificationResult>(response.status());
@@ -128,7 +133,7 @@ class Qualification : public sdk::Instance {
   std::chrono::seconds Ttl() const { return std::chrono::seconds(config_.cache_ttl_seconds()); }
 
   const QualificationConfig config_;
-  std::unique_ptr<platform::PlatformClient> client_;
+  const platform::PlatformAccounts accounts_;
   std::mutex mu_;
   std::map<std::string, std::pair<std::chrono::steady_clock::time_point, v1::QualificationResult>>
       cache_;
@@ -157,9 +162,10 @@ sdk::PluginDefinition Define() {
     if (config->cache_ttl_seconds() < 0) {
       return absl::InvalidArgumentError("cache_ttl_seconds: must be 0 or more");
     }
-    auto client = platform::ConnectPlatform(config->platform(), host);
-    if (!client.ok()) return client.status();
-    return std::make_unique<Qualification>(std::move(host), *std::move(config), *std::move(client));
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    if (!accounts.ok()) return accounts.status();
+    return std::make_unique<Qualification>(std::move(host), *std::move(config),
+                                           *std::move(accounts));
   };
   return d;
 }

@@ -102,11 +102,11 @@ json PortalForm(const v1::SubsidyApplication& app, const std::string& client_ref
 class SubsidyFiling : public sdk::Instance {
  public:
   SubsidyFiling(sdk::HostServices host, std::string office, std::unique_ptr<RulesSource> rules,
-                std::unique_ptr<platform::PlatformClient> client)
+                platform::PlatformAccounts accounts)
       : Instance(std::move(host)),
         office_(std::move(office)),
         rules_(std::move(rules)),
-        client_(std::move(client)) {
+        accounts_(std::move(accounts)) {
     Unary<v1::GetRulesRequest, v1::SubsidyRules>(
         Method("GetRules"),
         [this](const v1::GetRulesRequest&, auto call) { call->Finish(*rules_->Current()); });
@@ -288,9 +288,15 @@ class SubsidyFiling : public sdk::Instance {
     return absl::NotFoundError("attachment_id: no attachment '" + req.attachment_id() + "'");
   }
 
+  // The office's web-service user for the call's role.
+  platform::PlatformClient& Platform(const sdk::CallBase& call) const {
+    return *accounts_.For(call.info()).client;
+  }
+
   // The portal's record of this office's applications, less `app`'s current filing.
-  absl::StatusOr<std::vector<PriorApplication>> Prior(const v1::SubsidyApplication& app) {
-    auto response = client_->Get("/portal/v1/subsidy/applications");
+  absl::StatusOr<std::vector<PriorApplication>> Prior(platform::PlatformClient& client,
+                                                      const v1::SubsidyApplication& app) {
+    auto response = client.Get("/portal/v1/subsidy/applications");
     if (!response.ok()) return response.status();
     auto prior = ParseApplications(response->body);
     if (!prior.ok()) return prior.status();
@@ -305,7 +311,7 @@ class SubsidyFiling : public sdk::Instance {
   }
 
   absl::StatusOr<v1::ApplicationReport> Validate(const v1::ValidateApplicationRequest& req,
-                                                 const sdk::CallBase&) {
+                                                 const sdk::CallBase& call) {
     absl::CivilDay day = host().Today();
     if (req.has_application_date()) {
       if (!IsCalendarDate(req.application_date())) {
@@ -315,7 +321,7 @@ class SubsidyFiling : public sdk::Instance {
     }
     auto app = Load(req.id());
     if (!app.ok()) return app.status();
-    auto prior = Prior(*app);
+    auto prior = Prior(Platform(call), *app);
     v1::ApplicationReport report = CheckApplication(
         *rules_->Current(), *app, day, prior.ok() ? *prior : std::vector<PriorApplication>{});
     if (!prior.ok()) {
@@ -341,7 +347,8 @@ class SubsidyFiling : public sdk::Instance {
           "reasons say first: " +
           absl::StrJoin(app->return_reasons(), " / "));
     }
-    auto prior = Prior(*app);
+    platform::PlatformClient& client = Platform(call);
+    auto prior = Prior(client, *app);
     if (!prior.ok()) return prior.status();
     v1::ApplicationReport report =
         CheckApplication(*rules_->Current(), *app, host().Today(), *prior);
@@ -354,9 +361,9 @@ class SubsidyFiling : public sdk::Instance {
       auto content = host().StoreGet(AttachmentKey(app->id(), a.id()));
       if (!content.ok()) return content.status();
       auto uploaded =
-          client_->Post(absl::StrCat("/portal/v1/subsidy/attachments?kind=", KindWord(a.kind()),
-                                     "&file_name=", PercentEncode(a.file_name())),
-                        *content, "application/octet-stream");
+          client.Post(absl::StrCat("/portal/v1/subsidy/attachments?kind=", KindWord(a.kind()),
+                                   "&file_name=", PercentEncode(a.file_name())),
+                      *content, "application/octet-stream");
       if (!uploaded.ok()) return uploaded.status();
       auto id = ParseUploaded(uploaded->body);
       if (!id.ok()) return id.status();
@@ -365,8 +372,8 @@ class SubsidyFiling : public sdk::Instance {
       if (auto saved = Save(*app, false); !saved.ok()) return saved.status();
     }
     auto response =
-        client_->Post("/portal/v1/subsidy/applications",
-                      PortalForm(*app, absl::StrCat(app->id(), "-r", app->revision())).dump());
+        client.Post("/portal/v1/subsidy/applications",
+                    PortalForm(*app, absl::StrCat(app->id(), "-r", app->revision())).dump());
     absl::StatusOr<Filed> filed =
         response.ok() ? ParseFiled(response->body) : absl::StatusOr<Filed>(response.status());
     host()
@@ -398,8 +405,8 @@ class SubsidyFiling : public sdk::Instance {
       status.set_status(v1::APPLICATION_STATUS_DRAFT);
       return status;
     }
-    auto response = client_->Get("/portal/v1/subsidy/applications/" +
-                                 PercentEncode(app->portal_application_id()));
+    auto response = Platform(call).Get("/portal/v1/subsidy/applications/" +
+                                       PercentEncode(app->portal_application_id()));
     if (!response.ok()) return response.status();
     auto status = ParseStatus(response->body);
     if (!status.ok()) return status.status();
@@ -421,7 +428,7 @@ class SubsidyFiling : public sdk::Instance {
 
   const std::string office_;
   std::unique_ptr<RulesSource> rules_;
-  std::unique_ptr<platform::PlatformClient> client_;
+  const platform::PlatformAccounts accounts_;
   std::mutex mu_;         // read-modify-write of stored applications
   std::mutex submit_mu_;  // held across a whole filing
 };
@@ -456,10 +463,10 @@ sdk::PluginDefinition Define() {
     if (!rules.ok()) {
       return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
     }
-    auto client = platform::ConnectPlatform(config->platform(), host);
-    if (!client.ok()) return client.status();
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    if (!accounts.ok()) return accounts.status();
     return std::make_unique<SubsidyFiling>(std::move(host), context.office, *std::move(rules),
-                                           *std::move(client));
+                                           *std::move(accounts));
   };
   return d;
 }

@@ -263,7 +263,8 @@ std::string PlatformOfficeYaml(
     const SandboxProcess& sandbox, const TempDir& secrets, const std::string& office,
     const std::string& user, const std::string& password,
     const std::vector<PlatformBinding>& bindings,
-    const std::vector<std::pair<std::string, std::string>>& extra_secrets) {
+    const std::vector<std::pair<std::string, std::string>>& extra_secrets,
+    const std::vector<std::string>& platform_settings) {
   secrets.Write("secrets/p12_password", "sandbox\n");
   secrets.Write("secrets/" + user, user + "\n");
   std::string env = "KAIGO_TEST_PASSWORD_" + office;
@@ -279,6 +280,7 @@ std::string PlatformOfficeYaml(
             "            certificate_password_secret: certificate_password\n"
             "            user_id_secret: user\n            password_secret: password\n"
             "            max_attempts: 2\n";
+    for (const auto& line : platform_settings) yaml += "            " + line + "\n";
   }
   yaml +=
       "    secrets:\n"

@@ -145,12 +145,15 @@ struct PlatformBinding {
 // The YAML of one office (an item of `offices:`) whose platform plugins reach `sandbox` with the
 // office's PKCS#12 certificate, as the sandbox's web user `user` (password from the sandbox
 // README, passed by environment variable). Secret files go into `secrets`.
-// `extra_secrets` are more of the office's secrets: name → file.
+// `extra_secrets` are more of the office's secrets: name → file. `platform_settings` are more
+// lines of every binding's `platform:` settings (YAML at that level, e.g. "accounts:" and its
+// items indented by two).
 std::string PlatformOfficeYaml(
     const SandboxProcess& sandbox, const TempDir& secrets, const std::string& office,
     const std::string& user, const std::string& password,
     const std::vector<PlatformBinding>& bindings,
-    const std::vector<std::pair<std::string, std::string>>& extra_secrets = {});
+    const std::vector<std::pair<std::string, std::string>>& extra_secrets = {},
+    const std::vector<std::string>& platform_settings = {});
 
 // A sandbox and an engine whose offices reach it, for platform end-to-end tests and benchmarks.
 struct PlatformStack {

@@ -1,44 +1,151 @@
 #include "platform_connection.h"
 
+#include <algorithm>
+#include <iterator>
+#include <utility>
+
+#include "absl/strings/ascii.h"
+#include "absl/strings/str_cat.h"
+#include "kaigo/v1/common.pb.h"
+
 namespace kaigo::platform {
 
-absl::StatusOr<std::unique_ptr<PlatformClient>> ConnectPlatform(
+namespace {
+
+// The roles an office's user may be bound to, in the order accounts are kept.
+constexpr kaigo::v1::Role kOfficeRoles[] = {kaigo::v1::ROLE_CARE_MANAGER,
+                                            kaigo::v1::ROLE_CARE_STAFF, kaigo::v1::ROLE_MEDICAL,
+                                            kaigo::v1::ROLE_OFFICE_ADMIN};
+constexpr char kOfficeRoleNames[] = "care_manager, care_staff, medical or office_admin";
+
+// The role's place in kOfficeRoles; -1 for one that is not an office role.
+int Precedence(kaigo::v1::Role role) {
+  auto it = std::find(std::begin(kOfficeRoles), std::end(kOfficeRoles), role);
+  return it == std::end(kOfficeRoles) ? -1 : static_cast<int>(it - std::begin(kOfficeRoles));
+}
+
+// The short name the engine gives a role in CallInfo::roles and YAML: "care_manager" for
+// ROLE_CARE_MANAGER.
+std::string ShortName(kaigo::v1::Role role) {
+  std::string name = absl::AsciiStrToLower(kaigo::v1::Role_Name(role));
+  return name.rfind("role_", 0) == 0 ? name.substr(5) : name;
+}
+
+// The value of the secret `name` names, for the settings field `field`.
+absl::StatusOr<std::string> ReadSecret(const sdk::HostServices& host, const std::string& field,
+                                       const std::string& name) {
+  if (name.empty()) return absl::InvalidArgumentError(field + ": required (a secret name)");
+  auto value = host.Secret(name);
+  if (!value.ok()) {
+    return absl::FailedPreconditionError(field + ": the office binds no secret '" + name + "'");
+  }
+  return value;
+}
+
+}  // namespace
+
+absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
     const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
     bool needs_web_user) {
   if (settings.base_url().empty()) {
     return absl::InvalidArgumentError("platform.base_url: required (https://…)");
   }
-  ClientOptions options;
-  options.base_url = settings.base_url();
-  options.now = [host] { return host.Now(); };
+  // Every role once, an office role, with both secret names: checked before any secret is read.
+  std::vector<kaigo::v1::Role> seen;
+  for (int i = 0; i < settings.accounts_size(); ++i) {
+    const auto& account = settings.accounts(i);
+    std::string field = absl::StrCat("platform.accounts[", i, "]");
+    if (Precedence(account.role()) < 0) {
+      return absl::InvalidArgumentError(account.role() == kaigo::v1::ROLE_UNSPECIFIED
+                                            ? field + ".role: required (" + kOfficeRoleNames + ")"
+                                            : field + ".role: " + ShortName(account.role()) +
+                                                  " is not an office role (" + kOfficeRoleNames +
+                                                  ")");
+    }
+    if (std::find(seen.begin(), seen.end(), account.role()) != seen.end()) {
+      return absl::InvalidArgumentError(field + ".role: " + ShortName(account.role()) +
+                                        " is bound twice");
+    }
+    seen.push_back(account.role());
+    if (account.user_id_secret().empty()) {
+      return absl::InvalidArgumentError(field + ".user_id_secret: required (a secret name)");
+    }
+    if (account.password_secret().empty()) {
+      return absl::InvalidArgumentError(field + ".password_secret: required (a secret name)");
+    }
+  }
+
+  ClientOptions common;
+  common.base_url = settings.base_url();
+  common.now = [host] { return host.Now(); };
   struct Secret {
     const char* field;
     const std::string& name;
     std::string* into;
   };
   const Secret secrets[] = {
-      {"platform.ca_secret", settings.ca_secret(), &options.ca_pem},
-      {"platform.certificate_secret", settings.certificate_secret(), &options.client_p12},
+      {"platform.ca_secret", settings.ca_secret(), &common.ca_pem},
+      {"platform.certificate_secret", settings.certificate_secret(), &common.client_p12},
       {"platform.certificate_password_secret", settings.certificate_password_secret(),
-       &options.client_p12_password},
-      {"platform.user_id_secret", settings.user_id_secret(), &options.user_id},
-      {"platform.password_secret", settings.password_secret(), &options.password}};
+       &common.client_p12_password}};
   for (const auto& s : secrets) {
-    bool web_user = s.into == &options.user_id || s.into == &options.password;
-    if (s.name.empty() && web_user && !needs_web_user) continue;
-    if (s.name.empty()) {
-      return absl::InvalidArgumentError(std::string(s.field) + ": required (a secret name)");
-    }
-    auto value = host.Secret(s.name);
-    if (!value.ok()) {
-      return absl::FailedPreconditionError(std::string(s.field) + ": the office binds no secret '" +
-                                           s.name + "'");
-    }
+    auto value = ReadSecret(host, s.field, s.name);
+    if (!value.ok()) return value.status();
     *s.into = *std::move(value);
   }
-  if (settings.timeout_ms() > 0) options.timeout = absl::Milliseconds(settings.timeout_ms());
-  if (settings.max_attempts() > 0) options.max_attempts = settings.max_attempts();
-  return PlatformClient::Create(std::move(options));
+  if (settings.timeout_ms() > 0) common.timeout = absl::Milliseconds(settings.timeout_ms());
+  if (settings.max_attempts() > 0) common.max_attempts = settings.max_attempts();
+
+  // One client per user, from the common options with that user's credentials.
+  auto client_of = [&](const std::string& field, const std::string& user_id_secret,
+                       const std::string& password_secret,
+                       bool required) -> absl::StatusOr<std::unique_ptr<PlatformClient>> {
+    ClientOptions options = common;
+    if (required || !user_id_secret.empty()) {
+      auto user_id = ReadSecret(host, field + "user_id_secret", user_id_secret);
+      if (!user_id.ok()) return user_id.status();
+      options.user_id = *std::move(user_id);
+    }
+    if (required || !password_secret.empty()) {
+      auto password = ReadSecret(host, field + "password_secret", password_secret);
+      if (!password.ok()) return password.status();
+      options.password = *std::move(password);
+    }
+    return PlatformClient::Create(std::move(options));
+  };
+
+  PlatformAccounts accounts;
+  auto default_client =
+      client_of("platform.", settings.user_id_secret(), settings.password_secret(), needs_web_user);
+  if (!default_client.ok()) return default_client.status();
+  accounts.default_.client = *std::move(default_client);
+  std::vector<std::pair<int, PlatformAccount>> ranked;
+  for (int i = 0; i < settings.accounts_size(); ++i) {
+    const auto& account = settings.accounts(i);
+    auto client = client_of(absl::StrCat("platform.accounts[", i, "]."), account.user_id_secret(),
+                            account.password_secret(), true);
+    if (!client.ok()) return client.status();
+    ranked.emplace_back(Precedence(account.role()),
+                        PlatformAccount{ShortName(account.role()), *std::move(client)});
+  }
+  std::sort(ranked.begin(), ranked.end(),
+            [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (auto& [rank, account] : ranked) accounts.by_role_.push_back(std::move(account));
+  return accounts;
+}
+
+const PlatformAccount& PlatformAccounts::For(const sdk::CallInfo& call) const {
+  if (call.roles.size() != 1) return default_;
+  for (const auto& account : by_role_) {
+    if (account.role == call.roles.front()) return account;
+  }
+  return default_;
+}
+
+std::vector<std::string> PlatformAccounts::BoundRoles() const {
+  std::vector<std::string> roles;
+  for (const auto& account : by_role_) roles.push_back(account.role);
+  return roles;
 }
 
 }  // namespace kaigo::platform
