@@ -48,12 +48,16 @@ class CardReader : public sdk::Instance {
     BlockingUnary<v1::ReadCardInfoRequest, v1::CardInfo>(
         Method("ReadCardInfo"),
         [this](const v1::ReadCardInfoRequest& req, const sdk::CallBase& call) {
-          return ReadCardInfo(req, call);
+          // Reading a card discloses its holder: recorded, and not given if it cannot be.
+          return this->host().Disclose(&call, Method("ReadCardInfo"), "card",
+                                       ReadCardInfo(req, call),
+                                       req.include_my_number() ? "with the My Number" : "");
         });
     BlockingUnary<v1::AuthenticateHolderRequest, v1::HolderAuthentication>(
         Method("AuthenticateHolder"),
-        [this](const v1::AuthenticateHolderRequest& req, const sdk::CallBase&) {
-          return AuthenticateHolder(req);
+        [this](const v1::AuthenticateHolderRequest& req, const sdk::CallBase& call) {
+          return this->host().Disclose(&call, Method("AuthenticateHolder"), "card",
+                                       AuthenticateHolder(req));
         });
   }
 

@@ -141,6 +141,20 @@ TEST_F(CardReaderTest, ReadsTheCardInfoAndTheMyNumberOnlyForAllowedRoles) {
   ASSERT_TRUE(info.ParseFromString(allowed.response));
   EXPECT_EQ(info.my_number(), "123456789018");
   EXPECT_EQ(info.apdus(), 7);
+
+  // Every read is a disclosure of its holder: audited, with whether the My Number was included,
+  // never the card's values or the PIN.
+  auto audits = host_.Audits();
+  ASSERT_EQ(audits.size(), 3u);
+  EXPECT_EQ(audits[0].action, kInfo);
+  EXPECT_EQ(audits[0].subject_ref, "card");
+  EXPECT_EQ(audits[0].outcome, 0);
+  EXPECT_EQ(audits[1].outcome, static_cast<int32_t>(absl::StatusCode::kPermissionDenied));
+  EXPECT_EQ(audits[2].detail, "with the My Number");
+  for (const auto& a : audits) {
+    EXPECT_EQ(a.detail.find("4721"), std::string::npos);
+    EXPECT_EQ(a.detail.find("山田"), std::string::npos);
+  }
 }
 
 TEST_F(CardReaderTest, WrongPinsCountDownToBlocked) {

@@ -231,7 +231,15 @@ class Certification : public sdk::Instance {
           continue;  // UNAVAILABLE: try again at the next poll
         }
         std::string serialized = progress->SerializeAsString();
-        if (serialized != w.last && Remember(w.call.get(), serialized)) w.call->Write(*progress);
+        if (serialized == w.last) continue;
+        // Each push discloses: recorded first, and a push that cannot be recorded ends the watch.
+        auto audited = Audited(*w.call, "WatchProgress", w.recipient,
+                               absl::StatusOr<v1::CertificationProgress>(*std::move(progress)));
+        if (!audited.ok()) {
+          End(w.call, audited.status());
+          continue;
+        }
+        if (Remember(w.call.get(), serialized)) w.call->Write(*audited);
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(200));
