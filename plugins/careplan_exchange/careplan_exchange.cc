@@ -354,6 +354,11 @@ class CarePlanExchange : public sdk::Instance {
     // there first with a higher one: one in flight beside this (numbers are taken before the
     // POST, not in its order), or another replica's (the last number is a plain store value,
     // not a counter shared atomically). Then this unit is renumbered above the refused one.
+    if (absl::Status s = host().AuditBegun(&call, Method("Send"), destination.office_number(),
+                                           absl::StrCat("to ", destination.office_number()));
+        !s.ok()) {
+      return s;
+    }
     absl::StatusOr<v1::SendResult> sent;
     for (int attempt = 1;; ++attempt) {
       sent = PostUnit(Platform(call), destination, unit, reference, *sequence);
@@ -660,13 +665,18 @@ class CarePlanExchange : public sdk::Instance {
                  {"planning_office", office_},
                  {"care_manager_name", req.care_manager_name()},
                  {"identity", identity}};
+    std::string subject = refs_.Of(req.insurer().value(), req.insured().value());
+    if (absl::Status s = host().AuditBegun(&call, Method("SubmitCarePlanRequestNotification"),
+                                           subject, "the notification to the platform");
+        !s.ok()) {
+      return s;
+    }
     auto answer = client.Post("/portal/v1/careplan-requests", body.dump());
     absl::StatusOr<v1::CarePlanRequestReceipt> receipt =
         answer.ok() ? ParseReceipt(answer->body)
                     : absl::StatusOr<v1::CarePlanRequestReceipt>(answer.status());
     host()
-        .Audit(&call, Method("SubmitCarePlanRequestNotification"),
-               refs_.Of(req.insurer().value(), req.insured().value()), receipt.status().code(),
+        .Audit(&call, Method("SubmitCarePlanRequestNotification"), subject, receipt.status().code(),
                absl::StrCat("identity by ", identity["method"].get<std::string>(),
                             receipt.ok() ? " → " + receipt->notification_id() : ""))
         .IgnoreError();

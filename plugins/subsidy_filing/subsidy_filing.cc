@@ -356,6 +356,11 @@ class SubsidyFiling : public sdk::Instance {
       return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
                                            Describe(report));
     }
+    // The attachments and the form (bank details) leave for the portal: recorded first.
+    if (absl::Status s = host().AuditBegun(&call, Method("Submit"), app->id(), "the filing");
+        !s.ok()) {
+      return s;
+    }
     for (auto& a : *app->mutable_attachments()) {
       if (!a.portal_id().empty()) continue;
       auto content = host().StoreGet(AttachmentKey(app->id(), a.id()));

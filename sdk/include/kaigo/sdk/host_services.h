@@ -79,6 +79,15 @@ class HostServices {
     if (!audited.ok() && answer.ok()) return AuditUnavailable();
     return answer;
   }
+  // Fail closed for an action that discloses (a send, a filing): its record, outcome UNKNOWN
+  // ("begun: …"), is written before the action, which must not happen when this fails. The
+  // outcome follows in a record of its own.
+  absl::Status AuditBegun(const CallBase* call, std::string_view action,
+                          std::string_view subject_ref, std::string_view detail) const {
+    absl::Status s = Audit(call, action, subject_ref, absl::StatusCode::kUnknown,
+                           std::string("begun: ") + std::string(detail));
+    return s.ok() ? s : AuditUnavailable();
+  }
   static absl::Status AuditUnavailable() {
     return absl::UnavailableError(
         "the access could not be recorded in the audit log, so nothing was disclosed; try again");
