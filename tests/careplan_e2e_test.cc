@@ -240,22 +240,17 @@ TEST_F(CarePlanE2eTest, OneUnitToTwoDestinationsIsTwoSends) {
 // Fail closed: a unit whose sending cannot be recorded in the audit log does not leave (a trigger
 // stands for a full disk).
 TEST_F(CarePlanE2eTest, NothingLeavesThatCannotBeRecorded) {
-  auto sql = [&](const std::string& statement) {
-    return RunCommand("sqlite3 " + stack_->dir->path() + "/state.db \"" + statement + "\"");
-  };
+  std::string db = stack_->dir->path() + "/state.db";
   v1::ListSentResponse before;
   ASSERT_TRUE(stub_->ListSent(Context(kSakura).get(), v1::ListSentRequest(), &before).ok());
-  ASSERT_EQ(sql("CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN "
-                "SELECT RAISE(ABORT, 'full'); END;")
-                .exit_code,
-            0);
+  ASSERT_EQ(RefuseAuditRecords(db, true).exit_code, 0);
   v1::SendCarePlanRequest req;
   *req.add_typed_files() = cp::testing::SampleFile(K::FILE_KIND_UPPLAN, Sample());
   *req.add_destinations() = To(kHimawari, "11");
   req.set_client_reference("unrecorded");
   v1::SendCarePlanResponse response;
   grpc::Status status = stub_->Send(Context(kSakura, absl::Seconds(30)).get(), req, &response);
-  ASSERT_EQ(sql("DROP TRIGGER refuse_audit;").exit_code, 0);
+  ASSERT_EQ(RefuseAuditRecords(db, false).exit_code, 0);
   std::string refusal = status.ok() && response.sends_size() == 1
                             ? response.sends(0).error_message()
                             : status.error_message();

@@ -171,12 +171,8 @@ TEST_F(QualificationE2eTest, SandboxDownThenBack) {
 // Fail closed: while the audit log refuses records (here a trigger stands for a full disk), no
 // answer about a recipient is given.
 TEST_F(QualificationE2eTest, YAnAnswerThatCannotBeAuditedIsNotGiven) {
-  auto sql = [&](const std::string& statement) {
-    return RunCommand("sqlite3 " + dir_->path() + "/state.db \"" + statement + "\"");
-  };
-  CommandResult broken = sql(
-      "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN SELECT RAISE(ABORT, 'full'); "
-      "END;");
+  std::string db = dir_->path() + "/state.db";
+  CommandResult broken = RefuseAuditRecords(db, true);
   ASSERT_EQ(broken.exit_code, 0) << broken.output;
   v1::QualificationResult r;
   auto refused = Lookup(kSakura, "131011", "0000100004", &r);
@@ -185,7 +181,7 @@ TEST_F(QualificationE2eTest, YAnAnswerThatCannotBeAuditedIsNotGiven) {
             "the access could not be recorded in the audit log, so nothing was disclosed; try "
             "again");
   EXPECT_FALSE(r.has_recipient());
-  ASSERT_EQ(sql("DROP TRIGGER refuse_audit;").exit_code, 0);
+  ASSERT_EQ(RefuseAuditRecords(db, false).exit_code, 0);
   EXPECT_TRUE(Lookup(kSakura, "131011", "0000100004", &r).ok());
 }
 

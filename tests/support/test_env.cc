@@ -104,6 +104,14 @@ CommandResult RunCommand(const std::string& command) {
   return result;
 }
 
+CommandResult RefuseAuditRecords(const std::string& db, bool refuse) {
+  return RunCommand("sqlite3 " + db + " \"" +
+                    (refuse ? "CREATE TRIGGER refuse_audit BEFORE INSERT ON audit_log BEGIN "
+                              "SELECT RAISE(ABORT, 'full'); END;"
+                            : "DROP TRIGGER refuse_audit;") +
+                    "\"");
+}
+
 int FreeLoopbackPort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};

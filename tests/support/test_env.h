@@ -188,6 +188,9 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path);
 // `rogue` gets a certificate from a different CA.
 absl::Status MakeTestCertificates(const std::string& dir, const std::vector<std::string>& clients,
                                   const std::string& rogue = "");
+// Makes the SQLite store at `db` refuse (or accept again) every new audit record, as a full disk
+// would, through a trigger — for tests of what fails closed. Returns the sqlite3 command's result.
+CommandResult RefuseAuditRecords(const std::string& db, bool refuse);
 // A loopback TCP port free now (the kernel's choice), for servers that want a number in their
 // configuration rather than port 0. Another process could take it before the server binds.
 int FreeLoopbackPort();
