@@ -27,4 +27,6 @@ function(kaigo_add_plugin NAME)
   endif()
   # A plugin must resolve every symbol at build time, not at dlopen in the engine.
   target_link_options(${NAME} PRIVATE -Wl,--no-undefined)
+  # Every plugin the build defines, for what needs them all built (the cross-component tests).
+  set_property(GLOBAL APPEND PROPERTY KAIGO_PLUGIN_TARGETS ${NAME})
 endfunction()
