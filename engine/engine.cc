@@ -130,9 +130,10 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->env_.logger = &engine->logger_;
   engine->env_.router = engine.get();
   engine->env_.clock = &engine->clock_;
-  auto table = engine->Build(loaded, std::move(config_errors), errors);
+  ImageSources sources = SourcesOf(loaded);
+  auto table = engine->Build(loaded, std::move(config_errors), sources, errors);
   if (!table.ok()) return table.status();
-  engine->sources_ = SourcesOf(loaded);
+  engine->sources_ = std::move(sources);
   engine->running_config_ = std::move(loaded.config);
   engine->Publish(*table);
   return engine;
@@ -251,7 +252,8 @@ absl::Status Engine::Index(
 }
 
 absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
-    LoadedConfig& loaded, ConfigErrors e, std::vector<std::string>* errors) {
+    LoadedConfig& loaded, ConfigErrors e, const ImageSources& sources,
+    std::vector<std::string>* errors) {
   ValidateConfig(loaded, &e);
   if (!e.empty()) {
     *errors = e.list();
@@ -261,7 +263,6 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
   auto previous = table();
 
   // Images.
-  ImageSources sources = SourcesOf(loaded);
   std::map<std::string, std::shared_ptr<const PluginImage>> images;
   for (int i = 0; i < config.plugins_size(); ++i) {
     const auto& source = config.plugins(i);
@@ -390,7 +391,6 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     for (int r : caller.roles()) grant.roles.push_back(RoleName(static_cast<kaigo::v1::Role>(r)));
     grant.delegate = caller.delegate();
     table->callers[caller.identity()] = std::move(grant);
-    table->caller_identities.insert(caller.identity());
     if (!caller.certificate_sha256().empty()) {
       table->verification.sha256_pins[caller.identity()] =
           absl::AsciiStrToLower(caller.certificate_sha256());
@@ -423,7 +423,8 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
   LoadedConfig loaded = LoadConfig(config_path_, &config_errors);
   std::vector<std::string> errors = config_errors.list();
   if (loaded.parsed) {
-    auto table = Build(loaded, std::move(config_errors), &errors);
+    ImageSources sources = SourcesOf(loaded);
+    auto table = Build(loaded, std::move(config_errors), sources, &errors);
     if (table.ok()) {
       kaigo::v1::ReloadConfigResponse response;
       response.set_offices(loaded.config.offices_size());
@@ -437,7 +438,7 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
       logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
       kaigo::v1::ServerConfig server = running_config_.server();
       kaigo::v1::StoreConfig store = running_config_.store();
-      sources_ = SourcesOf(loaded);
+      sources_ = std::move(sources);
       running_config_ = std::move(loaded.config);
       *running_config_.mutable_server() = server;
       *running_config_.mutable_store() = store;
@@ -477,7 +478,6 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   auto next = std::make_shared<RoutingTable>();
   next->open_access = previous->open_access;
   next->callers = previous->callers;
-  next->caller_identities = previous->caller_identities;
   next->verification = previous->verification;
   next->access_log = previous->access_log;
   for (const auto& [number, office] : previous->offices) {

@@ -78,8 +78,10 @@ class Engine : public CallRouter {
     std::string sha256;
   };
 
-  // `e` holds the errors of loading; Build adds its own and fails if there are any.
+  // `e` holds the errors of loading; Build adds its own and fails if there are any. Images load
+  // only from `sources` (the configuration's, kept as sources_ once it runs).
   absl::StatusOr<std::shared_ptr<const RoutingTable>> Build(LoadedConfig& loaded, ConfigErrors e,
+                                                            const ImageSources& sources,
                                                             std::vector<std::string>* errors);
   // Fills the table's methods, metrics series and descriptor index from the routed images.
   // `access` is the configuration's policy overrides.

@@ -79,7 +79,7 @@ std::string CertificateSha256(const std::string& pem) {
 }
 
 absl::StatusOr<std::string> IdentifyCaller(const PeerCertificate& peer,
-                                           const std::set<std::string>& known,
+                                           const std::function<bool(const std::string&)>& known,
                                            const CallerVerification& verification) {
   if (peer.pem.empty() && peer.common_name.empty()) return std::string("anonymous");
   if (peer.common_name.empty() && peer.subject_alt_names.empty()) {
@@ -93,9 +93,9 @@ absl::StatusOr<std::string> IdentifyCaller(const PeerCertificate& peer,
   }
   std::string identity =
       !peer.common_name.empty() ? peer.common_name : peer.subject_alt_names.front();
-  if (known.count(peer.common_name) == 0) {
+  if (!known(peer.common_name)) {
     for (const auto& name : peer.subject_alt_names) {
-      if (known.count(name) > 0) {
+      if (known(name)) {
         identity = name;
         break;
       }

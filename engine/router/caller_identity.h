@@ -6,6 +6,7 @@
 #ifndef KAIGO_ENGINE_ROUTER_CALLER_IDENTITY_H_
 #define KAIGO_ENGINE_ROUTER_CALLER_IDENTITY_H_
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <set>
@@ -41,12 +42,12 @@ struct CallerVerification {
   std::shared_ptr<const RevocationList> revoked;   // may be null
 };
 
-// The identity of `peer` for `known` identities (the configured callers): "anonymous" without a
+// The identity of `peer`, `known` telling the configured callers' identities: "anonymous" without a
 // certificate; the common name or the first subject alternative name that is a known identity,
 // else the common name (or the first name) as is. UNAUTHENTICATED for a certificate naming no
 // identity or a revoked one; PERMISSION_DENIED for a pinned identity whose fingerprint differs.
 absl::StatusOr<std::string> IdentifyCaller(const PeerCertificate& peer,
-                                           const std::set<std::string>& known,
+                                           const std::function<bool(const std::string&)>& known,
                                            const CallerVerification& verification);
 
 // Hex SHA-256 of the certificate's DER, or "" when `pem` does not parse.

@@ -74,7 +74,6 @@ class RoutingTable {
   // every office role, never as engine_admin.
   bool open_access = true;
   std::unordered_map<std::string, CallerGrant> callers;  // by identity
-  std::set<std::string> caller_identities;               // the keys of `callers`
   CallerVerification verification;                       // pins and revocations
   std::map<std::string, std::unordered_map<std::string, MethodMetrics*>> metrics_by_plugin;
   std::shared_ptr<const DescriptorIndex> descriptors;

@@ -65,7 +65,9 @@ absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table,
       peer.subject_alt_names.emplace_back(san.data(), san.size());
     }
   }
-  return IdentifyCaller(peer, table.caller_identities, table.verification);
+  return IdentifyCaller(
+      peer, [&](const std::string& identity) { return table.callers.count(identity) > 0; },
+      table.verification);
 }
 
 CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::string method)

@@ -4,31 +4,21 @@
 #include <iterator>
 #include <utility>
 
-#include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
+#include "kaigo/sdk/roles.h"
 #include "kaigo/v1/common.pb.h"
 
 namespace kaigo::platform {
 
 namespace {
 
-// The roles an office's user may be bound to, in the order accounts are kept.
-constexpr kaigo::v1::Role kOfficeRoles[] = {kaigo::v1::ROLE_CARE_MANAGER,
-                                            kaigo::v1::ROLE_CARE_STAFF, kaigo::v1::ROLE_MEDICAL,
-                                            kaigo::v1::ROLE_OFFICE_ADMIN};
-constexpr char kOfficeRoleNames[] = "care_manager, care_staff, medical or office_admin";
-
-// The role's place in kOfficeRoles; -1 for one that is not an office role.
+// The role's place among the office roles (kaigo/sdk/roles.h), the order accounts are kept in;
+// -1 for one that is not an office role.
 int Precedence(kaigo::v1::Role role) {
-  auto it = std::find(std::begin(kOfficeRoles), std::end(kOfficeRoles), role);
-  return it == std::end(kOfficeRoles) ? -1 : static_cast<int>(it - std::begin(kOfficeRoles));
-}
-
-// The short name the engine gives a role in CallInfo::roles and YAML: "care_manager" for
-// ROLE_CARE_MANAGER.
-std::string ShortName(kaigo::v1::Role role) {
-  std::string name = absl::AsciiStrToLower(kaigo::v1::Role_Name(role));
-  return name.rfind("role_", 0) == 0 ? name.substr(5) : name;
+  const auto& roles = sdk::OfficeRoles();
+  auto it = std::find(roles.begin(), roles.end(), sdk::RoleName(role));
+  return it == roles.end() ? -1 : static_cast<int>(it - roles.begin());
 }
 
 // The value of the secret `name` names, for the settings field `field`.
@@ -56,14 +46,14 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
     const auto& account = settings.accounts(i);
     std::string field = absl::StrCat("platform.accounts[", i, "]");
     if (Precedence(account.role()) < 0) {
-      return absl::InvalidArgumentError(account.role() == kaigo::v1::ROLE_UNSPECIFIED
-                                            ? field + ".role: required (" + kOfficeRoleNames + ")"
-                                            : field + ".role: " + ShortName(account.role()) +
-                                                  " is not an office role (" + kOfficeRoleNames +
-                                                  ")");
+      return absl::InvalidArgumentError(
+          account.role() == kaigo::v1::ROLE_UNSPECIFIED
+              ? field + ".role: required (" + absl::StrJoin(sdk::OfficeRoles(), ", ") + ")"
+              : field + ".role: " + sdk::RoleName(account.role()) + " is not an office role (" +
+                    absl::StrJoin(sdk::OfficeRoles(), ", ") + ")");
     }
     if (std::find(seen.begin(), seen.end(), account.role()) != seen.end()) {
-      return absl::InvalidArgumentError(field + ".role: " + ShortName(account.role()) +
+      return absl::InvalidArgumentError(field + ".role: " + sdk::RoleName(account.role()) +
                                         " is bound twice");
     }
     seen.push_back(account.role());
@@ -126,7 +116,7 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
                             account.password_secret(), true);
     if (!client.ok()) return client.status();
     ranked.emplace_back(Precedence(account.role()),
-                        PlatformAccount{ShortName(account.role()), *std::move(client)});
+                        PlatformAccount{sdk::RoleName(account.role()), *std::move(client)});
   }
   std::sort(ranked.begin(), ranked.end(),
             [](const auto& a, const auto& b) { return a.first < b.first; });
