@@ -262,8 +262,9 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
   auto& config = loaded.config;
   auto previous = table();
 
-  // Images.
+  // Images, and the processes of isolated ones.
   std::map<std::string, std::shared_ptr<const PluginImage>> images;
+  std::map<std::string, std::shared_ptr<isolation::PluginProcess>> processes;
   for (int i = 0; i < config.plugins_size(); ++i) {
     const auto& source = config.plugins(i);
     std::string path = loaded.Resolve(source.path());
@@ -280,6 +281,13 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
       continue;
     }
     images[source.name()] = *image;
+    auto process = ProcessFor(source, *image);
+    if (!process.ok()) {
+      std::string isolation = absl::StrCat("plugins[", i, "].isolation");
+      e.Add(loaded.Where(isolation), isolation, std::string(process.status().message()));
+      continue;
+    }
+    processes[source.name()] = *std::move(process);
   }
 
   // Settings, now that each plugin's settings type is known.
@@ -352,6 +360,7 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
           auto ps = po->second.services.find(binding.service());
           if (ps != po->second.services.end() && ps->second.instance->image_ptr() == image &&
               ps->second.instance->settings() == binding.settings() &&
+              ps->second.instance->process() == processes[binding.plugin()] &&
               SameSecrets(office, previous_offices)) {
             instance = ps->second.instance;
             ++reused;
@@ -359,8 +368,8 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
         }
       }
       if (instance == nullptr) {
-        auto made =
-            PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings(), &reads);
+        auto made = PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings(),
+                                           &reads, processes[binding.plugin()]);
         if (!made.ok()) {
           std::string at = absl::StrCat("offices[", o, "].concerns[", b, "]");
           e.Add(loaded.Where(at), at, std::string(made.status().message()));
@@ -467,6 +476,8 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   auto image = loader_.Load(request.name(), ResolvePath(config_dir_, request.path()),
                             request.sha256(), sources_);
   if (!image.ok()) return image.status();
+  auto process = ProcessFor(*source, *image);
+  if (!process.ok()) return process.status();
 
   // The running table with this plugin's instances replaced: nothing else changes, even if the
   // configuration file was edited since the last reload.
@@ -492,7 +503,7 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
                                                ", which office " + number + " uses");
         }
         auto made = PluginInstance::Create(*image, &env_, *offices.at(number), config_dir_,
-                                           instance->settings());
+                                           instance->settings(), nullptr, *process);
         if (!made.ok()) return made.status();
         instance = *std::move(made);
       }
@@ -536,13 +547,27 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   return response;
 }
 
+absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> Engine::ProcessFor(
+    const kaigo::v1::PluginSource& source, const std::shared_ptr<const PluginImage>& image) {
+  if (source.isolation() != kaigo::v1::ISOLATION_PROCESS) return nullptr;
+  std::string key = image->path() + "\n" + source.limits().SerializeAsString();
+  if (auto running = processes_[key].lock()) return running;
+  auto started = StartPluginProcess(image, source.limits(), &env_);
+  if (started.ok()) processes_[key] = *started;
+  return started;
+}
+
 kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
   auto t = table();
   std::map<const PluginImage*, int> bindings;
+  std::map<const PluginImage*, const isolation::PluginProcess*> processes;
   if (t != nullptr) {
     for (const auto& [number, office] : t->offices) {
       for (const auto& [service, binding] : office.services) {
         ++bindings[&binding.instance->image()];
+        if (binding.instance->process() != nullptr) {
+          processes[&binding.instance->image()] = binding.instance->process().get();
+        }
       }
     }
   }
@@ -560,6 +585,19 @@ kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
     for (const auto& s : image->services()) info->add_services(s);
     info->set_bindings(bindings[image.get()]);
     info->set_active(bindings[image.get()] > 0);
+    auto* runtime = info->mutable_runtime();
+    auto process = processes.find(image.get());
+    if (process == processes.end()) {
+      runtime->set_isolation("in_process");
+      runtime->set_state(bindings[image.get()] > 0 ? "running" : "unused");
+    } else {
+      isolation::ProcessRuntime now = process->second->runtime();
+      runtime->set_isolation("process");
+      runtime->set_state(now.state);
+      runtime->set_restarts(now.restarts);
+      runtime->set_last_exit(now.last_exit);
+      runtime->set_pid(now.pid);
+    }
   }
   return response;
 }

@@ -90,6 +90,10 @@ class Engine : public CallRouter {
       const google::protobuf::RepeatedPtrField<kaigo::v1::MethodAccessConfig>& access,
       RoutingTable* table);
   void Publish(std::shared_ptr<const RoutingTable> table);
+  // The child process `image` runs in when `source` says `isolation: process` (one per image and
+  // limits, shared by its instances across reloads), or null for in-process.
+  absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> ProcessFor(
+      const kaigo::v1::PluginSource& source, const std::shared_ptr<const PluginImage>& image);
 
   std::string config_path_;
   std::string config_dir_;
@@ -103,6 +107,7 @@ class Engine : public CallRouter {
 
   mutable std::mutex change_mu_;  // serializes Reload and Swap; guards the members below
   std::map<std::string, SwapOverride> overrides_;
+  std::map<std::string, std::weak_ptr<isolation::PluginProcess>> processes_;
   ImageSources sources_;  // where the running configuration lets images come from
   // Every image ever routed, for ListPlugins (images are never unloaded). Its own mutex: admin
   // listings run on gRPC threads and must not wait for a reload.

@@ -72,6 +72,11 @@ void Metrics::PluginCounterAdd(const std::string& plugin, const std::string& nam
   plugin_counters_[{plugin, SanitizeName(name)}] += delta;
 }
 
+void Metrics::PluginRestarted(const std::string& plugin) {
+  std::lock_guard<std::mutex> lock(mu_);
+  ++restarts_[plugin];
+}
+
 void Metrics::CallRefused(int code) {
   refused_[ClampCode(code)].fetch_add(1, std::memory_order_relaxed);
 }
@@ -95,6 +100,15 @@ std::string Metrics::Render() {
   }
   out += "# TYPE kaigo_calls_in_flight gauge\n";
   absl::StrAppend(&out, "kaigo_calls_in_flight ", in_flight_.load(), "\n");
+  if (!restarts_.empty()) {
+    out +=
+        "# HELP kaigo_plugin_restarts_total Isolated plugin processes started again after they "
+        "ended.\n";
+    out += "# TYPE kaigo_plugin_restarts_total counter\n";
+  }
+  for (const auto& [plugin, n] : restarts_) {
+    absl::StrAppend(&out, "kaigo_plugin_restarts_total{plugin=\"", plugin, "\"} ", n, "\n");
+  }
   for (const auto& [key, value] : plugin_counters_) {
     absl::StrAppend(&out, "kaigo_plugin_", key.second, "_total{plugin=\"", key.first, "\"} ", value,
                     "\n");

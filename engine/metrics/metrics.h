@@ -40,6 +40,8 @@ class Metrics {
   MethodMetrics* ForMethod(const std::string& plugin, const std::string& method);
   void PluginCounterAdd(const std::string& plugin, const std::string& name, double delta);
   void CallRefused(int code);
+  // An isolated plugin's child process was started again after it ended.
+  void PluginRestarted(const std::string& plugin);
   std::atomic<int64_t>& in_flight() { return in_flight_; }
 
   std::string Render();
@@ -48,6 +50,7 @@ class Metrics {
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<MethodMetrics>> methods_;
   std::map<std::pair<std::string, std::string>, double> plugin_counters_;
+  std::map<std::string, uint64_t> restarts_;
   std::array<std::atomic<uint64_t>, 17> refused_{};
   std::atomic<int64_t> in_flight_{0};
 };

@@ -6,9 +6,12 @@
 #include <deque>
 #include <fstream>
 #include <iterator>
+#include <set>
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "engine/config/config_loader.h"
+#include "google/protobuf/message.h"
 #include "kaigo/sdk/abi.h"
 
 namespace kaigo::engine {
@@ -33,6 +36,38 @@ std::optional<std::string> ReadSecretFile(const std::string& path) {
     secret.pop_back();
   }
   return secret;
+}
+
+// Every string in a settings message: the secret names an isolated instance may read are the ones
+// its settings mention.
+void CollectStrings(const google::protobuf::Message& message, std::set<std::string>* out) {
+  const auto* reflection = message.GetReflection();
+  std::vector<const google::protobuf::FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const auto* field : fields) {
+    using FD = google::protobuf::FieldDescriptor;
+    bool repeated = field->is_repeated();
+    int n = repeated ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < n; ++i) {
+      if (field->cpp_type() == FD::CPPTYPE_STRING) {
+        out->insert(repeated ? reflection->GetRepeatedString(message, field, i)
+                             : reflection->GetString(message, field));
+      } else if (field->cpp_type() == FD::CPPTYPE_MESSAGE) {
+        CollectStrings(repeated ? reflection->GetRepeatedMessage(message, field, i)
+                                : reflection->GetMessage(message, field),
+                       out);
+      }
+    }
+  }
+}
+
+std::set<std::string> SecretsNamedIn(const PluginImage& image, const std::string& settings) {
+  std::set<std::string> names;
+  if (image.config_type() == nullptr) return names;
+  std::unique_ptr<google::protobuf::Message> message(
+      image.factory()->GetPrototype(image.config_type())->New());
+  if (message->ParseFromString(settings)) CollectStrings(*message, &names);
+  return names;
 }
 
 class Reaper {
@@ -210,7 +245,7 @@ bool HostEnvironment::AwaitNoInstances(std::chrono::milliseconds timeout) {
 absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
     std::shared_ptr<const PluginImage> image, HostEnvironment* env,
     const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings,
-    SecretFileReads* reads) {
+    SecretFileReads* reads, std::shared_ptr<isolation::PluginProcess> process) {
   std::unique_ptr<PluginInstance> instance(new PluginInstance());
   instance->image_ = std::move(image);
   instance->env_ = env;
@@ -221,12 +256,29 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
   if (reads != nullptr && reads->config_dir() == instance->config_dir_) instance->reads_ = reads;
 
   const PluginImage& img = *instance->image_;
+  kaigo_host* host = reinterpret_cast<kaigo_host*>(instance.get());
+  if (process != nullptr) {
+    {
+      std::lock_guard<std::mutex> lock(env->live_mu);
+      ++env->live;  // counted from here: the destructor uncounts it, created or not
+    }
+    auto remote = process->CreateInstance(host, instance->office_, instance->settings_,
+                                          SecretsNamedIn(img, instance->settings_));
+    {
+      std::lock_guard<std::mutex> lock(instance->reads_mu_);
+      instance->reads_ = nullptr;
+    }
+    if (!remote.ok()) return remote.status();
+    instance->process_ = std::move(process);
+    instance->remote_ = *remote;
+    return std::shared_ptr<PluginInstance>(instance.release(), &DestroyLater);
+  }
   kaigo_instance_info info{sizeof(kaigo_instance_info), sdk::ToStr(instance->office_),
                            sdk::ToStr(img.name())};
   std::string error;
-  int32_t code = img.api()->create(
-      EngineHostApi::Table(), reinterpret_cast<kaigo_host*>(instance.get()), &info,
-      sdk::ToBytes(instance->settings_), &instance->instance_, sdk::StringSink(&error));
+  int32_t code =
+      img.api()->create(EngineHostApi::Table(), host, &info, sdk::ToBytes(instance->settings_),
+                        &instance->instance_, sdk::StringSink(&error));
   {
     std::lock_guard<std::mutex> lock(instance->reads_mu_);
     instance->reads_ = nullptr;
@@ -246,15 +298,43 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
 
 PluginInstance::~PluginInstance() {
   if (instance_ != nullptr) image_->api()->destroy(instance_);
+  if (process_ != nullptr) process_->DestroyInstance(remote_);
   if (env_ == nullptr) return;
   std::lock_guard<std::mutex> lock(env_->live_mu);
   if (--env_->live == 0) env_->none_live.notify_all();
 }
 
 sdk::host::Target PluginInstance::TargetOf(const std::shared_ptr<PluginInstance>& instance) {
+  if (instance->process_ != nullptr)
+    return instance->process_->TargetOf(instance->remote_, instance);
   return sdk::host::Target{instance->image_->api(), instance->instance_, instance};
 }
 
 void DestroyLater(PluginInstance* instance) { Reaper::Get().Post(instance); }
+
+absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> StartPluginProcess(
+    std::shared_ptr<const PluginImage> image, const kaigo::v1::ProcessLimits& limits,
+    HostEnvironment* env) {
+  isolation::ProcessOptions options;
+  options.plugin_name = image->name();
+  options.image_path = image->path();
+  options.image_sha256 = image->sha256();
+  options.host_program = isolation::FindPluginHost();
+  options.limits.memory_bytes = int64_t{limits.memory_mb() > 0 ? limits.memory_mb() : 1024} << 20;
+  options.limits.open_files = limits.open_files() > 0 ? limits.open_files() : 256;
+  for (const auto& name : limits.environment()) {
+    if (const char* value = std::getenv(name.c_str())) {
+      options.limits.environment.push_back(name + "=" + value);
+    }
+  }
+  options.hang_grace = std::chrono::seconds(limits.hang_seconds() > 0 ? limits.hang_seconds() : 10);
+  options.host_api = EngineHostApi::Table();
+  options.on_exit = [env, name = image->name()](const std::string& how) {
+    env->logger->Error("isolated plugin process ended; restarting it",
+                       {{"plugin", name}, {"how", how}});
+    env->metrics->PluginRestarted(name);
+  };
+  return isolation::PluginProcess::Start(std::move(options));
+}
 
 }  // namespace kaigo::engine

@@ -16,6 +16,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/isolation/plugin_process.h"
 #include "engine/log/json_logger.h"
 #include "engine/metrics/metrics.h"
 #include "engine/plugin/plugin_image.h"
@@ -75,14 +76,21 @@ class SecretFileReads {
   std::map<std::string, std::optional<std::string>> files_;
 };
 
+// Starts the child process that runs `image`'s instances with `isolation: process`.
+absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> StartPluginProcess(
+    std::shared_ptr<const PluginImage> image, const kaigo::v1::ProcessLimits& limits,
+    HostEnvironment* env);
+
 class PluginInstance {
  public:
-  // Creates the plugin's instance for `office` with serialized `settings`. Secret files the
-  // plugin reads while it starts come from `reads` when given (for the same `config_dir`).
+  // Creates the plugin's instance for `office` with serialized `settings`, in `process` when
+  // given, else in this process. Secret files the plugin reads while it starts come from `reads`
+  // when given (for the same `config_dir`).
   static absl::StatusOr<std::shared_ptr<PluginInstance>> Create(
       std::shared_ptr<const PluginImage> image, HostEnvironment* env,
       const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings,
-      SecretFileReads* reads = nullptr);
+      SecretFileReads* reads = nullptr,
+      std::shared_ptr<isolation::PluginProcess> process = nullptr);
   ~PluginInstance();
   PluginInstance(const PluginInstance&) = delete;
   PluginInstance& operator=(const PluginInstance&) = delete;
@@ -91,6 +99,8 @@ class PluginInstance {
   const std::shared_ptr<const PluginImage>& image_ptr() const { return image_; }
   const std::string& office() const { return office_; }
   const std::string& settings() const { return settings_; }
+  // The child process the instance runs in, or null when it runs in the engine's.
+  const std::shared_ptr<isolation::PluginProcess>& process() const { return process_; }
 
   // A call target that keeps this instance alive while the call runs.
   static sdk::host::Target TargetOf(const std::shared_ptr<PluginInstance>& instance);
@@ -110,6 +120,8 @@ class PluginInstance {
   std::mutex reads_mu_;
   SecretFileReads* reads_ = nullptr;
   kaigo_instance* instance_ = nullptr;
+  std::shared_ptr<isolation::PluginProcess> process_;
+  uint64_t remote_ = 0;  // the instance's id in process_
 };
 
 // Runs plugin destroy calls on a thread of their own.

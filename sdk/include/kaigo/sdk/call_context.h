@@ -23,6 +23,8 @@ struct CallContext {
   int64_t deadline_unix_ms = 0;    // 0: none
   std::string
       user;  // the staff member acting (x-kaigo-user), as the care system attests; may be ""
+  // In kaigo-plugin-host: the engine's id of the call it bridges to this plugin; 0 elsewhere.
+  uint64_t bridged_call = 0;
 
   static CallContext From(const kaigo_call_info& info);
   bool HasRole(std::string_view role) const;

@@ -1,0 +1,52 @@
+// Starting a kaigo-plugin-host child with its limits, and saying how it ended.
+#ifndef KAIGO_ENGINE_ISOLATION_CHILD_PROCESS_H_
+#define KAIGO_ENGINE_ISOLATION_CHILD_PROCESS_H_
+
+#include <sys/types.h>
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "absl/status/statusor.h"
+
+namespace kaigo::engine::isolation {
+
+// The exit status kaigo-plugin-host uses when an allocation fails: the child reached its memory
+// limit (a plugin that catches std::bad_alloc would otherwise limp on).
+inline constexpr int kOutOfMemoryExit = 86;
+// ... and when the plugin lets a C++ exception out of an ABI function, which kaigo/plugin.h
+// forbids: the state it left behind cannot be trusted.
+inline constexpr int kPluginExceptionExit = 87;
+// The descriptor the child finds its channel on.
+inline constexpr int kChannelFd = 3;
+
+struct ChildLimits {
+  // RLIMIT_DATA: heap, thread stacks and other private writable mappings. 0: no limit.
+  int64_t memory_bytes = 0;
+  int open_files = 256;  // RLIMIT_NOFILE
+  // "NAME=value" entries: the child's whole environment besides MALLOC_ARENA_MAX.
+  std::vector<std::string> environment;
+};
+
+struct Child {
+  pid_t pid = -1;
+  int fd = -1;  // our end of the channel; the caller closes it
+};
+
+// Starts `program` with `args` (argv[1..]) and the channel on kChannelFd; no other descriptor,
+// no core dumps, the limits above. The child is in the engine's process group, so stopping the
+// engine's group stops it too, and it ends by itself when the channel closes.
+absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<std::string>& args,
+                                 const ChildLimits& limits);
+
+// How a child ended, for callers and operators: "killed by signal 11 (SIGSEGV)",
+// "exceeded its memory limit", "exited with status 2".
+std::string DescribeExit(int wait_status);
+
+// The kaigo-plugin-host beside the running engine: in its directory, or ../libexec/kaigo-bridge/.
+std::string FindPluginHost();
+
+}  // namespace kaigo::engine::isolation
+
+#endif  // KAIGO_ENGINE_ISOLATION_CHILD_PROCESS_H_

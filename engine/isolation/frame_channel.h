@@ -1,0 +1,59 @@
+// Frames over a stream socket between the engine and a kaigo-plugin-host child (wire.proto): a
+// 4-byte big-endian length, then the serialized Frame. Both ends treat what they read as outside
+// input: a length over kMaxFrameBytes or bytes that do not parse end the channel.
+#ifndef KAIGO_ENGINE_ISOLATION_FRAME_CHANNEL_H_
+#define KAIGO_ENGINE_ISOLATION_FRAME_CHANNEL_H_
+
+#include <condition_variable>
+#include <cstddef>
+#include <deque>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "absl/status/status.h"
+#include "engine/isolation/wire.pb.h"
+
+namespace kaigo::engine::isolation {
+
+// The largest frame either end accepts: a message at gRPC's largest configurable size (64 MiB)
+// and its envelope.
+inline constexpr size_t kMaxFrameBytes = (64u << 20) + (1u << 20);
+
+// Writes one whole frame. Not thread-safe on one fd: callers serialize.
+absl::Status WriteFrame(int fd, const Frame& frame);
+// Reads one frame; OutOfRange at a clean end of stream.
+absl::Status ReadFrame(int fd, Frame* frame);
+// Parses one frame's bytes (without the length), for the reader and the fuzz target.
+absl::Status ParseFrame(const std::string& bytes, Frame* frame);
+
+// Sends frames from a thread of its own, so that no caller ever waits for the peer to read.
+// Frames that may be refused (a new call's request) count against `max_queued_bytes`; replies the
+// peer waits for are always queued. Thread-safe; the destructor stops the thread and drops what
+// is still queued.
+class FrameSender {
+ public:
+  FrameSender(int fd, size_t max_queued_bytes);
+  ~FrameSender();
+  FrameSender(const FrameSender&) = delete;
+  FrameSender& operator=(const FrameSender&) = delete;
+
+  // False when the frame was refused (the queue is full, or the channel has failed).
+  bool Send(const Frame& frame, bool refusable = false);
+
+ private:
+  void Run();
+  const int fd_;
+  const size_t max_queued_bytes_;
+  std::mutex mu_;
+  std::condition_variable wake_;
+  std::deque<std::string> queue_;
+  size_t queued_bytes_ = 0;
+  bool stopping_ = false;
+  bool failed_ = false;
+  std::thread thread_;
+};
+
+}  // namespace kaigo::engine::isolation
+
+#endif  // KAIGO_ENGINE_ISOLATION_FRAME_CHANNEL_H_
