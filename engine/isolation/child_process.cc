@@ -17,9 +17,15 @@ namespace kaigo::engine::isolation {
 
 absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<std::string>& args,
                                  const ChildLimits& limits) {
-  int fds[2];
+  int fds[2], reply_fds[2];
   if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
     return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(errno)));
+  }
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, reply_fds) != 0) {
+    int e = errno;
+    close(fds[0]);
+    close(fds[1]);
+    return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(e)));
   }
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env = limits.environment;
@@ -39,21 +45,22 @@ absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<s
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
-    close(fds[0]);
-    close(fds[1]);
+    for (int fd : {fds[0], fds[1], reply_fds[0], reply_fds[1]}) close(fd);
     return absl::UnavailableError(absl::StrCat("fork: ", strerror(e)));
   }
   if (pid == 0) {
-    if (fds[1] == kChannelFd) {
-      fcntl(kChannelFd, F_SETFD, 0);
-    } else if (dup2(fds[1], kChannelFd) < 0) {
+    // Out of the way of the targets first, then onto them (dup3 clears close-on-exec).
+    int calls = fcntl(fds[1], F_DUPFD_CLOEXEC, kReplyChannelFd + 1);
+    int replies = fcntl(reply_fds[1], F_DUPFD_CLOEXEC, kReplyChannelFd + 1);
+    if (calls < 0 || replies < 0 || dup2(calls, kChannelFd) < 0 ||
+        dup2(replies, kReplyChannelFd) < 0) {
       _exit(127);
     }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (close_range(kChannelFd + 1, ~0u, 0) != 0) {
-      for (int fd = kChannelFd + 1; fd < 65536; ++fd) close(fd);
+    if (close_range(kReplyChannelFd + 1, ~0u, 0) != 0) {
+      for (int fd = kReplyChannelFd + 1; fd < 65536; ++fd) close(fd);
     }
     setrlimit(RLIMIT_CORE, &core);
     if (limits.memory_bytes > 0) setrlimit(RLIMIT_DATA, &data);
@@ -62,7 +69,8 @@ absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<s
     _exit(127);
   }
   close(fds[1]);
-  return Child{pid, fds[0]};
+  close(reply_fds[1]);
+  return Child{pid, fds[0], reply_fds[0]};
 }
 
 std::string DescribeExit(int wait_status) {

@@ -18,8 +18,11 @@ inline constexpr int kOutOfMemoryExit = 86;
 // ... and when the plugin lets a C++ exception out of an ABI function, which kaigo/plugin.h
 // forbids: the state it left behind cannot be trusted.
 inline constexpr int kPluginExceptionExit = 87;
-// The descriptor the child finds its channel on.
+// The descriptors the child finds its channels on: calls (the engine's creates, destroys and call
+// starts; everything the child sends) and replies (host service replies, cancels, the replies of
+// outgoing calls), apart so that a plugin running a call never keeps a reply from its reader.
 inline constexpr int kChannelFd = 3;
+inline constexpr int kReplyChannelFd = 4;
 
 struct ChildLimits {
   // RLIMIT_DATA: heap, thread stacks and other private writable mappings. 0: no limit.
@@ -31,10 +34,12 @@ struct ChildLimits {
 
 struct Child {
   pid_t pid = -1;
-  int fd = -1;  // our end of the channel; the caller closes it
+  int fd = -1;        // our end of the calls channel; the caller closes it
+  int reply_fd = -1;  // our end of the replies channel; the caller closes it
 };
 
-// Starts `program` with `args` (argv[1..]) and the channel on kChannelFd; no other descriptor,
+// Starts `program` with `args` (argv[1..]) and the channels on kChannelFd and kReplyChannelFd; no
+// other descriptor,
 // no core dumps, the limits above. The child is in the engine's process group, so stopping the
 // engine's group stops it too, and it ends by itself when the channel closes.
 absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<std::string>& args,

@@ -21,30 +21,14 @@ absl::Status WriteAll(int fd, const char* data, size_t size) {
   return absl::OkStatus();
 }
 
-// OutOfRange when the stream ends before the first byte; Unavailable when it ends midway.
-absl::Status ReadAll(int fd, char* data, size_t size) {
-  size_t got = 0;
-  while (got < size) {
-    ssize_t n = read(fd, data + got, size - got);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      return got == 0 ? absl::OutOfRangeError("the channel ended")
-                      : absl::UnavailableError("the channel ended inside a frame");
-    }
-    got += static_cast<size_t>(n);
-  }
-  return absl::OkStatus();
-}
-
 std::string Encode(const Frame& frame) {
-  std::string body = frame.SerializeAsString();
-  uint32_t n = static_cast<uint32_t>(body.size());
-  std::string out(4, '\0');
+  size_t n = frame.ByteSizeLong();
+  std::string out(4 + n, '\0');
   out[0] = static_cast<char>(n >> 24);
   out[1] = static_cast<char>(n >> 16);
   out[2] = static_cast<char>(n >> 8);
   out[3] = static_cast<char>(n);
-  out += body;
+  frame.SerializeWithCachedSizesToArray(reinterpret_cast<uint8_t*>(out.data() + 4));
   return out;
 }
 
@@ -55,29 +39,57 @@ absl::Status WriteFrame(int fd, const Frame& frame) {
   return WriteAll(fd, bytes.data(), bytes.size());
 }
 
-absl::Status ParseFrame(const std::string& bytes, Frame* frame) {
-  if (bytes.size() > kMaxFrameBytes || !frame->ParseFromString(bytes)) {
+absl::Status ParseFrame(const char* data, size_t size, Frame* frame) {
+  if (size > kMaxFrameBytes || !frame->ParseFromArray(data, static_cast<int>(size))) {
     return absl::DataLossError("a frame that does not parse");
   }
   return absl::OkStatus();
 }
 
-absl::Status ReadFrame(int fd, Frame* frame) {
-  unsigned char head[4];
-  if (absl::Status s = ReadAll(fd, reinterpret_cast<char*>(head), sizeof head); !s.ok()) return s;
-  size_t size =
-      (size_t{head[0]} << 24) | (size_t{head[1]} << 16) | (size_t{head[2]} << 8) | size_t{head[3]};
-  if (size > kMaxFrameBytes) {
-    return absl::DataLossError("a frame of " + std::to_string(size) + " bytes (at most " +
-                               std::to_string(kMaxFrameBytes) + ")");
+FrameReader::FrameReader(int fd, int timeout_ms) : fd_(fd) {
+  if (timeout_ms >= 0) {
+    timeval tv{timeout_ms / 1000, (timeout_ms % 1000) * 1000};
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
   }
-  std::string body(size, '\0');
-  if (absl::Status s = ReadAll(fd, body.data(), size); !s.ok()) {
-    return s.code() == absl::StatusCode::kOutOfRange && size > 0
-               ? absl::UnavailableError("the channel ended inside a frame")
-               : s;
+}
+
+absl::Status FrameReader::Next(Frame* frame) {
+  for (;;) {
+    size_t available = buffer_.size() - start_;
+    if (available >= 4) {
+      const auto* head = reinterpret_cast<const unsigned char*>(buffer_.data() + start_);
+      size_t size = (size_t{head[0]} << 24) | (size_t{head[1]} << 16) | (size_t{head[2]} << 8) |
+                    size_t{head[3]};
+      if (size > kMaxFrameBytes) {
+        return absl::DataLossError("a frame of " + std::to_string(size) + " bytes (at most " +
+                                   std::to_string(kMaxFrameBytes) + ")");
+      }
+      if (available >= 4 + size) {
+        absl::Status parsed = ParseFrame(buffer_.data() + start_ + 4, size, frame);
+        start_ += 4 + size;
+        return parsed;
+      }
+      buffer_.reserve(start_ + 4 + size);
+    }
+    if (start_ > 0 && start_ == buffer_.size()) {
+      buffer_.clear();
+      start_ = 0;
+    } else if (start_ > (1u << 20)) {
+      buffer_.erase(0, start_);
+      start_ = 0;
+    }
+    char chunk[64 * 1024];
+    ssize_t n = read(fd_, chunk, sizeof chunk);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+      return absl::DeadlineExceededError("no frame yet");
+    }
+    if (n <= 0) {
+      return buffer_.size() == start_ ? absl::OutOfRangeError("the channel ended")
+                                      : absl::UnavailableError("the channel ended inside a frame");
+    }
+    buffer_.append(chunk, static_cast<size_t>(n));
   }
-  return ParseFrame(body, frame);
 }
 
 FrameSender::FrameSender(int fd, size_t max_queued_bytes)
@@ -97,6 +109,16 @@ bool FrameSender::Send(const Frame& frame, bool refusable) {
   std::lock_guard<std::mutex> lock(mu_);
   if (failed_ || stopping_) return false;
   if (refusable && queued_bytes_ + bytes.size() > max_queued_bytes_) return false;
+  if (queue_.empty() && !writing_) {
+    // Nothing ahead of it: try to write it here, which saves waking the thread.
+    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n == static_cast<ssize_t>(bytes.size())) return true;
+    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      failed_ = true;
+      return false;
+    }
+    if (n > 0) bytes.erase(0, static_cast<size_t>(n));
+  }
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
   wake_.notify_one();
@@ -110,9 +132,11 @@ void FrameSender::Run() {
     if (stopping_) return;
     std::string next = std::move(queue_.front());
     queue_.pop_front();
+    writing_ = true;
     lock.unlock();
     bool ok = WriteAll(fd_, next.data(), next.size()).ok();
     lock.lock();
+    writing_ = false;
     queued_bytes_ -= next.size();
     if (!ok) {
       failed_ = true;  // the reader sees the end of the channel and reports it

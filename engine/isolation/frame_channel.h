@@ -22,15 +22,30 @@ inline constexpr size_t kMaxFrameBytes = (64u << 20) + (1u << 20);
 
 // Writes one whole frame. Not thread-safe on one fd: callers serialize.
 absl::Status WriteFrame(int fd, const Frame& frame);
-// Reads one frame; OutOfRange at a clean end of stream.
-absl::Status ReadFrame(int fd, Frame* frame);
 // Parses one frame's bytes (without the length), for the reader and the fuzz target.
-absl::Status ParseFrame(const std::string& bytes, Frame* frame);
+absl::Status ParseFrame(const char* data, size_t size, Frame* frame);
 
-// Sends frames from a thread of its own, so that no caller ever waits for the peer to read.
-// Frames that may be refused (a new call's request) count against `max_queued_bytes`; replies the
-// peer waits for are always queued. Thread-safe; the destructor stops the thread and drops what
-// is still queued.
+// Reads frames from one descriptor, as many per read(2) as have arrived. Not thread-safe.
+class FrameReader {
+ public:
+  // With `timeout_ms` >= 0, Next waits at most that long for bytes (SO_RCVTIMEO: no poll(2) per
+  // read); else without limit.
+  FrameReader(int fd, int timeout_ms = -1);
+  // The next frame. DeadlineExceeded
+  // when none came in time, OutOfRange at a clean end of stream, DataLoss for a frame that is too
+  // large or does not parse, Unavailable when the stream ends inside a frame.
+  absl::Status Next(Frame* frame);
+
+ private:
+  const int fd_;
+  std::string buffer_;
+  size_t start_ = 0;  // where the unread bytes of buffer_ begin
+};
+
+// Sends frames without making any caller wait for the peer to read: a frame goes out at once when
+// the socket takes it whole, else from a thread of its own, in order. Frames that may be refused (a
+// new call's request) count against `max_queued_bytes`; replies the peer waits for are always
+// queued. Thread-safe; the destructor stops the thread and drops what is still queued.
 class FrameSender {
  public:
   FrameSender(int fd, size_t max_queued_bytes);
@@ -51,6 +66,7 @@ class FrameSender {
   size_t queued_bytes_ = 0;
   bool stopping_ = false;
   bool failed_ = false;
+  bool writing_ = false;  // the thread is writing a frame outside the lock
   std::thread thread_;
 };
 

@@ -7,7 +7,6 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   kaigo::engine::isolation::Frame frame;
-  (void)kaigo::engine::isolation::ParseFrame(std::string(reinterpret_cast<const char*>(data), size),
-                                             &frame);
+  (void)kaigo::engine::isolation::ParseFrame(reinterpret_cast<const char*>(data), size, &frame);
   return 0;
 }

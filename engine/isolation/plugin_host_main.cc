@@ -19,7 +19,9 @@
 #include <memory>
 #include <mutex>
 #include <new>
+#include <set>
 #include <string>
+#include <thread>
 
 #include "absl/strings/escaping.h"
 #include "engine/isolation/child_process.h"
@@ -133,13 +135,12 @@ class Host {
     return std::move(waiter.reply);
   }
 
+  // Reads the replies channel on a thread of its own and the calls channel on this one. A call
+  // starts on this thread (call_start must not block; one that does stalls only later starts,
+  // until the engine kills this process as hung); replies never wait behind it.
   void Serve() {
-    for (;;) {
-      Frame frame;
-      absl::Status read = ReadFrame(kChannelFd, &frame);
-      if (!read.ok()) Die("the engine's channel ended", 0);
-      Dispatch(frame);
-    }
+    std::thread([this] { Read(kReplyChannelFd); }).detach();
+    Read(kChannelFd);
   }
 
   void CallEnded(ChildCall* call) {
@@ -159,6 +160,16 @@ class Host {
     HostReply reply;
   };
 
+  [[noreturn]] void Read(int fd) {
+    FrameReader reader(fd);
+    for (;;) {
+      Frame frame;
+      absl::Status read = reader.Next(&frame);
+      if (!read.ok()) Die("the engine's channel ended", 0);
+      Dispatch(frame);
+    }
+  }
+
   void Dispatch(Frame& frame) {
     switch (frame.kind_case()) {
       case Frame::kCreate:
@@ -176,12 +187,11 @@ class Host {
           auto it = instances_.find(frame.call_start().instance());
           if (it == instances_.end() || calls_.count(frame.call_start().call()) > 0) break;
           call = std::make_shared<ChildCall>(this, frame.call_start().call(), it->second.get());
+          call->cancel_requested = early_cancels_.erase(call->id_) > 0;
           calls_[call->id_] = call;
           ++it->second->calls;
         }
-        work_.Submit([this, call, start = std::move(*frame.mutable_call_start())] {
-          Guarded([&] { StartCall(call, start); });
-        });
+        Guarded([&] { StartCall(call, frame.call_start()); });
         return;
       }
       case Frame::kCallCancel: {
@@ -189,7 +199,11 @@ class Host {
         {
           std::lock_guard<std::mutex> lock(mu_);
           auto it = calls_.find(frame.call_cancel().call());
-          if (it == calls_.end()) return;
+          if (it == calls_.end()) {
+            // It may come before its start, which travels on the other channel.
+            early_cancels_.insert(frame.call_cancel().call());
+            return;
+          }
           call = it->second;
         }
         work_.Submit([call] {
@@ -320,6 +334,7 @@ class Host {
   std::map<uint64_t, std::unique_ptr<ChildInstance>> instances_;
   std::map<uint64_t, std::shared_ptr<ChildCall>> calls_;
   std::map<uint64_t, ChildOutgoing*> outgoing_;
+  std::set<uint64_t> early_cancels_;
 };
 
 Host* Host::self = nullptr;

@@ -1,6 +1,5 @@
 #include "engine/isolation/plugin_process.h"
 
-#include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,16 +164,21 @@ void PluginProcess::Supervise() {
         pid_ = child->pid;
         ++generation_;
         sender_ = std::make_shared<FrameSender>(child->fd, kMaxQueuedBytes);
+        reply_sender_ = std::make_shared<FrameSender>(child->reply_fd, kMaxQueuedBytes);
       }
       how = ReadUntilEnd(child->fd, child->pid);
-      std::shared_ptr<FrameSender> ended;
+      std::shared_ptr<FrameSender> ended, ended_replies;
       {
         std::lock_guard<std::mutex> lock(mu_);
         ended = std::move(sender_);
+        ended_replies = std::move(reply_sender_);
         pid_ = 0;
       }
-      ended.reset();  // joins its thread; outgoing calls may still hold it, writing nowhere
+      // Joins their threads; outgoing calls may still hold the replies', writing nowhere.
+      ended.reset();
+      ended_replies.reset();
       close(child->fd);
+      close(child->reply_fd);
     }
     std::chrono::milliseconds delay = OnChildEnded(how);
     std::unique_lock<std::mutex> lock(mu_);
@@ -187,23 +191,25 @@ void PluginProcess::Supervise() {
 
 std::string PluginProcess::ReadUntilEnd(int fd, pid_t pid) {
   auto started = std::chrono::steady_clock::now();
+  auto checked = started;
   std::string forced;
+  FrameReader reader(fd, 250);
   for (;;) {
-    pollfd p{fd, POLLIN, 0};
-    int ready = poll(&p, 1, 250);
-    if (ready > 0) {
-      Frame frame;
-      absl::Status read = ReadFrame(fd, &frame);
-      if (!read.ok()) {
-        if (read.code() == absl::StatusCode::kDataLoss) {
-          forced = "broke the channel's protocol (" + std::string(read.message()) + ")";
-        }
-        break;
-      }
+    Frame frame;
+    absl::Status read = reader.Next(&frame);
+    if (read.ok()) {
       Dispatch(frame);
+    } else if (read.code() != absl::StatusCode::kDeadlineExceeded) {
+      if (read.code() == absl::StatusCode::kDataLoss) {
+        forced = "broke the channel's protocol (" + std::string(read.message()) + ")";
+      }
+      break;
     }
-    ReleaseFinishedOutgoing();
+    // Housekeeping a few times a second, not after every frame.
     auto now = std::chrono::steady_clock::now();
+    if (read.ok() && now - checked < std::chrono::milliseconds(100)) continue;
+    checked = now;
+    ReleaseFinishedOutgoing();
     std::lock_guard<std::mutex> lock(mu_);
     if (stopping_) {
       forced = "stopped with the engine";
@@ -311,10 +317,15 @@ void PluginProcess::Dispatch(Frame& frame) {
     }
     case Frame::kCallFinish: {
       const auto& finish = frame.call_finish();
-      std::shared_ptr<InFlight> call = TakeCall(finish.call());
+      std::shared_ptr<InFlight> call;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        hang_watch_.erase(finish.call());
+        auto it = calls_.find(finish.call());
+        if (it != calls_.end()) {
+          call = std::move(it->second);
+          calls_.erase(it);
+        }
+        if (!hang_watch_.empty()) hang_watch_.erase(finish.call());
         failures_ = 0;  // the child works: the breaker closes
         if (state_ == "failing") state_ = "running";
         if (call != nullptr && call->trial) trial_in_flight_ = false;
@@ -462,7 +473,7 @@ void PluginProcess::ServeHostRequest(const HostRequest& request, uint64_t genera
       auto it = instances_.find(request.instance());
       if (it != instances_.end() && --it->second->busy == 0) changed_.notify_all();
     }
-    if (generation == generation_) sender = sender_;
+    if (generation == generation_) sender = reply_sender_;
   }
   if (sender == nullptr) return;
   Frame frame;
@@ -479,7 +490,7 @@ void PluginProcess::StartOutgoing(const OutgoingStart& start) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto it = instances_.find(start.instance());
-    out->sender = sender_;
+    out->sender = reply_sender_;
     if (it == instances_.end() || it->second->destroyed || outgoing_.count(start.id()) > 0 ||
         sender_ == nullptr) {
       return;  // a child that names no instance of its own gets no answer
@@ -657,7 +668,7 @@ void PluginProcess::CancelCall(uint64_t id) {
     std::lock_guard<std::mutex> lock(mu_);
     hang_watch_[id] = std::chrono::steady_clock::now() + options_.hang_grace;
     if (call->trial) trial_in_flight_ = false;
-    sender = sender_;
+    sender = reply_sender_;
   }
   if (sender != nullptr) {
     Frame frame;

@@ -120,8 +120,10 @@ class PluginProcess {
   bool trial_in_flight_ = false;
   std::string last_exit_;
   pid_t pid_ = 0;
-  uint64_t generation_ = 0;              // counts children: replies for an ended one are dropped
-  std::shared_ptr<FrameSender> sender_;  // the running child's; outgoing calls keep theirs
+  uint64_t generation_ = 0;  // counts children: replies for an ended one are dropped
+  // The running child's channels (child_process.h): calls, and replies; outgoing calls keep theirs.
+  std::shared_ptr<FrameSender> sender_;
+  std::shared_ptr<FrameSender> reply_sender_;
   uint64_t next_id_ = 1;
   std::map<uint64_t, std::unique_ptr<Instance>> instances_;
   std::map<uint64_t, std::shared_ptr<InFlight>> calls_;

@@ -57,14 +57,35 @@ void CallBase::OnCancel(std::function<void()> fn) {
   fn();
 }
 
+void CallBase::AlsoOnCancel(std::function<void()> fn) const {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (!IsCancelled()) {
+      also_on_cancel_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
 void CallBase::NotifyCancelled() {
   std::function<void()> fn;
+  std::vector<std::function<void()>> also;
   {
     std::lock_guard<std::mutex> lock(mu_);
     cancelled_.store(true, std::memory_order_release);
     fn = std::move(on_cancel_);
+    also.swap(also_on_cancel_);
   }
-  if (fn) fn();
+  // Plugin code on a host thread: an exception must not cross the ABI (see Instance::RunGuarded).
+  try {
+    if (fn) fn();
+  } catch (...) {
+    FinishWith(absl::InternalError("the plugin failed while cancelling request " +
+                                   info_.request_id + " (an internal error)"),
+               {});
+  }
+  for (auto& f : also) f();
 }
 
 bool CallBase::FinishWith(const absl::Status& status, std::string_view response) {

@@ -118,36 +118,54 @@ std::shared_ptr<OutgoingCall> HostServices::CallRaw(
   struct Reply {
     OutgoingCall* call;
     std::weak_ptr<Outgoing> registry;
+    kaigo_host* host;
   };
-  auto* reply = new Reply{call.get(), outgoing_};
-  kaigo_reply_handler handler{reply,
-                              [](void* ctx, kaigo_bytes message) {
-                                auto* r = static_cast<Reply*>(ctx);
-                                if (r->call->on_message_) r->call->on_message_(FromBytes(message));
-                              },
-                              [](void* ctx, const kaigo_status* status) {
-                                std::unique_ptr<Reply> r(static_cast<Reply*>(ctx));
-                                if (r->call->on_finish_)
-                                  r->call->on_finish_(FromKaigoStatus(*status));
-                                // Unregistered only after the callback ran, so
-                                // CancelAndAwaitOutgoing also waits for it.
-                                if (auto registry = r->registry.lock()) {
-                                  std::shared_ptr<OutgoingCall> dropped;
-                                  std::lock_guard<std::mutex> lock(registry->mu);
-                                  for (auto it = registry->running.begin();
-                                       it != registry->running.end(); ++it) {
-                                    if (it->get() == r->call) {
-                                      dropped = *it;
-                                      registry->running.erase(it);
-                                      break;
-                                    }
-                                  }
-                                  registry->idle.notify_all();
-                                }
-                              }};
+  auto* reply = new Reply{call.get(), outgoing_, host_};
+  // The plugin's reply callbacks run on host threads: an exception must not cross the ABI. The
+  // call they would have finished cannot be known here; the host is told.
+  static constexpr auto guarded = [](const Reply& r, auto&& body) {
+    try {
+      body();
+    } catch (...) {
+      r.call->api_->log(r.host, KAIGO_LOG_ERROR,
+                        ToStr("a reply handler of an outgoing call failed (an exception)"));
+    }
+  };
+  kaigo_reply_handler handler{
+      reply,
+      [](void* ctx, kaigo_bytes message) {
+        auto* r = static_cast<Reply*>(ctx);
+        if (!r->call->on_message_) return;
+        guarded(*r, [&] { r->call->on_message_(FromBytes(message)); });
+      },
+      [](void* ctx, const kaigo_status* status) {
+        std::unique_ptr<Reply> r(static_cast<Reply*>(ctx));
+        if (r->call->on_finish_) {
+          guarded(*r, [&] { r->call->on_finish_(FromKaigoStatus(*status)); });
+        }
+        // Unregistered only after the callback ran, so
+        // CancelAndAwaitOutgoing also waits for it.
+        if (auto registry = r->registry.lock()) {
+          std::shared_ptr<OutgoingCall> dropped;
+          std::lock_guard<std::mutex> lock(registry->mu);
+          for (auto it = registry->running.begin(); it != registry->running.end(); ++it) {
+            if (it->get() == r->call) {
+              dropped = *it;
+              registry->running.erase(it);
+              break;
+            }
+          }
+          registry->idle.notify_all();
+        }
+      }};
   kaigo_outgoing_call* handle = api_->call_start(host_, parent ? parent->handle() : nullptr,
                                                  ToStr(method), ToBytes(request), handler);
   call->Attach(handle);
+  if (parent != nullptr) {
+    parent->AlsoOnCancel([weak = std::weak_ptr<OutgoingCall>(call)] {
+      if (auto outgoing = weak.lock()) outgoing->Cancel();
+    });
+  }
   return call;
 }
 

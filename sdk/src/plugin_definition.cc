@@ -86,10 +86,9 @@ class Dispatcher {
       }
       *out = reinterpret_cast<kaigo_instance*>(instance->release());
       return KAIGO_CODE_OK;
-    } catch (const std::exception& e) {
-      return fail(absl::InternalError(std::string("plugin creation failed: ") + e.what()));
     } catch (...) {
-      return fail(absl::InternalError("plugin creation failed"));
+      // Not the exception's text: it may hold a secret the settings named.
+      return fail(absl::InternalError("plugin creation failed (an exception)"));
     }
   }
 
@@ -97,10 +96,14 @@ class Dispatcher {
     auto* instance = reinterpret_cast<Instance*>(raw);
     // Outgoing calls first (a queued task may wait on a reply), then the queued tasks, while the
     // derived instance still exists, then whatever those tasks started.
-    instance->host().CancelAndAwaitOutgoing();
-    instance->StopWorkers();
-    instance->host().CancelAndAwaitOutgoing();
-    delete instance;
+    try {
+      instance->host().CancelAndAwaitOutgoing();
+      instance->StopWorkers();
+      instance->host().CancelAndAwaitOutgoing();
+      delete instance;
+    } catch (...) {
+      // Nothing to report to: the host is letting go of the instance.
+    }
   }
 
   static void CallStart(kaigo_instance* raw, kaigo_call* call, const kaigo_call_info* info,
@@ -115,7 +118,17 @@ class Dispatcher {
       instance->host().api()->call_finish(call, &status, kaigo_bytes{nullptr, 0});
       return;
     }
-    it->second(call, *info, request, call_ctx);
+    // The handler runs under RunGuarded once its call object exists; this covers what comes
+    // before (parsing the request, allocating the call), which has not finished the call.
+    try {
+      it->second(call, *info, request, call_ctx);
+    } catch (...) {
+      *call_ctx = nullptr;
+      std::string message = "the plugin failed while handling request " +
+                            std::string(FromStr(info->request_id)) + " (an internal error)";
+      kaigo_status status{KAIGO_CODE_INTERNAL, ToStr(message), kaigo_bytes{nullptr, 0}};
+      instance->host().api()->call_finish(call, &status, kaigo_bytes{nullptr, 0});
+    }
   }
 
   static void CallCancel(kaigo_instance*, kaigo_call*, void* call_ctx) {

@@ -3,12 +3,15 @@
 // The same Echo handler (tests/plugins/probe/echo_handler.h) runs behind
 //   (a) a bare typed gRPC callback server, in a child process, and
 //   (b) kaigo-bridge with the probe plugin, in a child process;
+//   (c) kaigo-bridge with the probe plugin under `isolation: process` (its own kaigo-plugin-host
+//       child; context switches counted for the engine process only);
 // one client in this process drives each with K calls in flight (K = 1, 4, 16, 64) for 2 s, three
 // rounds per level alternating the servers so drift hits all alike, and keeps the median of each
 // figure. A third server, the same handler behind gRPC's generic service, is shown for reference.
 // Prints throughput, p50/p99 and context switches per call per level and, last, the geometric
 // means over the levels of the engine/bare ratios:
 //   RESULT throughput_ratio=<engine/bare> p99_ratio=<engine/bare>
+//          isolated_throughput_ratio=<isolated/engine> isolated_p99_ratio=<isolated/engine>
 #include <grpcpp/grpcpp.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -222,57 +225,78 @@ int main() {
     return 1;
   }
   kaigo::testing::TempDir dir;
-  std::string config =
-      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-      "plugins:\n  - {name: probe, path: " +
-      kaigo::testing::PluginDir() + "/probe.so}\noffices:\n  - number: \"" + kOffice +
-      "\"\n    concerns:\n      - {service: kaigo.test.v1.ProbeService, "
-      "plugin: probe}\nlog:\n  level: warn\n";
-  auto engine = kaigo::testing::EngineProcess::Start(dir.Write("engine.yaml", config));
-  if (!engine.ok()) {
-    fprintf(stderr, "%s\n", std::string(engine.status().message()).c_str());
+  auto config = [](const std::string& isolation) {
+    return "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+           "plugins:\n  - {name: probe, path: " +
+           kaigo::testing::PluginDir() + "/probe.so, isolation: " + isolation +
+           "}\noffices:\n  - number: \"" + kOffice +
+           "\"\n    concerns:\n      - {service: kaigo.test.v1.ProbeService, "
+           "plugin: probe}\nlog:\n  level: warn\n";
+  };
+  auto engine =
+      kaigo::testing::EngineProcess::Start(dir.Write("engine.yaml", config("in_process")));
+  kaigo::testing::TempDir isolated_dir;
+  auto isolated =
+      kaigo::testing::EngineProcess::Start(isolated_dir.Write("engine.yaml", config("process")));
+  if (!engine.ok() || !isolated.ok()) {
+    fprintf(stderr, "%s\n",
+            std::string((engine.ok() ? isolated.status() : engine.status()).message()).c_str());
     kill(bare, SIGKILL);
+    kill(generic, SIGKILL);
     return 1;
   }
   auto bare_channel = kaigo::testing::InsecureChannel("127.0.0.1:" + std::to_string(bare_port));
   auto engine_channel = kaigo::testing::InsecureChannel((*engine)->target());
+  auto isolated_channel = kaigo::testing::InsecureChannel((*isolated)->target());
   auto generic_channel =
       kaigo::testing::InsecureChannel("127.0.0.1:" + std::to_string(generic_port));
 
   const std::chrono::milliseconds warmup(500), measure(2000);
   const int rounds = 3;  // per level, alternating servers; medians reported
   pid_t engine_pid = (*engine)->pid();
+  pid_t isolated_pid = (*isolated)->pid();
   Drive(bare_channel, bare, 8, warmup);
   Drive(engine_channel, engine_pid, 8, warmup);
+  Drive(isolated_channel, isolated_pid, 8, warmup);
 
   printf("%-8s %-7s %12s %10s %10s %7s %8s\n", "in-flight", "server", "calls/s", "p50 µs", "p99 µs",
          "failed", "cs/call");
-  double log_throughput = 0, log_p99 = 0;
+  double log_throughput = 0, log_p99 = 0, log_isolated_throughput = 0, log_isolated_p99 = 0;
   const std::vector<int> levels = {1, 4, 16, 64};
   for (int k : levels) {
-    std::vector<Figures> bs, es, gs;
+    std::vector<Figures> bs, es, gs, is;
     for (int r = 0; r < rounds; ++r) {
       bs.push_back(Drive(bare_channel, bare, k, measure));
       es.push_back(Drive(engine_channel, engine_pid, k, measure));
       gs.push_back(Drive(generic_channel, generic, k, measure));
+      is.push_back(Drive(isolated_channel, isolated_pid, k, measure));
     }
-    Figures b = Median(bs), e = Median(es), g = Median(gs);
-    for (auto [name, f] :
-         {std::make_pair("bare", b), std::make_pair("engine", e), std::make_pair("generic", g)}) {
+    Figures b = Median(bs), e = Median(es), g = Median(gs), i = Median(is);
+    for (auto [name, f] : {std::make_pair("bare", b), std::make_pair("engine", e),
+                           std::make_pair("generic", g), std::make_pair("isolated", i)}) {
       printf("%-8d %-7s %12.0f %10.0f %10.0f %7lld %8.2f\n", k, name, f.calls_per_s, f.p50_us,
              f.p99_us, static_cast<long long>(f.failed), f.switches_per_call);
     }
     printf("%-8d ratio   %12.3f %10.3f %10.3f\n", k, e.calls_per_s / b.calls_per_s,
            e.p50_us / b.p50_us, e.p99_us / b.p99_us);
+    printf("%-8d iso/eng %12.3f %10.3f %10.3f\n", k, i.calls_per_s / e.calls_per_s,
+           i.p50_us / e.p50_us, i.p99_us / e.p99_us);
     log_throughput += std::log(e.calls_per_s / b.calls_per_s);
     log_p99 += std::log(e.p99_us / b.p99_us);
+    log_isolated_throughput += std::log(i.calls_per_s / e.calls_per_s);
+    log_isolated_p99 += std::log(i.p99_us / e.p99_us);
   }
   (*engine)->Stop();
+  (*isolated)->Stop();
   for (pid_t pid : {bare, generic}) {
     kill(pid, SIGTERM);
     waitpid(pid, nullptr, 0);
   }
-  printf("RESULT throughput_ratio=%.3f p99_ratio=%.3f\n", std::exp(log_throughput / levels.size()),
-         std::exp(log_p99 / levels.size()));
+  double n = static_cast<double>(levels.size());
+  printf(
+      "RESULT throughput_ratio=%.3f p99_ratio=%.3f isolated_throughput_ratio=%.3f "
+      "isolated_p99_ratio=%.3f\n",
+      std::exp(log_throughput / n), std::exp(log_p99 / n), std::exp(log_isolated_throughput / n),
+      std::exp(log_isolated_p99 / n));
   return 0;
 }

@@ -48,6 +48,11 @@ class CallBase {
   // The ABI handle, for HostServices::Audit and outgoing calls that inherit this call's context.
   const kaigo_call* handle() const { return call_; }
 
+  // Also runs `fn` when the caller cancels (at once if it already has), after the OnCancel
+  // handler: HostServices cancels the outgoing calls started on this call's behalf this way.
+  // Must not block.
+  void AlsoOnCancel(std::function<void()> fn) const;
+
  protected:
   // Returns false if the call had already finished.
   bool FinishWith(const absl::Status& status, std::string_view response);
@@ -64,8 +69,9 @@ class CallBase {
   CallInfo info_;
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> finished_{false};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::function<void()> on_cancel_;
+  mutable std::vector<std::function<void()>> also_on_cancel_;
   // Keeps the object alive until the call has finished (the host's handle refers to it).
   std::shared_ptr<CallBase> self_;
 };
