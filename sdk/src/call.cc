@@ -57,14 +57,28 @@ void CallBase::OnCancel(std::function<void()> fn) {
   fn();
 }
 
-void CallBase::NotifyCancelled() {
-  std::function<void()> fn;
+void CallBase::AddCancelObserver(std::function<void()> fn) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
-    cancelled_.store(true, std::memory_order_release);
+    if (!IsCancelled()) {
+      cancel_observers_.push_back(std::move(fn));
+      return;
+    }
+  }
+  fn();
+}
+
+void CallBase::NotifyCancelled() {
+  std::function<void()> fn;
+  std::vector<std::function<void()>> observers;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;  // told once
     fn = std::move(on_cancel_);
+    observers.swap(cancel_observers_);
   }
   if (fn) fn();
+  for (auto& observer : observers) observer();
 }
 
 bool CallBase::FinishWith(const absl::Status& status, std::string_view response) {

@@ -44,6 +44,10 @@ class CallBase {
   // Runs `fn` once when the caller cancels, at once if it already has. Runs on a host thread and
   // must not block; it usually finishes the call or wakes whatever will.
   void OnCancel(std::function<void()> fn);
+  // For code that holds the call as const — a BlockingUnary handler, which runs while the call
+  // may be cancelled — and beside any OnCancel: `fn` runs once when the caller cancels, at once
+  // if it already has, on a host thread, and must not block (it wakes whatever waits).
+  void AddCancelObserver(std::function<void()> fn) const;
 
   // The ABI handle, for HostServices::Audit and outgoing calls that inherit this call's context.
   const kaigo_call* handle() const { return call_; }
@@ -64,8 +68,9 @@ class CallBase {
   CallInfo info_;
   std::atomic<bool> cancelled_{false};
   std::atomic<bool> finished_{false};
-  std::mutex mu_;
+  mutable std::mutex mu_;
   std::function<void()> on_cancel_;
+  mutable std::vector<std::function<void()>> cancel_observers_;
   // Keeps the object alive until the call has finished (the host's handle refers to it).
   std::shared_ptr<CallBase> self_;
 };
