@@ -266,20 +266,10 @@ class HostilePlatformTest : public ::testing::Test {
                                                            {lookup}, {}, {"max_call_ms: " + most}),
                                         {{sandbox.base_url(), hostile_->base_url()}});
           }
-          PlatformBinding mailbox = {
-              "kaigo.v1.OtpService",
-              "otp_mailbox",
-              {"mailbox_url: imaps://127.0.0.1:" + std::to_string(imap_ ? imap_->port() : 1) +
-                   "/INBOX",
-               "username_secret: mail_user", "password_secret: mail_password", "ca_secret: mail_ca",
-               "poll_interval_ms: 200", "default_timeout_seconds: 3"},
-              false};
+          std::vector<std::pair<std::string, std::string>> secrets;
+          PlatformBinding mailbox = MailboxBinding(imap_, sandbox, dir, kMailUser, &secrets,
+                                                   {"default_timeout_seconds: 3"});
           PlatformBinding probe = {"kaigo.test.v1.ProbeService", "probe", {}, false};
-          std::vector<std::pair<std::string, std::string>> secrets = {
-              {"mail_user", dir.Write("secrets/mail_user", std::string(kMailUser) + "\n")},
-              {"mail_password",
-               dir.Write("secrets/mail_password", std::string(ImapServer::kPassword) + "\n")},
-              {"mail_ca", sandbox.dir() + "/ca.crt"}};
           return yaml + PlatformOfficeYaml(sandbox, dir, MailOffice(), "sakura-cm", "Sakura#2026",
                                            {mailbox, probe}, secrets);
         });
