@@ -38,24 +38,13 @@ class PortalE2eTest : public ::testing::Test {
           EXPECT_TRUE(imap.ok()) << imap.status();
           imap_ = imap.ok() ? imap->release() : nullptr;
           std::vector<std::pair<std::string, std::string>> secrets = {
-              {"sealing_key", dir.Write("secrets/sealing_key", std::string(64, 'c') + "\n")},
-              {"mail_user", dir.Write("secrets/mail_user", std::string(kSakuraMail) + "\n")},
-              {"mail_password",
-               dir.Write("secrets/mail_password", std::string(ImapServer::kPassword) + "\n")},
-              {"mail_ca", sandbox.dir() + "/ca.crt"}};
+              {"sealing_key", dir.Write("secrets/sealing_key", std::string(64, 'c') + "\n")}};
+          PlatformBinding mailbox = MailboxBinding(imap_, sandbox, dir, kSakuraMail, &secrets);
           PlatformBinding portal = {"kaigo.v1.PortalRegistrationService",
                                     "portal_registration",
                                     {"sealing_key_secret: sealing_key", "otp_timeout_seconds: 20"}};
           PlatformBinding relay = {
               "kaigo.v1.OtpService", "otp_relay", {"default_timeout_seconds: 20"}, false};
-          PlatformBinding mailbox = {
-              "kaigo.v1.OtpService",
-              "otp_mailbox",
-              {"mailbox_url: imaps://127.0.0.1:" + std::to_string(imap_ ? imap_->port() : 1) +
-                   "/INBOX",
-               "username_secret: mail_user", "password_secret: mail_password", "ca_secret: mail_ca",
-               "poll_interval_ms: 200"},
-              false};
           return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
                                     {portal, mailbox}, secrets) +
                  PlatformOfficeYaml(sandbox, dir, kHimawari, "himawari-staff", "Himawari#2026",

@@ -115,8 +115,8 @@ class CarePlanExchange : public sdk::Instance {
   static std::string Method(const char* name) { return std::string(kService) + name; }
 
   // The office's web-service user for the call's role.
-  platform::PlatformClient& Platform(const sdk::CallBase& call) const {
-    return *accounts_.For(call.info()).client;
+  platform::CallClient Platform(const sdk::CallBase& call) const {
+    return accounts_.ClientFor(call);
   }
 
   template <class Req, class Resp, class Handler>
@@ -394,7 +394,7 @@ class CarePlanExchange : public sdk::Instance {
     return sent;
   }
 
-  absl::StatusOr<v1::SendResult> PostUnit(platform::PlatformClient& client,
+  absl::StatusOr<v1::SendResult> PostUnit(const platform::CallClient& client,
                                           const v1::Destination& destination,
                                           const std::vector<WrittenFile>& unit,
                                           const std::string& reference,
@@ -465,7 +465,7 @@ class CarePlanExchange : public sdk::Instance {
     PutEvidence(*e).IgnoreError();
   }
 
-  absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(platform::PlatformClient& client,
+  absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const platform::CallClient& client,
                                                          const std::string& month) {
     if (!month.empty() && month.size() != 6) return absl::InvalidArgumentError("month: YYYYMM");
     auto answer =
@@ -492,7 +492,7 @@ class CarePlanExchange : public sdk::Instance {
   absl::StatusOr<v1::FetchReceivedResponse> Fetch(const v1::FetchReceivedRequest& req,
                                                   const sdk::CallBase& call) {
     if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
-    platform::PlatformClient& client = Platform(call);
+    platform::CallClient client = Platform(call);
     auto units = Received(client, "");
     if (!units.ok()) return units.status();
     auto unit = std::find_if(units->begin(), units->end(),
@@ -631,7 +631,7 @@ class CarePlanExchange : public sdk::Instance {
     if (req.kind() == v1::CarePlanRequestNotification::KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError("kind: KIND_NEW or KIND_CHANGE");
     }
-    platform::PlatformClient& client = Platform(call);
+    platform::CallClient client = Platform(call);
     json identity;
     if (req.has_card()) {
       auto proof = ProveCardHolder(host(), call, client, req.card().reader(), req.card().pin());

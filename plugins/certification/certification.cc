@@ -83,8 +83,8 @@ class Certification : public sdk::Instance {
  private:
   // The office's web-service user for the call's role: the platform shows 認定情報 only to a
   // care manager's login.
-  platform::PlatformClient& Platform(const sdk::CallBase& call) const {
-    return *accounts_.For(call.info()).client;
+  platform::CallClient Platform(const sdk::CallBase& call) const {
+    return accounts_.ClientFor(call);
   }
 
   // Writes the audit record every answer about a recipient gets (never the recipient's values);
@@ -99,7 +99,7 @@ class Certification : public sdk::Instance {
     return result;
   }
 
-  absl::StatusOr<v1::CertificationProgress> Progress(platform::PlatformClient& client,
+  absl::StatusOr<v1::CertificationProgress> Progress(const platform::CallClient& client,
                                                      const v1::RecipientKey& r) {
     auto query = RecipientQuery(r);
     if (!query.ok()) return query.status();
@@ -108,7 +108,7 @@ class Certification : public sdk::Instance {
     return ParseProgress(response->body);
   }
 
-  absl::StatusOr<v1::CertificationResult> Result(platform::PlatformClient& client,
+  absl::StatusOr<v1::CertificationResult> Result(const platform::CallClient& client,
                                                  const v1::RecipientKey& r) {
     auto progress = Progress(client, r);
     if (!progress.ok()) return progress.status();
@@ -123,7 +123,7 @@ class Certification : public sdk::Instance {
     return result;
   }
 
-  absl::StatusOr<v1::ListDocumentsResponse> Documents(platform::PlatformClient& client,
+  absl::StatusOr<v1::ListDocumentsResponse> Documents(const platform::CallClient& client,
                                                       const v1::RecipientKey& r) {
     auto query = RecipientQuery(r);
     if (!query.ok()) return query.status();
@@ -148,7 +148,7 @@ class Certification : public sdk::Instance {
     });
     if (!id_ok) return absl::InvalidArgumentError("document_id: letters, digits and -, 1 to 64");
     // The document must be one of this recipient's, so the audit record names the right person.
-    platform::PlatformClient& client = Platform(call);
+    platform::CallClient client = Platform(call);
     auto documents = Documents(client, req.recipient());
     if (!documents.ok()) return documents.status();
     bool listed = std::any_of(documents->documents().begin(), documents->documents().end(),
@@ -174,7 +174,7 @@ class Certification : public sdk::Instance {
   struct Watcher {
     v1::RecipientKey recipient;
     std::shared_ptr<Stream> call;
-    platform::PlatformClient* client;                 // the watching call's user
+    platform::CallClient client;                      // the watching call's user
     std::string last;                                 // serialized progress last sent
     std::chrono::steady_clock::time_point next_poll;  // an interval: monotonic
   };
@@ -187,7 +187,7 @@ class Certification : public sdk::Instance {
     {
       std::lock_guard<std::mutex> lock(mu_);
       watchers_.push_back(
-          Watcher{req.recipient(), call, &Platform(*call), "", std::chrono::steady_clock::now()});
+          Watcher{req.recipient(), call, Platform(*call), "", std::chrono::steady_clock::now()});
       if (!poller_.joinable()) poller_ = std::thread([this] { Poll(); });
     }
     wake_.notify_all();
@@ -224,7 +224,7 @@ class Certification : public sdk::Instance {
       }
       lock.unlock();
       for (auto& w : due) {
-        auto progress = Progress(*w.client, w.recipient);
+        auto progress = Progress(w.client, w.recipient);
         if (!progress.ok()) {
           if (progress.status().code() != absl::StatusCode::kUnavailable)
             End(w.call, progress.status());

@@ -1,6 +1,9 @@
 // The few IMAP requests the mailbox plugin needs, over libcurl (imaps only, TLS verified against
 // the given CA): UIDs of mail since a day, one mail's Subject and Date, one whole mail.
-// Errors: UNAUTHENTICATED (login refused), UNAVAILABLE (the server cannot be reached).
+// Every request ends by its deadline (and within 10 s); an answer larger than max_answer_bytes
+// ends it with RESOURCE_EXHAUSTED ("mailbox: the mail server's answer is larger than N bytes").
+// Errors: UNAUTHENTICATED (login refused), UNAVAILABLE (the server cannot be reached or is too
+// slow), DEADLINE_EXCEEDED (the deadline passed), RESOURCE_EXHAUSTED (an answer too large).
 // Thread-safe: each call uses its own handle. Calls block.
 #ifndef KAIGO_PLUGINS_OTP_MAILBOX_IMAP_CLIENT_H_
 #define KAIGO_PLUGINS_OTP_MAILBOX_IMAP_CLIENT_H_
@@ -11,6 +14,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/civil_time.h"
+#include "absl/time/time.h"
 
 namespace kaigo::plugins::otp_mailbox {
 
@@ -19,20 +23,23 @@ struct ImapOptions {
   std::string username;
   std::string password;
   std::string ca_pem;
+  int64_t max_answer_bytes = int64_t{4} << 20;  // a search, headers or one whole mail
 };
 
 class ImapClient {
  public:
   explicit ImapClient(ImapOptions options) : options_(std::move(options)) {}
+  int64_t max_answer_bytes() const { return options_.max_answer_bytes; }
 
   // UIDs of the mail received on or after `day` (IMAP SINCE has day granularity), ascending.
-  absl::StatusOr<std::vector<uint32_t>> UidsSince(absl::CivilDay day) const;
+  absl::StatusOr<std::vector<uint32_t>> UidsSince(absl::CivilDay day, absl::Time deadline) const;
   // The header lines "Subject" and "Date" of one mail, as raw text.
-  absl::StatusOr<std::string> Headers(uint32_t uid) const;
-  absl::StatusOr<std::string> Message(uint32_t uid) const;
+  absl::StatusOr<std::string> Headers(uint32_t uid, absl::Time deadline) const;
+  absl::StatusOr<std::string> Message(uint32_t uid, absl::Time deadline) const;
 
  private:
-  absl::StatusOr<std::string> Request(const std::string& url, const std::string& command) const;
+  absl::StatusOr<std::string> Request(const std::string& url, const std::string& command,
+                                      absl::Time deadline) const;
   ImapOptions options_;
 };
 

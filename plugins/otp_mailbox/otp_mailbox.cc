@@ -1,7 +1,10 @@
 #include "otp_mailbox.h"
 
+#include <algorithm>
 #include <chrono>
+#include <condition_variable>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <set>
 
@@ -21,7 +24,8 @@ namespace v1 = kaigo::v1;
 using kaigo::plugins::v1::OtpMailboxConfig;
 
 constexpr char kService[] = "/kaigo.v1.OtpService/";
-constexpr int kMaxRefusals = 3;  // login refusals in a row before giving up
+constexpr int kMaxRefusals = 3;              // login refusals in a row before giving up
+constexpr int kDefaultTimeoutSeconds = 600;  // a code lives 10 minutes
 constexpr char kNotTyped[] =
     "this office reads its one-time passwords from its mailbox (otp_mailbox); no code is typed in";
 
@@ -53,6 +57,25 @@ std::string Normalized(std::string s) {
   }
   return out;
 }
+
+// A pause between polls that a cancelled caller ends early.
+class Wakeup {
+ public:
+  void Wake() {
+    std::lock_guard<std::mutex> lock(mu_);
+    woken_ = true;
+    changed_.notify_all();
+  }
+  void SleepFor(absl::Duration d) {
+    std::unique_lock<std::mutex> lock(mu_);
+    changed_.wait_for(lock, absl::ToChronoMilliseconds(d), [this] { return woken_; });
+  }
+
+ private:
+  std::mutex mu_;
+  std::condition_variable changed_;
+  bool woken_ = false;
+};
 
 class OtpMailbox : public sdk::Instance {
  public:
@@ -89,11 +112,22 @@ class OtpMailbox : public sdk::Instance {
     if (req.timeout_seconds() < 0) return absl::InvalidArgumentError("timeout_seconds: 0 or more");
     int timeout = req.timeout_seconds() > 0               ? req.timeout_seconds()
                   : config_.default_timeout_seconds() > 0 ? config_.default_timeout_seconds()
-                                                          : 600;
-    // Mail dates and the pending list are on the host's clock; the wait is on the monotonic one.
+                                                          : kDefaultTimeoutSeconds;
+    int most =
+        config_.max_timeout_seconds() > 0 ? config_.max_timeout_seconds() : kDefaultTimeoutSeconds;
+    timeout = std::min(timeout, most);
+    // Mail dates and the pending list are on the host's clock; the wait is on the monotonic one,
+    // and ends at the call's deadline (wall clock, as the caller set it) if that comes first.
     absl::Time now = host().Now();
     int64_t since = req.sent_after() > 0 ? req.sent_after() : absl::ToUnixSeconds(now) - 120;
-    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout);
+    absl::Duration wait = absl::Seconds(timeout);
+    if (call.info().deadline_unix_ms > 0) {
+      wait = std::min(wait, absl::FromUnixMillis(call.info().deadline_unix_ms) - absl::Now());
+    }
+    auto deadline = std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(wait);
+    absl::Time imap_deadline = absl::Now() + wait;  // what an IMAP request may take at most
+    auto woken = std::make_shared<Wakeup>();
+    call.AddCancelObserver([woken] { woken->Wake(); });
     absl::Duration poll =
         absl::Milliseconds(config_.poll_interval_ms() > 0 ? config_.poll_interval_ms() : 2000);
 
@@ -111,20 +145,31 @@ class OtpMailbox : public sdk::Instance {
     absl::Status last = absl::DeadlineExceededError(
         absl::StrCat("no mail '", subject, "' arrived within ", timeout, " s"));
     absl::StatusOr<std::string> code = last;
-    int refused = 0;                 // a server whose authentication is still starting refuses too
-    std::set<uint32_t> passed_over;  // mails already judged not to be this code's
+    int refused = 0;  // a server whose authentication is still starting refuses too
+    Seen seen;        // mails already judged not to be this code's
     while (!call.IsCancelled()) {
-      code = Look(subject, since, &passed_over);
+      code = Look(subject, since, imap_deadline, &seen);
       refused = code.status().code() == absl::StatusCode::kUnauthenticated ? refused + 1 : 0;
       if (code.ok() || refused >= kMaxRefusals ||
-          code.status().code() == absl::StatusCode::kInvalidArgument) {
+          code.status().code() == absl::StatusCode::kInvalidArgument ||
+          code.status().code() == absl::StatusCode::kResourceExhausted) {
         break;
       }
       if (std::chrono::steady_clock::now() + absl::ToChronoMilliseconds(poll) > deadline) {
-        if (code.status().code() == absl::StatusCode::kNotFound) code = last;
+        if (code.status().code() == absl::StatusCode::kNotFound ||
+            code.status().code() == absl::StatusCode::kDeadlineExceeded) {
+          code = last;
+        }
         break;
       }
-      absl::SleepFor(poll);
+      woken->SleepFor(poll);  // ends early when the caller cancels
+    }
+    if (!code.ok() && code.status().code() == absl::StatusCode::kDeadlineExceeded &&
+        seen.oversized > 0) {
+      code = absl::DeadlineExceededError(
+          absl::StrCat(code.status().message(), "; ", seen.oversized, " mail(s) with that subject ",
+                       "were larger than ", imap_.max_answer_bytes(),
+                       " bytes (max_answer_bytes) and ", "were not read"));
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
@@ -138,12 +183,21 @@ class OtpMailbox : public sdk::Instance {
     return response;
   }
 
+  // The mails one wait has judged not to be its code's, and how many of them were too large to
+  // read.
+  struct Seen {
+    std::set<uint32_t> passed_over;
+    int oversized = 0;
+  };
+
   // The code of the newest unused matching mail; NOT_FOUND when there is none yet. Mails judged
-  // not to match go into `passed_over`, so later polls do not fetch them again.
-  absl::StatusOr<std::string> Look(const char* subject, int64_t since,
-                                   std::set<uint32_t>* passed_over) {
+  // not to match go into `seen`, so later polls do not fetch them again; so does a matching mail
+  // too large to read (counted, for the error if no code comes).
+  absl::StatusOr<std::string> Look(const char* subject, int64_t since, absl::Time deadline,
+                                   Seen* seen) {
+    std::set<uint32_t>* passed_over = &seen->passed_over;
     absl::CivilDay day = absl::ToCivilDay(absl::FromUnixSeconds(since), absl::UTCTimeZone()) - 1;
-    auto uids = imap_.UidsSince(day);
+    auto uids = imap_.UidsSince(day, deadline);
     if (!uids.ok()) return uids.status();
     for (auto it = uids->rbegin(); it != uids->rend(); ++it) {
       if (passed_over->count(*it)) continue;
@@ -152,7 +206,7 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      auto head = imap_.Headers(*it);
+      auto head = imap_.Headers(*it, deadline);
       if (!head.ok()) return head.status();
       auto headers = ParseHeadersOnly(*head);
       if (Normalized(headers.subject) != Normalized(subject) || !headers.date ||
@@ -160,7 +214,12 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      auto raw = imap_.Message(*it);
+      auto raw = imap_.Message(*it, deadline);
+      if (raw.status().code() == absl::StatusCode::kResourceExhausted) {
+        passed_over->insert(*it);  // not an OTP mail: those are a few KiB
+        ++seen->oversized;
+        continue;
+      }
       if (!raw.ok()) return raw.status();
       auto mail = ParseMail(*raw);
       auto code = mail.ok() ? ExtractOtp(mail->text) : absl::StatusOr<std::string>(mail.status());
@@ -209,6 +268,7 @@ sdk::PluginDefinition Define() {
     }
     ImapOptions imap;
     imap.mailbox_url = config->mailbox_url();
+    if (config->max_answer_bytes() > 0) imap.max_answer_bytes = config->max_answer_bytes();
     struct Secret {
       const std::string& name;
       const char* field;

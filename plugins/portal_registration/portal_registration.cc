@@ -1,6 +1,5 @@
 #include "portal_registration.h"
 
-#include <future>
 #include <map>
 #include <mutex>
 
@@ -141,10 +140,12 @@ class PortalRegistration : public sdk::Instance {
   // The portal's registration and login pages come before any web-service user and carry no
   // login of one (only the office's certificate, and the portal session in `header`), so no
   // role's user changes what they answer: the default account's client serves them all.
-  absl::StatusOr<PortalAnswer> Portal(const std::string& method, const std::string& path,
-                                      const json& body, const std::string& header = "") {
-    auto response = accounts_.Default().client->Unauthenticated(
-        method, "/portal/v1/" + path, method == "GET" ? "" : body.dump(), header);
+  absl::StatusOr<PortalAnswer> Portal(const sdk::CallBase& call, const std::string& method,
+                                      const std::string& path, const json& body,
+                                      const std::string& header = "") {
+    auto response = platform::CallClient(*accounts_.Default().client, call)
+                        .Unauthenticated(method, "/portal/v1/" + path,
+                                         method == "GET" ? "" : body.dump(), header);
     if (!response.ok()) return response.status();
     PortalAnswer a;
     a.body = json::parse(response->body, nullptr, false);
@@ -223,12 +224,8 @@ class PortalRegistration : public sdk::Instance {
     req.set_sent_after(flow->otp_sent_after());
     req.set_timeout_seconds(config_.otp_timeout_seconds() > 0 ? config_.otp_timeout_seconds()
                                                               : 600);
-    std::promise<absl::StatusOr<v1::RequestOtpResponse>> promise;
-    auto future = promise.get_future();
-    host().CallUnary<v1::RequestOtpResponse>(
-        &call, kRequestOtp, req,
-        [&promise](absl::StatusOr<v1::RequestOtpResponse> r) { promise.set_value(std::move(r)); });
-    auto otp = future.get();
+    // Waited on only while this call lasts: its caller leaving or its deadline ends the wait.
+    auto otp = host().CallUnaryAndWait<v1::RequestOtpResponse>(call, kRequestOtp, req);
     if (!otp.ok()) return otp.status();
     flow->set_sealed_otp(sealer_.Seal(otp->code()));
     if (auto s = Save(*flow); !s.ok()) return s;
@@ -238,14 +235,14 @@ class PortalRegistration : public sdk::Instance {
   // ---- steps ----
 
   absl::StatusOr<v1::RegistrationFlow> Start(const v1::StartFirstTimeRegistrationRequest& req,
-                                             const sdk::CallBase&) {
+                                             const sdk::CallBase& call) {
     if (auto s = ValidateEclaimUserId(req.eclaim_user_id()); !s.ok()) {
       return absl::InvalidArgumentError("eclaim_user_id: " + std::string(s.message()));
     }
     if (req.eclaim_password().empty())
       return absl::InvalidArgumentError("eclaim_password: required");
     int64_t asked_at = absl::ToUnixSeconds(host().Now());
-    auto a = Portal("POST", "registration/eclaim",
+    auto a = Portal(call, "POST", "registration/eclaim",
                     {{"kj_id", req.eclaim_user_id()},
                      {"password", req.eclaim_password()},
                      {"security_code", req.security_code()}});
@@ -273,7 +270,8 @@ class PortalRegistration : public sdk::Instance {
     }
     auto code = Code(&*flow, req.code(), v1::OTP_PURPOSE_ECLAIM_REGISTRATION, call);
     if (!code.ok()) return code.status();
-    auto a = Portal("POST", "registration/" + flow->registration_id() + "/otp", {{"code", *code}});
+    auto a =
+        Portal(call, "POST", "registration/" + flow->registration_id() + "/otp", {{"code", *code}});
     if (!a.ok()) return a.status();
     flow->clear_sealed_otp();  // used, accepted or refused: never sent again
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
@@ -286,7 +284,7 @@ class PortalRegistration : public sdk::Instance {
   }
 
   absl::StatusOr<v1::RegistrationFlow> SubmitDetails(const v1::SubmitUserDetailsRequest& req,
-                                                     const sdk::CallBase&) {
+                                                     const sdk::CallBase& call) {
     if (auto s = CheckUserDetails(req.details(), "details"); !s.ok()) return s;
     auto lock = FlowLock(req.flow_id());
     std::lock_guard<std::mutex> held(*lock);
@@ -297,7 +295,7 @@ class PortalRegistration : public sdk::Instance {
       if (flow->step() > v1::REGISTRATION_STEP_CONFIRM) return View(*flow);
       return absl::FailedPreconditionError("flow_id: the one-time password comes first");
     }
-    auto a = Portal("POST", "registration/" + flow->registration_id() + "/user",
+    auto a = Portal(call, "POST", "registration/" + flow->registration_id() + "/user",
                     DetailsJson(req.details()));
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
@@ -308,7 +306,7 @@ class PortalRegistration : public sdk::Instance {
   }
 
   absl::StatusOr<v1::RegistrationFlow> Confirm(const v1::ConfirmRequest& req,
-                                               const sdk::CallBase&) {
+                                               const sdk::CallBase& call) {
     auto lock = FlowLock(req.flow_id());
     std::lock_guard<std::mutex> held(*lock);
     auto flow = Load(req.flow_id());
@@ -317,7 +315,8 @@ class PortalRegistration : public sdk::Instance {
     if (flow->step() != v1::REGISTRATION_STEP_CONFIRM) {
       return absl::FailedPreconditionError("flow_id: the user's details come first");
     }
-    auto a = Portal("POST", "registration/" + flow->registration_id() + "/confirm", json::object());
+    auto a = Portal(call, "POST", "registration/" + flow->registration_id() + "/confirm",
+                    json::object());
     if (!a.ok()) return a.status();
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") return FromBusiness(*a);
     flow->set_step(v1::REGISTRATION_STEP_FIRST_LOGIN);
@@ -363,8 +362,8 @@ class PortalRegistration : public sdk::Instance {
       auto initial = sealer_.Open(flow->sealed_initial_password());
       if (!initial.ok()) return initial.status();
       int64_t asked_at = absl::ToUnixSeconds(host().Now());
-      auto a =
-          Portal("POST", "login", {{"email", flow->details().email()}, {"password", *initial}});
+      auto a = Portal(call, "POST", "login",
+                      {{"email", flow->details().email()}, {"password", *initial}});
       if (!a.ok()) return a.status();
       if (!a->error_code.empty()) return FromBusiness(*a);
       flow->set_login_id(JsonString(a->body, "login_id"));
@@ -376,7 +375,7 @@ class PortalRegistration : public sdk::Instance {
     if (flow->login_stage() == "otp") {
       auto code = Code(&*flow, req.otp_code(), v1::OTP_PURPOSE_PORTAL_LOGIN, call);
       if (!code.ok()) return code.status();
-      auto a = Portal("POST", "login/" + flow->login_id() + "/otp", {{"code", *code}});
+      auto a = Portal(call, "POST", "login/" + flow->login_id() + "/otp", {{"code", *code}});
       if (!a.ok()) return a.status();
       flow->clear_sealed_otp();
       if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
@@ -390,7 +389,7 @@ class PortalRegistration : public sdk::Instance {
       if (auto s = Save(*flow); !s.ok()) return s;
     }
     if (!flow->terms_fetched()) {
-      auto terms = Portal("GET", "login/" + flow->login_id() + "/terms", json::object());
+      auto terms = Portal(call, "GET", "login/" + flow->login_id() + "/terms", json::object());
       if (!terms.ok()) return terms.status();
       if (!terms->error_code.empty()) return FromBusiness(*terms);
       flow->set_terms_fetched(true);
@@ -398,7 +397,7 @@ class PortalRegistration : public sdk::Instance {
     }
     auto password = sealer_.Open(flow->sealed_new_password());
     if (!password.ok()) return password.status();
-    auto a = Portal("POST", "login/" + flow->login_id() + "/password",
+    auto a = Portal(call, "POST", "login/" + flow->login_id() + "/password",
                     {{"new_password", *password},
                      {"new_password_confirmation", *password},
                      {"accept_terms", true}});
@@ -436,11 +435,11 @@ class PortalRegistration : public sdk::Instance {
     return "X-Portal-Session: " + *session;
   }
 
-  absl::StatusOr<v1::PortalUser> AddUser(const v1::AddUserRequest& req, const sdk::CallBase&) {
+  absl::StatusOr<v1::PortalUser> AddUser(const v1::AddUserRequest& req, const sdk::CallBase& call) {
     if (auto s = CheckUserDetails(req.details(), "details"); !s.ok()) return s;
     auto header = Session();
     if (!header.ok()) return header.status();
-    auto a = Portal("POST", "users", DetailsJson(req.details()), *header);
+    auto a = Portal(call, "POST", "users", DetailsJson(req.details()), *header);
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     v1::PortalUser user;
@@ -451,10 +450,10 @@ class PortalRegistration : public sdk::Instance {
   }
 
   absl::StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest&,
-                                                  const sdk::CallBase&) {
+                                                  const sdk::CallBase& call) {
     auto header = Session();
     if (!header.ok()) return header.status();
-    auto a = Portal("GET", "users", json::object(), *header);
+    auto a = Portal(call, "GET", "users", json::object(), *header);
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     v1::ListUsersResponse out;

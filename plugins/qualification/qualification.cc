@@ -73,9 +73,10 @@ class Qualification : public sdk::Instance {
         account.role + "|" + req.insurer().value() + "/" + req.insured().value() + "/" + as_of;
     absl::StatusOr<v1::QualificationResult> result = Cached(key);
     if (!result.ok()) {
-      auto response = account.client->Get(
-          "/api/v1/insured-certificate?insurer_number=" + req.insurer().value() +
-          "&insured_number=" + req.insured().value() + "&as_of=" + as_of);
+      auto response =
+          platform::CallClient(*account.client, call)
+              .Get("/api/v1/insured-certificate?insurer_number=" + req.insurer().value() +
+                   "&insured_number=" + req.insured().value() + "&as_of=" + as_of);
       result = response.ok() ? ParseInsuredCertificate(response->body, as_of)
                              : absl::StatusOr<v1::QualificationResult>(response.status());
       if (result.ok()) Remember(key, *result);
@@ -94,7 +95,7 @@ class Qualification : public sdk::Instance {
                                                        const sdk::CallBase& call) {
     auto as_of = AsOf(req.has_as_of(), req.as_of(), host().Today());
     if (!as_of.ok()) return as_of.status();
-    platform::PlatformClient& client = *accounts_.For(call.info()).client;
+    platform::CallClient client = accounts_.ClientFor(call);
     auto body = ProveCardHolder(host(), call, client, req.reader(), req.pin());
     if (!body.ok()) return body.status();
     (*body)["as_of"] = *as_of;

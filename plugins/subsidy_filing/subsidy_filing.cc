@@ -289,12 +289,12 @@ class SubsidyFiling : public sdk::Instance {
   }
 
   // The office's web-service user for the call's role.
-  platform::PlatformClient& Platform(const sdk::CallBase& call) const {
-    return *accounts_.For(call.info()).client;
+  platform::CallClient Platform(const sdk::CallBase& call) const {
+    return accounts_.ClientFor(call);
   }
 
   // The portal's record of this office's applications, less `app`'s current filing.
-  absl::StatusOr<std::vector<PriorApplication>> Prior(platform::PlatformClient& client,
+  absl::StatusOr<std::vector<PriorApplication>> Prior(const platform::CallClient& client,
                                                       const v1::SubsidyApplication& app) {
     auto response = client.Get("/portal/v1/subsidy/applications");
     if (!response.ok()) return response.status();
@@ -347,7 +347,7 @@ class SubsidyFiling : public sdk::Instance {
           "reasons say first: " +
           absl::StrJoin(app->return_reasons(), " / "));
     }
-    platform::PlatformClient& client = Platform(call);
+    platform::CallClient client = Platform(call);
     auto prior = Prior(client, *app);
     if (!prior.ok()) return prior.status();
     v1::ApplicationReport report =

@@ -57,11 +57,11 @@ void CallBase::OnCancel(std::function<void()> fn) {
   fn();
 }
 
-void CallBase::AlsoOnCancel(std::function<void()> fn) const {
+void CallBase::AddCancelObserver(std::function<void()> fn) const {
   {
     std::lock_guard<std::mutex> lock(mu_);
     if (!IsCancelled()) {
-      also_on_cancel_.push_back(std::move(fn));
+      cancel_observers_.push_back(std::move(fn));
       return;
     }
   }
@@ -70,12 +70,12 @@ void CallBase::AlsoOnCancel(std::function<void()> fn) const {
 
 void CallBase::NotifyCancelled() {
   std::function<void()> fn;
-  std::vector<std::function<void()>> also;
+  std::vector<std::function<void()>> observers;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    cancelled_.store(true, std::memory_order_release);
+    if (cancelled_.exchange(true, std::memory_order_acq_rel)) return;  // told once
     fn = std::move(on_cancel_);
-    also.swap(also_on_cancel_);
+    observers.swap(cancel_observers_);
   }
   // Plugin code on a host thread: an exception must not cross the ABI (see Instance::RunGuarded).
   try {
@@ -85,7 +85,7 @@ void CallBase::NotifyCancelled() {
                                    info_.request_id + " (an internal error)"),
                {});
   }
-  for (auto& f : also) f();
+  for (auto& observer : observers) observer();
 }
 
 bool CallBase::FinishWith(const absl::Status& status, std::string_view response) {

@@ -1,5 +1,7 @@
 #include "kaigo/sdk/host_services.h"
 
+#include <chrono>
+
 #include "absl/time/clock.h"
 #include "kaigo/sdk/abi.h"
 #include "kaigo/sdk/clock.h"
@@ -162,11 +164,37 @@ std::shared_ptr<OutgoingCall> HostServices::CallRaw(
                                                  ToStr(method), ToBytes(request), handler);
   call->Attach(handle);
   if (parent != nullptr) {
-    parent->AlsoOnCancel([weak = std::weak_ptr<OutgoingCall>(call)] {
+    parent->AddCancelObserver([weak = std::weak_ptr<OutgoingCall>(call)] {
       if (auto outgoing = weak.lock()) outgoing->Cancel();
     });
   }
   return call;
+}
+
+absl::Status HostServices::AwaitOutgoing(const CallBase& parent, std::string_view method,
+                                         const std::shared_ptr<OutgoingWait>& wait,
+                                         OutgoingCall& call) const {
+  parent.AddCancelObserver([wait] {
+    std::lock_guard<std::mutex> lock(wait->mu);
+    wait->cancelled = true;
+    wait->changed.notify_all();
+  });
+  auto ended = [&wait] { return wait->finished || wait->cancelled; };
+  std::unique_lock<std::mutex> lock(wait->mu);
+  if (int64_t deadline = parent.info().deadline_unix_ms; deadline > 0) {
+    wait->changed.wait_until(
+        lock, std::chrono::system_clock::time_point(std::chrono::milliseconds(deadline)), ended);
+  } else {
+    wait->changed.wait(lock, ended);
+  }
+  if (wait->finished) return absl::OkStatus();
+  bool cancelled = wait->cancelled;
+  lock.unlock();
+  call.Cancel();
+  return cancelled ? absl::CancelledError(std::string(method) +
+                                          ": the caller cancelled while it was awaited")
+                   : absl::DeadlineExceededError(std::string(method) +
+                                                 ": no answer before the call's deadline");
 }
 
 void HostServices::CancelAndAwaitOutgoing() const {

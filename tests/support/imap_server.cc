@@ -72,4 +72,23 @@ ImapServer::~ImapServer() { StopChild(&pid_); }
 
 std::string ImapServer::Log() const { return ReadFile(dir_->path() + "/dovecot.log"); }
 
+PlatformBinding MailboxBinding(const ImapServer* server, const SandboxProcess& sandbox,
+                               const TempDir& dir, const std::string& address,
+                               std::vector<std::pair<std::string, std::string>>* secrets,
+                               const std::vector<std::string>& more_settings) {
+  secrets->push_back({"mail_user", dir.Write("secrets/mail_user", address + "\n")});
+  secrets->push_back({"mail_password", dir.Write("secrets/mail_password",
+                                                 std::string(ImapServer::kPassword) + "\n")});
+  secrets->push_back({"mail_ca", sandbox.dir() + "/ca.crt"});
+  PlatformBinding mailbox = {
+      "kaigo.v1.OtpService",
+      "otp_mailbox",
+      {"mailbox_url: imaps://127.0.0.1:" + std::to_string(server ? server->port() : 1) + "/INBOX",
+       "username_secret: mail_user", "password_secret: mail_password", "ca_secret: mail_ca",
+       "poll_interval_ms: 200"},
+      false};
+  mailbox.settings.insert(mailbox.settings.end(), more_settings.begin(), more_settings.end());
+  return mailbox;
+}
+
 }  // namespace kaigo::testing

@@ -8,6 +8,8 @@
 
 #include <memory>
 #include <string>
+#include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/support/test_env.h"
@@ -31,6 +33,14 @@ class ImapServer {
   pid_t pid_ = -1;
   int port_ = 0;
 };
+
+// An office's otp_mailbox binding that reads `address`'s mail from `server` (null: a port that
+// serves nothing) every 200 ms, with `more_settings`. Its secrets (mail_user, mail_password,
+// mail_ca: the sandbox's CA) are written into `dir` and appended to `secrets`.
+PlatformBinding MailboxBinding(const ImapServer* server, const SandboxProcess& sandbox,
+                               const TempDir& dir, const std::string& address,
+                               std::vector<std::pair<std::string, std::string>>* secrets,
+                               const std::vector<std::string>& more_settings = {});
 
 }  // namespace kaigo::testing
 

@@ -1,7 +1,5 @@
 #include "card_proof.h"
 
-#include <future>
-
 #include "absl/strings/escaping.h"
 #include "kaigo/v1/card_reader.pb.h"
 #include "platform_json.h"
@@ -10,7 +8,7 @@ namespace kaigo::plugins {
 
 absl::StatusOr<nlohmann::json> ProveCardHolder(const sdk::HostServices& host,
                                                const sdk::CallBase& call,
-                                               platform::PlatformClient& client,
+                                               const platform::CallClient& client,
                                                const std::string& reader, const std::string& pin) {
   auto issued = client.Get("/api/v1/card/challenge");
   if (!issued.ok()) return issued.status();
@@ -25,14 +23,9 @@ absl::StatusOr<nlohmann::json> ProveCardHolder(const sdk::HostServices& host,
   authenticate.set_reader(reader);
   authenticate.set_pin(pin);
   authenticate.set_challenge(challenge);
-  std::promise<absl::StatusOr<kaigo::v1::HolderAuthentication>> signed_promise;
-  auto signed_future = signed_promise.get_future();
-  host.CallUnary<kaigo::v1::HolderAuthentication>(
-      &call, "/kaigo.v1.CardReaderService/AuthenticateHolder", authenticate,
-      [&signed_promise](absl::StatusOr<kaigo::v1::HolderAuthentication> result) {
-        signed_promise.set_value(std::move(result));
-      });
-  absl::StatusOr<kaigo::v1::HolderAuthentication> holder = signed_future.get();
+  absl::StatusOr<kaigo::v1::HolderAuthentication> holder =
+      host.CallUnaryAndWait<kaigo::v1::HolderAuthentication>(
+          call, "/kaigo.v1.CardReaderService/AuthenticateHolder", authenticate);
   if (!holder.ok()) return holder.status();
   return nlohmann::json{{"challenge", absl::Base64Escape(challenge)},
                         {"certificate", absl::Base64Escape(holder->certificate())},

@@ -9,7 +9,7 @@
 #include "absl/status/statusor.h"
 #include "kaigo/sdk/host_services.h"
 #include "nlohmann/json.hpp"
-#include "platform_client.h"
+#include "platform_connection.h"
 
 namespace kaigo::plugins {
 
@@ -17,7 +17,7 @@ namespace kaigo::plugins {
 // The card reader concern's errors (wrong PIN, card removed, …) come back unchanged.
 absl::StatusOr<nlohmann::json> ProveCardHolder(const sdk::HostServices& host,
                                                const sdk::CallBase& call,
-                                               platform::PlatformClient& client,
+                                               const platform::CallClient& client,
                                                const std::string& reader, const std::string& pin);
 
 }  // namespace kaigo::plugins

@@ -4,6 +4,7 @@
 #include <openssl/ssl.h>
 #include <openssl/x509_vfy.h>
 
+#include <algorithm>
 #include <thread>
 
 #include "absl/strings/str_cat.h"
@@ -24,9 +25,31 @@ struct PlatformClient::Handle {
 
 namespace {
 
+// An answer more slowly than this, for this long, ends the attempt (a slow drip).
+constexpr long kLowSpeedBytesPerSecond = 1024;
+constexpr long kLowSpeedSeconds = 10;
+
+// Where an answer's bytes go: up to `cap`, then the transfer is ended (`over` says why).
+struct AnswerSink {
+  std::string* body;
+  int64_t cap;
+  bool over = false;
+};
+
 size_t Append(char* data, size_t size, size_t count, void* out) {
-  static_cast<std::string*>(out)->append(data, size * count);
+  auto* sink = static_cast<AnswerSink*>(out);
+  if (static_cast<int64_t>(sink->body->size() + size * count) > sink->cap) {
+    sink->over = true;
+    return 0;  // ends the transfer with CURLE_WRITE_ERROR
+  }
+  sink->body->append(data, size * count);
   return size * count;
+}
+
+// Ends the transfer (CURLE_ABORTED_BY_CALLBACK) once the calling gRPC call's caller has gone.
+int AbortWhenCancelled(void* bounds, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  const auto& cancelled = static_cast<const RequestBounds*>(bounds)->cancelled;
+  return cancelled && cancelled() ? 1 : 0;
 }
 
 // Certificates are checked at the host's clock, as the platform checks ours: under a test clock
@@ -38,15 +61,20 @@ CURLcode VerifyAtClock(CURL*, void* ssl_ctx, void* options) {
   return CURLE_OK;
 }
 
-bool Transient(CURLcode code) {
+bool TlsProblem(CURLcode code) {
   switch (code) {
-    case CURLE_COULDNT_CONNECT:
-    case CURLE_COULDNT_RESOLVE_HOST:
-    case CURLE_OPERATION_TIMEDOUT:
-    case CURLE_GOT_NOTHING:
-    case CURLE_SEND_ERROR:
-    case CURLE_RECV_ERROR:
-    case CURLE_PARTIAL_FILE:
+    case CURLE_SSL_CONNECT_ERROR:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_CIPHER:
+    case CURLE_SSL_ENGINE_NOTFOUND:
+    case CURLE_SSL_ENGINE_SETFAILED:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_USE_SSL_FAILED:
       return true;
     default:
       return false;
@@ -59,9 +87,9 @@ std::string ErrorMessage(const Response& r) {
   return message.empty() ? absl::StrCat("HTTP ", r.http_status) : message;
 }
 
-absl::Status FromHttp(const Response& r) {
+absl::Status FromHttp(const Response& r, const std::string& endpoint) {
   if (r.http_status >= 200 && r.http_status < 300) return absl::OkStatus();
-  std::string message = "platform: " + ErrorMessage(r);
+  std::string message = "platform " + endpoint + ": " + ErrorMessage(r);
   switch (r.http_status) {
     case 400:
       return absl::InternalError(message);  // our request was malformed
@@ -96,6 +124,8 @@ absl::StatusOr<std::unique_ptr<PlatformClient>> PlatformClient::Create(ClientOpt
     return absl::InvalidArgumentError("client_p12: the office certificate is required");
   }
   if (options.max_attempts < 1) options.max_attempts = 1;
+  if (options.max_call <= absl::ZeroDuration()) options.max_call = ClientOptions().max_call;
+  if (options.max_answer_bytes <= 0) options.max_answer_bytes = ClientOptions().max_answer_bytes;
   return std::unique_ptr<PlatformClient>(new PlatformClient(std::move(options)));
 }
 
@@ -106,6 +136,21 @@ PlatformClient::~PlatformClient() = default;
 ClientStats PlatformClient::stats() const {
   std::lock_guard<std::mutex> lock(stats_mu_);
   return stats_;
+}
+
+PlatformClient::Budget PlatformClient::BudgetFor(const RequestBounds& bounds) const {
+  absl::Time most = absl::Now() + options_.max_call;
+  if (bounds.deadline < most) return Budget{bounds.deadline, "the call's deadline", &bounds};
+  return Budget{most, "the per-call maximum (platform.max_call_ms)", &bounds};
+}
+
+std::string PlatformClient::Endpoint(const std::string& path) const {
+  return options_.base_url + path.substr(0, path.find('?'));  // a query may hold personal data
+}
+
+absl::Status PlatformClient::OutOfTime(const std::string& path, const Budget& budget) const {
+  return absl::DeadlineExceededError(
+      absl::StrCat("platform ", Endpoint(path), ": no complete answer within ", budget.end_reason));
 }
 
 std::unique_ptr<PlatformClient::Handle> PlatformClient::TakeHandle() {
@@ -143,10 +188,11 @@ absl::Status PlatformClient::BreakerAllows() {
                    absl::FormatTime("%H:%M:%S", open_until_, absl::LocalTimeZone())));
 }
 
-void PlatformClient::BreakerRecord(bool unavailable) {
+void PlatformClient::BreakerRecord(Outcome outcome) {
   std::lock_guard<std::mutex> lock(breaker_mu_);
   trial_running_ = false;
-  if (!unavailable) {
+  if (outcome == Outcome::kUnknown) return;  // the caller went away: no verdict on the platform
+  if (outcome == Outcome::kAnswered) {
     consecutive_failures_ = 0;
     return;
   }
@@ -158,7 +204,13 @@ void PlatformClient::BreakerRecord(bool unavailable) {
 absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, const std::string& path,
                                                  const std::string& body, const std::string& bearer,
                                                  const std::string& content_type,
-                                                 const std::string& extra_header) {
+                                                 const std::string& extra_header,
+                                                 const Budget& budget) {
+  absl::Duration left = budget.end - absl::Now();
+  if (left <= absl::ZeroDuration()) return OutOfTime(path, budget);
+  bool cut_by_budget = left < options_.timeout;
+  long timeout_ms = std::max<long>(
+      1, static_cast<long>(absl::ToInt64Milliseconds(std::min(left, options_.timeout))));
   auto handle = TakeHandle();
   CURL* c = handle->curl;
   curl_easy_reset(c);  // options go; the connection cache stays
@@ -179,8 +231,17 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
   curl_easy_setopt(c, CURLOPT_SSLCERT_BLOB, &cert);
   curl_easy_setopt(c, CURLOPT_KEYPASSWD, options_.client_p12_password.c_str());
   if (!options_.ca_pem.empty()) curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
-  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS,
-                   static_cast<long>(absl::ToInt64Milliseconds(options_.timeout)));
+  curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, kLowSpeedBytesPerSecond);
+  curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, kLowSpeedSeconds);
+  curl_easy_setopt(c, CURLOPT_MAXFILESIZE_LARGE,
+                   static_cast<curl_off_t>(options_.max_answer_bytes));
+  curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, &AbortWhenCancelled);
+  curl_easy_setopt(c, CURLOPT_XFERINFODATA, budget.bounds);
+  char detail[CURL_ERROR_SIZE] = {};
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
   if (options_.now) {
     curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, &VerifyAtClock);
@@ -188,21 +249,33 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
   }
   curl_easy_setopt(c, CURLOPT_HTTPHEADER, headers);
   curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, &Append);
-  curl_easy_setopt(c, CURLOPT_WRITEDATA, &response.body);
+  AnswerSink sink{&response.body, options_.max_answer_bytes};
+  curl_easy_setopt(c, CURLOPT_WRITEDATA, &sink);
   if (method == "POST") {
     curl_easy_setopt(c, CURLOPT_POSTFIELDS, body.c_str());
     curl_easy_setopt(c, CURLOPT_POSTFIELDSIZE, static_cast<long>(body.size()));
   }
   CURLcode code = curl_easy_perform(c);
   curl_slist_free_all(headers);
+  curl_easy_setopt(c, CURLOPT_ERRORBUFFER, nullptr);  // `detail` ends here; the handle lives on
   if (code != CURLE_OK) {
-    std::string what = curl_easy_strerror(code);
-    if (Transient(code)) {
-      ReturnHandle(std::move(handle));
-      return absl::UnavailableError("platform unreachable: " + what);
+    std::string what = detail[0] != '\0' ? detail : curl_easy_strerror(code);
+    std::string endpoint = Endpoint(path);
+    if (TlsProblem(code)) {
+      // TLS and certificate problems do not heal by retrying.
+      return absl::FailedPreconditionError("platform " + endpoint + ": TLS: " + what);
     }
-    // TLS and certificate problems do not heal by retrying.
-    return absl::FailedPreconditionError("platform TLS: " + what);
+    ReturnHandle(std::move(handle));
+    if (code == CURLE_ABORTED_BY_CALLBACK) {
+      return absl::CancelledError("platform " + endpoint + ": the caller cancelled");
+    }
+    if (sink.over || code == CURLE_FILESIZE_EXCEEDED) {
+      return absl::UnavailableError(
+          absl::StrCat("platform ", endpoint, ": platform answer larger than ",
+                       options_.max_answer_bytes, " bytes (platform.max_answer_bytes)"));
+    }
+    if (code == CURLE_OPERATION_TIMEDOUT && cut_by_budget) return OutOfTime(path, budget);
+    return absl::UnavailableError("platform " + endpoint + " unreachable: " + what);
   }
   curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &response.http_status);
   char* type = nullptr;
@@ -214,7 +287,7 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
 
 absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
                                                   const std::string& path, const std::string& body,
-                                                  const std::string& bearer,
+                                                  const std::string& bearer, const Budget& budget,
                                                   const std::string& content_type,
                                                   const std::string& extra_header) {
   absl::Duration backoff = options_.initial_backoff;
@@ -222,13 +295,20 @@ absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     if (absl::Status allowed = BreakerAllows(); !allowed.ok()) return allowed;
     absl::StatusOr<Response> response =
-        Attempt(method, path, body, bearer, content_type, extra_header);
-    absl::Status status = response.ok() ? FromHttp(*response) : response.status();
-    bool unavailable = status.code() == absl::StatusCode::kUnavailable;
-    BreakerRecord(unavailable);
-    if (!unavailable) return status.ok() ? response : absl::StatusOr<Response>(status);
+        Attempt(method, path, body, bearer, content_type, extra_header, budget);
+    absl::Status status = response.ok() ? FromHttp(*response, Endpoint(path)) : response.status();
+    // A platform that does not answer in time is as unavailable as one that refuses.
+    bool unavailable = status.code() == absl::StatusCode::kUnavailable ||
+                       status.code() == absl::StatusCode::kDeadlineExceeded;
+    BreakerRecord(status.code() == absl::StatusCode::kCancelled ? Outcome::kUnknown
+                  : unavailable                                 ? Outcome::kUnavailable
+                                                                : Outcome::kAnswered);
+    if (status.code() != absl::StatusCode::kUnavailable) {
+      return status.ok() ? response : absl::StatusOr<Response>(status);
+    }
     last = status;
     if (attempt < options_.max_attempts) {
+      if (absl::Now() + backoff >= budget.end) break;  // no time left for another attempt
       {
         std::lock_guard<std::mutex> lock(stats_mu_);
         ++stats_.retries;
@@ -240,9 +320,9 @@ absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
   return last;
 }
 
-absl::Status PlatformClient::Login() {
+absl::Status PlatformClient::Login(const Budget& budget) {
   json request = {{"user_id", options_.user_id}, {"password", options_.password}};
-  auto response = Exchange("POST", "/api/v1/login", request.dump(), "");
+  auto response = Exchange("POST", "/api/v1/login", request.dump(), "", budget);
   if (!response.ok()) return response.status();
   auto tokens = ParseTokens(response->body);
   if (!tokens.ok()) return tokens.status();
@@ -253,14 +333,19 @@ absl::Status PlatformClient::Login() {
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::string> PlatformClient::AccessToken(bool renew, const std::string& rejected) {
-  std::lock_guard<std::mutex> lock(auth_mu_);
+absl::StatusOr<std::string> PlatformClient::AccessToken(bool renew, const std::string& rejected,
+                                                        const Budget& budget) {
+  // Another call's login or refresh may hold the lock; it is waited on only within this budget.
+  std::unique_lock<std::timed_mutex> lock(auth_mu_, std::defer_lock);
+  if (!lock.try_lock_until(absl::ToChronoTime(budget.end))) {
+    return OutOfTime("/api/v1/login", budget);
+  }
   if (!access_token_.empty() && (!renew || access_token_ != rejected)) {
     return access_token_;  // another call already renewed it
   }
   if (renew && !refresh_token_.empty()) {
     json request = {{"refresh_token", refresh_token_}};
-    auto response = Exchange("POST", "/api/v1/token/refresh", request.dump(), "");
+    auto response = Exchange("POST", "/api/v1/token/refresh", request.dump(), "", budget);
     auto tokens =
         response.ok() ? ParseTokens(response->body) : absl::StatusOr<Tokens>(response.status());
     if (tokens.ok()) {
@@ -275,40 +360,44 @@ absl::StatusOr<std::string> PlatformClient::AccessToken(bool renew, const std::s
     }
     // The refresh token expired (8 h) or was refused: log in again.
   }
-  if (absl::Status s = Login(); !s.ok()) return s;
+  if (absl::Status s = Login(budget); !s.ok()) return s;
   return access_token_;
 }
 
-absl::StatusOr<Response> PlatformClient::Get(const std::string& path_and_query) {
-  return Authorized("GET", path_and_query, "", "");
+absl::StatusOr<Response> PlatformClient::Get(const std::string& path_and_query,
+                                             const RequestBounds& bounds) {
+  return Authorized("GET", path_and_query, "", "", BudgetFor(bounds));
 }
 
 absl::StatusOr<Response> PlatformClient::Post(const std::string& path, const std::string& body,
-                                              const std::string& content_type) {
-  return Authorized("POST", path, body, content_type);
+                                              const std::string& content_type,
+                                              const RequestBounds& bounds) {
+  return Authorized("POST", path, body, content_type, BudgetFor(bounds));
 }
 
 absl::StatusOr<Response> PlatformClient::Unauthenticated(const std::string& method,
                                                          const std::string& path,
                                                          const std::string& body,
-                                                         const std::string& header) {
-  return Exchange(method, path, body, "", "application/json", header);
+                                                         const std::string& header,
+                                                         const RequestBounds& bounds) {
+  return Exchange(method, path, body, "", BudgetFor(bounds), "application/json", header);
 }
 
 absl::StatusOr<Response> PlatformClient::Authorized(const std::string& method,
                                                     const std::string& path,
                                                     const std::string& body,
-                                                    const std::string& content_type) {
-  auto token = AccessToken(false, "");
+                                                    const std::string& content_type,
+                                                    const Budget& budget) {
+  auto token = AccessToken(false, "", budget);
   if (!token.ok()) return token.status();
-  auto response = Exchange(method, path, body, *token, content_type);
+  auto response = Exchange(method, path, body, *token, budget, content_type);
   if (response.ok() || response.status().code() != absl::StatusCode::kUnauthenticated) {
     return response;
   }
   // The access token was refused (expired after 60 min): renew once and repeat.
-  token = AccessToken(true, *token);
+  token = AccessToken(true, *token, budget);
   if (!token.ok()) return token.status();
-  return Exchange(method, path, body, *token, content_type);
+  return Exchange(method, path, body, *token, budget, content_type);
 }
 
 }  // namespace kaigo::platform

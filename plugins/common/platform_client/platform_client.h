@@ -10,6 +10,13 @@
 //   fail fast with UNAVAILABLE until `breaker_cooldown` has passed, when one trial call goes
 //   through.
 //
+// Every request is bounded: by `max_call` (login, retries and backoff included), by the calling
+// gRPC call's deadline and its caller cancelling (RequestBounds; see CallClient in
+// platform_connection.h), each attempt by `timeout` and a low-speed limit (an answer slower than
+// 1 KiB/s for 10 s ends), and its answer by `max_answer_bytes`. What ends a request early
+// reaches the caller as DEADLINE_EXCEEDED (no answer in time) or UNAVAILABLE (too slow, too
+// large, unreachable), naming the endpoint (its path, never its query), never as INTERNAL.
+//
 // Business errors (HTTP 200 with {"error": …}) are successful responses here: callers read them.
 // Thread-safe; calls block (call them from worker threads, never from an RPC thread).
 #ifndef KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_CLIENT_H_
@@ -36,11 +43,21 @@ struct ClientOptions {
   std::string password;
   int max_attempts = 3;  // per call, for UNAVAILABLE answers
   absl::Duration initial_backoff = absl::Milliseconds(100);
-  absl::Duration timeout = absl::Seconds(10);  // per attempt
+  absl::Duration timeout = absl::Seconds(10);   // per attempt
+  absl::Duration max_call = absl::Seconds(30);  // per call: login, retries and backoff included
+  // A received care-plan file (≤ 20 MiB, raw) is the largest legitimate answer.
+  int64_t max_answer_bytes = int64_t{32} << 20;
   int breaker_threshold = 5;
   absl::Duration breaker_cooldown = absl::Seconds(10);
   // The clock at which the platform's certificate is checked (the host's); empty: the system's.
   std::function<absl::Time()> now;
+};
+
+// What ends one request sooner than ClientOptions::max_call: the calling gRPC call's deadline and
+// its caller going away. The default bounds nothing more (work outside any call).
+struct RequestBounds {
+  absl::Time deadline = absl::InfiniteFuture();
+  std::function<bool()> cancelled;  // polled while a request runs; empty: never
 };
 
 struct Response {
@@ -67,49 +84,65 @@ class PlatformClient {
   // An authenticated GET of `path_and_query` ("/api/v1/…?…"). Errors: UNAVAILABLE (retry later),
   // UNAUTHENTICATED (credentials refused or locked), PERMISSION_DENIED, NOT_FOUND,
   // FAILED_PRECONDITION (TLS: certificate refused), INTERNAL (a malformed request).
-  absl::StatusOr<Response> Get(const std::string& path_and_query);
+  absl::StatusOr<Response> Get(const std::string& path_and_query, const RequestBounds& bounds = {});
   // An authenticated POST, with the same errors. Retried like a GET on UNAVAILABLE answers: only
   // for requests the platform treats as idempotent (e.g. carrying a client reference).
   absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
-                                const std::string& content_type = "application/json");
+                                const std::string& content_type = "application/json",
+                                const RequestBounds& bounds = {});
 
   // A request without the web API's login, for the portal's registration and login pages (which
   // come before any user exists), with `header` ("Name: value") added when not empty. Retried
   // like the others on UNAVAILABLE answers.
   absl::StatusOr<Response> Unauthenticated(const std::string& method, const std::string& path,
-                                           const std::string& body, const std::string& header = "");
+                                           const std::string& body, const std::string& header = "",
+                                           const RequestBounds& bounds = {});
 
   ClientStats stats() const;
 
  private:
   struct Handle;
+  // One call's bounds: when it must have ended, and why then; whether its caller has gone.
+  struct Budget {
+    absl::Time end;
+    const char* end_reason;  // "the call's deadline" or "platform.max_call_ms"
+    const RequestBounds* bounds;
+  };
   explicit PlatformClient(ClientOptions options);
+  Budget BudgetFor(const RequestBounds& bounds) const;
 
   // With the access token, renewed once if the platform refuses it.
   absl::StatusOr<Response> Authorized(const std::string& method, const std::string& path,
-                                      const std::string& body, const std::string& content_type);
+                                      const std::string& body, const std::string& content_type,
+                                      const Budget& budget);
   // One HTTP exchange with retries and the breaker; `bearer` empty for login/refresh.
   absl::StatusOr<Response> Exchange(const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& bearer,
+                                    const Budget& budget,
                                     const std::string& content_type = "application/json",
                                     const std::string& extra_header = "");
   absl::StatusOr<Response> Attempt(const std::string& method, const std::string& path,
                                    const std::string& body, const std::string& bearer,
-                                   const std::string& content_type,
-                                   const std::string& extra_header);
+                                   const std::string& content_type, const std::string& extra_header,
+                                   const Budget& budget);
   // A valid access token: the current one, or after a refresh or a login.
-  absl::StatusOr<std::string> AccessToken(bool renew, const std::string& rejected);
-  absl::Status Login();
+  absl::StatusOr<std::string> AccessToken(bool renew, const std::string& rejected,
+                                          const Budget& budget);
+  absl::Status Login(const Budget& budget);
+  // DEADLINE_EXCEEDED naming the endpoint and what bounded the call.
+  absl::Status OutOfTime(const std::string& path, const Budget& budget) const;
   std::unique_ptr<Handle> TakeHandle();
   void ReturnHandle(std::unique_ptr<Handle> handle);
+  std::string Endpoint(const std::string& path) const;  // base URL and path, without the query
   absl::Status BreakerAllows();
-  void BreakerRecord(bool unavailable);
+  enum class Outcome { kAnswered, kUnavailable, kUnknown };
+  void BreakerRecord(Outcome outcome);
 
   const ClientOptions options_;
   std::mutex pool_mu_;
   std::vector<std::unique_ptr<Handle>> pool_;
 
-  std::mutex auth_mu_;  // one login or refresh at a time
+  std::timed_mutex auth_mu_;  // one login or refresh at a time; waited on within the budget
   std::string access_token_;
   std::string refresh_token_;
 

@@ -85,6 +85,8 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
   }
   if (settings.timeout_ms() > 0) common.timeout = absl::Milliseconds(settings.timeout_ms());
   if (settings.max_attempts() > 0) common.max_attempts = settings.max_attempts();
+  if (settings.max_call_ms() > 0) common.max_call = absl::Milliseconds(settings.max_call_ms());
+  if (settings.max_answer_bytes() > 0) common.max_answer_bytes = settings.max_answer_bytes();
 
   // One client per user, from the common options with that user's credentials.
   auto client_of = [&](const std::string& field, const std::string& user_id_secret,
@@ -122,6 +124,13 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
             [](const auto& a, const auto& b) { return a.first < b.first; });
   for (auto& [rank, account] : ranked) accounts.by_role_.push_back(std::move(account));
   return accounts;
+}
+
+CallClient::CallClient(PlatformClient& client, const sdk::CallBase& call) : client_(&client) {
+  if (call.info().deadline_unix_ms > 0) {
+    bounds_.deadline = absl::FromUnixMillis(call.info().deadline_unix_ms);
+  }
+  bounds_.cancelled = [&call] { return call.IsCancelled(); };
 }
 
 const PlatformAccount& PlatformAccounts::For(const sdk::CallInfo& call) const {

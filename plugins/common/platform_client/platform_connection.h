@@ -10,7 +10,10 @@
 //
 //   auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
 //   …
-//   auto answer = accounts_.For(call.info()).client->Get("/api/v1/…");
+//   auto answer = accounts_.ClientFor(call).Get("/api/v1/…");
+//
+// ClientFor binds the account's client to the call: each request ends by the call's deadline and
+// when its caller cancels, besides the connection's own maximum (max_call_ms).
 //
 // A call acting in one role (x-kaigo-role, or the one role its caller holds and the method allows)
 // uses that role's account when the office binds one; a call acting in several roles, a role
@@ -29,6 +32,7 @@
 
 #include "absl/status/statusor.h"
 #include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/sdk/call.h"
 #include "kaigo/sdk/call_context.h"
 #include "kaigo/sdk/host_services.h"
 #include "platform_client.h"
@@ -39,6 +43,30 @@ namespace kaigo::platform {
 struct PlatformAccount {
   std::string role;  // the role it is bound to ("care_manager"); empty for the default user
   std::unique_ptr<PlatformClient> client;
+};
+
+// A PlatformClient as one call uses it: every request is bounded by that call's deadline and ends
+// when its caller cancels. Cheap to copy; valid while the call and the client live.
+class CallClient {
+ public:
+  CallClient(PlatformClient& client, const sdk::CallBase& call);
+
+  absl::StatusOr<Response> Get(const std::string& path_and_query) const {
+    return client_->Get(path_and_query, bounds_);
+  }
+  absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
+                                const std::string& content_type = "application/json") const {
+    return client_->Post(path, body, content_type, bounds_);
+  }
+  absl::StatusOr<Response> Unauthenticated(const std::string& method, const std::string& path,
+                                           const std::string& body,
+                                           const std::string& header = "") const {
+    return client_->Unauthenticated(method, path, body, header, bounds_);
+  }
+
+ private:
+  PlatformClient* client_;
+  RequestBounds bounds_;
 };
 
 class PlatformAccounts {
@@ -56,6 +84,10 @@ class PlatformAccounts {
 
   // The account a call acting in `call.roles` uses (see the top of this file).
   const PlatformAccount& For(const sdk::CallInfo& call) const;
+  // That account's client, bound to `call` (its deadline and cancellation).
+  CallClient ClientFor(const sdk::CallBase& call) const {
+    return CallClient(*For(call.info()).client, call);
+  }
   // The default user's, for work outside any call.
   const PlatformAccount& Default() const { return default_; }
   // The roles bound to their own user, care_manager first.

@@ -44,14 +44,14 @@ class CallBase {
   // Runs `fn` once when the caller cancels, at once if it already has. Runs on a host thread and
   // must not block; it usually finishes the call or wakes whatever will.
   void OnCancel(std::function<void()> fn);
+  // For code that holds the call as const — a BlockingUnary handler, which runs while the call
+  // may be cancelled — and beside any OnCancel: `fn` runs once when the caller cancels, at once
+  // if it already has, on a host thread, and must not block (it wakes whatever waits).
+  // HostServices cancels the outgoing calls started on a call's behalf this way.
+  void AddCancelObserver(std::function<void()> fn) const;
 
   // The ABI handle, for HostServices::Audit and outgoing calls that inherit this call's context.
   const kaigo_call* handle() const { return call_; }
-
-  // Also runs `fn` when the caller cancels (at once if it already has), after the OnCancel
-  // handler: HostServices cancels the outgoing calls started on this call's behalf this way.
-  // Must not block.
-  void AlsoOnCancel(std::function<void()> fn) const;
 
  protected:
   // Returns false if the call had already finished.
@@ -71,7 +71,7 @@ class CallBase {
   std::atomic<bool> finished_{false};
   mutable std::mutex mu_;
   std::function<void()> on_cancel_;
-  mutable std::vector<std::function<void()>> also_on_cancel_;
+  mutable std::vector<std::function<void()>> cancel_observers_;
   // Keeps the object alive until the call has finished (the host's handle refers to it).
   std::shared_ptr<CallBase> self_;
 };

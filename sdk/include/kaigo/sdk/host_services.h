@@ -133,6 +133,26 @@ class HostServices {
         });
   }
 
+  // For a blocking handler (BlockingUnary): calls another concern and waits for its answer, but
+  // only as long as `parent` lasts — its caller cancelling (CANCELLED) or its deadline passing
+  // (DEADLINE_EXCEEDED, naming `method`) ends the wait and cancels the outgoing call.
+  template <class Response>
+  absl::StatusOr<Response> CallUnaryAndWait(const CallBase& parent, std::string_view method,
+                                            const google::protobuf::MessageLite& request) const {
+    auto wait = std::make_shared<OutgoingWait>();
+    auto result = std::make_shared<absl::StatusOr<Response>>(absl::UnknownError("no answer"));
+    auto call = CallUnary<Response>(&parent, method, request,
+                                    [wait, result](absl::StatusOr<Response> answer) {
+                                      std::lock_guard<std::mutex> lock(wait->mu);
+                                      *result = std::move(answer);
+                                      wait->finished = true;
+                                      wait->changed.notify_all();
+                                    });
+    if (absl::Status s = AwaitOutgoing(parent, method, wait, *call); !s.ok()) return s;
+    std::lock_guard<std::mutex> lock(wait->mu);
+    return std::move(*result);
+  }
+
   // Cancels every outgoing call still running and waits for them to finish. The SDK calls it
   // before destroying an instance.
   void CancelAndAwaitOutgoing() const;
@@ -141,6 +161,18 @@ class HostServices {
   kaigo_host* host() const { return host_; }
 
  private:
+  // What CallUnaryAndWait waits on: the outgoing call finishing, or the parent's caller leaving.
+  struct OutgoingWait {
+    std::mutex mu;
+    std::condition_variable changed;
+    bool finished = false;
+    bool cancelled = false;
+  };
+  // Waits until `wait` is finished, the parent is cancelled or its deadline passes; cancels
+  // `call` unless it finished.
+  absl::Status AwaitOutgoing(const CallBase& parent, std::string_view method,
+                             const std::shared_ptr<OutgoingWait>& wait, OutgoingCall& call) const;
+
   struct Outgoing {
     std::mutex mu;
     std::condition_variable idle;
