@@ -118,6 +118,8 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   }
   engine->config_path_ = loaded.path;
   engine->config_dir_ = loaded.dir;
+  engine->limiter_ =
+      std::make_unique<CallLimiter>(CallLimits::From(loaded.config.server().call_limits()));
   engine->logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
   auto store = check_only ? OpenSqliteStore("") : OpenStore(loaded.config.store(), loaded.dir);
   if (!store.ok()) {

@@ -21,6 +21,7 @@
 #include "engine/metrics/metrics.h"
 #include "engine/plugin/plugin_image.h"
 #include "engine/plugin/plugin_instance.h"
+#include "engine/router/call_limiter.h"
 #include "engine/router/routing_table.h"
 #include "engine/store/store.h"
 #include "kaigo/v1/engine.pb.h"
@@ -67,6 +68,8 @@ class Engine : public CallRouter {
   Metrics& metrics() { return metrics_; }
   Store& store() { return *store_; }
   const Clock& clock() const { return clock_; }
+  // Calls in flight per office and caller (server.call_limits, fixed at start).
+  CallLimiter& limiter() { return *limiter_; }
 
  private:
   Engine() = default;
@@ -99,6 +102,7 @@ class Engine : public CallRouter {
   std::string config_dir_;
   kaigo::v1::EngineConfig running_config_;
   Clock clock_;
+  std::unique_ptr<CallLimiter> limiter_;
   JsonLogger logger_;
   Metrics metrics_;
   std::unique_ptr<Store> store_;

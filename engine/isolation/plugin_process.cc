@@ -346,9 +346,16 @@ void PluginProcess::Dispatch(Frame& frame) {
         std::lock_guard<std::mutex> lock(mu_);
         generation = generation_;
       }
-      host_work_.Submit([this, request = std::move(*frame.mutable_host_request()), generation] {
-        ServeHostRequest(request, generation);
-      });
+      uint64_t id = frame.host_request().id();
+      bool queued = host_work_.Submit([this, request = std::move(*frame.mutable_host_request()),
+                                       generation] { ServeHostRequest(request, generation); });
+      if (!queued) {  // the child waits for an answer: it gets a refusal
+        Frame refusal;
+        refusal.mutable_host_reply()->set_id(id);
+        refusal.mutable_host_reply()->set_code(KAIGO_CODE_RESOURCE_EXHAUSTED);
+        std::lock_guard<std::mutex> lock(mu_);
+        if (reply_sender_ != nullptr) reply_sender_->Send(refusal);
+      }
       return;
     }
     case Frame::kLog:

@@ -5,7 +5,10 @@
 #include <openssl/rand.h>
 
 #include <algorithm>
+#include <condition_variable>
+#include <functional>
 #include <map>
+#include <thread>
 #include <type_traits>
 
 #include "absl/strings/escaping.h"
@@ -34,6 +37,67 @@ int64_t DeadlineMillis(const grpc::ServerContextBase& context) {
   auto deadline = context.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return 0;
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
+}
+
+// Ends watch streams at their maximum age: one thread for the process, idle while none is due.
+class AgeTimer {
+ public:
+  using Time = std::chrono::steady_clock::time_point;
+  static AgeTimer& Get() {
+    static AgeTimer* timer = new AgeTimer();  // lives for the process
+    return *timer;
+  }
+  uint64_t Add(Time at, std::function<void()> fn) {
+    std::lock_guard<std::mutex> lock(mu_);
+    uint64_t id = ++next_id_;
+    queue_.emplace(std::make_pair(at, id), std::move(fn));
+    due_[id] = at;
+    wake_.notify_one();
+    return id;
+  }
+  // True when it had not fired yet (and now never will).
+  bool Remove(uint64_t id) {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = due_.find(id);
+    if (it == due_.end()) return false;
+    queue_.erase(std::make_pair(it->second, id));
+    due_.erase(it);
+    return true;
+  }
+
+ private:
+  AgeTimer() {
+    std::thread([this] {
+      std::unique_lock<std::mutex> lock(mu_);
+      for (;;) {
+        if (queue_.empty()) {
+          wake_.wait(lock);
+          continue;
+        }
+        auto next = queue_.begin();
+        if (next->first.first > std::chrono::steady_clock::now()) {
+          wake_.wait_until(lock, next->first.first);
+          continue;
+        }
+        std::function<void()> fn = std::move(next->second);
+        due_.erase(next->first.second);
+        queue_.erase(next);
+        lock.unlock();
+        fn();
+        lock.lock();
+      }
+    }).detach();
+  }
+  std::mutex mu_;
+  std::condition_variable wake_;
+  uint64_t next_id_ = 0;
+  std::map<std::pair<Time, uint64_t>, std::function<void()>> queue_;
+  std::map<uint64_t, Time> due_;
+};
+
+bool IsWatch(const std::string& method) {
+  size_t slash = method.rfind('/');
+  return slash != std::string::npos && method.compare(slash + 1, 5, "Watch") == 0;
 }
 
 grpc::ByteBuffer ToBuffer(std::string_view bytes) {
@@ -103,6 +167,10 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
       context_.request_id = MetadataValue(context, "x-request-id");
       if (context_.request_id.empty()) context_.request_id = NewRequestId();
       context_.deadline_unix_ms = DeadlineMillis(context);
+      if (admitted_.ok()) {
+        admitted_ = engine_->limiter().Acquire(context_.office, context_.caller);
+        limited_ = admitted_.ok();
+      }
     } else {
       admitted_ = admitted.status();
     }
@@ -112,6 +180,7 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
 
 CallCore::~CallCore() {
   if (call_ != nullptr) sdk::host::Release(call_);
+  if (limited_) engine_->limiter().Release(context_.office, context_.caller);
   engine_->metrics().in_flight().fetch_sub(1, std::memory_order_relaxed);
 }
 
@@ -119,6 +188,7 @@ void CallCore::Dispatch(const grpc::ByteBuffer& request) {
   grpc::Slice slice;
   request.DumpToSingleSlice(&slice);
   std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  ArmAgeLimit();
   Ref();  // the plugin may finish, and gRPC call OnDone, inside StartCall
   kaigo_call* call = sdk::host::StartCall(target_.target, context_, this, bytes);
   bool cancel;
@@ -129,6 +199,20 @@ void CallCore::Dispatch(const grpc::ByteBuffer& request) {
   }
   if (cancel) sdk::host::Cancel(call);
   Unref();
+}
+
+void CallCore::ArmAgeLimit() {
+  if (!server_streaming_ || !IsWatch(context_.method)) return;
+  Ref();  // the timer's, until it fires or DisarmAge takes it back
+  auto age = std::chrono::seconds(engine_->limiter().limits().watch_max_age_seconds);
+  age_timer_ = AgeTimer::Get().Add(std::chrono::steady_clock::now() + age, [this] {
+    EndForAge();
+    Unref();
+  });
+}
+
+void CallCore::DisarmAge() {
+  if (age_timer_ != 0 && AgeTimer::Get().Remove(age_timer_)) Unref();
 }
 
 void CallCore::CancelPluginCall() {
@@ -214,6 +298,16 @@ template <class Base>
 bool StreamCallReactor<Base>::OnWrite(std::string_view message) {
   std::unique_lock<std::mutex> lock(mu_);
   if (finished_ || finish_pending_ || cancelled_ || !server_streaming()) return false;
+  int limit = engine_->limiter().limits().stream_queue_messages;
+  if (writes_.size() >= static_cast<size_t>(limit)) {
+    // A slow reader is not buffered for without end: the plugin is told to stop (false), the
+    // caller gets what was on its way and then the reason.
+    EndLocked(lock, grpc::Status(grpc::StatusCode::RESOURCE_EXHAUSTED,
+                                 absl::StrCat("the client reads the stream too slowly: ", limit,
+                                              " messages were waiting for it "
+                                              "(server.call_limits.stream_queue_messages)")));
+    return false;
+  }
   writes_.push_back(ToBuffer(message));
   if (!writing_) {
     writing_ = true;
@@ -243,6 +337,7 @@ template <class Base>
 void StreamCallReactor<Base>::OnFinish(const absl::Status& status, std::string_view response) {
   Record(status);
   std::unique_lock<std::mutex> lock(mu_);
+  if (finish_pending_) return;  // ended already (slow reader, age): that reason stands
   grpc::Status grpc_status = ToGrpc(status);
   if (status.ok() && !server_streaming()) {  // a unary method through the generic service
     writes_.push_back(ToBuffer(response));
@@ -261,6 +356,33 @@ void StreamCallReactor<Base>::OnFinish(const absl::Status& status, std::string_v
     return;
   }
   FinishLocked(lock, grpc_status);
+}
+
+template <class Base>
+void StreamCallReactor<Base>::EndLocked(std::unique_lock<std::mutex>& lock,
+                                        const grpc::Status& status) {
+  if (writing_) {
+    writes_.erase(writes_.begin() + 1, writes_.end());  // the first is being written
+    finish_pending_ = true;
+    pending_status_ = status;
+    return;
+  }
+  writes_.clear();
+  FinishLocked(lock, status);
+}
+
+template <class Base>
+void StreamCallReactor<Base>::EndForAge() {
+  {
+    std::unique_lock<std::mutex> lock(mu_);
+    if (finished_ || finish_pending_) return;
+    EndLocked(lock, grpc::Status(grpc::StatusCode::UNAVAILABLE,
+                                 absl::StrCat("the stream reached its maximum age of ",
+                                              engine_->limiter().limits().watch_max_age_seconds,
+                                              " s (server.call_limits.watch_max_age_seconds); "
+                                              "reconnect")));
+  }
+  CancelPluginCall();
 }
 
 template <class Base>

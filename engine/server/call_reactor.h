@@ -57,11 +57,19 @@ class CallCore : public sdk::host::CallSink {
   // Deletes the reactor when the last holder lets go.
   void Unref();
 
+  // Ends a watch stream at server.call_limits.watch_max_age_seconds; called on the timer thread.
+  virtual void EndForAge() {}
+  // For streaming methods named Watch…: arms EndForAge. OnDone must call DisarmAge.
+  void ArmAgeLimit();
+  void DisarmAge();
+
   Engine* engine_;
   std::mutex mu_;
   bool cancelled_ = false;
 
  private:
+  bool limited_ = false;  // holds a slot of the engine's CallLimiter
+  uint64_t age_timer_ = 0;
   std::chrono::steady_clock::time_point start_;
   std::atomic<int> refs_{1};  // gRPC's, until OnDone
   sdk::host::CallContext context_;
@@ -103,15 +111,21 @@ class StreamCallReactor : public Base, public CallCore {
   void OnReadDone(bool ok);
   void OnWriteDone(bool ok) override;
   void OnCancel() override { CancelPluginCall(); }
-  void OnDone() override { Unref(); }
+  void OnDone() override {
+    DisarmAge();
+    Unref();
+  }
   bool OnWrite(std::string_view message) override;
   void OnFinish(const absl::Status& status, std::string_view response) override;
 
  protected:
   bool InternalInlineable() override { return true; }  // as UnaryCallReactor's
+  void EndForAge() override;
 
  private:
   void FinishLocked(std::unique_lock<std::mutex>& lock, const grpc::Status& status);
+  // Finishes with `status` once the write in progress is done (or at once), dropping queued ones.
+  void EndLocked(std::unique_lock<std::mutex>& lock, const grpc::Status& status);
   grpc::ByteBuffer request_;
   bool finished_ = false;  // Finish was called on gRPC
   bool writing_ = false;

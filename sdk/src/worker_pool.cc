@@ -4,8 +4,10 @@
 
 namespace kaigo::sdk {
 
-WorkerPool::WorkerPool(int max_threads, std::chrono::milliseconds idle_timeout)
-    : max_threads_(max_threads < 1 ? 1 : max_threads), idle_timeout_(idle_timeout) {}
+WorkerPool::WorkerPool(int max_threads, std::chrono::milliseconds idle_timeout, size_t max_queued)
+    : max_threads_(max_threads < 1 ? 1 : max_threads),
+      idle_timeout_(idle_timeout),
+      max_queued_(max_queued) {}
 
 WorkerPool::~WorkerPool() {
   std::unique_lock<std::mutex> lock(mu_);
@@ -14,8 +16,9 @@ WorkerPool::~WorkerPool() {
   ended_.wait(lock, [this] { return threads_ == 0; });
 }
 
-void WorkerPool::Submit(std::function<void()> task) {
+bool WorkerPool::Submit(std::function<void()> task) {
   std::lock_guard<std::mutex> lock(mu_);
+  if (tasks_.size() >= max_queued_) return false;
   tasks_.push_back(std::move(task));
   if (idle_ > 0) {
     wake_.notify_one();
@@ -24,6 +27,7 @@ void WorkerPool::Submit(std::function<void()> task) {
     // Detached: the destructor waits for the count instead of joining.
     std::thread([this] { Run(); }).detach();
   }
+  return true;
 }
 
 void WorkerPool::Run() {

@@ -75,13 +75,17 @@ class Instance {
                      std::function<absl::StatusOr<Resp>(const Req&, const CallBase&)> handler) {
     Unary<Req, Resp>(std::move(method), [this, handler = std::move(handler)](
                                             const Req& req, std::shared_ptr<UnaryCall<Resp>> call) {
-      Workers().Submit([req, call, handler] {
+      bool queued = Workers().Submit([req, call, handler] {
         if (call->IsCancelled()) {
           call->Finish(absl::CancelledError("the caller cancelled"));
           return;
         }
         RunGuarded(*call, [&] { call->Finish(handler(req, *call)); });
       });
+      if (!queued) {
+        call->Finish(absl::ResourceExhaustedError(
+            "the plugin has too many calls waiting for a worker; try again shortly"));
+      }
     });
   }
 
