@@ -276,20 +276,14 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
       path = swapped->second.path;
       pin = swapped->second.sha256;
     }
-    auto image = loader_.Load(source.name(), path, pin, sources);
+    auto image = LoadImage(source, path, pin, sources);
     std::string at = absl::StrCat("plugins[", i, "].path");
     if (!image.ok()) {
       e.Add(loaded.Where(at), at, std::string(image.status().message()));
       continue;
     }
-    images[source.name()] = *image;
-    auto process = ProcessFor(source, *image);
-    if (!process.ok()) {
-      std::string isolation = absl::StrCat("plugins[", i, "].isolation");
-      e.Add(loaded.Where(isolation), isolation, std::string(process.status().message()));
-      continue;
-    }
-    processes[source.name()] = *std::move(process);
+    images[source.name()] = image->image;
+    processes[source.name()] = image->process;
   }
 
   // Settings, now that each plugin's settings type is known.
@@ -475,11 +469,10 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
     return absl::NotFoundError("name: no plugin '" + request.name() + "' is configured");
   }
   if (request.path().empty()) return absl::InvalidArgumentError("path: required");
-  auto image = loader_.Load(request.name(), ResolvePath(config_dir_, request.path()),
-                            request.sha256(), sources_);
-  if (!image.ok()) return image.status();
-  auto process = ProcessFor(*source, *image);
-  if (!process.ok()) return process.status();
+  auto loaded =
+      LoadImage(*source, ResolvePath(config_dir_, request.path()), request.sha256(), sources_);
+  if (!loaded.ok()) return loaded.status();
+  const std::shared_ptr<const PluginImage>* image = &loaded->image;
 
   // The running table with this plugin's instances replaced: nothing else changes, even if the
   // configuration file was edited since the last reload.
@@ -505,7 +498,7 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
                                                ", which office " + number + " uses");
         }
         auto made = PluginInstance::Create(*image, &env_, *offices.at(number), config_dir_,
-                                           instance->settings(), nullptr, *process);
+                                           instance->settings(), nullptr, loaded->process);
         if (!made.ok()) return made.status();
         instance = *std::move(made);
       }
@@ -549,14 +542,27 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   return response;
 }
 
-absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> Engine::ProcessFor(
-    const kaigo::v1::PluginSource& source, const std::shared_ptr<const PluginImage>& image) {
-  if (source.isolation() != kaigo::v1::ISOLATION_PROCESS) return nullptr;
-  std::string key = image->path() + "\n" + source.limits().SerializeAsString();
-  if (auto running = processes_[key].lock()) return running;
-  auto started = StartPluginProcess(image, source.limits(), &env_);
-  if (started.ok()) processes_[key] = *started;
-  return started;
+absl::StatusOr<Engine::RunnableImage> Engine::LoadImage(const kaigo::v1::PluginSource& source,
+                                                        const std::string& path,
+                                                        const std::string& pin,
+                                                        const ImageSources& sources) {
+  if (source.isolation() != kaigo::v1::ISOLATION_PROCESS) {
+    auto image = loader_.Load(source.name(), path, pin, sources);
+    if (!image.ok()) return image.status();
+    return RunnableImage{*std::move(image), nullptr};
+  }
+  auto checked = loader_.Check(path, pin, sources);
+  if (!checked.ok()) return checked.status();
+  const auto& [canonical, sha] = *checked;
+  std::string key = canonical + "\n" + sha + "\n" + source.limits().SerializeAsString();
+  Isolated& isolated = isolated_[key];
+  if (auto running = isolated.process.lock()) return RunnableImage{isolated.image, running};
+  auto process = StartPluginProcess(source.name(), canonical, sha, source.limits(), &env_);
+  if (!process.ok()) return process.status();
+  auto image = loader_.Describe(source.name(), canonical, sha, (*process)->manifest());
+  if (!image.ok()) return image.status();
+  isolated = Isolated{*process, *image};
+  return RunnableImage{*std::move(image), *std::move(process)};
 }
 
 kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {

@@ -93,10 +93,15 @@ class Engine : public CallRouter {
       const google::protobuf::RepeatedPtrField<kaigo::v1::MethodAccessConfig>& access,
       RoutingTable* table);
   void Publish(std::shared_ptr<const RoutingTable> table);
-  // The child process `image` runs in when `source` says `isolation: process` (one per image and
-  // limits, shared by its instances across reloads), or null for in-process.
-  absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> ProcessFor(
-      const kaigo::v1::PluginSource& source, const std::shared_ptr<const PluginImage>& image);
+  // An image and, with `isolation: process`, the child process it runs in (one per image and
+  // limits, shared by its instances across reloads; the engine never loads such an image).
+  struct RunnableImage {
+    std::shared_ptr<const PluginImage> image;
+    std::shared_ptr<isolation::PluginProcess> process;  // null: in the engine's process
+  };
+  absl::StatusOr<RunnableImage> LoadImage(const kaigo::v1::PluginSource& source,
+                                          const std::string& path, const std::string& pin,
+                                          const ImageSources& sources);
 
   std::string config_path_;
   std::string config_dir_;
@@ -111,7 +116,12 @@ class Engine : public CallRouter {
 
   mutable std::mutex change_mu_;  // serializes Reload and Swap; guards the members below
   std::map<std::string, SwapOverride> overrides_;
-  std::map<std::string, std::weak_ptr<isolation::PluginProcess>> processes_;
+  // Isolated images by path, SHA-256 and limits, while their process runs.
+  struct Isolated {
+    std::weak_ptr<isolation::PluginProcess> process;
+    std::shared_ptr<const PluginImage> image;
+  };
+  std::map<std::string, Isolated> isolated_;
   ImageSources sources_;  // where the running configuration lets images come from
   // Every image ever routed, for ListPlugins (images are never unloaded). Its own mutex: admin
   // listings run on gRPC threads and must not wait for a reload.

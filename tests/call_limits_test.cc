@@ -26,6 +26,7 @@ class CallLimitsTest : public ::testing::Test {
   void SetUp() override {
     std::string config =
         "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+        "  metrics_listen: 127.0.0.1:0\n"
         "  call_limits: {per_office: 4, per_caller: 6, stream_queue_messages: 8, "
         "watch_max_age_seconds: 1}\n"
         "plugins:\n  - {name: probe, path: " +
@@ -50,7 +51,18 @@ class CallLimitsTest : public ::testing::Test {
     return probe_->Echo(Context(office, absl::Seconds(10)).get(), request, &response);
   }
 
-  // Starts `n` Hang calls for `office` and waits until the engine holds them all (Echo refused).
+  // Waits until the engine holds `n` calls (kaigo_calls_in_flight).
+  void AwaitInFlight(int n) {
+    std::string want = "kaigo_calls_in_flight " + std::to_string(n) + "\n";
+    for (int i = 0; i < 600; ++i) {
+      auto metrics = HttpGet(engine_->metrics_port(), "/metrics");
+      if (metrics.ok() && metrics->find(want) != std::string::npos) return;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    ADD_FAILURE() << "never " << n << " calls in flight";
+  }
+
+  // Starts `n` Hang calls for `office`, one at a time, each held by the engine before the next.
   struct Hanging {
     std::vector<std::unique_ptr<grpc::ClientContext>> contexts;
     std::vector<std::future<grpc::Status>> calls;
@@ -60,6 +72,7 @@ class CallLimitsTest : public ::testing::Test {
     }
   };
   void Hang(const std::string& office, int n, Hanging* hanging) {
+    int held = static_cast<int>(hanging->calls.size());
     for (int i = 0; i < n; ++i) {
       hanging->contexts.push_back(Context(office, absl::Seconds(60)));
       grpc::ClientContext* context = hanging->contexts.back().get();
@@ -67,6 +80,7 @@ class CallLimitsTest : public ::testing::Test {
         t::HangResponse response;
         return probe_->Hang(context, t::HangRequest(), &response);
       }));
+      AwaitInFlight(held + i + 1);
     }
   }
 
@@ -78,12 +92,7 @@ class CallLimitsTest : public ::testing::Test {
 TEST_F(CallLimitsTest, CallsInFlightPerOfficeAndPerCaller) {
   Hanging hanging;
   Hang(kOfficeA, 4, &hanging);
-  grpc::Status refused;
-  for (int i = 0; i < 200; ++i) {  // until the four are in flight
-    refused = Echo(kOfficeA);
-    if (!refused.ok()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  grpc::Status refused = Echo(kOfficeA);
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED) << refused.error_message();
   EXPECT_NE(refused.error_message().find("server.call_limits.per_office"), std::string::npos)
       << refused.error_message();
@@ -91,18 +100,13 @@ TEST_F(CallLimitsTest, CallsInFlightPerOfficeAndPerCaller) {
 
   // Two more for office B: the caller ("anonymous") then has six in flight.
   Hang(kOfficeB, 2, &hanging);
-  grpc::Status per_caller;
-  for (int i = 0; i < 200; ++i) {
-    per_caller = Echo(kOfficeC);
-    if (!per_caller.ok()) break;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
+  grpc::Status per_caller = Echo(kOfficeC);
   EXPECT_EQ(per_caller.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(per_caller.error_message().find("server.call_limits.per_caller"), std::string::npos)
       << per_caller.error_message();
   for (auto& c : hanging.contexts) c->TryCancel();
   for (auto& f : hanging.calls) f.wait();
-  hanging.calls.clear();
+  AwaitInFlight(0);
   EXPECT_TRUE(Echo(kOfficeA).ok()) << "slots are given back when calls end";
 }
 

@@ -8,6 +8,7 @@
 #include <signal.h>
 
 #include <atomic>
+#include <filesystem>
 #include <thread>
 
 #include "kaigo/test/v1/fault.grpc.pb.h"
@@ -26,15 +27,20 @@ const std::string kOfficeB = Office("137100002");
 
 class IsolationTest : public ::testing::Test {
  protected:
-  void SetUp() override {
+  std::string Config(int memory_mb) {
     std::string config =
         "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n  admin_socket: admin.sock\n"
         "  metrics_listen: 127.0.0.1:0\n"
+        "plugin_dirs: [\"" +
+        PluginDir() + "\", \"" + dir_.path() +
+        "\"]\n"
         "plugins:\n"
         "  - name: faulty\n    path: " +
         PluginDir() +
         "/faulty.so\n    isolation: process\n"
-        "    limits: {memory_mb: 256, hang_seconds: 2}\n"
+        "    limits: {memory_mb: " +
+        std::to_string(memory_mb) +
+        ", hang_seconds: 2}\n"
         "  - {name: probe, path: " +
         PluginDir() + "/probe.so}\noffices:\n";
     for (const auto& office : {kOfficeA, kOfficeB}) {
@@ -43,8 +49,11 @@ class IsolationTest : public ::testing::Test {
                 "      - {service: kaigo.test.v1.FaultService, plugin: faulty}\n"
                 "      - {service: kaigo.test.v1.ProbeService, plugin: probe}\n";
     }
-    config += "store:\n  sqlite_path: state.db\nlog:\n  level: warn\n";
-    auto engine = EngineProcess::Start(dir_.Write("engine.yaml", config));
+    return config + "store:\n  sqlite_path: state.db\nlog:\n  level: warn\n";
+  }
+
+  void SetUp() override {
+    auto engine = EngineProcess::Start(dir_.Write("engine.yaml", Config(256)));
     ASSERT_TRUE(engine.ok()) << engine.status();
     engine_ = *std::move(engine);
     auto channel = InsecureChannel(engine_->target());
@@ -107,7 +116,7 @@ class IsolationTest : public ::testing::Test {
     auto status = admin_->ListPlugins(&context, {}, &plugins);
     EXPECT_TRUE(status.ok()) << status.error_message();
     for (const auto& plugin : plugins.plugins()) {
-      if (plugin.name() == "faulty") return plugin.runtime();
+      if (plugin.name() == "faulty" && plugin.active()) return plugin.runtime();
     }
     ADD_FAILURE() << "faulty is not listed";
     return {};
@@ -195,6 +204,38 @@ TEST_F(IsolationTest, CrashLoopOpensTheBreakerUntilATrialSucceeds) {
     EXPECT_NE(fast.error_message().find("plugin faulty"), std::string::npos);
   }
   ASSERT_NE(AnswersAgain(kOfficeB), 0);  // the trial call
+  EXPECT_EQ(Runtime().state(), "running");
+}
+
+TEST_F(IsolationTest, ReloadAndSwapStartANewProcessBesideTheOld) {
+  int first = AnswersAgain(kOfficeA);
+  ASSERT_NE(first, 0);
+  // New limits: a new process for the new instances; the old one drains and ends.
+  dir_.Write("engine.yaml", Config(300));
+  v1::ReloadConfigResponse reloaded;
+  grpc::ClientContext reload;
+  auto status = admin_->ReloadConfig(&reload, {}, &reloaded);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  int second = AnswersAgain(kOfficeA);
+  EXPECT_NE(second, first);
+  EXPECT_EQ(Runtime().pid(), second);
+  for (int i = 0; i < 100 && kill(first, 0) == 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
+  EXPECT_NE(kill(first, 0), 0) << "the drained process has ended";
+
+  // A swap to another build of the image: the same.
+  std::filesystem::create_directories(dir_.path() + "/v2");
+  std::filesystem::copy_file(PluginDir() + "/faulty.so", dir_.path() + "/v2/faulty.so");
+  v1::SwapPluginRequest swap;
+  swap.set_name("faulty");
+  swap.set_path(dir_.path() + "/v2/faulty.so");
+  v1::SwapPluginResponse swapped;
+  grpc::ClientContext swap_context;
+  status = admin_->SwapPlugin(&swap_context, swap, &swapped);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  int third = AnswersAgain(kOfficeB);
+  EXPECT_NE(third, second);
   EXPECT_EQ(Runtime().state(), "running");
 }
 

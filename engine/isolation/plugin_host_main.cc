@@ -484,12 +484,11 @@ const kaigo_host_api* Host::Table() {
 int Main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0);  // no core dump, no ptrace: the process sees the plugin's secrets
   std::set_new_handler(&OutOfMemory);
-  std::string image, sha256, name;
+  std::string image, sha256;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--image") image = argv[i + 1];
     if (flag == "--sha256") sha256 = argv[i + 1];
-    if (flag == "--name") name = argv[i + 1];
   }
   if (image.empty() || sha256.empty()) Die("usage: kaigo-plugin-host --image PATH --sha256 HEX");
   if (Sha256Hex(image) != sha256) Die(image + " is not the image the engine checked");
@@ -501,7 +500,26 @@ int Main(int argc, char** argv) {
   // Never destroyed: a plugin that calls exit() runs static destructors on one of its threads.
   Host::self = new Host(api);
   Frame ready;
-  ready.mutable_ready()->set_plugin_name(name);
+  Ready* r = ready.mutable_ready();
+  const kaigo_manifest* m = api->manifest;
+  auto text = [](const char* s) { return std::string(s != nullptr ? s : ""); };
+  if (m != nullptr && KAIGO_HAS_FIELD(m, kaigo_manifest, config_type)) {
+    r->set_plugin_name(text(m->name));
+    r->set_version(text(m->version));
+    r->set_vendor(text(m->vendor));
+    r->set_status(text(m->status));
+    r->set_security_posture(text(m->security_posture));
+    for (size_t i = 0; m->services != nullptr && i < m->service_count; ++i) {
+      r->add_services(text(m->services[i]));
+    }
+    r->set_file_descriptor_set(std::string(FromBytes(m->file_descriptor_set)));
+    r->set_config_type(text(m->config_type));
+    if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count)) {
+      for (size_t i = 0; m->calls != nullptr && i < m->call_count; ++i) {
+        r->add_calls(text(m->calls[i]));
+      }
+    }
+  }
   Host::self->Send(ready);
   Host::self->Serve();
   return 0;

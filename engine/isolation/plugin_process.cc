@@ -285,6 +285,18 @@ void PluginProcess::Dispatch(Frame& frame) {
   switch (frame.kind_case()) {
     case Frame::kReady: {
       std::lock_guard<std::mutex> lock(mu_);
+      if (restarts_ == 0 && !up_) {
+        const Ready& r = frame.ready();
+        manifest_ = ImageManifest{r.plugin_name(),
+                                  r.version(),
+                                  r.vendor(),
+                                  r.status(),
+                                  r.security_posture(),
+                                  r.config_type(),
+                                  {r.services().begin(), r.services().end()},
+                                  {r.calls().begin(), r.calls().end()},
+                                  r.file_descriptor_set()};
+      }
       up_ = true;
       state_ = failures_ >= kBreakerFailures ? "failing" : "running";
       for (auto& [id, instance] : instances_) {

@@ -14,6 +14,8 @@
 // What the child may do is no more than what its instances' host services allow, and less for
 // secrets: only the names the instance's settings mention.
 //
+// The engine never loads an isolated image itself: the process reports the manifest.
+//
 // Thread-safe. Instances keep their process alive (a shared_ptr); the destructor stops the child.
 #ifndef KAIGO_ENGINE_ISOLATION_PLUGIN_PROCESS_H_
 #define KAIGO_ENGINE_ISOLATION_PLUGIN_PROCESS_H_
@@ -39,6 +41,14 @@
 #include "kaigo/sdk/worker_pool.h"
 
 namespace kaigo::engine::isolation {
+
+// A plugin image's manifest as data: what an isolated image's process reports, or what the engine
+// reads from an image it loads itself (kaigo_manifest).
+struct ImageManifest {
+  std::string name, version, vendor, status, security_posture, config_type;
+  std::vector<std::string> services, calls;
+  std::string file_descriptor_set;  // serialized FileDescriptorSet
+};
 
 struct ProcessOptions {
   std::string plugin_name;
@@ -81,6 +91,8 @@ class PluginProcess {
 
   ProcessRuntime runtime() const;
   const ProcessOptions& options() const { return options_; }
+  // The manifest the first process reported.
+  const ImageManifest& manifest() const { return manifest_; }
 
  private:
   struct Instance;
@@ -110,6 +122,7 @@ class PluginProcess {
   std::shared_ptr<InFlight> TakeCall(uint64_t id);
 
   const ProcessOptions options_;
+  ImageManifest manifest_;  // set once, before Start returns
   mutable std::mutex mu_;
   std::condition_variable changed_;
   std::string state_ = "restarting";

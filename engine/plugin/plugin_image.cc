@@ -89,10 +89,9 @@ absl::StatusOr<std::string> FileSha256(const std::string& path) {
   return absl::BytesToHexString(absl::string_view(reinterpret_cast<char*>(digest), size));
 }
 
-absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std::string& name,
-                                                                      const std::string& path,
-                                                                      const std::string& sha256_pin,
-                                                                      const ImageSources& sources) {
+absl::StatusOr<std::string> PluginLoader::Allowed(const std::string& path,
+                                                  const std::string& sha256_pin,
+                                                  const ImageSources& sources) {
   std::error_code ec;
   std::string canonical = std::filesystem::canonical(path, ec).string();
   if (ec) return absl::NotFoundError("plugin file not found: " + path);
@@ -101,6 +100,36 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
                                        ": this engine loads only pinned images (sha256)");
   }
   if (absl::Status s = CheckSource(canonical, sources); !s.ok()) return s;
+  return canonical;
+}
+
+absl::StatusOr<std::string> PluginLoader::PinnedSha256(const std::string& canonical,
+                                                       const std::string& sha256_pin) {
+  auto sha = FileSha256(canonical);
+  if (!sha.ok()) return sha.status();
+  if (!sha256_pin.empty() && *sha != sha256_pin) {
+    return absl::PermissionDeniedError(
+        absl::StrCat(canonical, " has SHA-256 ", *sha, ", not the pinned ", sha256_pin));
+  }
+  return sha;
+}
+
+absl::StatusOr<std::pair<std::string, std::string>> PluginLoader::Check(
+    const std::string& path, const std::string& sha256_pin, const ImageSources& sources) {
+  auto canonical = Allowed(path, sha256_pin, sources);
+  if (!canonical.ok()) return canonical.status();
+  auto sha = PinnedSha256(*canonical, sha256_pin);
+  if (!sha.ok()) return sha.status();
+  return std::make_pair(*canonical, *sha);
+}
+
+absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std::string& name,
+                                                                      const std::string& path,
+                                                                      const std::string& sha256_pin,
+                                                                      const ImageSources& sources) {
+  auto allowed = Allowed(path, sha256_pin, sources);
+  if (!allowed.ok()) return allowed.status();
+  const std::string& canonical = *allowed;
   std::lock_guard<std::mutex> lock(mu_);
   auto cached = by_path_.find(canonical);
   if (cached != by_path_.end()) {
@@ -113,23 +142,20 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
     }
     return cached->second;
   }
-  auto sha = FileSha256(canonical);
-  if (!sha.ok()) return sha.status();
-  if (!sha256_pin.empty() && *sha != sha256_pin) {
-    return absl::PermissionDeniedError(
-        absl::StrCat(canonical, " has SHA-256 ", *sha, ", not the pinned ", sha256_pin));
-  }
+  auto pinned = PinnedSha256(canonical, sha256_pin);
+  if (!pinned.ok()) return pinned.status();
+  const std::string& sha = *pinned;
   auto own = own_files_by_plugin_.find(name);
   if (own != own_files_by_plugin_.end() && !own->second.empty()) {
     return absl::FailedPreconditionError(
         "plugin '" + name + "' compiles its own proto files (" + absl::StrJoin(own->second, ", ") +
         ") into its image; protobuf cannot register them twice in one process, so a new build "
-        "of it needs an engine restart");
+        "of it needs an engine restart (or `isolation: process`)");
   }
 
   auto image = std::make_shared<PluginImage>();
   image->path_ = canonical;
-  image->sha256_ = *sha;
+  image->sha256_ = sha;
   boost::system::error_code load_error;
   image->library_.load(boost::dll::fs::path(canonical),
                        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
@@ -154,17 +180,50 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
   }
   image->api_ = api;
   const kaigo_manifest* m = api->manifest;
-  image->name_ = Str(m->name);
-  image->version_ = Str(m->version);
-  image->vendor_ = Str(m->vendor);
-  image->status_ = Str(m->status);
-  image->security_posture_ = Str(m->security_posture);
+  isolation::ImageManifest manifest{Str(m->name),
+                                    Str(m->version),
+                                    Str(m->vendor),
+                                    Str(m->status),
+                                    Str(m->security_posture),
+                                    Str(m->config_type),
+                                    {},
+                                    {},
+                                    {}};
+  manifest.file_descriptor_set = std::string(
+      reinterpret_cast<const char*>(m->file_descriptor_set.data), m->file_descriptor_set.size);
+  for (size_t i = 0; i < m->service_count; ++i) manifest.services.push_back(Str(m->services[i]));
+  if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count) && m->calls != nullptr) {
+    for (size_t i = 0; i < m->call_count; ++i) manifest.calls.push_back(Str(m->calls[i]));
+  }
+  if (absl::Status filled = Fill(name, manifest, image.get()); !filled.ok()) return filled;
+  own_files_by_plugin_[name] = image->own_files_;
+  by_path_[canonical] = image;
+  return std::shared_ptr<const PluginImage>(image);
+}
+
+absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Describe(
+    const std::string& name, const std::string& canonical, const std::string& sha256,
+    const isolation::ImageManifest& manifest) {
+  auto image = std::make_shared<PluginImage>();
+  image->path_ = canonical;
+  image->sha256_ = sha256;
+  if (absl::Status filled = Fill(name, manifest, image.get()); !filled.ok()) return filled;
+  return std::shared_ptr<const PluginImage>(image);
+}
+
+absl::Status PluginLoader::Fill(const std::string& name, const isolation::ImageManifest& m,
+                                PluginImage* image) {
+  const std::string& canonical = image->path_;
+  image->name_ = m.name;
+  image->version_ = m.version;
+  image->vendor_ = m.vendor;
+  image->status_ = m.status;
+  image->security_posture_ = m.security_posture;
   if (image->name_ != name) {
     return absl::InvalidArgumentError(canonical + " is plugin '" + image->name_ + "', not '" +
                                       name + "'");
   }
-  if (!image->files_.ParseFromArray(m->file_descriptor_set.data,
-                                    static_cast<int>(m->file_descriptor_set.size))) {
+  if (!image->files_.ParseFromString(m.file_descriptor_set)) {
     return absl::InvalidArgumentError(canonical + ": the manifest's descriptors do not parse");
   }
   image->pool_ = std::make_unique<google::protobuf::DescriptorPool>();
@@ -175,11 +234,8 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
     }
     if (!IsEngineFile(file.name())) image->own_files_.insert(file.name());
   }
-  if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count) && m->calls != nullptr) {
-    for (size_t i = 0; i < m->call_count; ++i) image->calls_.insert(Str(m->calls[i]));
-  }
-  for (size_t i = 0; i < m->service_count; ++i) {
-    std::string service = Str(m->services[i]);
+  image->calls_.insert(m.calls.begin(), m.calls.end());
+  for (const std::string& service : m.services) {
     const auto* s = image->pool_->FindServiceByName(service);
     if (s == nullptr) {
       return absl::InvalidArgumentError(canonical + ": service " + service +
@@ -196,18 +252,15 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
                                            method->server_streaming()});
     }
   }
-  std::string config_type = Str(m->config_type);
-  if (!config_type.empty()) {
-    image->config_type_ = image->pool_->FindMessageTypeByName(config_type);
+  if (!m.config_type.empty()) {
+    image->config_type_ = image->pool_->FindMessageTypeByName(m.config_type);
     if (image->config_type_ == nullptr) {
-      return absl::InvalidArgumentError(canonical + ": config type " + config_type +
+      return absl::InvalidArgumentError(canonical + ": config type " + m.config_type +
                                         " is not in the manifest's descriptors");
     }
   }
   image->factory_ = std::make_unique<google::protobuf::DynamicMessageFactory>(image->pool_.get());
-  own_files_by_plugin_[name] = image->own_files_;
-  by_path_[canonical] = image;
-  return std::shared_ptr<const PluginImage>(image);
+  return absl::OkStatus();
 }
 
 }  // namespace kaigo::engine

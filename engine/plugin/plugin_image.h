@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "engine/isolation/plugin_process.h"
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
@@ -41,6 +42,7 @@ class PluginImage {
   const std::string& security_posture() const { return security_posture_; }
   const std::string& path() const { return path_; }
   const std::string& sha256() const { return sha256_; }
+  // The image's table; null for an isolated image, which the engine never loads.
   const kaigo_plugin_api* api() const { return api_; }
   const std::vector<std::string>& services() const { return services_; }
   const std::vector<MethodInfo>& methods() const { return methods_; }
@@ -86,8 +88,26 @@ class PluginLoader {
                                                           const std::string& path,
                                                           const std::string& sha256_pin,
                                                           const ImageSources& sources);
+  // The checks of Load without loading: the canonical path and SHA-256 of an image `sources`
+  // allow and the pin matches.
+  absl::StatusOr<std::pair<std::string, std::string>> Check(const std::string& path,
+                                                            const std::string& sha256_pin,
+                                                            const ImageSources& sources);
+  // An isolated image, described by the manifest its own process reported (PluginProcess);
+  // never loaded here, so any number of builds of it may run.
+  absl::StatusOr<std::shared_ptr<const PluginImage>> Describe(
+      const std::string& name, const std::string& canonical, const std::string& sha256,
+      const isolation::ImageManifest& manifest);
 
  private:
+  // `path` canonical, if `sources` allow it.
+  static absl::StatusOr<std::string> Allowed(const std::string& path, const std::string& sha256_pin,
+                                             const ImageSources& sources);
+  static absl::StatusOr<std::string> PinnedSha256(const std::string& canonical,
+                                                  const std::string& sha256_pin);
+  // Fills an image's manifest fields and descriptors; checks that it is plugin `name`.
+  static absl::Status Fill(const std::string& name, const isolation::ImageManifest& manifest,
+                           PluginImage* image);
   std::mutex mu_;
   std::map<std::string, std::shared_ptr<const PluginImage>> by_path_;
   // Plugin name → the own proto files its loaded image registered.

@@ -246,6 +246,9 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
     std::shared_ptr<const PluginImage> image, HostEnvironment* env,
     const kaigo::v1::OfficeConfig& office, std::string config_dir, std::string settings,
     SecretFileReads* reads, std::shared_ptr<isolation::PluginProcess> process) {
+  if (process == nullptr && image->api() == nullptr) {
+    return absl::InternalError("plugin " + image->name() + " is isolated but has no process");
+  }
   std::unique_ptr<PluginInstance> instance(new PluginInstance());
   instance->image_ = std::move(image);
   instance->env_ = env;
@@ -313,12 +316,12 @@ sdk::host::Target PluginInstance::TargetOf(const std::shared_ptr<PluginInstance>
 void DestroyLater(PluginInstance* instance) { Reaper::Get().Post(instance); }
 
 absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> StartPluginProcess(
-    std::shared_ptr<const PluginImage> image, const kaigo::v1::ProcessLimits& limits,
-    HostEnvironment* env) {
+    const std::string& name, const std::string& path, const std::string& sha256,
+    const kaigo::v1::ProcessLimits& limits, HostEnvironment* env) {
   isolation::ProcessOptions options;
-  options.plugin_name = image->name();
-  options.image_path = image->path();
-  options.image_sha256 = image->sha256();
+  options.plugin_name = name;
+  options.image_path = path;
+  options.image_sha256 = sha256;
   options.host_program = isolation::FindPluginHost();
   options.limits.memory_bytes = int64_t{limits.memory_mb() > 0 ? limits.memory_mb() : 1024} << 20;
   options.limits.open_files = limits.open_files() > 0 ? limits.open_files() : 256;
@@ -329,7 +332,7 @@ absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> StartPluginProcess(
   }
   options.hang_grace = std::chrono::seconds(limits.hang_seconds() > 0 ? limits.hang_seconds() : 10);
   options.host_api = EngineHostApi::Table();
-  options.on_exit = [env, name = image->name()](const std::string& how) {
+  options.on_exit = [env, name](const std::string& how) {
     env->logger->Error("isolated plugin process ended; restarting it",
                        {{"plugin", name}, {"how", how}});
     env->metrics->PluginRestarted(name);

@@ -76,10 +76,11 @@ class SecretFileReads {
   std::map<std::string, std::optional<std::string>> files_;
 };
 
-// Starts the child process that runs `image`'s instances with `isolation: process`.
+// Starts the child process that runs the instances of the image at `path` (checked, with that
+// SHA-256) with `isolation: process`; it reports the image's manifest.
 absl::StatusOr<std::shared_ptr<isolation::PluginProcess>> StartPluginProcess(
-    std::shared_ptr<const PluginImage> image, const kaigo::v1::ProcessLimits& limits,
-    HostEnvironment* env);
+    const std::string& name, const std::string& path, const std::string& sha256,
+    const kaigo::v1::ProcessLimits& limits, HostEnvironment* env);
 
 class PluginInstance {
  public:

@@ -16,7 +16,7 @@ namespace kaigo::engine {
 struct CallLimits {
   int per_office = 256;
   int per_caller = 1024;
-  int stream_queue_messages = 256;
+  int stream_queue_messages = 4096;
   int watch_max_age_seconds = 3600;
   static CallLimits From(const kaigo::v1::CallLimits& config);
 };
