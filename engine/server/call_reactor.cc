@@ -115,9 +115,10 @@ CallCore::~CallCore() {
   engine_->metrics().in_flight().fetch_sub(1, std::memory_order_relaxed);
 }
 
-void CallCore::Dispatch(const grpc::ByteBuffer& request) {
+void CallCore::Dispatch(grpc::ByteBuffer* request) {
   grpc::Slice slice;
-  request.DumpToSingleSlice(&slice);
+  request->DumpToSingleSlice(&slice);  // a reference, unless the message came in pieces
+  request->Clear();
   std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
   Ref();  // the plugin may finish, and gRPC call OnDone, inside StartCall
   kaigo_call* call = sdk::host::StartCall(target_.target, context_, this, bytes);
@@ -170,7 +171,7 @@ UnaryCallReactor::UnaryCallReactor(Engine* engine, grpc::CallbackServerContext* 
     Finish(ToGrpc(admission()));
     return;
   }
-  Dispatch(*request);
+  Dispatch(const_cast<grpc::ByteBuffer*>(request));  // see Dispatch
 }
 
 bool UnaryCallReactor::OnWrite(std::string_view) { return false; }
@@ -195,7 +196,7 @@ StreamCallReactor<Base>::StreamCallReactor(Engine* engine, grpc::CallbackServerC
   if constexpr (std::is_same_v<Base, grpc::ServerGenericBidiReactor>) {
     this->StartRead(&request_);  // the request comes as the stream's first message
   } else {
-    Dispatch(*request);
+    Dispatch(const_cast<grpc::ByteBuffer*>(request));  // see Dispatch
   }
 }
 
@@ -207,7 +208,7 @@ void StreamCallReactor<Base>::OnReadDone(bool ok) {
                                     "the call carried no request message"));
     return;
   }
-  Dispatch(request_);
+  Dispatch(&request_);
 }
 
 template <class Base>
