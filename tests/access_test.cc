@@ -55,15 +55,8 @@ bool AdmissionRefused(const grpc::Status& status) {
          absl::StrContains(m, "lacks the engine_admin role");
 }
 
-class AccessTest : public ::testing::Test {
+class AccessTest : public EveryConcernTest {
  protected:
-  static void SetUpTestSuite() {
-    auto stack = StartEveryConcernStack();
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-  }
-  static void TearDownTestSuite() { delete stack_; }
-
   // One call with an empty request acting in `role`; the status it ends with (a short deadline:
   // admitted watches never end by themselves).
   static grpc::Status Call(const std::string& path, const std::string& role) {
@@ -78,11 +71,7 @@ class AccessTest : public ::testing::Test {
                    [&](grpc::Status s) { done.set_value(s); });
     return done.get_future().get();
   }
-
-  static PlatformStack* stack_;
 };
-
-PlatformStack* AccessTest::stack_ = nullptr;
 
 TEST_F(AccessTest, EveryMethodAdmitsExactlyTheRolesItsPolicyNames) {
   int checked = 0;

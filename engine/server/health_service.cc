@@ -2,6 +2,8 @@
 
 #include <utility>
 
+#include "engine/server/raw_message.h"
+
 namespace kaigo::engine {
 
 namespace {
@@ -9,21 +11,10 @@ namespace {
 using grpc::health::v1::HealthCheckRequest;
 using grpc::health::v1::HealthCheckResponse;
 
-constexpr char kNotARequest[] = "the request is not a grpc.health.v1.HealthCheckRequest";
-
-// The request's bytes parsed; an absent message is the empty one.
-bool ParseRequest(const grpc::ByteBuffer* buffer, HealthCheckRequest* request) {
-  if (buffer == nullptr || !buffer->Valid()) return true;
-  grpc::Slice slice;
-  if (!buffer->DumpToSingleSlice(&slice).ok()) return false;
-  return request->ParseFromArray(slice.begin(), static_cast<int>(slice.size()));
-}
-
 grpc::ByteBuffer Serialize(HealthBoard::Status status) {
   HealthCheckResponse response;
   response.set_status(status);
-  grpc::Slice slice(response.SerializeAsString());
-  return grpc::ByteBuffer(&slice, 1);
+  return SerializeRaw(response);
 }
 
 // One Watch stream: writes the name's status whenever it differs from the last one written,
@@ -141,8 +132,8 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
                                                grpc::ByteBuffer* response) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
   HealthCheckRequest parsed;
-  if (!ParseRequest(request, &parsed)) {
-    reactor->Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kNotARequest));
+  if (!ParseRawRequest(request, &parsed)) {
+    reactor->Finish(NotARequest(parsed));
     return reactor;
   }
   HealthBoard::Status status = board_->Get(parsed.service());
@@ -158,14 +149,14 @@ grpc::ServerUnaryReactor* HealthService::Check(grpc::CallbackServerContext* cont
 grpc::ServerWriteReactor<grpc::ByteBuffer>* HealthService::Watch(grpc::CallbackServerContext*,
                                                                  const grpc::ByteBuffer* request) {
   HealthCheckRequest parsed;
-  if (!ParseRequest(request, &parsed)) {
+  if (!ParseRawRequest(request, &parsed)) {
     // A reactor that only finishes.
     class Refusal : public grpc::ServerWriteReactor<grpc::ByteBuffer> {
      public:
-      Refusal() { Finish(grpc::Status(grpc::StatusCode::INVALID_ARGUMENT, kNotARequest)); }
+      explicit Refusal(const grpc::Status& status) { Finish(status); }
       void OnDone() override { delete this; }
     };
-    return new Refusal();
+    return new Refusal(NotARequest(parsed));
   }
   return new WatchReactor(board_, parsed.service());
 }

@@ -1,9 +1,11 @@
 // An engine with every in-tree concern bound for one office, 1371000017 (the sandbox's さくら
 // 居宅介護支援事業所), whose platform plugins reach a sandbox, and one caller — anonymous, on
 // loopback — granted every role: for tests that go over the whole API (access_test,
-// hostile_requests_test).
+// hostile_requests_test), and a gtest suite that shares one.
 #ifndef KAIGO_TESTS_SUPPORT_EVERY_CONCERN_H_
 #define KAIGO_TESTS_SUPPORT_EVERY_CONCERN_H_
+
+#include <gtest/gtest.h>
 
 #include <memory>
 #include <string>
@@ -42,6 +44,22 @@ inline absl::StatusOr<std::unique_ptr<PlatformStack>> StartEveryConcernStack() {
       "callers:\n  - {identity: anonymous, offices: [\"*\"], roles: [care_manager, care_staff, "
       "medical, office_admin, engine_admin]}\n");
 }
+
+// A suite sharing one such stack.
+class EveryConcernTest : public ::testing::Test {
+ protected:
+  static void SetUpTestSuite() {
+    auto stack = StartEveryConcernStack();
+    ASSERT_TRUE(stack.ok()) << stack.status();
+    stack_ = stack->release();
+  }
+  static void TearDownTestSuite() {
+    delete stack_;
+    stack_ = nullptr;
+  }
+
+  inline static PlatformStack* stack_ = nullptr;
+};
 
 }  // namespace kaigo::testing
 
