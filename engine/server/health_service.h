@@ -21,7 +21,6 @@
 
 #include <map>
 #include <mutex>
-#include <set>
 #include <string>
 
 #include "grpc/health/v1/health.grpc.pb.h"
