@@ -292,17 +292,12 @@ class Sink {
       ++dropped_;
       return;
     }
-    Finding f;
-    f.set_severity(error ? Finding::SEVERITY_ERROR : Finding::SEVERITY_WARNING);
-    f.set_file(file_);
-    f.set_line(line);
-    if (c != nullptr) {
-      f.set_item_number(c->number);
-      f.set_item_name(c->item->name());
-    }
-    f.set_rule(std::string(rule));
-    f.set_message(std::move(message));
-    out_->push_back(std::move(f));
+    Keep(error, line, c, rule, std::move(message));
+  }
+  // An error kept past the cap: why reading stopped.
+  void Stop(int line, absl::string_view rule, std::string message) {
+    ++errors_;
+    Keep(true, line, nullptr, rule, std::move(message));
   }
   void Error(int line, const Column* c, absl::string_view rule, std::string message) {
     Add(true, line, c, rule, std::move(message));
@@ -322,6 +317,20 @@ class Sink {
   Mode mode() const { return mode_; }
 
  private:
+  void Keep(bool error, int line, const Column* c, absl::string_view rule, std::string message) {
+    Finding f;
+    f.set_severity(error ? Finding::SEVERITY_ERROR : Finding::SEVERITY_WARNING);
+    f.set_file(file_);
+    f.set_line(line);
+    if (c != nullptr) {
+      f.set_item_number(c->number);
+      f.set_item_name(c->item->name());
+    }
+    f.set_rule(std::string(rule));
+    f.set_message(std::move(message));
+    out_->push_back(std::move(f));
+  }
+
   std::string file_;
   Mode mode_;
   size_t cap_;
@@ -521,6 +530,31 @@ bool ReadResult::has_errors() const {
   return false;
 }
 
+// One error when the reader stopped at a limit; true if it did.
+bool ReportStop(const CsvReader& reader, Sink* sink) {
+  const CsvLimits& limits = reader.limits();
+  switch (reader.stopped()) {
+    case CsvStop::kNone:
+      return false;
+    case CsvStop::kFields:
+      sink->Stop(reader.stop_line(), "max_fields",
+                 absl::StrCat("more than ", limits.max_fields,
+                              " fields in one record; validation stopped"));
+      break;
+    case CsvStop::kRecords:
+      sink->Stop(reader.stop_line(), "max_records",
+                 absl::StrCat("more than ", limits.max_records,
+                              " records in one file; validation stopped"));
+      break;
+    case CsvStop::kIssues:
+      sink->Stop(reader.stop_line(), "max_issues",
+                 absl::StrCat("more than ", limits.max_issues,
+                              " quoting issues in one file; validation stopped"));
+      break;
+  }
+  return true;
+}
+
 ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes,
                             const ReadOptions& options) {
   ReadResult result;
@@ -551,7 +585,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   const Layout& layout = *LayoutFor(kind.kind);
   v1::CarePlanFile& file = result.file;
   const google::protobuf::Reflection* file_reflection = file.GetReflection();
-  CsvReader reader(bytes);
+  CsvReader reader(bytes, options.limits);
   if (reader.had_bom()) {
     sink.Soft(1, nullptr, "bom", "a byte-order mark is not part of an MS932 file; skipped");
   }
@@ -683,6 +717,10 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
         sink.Soft(issue.line, c, "quoting", "characters after the closing quote");
         break;
     }
+  }
+  if (ReportStop(reader, &sink)) {
+    result.file.Clear();
+    return result;
   }
   rules.Finish(last_line);
   if (reader.crlf_count() > 0 && reader.lf_count() > 0) {

@@ -19,6 +19,7 @@
 #include <vector>
 
 #include "absl/strings/string_view.h"
+#include "careplan/csv_reader.h"
 #include "kaigo/careplan/v1/care_plan.pb.h"
 
 namespace kaigo::careplan {
@@ -33,6 +34,9 @@ struct ReadOptions {
   bool resolve_repeats = false;
   // Findings kept per file; the rest are counted in one last finding.
   size_t max_findings = 200;
+  // What one file may make the reader hold; past a limit, reading stops with one error finding
+  // of rule max_fields, max_records or max_issues, kept whatever max_findings says.
+  CsvLimits limits;
 };
 
 struct ReadResult {

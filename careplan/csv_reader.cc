@@ -12,15 +12,36 @@ namespace {
 
 constexpr size_t kBlock = 64;
 
+// Why CsvLimits' defaults (shared/reference/careplan-csv-4.1.md §8):
+// - max_fields 512: the widest 4.1 layout, UPKIHON 利用者基本情報, has 71 items (UPHOSOKU 63,
+//   UPYOBO 57); 5.0 adds items but not several hundred. 512 is seven times the widest record,
+//   and a record at the cap holds 12 KiB of field views.
+// - max_records 200000: the largest legitimate file is a month's 第6表 (UPPLAN) or 第7表 (UPSIKYU)
+//   from a large 居宅介護支援 office to one provider — about 1,500 users at ~40 care managers, a
+//   few to ~30 rows each, some 50,000 records. 200,000 leaves four times that.
+// - max_issues 1000: a file from a careful sender has none; a sloppy one has a few per record
+//   that quotes badly. A thousand is plenty to show the pattern; past it the file is not CSV.
+// A 32 MiB request (the engine's default message cap) of commas thus stops at field 513, of
+// stray quotes at issue 1001, of line feeds at record 200,001.
+
 // The bits below the lowest set bit of `mask` (all of them when none is set).
 uint64_t BelowLowest(uint64_t mask) { return (mask & (~mask + 1)) - 1; }
 
 }  // namespace
 
-CsvReader::CsvReader(absl::string_view data) : data_(data) {
+CsvReader::CsvReader(absl::string_view data, CsvLimits limits) : data_(data), limits_(limits) {
   if (data_.size() >= 3 && data_.substr(0, 3) == "\xEF\xBB\xBF") {
     had_bom_ = true;
     pos_ = 3;
+  }
+}
+
+void CsvReader::AddIssue(CsvIssue::Kind kind, int line, int field) {
+  if (issues_.size() < static_cast<size_t>(limits_.max_issues)) {
+    issues_.push_back({kind, line, field});
+  } else if (stop_ == CsvStop::kNone) {
+    stop_ = CsvStop::kIssues;
+    stop_line_ = line;
   }
 }
 
@@ -97,8 +118,14 @@ bool CsvReader::Next(CsvRecord* record) {
   const char* d = data_.data();
   const size_t n = data_.size();
   size_t i = pos_;
-  if (i >= n) return false;
+  if (i >= n || stop_ != CsvStop::kNone) return false;
   const int line = line_;
+  if (records_ == limits_.max_records) {
+    stop_ = CsvStop::kRecords;
+    stop_line_ = line;
+    return false;
+  }
+  ++records_;
   int line_feeds = 0;
   Block block = block_;
   uint64_t pending = 0;
@@ -127,6 +154,13 @@ bool CsvReader::Next(CsvRecord* record) {
     f.ascii = !non_ascii;
   };
   while (true) {
+    if (count == static_cast<size_t>(limits_.max_fields)) {  // another field follows a comma
+      stop_ = CsvStop::kFields;
+      stop_line_ = line;
+      pos_ = n;
+      fields.resize(count);
+      return false;
+    }
     int field = static_cast<int>(count) + 1;
     // Whether the field's bytes as written hold one of 0x80 or above: its value's differ from
     // them only by ASCII quotes.
@@ -142,7 +176,7 @@ bool CsvReader::Next(CsvRecord* record) {
       while (true) {
         const size_t end = FindQuote(i, &block, &line_feeds, &non_ascii);
         if (end == n) {
-          issues_.push_back({CsvIssue::kUnterminatedQuote, line, field});
+          AddIssue(CsvIssue::kUnterminatedQuote, line, field);
           if (escaped) scratch_.append(d + segment, n - segment);
           i = n;
           break;
@@ -167,7 +201,7 @@ bool CsvReader::Next(CsvRecord* record) {
       }
       size_t offset = scratch_start;
       if (i > after) {
-        issues_.push_back({CsvIssue::kTextAfterQuote, line, field});
+        AddIssue(CsvIssue::kTextAfterQuote, line, field);
         if (!escaped) {
           offset = scratch_.size();
           scratch_.append(d + start, content_end - start);
@@ -208,7 +242,7 @@ bool CsvReader::Next(CsvRecord* record) {
         const char c = d[i];
         if (c == ',' || c == '\n') break;
         if (c == '"') {
-          issues_.push_back({CsvIssue::kStrayQuote, line, field});
+          AddIssue(CsvIssue::kStrayQuote, line, field);
         } else if (c == '\r') {
           if (i + 1 < n && d[i + 1] == '\n') break;  // CRLF; a CR alone is kept
         } else {
@@ -240,6 +274,7 @@ bool CsvReader::Next(CsvRecord* record) {
   line_ = line + line_feeds;
   block_ = block;
   fields.resize(count);
+  if (stop_ != CsvStop::kNone) return false;           // too many issues in this record
   for (size_t j = 0, k = 0; k < spans_.size(); ++j) {  // stops after the last one in scratch_
     CsvField& f = fields[j];
     if (f.value.data() != nullptr) continue;

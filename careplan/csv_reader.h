@@ -7,6 +7,10 @@
 // the bytes that matter, and a field is found from those masks; the same masks tell whether it
 // holds any byte of 0x80 or above, so callers skip the MS932 scan of pure ASCII.
 //
+// What one file may make the reader hold is bounded (CsvLimits): past a limit the reader stops,
+// Next returns false and stopped() says which limit and where, so a caller reports one finding
+// and no more — a comma bomb or a line of stray quotes costs a bounded amount of memory.
+//
 // Not thread-safe; one reader per buffer. The buffer must outlive the reader.
 #ifndef KAIGO_CAREPLAN_CSV_READER_H_
 #define KAIGO_CAREPLAN_CSV_READER_H_
@@ -37,6 +41,17 @@ struct CsvIssue {
   int field;  // 1-based
 };
 
+// Bounds on one file (the figures' reasons: csv_reader.cc). A record holds at most max_fields
+// fields (24 bytes each), the reader at most max_issues issues (12 bytes each).
+struct CsvLimits {
+  int max_fields = 512;      // per record
+  int max_records = 200000;  // per file, blank lines and a header row included
+  int max_issues = 1000;     // syntax irregularities per file
+};
+
+// Why the reader stopped before the end of the data.
+enum class CsvStop { kNone, kFields, kRecords, kIssues };
+
 struct CsvRecord {
   int line = 0;  // 1-based line where the record starts
   std::vector<CsvField> fields;
@@ -45,10 +60,16 @@ struct CsvRecord {
 
 class CsvReader {
  public:
-  explicit CsvReader(absl::string_view data);
+  explicit CsvReader(absl::string_view data, CsvLimits limits = {});
 
-  // False at the end of the data.
+  // False at the end of the data, or once a limit is passed (see stopped()).
   bool Next(CsvRecord* record);
+
+  // The limit that stopped the reader, kNone if none did; stop_line() is the line of the record
+  // that passed it.
+  CsvStop stopped() const { return stop_; }
+  int stop_line() const { return stop_line_; }
+  const CsvLimits& limits() const { return limits_; }
 
   bool had_bom() const { return had_bom_; }
   int crlf_count() const { return crlf_; }
@@ -82,7 +103,14 @@ class CsvReader {
     bool quoted;
   };
 
+  // Records an issue unless max_issues are held already; then marks the reader stopped.
+  void AddIssue(CsvIssue::Kind kind, int line, int field);
+
   absl::string_view data_;
+  CsvLimits limits_;
+  CsvStop stop_ = CsvStop::kNone;
+  int stop_line_ = 0;
+  int records_ = 0;
   size_t pos_ = 0;
   int line_ = 1;
   bool had_bom_ = false;

@@ -83,5 +83,37 @@ TEST(CsvReader, MarksFieldsThatAreAllAscii) {
   EXPECT_EQ(ascii, (std::vector<bool>{true, false, false, true, false, false, true, false, true}));
 }
 
+TEST(CsvReader, StopsAtItsLimits) {
+  CsvLimits limits;
+  limits.max_fields = 3;
+  limits.max_records = 2;
+  limits.max_issues = 2;
+  {
+    CsvReader reader("a,b,c\nd,e,f,g\nh", limits);
+    auto rows = ReadAll("", &reader);
+    EXPECT_EQ(rows, (std::vector<std::vector<std::string>>{{"a", "b", "c"}}));
+    EXPECT_EQ(reader.stopped(), CsvStop::kFields);
+    EXPECT_EQ(reader.stop_line(), 2);
+  }
+  {
+    CsvReader reader("a\nb\n\n", limits);
+    EXPECT_EQ(ReadAll("", &reader).size(), 2u);
+    EXPECT_EQ(reader.stopped(), CsvStop::kRecords);
+    EXPECT_EQ(reader.stop_line(), 3);
+  }
+  {
+    CsvReader reader("a\"\"\nb\"\"\"\"\n", limits);  // two stray quotes a line
+    EXPECT_EQ(ReadAll("", &reader).size(), 1u);
+    EXPECT_EQ(reader.issues().size(), 2u);
+    EXPECT_EQ(reader.stopped(), CsvStop::kIssues);
+    EXPECT_EQ(reader.stop_line(), 2);
+  }
+  {
+    CsvReader reader("a,b,c\nd\n", limits);  // at the limits, not past them
+    EXPECT_EQ(ReadAll("", &reader).size(), 2u);
+    EXPECT_EQ(reader.stopped(), CsvStop::kNone);
+  }
+}
+
 }  // namespace
 }  // namespace kaigo::careplan

@@ -4,6 +4,7 @@
 
 #include <functional>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_join.h"
 #include "absl/strings/str_replace.h"
 #include "careplan/care_plan_reader.h"
@@ -356,6 +357,35 @@ TEST_P(Validation, ReportsExactly) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Table, Validation, ::testing::Range<size_t>(0, Cases().size()));
+
+// Past a limit of what one file may make the reader hold, reading stops with one error naming
+// the limit, kept even when the findings before it filled max_findings.
+TEST(Validation, LimitsStopReadingWithOneFinding) {
+  const std::string name = "DLTPLAN_202611_1371000017_43_1371000025_11_20261124100000.CSV";
+  struct Bomb {
+    std::string bytes;
+    std::string expected;
+  };
+  const std::vector<Bomb> bombs = {
+      {"202407," + std::string(600, ','),
+       name + ":1: error [max_fields]: more than 512 fields in one record; validation stopped"},
+      {"a" + std::string(1500, '"'),
+       name + ":1: error [max_issues]: more than 1000 quoting issues in one file; validation "
+              "stopped"},
+      {std::string(200001, '\n'),
+       name + ":200001: error [max_records]: more than 200000 records in one file; validation "
+              "stopped"},
+  };
+  for (const Bomb& bomb : bombs) {
+    ReadResult result = ReadCarePlanFile(name, bomb.bytes, ReadOptions());
+    std::vector<std::string> stops;
+    for (const auto& f : result.findings) {
+      if (absl::StartsWith(f.rule(), "max_")) stops.push_back(FormatFinding(f));
+    }
+    EXPECT_EQ(stops, std::vector<std::string>{bomb.expected});
+    EXPECT_LE(result.findings.size(), ReadOptions().max_findings + 2);  // + the stop, truncated
+  }
+}
 
 }  // namespace
 }  // namespace kaigo::careplan

@@ -22,6 +22,7 @@
 #include "kaigo/v1/portal_registration.pb.h"
 #include "kaigo/v1/qualification.pb.h"
 #include "kaigo/v1/subsidy.pb.h"
+#include "tests/support/every_concern.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -29,7 +30,7 @@ namespace {
 
 namespace v1 = kaigo::v1;
 
-constexpr char kSakura[] = "1371000017";
+constexpr const char* kSakura = kEveryConcernOffice;
 
 const char* const kServices[] = {
     "kaigo.v1.QualificationService",      "kaigo.v1.CertificationService",
@@ -54,38 +55,8 @@ bool AdmissionRefused(const grpc::Status& status) {
          absl::StrContains(m, "lacks the engine_admin role");
 }
 
-class AccessTest : public ::testing::Test {
+class AccessTest : public EveryConcernTest {
  protected:
-  static void SetUpTestSuite() {
-    auto stack = PlatformStack::Start(
-        {"qualification", "certification", "careplan_exchange", "subsidy_filing",
-         "portal_registration", "otp_relay", "card_reader_pcsc"},
-        [](const SandboxProcess& sandbox, const TempDir& dir) {
-          dir.Write("subsidy-rules.yaml",
-                    ReadFile(SourceDir() + "/deploy/subsidy/subsidy-rules.yaml"));
-          std::vector<PlatformBinding> bindings = {
-              {"kaigo.v1.QualificationService", "qualification", {}},
-              {"kaigo.v1.CertificationService", "certification", {}},
-              {"kaigo.v1.CarePlanExchangeService", "careplan_exchange", {"service_type: \"43\""}},
-              {"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}},
-              {"kaigo.v1.PortalRegistrationService",
-               "portal_registration",
-               {"sealing_key_secret: sealing_key"}},
-              {"kaigo.v1.OtpService", "otp_relay", {}, false},
-              {"kaigo.v1.CardReaderService", "card_reader_pcsc", {}, false}};
-          return PlatformOfficeYaml(
-              sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bindings,
-              {{"sealing_key", dir.Write("secrets/sealing_key", std::string(64, 'c') + "\n")}});
-        },
-        "warn",
-        "store:\n  sqlite_path: state.db\n"
-        "callers:\n  - {identity: anonymous, offices: [\"*\"], roles: [care_manager, care_staff, "
-        "medical, office_admin, engine_admin]}\n");
-    ASSERT_TRUE(stack.ok()) << stack.status();
-    stack_ = stack->release();
-  }
-  static void TearDownTestSuite() { delete stack_; }
-
   // One call with an empty request acting in `role`; the status it ends with (a short deadline:
   // admitted watches never end by themselves).
   static grpc::Status Call(const std::string& path, const std::string& role) {
@@ -100,11 +71,7 @@ class AccessTest : public ::testing::Test {
                    [&](grpc::Status s) { done.set_value(s); });
     return done.get_future().get();
   }
-
-  static PlatformStack* stack_;
 };
-
-PlatformStack* AccessTest::stack_ = nullptr;
 
 TEST_F(AccessTest, EveryMethodAdmitsExactlyTheRolesItsPolicyNames) {
   int checked = 0;

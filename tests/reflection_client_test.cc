@@ -9,28 +9,14 @@
 #include "google/protobuf/descriptor.h"
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
-#include "grpc/reflection/v1/reflection.grpc.pb.h"
+#include "tests/support/reflection.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
 namespace {
 
-namespace refl = grpc::reflection::v1;
 using google::protobuf::DescriptorPool;
 using google::protobuf::DynamicMessageFactory;
-
-refl::ServerReflectionResponse Ask(const std::shared_ptr<grpc::Channel>& channel,
-                                   const refl::ServerReflectionRequest& request) {
-  auto stub = refl::ServerReflection::NewStub(channel);
-  auto context = Context("");
-  auto stream = stub->ServerReflectionInfo(context.get());
-  stream->Write(request);
-  refl::ServerReflectionResponse response;
-  stream->Read(&response);
-  stream->WritesDone();
-  stream->Finish();
-  return response;
-}
 
 TEST(ReflectionClientTest, OutOfTreePluginIsFoundAndCalledThroughReflectionOnly) {
   std::string plugin = BuildDir() + "/sdk-example/visit_notes.so";
@@ -52,26 +38,17 @@ TEST(ReflectionClientTest, OutOfTreePluginIsFoundAndCalledThroughReflectionOnly)
   auto channel = InsecureChannel((*engine)->target());
 
   // 1. Which services are there?
-  refl::ServerReflectionRequest request;
-  request.set_list_services("");
   std::string service;
-  auto listed = Ask(channel, request);
-  for (const auto& s : listed.list_services_response().service()) {
-    if (s.name().find("VisitNote") != std::string::npos) service = s.name();
+  for (const std::string& name : ReflectedServices(channel)) {
+    if (name.find("VisitNote") != std::string::npos) service = name;
   }
   ASSERT_EQ(service, "acme.visitnotes.v1.VisitNoteService");
 
-  // 2. Its descriptors, with dependencies, into a pool of our own.
-  request.set_file_containing_symbol(service);
-  auto reflected = Ask(channel, request);
-  const auto& files = reflected.file_descriptor_response();
-  ASSERT_GT(files.file_descriptor_proto_size(), 1) << "the file and kaigo/v1/common.proto";
+  // 2. Its descriptors, with dependencies (the file and kaigo/v1/common.proto), into a pool.
   google::protobuf::SimpleDescriptorDatabase database;
-  for (const auto& bytes : files.file_descriptor_proto()) {
-    google::protobuf::FileDescriptorProto file;
-    ASSERT_TRUE(file.ParseFromString(bytes));
-    database.Add(file);
-  }
+  ASSERT_TRUE(AddReflectedFiles(channel, service, &database));
+  google::protobuf::FileDescriptorProto common;
+  ASSERT_TRUE(database.FindFileByName("kaigo/v1/common.proto", &common));
   DescriptorPool pool(&database);
   const auto* method = pool.FindMethodByName(service + ".AddNote");
   ASSERT_NE(method, nullptr);

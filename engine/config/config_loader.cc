@@ -205,6 +205,12 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
       (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {
     error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");
   }
+  if (c.server().max_memory_bytes() > 0 && c.server().max_memory_bytes() < uint64_t{64} << 20) {
+    error("server.max_memory_bytes", "at least 67108864 (64 MiB), or 0 for 1 GiB");
+  }
+  if (c.server().max_threads() < 0) {
+    error("server.max_threads", "0 (gRPC's default) or more");
+  }
   if (!c.server().insecure_loopback()) {
     if (c.server().tls().cert_file().empty()) {
       error("server.tls.cert_file", "required unless server.insecure_loopback is true");

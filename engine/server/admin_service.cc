@@ -4,6 +4,7 @@
 #include <thread>
 
 #include "engine/server/call_reactor.h"
+#include "engine/server/raw_message.h"
 
 namespace kaigo::engine {
 
@@ -13,28 +14,7 @@ grpc::Status ToGrpc(const absl::Status& s) {
   return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
 }
 
-// Runs `work` on its own thread and finishes the reactor with its result.
-template <class Response>
-grpc::ServerUnaryReactor* RunDetached(grpc::CallbackServerContext* context, Response* response,
-                                      std::function<absl::StatusOr<Response>()> work) {
-  auto* reactor = context->DefaultReactor();
-  std::thread([reactor, response, work = std::move(work)] {
-    auto result = work();
-    if (result.ok()) *response = *std::move(result);
-    reactor->Finish(ToGrpc(result.status()));
-  }).detach();
-  return reactor;
-}
-
 }  // namespace
-
-grpc::ServerUnaryReactor* AdminService::Refused(grpc::CallbackServerContext* context) {
-  absl::Status status = Admit(*context);
-  if (status.ok()) return nullptr;
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(ToGrpc(status));
-  return reactor;
-}
 
 absl::Status AdminService::Admit(const grpc::CallbackServerContext& context) const {
   auto table = engine_->table();
@@ -55,41 +35,64 @@ absl::Status AdminService::Admit(const grpc::CallbackServerContext& context) con
   return absl::OkStatus();
 }
 
-grpc::ServerUnaryReactor* AdminService::ListPlugins(grpc::CallbackServerContext* context,
-                                                    const kaigo::v1::ListPluginsRequest*,
-                                                    kaigo::v1::ListPluginsResponse* response) {
-  if (auto* refused = Refused(context)) return refused;
-  *response = engine_->ListPlugins();
+template <class Request, class Response>
+grpc::ServerUnaryReactor* AdminService::Serve(
+    grpc::CallbackServerContext* context, const grpc::ByteBuffer* request,
+    grpc::ByteBuffer* response, bool detached,
+    std::function<absl::StatusOr<Response>(const Request&)> work) {
   auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
+  if (absl::Status admitted = Admit(*context); !admitted.ok()) {
+    reactor->Finish(ToGrpc(admitted));
+    return reactor;
+  }
+  Request parsed;
+  if (!ParseRawRequest(request, &parsed)) {
+    reactor->Finish(NotARequest(parsed));
+    return reactor;
+  }
+  auto answer = [reactor, response, work = std::move(work), parsed = std::move(parsed)] {
+    absl::StatusOr<Response> result = work(parsed);
+    if (result.ok()) *response = SerializeRaw(*result);
+    reactor->Finish(ToGrpc(result.status()));
+  };
+  if (detached) {
+    std::thread(std::move(answer)).detach();
+  } else {
+    answer();
+  }
   return reactor;
+}
+
+grpc::ServerUnaryReactor* AdminService::ListPlugins(grpc::CallbackServerContext* context,
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Serve<kaigo::v1::ListPluginsRequest, kaigo::v1::ListPluginsResponse>(
+      context, request, response, false,
+      [this](const kaigo::v1::ListPluginsRequest&) { return engine_->ListPlugins(); });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListOffices(grpc::CallbackServerContext* context,
-                                                    const kaigo::v1::ListOfficesRequest*,
-                                                    kaigo::v1::ListOfficesResponse* response) {
-  if (auto* refused = Refused(context)) return refused;
-  *response = engine_->ListOffices();
-  auto* reactor = context->DefaultReactor();
-  reactor->Finish(grpc::Status::OK);
-  return reactor;
+                                                    const grpc::ByteBuffer* request,
+                                                    grpc::ByteBuffer* response) {
+  return Serve<kaigo::v1::ListOfficesRequest, kaigo::v1::ListOfficesResponse>(
+      context, request, response, false,
+      [this](const kaigo::v1::ListOfficesRequest&) { return engine_->ListOffices(); });
 }
 
 grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* context,
-                                                     const kaigo::v1::ReloadConfigRequest*,
-                                                     kaigo::v1::ReloadConfigResponse* response) {
-  if (auto* refused = Refused(context)) return refused;
-  return RunDetached<kaigo::v1::ReloadConfigResponse>(context, response,
-                                                      [this] { return engine_->Reload(); });
+                                                     const grpc::ByteBuffer* request,
+                                                     grpc::ByteBuffer* response) {
+  return Serve<kaigo::v1::ReloadConfigRequest, kaigo::v1::ReloadConfigResponse>(
+      context, request, response, true,
+      [this](const kaigo::v1::ReloadConfigRequest&) { return engine_->Reload(); });
 }
 
 grpc::ServerUnaryReactor* AdminService::SwapPlugin(grpc::CallbackServerContext* context,
-                                                   const kaigo::v1::SwapPluginRequest* request,
-                                                   kaigo::v1::SwapPluginResponse* response) {
-  if (auto* refused = Refused(context)) return refused;
-  kaigo::v1::SwapPluginRequest copy = *request;
-  return RunDetached<kaigo::v1::SwapPluginResponse>(context, response,
-                                                    [this, copy] { return engine_->Swap(copy); });
+                                                   const grpc::ByteBuffer* request,
+                                                   grpc::ByteBuffer* response) {
+  return Serve<kaigo::v1::SwapPluginRequest, kaigo::v1::SwapPluginResponse>(
+      context, request, response, true,
+      [this](const kaigo::v1::SwapPluginRequest& r) { return engine_->Swap(r); });
 }
 
 }  // namespace kaigo::engine

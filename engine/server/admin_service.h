@@ -6,33 +6,45 @@
 #ifndef KAIGO_ENGINE_SERVER_ADMIN_SERVICE_H_
 #define KAIGO_ENGINE_SERVER_ADMIN_SERVICE_H_
 
+#include <functional>
+
 #include "engine/engine.h"
 #include "kaigo/v1/engine.grpc.pb.h"
 
 namespace kaigo::engine {
 
-class AdminService : public kaigo::v1::EngineAdminService::CallbackService {
+// Registered raw (raw_message.h): a request that does not parse is INVALID_ARGUMENT.
+class AdminService : public kaigo::v1::EngineAdminService::WithRawCallbackMethod_ListPlugins<
+                         kaigo::v1::EngineAdminService::WithRawCallbackMethod_ListOffices<
+                             kaigo::v1::EngineAdminService::WithRawCallbackMethod_ReloadConfig<
+                                 kaigo::v1::EngineAdminService::WithRawCallbackMethod_SwapPlugin<
+                                     kaigo::v1::EngineAdminService::Service>>>> {
  public:
   // `on_admin_socket`: served on the admin socket, not the API port.
   AdminService(Engine* engine, bool on_admin_socket)
       : engine_(engine), on_admin_socket_(on_admin_socket) {}
 
   grpc::ServerUnaryReactor* ListPlugins(grpc::CallbackServerContext* context,
-                                        const kaigo::v1::ListPluginsRequest* request,
-                                        kaigo::v1::ListPluginsResponse* response) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ListOffices(grpc::CallbackServerContext* context,
-                                        const kaigo::v1::ListOfficesRequest* request,
-                                        kaigo::v1::ListOfficesResponse* response) override;
+                                        const grpc::ByteBuffer* request,
+                                        grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* ReloadConfig(grpc::CallbackServerContext* context,
-                                         const kaigo::v1::ReloadConfigRequest* request,
-                                         kaigo::v1::ReloadConfigResponse* response) override;
+                                         const grpc::ByteBuffer* request,
+                                         grpc::ByteBuffer* response) override;
   grpc::ServerUnaryReactor* SwapPlugin(grpc::CallbackServerContext* context,
-                                       const kaigo::v1::SwapPluginRequest* request,
-                                       kaigo::v1::SwapPluginResponse* response) override;
+                                       const grpc::ByteBuffer* request,
+                                       grpc::ByteBuffer* response) override;
 
  private:
-  // Checks the caller's role; on refusal finishes the reactor and returns it, else nullptr.
-  grpc::ServerUnaryReactor* Refused(grpc::CallbackServerContext* context);
+  // Admits the caller, parses the request as Request and answers with `work`'s result — on a
+  // thread of its own when `detached` (work that loads images or starts instances).
+  template <class Request, class Response>
+  grpc::ServerUnaryReactor* Serve(grpc::CallbackServerContext* context,
+                                  const grpc::ByteBuffer* request, grpc::ByteBuffer* response,
+                                  bool detached,
+                                  std::function<absl::StatusOr<Response>(const Request&)> work);
   absl::Status Admit(const grpc::CallbackServerContext& context) const;
   Engine* engine_;
   bool on_admin_socket_;

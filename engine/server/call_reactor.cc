@@ -184,9 +184,10 @@ CallCore::~CallCore() {
   engine_->metrics().in_flight().fetch_sub(1, std::memory_order_relaxed);
 }
 
-void CallCore::Dispatch(const grpc::ByteBuffer& request) {
+void CallCore::Dispatch(grpc::ByteBuffer* request) {
   grpc::Slice slice;
-  request.DumpToSingleSlice(&slice);
+  request->DumpToSingleSlice(&slice);  // a reference, unless the message came in pieces
+  request->Clear();
   std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
   ArmAgeLimit();
   Ref();  // the plugin may finish, and gRPC call OnDone, inside StartCall
@@ -254,7 +255,7 @@ UnaryCallReactor::UnaryCallReactor(Engine* engine, grpc::CallbackServerContext* 
     Finish(ToGrpc(admission()));
     return;
   }
-  Dispatch(*request);
+  Dispatch(const_cast<grpc::ByteBuffer*>(request));  // see Dispatch
 }
 
 bool UnaryCallReactor::OnWrite(std::string_view) { return false; }
@@ -279,7 +280,7 @@ StreamCallReactor<Base>::StreamCallReactor(Engine* engine, grpc::CallbackServerC
   if constexpr (std::is_same_v<Base, grpc::ServerGenericBidiReactor>) {
     this->StartRead(&request_);  // the request comes as the stream's first message
   } else {
-    Dispatch(*request);
+    Dispatch(const_cast<grpc::ByteBuffer*>(request));  // see Dispatch
   }
 }
 
@@ -291,7 +292,7 @@ void StreamCallReactor<Base>::OnReadDone(bool ok) {
                                     "the call carried no request message"));
     return;
   }
-  Dispatch(request_);
+  Dispatch(&request_);
 }
 
 template <class Base>

@@ -49,7 +49,10 @@ class CallCore : public sdk::host::CallSink {
   // OK when admitted; otherwise the refusal (already counted).
   const absl::Status& admission() const { return admitted_; }
   bool server_streaming() const { return server_streaming_; }
-  void Dispatch(const grpc::ByteBuffer& request);
+  // Hands the request's bytes to the plugin and empties *request: the plugin parses its own copy
+  // inside the call, so a call waiting for a worker holds its request once, not twice. gRPC keeps
+  // the buffer of a registered method until the call is done but never reads it again.
+  void Dispatch(grpc::ByteBuffer* request);
   void CancelPluginCall();
   // Metrics and the access log for a finished call.
   void Record(const absl::Status& status);

@@ -52,6 +52,8 @@ GrpcServer::GrpcServer(Engine* engine)
       reflection_v1_(engine),
       reflection_v1alpha_(engine),
       metrics_http_(&engine->metrics()),
+      health_(&health_board_),
+      probe_health_(&health_board_),
       local_admin_(engine, /*on_admin_socket=*/true) {}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
@@ -60,12 +62,16 @@ absl::Status GrpcServer::Start() {
   const auto& server = engine_->running_config().server();
   auto credentials = Credentials(server, engine_->config_dir());
   if (!credentials.ok()) return credentials.status();
-  grpc::EnableDefaultHealthCheckService(true);
+  grpc::ResourceQuota quota("kaigo-bridge");
+  quota.Resize(server.max_memory_bytes() > 0 ? server.max_memory_bytes() : size_t{1} << 30);
+  if (server.max_threads() > 0) quota.SetMaxThreads(server.max_threads());
   grpc::ServerBuilder builder;
+  builder.SetResourceQuota(quota);
   builder.AddListeningPort(server.listen(), *credentials, &grpc_port_);
   int max_message = server.max_message_bytes() > 0 ? server.max_message_bytes() : 32 << 20;
   builder.SetMaxReceiveMessageSize(max_message);
   builder.SetMaxSendMessageSize(max_message);
+  builder.RegisterService(&health_);
   builder.RegisterService(&admin_);
   builder.RegisterService(&reflection_v1_);
   builder.RegisterService(&reflection_v1alpha_);
@@ -86,9 +92,10 @@ absl::Status GrpcServer::Start() {
   }
   if (!server.health_listen().empty()) {
     grpc::ServerBuilder health;
+    health.SetResourceQuota(quota);
     health.AddListeningPort(server.health_listen(), grpc::InsecureServerCredentials(),
                             &health_port_);
-    health.RegisterCallbackGenericService(&unimplemented_);
+    health.RegisterService(&probe_health_);
     health_server_ = health.BuildAndStart();
     if (health_server_ == nullptr || health_port_ == 0) {
       return absl::UnavailableError("cannot listen for health probes on " + server.health_listen());
@@ -101,6 +108,7 @@ absl::Status GrpcServer::Start() {
       return s;
     }
   }
+  health_board_.Set("", HealthBoard::kServing);
   engine_->logger().Info("serving", {{"grpc", std::to_string(grpc_port_)},
                                      {"metrics", std::to_string(metrics_port_)},
                                      {"health", std::to_string(health_port_)},
@@ -125,11 +133,8 @@ absl::Status GrpcServer::StartAdminSocket(const std::string& path) {
 
 void GrpcServer::Shutdown() {
   // Probes see NOT_SERVING while calls in flight drain, so no new ones are routed here.
-  if (health_server_ != nullptr) {
-    if (auto* health = health_server_->GetHealthCheckService()) health->Shutdown();
-  }
+  health_board_.Shutdown();
   if (server_ != nullptr) {
-    if (auto* health = server_->GetHealthCheckService()) health->Shutdown();
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_.reset();
   }

@@ -1,8 +1,9 @@
 // The engine's gRPC front: every plugin method through the callback generic service, plus the
-// admin service, grpc.health.v1 and server reflection v1/v1alpha; TLS or mutual TLS; the
-// Prometheus endpoint; apart, grpc.health.v1 alone in plain text for probes; and the admin socket
-// (server.admin_socket): EngineAdminService on a Unix socket only its owner may open. One per
-// engine process.
+// admin service, grpc.health.v1 (the engine's own, health_service.h) and server reflection
+// v1/v1alpha; TLS or mutual TLS; the Prometheus endpoint; apart, grpc.health.v1 alone in plain
+// text for probes; and the admin socket (server.admin_socket): EngineAdminService on a Unix
+// socket only its owner may open. The gRPC listeners share one grpc::ResourceQuota
+// (server.max_memory_bytes, server.max_threads). One per engine process.
 // Start and Shutdown are not thread-safe with each other; everything else is.
 #ifndef KAIGO_ENGINE_SERVER_GRPC_SERVER_H_
 #define KAIGO_ENGINE_SERVER_GRPC_SERVER_H_
@@ -17,6 +18,7 @@
 #include "engine/metrics/metrics.h"
 #include "engine/server/admin_service.h"
 #include "engine/server/call_reactor.h"
+#include "engine/server/health_service.h"
 #include "engine/server/reflection_service.h"
 
 namespace kaigo::engine {
@@ -30,6 +32,8 @@ class GrpcServer {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   int health_port() const { return health_port_; }
+  // Where the engine's serving statuses live: "" now, a readiness name later.
+  HealthBoard& health() { return health_board_; }
   void Shutdown();
   void Wait();
 
@@ -43,10 +47,10 @@ class GrpcServer {
   ReflectionV1 reflection_v1_;
   ReflectionV1Alpha reflection_v1alpha_;
   MetricsHttpServer metrics_http_;
+  HealthBoard health_board_;
+  HealthService health_;        // on the API listener
+  HealthService probe_health_;  // on the health listener (a service registers with one server)
   std::unique_ptr<grpc::Server> server_;
-  // The health listener serves gRPC's default health service, which a server adds only beside
-  // another service; this one answers UNIMPLEMENTED to every method, as a server without it would.
-  grpc::CallbackGenericService unimplemented_;
   std::unique_ptr<grpc::Server> health_server_;
   AdminService local_admin_;
   std::unique_ptr<grpc::Server> admin_server_;

@@ -73,20 +73,22 @@ class Instance {
   template <class Req, class Resp>
   void BlockingUnary(std::string method,
                      std::function<absl::StatusOr<Resp>(const Req&, const CallBase&)> handler) {
-    Unary<Req, Resp>(std::move(method), [this, handler = std::move(handler)](
-                                            const Req& req, std::shared_ptr<UnaryCall<Resp>> call) {
-      bool queued = Workers().Submit([req, call, handler] {
-        if (call->IsCancelled()) {
-          call->Finish(absl::CancelledError("the caller cancelled"));
-          return;
-        }
-        RunGuarded(*call, [&] { call->Finish(handler(req, *call)); });
-      });
-      if (!queued) {
-        call->Finish(absl::ResourceExhaustedError(
-            "the plugin has too many calls waiting for a worker; try again shortly"));
-      }
-    });
+    // The parsed request moves to the worker: a 32 MiB request is not copied on the way.
+    Register<Req, Resp, UnaryCall<Resp>>(
+        std::move(method), false,
+        [this, handler = std::move(handler)](Req&& req, std::shared_ptr<UnaryCall<Resp>> call) {
+          bool queued = Workers().Submit([req = std::move(req), call, handler] {
+            if (call->IsCancelled()) {
+              call->Finish(absl::CancelledError("the caller cancelled"));
+              return;
+            }
+            RunGuarded(*call, [&] { call->Finish(handler(req, *call)); });
+          });
+          if (!queued) {
+            call->Finish(absl::ResourceExhaustedError(
+                "the plugin has too many calls waiting for a worker; try again shortly"));
+          }
+        });
   }
 
   // Serves `method` (unary or server-streaming, any of the plugin's services) without parsing its
@@ -137,7 +139,7 @@ void Instance::Register(std::string method, bool streaming, Handler handler) {
                }
                auto call = std::make_shared<Call>(api, c, CallInfo::From(info));
                Adopt(call, call_ctx);
-               RunGuarded(*call, [&] { handler(req, call); });
+               RunGuarded(*call, [&] { handler(std::move(req), call); });
              });
 }
 
