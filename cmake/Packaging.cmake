@@ -56,6 +56,9 @@ install(TARGETS kaigo-bridge kaigo-careplan RUNTIME DESTINATION ${CMAKE_INSTALL_
   COMPONENT bridge EXCLUDE_FROM_ALL)
 install(TARGETS kaigo_proto LIBRARY DESTINATION ${CMAKE_INSTALL_LIBDIR} NAMELINK_SKIP
   COMPONENT bridge EXCLUDE_FROM_ALL)
+# Runs isolated plugins; the engine finds it at ../libexec/kaigo-bridge/ from its own binary.
+install(TARGETS kaigo-plugin-host RUNTIME DESTINATION ${CMAKE_INSTALL_LIBEXECDIR}/kaigo-bridge
+  COMPONENT bridge EXCLUDE_FROM_ALL)
 # /usr/lib/systemd/system: the same directory as /lib/systemd/system on Debian 12 (merged /usr);
 # a relative destination keeps `cmake --install --prefix` inside its prefix.
 install(FILES ${PROJECT_SOURCE_DIR}/deploy/systemd/kaigo-bridge.service

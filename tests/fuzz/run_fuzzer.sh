@@ -11,7 +11,8 @@ case "$1" in
       -DKAIGO_BUILD_BENCHMARKS=OFF > "$3.configure.log"
     cmake --build "$3" --target identifiers_fuzz config_fuzz qualification_response_fuzz \
       certification_answers_fuzz attachment_type_fuzz card_data_fuzz mail_message_fuzz \
-      careplan_csv_fuzz careplan_file_name_fuzz exchange_answers_fuzz platform_answers_fuzz 2>&1 |
+      careplan_csv_fuzz careplan_file_name_fuzz exchange_answers_fuzz platform_answers_fuzz \
+      isolation_frame_fuzz 2>&1 |
       tail -n 2 ;;
   run)
     work=$(mktemp -d)

@@ -52,6 +52,16 @@
  *
  *  Lifetime of the image. The host never unloads a plugin image while the process runs; a new
  *  version is loaded beside the old one and the old instances drain.
+ *
+ *  Trust. A plugin the engine loads into its own process (the default) is trusted with everything
+ *  the engine holds — every office's certificates, passwords, stored state and audit log — since
+ *  nothing in one process can keep it from them, and a crash in it ends the engine. A plugin
+ *  configured with `isolation: process` is not trusted: it runs in a child process
+ *  (kaigo-plugin-host) with memory and file limits, and reaches only what this table lends it,
+ *  served by the engine — its own (plugin, office) store and audit, only the secrets its settings
+ *  name, the calls its manifest declares. The same image serves both ways; the contract above is
+ *  the same, and a violation in an isolated plugin (a crash, an escaped exception, a call left
+ *  unfinished after its cancel) ends only its process.
  */
 #ifndef KAIGO_PLUGIN_H_
 #define KAIGO_PLUGIN_H_
