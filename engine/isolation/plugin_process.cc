@@ -46,6 +46,7 @@ struct PluginProcess::InFlight {
   uint64_t id = 0;
   kaigo_call* call = nullptr;  // valid until FinishOnce finishes it
   bool trial = false;
+  std::atomic<bool> told_to_stop{false};  // a cancel was sent after a refused write
   std::mutex mu;
   bool done = false;
 };
@@ -323,8 +324,24 @@ void PluginProcess::Dispatch(Frame& frame) {
         if (it == calls_.end()) return;
         call = it->second;
       }
-      std::lock_guard<std::mutex> lock(call->mu);
-      if (!call->done) sdk::host::CallWrite(call->call, ToBytes(frame.call_write().message()));
+      int32_t written;
+      {
+        std::lock_guard<std::mutex> lock(call->mu);
+        if (call->done) return;
+        written = sdk::host::CallWrite(call->call, ToBytes(frame.call_write().message()));
+      }
+      // The caller is gone or reads too slowly: the plugin is told, as call_write would tell it
+      // in process, so it stops producing.
+      if (written != KAIGO_CODE_OK && !call->told_to_stop.exchange(true)) {
+        std::shared_ptr<FrameSender> sender;
+        {
+          std::lock_guard<std::mutex> lock(mu_);
+          sender = reply_sender_;
+        }
+        Frame cancel;
+        cancel.mutable_call_cancel()->set_call(call->id);
+        if (sender != nullptr) sender->Send(cancel);
+      }
       return;
     }
     case Frame::kCallFinish: {
