@@ -48,14 +48,12 @@ class StoreFaultsTest : public ::testing::Test {
     auto pg = PostgresServer::Start();
     ASSERT_TRUE(pg.ok()) << pg.status();
     postgres_ = *std::move(pg);
-    auto db = postgres_->Database("faults");
-    ASSERT_TRUE(db.ok()) << db.status();
-    std::string conninfo = secrets_.Write("conninfo", *db + "\n");
     // Short store timeouts, so the test's own deadlines are far beyond them.
-    std::string store =
-        "store:\n  postgres:\n    conninfo: {file: " + conninfo +
-        "}\n    pool_size: 2\n    connect_timeout_seconds: 2\n    statement_timeout_seconds: 3\n"
-        "    max_reconnect_backoff_seconds: 1\n";
+    auto store =
+        postgres_->StoreYaml("faults", secrets_,
+                             {"pool_size: 2", "connect_timeout_seconds: 2",
+                              "statement_timeout_seconds: 3", "max_reconnect_backoff_seconds: 1"});
+    ASSERT_TRUE(store.ok()) << store.status();
     auto stack = PlatformStack::Start(
         {"subsidy_filing"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
@@ -65,7 +63,7 @@ class StoreFaultsTest : public ::testing::Test {
               sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
               {{"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}}});
         },
-        "info", store);
+        "info", *store);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
     auto second = EngineProcess::Start(stack_->config);

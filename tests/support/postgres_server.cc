@@ -104,6 +104,18 @@ absl::StatusOr<std::string> PostgresServer::Database(const std::string& name) {
   return absl::StrCat("host=127.0.0.1 port=", port_, " user=kaigo dbname=", name);
 }
 
+absl::StatusOr<std::string> PostgresServer::StoreYaml(const std::string& name,
+                                                      const TempDir& secrets,
+                                                      const std::vector<std::string>& settings) {
+  auto db = Database(name);
+  if (!db.ok()) return db.status();
+  std::string yaml =
+      "store:\n  postgres:\n    conninfo: {file: " + secrets.Write("conninfo-" + name, *db + "\n") +
+      "}\n";
+  for (const auto& line : settings) yaml += "    " + line + "\n";
+  return yaml;
+}
+
 std::string PostgresServer::Log() const { return ReadFile(dir_->path() + "/postgres.log"); }
 
 }  // namespace kaigo::testing

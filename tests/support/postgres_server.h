@@ -9,6 +9,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "absl/status/statusor.h"
 #include "tests/support/test_env.h"
@@ -21,6 +22,11 @@ class PostgresServer {
   ~PostgresServer();
   // A libpq connection string for a fresh database `name` (created on first use).
   absl::StatusOr<std::string> Database(const std::string& name);
+  // An engine configuration's `store:` section for a fresh database `name`, its connection string
+  // written to `secrets` as the file it references; `settings` are more lines under `postgres:`
+  // (e.g. "pool_size: 2").
+  absl::StatusOr<std::string> StoreYaml(const std::string& name, const TempDir& secrets,
+                                        const std::vector<std::string>& settings = {});
   std::string Log() const;
   // Fast shutdown by process id (SIGINT; SIGKILL if it has not exited within 30 s).
   void Stop();
