@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <set>
@@ -138,15 +139,16 @@ class StoreFaultsTest : public ::testing::Test {
   std::unique_ptr<PlatformStack> stack_;
   std::unique_ptr<EngineProcess> second_;
   std::vector<std::string> targets_;
+  Observed seen_[2];  // by the engines' callers and watchers; outlives them (TearDown joins)
   std::atomic<bool> stop_{false};
   std::vector<std::thread> threads_;
 };
 
 TEST_F(StoreFaultsTest, PostgresRestartedUnderWritesFromTwoReplicasLosesNoAcknowledgedWrite) {
-  Observed seen[2];
+  Observed* seen = seen_;
   for (int i = 0; i < 2; ++i) {
-    threads_.emplace_back([this, i, &seen] { Write(targets_[i], &seen[i]); });
-    threads_.emplace_back([this, i, &seen] { WatchHealth(targets_[i], &seen[i]); });
+    threads_.emplace_back([this, i] { Write(targets_[i], &seen_[i]); });
+    threads_.emplace_back([this, i] { WatchHealth(targets_[i], &seen_[i]); });
   }
   auto all = [&](const std::function<bool(Observed&)>& test) {
     return test(seen[0]) && test(seen[1]);
@@ -179,9 +181,9 @@ TEST_F(StoreFaultsTest, PostgresRestartedUnderWritesFromTwoReplicasLosesNoAcknow
     std::lock_guard<std::mutex> lock(seen[i].mu);
     EXPECT_TRUE(seen[i].unexpected.empty())
         << "calls during the outage must fail UNAVAILABLE; first other: " << seen[i].unexpected[0];
-    EXPECT_GT(seen[i].liveness_checks, 0);
-    EXPECT_EQ(seen[i].liveness_not_serving, 0) << "liveness must not follow the store";
-    EXPECT_GT(seen[i].ok_count, ok_at_stop[i]);
+    EXPECT_GT(seen[i].liveness_checks.load(), 0);
+    EXPECT_EQ(seen[i].liveness_not_serving.load(), 0) << "liveness must not follow the store";
+    EXPECT_GT(seen[i].ok_count.load(), ok_at_stop[i]);
     acknowledged.insert(seen[i].acknowledged.begin(), seen[i].acknowledged.end());
   }
   // Every acknowledged draft is there, as either engine lists them.

@@ -12,11 +12,11 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/strings/str_format.h"
 #include "engine/store/store.h"
 #include "latency_summary.h"
 #include "tests/support/test_env.h"
