@@ -9,6 +9,7 @@
 
 #include <atomic>
 #include <functional>
+#include <iostream>
 #include <map>
 #include <mutex>
 #include <set>
@@ -185,6 +186,10 @@ TEST_F(StoreFaultsTest, PostgresRestartedUnderWritesFromTwoReplicasLosesNoAcknow
     EXPECT_EQ(seen[i].liveness_not_serving.load(), 0) << "liveness must not follow the store";
     EXPECT_GT(seen[i].ok_count.load(), ok_at_stop[i]);
     acknowledged.insert(seen[i].acknowledged.begin(), seen[i].acknowledged.end());
+    std::cout << "engine " << i << ": " << seen[i].ok_count << " drafts acknowledged ("
+              << seen[i].ok_count - ok_at_restart[i] << " after the restart), "
+              << seen[i].unavailable_count << " calls UNAVAILABLE during the outage, "
+              << seen[i].liveness_checks << " liveness checks all SERVING\n";
   }
   // Every acknowledged draft is there, as either engine lists them.
   for (const auto& target : targets_) {
