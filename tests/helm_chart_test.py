@@ -121,6 +121,19 @@ class RenderedChartTest(unittest.TestCase):
             self.assertEqual(spec["grpc"]["port"], health_port, probe)
             self.assertEqual(spec["grpc"]["port"], self.values["ports"]["health"], probe)
 
+    def test_readiness_follows_the_store_and_liveness_does_not(self):
+        # "kaigo.readiness" answers NOT_SERVING while PostgreSQL is unreachable; "" (the engine)
+        # does not follow the store, so a database outage never restarts the pods
+        # (engine/server/store_readiness.h).
+        services = {p: self.container[p]["grpc"].get("service", "")
+                    for p in ("startupProbe", "readinessProbe", "livenessProbe")}
+        self.assertEqual(services["readinessProbe"], "kaigo.readiness")
+        self.assertEqual(services["livenessProbe"], "")
+        self.assertEqual(services["startupProbe"], "")
+        store = self.engine["store"]["postgres"]
+        self.assertEqual(store["sslmode"], "verify-full")
+        self.assertTrue(store["ca_file"].startswith("/etc/kaigo-bridge/"))
+
     def test_resources_and_security(self):
         for kind in ("requests", "limits"):
             self.assertEqual(set(self.container["resources"][kind]), {"cpu", "memory"}, kind)

@@ -46,9 +46,8 @@ class ReplicasTest : public ::testing::Test {
     auto pg = PostgresServer::Start();
     ASSERT_TRUE(pg.ok()) << pg.status();
     postgres_ = *std::move(pg);
-    auto db = postgres_->Database("replicas");
-    ASSERT_TRUE(db.ok()) << db.status();
-    std::string conninfo = secrets_.Write("conninfo", *db + "\n");
+    auto store = postgres_->StoreYaml("replicas", secrets_);
+    ASSERT_TRUE(store.ok()) << store.status();
     auto stack = PlatformStack::Start(
         {"portal_registration", "otp_relay", "qualification", "careplan_exchange"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
@@ -63,7 +62,7 @@ class ReplicasTest : public ::testing::Test {
                {"kaigo.v1.CarePlanExchangeService", "careplan_exchange", {"service_type: \"43\""}}},
               {{"sealing_key", key}});
         },
-        "info", "store:\n  postgres:\n    conninfo: {file: " + conninfo + "}\n");
+        "info", *store);
     ASSERT_TRUE(stack.ok()) << stack.status();
     stack_ = *std::move(stack);
     auto second = EngineProcess::Start(stack_->config);

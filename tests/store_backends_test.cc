@@ -41,9 +41,15 @@ class StoreBackendsTest : public ::testing::TestWithParam<std::string> {
     store_ = Open();
   }
 
+  engine::PostgresOptions Postgres() const {
+    engine::PostgresOptions options;
+    options.conninfo = location_;
+    return options;
+  }
+
   std::unique_ptr<Store> Open() {
     auto store = GetParam() == "sqlite" ? engine::OpenSqliteStore(location_)
-                                        : engine::OpenPostgresStore(location_);
+                                        : engine::OpenPostgresStore(Postgres());
     EXPECT_TRUE(store.ok()) << store.status();
     return store.ok() ? *std::move(store) : nullptr;
   }
@@ -145,7 +151,7 @@ TEST_P(StoreBackendsTest, ReopeningKeepsTheDataAndMigratesOnce) {
   EXPECT_EQ(*store_->Get("p", "o", "k"), "kept");
   if (GetParam() == "postgres") {
     Tamper("INSERT INTO schema_migrations(version) VALUES (99)");
-    auto newer = engine::OpenPostgresStore(location_);
+    auto newer = engine::OpenPostgresStore(Postgres());
     EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos);
   }

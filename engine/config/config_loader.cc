@@ -200,6 +200,28 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
     if (ref.file().empty() == ref.env().empty()) {
       error("store.postgres.conninfo", "exactly one of file or env");
     }
+    const auto& pg = c.store().postgres();
+    const std::string mode = pg.sslmode();
+    if (!mode.empty() && mode != "disable" && mode != "allow" && mode != "prefer" &&
+        mode != "require" && mode != "verify-ca" && mode != "verify-full") {
+      error("store.postgres.sslmode",
+            "one of disable, allow, prefer, require, verify-ca, verify-full (libpq's sslmode)");
+    }
+    check_file("store.postgres.ca_file", pg.ca_file());
+    if ((mode == "verify-ca" || mode == "verify-full") && pg.ca_file().empty()) {
+      error("store.postgres.ca_file", "required with sslmode " + mode +
+                                          ": the CA the database server's certificate chains to");
+    }
+    for (auto [field, value] :
+         {std::pair<const char*, int32_t>{"pool_size", pg.pool_size()},
+          {"connect_timeout_seconds", pg.connect_timeout_seconds()},
+          {"statement_timeout_seconds", pg.statement_timeout_seconds()},
+          {"max_reconnect_backoff_seconds", pg.max_reconnect_backoff_seconds()}}) {
+      if (value < 0) error(std::string("store.postgres.") + field, "0 (the default) or more");
+    }
+    if (pg.connect_timeout_seconds() == 1) {
+      error("store.postgres.connect_timeout_seconds", "at least 2 (libpq's least), or 0 for 5");
+    }
   }
   if (c.server().max_message_bytes() < 0 ||
       (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {

@@ -54,6 +54,7 @@ GrpcServer::GrpcServer(Engine* engine)
       metrics_http_(&engine->metrics()),
       health_(&health_board_),
       probe_health_(&health_board_),
+      readiness_(&engine->store(), &health_board_, &engine->logger()),
       local_admin_(engine, /*on_admin_socket=*/true) {}
 
 GrpcServer::~GrpcServer() { Shutdown(); }
@@ -108,6 +109,7 @@ absl::Status GrpcServer::Start() {
       return s;
     }
   }
+  readiness_.Start();
   health_board_.Set("", HealthBoard::kServing);
   engine_->logger().Info("serving", {{"grpc", std::to_string(grpc_port_)},
                                      {"metrics", std::to_string(metrics_port_)},
@@ -134,6 +136,7 @@ absl::Status GrpcServer::StartAdminSocket(const std::string& path) {
 void GrpcServer::Shutdown() {
   // Probes see NOT_SERVING while calls in flight drain, so no new ones are routed here.
   health_board_.Shutdown();
+  readiness_.Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_.reset();

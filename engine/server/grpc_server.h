@@ -20,6 +20,7 @@
 #include "engine/server/call_reactor.h"
 #include "engine/server/health_service.h"
 #include "engine/server/reflection_service.h"
+#include "engine/server/store_readiness.h"
 
 namespace kaigo::engine {
 
@@ -32,7 +33,8 @@ class GrpcServer {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   int health_port() const { return health_port_; }
-  // Where the engine's serving statuses live: "" now, a readiness name later.
+  // Where the engine's serving statuses live: "" (liveness: the engine runs) and
+  // kReadinessService (ready: it runs and its store answers).
   HealthBoard& health() { return health_board_; }
   void Shutdown();
   void Wait();
@@ -50,6 +52,7 @@ class GrpcServer {
   HealthBoard health_board_;
   HealthService health_;        // on the API listener
   HealthService probe_health_;  // on the health listener (a service registers with one server)
+  StoreReadiness readiness_;
   std::unique_ptr<grpc::Server> server_;
   std::unique_ptr<grpc::Server> health_server_;
   AdminService local_admin_;

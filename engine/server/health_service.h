@@ -6,10 +6,10 @@
 // HealthBoard holds a serving status per service name, "" being the engine as a whole: NOT_SERVING
 // until the server runs, SERVING once it does, NOT_SERVING again for good once it shuts down.
 // A name nobody set is unknown: Check answers NOT_FOUND, Watch SERVICE_UNKNOWN and waits, as the
-// protocol says. Another name with its own status (say "readiness", following the store) is one
-// Set call from whoever watches what it depends on:
+// protocol says. Another name with its own status is one Set call from whoever watches what it
+// depends on; StoreReadiness (store_readiness.h) sets "kaigo.readiness" so, following the store:
 //
-//   board.Set("readiness", store_ok ? HealthBoard::kServing : HealthBoard::kNotServing);
+//   board.Set(kReadinessService, store_ok ? HealthBoard::kServing : HealthBoard::kNotServing);
 //
 // Every HealthService (one per gRPC server: a service registers with one server) reads one board;
 // a Watch stream hears each change of its name's status, and ends (OK) after NOT_SERVING once the

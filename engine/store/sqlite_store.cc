@@ -201,6 +201,12 @@ class SqliteStore : public Store {
     return chain.result();
   }
 
+  absl::Status Ping() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sqlite3_exec(db_, "SELECT 1", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("ping");
+    return absl::OkStatus();
+  }
+
  private:
   absl::Status Error(std::string_view what) {
     return absl::UnavailableError("store " + std::string(what) + ": " + sqlite3_errmsg(db_));
@@ -213,7 +219,8 @@ class SqliteStore : public Store {
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                       const SqliteOptions& options) {
   sqlite3* db = nullptr;
   std::string target = path.empty() ? ":memory:" : path;
   int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_FULLMUTEX;
@@ -223,8 +230,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) 
     return absl::UnavailableError("cannot open store " + target + ": " + message);
   }
   sqlite3_busy_timeout(db, 5000);
+  // FULL syncs the WAL at every commit (power-loss safe); NORMAL only at checkpoints.
   const char* pragmas =
-      "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+      options.full_sync
+          ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
+          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
   char* err = nullptr;
   if (sqlite3_exec(db, pragmas, nullptr, nullptr, &err) != SQLITE_OK ||
       sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {

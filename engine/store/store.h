@@ -2,6 +2,10 @@
 // append-only, hash-chained audit log. The interface allows another backend (PostgreSQL) beside
 // the embedded SQLite one.
 //
+// Errors: UNAVAILABLE when the storage cannot be reached or did not answer in time (safe to
+// retry; a write that failed so may or may not have happened), NOT_FOUND for an absent key.
+// A call never waits on an unreachable database past its configured timeouts.
+//
 // Thread-safe: every method may be called from any thread. Calls block on storage I/O; the engine
 // never calls them on a gRPC callback thread.
 #ifndef KAIGO_ENGINE_STORE_STORE_H_
@@ -55,16 +59,44 @@ class Store {
 
   virtual absl::Status AppendAudit(const AuditRecord& record) = 0;
   virtual absl::StatusOr<AuditVerification> VerifyAudit() = 0;
+
+  // Whether the storage answers now: a cheap round trip (UNAVAILABLE if not). For readiness; a
+  // failed Ping of PostgreSQL also tries to reconnect, whatever the backoff.
+  virtual absl::Status Ping() = 0;
 };
 
-// SQLite in WAL mode at `path` ("" keeps everything in memory). Durable across a process kill:
-// a write has reached the database file's journal when the call returns.
-absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path);
+struct SqliteOptions {
+  // PRAGMA synchronous=FULL: the WAL is synced at every commit, so a write a caller was told
+  // succeeded survives a power cut. false: NORMAL, which survives a process kill only.
+  bool full_sync = true;
+};
 
-// PostgreSQL at `conninfo` (libpq). Applies the schema's versioned migrations at open, under an
-// advisory lock, so engines sharing the database may start together; audit appends from all of
-// them form one chain. FAILED_PRECONDITION when the database is newer than this engine.
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
+// SQLite in WAL mode at `path` ("" keeps everything in memory). A write has reached the
+// database's journal when the call returns (and the disk, with full_sync).
+absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                       const SqliteOptions& options = {});
+
+struct PostgresOptions {
+  std::string conninfo;                   // libpq's connection string
+  std::string sslmode;                    // overrides the conninfo's, when set
+  std::string ca_file;                    // sslrootcert, when set
+  int pool_size = 4;                      // connections kept open
+  int connect_timeout_seconds = 5;        // per connection attempt (libpq: at least 2)
+  int statement_timeout_seconds = 15;     // per statement, on the server and here
+  int max_reconnect_backoff_seconds = 5;  // longest pause between reconnections
+};
+
+// PostgreSQL through a pool of `pool_size` connections (libpq). Applies the schema's versioned
+// migrations at open, under an advisory lock, so engines sharing the database may start together;
+// audit appends from all of them form one chain. FAILED_PRECONDITION when the database is newer
+// than this engine; UNAVAILABLE when it cannot be reached at open.
+//
+// After opening, a lost connection is replaced on the next call. While the database stays
+// unreachable, calls fail at once with UNAVAILABLE, and one call at a time tries to reconnect
+// after a pause that doubles from 100 ms up to max_reconnect_backoff_seconds (Ping tries at once).
+// A statement with no answer after statement_timeout_seconds (+2 s) fails with UNAVAILABLE and
+// its connection is dropped.
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
 
 // The chain link of `record` after `previous_hash` (hex SHA-256 of a length-prefixed encoding).
 std::string AuditHash(const std::string& previous_hash, int64_t sequence,

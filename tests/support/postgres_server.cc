@@ -2,6 +2,8 @@
 
 #include <libpq-fe.h>
 #include <pwd.h>
+#include <signal.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -44,22 +46,50 @@ absl::StatusOr<std::unique_ptr<PostgresServer>> PostgresServer::Start() {
                                   " -U kaigo -A trust --no-sync -E UTF8 --locale=C.UTF-8");
   if (init.exit_code != 0) return absl::InternalError("initdb failed:\n" + init.output);
   s->port_ = FreeLoopbackPort();
-  s->pid_ = Spawn(
-      {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--",
-       bin + "/postgres", "-D", data, "-p", std::to_string(s->port_), "-c",
-       "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + data, "-c", "fsync=off"},
-      s->dir_->path() + "/postgres.log");
-  std::string ping = absl::StrCat("host=127.0.0.1 port=", s->port_, " user=kaigo dbname=postgres");
-  for (int i = 0; i < 300 && PQping(ping.c_str()) != PQPING_OK; ++i) {
-    absl::SleepFor(absl::Milliseconds(20));
-  }
-  if (PQping(ping.c_str()) != PQPING_OK) {
-    return absl::UnavailableError("postgres did not start:\n" + s->Log());
-  }
+  s->bin_ = bin;
+  if (absl::Status launched = s->Launch(); !launched.ok()) return launched;
   return s;
 }
 
-PostgresServer::~PostgresServer() { StopChild(&pid_); }
+absl::Status PostgresServer::Launch() {
+  std::string data = dir_->path() + "/data";
+  pid_ = Spawn(
+      {"/usr/bin/setpriv", "--reuid=postgres", "--regid=postgres", "--clear-groups", "--",
+       bin_ + "/postgres", "-D", data, "-p", std::to_string(port_), "-c",
+       "listen_addresses=127.0.0.1", "-c", "unix_socket_directories=" + data, "-c", "fsync=off"},
+      dir_->path() + "/postgres.log");
+  std::string ping = absl::StrCat("host=127.0.0.1 port=", port_, " user=kaigo dbname=postgres");
+  for (int i = 0; i < 500 && PQping(ping.c_str()) != PQPING_OK; ++i) {
+    absl::SleepFor(absl::Milliseconds(20));
+  }
+  if (PQping(ping.c_str()) != PQPING_OK) {
+    return absl::UnavailableError("postgres did not start:\n" + Log());
+  }
+  return absl::OkStatus();
+}
+
+void PostgresServer::Stop() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGINT);
+  int status = 0;
+  for (int i = 0; i < 3000; ++i) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return;
+    }
+    absl::SleepFor(absl::Milliseconds(10));
+  }
+  kill(pid_, SIGKILL);
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+absl::Status PostgresServer::Restart() {
+  if (pid_ > 0) return absl::FailedPreconditionError("postgres is still running");
+  return Launch();
+}
+
+PostgresServer::~PostgresServer() { Stop(); }
 
 absl::StatusOr<std::string> PostgresServer::Database(const std::string& name) {
   std::string admin = absl::StrCat("host=127.0.0.1 port=", port_, " user=kaigo dbname=postgres");
@@ -72,6 +102,18 @@ absl::StatusOr<std::string> PostgresServer::Database(const std::string& name) {
   PQfinish(c);
   if (!ok) return absl::InternalError("CREATE DATABASE " + name + ": " + why);
   return absl::StrCat("host=127.0.0.1 port=", port_, " user=kaigo dbname=", name);
+}
+
+absl::StatusOr<std::string> PostgresServer::StoreYaml(const std::string& name,
+                                                      const TempDir& secrets,
+                                                      const std::vector<std::string>& settings) {
+  auto db = Database(name);
+  if (!db.ok()) return db.status();
+  std::string yaml =
+      "store:\n  postgres:\n    conninfo: {file: " + secrets.Write("conninfo-" + name, *db + "\n") +
+      "}\n";
+  for (const auto& line : settings) yaml += "    " + line + "\n";
+  return yaml;
 }
 
 std::string PostgresServer::Log() const { return ReadFile(dir_->path() + "/postgres.log"); }
