@@ -1,35 +1,30 @@
 #include "engine/store/open_store.h"
 
-#include <cstdlib>
-#include <filesystem>
-#include <fstream>
-#include <iterator>
+#include "engine/config/config_loader.h"
+#include "engine/config/engine_keys.h"
 
 namespace kaigo::engine {
 
+AuditKeyring AuditKeyringOf(const EngineKeys& keys) {
+  AuditKeyring ring;
+  ring.signing_id = keys.audit.id;
+  if (!keys.audit.id.empty()) ring.secrets[keys.audit.id] = keys.audit.secret;
+  for (const auto& retired : keys.audit_retired) ring.secrets[retired.id] = retired.secret;
+  return ring;
+}
+
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const kaigo::v1::StoreConfig& config,
-                                                 const std::string& config_dir) {
-  auto resolve = [&](const std::string& path) {
-    return path.empty() ? path
-                        : (std::filesystem::path(config_dir) / path).lexically_normal().string();
-  };
-  if (!config.has_postgres()) return OpenSqliteStore(resolve(config.sqlite_path()));
-  const auto& ref = config.postgres().conninfo();
-  std::string conninfo;
-  if (!ref.file().empty()) {
-    std::ifstream in(resolve(ref.file()));
-    if (!in) return absl::FailedPreconditionError("store.postgres.conninfo: cannot read the file");
-    conninfo.assign(std::istreambuf_iterator<char>(in), {});
-  } else if (const char* value = std::getenv(ref.env().c_str()); value != nullptr) {
-    conninfo = value;
-  } else {
-    return absl::FailedPreconditionError("store.postgres.conninfo: the variable " + ref.env() +
-                                         " is not set");
+                                                 const std::string& config_dir,
+                                                 AuditKeyring audit_keys) {
+  if (!config.has_postgres()) {
+    const std::string& path = config.sqlite_path();
+    return OpenSqliteStore(path.empty() ? path : ResolvePath(config_dir, path),
+                           std::move(audit_keys));
   }
-  while (!conninfo.empty() && (conninfo.back() == '\n' || conninfo.back() == '\r')) {
-    conninfo.pop_back();
-  }
-  return OpenPostgresStore(conninfo);
+  auto conninfo =
+      ReadSecretRef(config.postgres().conninfo(), config_dir, "store.postgres.conninfo");
+  if (!conninfo.ok()) return conninfo.status();
+  return OpenPostgresStore(*conninfo, std::move(audit_keys));
 }
 
 }  // namespace kaigo::engine

@@ -27,6 +27,10 @@ CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, caller 
     R"sql(
 ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: the audit key each record is linked with ('' before the chain was keyed: audit_chain.h).
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // Any number; the same in every engine sharing the database.
@@ -57,7 +61,8 @@ class Result {
 
 class PostgresStore : public Store {
  public:
-  explicit PostgresStore(PGconn* conn) : conn_(conn) {}
+  PostgresStore(PGconn* conn, AuditKeyring audit_keys)
+      : conn_(conn), audit_keys_(std::move(audit_keys)) {}
   ~PostgresStore() override { PQfinish(conn_); }
 
   absl::Status Migrate() {
@@ -141,7 +146,9 @@ class PostgresStore : public Store {
     return absl::OkStatus();
   }
 
-  absl::Status AppendAudit(const AuditRecord& a) override {
+  absl::Status AppendAudit(const AuditRecord& record) override {
+    AuditRecord a = record;
+    a.key_id = audit_keys_.signing_id;
     std::lock_guard<std::mutex> lock(mu_);
     // The advisory lock makes reading the chain's head and writing the next link one step for
     // every engine sharing the database: the chain never forks.
@@ -156,15 +163,19 @@ class PostgresStore : public Store {
     }
     int64_t seq = head.rows() ? head.Int(0, 0) + 1 : 1;
     std::string prev = head.rows() ? head.Text(0, 1) : "";
-    std::string hash = AuditHash(prev, seq, a);
+    absl::StatusOr<std::string> hash = audit_keys_.Link(prev, seq, a);
+    if (!hash.ok()) {
+      Exec("ROLLBACK");
+      return hash.status();
+    }
     std::string seq_text = absl::StrCat(seq), time = absl::StrCat(a.time_ms),
                 outcome = absl::StrCat(a.outcome);
     Result insert(
         Params("INSERT INTO audit_log(seq, time_ms, caller, office, plugin, action, subject_ref, "
-               "outcome, detail, request_id, prev_hash, hash, acting_user) VALUES ($1, $2, $3, "
-               "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+               "outcome, detail, request_id, prev_hash, hash, acting_user, key_id) VALUES ($1, $2, "
+               "$3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
                {seq_text, time, a.caller, a.office, a.plugin, a.action, a.subject_ref, outcome,
-                a.detail, a.request_id, prev, hash, a.user},
+                a.detail, a.request_id, prev, *hash, a.user, a.key_id},
                /*binary=*/false));
     if (!insert.ok()) {
       Exec("ROLLBACK");
@@ -174,16 +185,17 @@ class PostgresStore : public Store {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<AuditVerification> VerifyAudit() override {
+  absl::Status ScanAudit(const std::function<bool(const StoredAuditRecord&)>& each) override {
     std::lock_guard<std::mutex> lock(mu_);
     Result all(PQexec(conn_,
                       "SELECT seq, time_ms, caller, office, plugin, action, subject_ref, outcome, "
-                      "detail, request_id, prev_hash, hash, acting_user FROM audit_log ORDER BY "
-                      "seq"));
+                      "detail, request_id, prev_hash, hash, acting_user, key_id FROM audit_log "
+                      "ORDER BY seq"));
     if (!all.ok()) return Error("audit read");
-    AuditChainVerifier chain;
     for (int i = 0; i < all.rows(); ++i) {
-      AuditRecord r;
+      StoredAuditRecord s;
+      AuditRecord& r = s.record;
+      s.seq = all.Int(i, 0);
       r.time_ms = all.Int(i, 1);
       r.caller = all.Text(i, 2);
       r.office = all.Text(i, 3);
@@ -193,10 +205,26 @@ class PostgresStore : public Store {
       r.outcome = static_cast<int32_t>(all.Int(i, 7));
       r.detail = all.Text(i, 8);
       r.request_id = all.Text(i, 9);
+      s.prev_hash = all.Text(i, 10);
+      s.hash = all.Text(i, 11);
       r.user = all.Text(i, 12);
-      if (!chain.Add(all.Int(i, 0), r, all.Text(i, 10), all.Text(i, 11))) break;
+      r.key_id = all.Text(i, 13);
+      if (!each(s)) break;
     }
-    return chain.result();
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<AuditHead> AuditChainHead() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Result head(PQexec(conn_, "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1"));
+    if (!head.ok()) return Error("audit head");
+    AuditHead result;
+    if (head.rows() > 0) {
+      result.length = head.Int(0, 0);
+      result.hash = head.Text(0, 1);
+      result.key_id = head.Text(0, 2);
+    }
+    return result;
   }
 
  private:
@@ -227,12 +255,14 @@ class PostgresStore : public Store {
   }
 
   PGconn* conn_;
+  const AuditKeyring audit_keys_;
   std::mutex mu_;
 };
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo,
+                                                         AuditKeyring audit_keys) {
   PGconn* conn = PQconnectdb(conninfo.c_str());
   if (PQstatus(conn) != CONNECTION_OK) {
     std::string why = PQerrorMessage(conn);
@@ -242,7 +272,7 @@ absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conn
   // The server's NOTICEs ("already exists, skipping") are not for the operator's terminal.
   PQsetNoticeProcessor(
       conn, [](void*, const char*) {}, nullptr);
-  auto store = std::make_unique<PostgresStore>(conn);
+  auto store = std::make_unique<PostgresStore>(conn, std::move(audit_keys));
   if (auto s = store->Migrate(); !s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));
 }
