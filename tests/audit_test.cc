@@ -131,7 +131,7 @@ TEST_F(AuditTest, CVerifyFailsClearlyWithoutTheKey) {
   std::string config = CopyWith(copy, "");
   CommandResult missing = Bridge("audit verify --config " + config);
   EXPECT_EQ(missing.exit_code, 1) << missing.output;
-  EXPECT_NE(missing.output.find("the audit keys are needed: keys.audit is not configured"),
+  EXPECT_NE(missing.output.find("the engine's keys are needed: keys.audit is not configured"),
             std::string::npos)
       << missing.output;
   EXPECT_FALSE(std::filesystem::exists(copy.path() + "/keys")) << "verify never makes a key";

@@ -97,7 +97,8 @@ absl::StatusOr<std::string> ReadSecretRef(const kaigo::v1::SecretRef& ref,
 
 absl::StatusOr<EngineKeys> LoadEngineKeys(const kaigo::v1::KeysConfig& k,
                                           const kaigo::v1::StoreConfig& store,
-                                          const std::string& config_dir, bool create_missing) {
+                                          const std::string& config_dir, bool create_missing,
+                                          bool recipient_ref) {
   EngineKeys keys;
   bool in_memory = !store.has_postgres() && store.sqlite_path().empty();
   if (k.has_audit()) {
@@ -118,7 +119,9 @@ absl::StatusOr<EngineKeys> LoadEngineKeys(const kaigo::v1::KeysConfig& k,
     if (!key.ok()) return key.status();
     keys.audit_retired.push_back(*std::move(key));
   }
-  if (k.has_recipient_ref()) {
+  if (!recipient_ref) {
+    return keys;
+  } else if (k.has_recipient_ref()) {
     auto key = ReadKey(k.recipient_ref(), config_dir, "keys.recipient_ref");
     if (!key.ok()) return key.status();
     keys.recipient_ref = *std::move(key);

@@ -39,10 +39,12 @@ absl::StatusOr<std::string> ReadSecretRef(const kaigo::v1::SecretRef& ref,
 
 // FAILED_PRECONDITION naming the key when one cannot be read or is shorter than 32 bytes, or (with
 // `create_missing` false) when a desk install's key file does not exist yet.
-// `store` decides what happens to keys not configured (see above).
+// `store` decides what happens to keys not configured (see above). Without `recipient_ref` that
+// key is neither read nor needed (verifying the audit log needs only the audit keys).
 absl::StatusOr<EngineKeys> LoadEngineKeys(const kaigo::v1::KeysConfig& config,
                                           const kaigo::v1::StoreConfig& store,
-                                          const std::string& config_dir, bool create_missing);
+                                          const std::string& config_dir, bool create_missing,
+                                          bool recipient_ref = true);
 
 }  // namespace kaigo::engine
 

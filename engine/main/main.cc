@@ -188,9 +188,9 @@ std::unique_ptr<kaigo::engine::Store> OpenAuditedStore(const std::string& config
     return nullptr;
   }
   auto keys = kaigo::engine::LoadEngineKeys(loaded.config.keys(), loaded.config.store(), loaded.dir,
-                                            /*create_missing=*/false);
+                                            /*create_missing=*/false, recipient_ref_key != nullptr);
   if (!keys.ok()) {
-    std::cerr << "the audit keys are needed: " << keys.status().message() << "\n";
+    std::cerr << "the engine's keys are needed: " << keys.status().message() << "\n";
     return nullptr;
   }
   *keyring = kaigo::engine::AuditKeyringOf(*keys);
