@@ -174,23 +174,27 @@ void Engine::StartAuditHead(const std::string& audit_key_id) {
                     {{"error", std::string(s.message())}});
     }
   }
+  auto log_head = [this] {
+    auto head = store_->AuditChainHead();
+    if (head.ok()) {
+      logger_.Info(
+          "audit chain head",
+          {{"length", absl::StrCat(head->length)}, {"hash", head->hash}, {"key_id", head->key_id}});
+    } else {
+      logger_.Warn("audit chain head unavailable",
+                   {{"error", std::string(head.status().message())}});
+    }
+  };
+  log_head();  // before the engine serves, so the first line is there once it does
   int seconds = running_config_.audit().head_log_interval_seconds();
   auto interval = std::chrono::seconds(seconds > 0 ? seconds : 300);
-  audit_head_thread_ = std::thread([this, interval] {
+  audit_head_thread_ = std::thread([this, interval, log_head] {
     std::unique_lock<std::mutex> lock(audit_head_mu_);
-    do {
+    while (!audit_head_wake_.wait_for(lock, interval, [this] { return audit_head_stopping_; })) {
       lock.unlock();
-      auto head = store_->AuditChainHead();
-      if (head.ok()) {
-        logger_.Info("audit chain head", {{"length", absl::StrCat(head->length)},
-                                          {"hash", head->hash},
-                                          {"key_id", head->key_id}});
-      } else {
-        logger_.Warn("audit chain head unavailable",
-                     {{"error", std::string(head.status().message())}});
-      }
+      log_head();
       lock.lock();
-    } while (!audit_head_wake_.wait_for(lock, interval, [this] { return audit_head_stopping_; }));
+    }
   });
 }
 

@@ -229,5 +229,67 @@ TEST_F(AuditTest, FADisclosureThatCannotBeRecordedDoesNotHappen) {
   EXPECT_TRUE(Lookup("0000100004", "").ok()) << "recording again, answering again";
 }
 
+// A log from before keys (here made by rewriting a copy's chain unkeyed) stays verifiable: an
+// engine with a key continues it behind an audit.keyed marker, serves the chain's length and logs
+// its head; verify says how many records only a SHA-256 protects.
+TEST_F(AuditTest, GAnUnkeyedLogContinuesKeyedBehindAMarker) {
+  ASSERT_TRUE(Lookup("0000100004", "").ok());
+  TempDir copy;
+  std::string keys =
+      "keys:\n  audit: {id: test-audit-2, secret: {file: " + Dir() +
+      "/keys/audit.key}}\n  recipient_ref: {id: test-ref-1, secret: {file: " + Dir() +
+      "/keys/recipient-ref.key}}\n";
+  std::string config = CopyWith(copy, keys);
+  int64_t records = 0;
+  {
+    auto store = engine::OpenSqliteStore(copy.path() + "/state.db", {});
+    ASSERT_TRUE(store.ok()) << store.status();
+    std::vector<engine::StoredAuditRecord> all;
+    ASSERT_TRUE((*store)
+                    ->ScanAudit([&](const engine::StoredAuditRecord& s) {
+                      all.push_back(s);
+                      return true;
+                    })
+                    .ok());
+    std::string prev, sql;
+    for (auto& s : all) {
+      s.record.key_id.clear();
+      std::string hash = engine::AuditHashUnkeyed(prev, s.seq, s.record);
+      sql += "UPDATE audit_log SET key_id = '', prev_hash = '" + prev + "', hash = '" + hash +
+             "' WHERE seq = " + std::to_string(s.seq) + ";";
+      prev = hash;
+    }
+    records = static_cast<int64_t>(all.size());
+    Sql(copy.path() + "/state.db", sql);
+  }
+  ASSERT_GT(records, 0);
+  std::string served = copy.Write("serve.yaml",
+                                  "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
+                                  "  metrics_listen: 127.0.0.1:0\nstore:\n  sqlite_path: "
+                                  "state.db\n" +
+                                      keys);
+  auto engine = EngineProcess::Start(served);
+  ASSERT_TRUE(engine.ok()) << engine.status();
+  auto metrics = HttpGet((*engine)->metrics_port(), "/metrics");
+  ASSERT_TRUE(metrics.ok()) << metrics.status();
+  EXPECT_NE(metrics->find("kaigo_audit_chain_length " + std::to_string(records + 1)),
+            std::string::npos)
+      << "the marker is the one record more: " << *metrics;
+  EXPECT_NE((*engine)->Log().find("audit chain head"), std::string::npos) << (*engine)->Log();
+  (*engine)->Stop();
+
+  CommandResult verified = Bridge("audit verify --config " + config);
+  EXPECT_EQ(verified.exit_code, 0) << verified.output;
+  EXPECT_NE(verified.output.find("audit log intact: " + std::to_string(records + 1) +
+                                 " record(s); the first " + std::to_string(records) +
+                                 " were written before the chain was keyed"),
+            std::string::npos)
+      << verified.output;
+  CommandResult marker =
+      RunCommand("sqlite3 " + copy.path() + "/state.db \"SELECT action, key_id FROM audit_log " +
+                 "WHERE seq = " + std::to_string(records + 1) + "\"");
+  EXPECT_EQ(marker.output, "audit.keyed|test-audit-2\n");
+}
+
 }  // namespace
 }  // namespace kaigo::testing
