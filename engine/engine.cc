@@ -8,6 +8,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "engine/config/engine_keys.h"
 #include "engine/store/open_store.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/util/message_differencer.h"
@@ -121,12 +122,24 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->limiter_ =
       std::make_unique<CallLimiter>(CallLimits::From(loaded.config.server().call_limits()));
   engine->logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
-  auto store = check_only ? OpenSqliteStore("") : OpenStore(loaded.config.store(), loaded.dir);
+  // Checking keeps the store in memory and its keys with it: the key files were checked by
+  // ValidateConfig, and the environment a check runs in need not hold the engine's keys.
+  auto keys = check_only ? LoadEngineKeys({}, {}, loaded.dir, /*create_missing=*/false)
+                         : LoadEngineKeys(loaded.config.keys(), loaded.config.store(), loaded.dir,
+                                          /*create_missing=*/true);
+  if (!keys.ok()) {
+    errors->push_back(loaded.Where("keys") + ": " + std::string(keys.status().message()));
+    return keys.status();
+  }
+  for (const auto& warning : keys->warnings) engine->logger_.Warn(warning);
+  auto store = check_only ? OpenSqliteStore("", AuditKeyringOf(*keys))
+                          : OpenStore(loaded.config.store(), loaded.dir, AuditKeyringOf(*keys));
   if (!store.ok()) {
     errors->push_back(loaded.Where("store") + ": store: " + std::string(store.status().message()));
     return store.status();
   }
   engine->store_ = *std::move(store);
+  engine->env_.recipient_ref_key = keys->recipient_ref.secret;
   engine->env_.store = engine->store_.get();
   engine->env_.metrics = &engine->metrics_;
   engine->env_.logger = &engine->logger_;
@@ -138,7 +151,51 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->sources_ = std::move(sources);
   engine->running_config_ = std::move(loaded.config);
   engine->Publish(*table);
+  if (!check_only) engine->StartAuditHead(keys->audit.id);
   return engine;
+}
+
+void Engine::StartAuditHead(const std::string& audit_key_id) {
+  Store* store = store_.get();
+  metrics_.SetAuditChainLength([store]() -> std::optional<int64_t> {
+    auto head = store->AuditChainHead();
+    return head.ok() ? std::optional<int64_t>(head->length) : std::nullopt;
+  });
+  // A chain begun before keys continues keyed from a marker record (engine/store/audit_chain.h).
+  if (auto head = store->AuditChainHead(); head.ok() && head->length > 0 && head->key_id.empty()) {
+    AuditRecord marker;
+    marker.time_ms = absl::ToUnixMillis(clock_.Now());
+    marker.caller = "engine";
+    marker.action = "audit.keyed";
+    marker.detail = absl::StrCat("the chain continues under audit key ", audit_key_id, " after ",
+                                 head->length, " unkeyed records ending in ", head->hash);
+    if (absl::Status s = store->AppendAudit(marker); !s.ok()) {
+      logger_.Error("the audit chain's keyed marker could not be written",
+                    {{"error", std::string(s.message())}});
+    }
+  }
+  auto log_head = [this] {
+    auto head = store_->AuditChainHead();
+    if (head.ok()) {
+      logger_.Info(
+          "audit chain head",
+          {{"length", absl::StrCat(head->length)}, {"hash", head->hash}, {"key_id", head->key_id}});
+    } else {
+      logger_.Warn("audit chain head unavailable",
+                   {{"error", std::string(head.status().message())}});
+    }
+  };
+  log_head();  // before the engine serves, so the first line is there once it does
+  int seconds = running_config_.audit().head_log_interval_seconds();
+  auto interval = std::chrono::seconds(seconds > 0 ? seconds : 300);
+  audit_head_thread_ = std::thread([this, interval, log_head] {
+    std::unique_lock<std::mutex> lock(audit_head_mu_);
+    while (!audit_head_wake_.wait_for(lock, interval, [this] { return audit_head_stopping_; })) {
+      lock.unlock();
+      log_head();
+      lock.lock();
+    }
+  });
 }
 
 std::vector<std::string> Engine::CheckConfig(const std::string& config_path,
@@ -150,6 +207,12 @@ std::vector<std::string> Engine::CheckConfig(const std::string& config_path,
 }
 
 Engine::~Engine() {
+  {
+    std::lock_guard<std::mutex> lock(audit_head_mu_);
+    audit_head_stopping_ = true;
+  }
+  audit_head_wake_.notify_all();
+  if (audit_head_thread_.joinable()) audit_head_thread_.join();
   Publish(nullptr);
   // Instances are destroyed on the reaper thread and may still use the store and the logger.
   if (!env_.AwaitNoInstances(std::chrono::seconds(10))) {
@@ -440,13 +503,21 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
       if (!MessageDifferencer::Equals(loaded.config.store(), running_config_.store())) {
         response.add_warnings("store settings changed; they take effect after a restart");
       }
+      if (!MessageDifferencer::Equals(loaded.config.keys(), running_config_.keys()) ||
+          !MessageDifferencer::Equals(loaded.config.audit(), running_config_.audit())) {
+        response.add_warnings("keys or audit settings changed; they take effect after a restart");
+      }
       logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
       kaigo::v1::ServerConfig server = running_config_.server();
       kaigo::v1::StoreConfig store = running_config_.store();
+      kaigo::v1::KeysConfig keys = running_config_.keys();
+      kaigo::v1::AuditConfig audit = running_config_.audit();
       sources_ = std::move(sources);
       running_config_ = std::move(loaded.config);
       *running_config_.mutable_server() = server;
       *running_config_.mutable_store() = store;
+      *running_config_.mutable_keys() = keys;
+      *running_config_.mutable_audit() = audit;
       Publish(*table);
       logger_.Info("configuration reloaded", {{"offices", std::to_string(response.offices())}});
       return response;

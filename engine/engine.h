@@ -9,10 +9,12 @@
 #ifndef KAIGO_ENGINE_ENGINE_H_
 #define KAIGO_ENGINE_ENGINE_H_
 
+#include <condition_variable>
 #include <map>
 #include <memory>
 #include <mutex>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "absl/status/statusor.h"
@@ -93,6 +95,9 @@ class Engine : public CallRouter {
       const google::protobuf::RepeatedPtrField<kaigo::v1::MethodAccessConfig>& access,
       RoutingTable* table);
   void Publish(std::shared_ptr<const RoutingTable> table);
+  // Serves kaigo_audit_chain_length, writes the keyed marker if the chain was unkeyed, and logs
+  // the chain's head now and every audit.head_log_interval_seconds, so it can be anchored outside.
+  void StartAuditHead(const std::string& audit_key_id);
   // An image and, with `isolation: process`, the child process it runs in (one per image and
   // limits, shared by its instances across reloads; the engine never loads such an image).
   struct RunnableImage {
@@ -111,6 +116,10 @@ class Engine : public CallRouter {
   JsonLogger logger_;
   Metrics metrics_;
   std::unique_ptr<Store> store_;
+  std::mutex audit_head_mu_;
+  std::condition_variable audit_head_wake_;
+  bool audit_head_stopping_ = false;  // guarded by audit_head_mu_
+  std::thread audit_head_thread_;
   PluginLoader loader_;
   HostEnvironment env_;
 

@@ -25,8 +25,9 @@ build/sandbox/kaigo-sandbox make-certs --dir build/demo/sandbox "${clock[@]}" > 
 echo sandbox > build/demo/secrets/p12_password
 echo sakura-cm > build/demo/secrets/web_user
 echo 'Sakura#2026' > build/demo/secrets/web_password
-[ -s build/demo/secrets/sealing_key ] ||
-  od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > build/demo/secrets/sealing_key
+for key in sealing_key audit_key recipient_ref_key; do
+  [ -s build/demo/secrets/$key ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > build/demo/secrets/$key
+done
 chmod 600 build/demo/secrets/*
 build/sandbox/kaigo-sandbox serve --dir build/demo/sandbox --listen 127.0.0.1:18443 \
   --ready-file build/demo/sandbox/ready.json "${clock[@]}" 2> build/demo/sandbox.log &

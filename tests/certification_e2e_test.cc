@@ -264,7 +264,11 @@ TEST_F(CertificationE2eTest, ZAuditVerifiesAndCatchesTampering) {
                          nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
-  std::string config = copy.Write("engine.yaml", "store:\n  sqlite_path: state.db\n");
+  std::string config =
+      copy.Write("engine.yaml",
+                 "store:\n  sqlite_path: state.db\nkeys:\n  audit: {id: test-audit-1, secret: "
+                 "{file: " +
+                     dir_->path() + "/keys/audit.key}}\n");
   CommandResult broken = RunCommand(EngineBinary() + " audit verify --config " + config);
   EXPECT_EQ(broken.exit_code, 1) << broken.output;
   EXPECT_NE(broken.output.find("record 2 was altered"), std::string::npos) << broken.output;

@@ -95,6 +95,21 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
        Header() + "offices:\n" + OfficeYaml(kOffice) +
            "access:\n  - {method: /kaigo.v1.Nowhere/Nothing, policy: {roles: [care_manager]}}\n",
        "access[0].method: \"/kaigo.v1.Nowhere/Nothing\" names no method this engine serves"},
+      {"PostgreSQL without the engine's keys",
+       Header() + "offices:\n" + OfficeYaml(kOffice) +
+           "store:\n  postgres: {conninfo: {env: KAIGO_PG}}\n",
+       "keys.audit: required with a PostgreSQL store (every replica uses the same key)"},
+      {"a key written inline", Header() + "keys:\n  audit: {id: a1}\n",
+       f + ":8:10: keys.audit.secret: exactly one of file or env (keys are never written inline)"},
+      {"a key id that cannot be stored",
+       Header() + "keys:\n  recipient_ref: {id: \"a b\", secret: {env: K}}\n",
+       "keys.recipient_ref.id: required: letters, digits, '-', '_' and '.', 1 to 32"},
+      {"an office secret by an engine's name",
+       Header() + "offices:\n" +
+           OfficeYaml(kOffice,
+                      "    secrets:\n      - {name: kaigo.recipient_ref_key, ref: {env: "
+                      "K}}\n"),
+       "offices[0].secrets[0].name: names starting with kaigo. are the engine's"},
   };
   for (const auto& c : cases) {
     CommandResult r = Check(dir, c.yaml);

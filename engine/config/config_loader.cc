@@ -14,6 +14,7 @@
 #include "absl/strings/str_cat.h"
 #include "engine/log/json_logger.h"
 #include "kaigo/identifiers.h"
+#include "kaigo/sdk/host_services.h"
 #include "kaigo/sdk/loopback.h"
 
 namespace kaigo::engine {
@@ -115,6 +116,15 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors,
   }
   // Checking a staged tree: the secrets the plugins read at start are read from it too.
   if (!staged_root.empty()) {
+    auto* keys = loaded.config.mutable_keys();
+    std::vector<kaigo::v1::NamedKey*> named;
+    if (keys->has_audit()) named.push_back(keys->mutable_audit());
+    if (keys->has_recipient_ref()) named.push_back(keys->mutable_recipient_ref());
+    for (auto& retired : *keys->mutable_audit_retired()) named.push_back(&retired);
+    for (auto* key : named) {
+      const std::string& file = key->secret().file();
+      if (!file.empty() && file[0] == '/') key->mutable_secret()->set_file(loaded.Resolve(file));
+    }
     for (auto& office : *loaded.config.mutable_offices()) {
       for (auto& secret : *office.mutable_secrets()) {
         const std::string& file = secret.ref().file();
@@ -223,6 +233,43 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
       error("store.postgres.connect_timeout_seconds", "at least 2 (libpq's least), or 0 for 5");
     }
   }
+  // keys (engine/config/engine_keys.h reads them)
+  static const std::regex kKeyId("[A-Za-z0-9._-]{1,32}");
+  auto check_key = [&](const std::string& at, const kaigo::v1::NamedKey& key) {
+    if (!std::regex_match(key.id(), kKeyId)) {
+      error(at + ".id", "required: letters, digits, '-', '_' and '.', 1 to 32");
+    }
+    if (key.secret().file().empty() == key.secret().env().empty()) {
+      error(at + ".secret", "exactly one of file or env (keys are never written inline)");
+    }
+    check_file(at + ".secret.file", key.secret().file());
+  };
+  std::set<std::string> audit_ids;
+  if (c.keys().has_audit()) {
+    check_key("keys.audit", c.keys().audit());
+    audit_ids.insert(c.keys().audit().id());
+  }
+  for (int i = 0; i < c.keys().audit_retired_size(); ++i) {
+    std::string at = absl::StrCat("keys.audit_retired[", i, "]");
+    check_key(at, c.keys().audit_retired(i));
+    if (!audit_ids.insert(c.keys().audit_retired(i).id()).second) {
+      error(at + ".id", "an audit key id appears twice");
+    }
+  }
+  if (c.keys().has_recipient_ref()) check_key("keys.recipient_ref", c.keys().recipient_ref());
+  if (c.store().has_postgres()) {
+    // Replicas sharing the database must share the keys: none may make its own up.
+    if (!c.keys().has_audit()) {
+      error("keys.audit", "required with a PostgreSQL store (every replica uses the same key)");
+    }
+    if (!c.keys().has_recipient_ref()) {
+      error("keys.recipient_ref",
+            "required with a PostgreSQL store (every replica uses the same key)");
+    }
+  }
+  if (c.audit().head_log_interval_seconds() < 0) {
+    error("audit.head_log_interval_seconds", "0 (300 s) or more");
+  }
   if (c.server().max_message_bytes() < 0 ||
       (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {
     error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");
@@ -326,6 +373,9 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
       std::string sat = absl::StrCat(at, ".secrets[", s, "]");
       if (secret.name().empty() || !secret_names.insert(secret.name()).second) {
         error(sat + ".name", "required and unique within the office");
+      } else if (absl::StartsWith(secret.name(), "kaigo.")) {
+        error(sat + ".name", "names starting with kaigo. are the engine's (e.g. " +
+                                 std::string(sdk::kRecipientRefSecret) + ")");
       }
       if (secret.ref().file().empty() == secret.ref().env().empty()) {
         error(sat + ".ref", "exactly one of file or env (secrets are never written inline)");

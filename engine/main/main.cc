@@ -5,8 +5,13 @@
 //   kaigo-bridge access --config FILE               (the access policy in force, per method)
 //   kaigo-bridge admin --config FILE list-plugins|list-offices|reload|swap NAME PATH [SHA256]
 //   kaigo-bridge audit verify --config FILE
+//   kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN
 //   kaigo-bridge --version
 //
+// audit verify checks the chain with the configuration's audit keys (keys.audit and
+// keys.audit_retired); audit search lists who accessed a recipient (time in JST, office, caller,
+// acting user, action, outcome), by the recipient's keyed reference. Both read the store the
+// configuration names and need its keys; neither writes.
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
 // {"grpc_port":…,"metrics_port":…,"health_port":…,"pid":…} once the engine serves (written
@@ -14,23 +19,30 @@
 // for business dates and stored timestamps (kaigo/sdk/clock.h), for tests only: an engine with a
 // listener off loopback refuses it.
 #include <malloc.h>
-#include <sys/prctl.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
 #include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <string>
 #include <vector>
 
+#include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
 #include "engine/config/config_loader.h"
+#include "engine/config/engine_keys.h"
 #include "engine/engine.h"
 #include "engine/main/admin_command.h"
 #include "engine/server/grpc_server.h"
+#include "engine/store/audit_chain.h"
 #include "engine/store/open_store.h"
+#include "kaigo/identifiers.h"
+#include "recipient_ref.h"
 
 namespace {
 
@@ -44,6 +56,7 @@ int Usage() {
                "  kaigo-bridge admin --config FILE list-plugins|list-offices|reload|"
                "swap NAME PATH [SHA256]\n"
                "  kaigo-bridge audit verify --config FILE\n"
+               "  kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN\n"
                "  kaigo-bridge --version\n";
   return 2;
 }
@@ -163,21 +176,40 @@ int Access(const std::vector<std::string>& args) {
   _exit(0);
 }
 
-int AuditVerify(const std::vector<std::string>& args) {
-  std::string config = Flag(args, "--config");
-  if (config.empty()) return Usage();
+// The configuration's store, opened with its audit keys (never created here: a desk install's
+// key files exist once it has served). Prints why not and returns null.
+std::unique_ptr<kaigo::engine::Store> OpenAuditedStore(const std::string& config,
+                                                       kaigo::engine::AuditKeyring* keyring,
+                                                       std::string* recipient_ref_key) {
   kaigo::engine::ConfigErrors errors;
   auto loaded = kaigo::engine::LoadConfig(config, &errors);
   if (!errors.empty()) {
     PrintErrors(errors.list());
-    return 1;
+    return nullptr;
   }
-  auto store = kaigo::engine::OpenStore(loaded.config.store(), loaded.dir);
+  auto keys = kaigo::engine::LoadEngineKeys(loaded.config.keys(), loaded.config.store(), loaded.dir,
+                                            /*create_missing=*/false, recipient_ref_key != nullptr);
+  if (!keys.ok()) {
+    std::cerr << "the engine's keys are needed: " << keys.status().message() << "\n";
+    return nullptr;
+  }
+  *keyring = kaigo::engine::AuditKeyringOf(*keys);
+  if (recipient_ref_key != nullptr) *recipient_ref_key = keys->recipient_ref.secret;
+  auto store = kaigo::engine::OpenStore(loaded.config.store(), loaded.dir, *keyring);
   if (!store.ok()) {
     std::cerr << store.status().message() << "\n";
-    return 1;
+    return nullptr;
   }
-  auto result = (*store)->VerifyAudit();
+  return *std::move(store);
+}
+
+int AuditVerify(const std::vector<std::string>& args) {
+  std::string config = Flag(args, "--config");
+  if (config.empty()) return Usage();
+  kaigo::engine::AuditKeyring keyring;
+  auto store = OpenAuditedStore(config, &keyring, nullptr);
+  if (store == nullptr) return 1;
+  auto result = kaigo::engine::VerifyAudit(*store, keyring);
   if (!result.ok()) {
     std::cerr << result.status().message() << "\n";
     return 1;
@@ -187,7 +219,68 @@ int AuditVerify(const std::vector<std::string>& args) {
               << "\n";
     return 1;
   }
-  std::cout << "audit log intact: " << result->records << " record(s)\n";
+  std::cout << "audit log intact: " << result->records << " record(s)";
+  if (result->unkeyed > 0) {
+    std::cout << "; the first " << result->unkeyed
+              << " were written before the chain was keyed (SHA-256 only: compare the head with "
+                 "one anchored outside)";
+  }
+  std::cout << "\n";
+  auto head = store->AuditChainHead();
+  if (head.ok() && head->length > 0) {
+    std::cout << "head: " << head->length << " " << head->hash << "\n";
+  }
+  return 0;
+}
+
+// Who viewed a recipient: every record whose reference is the recipient's, under the engine's
+// key or under a key a plugin kept in its store before the engine lent one.
+int AuditSearch(const std::vector<std::string>& args) {
+  std::string config = Flag(args, "--config");
+  std::string insurer = Flag(args, "--insurer"), insured = Flag(args, "--insured");
+  if (config.empty() || insurer.empty() || insured.empty()) return Usage();
+  if (auto s = kaigo::ValidateInsurerNumber(insurer); !s.ok()) {
+    std::cerr << "--insurer: " << s.message() << "\n";
+    return 2;
+  }
+  if (auto s = kaigo::ValidateInsuredNumber(insured); !s.ok()) {
+    std::cerr << "--insured: " << s.message() << "\n";
+    return 2;
+  }
+  kaigo::engine::AuditKeyring keyring;
+  std::string ref_key;
+  auto store = OpenAuditedStore(config, &keyring, &ref_key);
+  if (store == nullptr) return 1;
+  std::set<std::string> refs = {kaigo::plugins::RecipientRefUnder(ref_key, insurer, insured)};
+  std::set<std::pair<std::string, std::string>> namespaces;  // (plugin, office) seen in the log
+  std::vector<kaigo::engine::StoredAuditRecord> records;
+  absl::Status read = store->ScanAudit([&](const kaigo::engine::StoredAuditRecord& s) {
+    namespaces.emplace(s.record.plugin, s.record.office);
+    if (absl::StartsWith(s.record.subject_ref, "r:")) records.push_back(s);
+    return true;
+  });
+  if (!read.ok()) {
+    std::cerr << read.message() << "\n";
+    return 1;
+  }
+  for (const auto& [plugin, office] : namespaces) {
+    if (auto kept = store->Get(plugin, office, "audit-ref-key"); kept.ok()) {
+      refs.insert(kaigo::plugins::RecipientRefUnder(*kept, insurer, insured));
+    }
+  }
+  std::cout << "time\toffice\tcaller\tuser\taction\toutcome\n";
+  int found = 0;
+  for (const auto& s : records) {
+    const auto& r = s.record;
+    if (refs.count(r.subject_ref) == 0) continue;
+    ++found;
+    std::cout << absl::FormatTime("%Y-%m-%dT%H:%M:%E3S%Ez", absl::FromUnixMillis(r.time_ms),
+                                  absl::FixedTimeZone(9 * 3600))
+              << "\t" << r.office << "\t" << r.caller << "\t" << (r.user.empty() ? "-" : r.user)
+              << "\t" << r.action << "\t"
+              << absl::StatusCodeToString(static_cast<absl::StatusCode>(r.outcome)) << "\n";
+  }
+  std::cerr << found << " record(s) of this recipient\n";
   return 0;
 }
 
@@ -212,6 +305,10 @@ int main(int argc, char** argv) {
   if (command == "audit" && !args.empty() && args[0] == "verify") {
     args.erase(args.begin());
     return AuditVerify(args);
+  }
+  if (command == "audit" && !args.empty() && args[0] == "search") {
+    args.erase(args.begin());
+    return AuditSearch(args);
   }
   return Usage();
 }

@@ -83,6 +83,12 @@ void Metrics::CallRefused(int code) {
 
 std::string Metrics::Render() {
   std::string out;
+  // Read before the lock: it asks the store.
+  if (std::optional<int64_t> length = audit_chain_length_ ? audit_chain_length_() : std::nullopt) {
+    out += "# HELP kaigo_audit_chain_length Records in the audit log's hash chain.\n";
+    out += "# TYPE kaigo_audit_chain_length gauge\n";
+    absl::StrAppend(&out, "kaigo_audit_chain_length ", *length, "\n");
+  }
   out += "# HELP kaigo_calls_total Calls finished, by plugin, method and gRPC code.\n";
   out += "# TYPE kaigo_calls_total counter\n";
   out += "# HELP kaigo_call_duration_seconds Time from call arrival to finish.\n";

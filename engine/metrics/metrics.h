@@ -9,9 +9,11 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -43,6 +45,11 @@ class Metrics {
   // An isolated plugin's child process was started again after it ended.
   void PluginRestarted(const std::string& plugin);
   std::atomic<int64_t>& in_flight() { return in_flight_; }
+  // kaigo_audit_chain_length: the audit log's records, as `read` finds them at each scrape
+  // (nullopt: the store cannot say; the series is left out). Set once, before rendering starts.
+  void SetAuditChainLength(std::function<std::optional<int64_t>()> read) {
+    audit_chain_length_ = std::move(read);
+  }
 
   std::string Render();
 
@@ -53,6 +60,7 @@ class Metrics {
   std::map<std::string, uint64_t> restarts_;
   std::array<std::atomic<uint64_t>, 17> refused_{};
   std::atomic<int64_t> in_flight_{0};
+  std::function<std::optional<int64_t>()> audit_chain_length_;
 };
 
 // Serves GET /metrics over plain HTTP/1.1 on its own thread.

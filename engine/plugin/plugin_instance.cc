@@ -13,6 +13,7 @@
 #include "engine/config/config_loader.h"
 #include "google/protobuf/message.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/host_services.h"
 
 namespace kaigo::engine {
 
@@ -165,6 +166,12 @@ struct EngineHostApi {
   }
   static int32_t SecretGet(kaigo_host* h, kaigo_str name, kaigo_sink value) {
     PluginInstance* self = Self(h);
+    if (FromStr(name) == sdk::kRecipientRefSecret) {  // the engine's, never an office's
+      const std::string& key = self->env_->recipient_ref_key;
+      if (key.empty()) return KAIGO_CODE_NOT_FOUND;
+      value.write(value.ctx, reinterpret_cast<const uint8_t*>(key.data()), key.size());
+      return KAIGO_CODE_OK;
+    }
     auto it = self->secrets_.find(std::string(FromStr(name)));
     if (it == self->secrets_.end()) return KAIGO_CODE_NOT_FOUND;
     std::optional<std::string> secret;
@@ -265,8 +272,12 @@ absl::StatusOr<std::shared_ptr<PluginInstance>> PluginInstance::Create(
       std::lock_guard<std::mutex> lock(env->live_mu);
       ++env->live;  // counted from here: the destructor uncounts it, created or not
     }
-    auto remote = process->CreateInstance(host, instance->office_, instance->settings_,
-                                          SecretsNamedIn(img, instance->settings_));
+    // An isolated plugin reads the secrets its settings name, and the recipient-reference key:
+    // its records name recipients by reference too.
+    std::set<std::string> secrets = SecretsNamedIn(img, instance->settings_);
+    secrets.insert(sdk::kRecipientRefSecret);
+    auto remote =
+        process->CreateInstance(host, instance->office_, instance->settings_, std::move(secrets));
     {
       std::lock_guard<std::mutex> lock(instance->reads_mu_);
       instance->reads_ = nullptr;

@@ -46,6 +46,8 @@ struct HostEnvironment {
   JsonLogger* logger = nullptr;
   CallRouter* router = nullptr;
   const Clock* clock = nullptr;  // business dates and stored timestamps (kaigo/sdk/clock.h)
+  // keys.recipient_ref, lent to every instance as the secret sdk::kRecipientRefSecret.
+  std::string recipient_ref_key;
 
   // Waits (up to `timeout`) until every instance created with this environment is destroyed.
   bool AwaitNoInstances(std::chrono::milliseconds timeout);

@@ -7,14 +7,19 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "engine/config/engine_keys.h"
 #include "engine/store/store.h"
 #include "kaigo/v1/config.pb.h"
 
 namespace kaigo::engine {
 
+// The audit keyring of the engine's keys: written with keys.audit, read with it and the retired.
+AuditKeyring AuditKeyringOf(const EngineKeys& keys);
+
 // Relative paths are taken from `config_dir`.
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const kaigo::v1::StoreConfig& config,
-                                                 const std::string& config_dir);
+                                                 const std::string& config_dir,
+                                                 AuditKeyring audit_keys);
 
 }  // namespace kaigo::engine
 

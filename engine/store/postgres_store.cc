@@ -35,6 +35,10 @@ CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, caller 
     R"sql(
 ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: the audit key each record is linked with ('' before the chain was keyed: audit_chain.h).
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
+)sql",
 };
 
 // Any number; the same in every engine sharing the database.
@@ -102,7 +106,8 @@ class Lease {
 
 class PostgresStore : public Store {
  public:
-  explicit PostgresStore(PostgresOptions options) : options_(std::move(options)) {}
+  PostgresStore(PostgresOptions options, AuditKeyring audit_keys)
+      : options_(std::move(options)), audit_keys_(std::move(audit_keys)) {}
   ~PostgresStore() override {
     for (PGconn* c : idle_) PQfinish(c);
   }
@@ -167,7 +172,9 @@ class PostgresStore : public Store {
     return absl::OkStatus();
   }
 
-  absl::Status AppendAudit(const AuditRecord& a) override {
+  absl::Status AppendAudit(const AuditRecord& record) override {
+    AuditRecord a = record;
+    a.key_id = audit_keys_.signing_id;
     auto c = Acquire();
     if (!c.ok()) return c.status();
     absl::Status s = AppendAuditOn(*c, a);
@@ -175,29 +182,55 @@ class PostgresStore : public Store {
     return s;
   }
 
-  absl::StatusOr<AuditVerification> VerifyAudit() override {
+  absl::Status ScanAudit(const std::function<bool(const StoredAuditRecord&)>& each) override {
+    std::vector<StoredAuditRecord> records;
+    {
+      auto c = Acquire();
+      if (!c.ok()) return c.status();
+      auto all = c->Run(
+          "SELECT seq, time_ms, caller, office, plugin, action, subject_ref, outcome, detail, "
+          "request_id, prev_hash, hash, acting_user, key_id FROM audit_log ORDER BY seq");
+      if (!all.ok()) return Failed("audit read", all.status());
+      records.reserve(all->rows());
+      for (int i = 0; i < all->rows(); ++i) {
+        StoredAuditRecord s;
+        AuditRecord& r = s.record;
+        s.seq = all->Int(i, 0);
+        r.time_ms = all->Int(i, 1);
+        r.caller = all->Text(i, 2);
+        r.office = all->Text(i, 3);
+        r.plugin = all->Text(i, 4);
+        r.action = all->Text(i, 5);
+        r.subject_ref = all->Text(i, 6);
+        r.outcome = static_cast<int32_t>(all->Int(i, 7));
+        r.detail = all->Text(i, 8);
+        r.request_id = all->Text(i, 9);
+        s.prev_hash = all->Text(i, 10);
+        s.hash = all->Text(i, 11);
+        r.user = all->Text(i, 12);
+        r.key_id = all->Text(i, 13);
+        records.push_back(std::move(s));
+      }
+    }
+    // The connection is back in the pool before `each` runs.
+    for (const auto& record : records) {
+      if (!each(record)) break;
+    }
+    return absl::OkStatus();
+  }
+
+  absl::StatusOr<AuditHead> AuditChainHead() override {
     auto c = Acquire();
     if (!c.ok()) return c.status();
-    auto all = c->Run(
-        "SELECT seq, time_ms, caller, office, plugin, action, subject_ref, outcome, detail, "
-        "request_id, prev_hash, hash, acting_user FROM audit_log ORDER BY seq");
-    if (!all.ok()) return Failed("audit read", all.status());
-    AuditChainVerifier chain;
-    for (int i = 0; i < all->rows(); ++i) {
-      AuditRecord r;
-      r.time_ms = all->Int(i, 1);
-      r.caller = all->Text(i, 2);
-      r.office = all->Text(i, 3);
-      r.plugin = all->Text(i, 4);
-      r.action = all->Text(i, 5);
-      r.subject_ref = all->Text(i, 6);
-      r.outcome = static_cast<int32_t>(all->Int(i, 7));
-      r.detail = all->Text(i, 8);
-      r.request_id = all->Text(i, 9);
-      r.user = all->Text(i, 12);
-      if (!chain.Add(all->Int(i, 0), r, all->Text(i, 10), all->Text(i, 11))) break;
+    auto head = c->Run("SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!head.ok()) return Failed("audit head", head.status());
+    AuditHead result;
+    if (head->rows() > 0) {
+      result.length = head->Int(0, 0);
+      result.hash = head->Text(0, 1);
+      result.key_id = head->Text(0, 2);
     }
-    return chain.result();
+    return result;
   }
 
   absl::Status Ping() override {
@@ -273,15 +306,16 @@ class PostgresStore : public Store {
     if (!head.ok()) return Failed("audit head", head.status());
     int64_t seq = head->rows() ? head->Int(0, 0) + 1 : 1;
     std::string prev = head->rows() ? head->Text(0, 1) : "";
-    std::string hash = AuditHash(prev, seq, a);
+    absl::StatusOr<std::string> hash = audit_keys_.Link(prev, seq, a);
+    if (!hash.ok()) return hash.status();
     std::string seq_text = absl::StrCat(seq), time = absl::StrCat(a.time_ms),
                 outcome = absl::StrCat(a.outcome);
     auto insert = c.Run(
         "INSERT INTO audit_log(seq, time_ms, caller, office, plugin, action, subject_ref, "
-        "outcome, detail, request_id, prev_hash, hash, acting_user) VALUES ($1, $2, $3, "
-        "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13)",
+        "outcome, detail, request_id, prev_hash, hash, acting_user, key_id) VALUES ($1, $2, $3, "
+        "$4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)",
         {seq_text, time, a.caller, a.office, a.plugin, a.action, a.subject_ref, outcome, a.detail,
-         a.request_id, prev, hash, a.user},
+         a.request_id, prev, *hash, a.user, a.key_id},
         /*binary=*/false);
     if (!insert.ok()) return Failed("audit append", insert.status());
     if (auto r = c.Run("COMMIT"); !r.ok()) return Failed("audit commit", r.status());
@@ -392,6 +426,7 @@ class PostgresStore : public Store {
   }
 
   const PostgresOptions options_;
+  const AuditKeyring audit_keys_;
   std::mutex mu_;
   std::condition_variable freed_;  // a connection came back, or a slot freed up
   std::vector<PGconn*> idle_;
@@ -459,8 +494,9 @@ absl::StatusOr<Result> Lease::Run(const std::string& sql,
 
 }  // namespace
 
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options) {
-  auto store = std::make_unique<PostgresStore>(options);
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options,
+                                                         AuditKeyring audit_keys) {
+  auto store = std::make_unique<PostgresStore>(options, std::move(audit_keys));
   if (auto s = store->Migrate(); !s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -23,7 +23,7 @@ CREATE TABLE IF NOT EXISTS audit_log (
   seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, caller TEXT NOT NULL, office TEXT NOT NULL,
   plugin TEXT NOT NULL, action TEXT NOT NULL, subject_ref TEXT NOT NULL, outcome INTEGER NOT NULL,
   detail TEXT NOT NULL, request_id TEXT NOT NULL, prev_hash TEXT NOT NULL, hash TEXT NOT NULL,
-  acting_user TEXT NOT NULL DEFAULT '');
+  acting_user TEXT NOT NULL DEFAULT '', key_id TEXT NOT NULL DEFAULT '');
 )sql";
 
 // A prepared statement, reset after each use.
@@ -66,8 +66,9 @@ class Statement {
 
 class SqliteStore : public Store {
  public:
-  explicit SqliteStore(sqlite3* db)
+  SqliteStore(sqlite3* db, AuditKeyring audit_keys)
       : db_(db),
+        audit_keys_(std::move(audit_keys)),
         get_(db, "SELECT value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
         put_(db,
              "INSERT INTO plugin_kv(plugin,office,key,value) VALUES(?1,?2,?3,?4) "
@@ -79,8 +80,8 @@ class SqliteStore : public Store {
         last_audit_(db, "SELECT seq, hash FROM audit_log ORDER BY seq DESC LIMIT 1"),
         append_audit_(db,
                       "INSERT INTO audit_log(seq,time_ms,caller,office,plugin,action,subject_ref,"
-                      "outcome,detail,request_id,prev_hash,hash,acting_user) "
-                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)") {}
+                      "outcome,detail,request_id,prev_hash,hash,acting_user,key_id) "
+                      "VALUES(?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13,?14)") {}
   // close_v2 defers the close until the member statements are finalized.
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
@@ -144,7 +145,9 @@ class SqliteStore : public Store {
     return absl::OkStatus();
   }
 
-  absl::Status AppendAudit(const AuditRecord& r) override {
+  absl::Status AppendAudit(const AuditRecord& record) override {
+    AuditRecord r = record;
+    r.key_id = audit_keys_.signing_id;
     std::lock_guard<std::mutex> lock(mu_);
     // seq and the previous hash are read and the record written in one transaction, so two
     // writers (threads, or later processes) can never fork the chain.
@@ -158,12 +161,16 @@ class SqliteStore : public Store {
       prev = std::string(last_audit_.Column(1));
     }
     last_audit_.Reset();
-    std::string hash = AuditHash(prev, seq, r);
+    absl::StatusOr<std::string> hash = audit_keys_.Link(prev, seq, r);
+    if (!hash.ok()) {
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return hash.status();
+    }
     append_audit_.Bind(1, seq).Bind(2, r.time_ms).BindText(3, r.caller).BindText(4, r.office);
     append_audit_.BindText(5, r.plugin).BindText(6, r.action).BindText(7, r.subject_ref);
     append_audit_.Bind(8, static_cast<int64_t>(r.outcome)).BindText(9, r.detail);
-    append_audit_.BindText(10, r.request_id).BindText(11, prev).BindText(12, hash);
-    append_audit_.BindText(13, r.user);
+    append_audit_.BindText(10, r.request_id).BindText(11, prev).BindText(12, *hash);
+    append_audit_.BindText(13, r.user).BindText(14, r.key_id);
     int rc = append_audit_.Step();
     append_audit_.Reset();
     if (rc != SQLITE_DONE) {
@@ -176,16 +183,17 @@ class SqliteStore : public Store {
     return absl::OkStatus();
   }
 
-  absl::StatusOr<AuditVerification> VerifyAudit() override {
+  absl::Status ScanAudit(const std::function<bool(const StoredAuditRecord&)>& each) override {
     std::lock_guard<std::mutex> lock(mu_);
     Statement all(db_,
                   "SELECT seq,time_ms,caller,office,plugin,action,subject_ref,outcome,detail,"
-                  "request_id,prev_hash,hash,acting_user FROM audit_log ORDER BY seq");
+                  "request_id,prev_hash,hash,acting_user,key_id FROM audit_log ORDER BY seq");
     if (!all.ok()) return Error("audit read");
-    AuditChainVerifier chain;
-    while (all.Step() == SQLITE_ROW) {
-      AuditRecord r;
-      int64_t seq = all.ColumnInt(0);
+    int rc;
+    while ((rc = all.Step()) == SQLITE_ROW) {
+      StoredAuditRecord s;
+      AuditRecord& r = s.record;
+      s.seq = all.ColumnInt(0);
       r.time_ms = all.ColumnInt(1);
       r.caller = std::string(all.Column(2));
       r.office = std::string(all.Column(3));
@@ -195,10 +203,29 @@ class SqliteStore : public Store {
       r.outcome = static_cast<int32_t>(all.ColumnInt(7));
       r.detail = std::string(all.Column(8));
       r.request_id = std::string(all.Column(9));
+      s.prev_hash = std::string(all.Column(10));
+      s.hash = std::string(all.Column(11));
       r.user = std::string(all.Column(12));
-      if (!chain.Add(seq, r, std::string(all.Column(10)), std::string(all.Column(11)))) break;
+      r.key_id = std::string(all.Column(13));
+      if (!each(s)) return absl::OkStatus();
     }
-    return chain.result();
+    return rc == SQLITE_DONE ? absl::OkStatus() : Error("audit read");
+  }
+
+  absl::StatusOr<AuditHead> AuditChainHead() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Statement head(db_, "SELECT seq, hash, key_id FROM audit_log ORDER BY seq DESC LIMIT 1");
+    if (!head.ok()) return Error("audit head");
+    AuditHead result;
+    int rc = head.Step();
+    if (rc == SQLITE_ROW) {
+      result.length = head.ColumnInt(0);
+      result.hash = std::string(head.Column(1));
+      result.key_id = std::string(head.Column(2));
+    } else if (rc != SQLITE_DONE) {
+      return Error("audit head");
+    }
+    return result;
   }
 
   absl::Status Ping() override {
@@ -213,6 +240,7 @@ class SqliteStore : public Store {
   }
 
   sqlite3* db_;
+  const AuditKeyring audit_keys_;
   std::mutex mu_;
   Statement get_, put_, delete_, list_, last_audit_, append_audit_;
 };
@@ -220,6 +248,7 @@ class SqliteStore : public Store {
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                       AuditKeyring audit_keys,
                                                        const SqliteOptions& options) {
   sqlite3* db = nullptr;
   std::string target = path.empty() ? ":memory:" : path;
@@ -246,11 +275,14 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   // Stores made before the acting user was recorded get its column (empty in their records).
   sqlite3_exec(db, "ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT ''", nullptr,
                nullptr, nullptr);
+  // And before the chain was keyed, the key id (empty in their records: see audit_chain.h).
+  sqlite3_exec(db, "ALTER TABLE audit_log ADD COLUMN key_id TEXT NOT NULL DEFAULT ''", nullptr,
+               nullptr, nullptr);
   std::string version_sql =
       absl::StrCat("INSERT INTO schema_version(version) SELECT ", kSchemaVersion,
                    " WHERE NOT EXISTS (SELECT 1 FROM schema_version)");
   sqlite3_exec(db, version_sql.c_str(), nullptr, nullptr, nullptr);
-  auto store = std::make_unique<SqliteStore>(db);
+  auto store = std::make_unique<SqliteStore>(db, std::move(audit_keys));
   if (absl::Status s = store->Init(); !s.ok()) return s;
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -4,10 +4,18 @@
 
 #include <cstdlib>
 
+#include "engine/store/audit_chain.h"
 #include "engine/store/store.h"
 
 namespace kaigo::engine {
 namespace {
+
+AuditKeyring Keys(const std::string& id, const std::string& secret) {
+  AuditKeyring keys;
+  keys.signing_id = id;
+  keys.secrets[id] = secret;
+  return keys;
+}
 
 class SqliteStoreTest : public ::testing::Test {
  protected:
@@ -15,7 +23,7 @@ class SqliteStoreTest : public ::testing::Test {
     char pattern[] = "/tmp/kaigo-store-XXXXXX";
     dir_ = mkdtemp(pattern);
     path_ = dir_ + "/state.db";
-    auto store = OpenSqliteStore(path_);
+    auto store = OpenSqliteStore(path_, keys_);
     ASSERT_TRUE(store.ok()) << store.status();
     store_ = *std::move(store);
   }
@@ -43,6 +51,7 @@ class SqliteStoreTest : public ::testing::Test {
     }
   }
   std::string dir_, path_;
+  AuditKeyring keys_ = Keys("a1", std::string(32, 'k'));
   std::unique_ptr<Store> store_;
 };
 
@@ -73,14 +82,14 @@ TEST_F(SqliteStoreTest, ListsByPrefixInKeyOrder) {
 TEST_F(SqliteStoreTest, SurvivesReopening) {
   ASSERT_TRUE(store_->Put("a", "1", "k", "kept").ok());
   store_.reset();
-  auto reopened = OpenSqliteStore(path_);
+  auto reopened = OpenSqliteStore(path_, keys_);
   ASSERT_TRUE(reopened.ok());
   EXPECT_EQ(*(*reopened)->Get("a", "1", "k"), "kept");
 }
 
 TEST_F(SqliteStoreTest, AuditChainVerifies) {
   AppendThree();
-  auto v = store_->VerifyAudit();
+  auto v = VerifyAudit(*store_, keys_);
   ASSERT_TRUE(v.ok());
   EXPECT_TRUE(v->ok) << v->problem;
   EXPECT_EQ(v->records, 3);
@@ -89,15 +98,17 @@ TEST_F(SqliteStoreTest, AuditChainVerifies) {
 TEST_F(SqliteStoreTest, AuditChainFindsAnAlteredRecord) {
   AppendThree();
   Exec("UPDATE audit_log SET subject_ref='someone-else' WHERE seq=2");
-  auto v = store_->VerifyAudit();
+  auto v = VerifyAudit(*store_, keys_);
   EXPECT_FALSE(v->ok);
-  EXPECT_EQ(v->problem, "record 2 was altered (its hash does not match)");
+  EXPECT_EQ(v->problem,
+            "record 2 was altered, or the audit key 'a1' configured is not the one it was written "
+            "with (its HMAC does not match)");
 }
 
 TEST_F(SqliteStoreTest, AuditChainFindsADeletedRecord) {
   AppendThree();
   Exec("DELETE FROM audit_log WHERE seq=2");
-  auto v = store_->VerifyAudit();
+  auto v = VerifyAudit(*store_, keys_);
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->problem, "record 2 is missing (next is 3)");
 }
@@ -108,9 +119,131 @@ TEST_F(SqliteStoreTest, AuditChainFindsReorderedRecords) {
   Exec(
       "UPDATE audit_log SET seq=-2 WHERE seq=2; UPDATE audit_log SET seq=2 WHERE seq=3;"
       "UPDATE audit_log SET seq=3 WHERE seq=-2;");
-  auto v = store_->VerifyAudit();
+  auto v = VerifyAudit(*store_, keys_);
   EXPECT_FALSE(v->ok);
   EXPECT_EQ(v->problem, "record 2 does not follow record 1 (removed or reordered)");
+}
+
+TEST_F(SqliteStoreTest, AuditRecordsCarryTheKeyIdAndNeedTheKey) {
+  AppendThree();
+  std::vector<std::string> ids;
+  ASSERT_TRUE(store_
+                  ->ScanAudit([&](const StoredAuditRecord& s) {
+                    ids.push_back(s.record.key_id);
+                    return true;
+                  })
+                  .ok());
+  EXPECT_EQ(ids, (std::vector<std::string>{"a1", "a1", "a1"}));
+  auto wrong = VerifyAudit(*store_, Keys("a1", std::string(32, 'x')));
+  EXPECT_FALSE(wrong->ok);
+  EXPECT_NE(wrong->problem.find("record 1 was altered, or the audit key 'a1'"), std::string::npos)
+      << wrong->problem;
+  auto missing = VerifyAudit(*store_, AuditKeyring());
+  EXPECT_FALSE(missing->ok);
+  EXPECT_NE(missing->problem.find("record 1 cannot be checked: the audit key 'a1' is not "
+                                  "configured"),
+            std::string::npos)
+      << missing->problem;
+  auto head = store_->AuditChainHead();
+  ASSERT_TRUE(head.ok());
+  EXPECT_EQ(head->length, 3);
+  EXPECT_EQ(head->key_id, "a1");
+  EXPECT_EQ(head->hash.substr(0, 3), "h1:");
+}
+
+TEST_F(SqliteStoreTest, AStoreWithoutAnAuditKeyRefusesRecords) {
+  auto keyless = OpenSqliteStore("", AuditKeyring());
+  ASSERT_TRUE(keyless.ok());
+  AuditRecord r;
+  r.action = "x";
+  EXPECT_EQ((*keyless)->AppendAudit(r).code(), absl::StatusCode::kFailedPrecondition);
+}
+
+TEST_F(SqliteStoreTest, ARetiredKeyStillVerifiesItsRecords) {
+  AppendThree();
+  store_.reset();
+  AuditKeyring rotated = Keys("a2", std::string(32, 'n'));
+  rotated.secrets["a1"] = keys_.secrets["a1"];
+  auto store = OpenSqliteStore(path_, rotated);
+  ASSERT_TRUE(store.ok());
+  AuditRecord r;
+  r.action = "after rotation";
+  ASSERT_TRUE((*store)->AppendAudit(r).ok());
+  auto v = VerifyAudit(**store, rotated);
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->keyed, 4);
+}
+
+// A record rewritten by someone with the database but not the key: the hash recomputed as the
+// unkeyed chain did.
+TEST_F(SqliteStoreTest, AuditChainFindsARecordRewrittenWithAnUnkeyedHash) {
+  AppendThree();
+  AuditRecord forged;
+  std::string prev, hash;
+  ASSERT_TRUE(store_
+                  ->ScanAudit([&](const StoredAuditRecord& s) {
+                    if (s.seq == 2) {
+                      forged = s.record;
+                      prev = s.prev_hash;
+                    }
+                    return true;
+                  })
+                  .ok());
+  forged.subject_ref = "someone-else";
+  Exec("UPDATE audit_log SET subject_ref='someone-else', hash='" +
+       AuditHashUnkeyed(prev, 2, forged) + "' WHERE seq=2");
+  auto v = VerifyAudit(*store_, keys_);
+  EXPECT_FALSE(v->ok);
+  EXPECT_NE(v->problem.find("record 2 was altered"), std::string::npos) << v->problem;
+  // Dropping its key id too: an unkeyed record after keyed ones.
+  forged.key_id.clear();
+  Exec("UPDATE audit_log SET key_id='', hash='" + AuditHashUnkeyed(prev, 2, forged) +
+       "' WHERE seq=2");
+  v = VerifyAudit(*store_, keys_);
+  EXPECT_FALSE(v->ok);
+  EXPECT_NE(v->problem.find("record 2 carries no key id after keyed records"), std::string::npos)
+      << v->problem;
+}
+
+// Records from before the chain was keyed (no key id, plain SHA-256) verify as its prefix, and the
+// keyed records after them protect them: rewriting one breaks the first keyed link.
+TEST_F(SqliteStoreTest, AnUnkeyedPrefixStaysVerifiable) {
+  std::string prev;
+  for (int seq = 1; seq <= 2; ++seq) {
+    AuditRecord r;
+    r.time_ms = seq;
+    r.action = "before keys";
+    std::string hash = AuditHashUnkeyed(prev, seq, r);
+    Exec(
+        "INSERT INTO audit_log(seq,time_ms,caller,office,plugin,action,subject_ref,outcome,"
+        "detail,request_id,prev_hash,hash) VALUES(" +
+        std::to_string(seq) + "," + std::to_string(seq) + ",'','','','before keys','',0,'','','" +
+        prev + "','" + hash + "')");
+    prev = hash;
+  }
+  AppendThree();
+  auto v = VerifyAudit(*store_, keys_);
+  EXPECT_TRUE(v->ok) << v->problem;
+  EXPECT_EQ(v->unkeyed, 2);
+  EXPECT_EQ(v->keyed, 3);
+  AuditRecord forged;
+  forged.time_ms = 2;
+  forged.action = "rewritten";
+  std::string first;
+  ASSERT_TRUE(store_
+                  ->ScanAudit([&](const StoredAuditRecord& s) {
+                    if (s.seq == 1) first = s.hash;
+                    return true;
+                  })
+                  .ok());
+  std::string forged_hash = AuditHashUnkeyed(first, 2, forged);
+  Exec("UPDATE audit_log SET action='rewritten', hash='" + forged_hash +
+       "' WHERE seq=2;"
+       "UPDATE audit_log SET prev_hash='" +
+       forged_hash + "' WHERE seq=3");
+  v = VerifyAudit(*store_, keys_);
+  EXPECT_FALSE(v->ok);
+  EXPECT_NE(v->problem.find("record 3 was altered"), std::string::npos) << v->problem;
 }
 
 }  // namespace

@@ -1,6 +1,6 @@
 // The engine's durable state, lent to plugins: a key-value space per (plugin, office) and the
-// append-only, hash-chained audit log. The interface allows another backend (PostgreSQL) beside
-// the embedded SQLite one.
+// append-only audit log, hash-chained under the engine's audit key (audit_chain.h). The interface
+// allows another backend (PostgreSQL) beside the embedded SQLite one.
 //
 // Errors: UNAVAILABLE when the storage cannot be reached or did not answer in time (safe to
 // retry; a write that failed so may or may not have happened), NOT_FOUND for an absent key.
@@ -13,9 +13,11 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
@@ -33,12 +35,43 @@ struct AuditRecord {
   std::string detail;
   std::string request_id;
   std::string user;  // the staff member acting (x-kaigo-user), as the care system attests; or ""
+  // The audit key the record is linked with: set by the store when appending (the keyring's
+  // signing key), read back when verifying; "" in records from before the chain was keyed.
+  std::string key_id;
 };
 
 struct AuditVerification {
   int64_t records = 0;
   bool ok = true;
   std::string problem;  // the first record that breaks the chain, and how
+  int64_t unkeyed = 0;  // records from before the chain was keyed (the chain's prefix)
+  int64_t keyed = 0;
+};
+
+struct StoredAuditRecord {
+  int64_t seq = 0;
+  AuditRecord record;
+  std::string prev_hash;
+  std::string hash;
+};
+
+// The chain's last link: anchor it outside (a log, a ticket) and a later truncation or a rewrite
+// from scratch shows.
+struct AuditHead {
+  int64_t length = 0;  // records; the last one's sequence number
+  std::string hash;
+  std::string key_id;
+};
+
+// The keys a store links and verifies audit records with (engine/store/audit_chain.h).
+struct AuditKeyring {
+  std::string signing_id;                      // new records; "" refuses every append
+  std::map<std::string, std::string> secrets;  // id → secret: the signing key and retired ones
+
+  // The link of `record` (its key_id names the key) after `previous_hash`: "h1:" + hex
+  // HMAC-SHA-256; FAILED_PRECONDITION when the keyring lacks that key.
+  absl::StatusOr<std::string> Link(const std::string& previous_hash, int64_t sequence,
+                                   const AuditRecord& record) const;
 };
 
 class Store {
@@ -57,8 +90,14 @@ class Store {
       std::string_view plugin, std::string_view office, std::string_view prefix,
       const std::function<void(std::string_view key, std::string_view value)>& each) = 0;
 
+  // Links the record under the keyring the store was opened with (its signing key);
+  // FAILED_PRECONDITION without one.
   virtual absl::Status AppendAudit(const AuditRecord& record) = 0;
-  virtual absl::StatusOr<AuditVerification> VerifyAudit() = 0;
+  // Calls `each` in sequence order until it returns false; `each` must not call the store.
+  // VerifyAudit (audit_chain.h) checks the chain over this.
+  virtual absl::Status ScanAudit(const std::function<bool(const StoredAuditRecord&)>& each) = 0;
+  // length 0 when the log is empty.
+  virtual absl::StatusOr<AuditHead> AuditChainHead() = 0;
 
   // Whether the storage answers now: a cheap round trip (UNAVAILABLE if not). For readiness; a
   // failed Ping of PostgreSQL also tries to reconnect, whatever the backoff.
@@ -74,6 +113,7 @@ struct SqliteOptions {
 // SQLite in WAL mode at `path` ("" keeps everything in memory). A write has reached the
 // database's journal when the call returns (and the disk, with full_sync).
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
+                                                       AuditKeyring audit_keys,
                                                        const SqliteOptions& options = {});
 
 struct PostgresOptions {
@@ -96,11 +136,8 @@ struct PostgresOptions {
 // after a pause that doubles from 100 ms up to max_reconnect_backoff_seconds (Ping tries at once).
 // A statement with no answer after statement_timeout_seconds (+2 s) fails with UNAVAILABLE and
 // its connection is dropped.
-absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options);
-
-// The chain link of `record` after `previous_hash` (hex SHA-256 of a length-prefixed encoding).
-std::string AuditHash(const std::string& previous_hash, int64_t sequence,
-                      const AuditRecord& record);
+absl::StatusOr<std::unique_ptr<Store>> OpenPostgresStore(const PostgresOptions& options,
+                                                         AuditKeyring audit_keys);
 
 }  // namespace kaigo::engine
 

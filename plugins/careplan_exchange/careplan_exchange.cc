@@ -551,11 +551,21 @@ class CarePlanExchange : public sdk::Instance {
       std::lock_guard<std::mutex> lock(evidence_mu_);
       if (absl::Status s = PutEvidence(evidence); !s.ok()) return s;
     }
+    // One record for the unit and one per recipient in its files (so `audit search` finds who
+    // received a recipient's plan); fail closed: the files stay undisclosed.
+    std::string detail = absl::StrCat("from ", unit->from_office(), " unit ", unit->unit());
     if (!host()
-             .Audit(&call, Method("Fetch"), unit->send_id(), absl::StatusCode::kOk,
-                    absl::StrCat("from ", unit->from_office(), " unit ", unit->unit()))
+             .Audit(&call, Method("Fetch"), unit->send_id(), absl::StatusCode::kOk, detail)
              .ok()) {
-      return sdk::HostServices::AuditUnavailable();  // fail closed: the files stay undisclosed
+      return sdk::HostServices::AuditUnavailable();
+    }
+    for (const auto& [insurer, insured] : recipients) {
+      if (!host()
+               .Audit(&call, Method("Fetch"), refs_.Of(insurer, insured), absl::StatusCode::kOk,
+                      absl::StrCat(detail, " (", unit->send_id(), ")"))
+               .ok()) {
+        return sdk::HostServices::AuditUnavailable();
+      }
     }
     unit->set_fetched_at(evidence.at());
     *response.mutable_unit() = *unit;
@@ -589,7 +599,7 @@ class CarePlanExchange : public sdk::Instance {
   absl::StatusOr<v1::ExportEvidenceResponse> ExportEvidence(const v1::ExportEvidenceRequest& req,
                                                             const sdk::CallBase& call) {
     bool by_recipient = !req.insurer().value().empty() || !req.insured().value().empty();
-    std::string ref;
+    std::vector<std::string> refs;  // evidence kept before the engine's key carries the old one
     if (by_recipient) {
       if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("insurer: ", s.message()));
@@ -597,7 +607,7 @@ class CarePlanExchange : public sdk::Instance {
       if (absl::Status s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
         return absl::InvalidArgumentError(absl::StrCat("insured: ", s.message()));
       }
-      ref = refs_.Of(req.insurer().value(), req.insured().value());
+      refs = refs_.AllOf(req.insurer().value(), req.insured().value());
     }
     auto stored = host().StoreList(kEvidencePrefix);
     if (!stored.ok()) return stored.status();
@@ -605,8 +615,10 @@ class CarePlanExchange : public sdk::Instance {
     for (const auto& [key, value] : *stored) {
       v1::EvidenceRecord e;
       if (!e.ParseFromString(value)) return absl::DataLossError(key + ": unreadable");
-      if (by_recipient && std::find(e.recipient_refs().begin(), e.recipient_refs().end(), ref) ==
-                              e.recipient_refs().end()) {
+      if (by_recipient && std::none_of(refs.begin(), refs.end(), [&](const std::string& ref) {
+            return std::find(e.recipient_refs().begin(), e.recipient_refs().end(), ref) !=
+                   e.recipient_refs().end();
+          })) {
         continue;
       }
       if (!req.month().empty() &&
@@ -616,7 +628,7 @@ class CarePlanExchange : public sdk::Instance {
       *response.add_records() = std::move(e);
     }
     std::string detail = absl::StrCat(response.records_size(), " records");
-    return host().Disclose(&call, Method("ExportEvidence"), by_recipient ? ref : "all",
+    return host().Disclose(&call, Method("ExportEvidence"), by_recipient ? refs.front() : "all",
                            absl::StatusOr<v1::ExportEvidenceResponse>(std::move(response)), detail);
   }
 

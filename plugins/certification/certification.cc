@@ -132,16 +132,20 @@ class Certification : public sdk::Instance {
     return ParseDocuments(response->body);
   }
 
+  // The document's record is written before its first byte is sent (Send); a failure before that
+  // is recorded here. Fail closed: a document whose record cannot be written is not sent.
   void Fetch(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call) {
-    absl::Status status = Send(req, call);
-    Audited<bool>(call, "FetchDocument", req.recipient(),
-                  status.ok() ? absl::StatusOr<bool>(true) : absl::StatusOr<bool>(status))
-        .IgnoreError();
+    bool recorded = false;
+    absl::Status status = Send(req, call, &recorded);
+    if (!recorded) {
+      Audited<bool>(call, "FetchDocument", req.recipient(), absl::StatusOr<bool>(status))
+          .IgnoreError();
+    }
     call.Finish(status);
   }
 
-  absl::Status Send(const v1::FetchDocumentRequest& req,
-                    sdk::ServerStream<v1::DocumentChunk>& call) {
+  absl::Status Send(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call,
+                    bool* recorded) {
     const std::string& id = req.document_id();
     bool id_ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
       return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
@@ -158,6 +162,9 @@ class Certification : public sdk::Instance {
     auto response = client.Get("/api/v1/certification/documents/" + id);
     if (!response.ok()) return response.status();
     const std::string& pdf = response->body;
+    auto audited = Audited(call, "FetchDocument", req.recipient(), absl::StatusOr<bool>(true));
+    *recorded = true;
+    if (!audited.ok()) return audited.status();
     size_t chunk = config_.chunk_bytes() > 0 ? static_cast<size_t>(config_.chunk_bytes()) : 65536;
     size_t offset = 0;
     do {

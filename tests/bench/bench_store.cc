@@ -43,7 +43,10 @@ Run Measure(bool full_sync, int round) {
   kaigo::testing::TempDir dir;
   kaigo::engine::SqliteOptions options;
   options.full_sync = full_sync;
-  auto store = kaigo::engine::OpenSqliteStore(dir.path() + "/state.db", options);
+  kaigo::engine::AuditKeyring keys;
+  keys.signing_id = "bench";
+  keys.secrets["bench"] = std::string(32, 'k');
+  auto store = kaigo::engine::OpenSqliteStore(dir.path() + "/state.db", keys, options);
   if (!store.ok()) {
     std::fprintf(stderr, "open: %s\n", std::string(store.status().message()).c_str());
     std::exit(1);

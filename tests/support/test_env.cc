@@ -322,9 +322,15 @@ absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
   std::string yaml = "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\nplugins:\n";
   for (const auto& p : plugins)
     yaml += "  - {name: " + p + ", path: " + PluginDir() + "/" + p + ".so}\n";
+  // The engine's keys (README: Deploying), as an integrator makes them.
+  stack->dir->Write("keys/audit.key", std::string(64, 'a') + "\n");
+  stack->dir->Write("keys/recipient-ref.key", std::string(64, 'r') + "\n");
   yaml += "offices:\n" + offices(*stack->sandbox, *stack->dir) +
           (store_yaml.empty() ? "store:\n  sqlite_path: state.db\n" : store_yaml) +
-          "log:\n  level: " + log_level + "\n";
+          "keys:\n  audit: {id: test-audit-1, secret: {file: keys/audit.key}}\n"
+          "  recipient_ref: {id: test-ref-1, secret: {file: keys/recipient-ref.key}}\n"
+          "log:\n  level: " +
+          log_level + "\n";
   stack->config = stack->dir->Write("engine.yaml", yaml);
   auto engine = EngineProcess::Start(stack->config, absl::Seconds(20), clock_offset);
   if (!engine.ok()) return engine.status();

@@ -27,6 +27,11 @@
 
 namespace kaigo::sdk {
 
+// Secrets whose names start with "kaigo." are the engine's own, lent to every plugin instance
+// (an office cannot bind such a name). This one is the key of the recipient references audit
+// records carry (engine configuration keys.recipient_ref): HMAC-SHA-256 over "insurer:insured".
+inline constexpr char kRecipientRefSecret[] = "kaigo.recipient_ref_key";
+
 // A call to another concern, started by HostServices::CallRaw. Thread-safe. Dropping the last
 // reference releases the handle; it does not cancel.
 class OutgoingCall {
