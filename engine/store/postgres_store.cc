@@ -27,6 +27,15 @@ CREATE TABLE audit_log (seq BIGINT PRIMARY KEY, time_ms BIGINT NOT NULL, caller 
     R"sql(
 ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT '';
 )sql",
+    // 3: a version per value for compare-and-set, from one sequence; every update takes the next.
+    R"sql(
+CREATE SEQUENCE plugin_kv_version;
+ALTER TABLE plugin_kv ADD COLUMN version BIGINT NOT NULL DEFAULT nextval('plugin_kv_version');
+CREATE FUNCTION plugin_kv_next_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.version := nextval('plugin_kv_version'); RETURN NEW; END $$;
+CREATE TRIGGER plugin_kv_version BEFORE UPDATE ON plugin_kv FOR EACH ROW
+  EXECUTE FUNCTION plugin_kv_next_version();
+)sql",
 };
 
 // Any number; the same in every engine sharing the database.
@@ -139,6 +148,39 @@ class PostgresStore : public Store {
     }
     for (const auto& [k, v] : rows) each(k, v);  // outside the lock: `each` may call back
     return absl::OkStatus();
+  }
+
+  // Versions travel as text: the other columns are binary, and a bigint's binary form is not
+  // worth a decoder here.
+  absl::StatusOr<VersionedValue> GetVersioned(std::string_view plugin, std::string_view office,
+                                              std::string_view key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Result r(Params(
+        "SELECT value, version::text FROM plugin_kv WHERE plugin = $1 AND office = $2 AND key = $3",
+        {plugin, office, key}));
+    if (!r.ok()) return Error("get");
+    if (r.rows() == 0) return absl::NotFoundError("no such key");
+    return VersionedValue{r.Text(0, 0), r.Int(0, 1)};
+  }
+
+  // One statement each: a concurrent writer of the row waits for this one, then finds the
+  // version changed (or the key present) and writes nothing.
+  absl::StatusOr<int64_t> PutIf(std::string_view plugin, std::string_view office,
+                                std::string_view key, std::string_view value,
+                                int64_t expected_version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    std::string expected = absl::StrCat(expected_version);
+    Result r(
+        expected_version == 0
+            ? Params("INSERT INTO plugin_kv(plugin, office, key, value) VALUES ($1, $2, $3, "
+                     "$4) ON CONFLICT (plugin, office, key) DO NOTHING RETURNING version::text",
+                     {plugin, office, key, value})
+            : Params("UPDATE plugin_kv SET value = $4 WHERE plugin = $1 AND office = $2 AND "
+                     "key = $3 AND version = $5::text::bigint RETURNING version::text",
+                     {plugin, office, key, value, expected}));
+    if (!r.ok()) return Error("put");
+    if (r.rows() == 0) return absl::AbortedError("the key changed since it was read");
+    return r.Int(0, 0);
   }
 
   absl::Status AppendAudit(const AuditRecord& a) override {
