@@ -106,7 +106,7 @@ struct FakeHostApi {
     if (expected_version >= 0 && have != expected_version) return KAIGO_CODE_ABORTED;
     if (self->conflicts_ > 0 && expected_version >= 0) {
       --self->conflicts_;  // as if another writer had got there first
-      self->versions_[k] = ++self->last_version_;
+      if (self->store_.count(k) != 0) self->versions_[k] = ++self->last_version_;
       return KAIGO_CODE_ABORTED;
     }
     self->store_[k] = std::string(FromBytes(value));
