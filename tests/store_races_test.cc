@@ -8,6 +8,7 @@
 //    arrive.
 #include <gtest/gtest.h>
 
+#include <functional>
 #include <set>
 #include <thread>
 
@@ -73,6 +74,22 @@ class StoreRacesTest : public ::testing::TestWithParam<std::string> {
 
   Engine& engine(int i) { return *engines_[i % 2]; }
 
+  // Runs `call(i, &answers[i])` for every i below `n` at once, each on a thread of its own, and
+  // returns their statuses.
+  template <class Response>
+  static std::vector<grpc::Status> AtOnce(
+      int n, std::vector<Response>* answers,
+      const std::function<grpc::Status(int i, Response* answer)>& call) {
+    answers->assign(n, Response());
+    std::vector<grpc::Status> statuses(n);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < n; ++i) {
+      threads.emplace_back([&, i] { statuses[i] = call(i, &(*answers)[i]); });
+    }
+    for (auto& t : threads) t.join();
+    return statuses;
+  }
+
   v1::SubsidyApplication Read(const std::string& id) {
     v1::GetApplicationRequest get;
     get.set_id(id);
@@ -97,21 +114,17 @@ TEST_P(StoreRacesTest, UpdatesFromTheSameRevisionOneLandsTheRestAreAborted) {
   const int64_t seen = app.revision();
 
   constexpr int kUpdates = 8;  // four from each engine, all from the revision read above
-  std::vector<std::thread> updaters;
-  std::vector<grpc::Status> statuses(kUpdates);
-  std::vector<v1::SubsidyApplication> answers(kUpdates);
-  for (int i = 0; i < kUpdates; ++i) {
-    updaters.emplace_back([&, i] {
-      v1::UpdateApplicationRequest update;
-      update.set_id(app.id());
-      update.set_revision(seen);
-      *update.mutable_form() = SubsidyForm("43");
-      update.mutable_form()->set_office_name("事業所" + std::to_string(i));
-      statuses[i] = engine(i).subsidy->UpdateApplication(Context(kSakura, absl::Seconds(30)).get(),
-                                                         update, &answers[i]);
-    });
-  }
-  for (auto& t : updaters) t.join();
+  std::vector<v1::SubsidyApplication> answers;
+  std::vector<grpc::Status> statuses = AtOnce<v1::SubsidyApplication>(
+      kUpdates, &answers, [&](int i, v1::SubsidyApplication* answer) {
+        v1::UpdateApplicationRequest update;
+        update.set_id(app.id());
+        update.set_revision(seen);
+        *update.mutable_form() = SubsidyForm("43");
+        update.mutable_form()->set_office_name("事業所" + std::to_string(i));
+        return engine(i).subsidy->UpdateApplication(Context(kSakura, absl::Seconds(30)).get(),
+                                                    update, answer);
+      });
   int landed = -1;
   for (int i = 0; i < kUpdates; ++i) {
     if (statuses[i].ok()) {
@@ -192,24 +205,19 @@ TEST_P(StoreRacesTest, UnitsSentFromBothEnginesAtOnceEachGetANumberOfTheirOwn) {
   sample.rows_per_recipient = 2;
   sample.month = TestMonth();
   constexpr int kSends = 10;  // five from each engine
-  std::vector<std::thread> senders;
-  std::vector<v1::SendCarePlanResponse> results(kSends);
-  std::vector<grpc::Status> statuses(kSends);
-  for (int i = 0; i < kSends; ++i) {
-    senders.emplace_back([&, i] {
-      v1::SendCarePlanRequest req;
-      for (auto kind : {cp::v1::FILE_KIND_UPPLAN, cp::v1::FILE_KIND_UPSIKYU}) {
-        *req.add_typed_files() = cp::testing::SampleFile(kind, sample);
-      }
-      v1::Destination* to = req.add_destinations();
-      to->set_office_number(kHimawari);
-      to->set_service_type("11");
-      req.set_client_reference("race-" + std::to_string(i));
-      statuses[i] =
-          engine(i).careplan->Send(Context(kSakura, absl::Seconds(90)).get(), req, &results[i]);
-    });
-  }
-  for (auto& t : senders) t.join();
+  std::vector<v1::SendCarePlanResponse> results;
+  std::vector<grpc::Status> statuses = AtOnce<v1::SendCarePlanResponse>(
+      kSends, &results, [&](int i, v1::SendCarePlanResponse* answer) {
+        v1::SendCarePlanRequest req;
+        for (auto kind : {cp::v1::FILE_KIND_UPPLAN, cp::v1::FILE_KIND_UPSIKYU}) {
+          *req.add_typed_files() = cp::testing::SampleFile(kind, sample);
+        }
+        v1::Destination* to = req.add_destinations();
+        to->set_office_number(kHimawari);
+        to->set_service_type("11");
+        req.set_client_reference("race-" + std::to_string(i));
+        return engine(i).careplan->Send(Context(kSakura, absl::Seconds(90)).get(), req, answer);
+      });
   std::set<std::string> units;
   for (int i = 0; i < kSends; ++i) {
     ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
