@@ -9,6 +9,7 @@
 #include <gtest/gtest.h>
 
 #include <functional>
+#include <iostream>
 #include <set>
 #include <thread>
 
@@ -158,6 +159,26 @@ TEST_P(StoreRacesTest, UpdatesFromTheSameRevisionOneLandsTheRestAreAborted) {
 TEST_P(StoreRacesTest, ASubmitRacingAnUpdateFilesExactlyWhatItKeeps) {
   v1::SubsidyApplication draft = CompleteDraft(*engine(0).subsidy, kSakura, "43");
   ASSERT_FALSE(draft.id().empty());
+  // In turn first: a Submit of a revision an update has replaced is refused and files nothing.
+  v1::UpdateApplicationRequest first;
+  first.set_id(draft.id());
+  first.set_revision(draft.revision());
+  *first.mutable_form() = draft.form();
+  v1::SubsidyApplication updated_once;
+  ASSERT_TRUE(
+      engine(1).subsidy->UpdateApplication(Context(kSakura).get(), first, &updated_once).ok());
+  v1::SubmitApplicationRequest stale_submit;
+  stale_submit.set_id(draft.id());
+  stale_submit.set_revision(draft.revision());
+  v1::SubsidyApplication ignored;
+  grpc::Status refused =
+      engine(0).subsidy->Submit(Context(kSakura, absl::Seconds(60)).get(), stale_submit, &ignored);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::ABORTED) << refused.error_message();
+  EXPECT_NE(refused.error_message().find("revision"), std::string::npos);
+  EXPECT_EQ(Read(draft.id()).status(), v1::APPLICATION_STATUS_DRAFT);
+  draft = updated_once;
+
+  // Then at once, from the same revision, on two engines.
   const int64_t seen = draft.revision();
   grpc::Status submitted, updated;
   v1::SubsidyApplication submit_answer, update_answer;
@@ -182,6 +203,7 @@ TEST_P(StoreRacesTest, ASubmitRacingAnUpdateFilesExactlyWhatItKeeps) {
   EXPECT_NE(submitted.ok(), updated.ok())
       << "exactly one of them lands; submit: " << submitted.error_message()
       << "; update: " << updated.error_message();
+  std::cout << GetParam() << ": the " << (submitted.ok() ? "Submit" : "update") << " landed\n";
   v1::SubsidyApplication stored = Read(draft.id());
   EXPECT_EQ(stored.filing_revision(), 0) << "no filing is left open";
   if (submitted.ok()) {
