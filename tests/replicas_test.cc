@@ -1,15 +1,12 @@
 // Two engine processes on one PostgreSQL serve the same office: a portal registration started on
 // one continues on the other step by step (the one-time password typed by an operator into the
 // other engine's relay), and lookups on both at once leave one audit chain that `audit verify`
-// accepts. Care-plan units sent to one office from both engines at once all arrive, each with a
-// ファイル連番 of its own, although the engines take numbers from a store value they share.
+// accepts. (Races on shared store values — subsidy drafts, the ファイル連番 — are in
+// store_races_test.)
 #include <gtest/gtest.h>
 
-#include <set>
 #include <thread>
 
-#include "careplan/testing/sample_files.h"
-#include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
@@ -23,20 +20,17 @@ namespace {
 namespace v1 = kaigo::v1;
 
 constexpr char kSakura[] = "1371000017";
-constexpr char kHimawari[] = "1371000025";
 constexpr char kMail[] = "office@sakura.example";
 
 struct Engine {
   std::unique_ptr<v1::PortalRegistrationService::Stub> portal;
   std::unique_ptr<v1::OtpService::Stub> otp;
   std::unique_ptr<v1::QualificationService::Stub> qualification;
-  std::unique_ptr<v1::CarePlanExchangeService::Stub> careplan;
   explicit Engine(const std::string& target) {
     auto channel = InsecureChannel(target);
     portal = v1::PortalRegistrationService::NewStub(channel);
     otp = v1::OtpService::NewStub(channel);
     qualification = v1::QualificationService::NewStub(channel);
-    careplan = v1::CarePlanExchangeService::NewStub(channel);
   }
 };
 
@@ -49,7 +43,7 @@ class ReplicasTest : public ::testing::Test {
     auto store = postgres_->StoreYaml("replicas", secrets_);
     ASSERT_TRUE(store.ok()) << store.status();
     auto stack = PlatformStack::Start(
-        {"portal_registration", "otp_relay", "qualification", "careplan_exchange"},
+        {"portal_registration", "otp_relay", "qualification"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
           std::string key = dir.Write("secrets/sealing_key", std::string(64, 'd') + "\n");
           return PlatformOfficeYaml(
@@ -58,8 +52,7 @@ class ReplicasTest : public ::testing::Test {
                 "portal_registration",
                 {"sealing_key_secret: sealing_key", "otp_timeout_seconds: 20"}},
                {"kaigo.v1.OtpService", "otp_relay", {"default_timeout_seconds: 20"}, false},
-               {"kaigo.v1.QualificationService", "qualification", {}},
-               {"kaigo.v1.CarePlanExchangeService", "careplan_exchange", {"service_type: \"43\""}}},
+               {"kaigo.v1.QualificationService", "qualification", {}}},
               {{"sealing_key", key}});
         },
         "info", *store);
@@ -159,48 +152,6 @@ TEST_F(ReplicasTest, ARegistrationMovesBetweenEnginesAndTheAuditIsOneChain) {
   CommandResult verify = RunCommand(EngineBinary() + " audit verify --config " + stack_->config);
   EXPECT_EQ(verify.exit_code, 0) << verify.output;
   EXPECT_NE(verify.output.find("audit log intact: 40 record"), std::string::npos) << verify.output;
-}
-
-TEST_F(ReplicasTest, UnitsSentFromBothEnginesAtOnceAllArriveInOrder) {
-  namespace cp = kaigo::careplan;
-  cp::testing::SampleOptions sample;
-  sample.recipients = 1;
-  sample.rows_per_recipient = 2;
-  sample.month = TestMonth();
-  constexpr int kPerEngine = 4;
-  std::vector<std::thread> senders;
-  std::vector<v1::SendCarePlanResponse> results(2 * kPerEngine);
-  std::vector<grpc::Status> statuses(2 * kPerEngine);
-  for (int i = 0; i < 2 * kPerEngine; ++i) {
-    senders.emplace_back([&, i] {
-      v1::SendCarePlanRequest req;
-      for (auto kind : {cp::v1::FILE_KIND_UPPLAN, cp::v1::FILE_KIND_UPSIKYU}) {
-        *req.add_typed_files() = cp::testing::SampleFile(kind, sample);
-      }
-      v1::Destination* to = req.add_destinations();
-      to->set_office_number(kHimawari);
-      to->set_service_type("11");
-      req.set_client_reference("concurrent-" + std::to_string(i));
-      Engine* engine = i % 2 == 0 ? a_.get() : b_.get();
-      statuses[i] =
-          engine->careplan->Send(Context(kSakura, absl::Seconds(60)).get(), req, &results[i]);
-    });
-  }
-  for (auto& t : senders) t.join();
-  std::set<std::string> units;
-  for (int i = 0; i < 2 * kPerEngine; ++i) {
-    ASSERT_TRUE(statuses[i].ok()) << i << ": " << statuses[i].error_message();
-    ASSERT_EQ(results[i].sends_size(), 1);
-    EXPECT_TRUE(results[i].sends(0).error_code().empty())
-        << i << ": " << results[i].sends(0).error_message();
-    units.insert(results[i].sends(0).unit());
-  }
-  EXPECT_EQ(units.size(), 2u * kPerEngine) << "every unit has a 連番 of its own";
-
-  // Either engine lists them all, from the platform.
-  v1::ListSentResponse sent;
-  ASSERT_TRUE(b_->careplan->ListSent(Context(kSakura).get(), {}, &sent).ok());
-  EXPECT_EQ(sent.units_size(), 2 * kPerEngine);
 }
 
 }  // namespace

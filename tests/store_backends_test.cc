@@ -2,10 +2,13 @@
 // started by the test). Keys per plugin and office, binary values, prefix listing in key order;
 // the audit chain from two store handles appending at once (two engines on one database) stays one
 // verifiable chain; a record altered in the database is found; migrations apply once and refuse a
-// database newer than the engine.
+// database newer than the engine. Compare-and-set: versions change with every write and never
+// return; two handles incrementing one counter lose no increment.
 #include <gtest/gtest.h>
 #include <libpq-fe.h>
 
+#include <atomic>
+#include <iostream>
 #include <thread>
 
 #include "engine/store/audit_chain.h"
@@ -157,6 +160,70 @@ TEST_P(StoreBackendsTest, ReopeningKeepsTheDataAndMigratesOnce) {
     EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition);
     EXPECT_NE(newer.status().message().find("schema version 99"), std::string::npos);
   }
+}
+
+TEST_P(StoreBackendsTest, ConditionalWritesSeeEveryOtherWrite) {
+  // Absent: only "must not exist" (0) writes.
+  EXPECT_EQ(store_->PutIf("p", "1", "k", "x", 7).status().code(), absl::StatusCode::kAborted);
+  auto first = store_->PutIf("p", "1", "k", "v1", 0);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_GT(*first, 0);
+  EXPECT_EQ(store_->PutIf("p", "1", "k", "again", 0).status().code(), absl::StatusCode::kAborted);
+  auto read = store_->GetVersioned("p", "1", "k");
+  ASSERT_TRUE(read.ok()) << read.status();
+  EXPECT_EQ(read->value, "v1");
+  EXPECT_EQ(read->version, *first);
+  // A plain Put is a change too: a write from the version read before it is refused.
+  ASSERT_TRUE(store_->Put("p", "1", "k", "v2").ok());
+  EXPECT_EQ(store_->PutIf("p", "1", "k", "lost", *first).status().code(),
+            absl::StatusCode::kAborted);
+  EXPECT_EQ(*store_->Get("p", "1", "k"), "v2");
+  auto second = store_->GetVersioned("p", "1", "k");
+  ASSERT_TRUE(second.ok());
+  EXPECT_NE(second->version, *first);
+  auto third = store_->PutIf("p", "1", "k", "v3", second->version);
+  ASSERT_TRUE(third.ok()) << third.status();
+  EXPECT_EQ(*store_->Get("p", "1", "k"), "v3");
+  // Deleted and written again, the key never returns to a version it had.
+  ASSERT_TRUE(store_->Delete("p", "1", "k").ok());
+  EXPECT_EQ(store_->PutIf("p", "1", "k", "gone", *third).status().code(),
+            absl::StatusCode::kAborted);
+  auto again = store_->PutIf("p", "1", "k", "v4", 0);
+  ASSERT_TRUE(again.ok());
+  EXPECT_NE(*again, *first);
+  EXPECT_NE(*again, *third);
+  // Versions are per (plugin, office, key).
+  EXPECT_EQ(store_->GetVersioned("p", "2", "k").status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_P(StoreBackendsTest, TwoEnginesCountingTogetherLoseNoIncrement) {
+  // Two store handles (two engines on one database), four threads each, incrementing one counter
+  // by read → compare-and-set → retry: the count is exact.
+  std::unique_ptr<Store> other = Open();
+  ASSERT_NE(other, nullptr);
+  constexpr int kThreads = 4, kEach = 25;
+  std::vector<std::thread> threads;
+  std::atomic<int> conflicts{0};
+  for (int t = 0; t < 2 * kThreads; ++t) {
+    Store* store = t % 2 == 0 ? store_.get() : other.get();
+    threads.emplace_back([store, &conflicts] {
+      for (int i = 0; i < kEach; ++i) {
+        for (;;) {
+          auto current = store->GetVersioned("careplan_exchange", "1", "sequence/last");
+          int64_t n = current.ok() ? std::stoll(current->value) : 0;
+          auto written = store->PutIf("careplan_exchange", "1", "sequence/last",
+                                      std::to_string(n + 1), current.ok() ? current->version : 0);
+          if (written.ok()) break;
+          ASSERT_EQ(written.status().code(), absl::StatusCode::kAborted) << written.status();
+          ++conflicts;
+        }
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  EXPECT_EQ(*store_->Get("careplan_exchange", "1", "sequence/last"),
+            std::to_string(2 * kThreads * kEach));
+  std::cout << "conflicts retried: " << conflicts.load() << "\n";
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, StoreBackendsTest, ::testing::Values("sqlite", "postgres"),

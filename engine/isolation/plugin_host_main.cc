@@ -380,11 +380,13 @@ struct ChildHostApi {
     frame.mutable_log()->set_message(std::string(FromStr(message)));
     Host::self->Send(frame);
   }
-  static int32_t Get(kaigo_host* host, HostRequest::Op op, kaigo_str key, kaigo_sink value) {
+  static int32_t Get(kaigo_host* host, HostRequest::Op op, kaigo_str key, kaigo_sink value,
+                     int64_t* version = nullptr) {
     HostReply reply = Host::self->Ask(Request(host, op, key));
     if (reply.code() == KAIGO_CODE_OK) {
       value.write(value.ctx, reinterpret_cast<const uint8_t*>(reply.value().data()),
                   reply.value().size());
+      if (version != nullptr) *version = reply.version();
     }
     return reply.code();
   }
@@ -395,6 +397,19 @@ struct ChildHostApi {
     HostRequest request = Request(host, HostRequest::OP_STORE_PUT, key);
     request.set_value(std::string(FromBytes(value)));
     return Host::self->Ask(std::move(request)).code();
+  }
+  static int32_t StoreGetVersioned(kaigo_host* host, kaigo_str key, kaigo_sink value,
+                                   int64_t* version) {
+    return Get(host, HostRequest::OP_STORE_GET_VERSIONED, key, value, version);
+  }
+  static int32_t StorePutIf(kaigo_host* host, kaigo_str key, kaigo_bytes value,
+                            int64_t expected_version, int64_t* new_version) {
+    HostRequest request = Request(host, HostRequest::OP_STORE_PUT_IF, key);
+    request.set_value(std::string(FromBytes(value)));
+    request.set_expected_version(expected_version);
+    HostReply reply = Host::self->Ask(std::move(request));
+    if (reply.code() == KAIGO_CODE_OK && new_version != nullptr) *new_version = reply.version();
+    return reply.code();
   }
   static int32_t StoreDelete(kaigo_host* host, kaigo_str key) {
     return Host::self->Ask(Request(host, HostRequest::OP_STORE_DELETE, key)).code();
@@ -477,7 +492,9 @@ const kaigo_host_api* Host::Table() {
                                     &ChildHostApi::CallStart,
                                     &ChildHostApi::OutgoingCancel,
                                     &ChildHostApi::OutgoingRelease,
-                                    &ChildHostApi::NowUnixUs};
+                                    &ChildHostApi::NowUnixUs,
+                                    &ChildHostApi::StoreGetVersioned,
+                                    &ChildHostApi::StorePutIf};
   return &table;
 }
 

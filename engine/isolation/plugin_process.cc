@@ -458,6 +458,22 @@ void PluginProcess::ServeHostRequest(const HostRequest& request, uint64_t genera
       case HostRequest::OP_STORE_PUT:
         code = api->store_put(host, ToStr(request.key()), ToBytes(request.value()));
         break;
+      case HostRequest::OP_STORE_GET_VERSIONED: {
+        std::string value;
+        int64_t version = 0;
+        code =
+            api->store_get_versioned(host, ToStr(request.key()), sdk::StringSink(&value), &version);
+        reply.set_value(std::move(value));
+        reply.set_version(version);
+        break;
+      }
+      case HostRequest::OP_STORE_PUT_IF: {
+        int64_t version = 0;
+        code = api->store_put_if(host, ToStr(request.key()), ToBytes(request.value()),
+                                 request.expected_version(), &version);
+        reply.set_version(version);
+        break;
+      }
       case HostRequest::OP_STORE_DELETE:
         code = api->store_delete(host, ToStr(request.key()));
         break;

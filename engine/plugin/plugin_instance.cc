@@ -129,6 +129,25 @@ struct EngineHostApi {
     return Code(self->env_->store->Put(self->image_->name(), self->office_, FromStr(key),
                                        FromBytes(value)));
   }
+  static int32_t StoreGetVersioned(kaigo_host* h, kaigo_str key, kaigo_sink value,
+                                   int64_t* version) {
+    PluginInstance* self = Self(h);
+    auto v = self->env_->store->GetVersioned(self->image_->name(), self->office_, FromStr(key));
+    if (!v.ok()) return Code(v.status());
+    value.write(value.ctx, reinterpret_cast<const uint8_t*>(v->value.data()), v->value.size());
+    if (version != nullptr) *version = v->version;
+    return KAIGO_CODE_OK;
+  }
+  static int32_t StorePutIf(kaigo_host* h, kaigo_str key, kaigo_bytes value,
+                            int64_t expected_version, int64_t* new_version) {
+    PluginInstance* self = Self(h);
+    if (key.size > 512 || expected_version < 0) return KAIGO_CODE_INVALID_ARGUMENT;
+    auto written = self->env_->store->PutIf(self->image_->name(), self->office_, FromStr(key),
+                                            FromBytes(value), expected_version);
+    if (!written.ok()) return Code(written.status());
+    if (new_version != nullptr) *new_version = *written;
+    return KAIGO_CODE_OK;
+  }
   static int32_t StoreDelete(kaigo_host* h, kaigo_str key) {
     PluginInstance* self = Self(h);
     return Code(self->env_->store->Delete(self->image_->name(), self->office_, FromStr(key)));
@@ -230,7 +249,9 @@ struct EngineHostApi {
                                       &CallStart,
                                       &sdk::host::OutgoingCancel,
                                       &sdk::host::OutgoingRelease,
-                                      &NowUnixUs};
+                                      &NowUnixUs,
+                                      &StoreGetVersioned,
+                                      &StorePutIf};
     return &table;
   }
 };

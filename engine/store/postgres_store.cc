@@ -39,6 +39,15 @@ ALTER TABLE audit_log ADD COLUMN acting_user TEXT NOT NULL DEFAULT '';
     R"sql(
 ALTER TABLE audit_log ADD COLUMN key_id TEXT NOT NULL DEFAULT '';
 )sql",
+    // 4: a version per value for compare-and-set, from one sequence; every update takes the next.
+    R"sql(
+CREATE SEQUENCE plugin_kv_version;
+ALTER TABLE plugin_kv ADD COLUMN version BIGINT NOT NULL DEFAULT nextval('plugin_kv_version');
+CREATE FUNCTION plugin_kv_next_version() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN NEW.version := nextval('plugin_kv_version'); RETURN NEW; END $$;
+CREATE TRIGGER plugin_kv_version BEFORE UPDATE ON plugin_kv FOR EACH ROW
+  EXECUTE FUNCTION plugin_kv_next_version();
+)sql",
 };
 
 // Any number; the same in every engine sharing the database.
@@ -170,6 +179,40 @@ class PostgresStore : public Store {
     // The connection is back in the pool: `each` may call the store.
     for (const auto& [k, v] : rows) each(k, v);
     return absl::OkStatus();
+  }
+
+  // Versions travel as text: the other columns are binary, and a bigint's binary form is not
+  // worth a decoder here.
+  absl::StatusOr<VersionedValue> GetVersioned(std::string_view plugin, std::string_view office,
+                                              std::string_view key) override {
+    auto c = Acquire();
+    if (!c.ok()) return c.status();
+    auto r = c->Run(
+        "SELECT value, version::text FROM plugin_kv WHERE plugin = $1 AND office = $2 AND key = $3",
+        {plugin, office, key});
+    if (!r.ok()) return Failed("get", r.status());
+    if (r->rows() == 0) return absl::NotFoundError("no such key");
+    return VersionedValue{r->Text(0, 0), r->Int(0, 1)};
+  }
+
+  // One statement each: a concurrent writer of the row waits for this one, then finds the
+  // version changed (or the key present) and writes nothing.
+  absl::StatusOr<int64_t> PutIf(std::string_view plugin, std::string_view office,
+                                std::string_view key, std::string_view value,
+                                int64_t expected_version) override {
+    auto c = Acquire();
+    if (!c.ok()) return c.status();
+    std::string expected = absl::StrCat(expected_version);
+    auto r = expected_version == 0
+                 ? c->Run("INSERT INTO plugin_kv(plugin, office, key, value) VALUES ($1, $2, $3, "
+                          "$4) ON CONFLICT (plugin, office, key) DO NOTHING RETURNING version::text",
+                          {plugin, office, key, value})
+                 : c->Run("UPDATE plugin_kv SET value = $4 WHERE plugin = $1 AND office = $2 AND "
+                          "key = $3 AND version = $5::text::bigint RETURNING version::text",
+                          {plugin, office, key, value, expected});
+    if (!r.ok()) return Failed("put", r.status());
+    if (r->rows() == 0) return absl::AbortedError("the key changed since it was read");
+    return r->Int(0, 0);
   }
 
   absl::Status AppendAudit(const AuditRecord& record) override {

@@ -18,7 +18,8 @@ constexpr char kSchema[] = R"sql(
 CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS plugin_kv (
   plugin TEXT NOT NULL, office TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL,
-  PRIMARY KEY (plugin, office, key)) WITHOUT ROWID;
+  version INTEGER NOT NULL DEFAULT 1, PRIMARY KEY (plugin, office, key)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS kv_clock (v INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS audit_log (
   seq INTEGER PRIMARY KEY, time_ms INTEGER NOT NULL, caller TEXT NOT NULL, office TEXT NOT NULL,
   plugin TEXT NOT NULL, action TEXT NOT NULL, subject_ref TEXT NOT NULL, outcome INTEGER NOT NULL,
@@ -71,8 +72,19 @@ class SqliteStore : public Store {
         audit_keys_(std::move(audit_keys)),
         get_(db, "SELECT value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
         put_(db,
-             "INSERT INTO plugin_kv(plugin,office,key,value) VALUES(?1,?2,?3,?4) "
-             "ON CONFLICT(plugin,office,key) DO UPDATE SET value=excluded.value"),
+             "INSERT INTO plugin_kv(plugin,office,key,value,version) VALUES(?1,?2,?3,?4,?5) "
+             "ON CONFLICT(plugin,office,key) DO UPDATE SET value=excluded.value, "
+             "version=excluded.version"),
+        get_versioned_(db,
+                       "SELECT value, version FROM plugin_kv WHERE plugin=?1 AND office=?2 AND "
+                       "key=?3"),
+        insert_new_(db,
+                    "INSERT INTO plugin_kv(plugin,office,key,value,version) "
+                    "VALUES(?1,?2,?3,?4,?5) ON CONFLICT(plugin,office,key) DO NOTHING"),
+        update_if_(db,
+                   "UPDATE plugin_kv SET value=?4, version=?5 WHERE plugin=?1 AND office=?2 AND "
+                   "key=?3 AND version=?6"),
+        tick_(db, "UPDATE kv_clock SET v = v + 1 RETURNING v"),
         delete_(db, "DELETE FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key=?3"),
         list_(db,
               "SELECT key, value FROM plugin_kv WHERE plugin=?1 AND office=?2 AND key>=?3 "
@@ -86,7 +98,8 @@ class SqliteStore : public Store {
   ~SqliteStore() override { sqlite3_close_v2(db_); }
 
   absl::Status Init() {
-    for (Statement* s : {&get_, &put_, &delete_, &list_, &last_audit_, &append_audit_}) {
+    for (Statement* s : {&get_, &put_, &get_versioned_, &insert_new_, &update_if_, &tick_, &delete_,
+                         &list_, &last_audit_, &append_audit_}) {
       if (!s->ok()) return Error("prepare");
     }
     return absl::OkStatus();
@@ -110,10 +123,45 @@ class SqliteStore : public Store {
   absl::Status Put(std::string_view plugin, std::string_view office, std::string_view key,
                    std::string_view value) override {
     std::lock_guard<std::mutex> lock(mu_);
-    put_.BindText(1, plugin).BindText(2, office).BindText(3, key).Bind(4, value);
-    int rc = put_.Step();
-    put_.Reset();
-    return rc == SQLITE_DONE ? absl::OkStatus() : Error("put");
+    return Versioned("put",
+                     [&](int64_t version) {
+                       put_.BindText(1, plugin).BindText(2, office).BindText(3, key).Bind(4, value);
+                       put_.Bind(5, version);
+                       int rc = put_.Step();
+                       put_.Reset();
+                       return rc;
+                     })
+        .status();
+  }
+
+  absl::StatusOr<VersionedValue> GetVersioned(std::string_view plugin, std::string_view office,
+                                              std::string_view key) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    get_versioned_.BindText(1, plugin).BindText(2, office).BindText(3, key);
+    int rc = get_versioned_.Step();
+    absl::StatusOr<VersionedValue> result = absl::NotFoundError("no such key");
+    if (rc == SQLITE_ROW) {
+      result = VersionedValue{std::string(get_versioned_.Column(0)), get_versioned_.ColumnInt(1)};
+    } else if (rc != SQLITE_DONE) {
+      result = Error("get");
+    }
+    get_versioned_.Reset();
+    return result;
+  }
+
+  absl::StatusOr<int64_t> PutIf(std::string_view plugin, std::string_view office,
+                                std::string_view key, std::string_view value,
+                                int64_t expected_version) override {
+    std::lock_guard<std::mutex> lock(mu_);
+    Statement& write = expected_version == 0 ? insert_new_ : update_if_;
+    return Versioned("put", [&](int64_t version) {
+      write.BindText(1, plugin).BindText(2, office).BindText(3, key).Bind(4, value);
+      write.Bind(5, version);
+      if (expected_version != 0) write.Bind(6, expected_version);
+      int rc = write.Step();
+      write.Reset();
+      return rc == SQLITE_DONE && sqlite3_changes(db_) == 0 ? kUnchanged : rc;
+    });
   }
 
   absl::Status Delete(std::string_view plugin, std::string_view office,
@@ -239,10 +287,35 @@ class SqliteStore : public Store {
     return absl::UnavailableError("store " + std::string(what) + ": " + sqlite3_errmsg(db_));
   }
 
+  // What a conditional write returns when its condition held no longer.
+  static constexpr int kUnchanged = -1;
+
+  // Runs `write` (returning SQLite's result code, or kUnchanged) with the store's next version,
+  // taken and used in one transaction. Holds mu_.
+  absl::StatusOr<int64_t> Versioned(std::string_view what,
+                                    const std::function<int(int64_t version)>& write) {
+    if (sqlite3_exec(db_, "BEGIN IMMEDIATE", nullptr, nullptr, nullptr) != SQLITE_OK) {
+      return Error(what);
+    }
+    int64_t version = 0;
+    if (tick_.Step() == SQLITE_ROW) version = tick_.ColumnInt(0);
+    tick_.Reset();
+    int rc = version > 0 ? write(version) : SQLITE_ERROR;
+    if (rc != SQLITE_DONE) {
+      absl::Status error =
+          rc == kUnchanged ? absl::AbortedError("the key changed since it was read") : Error(what);
+      sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
+      return error;
+    }
+    if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) return Error(what);
+    return version;
+  }
+
   sqlite3* db_;
   const AuditKeyring audit_keys_;
   std::mutex mu_;
-  Statement get_, put_, delete_, list_, last_audit_, append_audit_;
+  Statement get_, put_, get_versioned_, insert_new_, update_if_, tick_, delete_, list_, last_audit_,
+      append_audit_;
 };
 
 }  // namespace
@@ -278,6 +351,11 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   // And before the chain was keyed, the key id (empty in their records: see audit_chain.h).
   sqlite3_exec(db, "ALTER TABLE audit_log ADD COLUMN key_id TEXT NOT NULL DEFAULT ''", nullptr,
                nullptr, nullptr);
+  // Stores made before compare-and-set get versions: 1 for every value there, later writes above.
+  sqlite3_exec(db, "ALTER TABLE plugin_kv ADD COLUMN version INTEGER NOT NULL DEFAULT 1", nullptr,
+               nullptr, nullptr);
+  sqlite3_exec(db, "INSERT INTO kv_clock(v) SELECT 1 WHERE NOT EXISTS (SELECT 1 FROM kv_clock)",
+               nullptr, nullptr, nullptr);
   std::string version_sql =
       absl::StrCat("INSERT INTO schema_version(version) SELECT ", kSchemaVersion,
                    " WHERE NOT EXISTS (SELECT 1 FROM schema_version)");

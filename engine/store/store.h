@@ -74,6 +74,12 @@ struct AuditKeyring {
                                    const AuditRecord& record) const;
 };
 
+// A stored value and its version: a positive number that changes with every write of the key.
+struct VersionedValue {
+  std::string value;
+  int64_t version = 0;
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -89,6 +95,19 @@ class Store {
   virtual absl::Status List(
       std::string_view plugin, std::string_view office, std::string_view prefix,
       const std::function<void(std::string_view key, std::string_view value)>& each) = 0;
+
+  // Compare-and-set (kaigo_host_api.store_put_if). Every write — Put included — gives the key a
+  // version never given to it before, from one sequence for the whole store, so a key deleted and
+  // written again does not return to an old version.
+  virtual absl::StatusOr<VersionedValue> GetVersioned(std::string_view plugin,
+                                                      std::string_view office,
+                                                      std::string_view key) = 0;
+  // Writes `value` only if the key's version is still `expected_version` (0: only if absent), in
+  // one atomic step for every engine sharing the store; returns the new version. ABORTED when the
+  // key changed, appeared or went away meanwhile.
+  virtual absl::StatusOr<int64_t> PutIf(std::string_view plugin, std::string_view office,
+                                        std::string_view key, std::string_view value,
+                                        int64_t expected_version) = 0;
 
   // Links the record under the keyring the store was opened with (its signing key);
   // FAILED_PRECONDITION without one.

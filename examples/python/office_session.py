@@ -152,8 +152,9 @@ def subsidy(channel, office):
         print(f"    {f.field}: {f.message}")
 
     form.bank.account_number, form.bank.holder_kana = "1234567", "カ）サクラケアサービス"
-    call("UpdateApplication", subsidy_pb2.UpdateApplicationRequest, subsidy_pb2.SubsidyApplication)(
-        subsidy_pb2.UpdateApplicationRequest(id=app.id, form=form), metadata=office)
+    # The revision read travels with the change: a draft changed meanwhile is ABORTED, not overwritten.
+    app = call("UpdateApplication", subsidy_pb2.UpdateApplicationRequest, subsidy_pb2.SubsidyApplication)(
+        subsidy_pb2.UpdateApplicationRequest(id=app.id, form=form, revision=app.revision), metadata=office)
     attach = call("AddAttachment", subsidy_pb2.AddAttachmentRequest, subsidy_pb2.SubsidyApplication)
     receipt = lambda covers, amount, line: subsidy_pb2.ReceiptDetails(
         covers=covers, amount=common_pb2.Yen(amount=amount), lines=[line])
@@ -179,7 +180,7 @@ def subsidy(channel, office):
               f"\n    ({closed[0].message})")
         return
     filed = call("Submit", subsidy_pb2.SubmitApplicationRequest, subsidy_pb2.SubsidyApplication)(
-        subsidy_pb2.SubmitApplicationRequest(id=app.id), metadata=office)
+        subsidy_pb2.SubmitApplicationRequest(id=app.id, revision=app.revision), metadata=office)
     status = call("GetStatus", subsidy_pb2.GetStatusRequest, subsidy_pb2.SubsidyStatus)(
         subsidy_pb2.GetStatusRequest(id=app.id), metadata=office)
     print(f"  申請しました (filed): 申請番号 {filed.portal_application_id}, 申請日 {date(filed.submitted_on)}, "

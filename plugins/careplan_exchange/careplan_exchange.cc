@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <functional>
-#include <mutex>
+#include <optional>
 #include <set>
 
 #include "absl/strings/escaping.h"
@@ -218,21 +218,25 @@ class CarePlanExchange : public sdk::Instance {
   }
 
   // A ファイル連番 (YYYYMMDDHHMMSS, Japan time) greater than every one this office used before
-  // and than `above` (one the platform refused); kept first.
+  // and than `above` (one the platform refused); kept first, by compare-and-set on the office's
+  // last one, so sends on every engine sharing the store get distinct numbers.
   absl::StatusOr<std::string> NextSequence(const std::string& above = "") {
-    std::lock_guard<std::mutex> lock(sequence_mu_);
-    std::string sequence = absl::FormatTime("%Y%m%d%H%M%S", host().Now(), JapanTime());
-    auto last = host().StoreGet(kLastSequence);
-    if (!last.ok() && !absl::IsNotFound(last.status())) return last.status();
-    const std::string floor = std::max(last.ok() ? *last : std::string(), above);
-    int y, mo, d, h, mi, se;
-    if (sequence <= floor &&
-        sscanf(floor.c_str(), "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) == 6) {
-      absl::Time previous = absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), JapanTime());
-      sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), JapanTime());
-    }
-    if (absl::Status s = host().StorePut(kLastSequence, sequence); !s.ok()) return s;
-    return sequence;
+    const std::string now = absl::FormatTime("%Y%m%d%H%M%S", host().Now(), JapanTime());
+    auto taken = host().StoreUpdate(
+        kLastSequence, [&](const std::string* last) -> absl::StatusOr<std::optional<std::string>> {
+          std::string sequence = now;
+          const std::string floor = std::max(last != nullptr ? *last : std::string(), above);
+          int y, mo, d, h, mi, se;
+          if (sequence <= floor &&
+              sscanf(floor.c_str(), "%4d%2d%2d%2d%2d%2d", &y, &mo, &d, &h, &mi, &se) == 6) {
+            absl::Time previous =
+                absl::FromCivil(absl::CivilSecond(y, mo, d, h, mi, se), JapanTime());
+            sequence = absl::FormatTime("%Y%m%d%H%M%S", previous + absl::Seconds(1), JapanTime());
+          }
+          return sequence;
+        });
+    if (!taken.ok()) return taken.status();
+    return taken->value;
   }
 
   absl::StatusOr<v1::SendCarePlanResponse> Send(const v1::SendCarePlanRequest& req,
@@ -348,12 +352,16 @@ class CarePlanExchange : public sdk::Instance {
     if (!sequence.ok()) {
       sequence = NextSequence();
       if (!sequence.ok()) return sequence.status();
-      if (absl::Status s = host().StorePut(pending_key, *sequence); !s.ok()) return s;
+      auto kept = host().StorePutIf(pending_key, *sequence, 0);
+      // A send of the same unit beside this one kept its number first: the unit keeps that one.
+      if (absl::IsAborted(kept.status())) sequence = host().StoreGet(pending_key);
+      if (!kept.ok() && !absl::IsAborted(kept.status())) return kept.status();
+      if (!sequence.ok()) return sequence.status();
     }
-    // The platform takes a destination's units in ascending 連番 only. Another send to it may get
-    // there first with a higher one: one in flight beside this (numbers are taken before the
-    // POST, not in its order), or another replica's (the last number is a plain store value,
-    // not a counter shared atomically). Then this unit is renumbered above the refused one.
+    // The platform takes a destination's units in ascending 連番 only. Numbers are distinct (taken
+    // by compare-and-set) but taken before the POST, not in its order: another send in flight —
+    // beside this one or on another engine — may get there first with a higher one. Then this
+    // unit is renumbered above the refused one.
     if (absl::Status s = host().AuditBegun(&call, Method("Send"), destination.office_number(),
                                            absl::StrCat("to ", destination.office_number()));
         !s.ok()) {
@@ -388,7 +396,11 @@ class CarePlanExchange : public sdk::Instance {
     std::set<std::string> all_months = months;
     all_months.insert(MonthOf(sent->sent_at()));
     for (const auto& m : all_months) evidence.add_months(m);
-    if (absl::Status s = PutEvidence(evidence); !s.ok()) return s;
+    auto recorded = UpdateEvidence(sent->send_id(), [&](v1::EvidenceRecord& e, bool) {
+      e = evidence;
+      return true;
+    });
+    if (!recorded.ok()) return recorded.status();
     if (absl::Status s = host().StorePut(key, sent->SerializeAsString()); !s.ok()) return s;
     host().StoreDelete(pending_key).IgnoreError();
     return sent;
@@ -414,18 +426,36 @@ class CarePlanExchange : public sdk::Instance {
     return ParseSent(response->body);
   }
 
-  // Records are kept in the order they are made (evidence/<unix µs>/<send id>); the index
-  // evidence-of/<send id> finds one again.
-  absl::Status PutEvidence(const v1::EvidenceRecord& e) {
-    std::string index = kIndexPrefix + e.send_id();
+  // Changes the evidence record of `send_id` by compare-and-set: `change` gets the record as
+  // stored (empty, `exists` false, when there is none) and says whether to write it; it may run
+  // more than once. Records are kept in the order they are made (evidence/<unix µs>/<send id>);
+  // the index evidence-of/<send id>, written once, finds one again.
+  absl::StatusOr<v1::EvidenceRecord> UpdateEvidence(
+      const std::string& send_id,
+      const std::function<absl::StatusOr<bool>(v1::EvidenceRecord& e, bool exists)>& change) {
+    std::string index = kIndexPrefix + send_id;
     auto key = host().StoreGet(index);
-    if (!key.ok()) {
-      if (!absl::IsNotFound(key.status())) return key.status();
-      key = absl::StrFormat("%s%016d/%s", kEvidencePrefix, absl::ToUnixMicros(host().Now()),
-                            e.send_id());
-      if (absl::Status s = host().StorePut(index, *key); !s.ok()) return s;
+    if (absl::IsNotFound(key.status())) {
+      std::string fresh =
+          absl::StrFormat("%s%016d/%s", kEvidencePrefix, absl::ToUnixMicros(host().Now()), send_id);
+      auto indexed = host().StorePutIf(index, fresh, 0);
+      key = indexed.ok()                        ? fresh
+            : absl::IsAborted(indexed.status()) ? host().StoreGet(index)  // indexed meanwhile
+                                                : absl::StatusOr<std::string>(indexed.status());
     }
-    return host().StorePut(*key, e.SerializeAsString());
+    if (!key.ok()) return key.status();
+    return host().StoreUpdateMessage<v1::EvidenceRecord>(*key, change);
+  }
+
+  // Sets the receiver's acknowledgement on an existing record (never makes one).
+  absl::Status SetAcknowledged(const std::string& send_id, int64_t at, bool only_first) {
+    return UpdateEvidence(send_id,
+                          [&](v1::EvidenceRecord& e, bool exists) {
+                            if (!exists || (only_first && e.acknowledged_at() != 0)) return false;
+                            e.set_acknowledged_at(at);
+                            return true;
+                          })
+        .status();
   }
 
   absl::StatusOr<v1::EvidenceRecord> FindEvidence(const std::string& send_id) {
@@ -458,11 +488,9 @@ class CarePlanExchange : public sdk::Instance {
 
   // The receiver's acknowledgement, into the send's evidence.
   void NoteAcknowledged(const v1::SentUnit& unit) {
-    std::lock_guard<std::mutex> lock(evidence_mu_);
     auto e = FindEvidence(unit.send_id());
     if (!e.ok() || e->acknowledged_at() != 0) return;
-    e->set_acknowledged_at(unit.acknowledged_at());
-    PutEvidence(*e).IgnoreError();
+    SetAcknowledged(unit.send_id(), unit.acknowledged_at(), /*only_first=*/true).IgnoreError();
   }
 
   absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const platform::CallClient& client,
@@ -548,8 +576,14 @@ class CarePlanExchange : public sdk::Instance {
       }
       months.insert(MonthOf(evidence.at()));
       for (const auto& m : months) evidence.add_months(m);
-      std::lock_guard<std::mutex> lock(evidence_mu_);
-      if (absl::Status s = PutEvidence(evidence); !s.ok()) return s;
+      // A fetch beside this one (another engine's) may record it first: its time stays.
+      auto recorded = UpdateEvidence(req.send_id(), [&](v1::EvidenceRecord& e, bool exists) {
+        if (exists) return false;
+        e = evidence;
+        return true;
+      });
+      if (!recorded.ok()) return recorded.status();
+      evidence = *std::move(recorded);
     }
     // One record for the unit and one per recipient in its files (so `audit search` finds who
     // received a recipient's plan); fail closed: the files stay undisclosed.
@@ -586,10 +620,8 @@ class CarePlanExchange : public sdk::Instance {
         answer.ok() ? ParseAcknowledged(answer->body) : absl::StatusOr<int64_t>(answer.status());
     host().Audit(&call, Method("Acknowledge"), req.send_id(), at.status().code()).IgnoreError();
     if (!at.ok()) return at.status();
-    {
-      std::lock_guard<std::mutex> lock(evidence_mu_);
-      evidence->set_acknowledged_at(*at);
-      if (absl::Status s = PutEvidence(*evidence); !s.ok()) return s;
+    if (absl::Status s = SetAcknowledged(req.send_id(), *at, /*only_first=*/false); !s.ok()) {
+      return s;
     }
     v1::AcknowledgeReceivedResponse response;
     response.set_acknowledged_at(*at);
@@ -698,8 +730,6 @@ class CarePlanExchange : public sdk::Instance {
   const std::string office_;
   const CarePlanExchangeConfig config_;
   const platform::PlatformAccounts accounts_;
-  std::mutex sequence_mu_;
-  std::mutex evidence_mu_;  // read-modify-write of evidence records
   RecipientRefs refs_{host()};
 };
 

@@ -227,7 +227,14 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      if (auto s = host().StorePut(key, "1"); !s.ok()) return s;
+      // Taken by compare-and-set: of two requests (on any engine) that read this mail, one
+      // gets its code; the other passes it over.
+      auto taken = host().StorePutIf(key, "1", 0);
+      if (absl::IsAborted(taken.status())) {
+        passed_over->insert(*it);
+        continue;
+      }
+      if (!taken.ok()) return taken.status();
       return code;
     }
     return absl::NotFoundError("no matching mail yet");

@@ -182,9 +182,14 @@ absl::StatusOr<kaigo::v1::ProvideOtpResponse> OtpRelay::ProvideOtp(
   if (otp.expires_at() <= NowSeconds()) {
     return absl::DeadlineExceededError("request " + request.request_id() + " has expired");
   }
-  if (auto s = host().StorePut(kAnswerPrefix + request.request_id(), code); !s.ok()) {
-    return absl::UnavailableError("the answer could not be recorded");
+  // The first answer stands: a second operator's (here or on another engine) is refused, never
+  // written over the one the requester may already have taken.
+  auto answered = host().StorePutIf(kAnswerPrefix + request.request_id(), code, 0);
+  if (absl::IsAborted(answered.status())) {
+    return absl::AlreadyExistsError("request_id: request " + request.request_id() +
+                                    " has already been answered");
   }
+  if (!answered.ok()) return absl::UnavailableError("the answer could not be recorded");
   host().MetricAdd("otp_provided", 1);
   return kaigo::v1::ProvideOtpResponse();
 }

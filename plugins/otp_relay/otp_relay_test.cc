@@ -62,6 +62,29 @@ TEST(OtpRelayTest, OperatorAnswerReachesTheWaitingRequest) {
   EXPECT_TRUE(host.Store().empty()) << "answered requests leave nothing in the store";
 }
 
+TEST(OtpRelayTest, TheFirstAnswerStands) {
+  // Two operators answer one request (on one engine or two): the second never replaces the code
+  // the requester may already have taken — refused while the first waits, unknown once taken.
+  FakeHost host;
+  ASSERT_TRUE(host.Load(Api()).ok());
+  auto waiting = host.Start(kRequest, RequestBytes());
+  auto pending = AwaitPending(host, 1);
+  ASSERT_EQ(pending.size(), 1u);
+  kaigo::v1::ProvideOtpRequest provide;
+  provide.set_request_id(pending[0].request_id());
+  provide.set_code("111111");
+  ASSERT_TRUE(host.CallUnary<kaigo::v1::ProvideOtpResponse>(kProvide, provide).ok());
+  provide.set_code("222222");
+  auto second = host.CallUnary<kaigo::v1::ProvideOtpResponse>(kProvide, provide);
+  EXPECT_TRUE(second.status().code() == absl::StatusCode::kAlreadyExists ||
+              second.status().code() == absl::StatusCode::kNotFound)
+      << second.status();
+  ASSERT_TRUE(waiting->WaitFinished(absl::Seconds(5)));
+  kaigo::v1::RequestOtpResponse response;
+  ASSERT_TRUE(response.ParseFromString(waiting->Result().response));
+  EXPECT_EQ(response.code(), "111111");
+}
+
 TEST(OtpRelayTest, RejectsMalformedCodesAndUnknownRequests) {
   FakeHost host;
   ASSERT_TRUE(host.Load(Api()).ok());

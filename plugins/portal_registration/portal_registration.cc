@@ -1,7 +1,6 @@
 #include "portal_registration.h"
 
 #include <map>
-#include <mutex>
 
 #include "absl/strings/str_cat.h"
 #include "kaigo/identifiers.h"
@@ -161,28 +160,34 @@ class PortalRegistration : public sdk::Instance {
 
   // ---- the store ----
 
-  std::shared_ptr<std::mutex> FlowLock(const std::string& id) {
-    std::lock_guard<std::mutex> lock(locks_mu_);
-    auto& m = locks_[id];
-    if (!m) m = std::make_shared<std::mutex>();
-    return m;
-  }
-
-  absl::StatusOr<StoredFlow> Load(const std::string& id) {
+  // A flow is read with its version, and each save of it is a compare-and-set from the version
+  // the call last read or wrote: when another call (on this engine or another) moved the flow
+  // meanwhile, this one saves nothing and is ABORTED; its retry finds the step done.
+  absl::StatusOr<StoredFlow> Load(const std::string& id, int64_t* version = nullptr) {
     if (id.empty()) return absl::InvalidArgumentError("flow_id: required");
-    auto bytes = host().StoreGet("flow/" + id);
-    if (!bytes.ok()) {
-      return absl::IsNotFound(bytes.status())
+    auto stored = host().StoreGetVersioned("flow/" + id);
+    if (!stored.ok()) {
+      return absl::IsNotFound(stored.status())
                  ? absl::NotFoundError("flow_id: no registration flow '" + id + "'")
-                 : bytes.status();
+                 : stored.status();
     }
     StoredFlow flow;
-    if (!flow.ParseFromString(*bytes)) return absl::DataLossError("flow " + id + " unreadable");
+    if (!flow.ParseFromString(stored->value)) {
+      return absl::DataLossError("flow " + id + " unreadable");
+    }
+    if (version != nullptr) *version = stored->version;
     return flow;
   }
 
-  absl::Status Save(const StoredFlow& flow) {
-    return host().StorePut("flow/" + flow.flow_id(), flow.SerializeAsString());
+  absl::Status Save(const StoredFlow& flow, int64_t* version) {
+    auto written = host().StorePutIf("flow/" + flow.flow_id(), flow.SerializeAsString(), *version);
+    if (absl::IsAborted(written.status())) {
+      return absl::AbortedError("flow_id: another call moved registration flow " + flow.flow_id() +
+                                " on meanwhile; read it again (GetFlow)");
+    }
+    if (!written.ok()) return written.status();
+    *version = *written;
+    return absl::OkStatus();
   }
 
   static v1::RegistrationFlow View(const StoredFlow& f) {
@@ -212,7 +217,7 @@ class PortalRegistration : public sdk::Instance {
 
   // The code for this step: given by the caller, kept from before a crash, or asked of the OTP
   // concern (and kept, sealed, until the portal takes it).
-  absl::StatusOr<std::string> Code(StoredFlow* flow, const std::string& given,
+  absl::StatusOr<std::string> Code(StoredFlow* flow, int64_t* version, const std::string& given,
                                    v1::OtpPurpose purpose, const sdk::CallBase& call) {
     if (!given.empty()) return given;
     if (!flow->sealed_otp().empty()) return sealer_.Open(flow->sealed_otp());
@@ -228,7 +233,7 @@ class PortalRegistration : public sdk::Instance {
     auto otp = host().CallUnaryAndWait<v1::RequestOtpResponse>(call, kRequestOtp, req);
     if (!otp.ok()) return otp.status();
     flow->set_sealed_otp(sealer_.Seal(otp->code()));
-    if (auto s = Save(*flow); !s.ok()) return s;
+    if (auto s = Save(*flow, version); !s.ok()) return s;
     return otp->code();
   }
 
@@ -253,42 +258,41 @@ class PortalRegistration : public sdk::Instance {
     flow.set_step(v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
     flow.set_registration_id(JsonString(a->body, "registration_id"));
     flow.set_otp_sent_after(asked_at);
-    if (auto s = Save(flow); !s.ok()) return s;
+    int64_t version = 0;  // a new key
+    if (auto s = Save(flow, &version); !s.ok()) return s;
     return View(flow);
   }
 
   absl::StatusOr<v1::RegistrationFlow> SubmitOtp(const v1::SubmitOneTimePasswordRequest& req,
                                                  const sdk::CallBase& call) {
-    auto lock = FlowLock(req.flow_id());
-    std::lock_guard<std::mutex> held(*lock);
-    auto flow = Load(req.flow_id());
+    int64_t version = 0;
+    auto flow = Load(req.flow_id(), &version);
     if (!flow.ok()) return flow.status();
     if (flow->step() != v1::REGISTRATION_STEP_ONE_TIME_PASSWORD) return View(*flow);
     if (!req.code().empty() && (req.code().size() < 4 || req.code().size() > 8 ||
                                 req.code().find_first_not_of("0123456789") != std::string::npos)) {
       return absl::InvalidArgumentError("code: 4 to 8 half-width digits");
     }
-    auto code = Code(&*flow, req.code(), v1::OTP_PURPOSE_ECLAIM_REGISTRATION, call);
+    auto code = Code(&*flow, &version, req.code(), v1::OTP_PURPOSE_ECLAIM_REGISTRATION, call);
     if (!code.ok()) return code.status();
     auto a =
         Portal(call, "POST", "registration/" + flow->registration_id() + "/otp", {{"code", *code}});
     if (!a.ok()) return a.status();
     flow->clear_sealed_otp();  // used, accepted or refused: never sent again
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
-      if (auto s = Save(*flow); !s.ok()) return s;
+      if (auto s = Save(*flow, &version); !s.ok()) return s;
       return FromBusiness(*a);
     }
     flow->set_step(v1::REGISTRATION_STEP_USER_DETAILS);
-    if (auto s = Save(*flow); !s.ok()) return s;
+    if (auto s = Save(*flow, &version); !s.ok()) return s;
     return View(*flow);
   }
 
   absl::StatusOr<v1::RegistrationFlow> SubmitDetails(const v1::SubmitUserDetailsRequest& req,
                                                      const sdk::CallBase& call) {
     if (auto s = CheckUserDetails(req.details(), "details"); !s.ok()) return s;
-    auto lock = FlowLock(req.flow_id());
-    std::lock_guard<std::mutex> held(*lock);
-    auto flow = Load(req.flow_id());
+    int64_t version = 0;
+    auto flow = Load(req.flow_id(), &version);
     if (!flow.ok()) return flow.status();
     if (flow->step() != v1::REGISTRATION_STEP_USER_DETAILS &&
         flow->step() != v1::REGISTRATION_STEP_CONFIRM) {
@@ -301,15 +305,14 @@ class PortalRegistration : public sdk::Instance {
     if (!a->error_code.empty()) return FromBusiness(*a);
     *flow->mutable_details() = req.details();
     flow->set_step(v1::REGISTRATION_STEP_CONFIRM);
-    if (auto s = Save(*flow); !s.ok()) return s;
+    if (auto s = Save(*flow, &version); !s.ok()) return s;
     return View(*flow);
   }
 
   absl::StatusOr<v1::RegistrationFlow> Confirm(const v1::ConfirmRequest& req,
                                                const sdk::CallBase& call) {
-    auto lock = FlowLock(req.flow_id());
-    std::lock_guard<std::mutex> held(*lock);
-    auto flow = Load(req.flow_id());
+    int64_t version = 0;
+    auto flow = Load(req.flow_id(), &version);
     if (!flow.ok()) return flow.status();
     if (flow->step() > v1::REGISTRATION_STEP_CONFIRM) return View(*flow);
     if (flow->step() != v1::REGISTRATION_STEP_CONFIRM) {
@@ -320,15 +323,14 @@ class PortalRegistration : public sdk::Instance {
     if (!a.ok()) return a.status();
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") return FromBusiness(*a);
     flow->set_step(v1::REGISTRATION_STEP_FIRST_LOGIN);
-    if (auto s = Save(*flow); !s.ok()) return s;
+    if (auto s = Save(*flow, &version); !s.ok()) return s;
     return View(*flow);
   }
 
   absl::StatusOr<v1::RegistrationFlow> FirstLogin(const v1::CompleteFirstLoginRequest& req,
                                                   const sdk::CallBase& call) {
-    auto lock = FlowLock(req.flow_id());
-    std::lock_guard<std::mutex> held(*lock);
-    auto flow = Load(req.flow_id());
+    int64_t version = 0;
+    auto flow = Load(req.flow_id(), &version);
     if (!flow.ok()) return flow.status();
     if (flow->step() == v1::REGISTRATION_STEP_DONE) return View(*flow);
     if (flow->step() != v1::REGISTRATION_STEP_FIRST_LOGIN) {
@@ -353,7 +355,7 @@ class PortalRegistration : public sdk::Instance {
     if (flow->sealed_new_password().empty()) {
       return absl::InvalidArgumentError("new_password: required");
     }
-    if (auto s = Save(*flow); !s.ok()) return s;
+    if (auto s = Save(*flow, &version); !s.ok()) return s;
 
     if (flow->login_stage().empty()) {
       if (flow->sealed_initial_password().empty()) {
@@ -370,10 +372,10 @@ class PortalRegistration : public sdk::Instance {
       flow->set_login_stage("otp");
       flow->set_otp_sent_after(asked_at);
       flow->clear_sealed_initial_password();
-      if (auto s = Save(*flow); !s.ok()) return s;
+      if (auto s = Save(*flow, &version); !s.ok()) return s;
     }
     if (flow->login_stage() == "otp") {
-      auto code = Code(&*flow, req.otp_code(), v1::OTP_PURPOSE_PORTAL_LOGIN, call);
+      auto code = Code(&*flow, &version, req.otp_code(), v1::OTP_PURPOSE_PORTAL_LOGIN, call);
       if (!code.ok()) return code.status();
       auto a = Portal(call, "POST", "login/" + flow->login_id() + "/otp", {{"code", *code}});
       if (!a.ok()) return a.status();
@@ -382,18 +384,18 @@ class PortalRegistration : public sdk::Instance {
         if (a->error_code == "OTP_EXPIRED" || a->error_code == "OTP_USED") {
           flow->set_login_stage("");  // the next call logs in again for a fresh code
         }
-        if (auto s = Save(*flow); !s.ok()) return s;
+        if (auto s = Save(*flow, &version); !s.ok()) return s;
         return FromBusiness(*a);
       }
       flow->set_login_stage("set_password");
-      if (auto s = Save(*flow); !s.ok()) return s;
+      if (auto s = Save(*flow, &version); !s.ok()) return s;
     }
     if (!flow->terms_fetched()) {
       auto terms = Portal(call, "GET", "login/" + flow->login_id() + "/terms", json::object());
       if (!terms.ok()) return terms.status();
       if (!terms->error_code.empty()) return FromBusiness(*terms);
       flow->set_terms_fetched(true);
-      if (auto s = Save(*flow); !s.ok()) return s;
+      if (auto s = Save(*flow, &version); !s.ok()) return s;
     }
     auto password = sealer_.Open(flow->sealed_new_password());
     if (!password.ok()) return password.status();
@@ -414,7 +416,7 @@ class PortalRegistration : public sdk::Instance {
     flow->clear_sealed_initial_password();
     flow->clear_sealed_otp();
     flow->set_step(v1::REGISTRATION_STEP_DONE);
-    if (auto s = Save(*flow); !s.ok()) return s;
+    if (auto s = Save(*flow, &version); !s.ok()) return s;
     return View(*flow);
   }
 
@@ -474,8 +476,6 @@ class PortalRegistration : public sdk::Instance {
   const PortalRegistrationConfig config_;
   const Sealer sealer_;
   const platform::PlatformAccounts accounts_;
-  std::mutex locks_mu_;
-  std::map<std::string, std::shared_ptr<std::mutex>> locks_;
 };
 
 }  // namespace

@@ -1,6 +1,6 @@
 #include "subsidy_filing.h"
 
-#include <mutex>
+#include <functional>
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
@@ -161,27 +161,50 @@ class SubsidyFiling : public sdk::Instance {
     return app;
   }
 
-  absl::StatusOr<v1::SubsidyApplication> Save(v1::SubsidyApplication app, bool changed) {
-    if (changed) {
-      app.set_revision(app.revision() + 1);
-      auto grant = EstimateForm(*rules_->Current(), app.form());
-      if (grant.ok()) {
-        *app.mutable_grant() = *grant;
-      } else {
-        app.clear_grant();
-      }
-    }
-    if (auto s = host().StorePut(kAppPrefix + app.id(), app.SerializeAsString()); !s.ok()) return s;
-    return app;
+  // Changes the stored application `id` by compare-and-set, so a change made meanwhile by another
+  // call or another engine is never overwritten: `change` edits the application as stored now
+  // (it may run more than once, so it only computes) and says whether to write it.
+  using AppChange = std::function<absl::StatusOr<bool>(v1::SubsidyApplication& app)>;
+  absl::StatusOr<v1::SubsidyApplication> Change(const std::string& id, const AppChange& change) {
+    if (id.empty()) return absl::InvalidArgumentError("id: required");
+    return host().StoreUpdateMessage<v1::SubsidyApplication>(
+        kAppPrefix + id, [&](v1::SubsidyApplication& app, bool exists) -> absl::StatusOr<bool> {
+          if (!exists)
+            return absl::NotFoundError("id: no application '" + id + "' for this office");
+          return change(app);
+        });
   }
 
-  absl::StatusOr<v1::SubsidyApplication> LoadEditable(const std::string& id) {
-    auto app = Load(id);
-    if (app.ok() && !Editable(*app)) {
-      return absl::FailedPreconditionError("id: application " + id +
+  // Whether the office may change the draft now, as read at `revision` (0: not checked).
+  static absl::Status CheckEditable(const v1::SubsidyApplication& app, int64_t revision) {
+    if (!Editable(app)) {
+      return absl::FailedPreconditionError("id: application " + app.id() +
                                            " has been submitted and cannot be changed");
     }
-    return app;
+    if (app.filing_revision() != 0) {
+      return absl::AbortedError(absl::StrCat("id: application ", app.id(), " is being submitted (",
+                                             "revision ", app.filing_revision(),
+                                             "); try again once the Submit has answered"));
+    }
+    return CheckRevision(app, revision);
+  }
+
+  static absl::Status CheckRevision(const v1::SubsidyApplication& app, int64_t revision) {
+    if (revision == 0 || revision == app.revision()) return absl::OkStatus();
+    return absl::AbortedError(absl::StrCat("revision: the application is at revision ",
+                                           app.revision(), ", not ", revision,
+                                           ": it changed since it was read; read it again"));
+  }
+
+  // A change of the draft's content: a new revision, and the grant as the form now gives it.
+  void Revise(v1::SubsidyApplication& app) const {
+    app.set_revision(app.revision() + 1);
+    auto grant = EstimateForm(*rules_->Current(), app.form());
+    if (grant.ok()) {
+      *app.mutable_grant() = *grant;
+    } else {
+      app.clear_grant();
+    }
   }
 
   absl::StatusOr<v1::SubsidyApplication> Create(const v1::CreateApplicationRequest& req,
@@ -192,17 +215,20 @@ class SubsidyFiling : public sdk::Instance {
     *app.mutable_form() = req.form();
     app.set_status(v1::APPLICATION_STATUS_DRAFT);
     *app.mutable_created_on() = ToDate(host().Today());
-    std::lock_guard<std::mutex> lock(mu_);
-    return Save(std::move(app), true);
+    Revise(app);
+    auto written = host().StorePutIf(kAppPrefix + app.id(), app.SerializeAsString(), 0);
+    if (!written.ok()) return written.status();
+    return app;
   }
 
   absl::StatusOr<v1::SubsidyApplication> Update(const v1::UpdateApplicationRequest& req,
                                                 const sdk::CallBase&) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto app = LoadEditable(req.id());
-    if (!app.ok()) return app.status();
-    *app->mutable_form() = req.form();
-    return Save(*std::move(app), true);
+    return Change(req.id(), [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
+      if (absl::Status s = CheckEditable(app, req.revision()); !s.ok()) return s;
+      *app.mutable_form() = req.form();
+      Revise(app);
+      return true;
+    });
   }
 
   absl::StatusOr<v1::ListApplicationsResponse> List(const v1::ListApplicationsRequest&,
@@ -248,44 +274,53 @@ class SubsidyFiling : public sdk::Instance {
     } else if (req.has_receipt()) {
       return absl::InvalidArgumentError("receipt: only receipts carry receipt details");
     }
-    std::lock_guard<std::mutex> lock(mu_);
-    auto app = LoadEditable(req.application_id());
-    if (!app.ok()) return app.status();
-    int same_kind = 0;
-    for (const auto& a : app->attachments()) same_kind += a.kind() == req.kind();
-    if (same_kind >= rule->max_files()) {
-      return absl::FailedPreconditionError(absl::StrCat("kind: at most ", rule->max_files(),
-                                                        " file(s) of this kind; remove one first"));
-    }
-    v1::Attachment* a = app->add_attachments();
-    a->set_id("att-" + RandomHex(6));
-    a->set_kind(req.kind());
-    a->set_file_name(req.file_name());
-    a->set_detected_type(*type);
-    a->set_size_bytes(static_cast<int64_t>(req.content().size()));
-    a->set_sha256(Sha256Hex(req.content()));
-    if (req.has_receipt()) *a->mutable_receipt() = req.receipt();
-    if (auto s = host().StorePut(AttachmentKey(app->id(), a->id()), req.content()); !s.ok()) {
-      return s;
-    }
-    return Save(*std::move(app), true);
+    if (req.application_id().empty()) return absl::InvalidArgumentError("id: required");
+    v1::Attachment added;
+    added.set_id("att-" + RandomHex(6));
+    added.set_kind(req.kind());
+    added.set_file_name(req.file_name());
+    added.set_detected_type(*type);
+    added.set_size_bytes(static_cast<int64_t>(req.content().size()));
+    added.set_sha256(Sha256Hex(req.content()));
+    if (req.has_receipt()) *added.mutable_receipt() = req.receipt();
+    // The content first, under its own new key; the draft names it only once it is there.
+    const std::string content_key = AttachmentKey(req.application_id(), added.id());
+    if (auto s = host().StorePut(content_key, req.content()); !s.ok()) return s;
+    auto saved =
+        Change(req.application_id(), [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
+          if (absl::Status s = CheckEditable(app, 0); !s.ok()) return s;
+          int same_kind = 0;
+          for (const auto& a : app.attachments()) same_kind += a.kind() == req.kind();
+          if (same_kind >= rule->max_files()) {
+            return absl::FailedPreconditionError(absl::StrCat(
+                "kind: at most ", rule->max_files(), " file(s) of this kind; remove one first"));
+          }
+          *app.add_attachments() = added;
+          Revise(app);
+          return true;
+        });
+    if (!saved.ok()) host().StoreDelete(content_key).IgnoreError();
+    return saved;
   }
 
   absl::StatusOr<v1::SubsidyApplication> RemoveAttachment(const v1::RemoveAttachmentRequest& req,
                                                           const sdk::CallBase&) {
-    std::lock_guard<std::mutex> lock(mu_);
-    auto app = LoadEditable(req.application_id());
-    if (!app.ok()) return app.status();
-    auto* list = app->mutable_attachments();
-    for (int i = 0; i < list->size(); ++i) {
-      if (list->Get(i).id() != req.attachment_id()) continue;
-      list->DeleteSubrange(i, 1);
-      auto saved = Save(*std::move(app), true);
-      if (saved.ok())
-        host().StoreDelete(AttachmentKey(req.application_id(), req.attachment_id())).IgnoreError();
-      return saved;
+    auto saved =
+        Change(req.application_id(), [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
+          if (absl::Status s = CheckEditable(app, 0); !s.ok()) return s;
+          auto* list = app.mutable_attachments();
+          for (int i = 0; i < list->size(); ++i) {
+            if (list->Get(i).id() != req.attachment_id()) continue;
+            list->DeleteSubrange(i, 1);
+            Revise(app);
+            return true;
+          }
+          return absl::NotFoundError("attachment_id: no attachment '" + req.attachment_id() + "'");
+        });
+    if (saved.ok()) {
+      host().StoreDelete(AttachmentKey(req.application_id(), req.attachment_id())).IgnoreError();
     }
-    return absl::NotFoundError("attachment_id: no attachment '" + req.attachment_id() + "'");
+    return saved;
   }
 
   // The office's web-service user for the call's role.
@@ -336,10 +371,10 @@ class SubsidyFiling : public sdk::Instance {
 
   absl::StatusOr<v1::SubsidyApplication> Submit(const v1::SubmitApplicationRequest& req,
                                                 const sdk::CallBase& call) {
-    std::lock_guard<std::mutex> filing(submit_mu_);  // one filing at a time per office
     absl::StatusOr<v1::SubsidyApplication> app = Load(req.id());
     if (!app.ok()) return app.status();
     if (!Editable(*app)) return *app;  // already filed: a retry gets the same answer
+    if (absl::Status s = CheckRevision(*app, req.revision()); !s.ok()) return s;
     if (app->status() == v1::APPLICATION_STATUS_RETURNED &&
         app->submitted_revision() == app->revision()) {
       return absl::FailedPreconditionError(
@@ -347,23 +382,66 @@ class SubsidyFiling : public sdk::Instance {
           "reasons say first: " +
           absl::StrJoin(app->return_reasons(), " / "));
     }
+    // The filing is taken in the store first: changes wait (ABORTED) until it ends, on every
+    // engine. A Submit of the same revision beside this one, or retried after the engine
+    // stopped mid-filing, goes on: the portal sees one application (client_reference).
+    const int64_t revision = app->revision();
+    app = Change(req.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
+      if (!Editable(current)) return false;  // filed meanwhile
+      if (absl::Status s = CheckRevision(current, revision); !s.ok()) return s;
+      if (current.filing_revision() == revision) return false;
+      current.set_filing_revision(revision);
+      return true;
+    });
+    if (!app.ok()) return app.status();
+    if (!Editable(*app)) return *app;
+    absl::StatusOr<Filed> filed = File(*app, call);
+    if (!filed.ok()) {
+      Change(req.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
+        if (current.filing_revision() != revision) return false;
+        current.clear_filing_revision();
+        return true;
+      }).IgnoreError();
+      return filed.status();
+    }
+    // The filing is recorded on the draft as stored now (another Submit may have recorded it).
+    return Change(req.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
+      if (!Editable(current)) return false;
+      if (!current.portal_application_id().empty()) {
+        current.add_earlier_portal_application_ids(current.portal_application_id());
+      }
+      current.set_portal_application_id(filed->portal_id);
+      *current.mutable_submitted_on() = filed->submitted_on;
+      current.set_status(filed->status == v1::APPLICATION_STATUS_UNSPECIFIED
+                             ? v1::APPLICATION_STATUS_SUBMITTED
+                             : filed->status);
+      current.set_submitted_revision(revision);
+      current.clear_filing_revision();
+      current.clear_return_reasons();
+      return true;
+    });
+  }
+
+  // Checks `app` against the rules, uploads its attachments and files it on the portal. Each
+  // attachment's portal id is kept as soon as the portal gives it, so a retry uploads it once.
+  absl::StatusOr<Filed> File(v1::SubsidyApplication& app, const sdk::CallBase& call) {
     platform::CallClient client = Platform(call);
-    auto prior = Prior(client, *app);
+    auto prior = Prior(client, app);
     if (!prior.ok()) return prior.status();
     v1::ApplicationReport report =
-        CheckApplication(*rules_->Current(), *app, host().Today(), *prior);
+        CheckApplication(*rules_->Current(), app, host().Today(), *prior);
     if (!report.ok()) {
       return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
                                            Describe(report));
     }
     // The attachments and the form (bank details) leave for the portal: recorded first.
-    if (absl::Status s = host().AuditBegun(&call, Method("Submit"), app->id(), "the filing");
+    if (absl::Status s = host().AuditBegun(&call, Method("Submit"), app.id(), "the filing");
         !s.ok()) {
       return s;
     }
-    for (auto& a : *app->mutable_attachments()) {
+    for (auto& a : *app.mutable_attachments()) {
       if (!a.portal_id().empty()) continue;
-      auto content = host().StoreGet(AttachmentKey(app->id(), a.id()));
+      auto content = host().StoreGet(AttachmentKey(app.id(), a.id()));
       if (!content.ok()) return content.status();
       auto uploaded =
           client.Post(absl::StrCat("/portal/v1/subsidy/attachments?kind=", KindWord(a.kind()),
@@ -373,31 +451,24 @@ class SubsidyFiling : public sdk::Instance {
       auto id = ParseUploaded(uploaded->body);
       if (!id.ok()) return id.status();
       a.set_portal_id(*id);
-      std::lock_guard<std::mutex> lock(mu_);
-      if (auto saved = Save(*app, false); !saved.ok()) return saved.status();
+      auto kept = Change(app.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
+        for (auto& stored : *current.mutable_attachments()) {
+          if (stored.id() == a.id()) stored.set_portal_id(*id);
+        }
+        return true;
+      });
+      if (!kept.ok()) return kept.status();
     }
     auto response =
         client.Post("/portal/v1/subsidy/applications",
-                    PortalForm(*app, absl::StrCat(app->id(), "-r", app->revision())).dump());
+                    PortalForm(app, absl::StrCat(app.id(), "-r", app.revision())).dump());
     absl::StatusOr<Filed> filed =
         response.ok() ? ParseFiled(response->body) : absl::StatusOr<Filed>(response.status());
     host()
-        .Audit(&call, Method("Submit"), app->id(), filed.status().code(),
+        .Audit(&call, Method("Submit"), app.id(), filed.status().code(),
                filed.ok() ? filed->portal_id : std::string(filed.status().message()))
         .IgnoreError();
-    if (!filed.ok()) return filed.status();
-    std::lock_guard<std::mutex> lock(mu_);
-    if (!app->portal_application_id().empty()) {
-      app->add_earlier_portal_application_ids(app->portal_application_id());
-    }
-    app->set_portal_application_id(filed->portal_id);
-    *app->mutable_submitted_on() = filed->submitted_on;
-    app->set_status(filed->status == v1::APPLICATION_STATUS_UNSPECIFIED
-                        ? v1::APPLICATION_STATUS_SUBMITTED
-                        : filed->status);
-    app->set_submitted_revision(app->revision());
-    app->clear_return_reasons();
-    return Save(*std::move(app), false);
+    return filed;
   }
 
   absl::StatusOr<v1::SubsidyStatus> GetStatus(const v1::GetStatusRequest& req,
@@ -416,17 +487,21 @@ class SubsidyFiling : public sdk::Instance {
     auto status = ParseStatus(response->body);
     if (!status.ok()) return status.status();
     status->set_application_id(app->id());
-    std::lock_guard<std::mutex> lock(mu_);
-    auto current = Load(req.id());  // may have changed while the portal answered
-    if (current.ok() && current->portal_application_id() == status->portal_application_id() &&
-        current->status() != status->status()) {
+    bool changed = false;  // the application may have changed while the portal answered
+    auto saved = Change(req.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
+      changed = current.portal_application_id() == status->portal_application_id() &&
+                current.status() != status->status();
+      if (!changed) return false;
+      current.set_status(status->status());
+      *current.mutable_return_reasons() = status->return_reasons();
+      return true;
+    });
+    if (!saved.ok()) return saved.status();
+    if (changed) {
       host()
-          .Audit(&call, Method("GetStatus"), current->id(), absl::StatusCode::kOk,
+          .Audit(&call, Method("GetStatus"), saved->id(), absl::StatusCode::kOk,
                  v1::ApplicationStatus_Name(status->status()))
           .IgnoreError();
-      current->set_status(status->status());
-      *current->mutable_return_reasons() = status->return_reasons();
-      if (auto saved = Save(*std::move(current), false); !saved.ok()) return saved.status();
     }
     return status;
   }
@@ -434,8 +509,6 @@ class SubsidyFiling : public sdk::Instance {
   const std::string office_;
   std::unique_ptr<RulesSource> rules_;
   const platform::PlatformAccounts accounts_;
-  std::mutex mu_;         // read-modify-write of stored applications
-  std::mutex submit_mu_;  // held across a whole filing
 };
 
 }  // namespace

@@ -78,13 +78,41 @@ struct FakeHostApi {
     return KAIGO_CODE_OK;
   }
   static int32_t StorePut(kaigo_host* h, kaigo_str key, kaigo_bytes value) {
-    std::lock_guard<std::mutex> lock(Self(h)->mu_);
-    Self(h)->store_[std::string(FromStr(key))] = std::string(FromBytes(value));
-    return KAIGO_CODE_OK;
+    return StorePutIf(h, key, value, -1, nullptr);
   }
   static int32_t StoreDelete(kaigo_host* h, kaigo_str key) {
     std::lock_guard<std::mutex> lock(Self(h)->mu_);
+    Self(h)->versions_.erase(std::string(FromStr(key)));
     return Self(h)->store_.erase(std::string(FromStr(key))) ? KAIGO_CODE_OK : KAIGO_CODE_NOT_FOUND;
+  }
+  static int32_t StoreGetVersioned(kaigo_host* h, kaigo_str key, kaigo_sink value,
+                                   int64_t* version) {
+    std::lock_guard<std::mutex> lock(Self(h)->mu_);
+    std::string k(FromStr(key));
+    auto it = Self(h)->store_.find(k);
+    if (it == Self(h)->store_.end()) return KAIGO_CODE_NOT_FOUND;
+    value.write(value.ctx, reinterpret_cast<const uint8_t*>(it->second.data()), it->second.size());
+    if (version != nullptr) *version = Self(h)->versions_[k];
+    return KAIGO_CODE_OK;
+  }
+  // expected_version -1 (the fake's own): write unconditionally, as store_put.
+  static int32_t StorePutIf(kaigo_host* h, kaigo_str key, kaigo_bytes value,
+                            int64_t expected_version, int64_t* new_version) {
+    FakeHost* self = Self(h);
+    std::lock_guard<std::mutex> lock(self->mu_);
+    std::string k(FromStr(key));
+    auto current = self->versions_.find(k);
+    int64_t have = current == self->versions_.end() ? 0 : current->second;
+    if (expected_version >= 0 && have != expected_version) return KAIGO_CODE_ABORTED;
+    if (self->conflicts_ > 0 && expected_version >= 0) {
+      --self->conflicts_;  // as if another writer had got there first
+      if (self->store_.count(k) != 0) self->versions_[k] = ++self->last_version_;
+      return KAIGO_CODE_ABORTED;
+    }
+    self->store_[k] = std::string(FromBytes(value));
+    self->versions_[k] = ++self->last_version_;
+    if (new_version != nullptr) *new_version = self->last_version_;
+    return KAIGO_CODE_OK;
   }
   static int32_t StoreList(kaigo_host* h, kaigo_str prefix, void* ctx,
                            void (*each)(void*, kaigo_str, kaigo_bytes)) {
@@ -172,7 +200,9 @@ struct FakeHostApi {
                                       &CallStart,
                                       &host::OutgoingCancel,
                                       &host::OutgoingRelease,
-                                      &NowUnixUs};
+                                      &NowUnixUs,
+                                      &StoreGetVersioned,
+                                      &StorePutIf};
     return &table;
   }
 };

@@ -1,6 +1,9 @@
 #include "kaigo/sdk/host_services.h"
 
+#include <algorithm>
 #include <chrono>
+#include <random>
+#include <thread>
 
 #include "absl/time/clock.h"
 #include "kaigo/sdk/abi.h"
@@ -74,6 +77,65 @@ absl::StatusOr<std::vector<std::pair<std::string, std::string>>> HostServices::S
       });
   if (code != KAIGO_CODE_OK) return FromKaigoCode(code, "store list failed");
   return out;
+}
+
+bool HostServices::HasCompareAndSet() const {
+  return KAIGO_HAS_FIELD(api_, kaigo_host_api, store_put_if) &&
+         api_->store_get_versioned != nullptr && api_->store_put_if != nullptr;
+}
+
+namespace {
+absl::Status NoCompareAndSet() {
+  return absl::UnimplementedError(
+      "the host has no compare-and-set (kaigo_host_api.store_put_if): this plugin needs a newer "
+      "engine");
+}
+}  // namespace
+
+absl::StatusOr<StoredValue> HostServices::StoreGetVersioned(std::string_view key) const {
+  if (!HasCompareAndSet()) return NoCompareAndSet();
+  StoredValue stored;
+  int32_t code =
+      api_->store_get_versioned(host_, ToStr(key), StringSink(&stored.value), &stored.version);
+  if (code != KAIGO_CODE_OK)
+    return FromKaigoCode(code, "store get failed for key " + std::string(key));
+  return stored;
+}
+
+absl::StatusOr<int64_t> HostServices::StorePutIf(std::string_view key, std::string_view value,
+                                                 int64_t expected_version) const {
+  if (!HasCompareAndSet()) return NoCompareAndSet();
+  int64_t version = 0;
+  int32_t code = api_->store_put_if(host_, ToStr(key), ToBytes(value), expected_version, &version);
+  if (code == KAIGO_CODE_OK) return version;
+  if (code == KAIGO_CODE_ABORTED) {
+    return absl::AbortedError("store: " + std::string(key) + " changed since it was read");
+  }
+  return FromKaigoCode(code, "store put failed for key " + std::string(key));
+}
+
+absl::StatusOr<StoredValue> HostServices::StoreUpdate(std::string_view key,
+                                                      const StoreChange& change,
+                                                      int attempts) const {
+  thread_local std::minstd_rand jitter(std::random_device{}());
+  for (int attempt = 1; attempt <= attempts; ++attempt) {
+    absl::StatusOr<StoredValue> stored = StoreGetVersioned(key);
+    if (absl::IsNotFound(stored.status())) stored = StoredValue{};
+    if (!stored.ok()) return stored.status();
+    absl::StatusOr<std::optional<std::string>> next =
+        change(stored->version != 0 ? &stored->value : nullptr);
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) return stored;
+    absl::StatusOr<int64_t> written = StorePutIf(key, **next, stored->version);
+    if (written.ok()) return StoredValue{**std::move(next), *written};
+    if (!absl::IsAborted(written.status())) return written.status();
+    // Another writer got there first: back off a little, at random, so the writers spread out.
+    int ceiling_ms = std::min(1 << std::min(attempt, 5), 20);
+    std::this_thread::sleep_for(
+        std::chrono::microseconds(jitter() % (static_cast<unsigned>(ceiling_ms) * 1000 + 1)));
+  }
+  return absl::AbortedError("store: " + std::string(key) + " kept changing under " +
+                            std::to_string(attempts) + " attempts to update it; try again");
 }
 
 absl::Status HostServices::Audit(const CallBase* call, std::string_view action,

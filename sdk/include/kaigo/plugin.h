@@ -198,9 +198,9 @@ typedef struct kaigo_host_api {
   /* Calls another concern for the same office, by full method path. `parent` (may be NULL) lends
    * the person's caller, roles, request id and deadline (sdk CallContext::Child); the callee's
    * access policy must admit calls from other concerns for those roles (`from_plugins`), or be
-   * `plugins_only`. Without a parent the call is the plugin's own, with no roles. Returns a handle the plugin must release exactly once with
-   * outgoing_release (before or after on_finish); NULL only if the host is out of memory, in which
-   * case on_finish has already run. */
+   * `plugins_only`. Without a parent the call is the plugin's own, with no roles. Returns a handle
+   * the plugin must release exactly once with outgoing_release (before or after on_finish); NULL
+   * only if the host is out of memory, in which case on_finish has already run. */
   kaigo_outgoing_call* (*call_start)(kaigo_host* host, const kaigo_call* parent, kaigo_str method,
                                      kaigo_bytes request, kaigo_reply_handler handler);
   void (*outgoing_cancel)(kaigo_outgoing_call* call);
@@ -211,6 +211,19 @@ typedef struct kaigo_host_api {
    * for timestamps you store; keep deadlines, TTLs and backoff on a monotonic clock. A host too old
    * to have this field has no offset: read the system time. */
   int64_t (*now_unix_us)(kaigo_host* host);
+
+  /* Compare-and-set over the durable store. Every write of a key (store_put included) gives it a
+   * new version, a positive number never given to that key before; versions only say "changed",
+   * never "by how much". store_get_versioned is store_get that also sets *version.
+   * store_put_if writes `value` only if the key's version is still `expected_version` (0: only if
+   * the key does not exist), atomically for every engine sharing the store, and sets *new_version
+   * (may be NULL) to the version written; KAIGO_CODE_ABORTED, writing nothing, when the key has
+   * changed, appeared or gone since. A host too old to have these fields offers no
+   * compare-and-set: check KAIGO_HAS_FIELD before using them. */
+  int32_t (*store_get_versioned)(kaigo_host* host, kaigo_str key, kaigo_sink value,
+                                 int64_t* version);
+  int32_t (*store_put_if)(kaigo_host* host, kaigo_str key, kaigo_bytes value,
+                          int64_t expected_version, int64_t* new_version);
 } kaigo_host_api;
 
 typedef struct kaigo_manifest {

@@ -112,6 +112,12 @@ class FakeHost {
   const Clock& clock() const { return clock_; }
 
   std::map<std::string, std::string> Store();
+  // Makes the next `count` conditional writes (store_put_if) fail with ABORTED, as if another
+  // writer had changed the key just before each: for testing a plugin's retries.
+  void InjectStoreConflicts(int count) {
+    std::lock_guard<std::mutex> lock(mu_);
+    conflicts_ = count;
+  }
   std::vector<std::string> Logs();
   std::vector<AuditEntry> Audits();
   double Metric(const std::string& name);
@@ -132,6 +138,9 @@ class FakeHost {
 
   std::mutex mu_;
   std::map<std::string, std::string> store_;
+  std::map<std::string, int64_t> versions_;  // every write takes the next of last_version_
+  int64_t last_version_ = 0;
+  int conflicts_ = 0;
   std::map<std::string, std::string> secrets_;
   std::map<std::string, double> metrics_;
   std::vector<std::string> logs_;

@@ -11,6 +11,7 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <set>
 #include <string>
 #include <string_view>
@@ -55,8 +56,17 @@ class OutgoingCall {
   bool cancel_requested_ = false;
 };
 
+// A stored value with its version (kaigo_host_api.store_get_versioned).
+struct StoredValue {
+  std::string value;
+  int64_t version = 0;  // 0: the key does not exist
+};
+
 class HostServices {
  public:
+  // How often StoreUpdate tries before it gives up with ABORTED.
+  static constexpr int kStoreUpdateAttempts = 32;
+
   HostServices(const kaigo_host_api* api, kaigo_host* host);
 
   void Log(int32_t level, std::string_view message) const;
@@ -68,6 +78,50 @@ class HostServices {
   absl::Status StoreDelete(std::string_view key) const;
   absl::StatusOr<std::vector<std::pair<std::string, std::string>>> StoreList(
       std::string_view prefix) const;
+
+  // Compare-and-set, for state that more than one call — or more than one engine sharing the
+  // store — may change. A host without kaigo_host_api.store_put_if has none: these then answer
+  // UNIMPLEMENTED.
+  bool HasCompareAndSet() const;
+  // NOT_FOUND when the key is absent.
+  absl::StatusOr<StoredValue> StoreGetVersioned(std::string_view key) const;
+  // Writes only if the key's version is still `expected_version` (0: only if absent) and returns
+  // the new version; ABORTED, writing nothing, when the key changed meanwhile.
+  absl::StatusOr<int64_t> StorePutIf(std::string_view key, std::string_view value,
+                                     int64_t expected_version) const;
+
+  // A read-modify-write that loses no update: reads the key, asks `change` for the value to
+  // write, and writes it only if the key has not changed meanwhile; otherwise reads again and asks
+  // again, at most `attempts` times (then ABORTED). `change` gets the value (nullptr when absent)
+  // and returns the value to write, std::nullopt to leave the key as it is, or an error that ends
+  // the update. It may run several times, so it must do nothing but compute. Returns what is
+  // stored afterwards (version 0: absent).
+  using StoreChange =
+      std::function<absl::StatusOr<std::optional<std::string>>(const std::string* current)>;
+  absl::StatusOr<StoredValue> StoreUpdate(std::string_view key, const StoreChange& change,
+                                          int attempts = kStoreUpdateAttempts) const;
+
+  // StoreUpdate of a stored message: `change` edits the message (empty, `exists` false, when the
+  // key is absent) and says whether to write it. Returns the message as stored afterwards.
+  template <class Message>
+  absl::StatusOr<Message> StoreUpdateMessage(
+      std::string_view key,
+      const std::function<absl::StatusOr<bool>(Message& message, bool exists)>& change) const {
+    Message result;
+    auto stored = StoreUpdate(
+        key, [&](const std::string* current) -> absl::StatusOr<std::optional<std::string>> {
+          result.Clear();
+          if (current != nullptr && !result.ParseFromString(*current)) {
+            return absl::DataLossError(std::string(key) + ": the stored value is unreadable");
+          }
+          absl::StatusOr<bool> write = change(result, current != nullptr);
+          if (!write.ok()) return write.status();
+          if (!*write) return std::nullopt;
+          return result.SerializeAsString();
+        });
+    if (!stored.ok()) return stored.status();
+    return result;
+  }
 
   // `subject_ref` refers to the recipient (e.g. a hash or an internal id), never personal values.
   absl::Status Audit(const CallBase* call, std::string_view action, std::string_view subject_ref,
