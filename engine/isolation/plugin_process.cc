@@ -320,10 +320,9 @@ void PluginProcess::Dispatch(Frame& frame) {
       std::shared_ptr<InFlight> call;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        auto it = calls_.find(frame.call_write().call());
-        if (it == calls_.end()) return;
-        call = it->second;
+        call = FindCallLocked(frame.call_write().call());
       }
+      if (call == nullptr) return;
       int32_t written;
       {
         std::lock_guard<std::mutex> lock(call->mu);
@@ -393,10 +392,9 @@ void PluginProcess::Dispatch(Frame& frame) {
       kaigo_host* host = nullptr;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        auto it = instances_.find(id);
-        if (it == instances_.end() || it->second->destroyed) return;
-        host = it->second->host;
-        ++it->second->busy;
+        Instance* instance = BorrowLocked(id);
+        if (instance == nullptr) return;
+        host = instance->host;
       }
       if (frame.has_log()) {
         std::string message = Text(frame.log().message(), kMaxLogMessage);
@@ -405,7 +403,7 @@ void PluginProcess::Dispatch(Frame& frame) {
         options_.host_api->metric_add(host, ToStr(frame.metric().name()), frame.metric().delta());
       }
       std::lock_guard<std::mutex> lock(mu_);
-      if (--instances_[id]->busy == 0) changed_.notify_all();
+      GiveBackLocked(id);
       return;
     }
     case Frame::kOutgoingStart:
@@ -434,16 +432,11 @@ void PluginProcess::ServeHostRequest(const HostRequest& request, uint64_t genera
   std::shared_ptr<InFlight> call;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = instances_.find(request.instance());
-    if (it != instances_.end() && !it->second->destroyed) {
-      host = it->second->host;
-      secret_allowed = it->second->secrets.count(request.key()) > 0;
-      ++it->second->busy;
+    if (Instance* instance = BorrowLocked(request.instance())) {
+      host = instance->host;
+      secret_allowed = instance->secrets.count(request.key()) > 0;
     }
-    if (request.call() != 0) {
-      auto c = calls_.find(request.call());
-      if (c != calls_.end()) call = c->second;
-    }
+    call = FindCallLocked(request.call());
   }
   const kaigo_host_api* api = options_.host_api;
   int32_t code = KAIGO_CODE_NOT_FOUND;
@@ -521,10 +514,7 @@ void PluginProcess::ServeHostRequest(const HostRequest& request, uint64_t genera
   std::shared_ptr<FrameSender> sender;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    if (host != nullptr) {
-      auto it = instances_.find(request.instance());
-      if (it != instances_.end() && --it->second->busy == 0) changed_.notify_all();
-    }
+    if (host != nullptr) GiveBackLocked(request.instance());
     if (generation == generation_) sender = reply_sender_;
   }
   if (sender == nullptr) return;
@@ -541,18 +531,12 @@ void PluginProcess::StartOutgoing(const OutgoingStart& start) {
   std::shared_ptr<InFlight> parent;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = instances_.find(start.instance());
     out->sender = reply_sender_;
-    if (it == instances_.end() || it->second->destroyed || outgoing_.count(start.id()) > 0 ||
-        sender_ == nullptr) {
-      return;  // a child that names no instance of its own gets no answer
-    }
-    host = it->second->host;
-    ++it->second->busy;
-    if (start.parent_call() != 0) {
-      auto c = calls_.find(start.parent_call());
-      if (c != calls_.end()) parent = c->second;
-    }
+    if (outgoing_.count(start.id()) > 0 || sender_ == nullptr) return;
+    Instance* instance = BorrowLocked(start.instance());
+    if (instance == nullptr) return;  // a child that names no instance of its own gets no answer
+    host = instance->host;
+    parent = FindCallLocked(start.parent_call());
     outgoing_[out->id] = out;
   }
   kaigo_reply_handler handler{out.get(), &ProxyApi::OnMessage, &ProxyApi::OnFinish};
@@ -579,7 +563,23 @@ void PluginProcess::StartOutgoing(const OutgoingStart& start) {
       out->handle = handle;
     }
   }
-  if (--instances_[start.instance()]->busy == 0) changed_.notify_all();
+  GiveBackLocked(start.instance());
+}
+
+PluginProcess::Instance* PluginProcess::BorrowLocked(uint64_t id) {
+  auto it = instances_.find(id);
+  if (it == instances_.end() || it->second->destroyed) return nullptr;
+  ++it->second->busy;
+  return it->second.get();
+}
+
+void PluginProcess::GiveBackLocked(uint64_t id) {
+  if (--instances_.at(id)->busy == 0) changed_.notify_all();
+}
+
+std::shared_ptr<PluginProcess::InFlight> PluginProcess::FindCallLocked(uint64_t id) const {
+  auto it = calls_.find(id);
+  return it == calls_.end() ? nullptr : it->second;
 }
 
 void PluginProcess::ReleaseFinishedOutgoing() {

@@ -120,6 +120,11 @@ class PluginProcess {
   // Finishes the call for its caller once; later frames for it are ignored.
   static void FinishOnce(InFlight& call, const absl::Status& status, std::string_view response);
   std::shared_ptr<InFlight> TakeCall(uint64_t id);
+  // With mu_ held: an instance kept from destruction while its host services run (nullptr when
+  // gone), given back with GiveBackLocked; and a call in flight by id (nullptr when over).
+  Instance* BorrowLocked(uint64_t id);
+  void GiveBackLocked(uint64_t id);
+  std::shared_ptr<InFlight> FindCallLocked(uint64_t id) const;
 
   const ProcessOptions options_;
   ImageManifest manifest_;  // set once, before Start returns
