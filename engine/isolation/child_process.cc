@@ -17,15 +17,15 @@ namespace kaigo::engine::isolation {
 
 absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<std::string>& args,
                                  const ChildLimits& limits) {
-  int fds[2], reply_fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, fds) != 0) {
-    return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(errno)));
-  }
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, reply_fds) != 0) {
-    int e = errno;
-    close(fds[0]);
-    close(fds[1]);
-    return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(e)));
+  // [0] ours, [1] the child's, per channel in the order of kChannelFd, kReplyChannelFd,
+  // kOutChannelFd.
+  int pairs[3][2];
+  for (int i = 0; i < 3; ++i) {
+    if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, pairs[i]) != 0) {
+      int e = errno;
+      for (int j = 0; j < i; ++j) close(pairs[j][0]), close(pairs[j][1]);
+      return absl::UnavailableError(absl::StrCat("socketpair: ", strerror(e)));
+    }
   }
   // Everything the child needs is built before fork: after it, only async-signal-safe calls.
   std::vector<std::string> env = limits.environment;
@@ -45,22 +45,24 @@ absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<s
   pid_t pid = fork();
   if (pid < 0) {
     int e = errno;
-    for (int fd : {fds[0], fds[1], reply_fds[0], reply_fds[1]}) close(fd);
+    for (auto& pair : pairs) close(pair[0]), close(pair[1]);
     return absl::UnavailableError(absl::StrCat("fork: ", strerror(e)));
   }
   if (pid == 0) {
-    // Out of the way of the targets first, then onto them (dup3 clears close-on-exec).
-    int calls = fcntl(fds[1], F_DUPFD_CLOEXEC, kReplyChannelFd + 1);
-    int replies = fcntl(reply_fds[1], F_DUPFD_CLOEXEC, kReplyChannelFd + 1);
-    if (calls < 0 || replies < 0 || dup2(calls, kChannelFd) < 0 ||
-        dup2(replies, kReplyChannelFd) < 0) {
-      _exit(127);
+    // Out of the way of the targets first, then onto them (dup2 clears close-on-exec).
+    int moved[3];
+    for (int i = 0; i < 3; ++i) {
+      moved[i] = fcntl(pairs[i][1], F_DUPFD_CLOEXEC, kOutChannelFd + 1);
+      if (moved[i] < 0) _exit(127);
+    }
+    for (int i = 0; i < 3; ++i) {
+      if (dup2(moved[i], kChannelFd + i) < 0) _exit(127);
     }
     sigset_t none;
     sigemptyset(&none);
     sigprocmask(SIG_SETMASK, &none, nullptr);
-    if (close_range(kReplyChannelFd + 1, ~0u, 0) != 0) {
-      for (int fd = kReplyChannelFd + 1; fd < 65536; ++fd) close(fd);
+    if (close_range(kOutChannelFd + 1, ~0u, 0) != 0) {
+      for (int fd = kOutChannelFd + 1; fd < 65536; ++fd) close(fd);
     }
     setrlimit(RLIMIT_CORE, &core);
     if (limits.memory_bytes > 0) setrlimit(RLIMIT_DATA, &data);
@@ -68,9 +70,8 @@ absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<s
     execve(program.c_str(), argv.data(), envp.data());
     _exit(127);
   }
-  close(fds[1]);
-  close(reply_fds[1]);
-  return Child{pid, fds[0], reply_fds[0]};
+  for (auto& pair : pairs) close(pair[1]);
+  return Child{pid, pairs[0][0], pairs[1][0], pairs[2][0]};
 }
 
 std::string DescribeExit(int wait_status) {

@@ -18,11 +18,14 @@ inline constexpr int kOutOfMemoryExit = 86;
 // ... and when the plugin lets a C++ exception out of an ABI function, which kaigo/plugin.h
 // forbids: the state it left behind cannot be trusted.
 inline constexpr int kPluginExceptionExit = 87;
-// The descriptors the child finds its channels on: calls (the engine's creates, destroys and call
-// starts; everything the child sends) and replies (host service replies, cancels, the replies of
-// outgoing calls), apart so that a plugin running a call never keeps a reply from its reader.
+// The descriptors the child finds its channels on, each one way: calls (the engine's creates,
+// destroys and call starts), replies (host service replies, cancels, the replies of outgoing calls;
+// apart so that a plugin running a call never keeps a reply from its reader) and out (everything
+// the child sends). One way each because a reader of a two-way stream socket wakes the peer's
+// reader whenever it frees buffer space: a wasted context switch per frame on each side.
 inline constexpr int kChannelFd = 3;
 inline constexpr int kReplyChannelFd = 4;
+inline constexpr int kOutChannelFd = 5;
 
 struct ChildLimits {
   // RLIMIT_DATA: heap, thread stacks and other private writable mappings. 0: no limit.
@@ -34,14 +37,16 @@ struct ChildLimits {
 
 struct Child {
   pid_t pid = -1;
-  int fd = -1;        // our end of the calls channel; the caller closes it
-  int reply_fd = -1;  // our end of the replies channel; the caller closes it
+  // Our ends; the caller closes them.
+  int fd = -1;        // the calls channel (we write)
+  int reply_fd = -1;  // the replies channel (we write)
+  int out_fd = -1;    // the child's out channel (we read)
 };
 
-// Starts `program` with `args` (argv[1..]) and the channels on kChannelFd and kReplyChannelFd; no
-// other descriptor,
-// no core dumps, the limits above. The child is in the engine's process group, so stopping the
-// engine's group stops it too, and it ends by itself when the channel closes.
+// Starts `program` with `args` (argv[1..]) and the channels on kChannelFd, kReplyChannelFd and
+// kOutChannelFd; no other descriptor, no core dumps, the limits above. The child is in the engine's
+// process group, so stopping the engine's group stops it too, and it ends by itself when the
+// channel closes.
 absl::StatusOr<Child> SpawnChild(const std::string& program, const std::vector<std::string>& args,
                                  const ChildLimits& limits);
 

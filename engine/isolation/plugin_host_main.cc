@@ -115,7 +115,7 @@ class Host {
 
   void Send(const Frame& frame) {
     std::lock_guard<std::mutex> lock(write_mu_);
-    if (!WriteFrame(kChannelFd, frame).ok()) Die("the engine's channel is closed", 0);
+    if (!WriteFrame(kOutChannelFd, frame).ok()) Die("the engine's channel is closed", 0);
   }
 
   HostReply Ask(HostRequest request) {

@@ -167,7 +167,7 @@ void PluginProcess::Supervise() {
         sender_ = std::make_shared<FrameSender>(child->fd, kMaxQueuedBytes);
         reply_sender_ = std::make_shared<FrameSender>(child->reply_fd, kMaxQueuedBytes);
       }
-      how = ReadUntilEnd(child->fd, child->pid);
+      how = ReadUntilEnd(child->out_fd, child->pid);
       std::shared_ptr<FrameSender> ended, ended_replies;
       {
         std::lock_guard<std::mutex> lock(mu_);
@@ -180,6 +180,7 @@ void PluginProcess::Supervise() {
       ended_replies.reset();
       close(child->fd);
       close(child->reply_fd);
+      close(child->out_fd);
     }
     std::chrono::milliseconds delay = OnChildEnded(how);
     std::unique_lock<std::mutex> lock(mu_);
