@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <sys/socket.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 #include <cstdint>
@@ -106,43 +107,71 @@ FrameSender::~FrameSender() {
 
 bool FrameSender::Send(const Frame& frame, bool refusable) {
   std::string bytes = Encode(frame);
-  std::lock_guard<std::mutex> lock(mu_);
+  std::unique_lock<std::mutex> lock(mu_);
   if (failed_ || stopping_) return false;
   if (refusable && queued_bytes_ + bytes.size() > max_queued_bytes_) return false;
-  if (queue_.empty() && !writing_) {
-    // Nothing ahead of it: try to write it here, which saves waking the thread.
-    ssize_t n = send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
-    if (n == static_cast<ssize_t>(bytes.size())) return true;
-    if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
-      failed_ = true;
-      return false;
-    }
-    if (n > 0) bytes.erase(0, static_cast<size_t>(n));
-  }
   queued_bytes_ += bytes.size();
   queue_.push_back(std::move(bytes));
-  wake_.notify_one();
+  if (writer_ != Writer::kNone) return true;  // the writer takes it with the rest
+  writer_ = Writer::kCaller;
+  if (WriteQueued(lock, /*blocking=*/false)) {
+    writer_ = Writer::kNone;
+  } else if (!failed_) {
+    writer_ = Writer::kThread;
+    wake_.notify_one();
+  }
+  return true;
+}
+
+bool FrameSender::WriteQueued(std::unique_lock<std::mutex>& lock, bool blocking) {
+  constexpr size_t kMaxBatch = 64;
+  while (!queue_.empty() && !stopping_) {
+    iovec iov[kMaxBatch];
+    size_t count = 0;
+    for (auto it = queue_.begin(); it != queue_.end() && count < kMaxBatch; ++it, ++count) {
+      size_t skip = count == 0 ? written_ : 0;
+      iov[count] = {it->data() + skip, it->size() - skip};
+    }
+    msghdr message{};
+    message.msg_iov = iov;
+    message.msg_iovlen = count;
+    // The frames stay in the queue while unlocked: others only append, and only the writer pops.
+    lock.unlock();
+    ssize_t n = sendmsg(fd_, &message, MSG_NOSIGNAL | (blocking ? 0 : MSG_DONTWAIT));
+    int error = errno;
+    lock.lock();
+    if (n < 0) {
+      if (error == EINTR) continue;
+      if (error == EAGAIN || error == EWOULDBLOCK) return false;
+      failed_ = true;  // the reader sees the end of the channel and reports it
+      queue_.clear();
+      queued_bytes_ = 0;
+      written_ = 0;
+      return false;
+    }
+    size_t sent = static_cast<size_t>(n);
+    queued_bytes_ -= sent;
+    while (sent > 0) {
+      size_t rest = queue_.front().size() - written_;
+      if (sent < rest) {
+        written_ += sent;
+        break;
+      }
+      sent -= rest;
+      written_ = 0;
+      queue_.pop_front();
+    }
+  }
   return true;
 }
 
 void FrameSender::Run() {
   std::unique_lock<std::mutex> lock(mu_);
   for (;;) {
-    wake_.wait(lock, [this] { return stopping_ || !queue_.empty(); });
+    wake_.wait(lock, [this] { return stopping_ || writer_ == Writer::kThread; });
     if (stopping_) return;
-    std::string next = std::move(queue_.front());
-    queue_.pop_front();
-    writing_ = true;
-    lock.unlock();
-    bool ok = WriteAll(fd_, next.data(), next.size()).ok();
-    lock.lock();
-    writing_ = false;
-    queued_bytes_ -= next.size();
-    if (!ok) {
-      failed_ = true;  // the reader sees the end of the channel and reports it
-      queue_.clear();
-      queued_bytes_ = 0;
-    }
+    WriteQueued(lock, /*blocking=*/true);
+    writer_ = Writer::kNone;
   }
 }
 

@@ -42,10 +42,13 @@ class FrameReader {
   size_t start_ = 0;  // where the unread bytes of buffer_ begin
 };
 
-// Sends frames without making any caller wait for the peer to read: a frame goes out at once when
-// the socket takes it whole, else from a thread of its own, in order. Frames that may be refused (a
-// new call's request) count against `max_queued_bytes`; replies the peer waits for are always
-// queued. Thread-safe; the destructor stops the thread and drops what is still queued.
+// Sends frames without making any caller wait for the peer to read, in order. The caller that finds
+// nobody writing becomes the writer: it writes what is queued (its frame and any that others queue
+// meanwhile, several per sendmsg) without blocking and without holding the lock over the syscall,
+// so concurrent senders neither wait on each other nor wake anyone; when the socket is full it
+// hands the rest to a thread of its own. Frames that may be refused (a new call's request) count
+// against `max_queued_bytes`; replies the peer waits for are always queued. Thread-safe; the
+// destructor stops the thread and drops what is still queued.
 class FrameSender {
  public:
   FrameSender(int fd, size_t max_queued_bytes);
@@ -57,16 +60,22 @@ class FrameSender {
   bool Send(const Frame& frame, bool refusable = false);
 
  private:
+  enum class Writer { kNone, kCaller, kThread };
+  // Writes the queue until it is empty (true) or the socket is full (false), unlocking `lock` over
+  // each syscall. Only the writer calls it.
+  bool WriteQueued(std::unique_lock<std::mutex>& lock, bool blocking);
   void Run();
+
   const int fd_;
   const size_t max_queued_bytes_;
   std::mutex mu_;
   std::condition_variable wake_;
-  std::deque<std::string> queue_;
+  std::deque<std::string> queue_;  // the front may be partly written: see written_
+  size_t written_ = 0;             // bytes of queue_.front() already sent
   size_t queued_bytes_ = 0;
+  Writer writer_ = Writer::kNone;
   bool stopping_ = false;
   bool failed_ = false;
-  bool writing_ = false;  // the thread is writing a frame outside the lock
   std::thread thread_;
 };
 
