@@ -27,6 +27,7 @@
 #include "engine/isolation/child_process.h"
 #include "engine/isolation/frame_channel.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/host_side.h"
 #include "kaigo/sdk/worker_pool.h"
 
@@ -357,6 +358,7 @@ void ChildCall::OnFinish(const absl::Status& status, std::string_view response) 
   finish->set_call(id_);
   finish->mutable_status()->set_code(static_cast<int32_t>(status.code()));
   finish->mutable_status()->set_message(std::string(status.message()));
+  finish->mutable_status()->set_details(sdk::SerializedDetails(status));
   finish->set_response(std::string(response));
   host_->Send(frame);
   host_->CallEnded(this);  // may destroy this

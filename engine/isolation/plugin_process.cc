@@ -8,6 +8,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::engine::isolation {
 
@@ -85,6 +86,7 @@ struct ProxyApi {
     finish->set_id(out->id);
     finish->mutable_status()->set_code(status->code);
     finish->mutable_status()->set_message(std::string(sdk::FromStr(status->message)));
+    finish->mutable_status()->set_details(std::string(sdk::FromBytes(status->details)));
     out->sender->Send(frame);
     PluginProcess* process = out->process;
     std::shared_ptr<PluginProcess::Outgoing> keep;
@@ -361,11 +363,14 @@ void PluginProcess::Dispatch(Frame& frame) {
       }
       if (call == nullptr) return;
       int code = finish.status().code();
-      absl::Status status = code < 0 || code > 16
-                                ? absl::InternalError("plugin " + options_.plugin_name +
-                                                      " answered with an invalid status code")
-                                : absl::Status(static_cast<absl::StatusCode>(code),
-                                               Text(finish.status().message(), kMaxStatusMessage));
+      absl::Status status =
+          code < 0 || code > 16
+              ? absl::InternalError("plugin " + options_.plugin_name +
+                                    " answered with an invalid status code")
+              : sdk::WithSerializedDetails(
+                    absl::Status(static_cast<absl::StatusCode>(code),
+                                 Text(finish.status().message(), kMaxStatusMessage)),
+                    finish.status().details());
       FinishOnce(*call, status, status.ok() ? finish.response() : std::string());
       return;
     }

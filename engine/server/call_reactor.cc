@@ -13,13 +13,52 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::engine {
 
 namespace {
 
-grpc::Status ToGrpc(const absl::Status& s) {
-  return grpc::Status(static_cast<grpc::StatusCode>(s.code()), std::string(s.message()));
+// What the details of one error may take in the response's trailers, where a client's default
+// metadata limit (8 KiB) also holds the message and gRPC's own entries.
+constexpr size_t kMaxDetailsBytes = 6 * 1024;
+
+// The details a status carries, as grpc-status-details-bin: its own code and message (so the two
+// never disagree), and as many of its details as fit, the rest replaced by an ErrorInfo that says
+// how many were dropped.
+std::string FittingDetails(const absl::Status& s) {
+  std::string serialized = sdk::SerializedDetails(s);
+  if (serialized.size() <= kMaxDetailsBytes) return serialized;
+  google::rpc::Status details = sdk::StatusDetails(s);
+  int dropped = 0;
+  while (details.details_size() > 0 && details.ByteSizeLong() + 128 > kMaxDetailsBytes) {
+    details.mutable_details()->RemoveLast();
+    ++dropped;
+  }
+  google::rpc::ErrorInfo info;
+  info.set_reason("DETAILS_TRIMMED");
+  info.set_domain(std::string(sdk::kErrorDomain));
+  (*info.mutable_metadata())["dropped_details"] = std::to_string(dropped);
+  details.add_details()->PackFrom(info);
+  return details.SerializeAsString();
+}
+
+// What a client should wait before it retries a call that failed for the moment, when the plugin
+// or the engine part that refused it did not say.
+constexpr absl::Duration kDefaultRetryDelay = absl::Seconds(1);
+
+grpc::Status ToGrpc(const absl::Status& status) {
+  absl::Status s = status;
+  google::rpc::RetryInfo retry;
+  if ((s.code() == absl::StatusCode::kUnavailable ||
+       s.code() == absl::StatusCode::kResourceExhausted) &&
+      !sdk::FindDetail(s, &retry)) {
+    s = sdk::WithRetryDelay(std::move(s), kDefaultRetryDelay);
+  }
+  auto code = static_cast<grpc::StatusCode>(s.code());
+  std::string details = FittingDetails(s);
+  if (details.empty()) return grpc::Status(code, std::string(s.message()));
+  return grpc::Status(code, std::string(s.message()), std::move(details));
 }
 
 // Unique per process: a random prefix and a counter.

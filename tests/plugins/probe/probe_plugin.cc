@@ -3,6 +3,7 @@
 #include <atomic>
 
 #include "echo_handler.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/test/v1/probe.pb.h"
 #include "kaigo/v1/otp.pb.h"
@@ -28,7 +29,8 @@ class Probe : public kaigo::sdk::Instance {
         "/kaigo.test.v1.ProbeService/Count",
         [this](const t::CountRequest& req, std::shared_ptr<ServerStream<t::CountResponse>> call) {
           if (req.count() < 0 || req.count() > 100000) {
-            call->Finish(absl::InvalidArgumentError("count: must be 0 to 100000"));
+            call->Finish(kaigo::sdk::InvalidField("count", "COUNT_RANGE", "must be 0 to 100000",
+                                                  "件数は0から100000までです"));
             return;
           }
           Workers().Submit([req, call] {
@@ -40,6 +42,21 @@ class Probe : public kaigo::sdk::Instance {
             call->Finish(call->IsCancelled() ? absl::CancelledError("cancelled")
                                              : absl::OkStatus());
           });
+        });
+    Unary<t::RefuseRequest, t::RefuseResponse>(
+        "/kaigo.test.v1.ProbeService/Refuse",
+        [](const t::RefuseRequest& req, std::shared_ptr<UnaryCall<t::RefuseResponse>> call) {
+          std::vector<kaigo::sdk::PreconditionViolation> violations;
+          for (int i = 0; i < req.violations() && i < 100000; ++i) {
+            violations.push_back({"PROBE_RULE", "row " + std::to_string(i + 1), "refused"});
+          }
+          absl::Status refused = absl::FailedPreconditionError("the probe refuses");
+          refused = kaigo::sdk::WithPreconditionFailure(std::move(refused), violations);
+          refused =
+              kaigo::sdk::WithErrorInfo(std::move(refused), "PROBE_REFUSED", {{"tries_left", "2"}});
+          refused = kaigo::sdk::WithRetryDelay(std::move(refused), absl::Seconds(3));
+          refused = kaigo::sdk::WithStaffMessage(std::move(refused), "プローブが断りました");
+          call->Finish(refused);
         });
     Unary<t::HangRequest, t::HangResponse>(
         "/kaigo.test.v1.ProbeService/Hang",

@@ -26,11 +26,13 @@ inline std::string_view FromBytes(kaigo_bytes b) {
 // A kaigo_sink that appends to a std::string. The string must outlive the sink.
 kaigo_sink StringSink(std::string* out);
 
-// Builds an absl::Status from an ABI status (code outside 0..16 becomes UNKNOWN).
+// Builds an absl::Status from an ABI status (code outside 0..16 becomes UNKNOWN), with its details
+// (error_details.h).
 absl::Status FromKaigoStatus(const kaigo_status& status);
 absl::Status FromKaigoCode(int32_t code, std::string_view message);
 
-// A kaigo_status that borrows `status`'s message; valid while `status` lives.
+// A kaigo_status that borrows `status`'s message and details; valid while `status` lives and is
+// not changed.
 kaigo_status ToKaigoStatus(const absl::Status& status);
 
 }  // namespace kaigo::sdk
