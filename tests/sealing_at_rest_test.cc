@@ -19,7 +19,6 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
-#include <regex>
 #include <thread>
 
 #include "absl/strings/escaping.h"
@@ -100,20 +99,25 @@ std::vector<std::string> Found(const std::string& bytes, const PersonalValues& p
   return found;
 }
 
-// A plain dump with every bytea literal (\x followed by hex) decoded to its bytes.
+// A plain dump with every bytea literal (\x followed by hex digits, its backslash doubled in COPY
+// data) decoded to its bytes.
 std::string DecodedDump(const std::string& dump) {
-  static const std::regex kBytea("\\\\\\\\?x([0-9a-f]{2,})");
+  auto hex = [](char c) {
+    return std::isdigit(static_cast<unsigned char>(c)) || (c >= 'a' && c <= 'f');
+  };
   std::string out;
-  auto begin = std::sregex_iterator(dump.begin(), dump.end(), kBytea);
-  size_t last = 0;
-  for (auto it = begin; it != std::sregex_iterator(); ++it) {
-    out.append(dump, last, it->position() - last);
-    std::string hex = (*it)[1].str();
-    if (hex.size() % 2 == 1) hex.pop_back();
-    out += absl::HexStringToBytes(hex);
-    last = it->position() + it->length();
+  out.reserve(dump.size());
+  for (size_t i = 0; i < dump.size();) {
+    if (dump[i] == '\\' && i + 2 < dump.size() && dump[i + 1] == 'x' && hex(dump[i + 2])) {
+      size_t end = i + 2;
+      while (end < dump.size() && hex(dump[end])) ++end;
+      size_t digits = (end - i - 2) & ~size_t{1};
+      out += absl::HexStringToBytes(dump.substr(i + 2, digits));
+      i += 2 + digits;
+    } else {
+      out.push_back(dump[i++]);
+    }
   }
-  out.append(dump, last, std::string::npos);
   return out;
 }
 
@@ -333,10 +337,7 @@ class SealingAtRestTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     v1::SubmitUserDetailsRequest details;
     details.set_flow_id(flow.flow_id());
-    details.mutable_details()->set_email(kMail);
-    details.mutable_details()->set_name("佐藤 花子");
-    details.mutable_details()->set_name_kana("サトウ　ハナコ");
-    details.mutable_details()->set_phone("0312345678");
+    *details.mutable_details() = User(kMail, "佐藤 花子", "サトウ　ハナコ", "0312345678");
     s = office.portal->SubmitUserDetails(Context(kSakura, absl::Seconds(30)).get(), details, &flow);
     EXPECT_TRUE(s.ok()) << s.error_message();
     v1::ConfirmRequest confirm;
@@ -357,15 +358,34 @@ class SealingAtRestTest : public ::testing::Test {
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_DONE);
     v1::AddUserRequest add;
-    add.mutable_details()->set_email("kanri@sakura.example");
-    add.mutable_details()->set_name("鈴木 一郎");
-    add.mutable_details()->set_name_kana("スズキ　イチロウ");
-    add.mutable_details()->set_phone("0312345679");
+    *add.mutable_details() =
+        User("kanri@sakura.example", "鈴木 一郎", "スズキ　イチロウ", "0312345679");
     v1::PortalUser user;
     s = office.portal->AddUser(Context(kSakura, absl::Seconds(30)).get(), add, &user);
     EXPECT_TRUE(s.ok()) << s.error_message();
     result.added_user_id = user.user_id();
     return result;
+  }
+
+  static v1::UserDetails User(const std::string& email, const std::string& name,
+                              const std::string& kana, const std::string& phone) {
+    v1::UserDetails user;
+    user.set_email(email);
+    user.set_name(name);
+    user.set_name_kana(kana);
+    user.set_phone(phone);
+    return user;
+  }
+
+  // A restored store: its audit chain verifies, and an engine on it reads the session's values.
+  void ExpectRestored(const SessionResult& session) {
+    CommandResult verified = Kaigo("audit verify");
+    EXPECT_EQ(verified.exit_code, 0) << verified.output;
+    EXPECT_NE(verified.output.find("audit log intact"), std::string::npos) << verified.output;
+    auto engine = EngineProcess::Start(stack_->config);
+    ASSERT_TRUE(engine.ok()) << engine.status();
+    stack_->engine = *std::move(engine);
+    ExpectReadBack(session);
   }
 
   // The values the session left, read back through an engine (on a restored store, say).
@@ -428,13 +448,7 @@ TEST_F(SealingAtRestTest, SqliteFilesHoldNoPersonalValueAndABackupRestores) {
   // Restored in place of the store: the chain verifies, an engine reads the values back.
   for (const char* suffix : {"", "-wal", "-shm"}) fs::remove(db + suffix);
   fs::copy_file(backup, db);
-  CommandResult verified = Kaigo("audit verify");
-  EXPECT_EQ(verified.exit_code, 0) << verified.output;
-  EXPECT_NE(verified.output.find("audit log intact"), std::string::npos) << verified.output;
-  auto engine = EngineProcess::Start(stack_->config);
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  stack_->engine = *std::move(engine);
-  ExpectReadBack(session);
+  ExpectRestored(session);
 
   // A new sealing key, the old one retired: rekey while the engine runs moves every value.
   stack_->dir->Write("keys/sealing-2.key", std::string(64, 't') + "\n");
@@ -515,13 +529,7 @@ TEST_F(SealingAtRestTest, PostgresDumpAndDataHoldNoPersonalValueAndADumpRestores
   ASSERT_NE(yaml.find(restored_info), std::string::npos);
   stack_->engine->Stop();
   stack_->config = stack_->dir->Write("restored.yaml", yaml);
-  CommandResult verified = Kaigo("audit verify");
-  EXPECT_EQ(verified.exit_code, 0) << verified.output;
-  EXPECT_NE(verified.output.find("audit log intact"), std::string::npos) << verified.output;
-  auto engine = EngineProcess::Start(stack_->config);
-  ASSERT_TRUE(engine.ok()) << engine.status();
-  stack_->engine = *std::move(engine);
-  ExpectReadBack(session);
+  ExpectRestored(session);
 }
 
 }  // namespace

@@ -39,7 +39,7 @@ std::string BoundTo(std::string_view plugin, std::string_view office, std::strin
 }
 
 std::string Where(std::string_view plugin, std::string_view office, std::string_view key) {
-  return absl::StrCat(plugin, "/", office, "/", key);
+  return std::string(plugin) + "/" + std::string(office) + "/" + std::string(key);
 }
 
 }  // namespace
@@ -94,14 +94,14 @@ absl::StatusOr<std::string> SealingStore::Open(std::string_view plugin, std::str
                                                std::string_view key, std::string_view stored,
                                                std::string* key_id) const {
   auto refuse = [&](std::string_view why) {
-    return absl::DataLossError(
-        absl::StrCat("stored value ", Where(plugin, office, key), ": ", why));
+    return absl::DataLossError("stored value " + Where(plugin, office, key) + ": " +
+                               std::string(why));
   };
   if (!IsSealedValue(stored)) {
     return refuse("in clear, where the engine keeps every value sealed (written around it?)");
   }
   stored.remove_prefix(kMarker.size());
-  if (stored.empty() || stored.size() < 1 + static_cast<unsigned char>(stored[0])) {
+  if (stored.empty() || stored.size() < size_t{1} + static_cast<unsigned char>(stored[0])) {
     return refuse("a sealed value cut short");
   }
   size_t id_size = static_cast<unsigned char>(stored[0]);
