@@ -223,7 +223,11 @@ class SealingAtRestTest : public ::testing::Test {
       v1::QualificationResult r;
       grpc::Status s = office.qualification->LookupByInsuredNumber(
           Context(kSakura, absl::Seconds(30)).get(), req, &r);
-      EXPECT_TRUE(s.ok()) << insured << ": " << s.error_message();
+      // 市原市 (122192) is not live on the platform yet: the demo shows that answer too.
+      EXPECT_EQ(s.error_code(), std::string(insurer) == "122192"
+                                    ? grpc::StatusCode::FAILED_PRECONDITION
+                                    : grpc::StatusCode::OK)
+          << insured << ": " << s.error_message();
     }
 
     // 助成金: a draft with the first bank details, corrected, four attachments, filed.
