@@ -182,10 +182,6 @@ void Engine::LogReseal(const ResealCounts& counts) {
         "stored values found in clear were sealed, and the store compacted",
         {{"sealed", absl::StrCat(counts.sealed)}, {"values", absl::StrCat(counts.examined)}});
   }
-  if (counts.unreadable > 0) {
-    logger_.Error("stored values that do not open with the configured sealing keys",
-                  {{"count", absl::StrCat(counts.unreadable)}, {"first", counts.first_unreadable}});
-  }
 }
 
 void Engine::StartAuditHead(const std::string& audit_key_id) {

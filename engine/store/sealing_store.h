@@ -55,7 +55,8 @@ class SealingStore : public Store {
                                                               SealingKeyring keys);
 
   // Seals every value still in clear; with `rekey` also re-seals every value sealed under a key
-  // other than its office's current one. Compare-and-set on each value's version, so a write made
+  // other than its office's current one (and only then opens the sealed ones: `unreadable` counts
+  // only in a rekey). Compare-and-set on each value's version, so a write made
   // meanwhile is never overwritten: safe while engines run. Compacts the store (Store::Compact)
   // when it changed anything, so the clear copies leave the files. Idempotent.
   absl::StatusOr<ResealCounts> Reseal(bool rekey);
