@@ -474,12 +474,29 @@ TEST_F(SealingAtRestTest, SqliteFilesHoldNoPersonalValueAndABackupRestores) {
   EXPECT_NE(again.output.find("re-sealed under the current keys: 0;"), std::string::npos)
       << again.output;
   // The retired key can go.
-  stack_->dir->Write("engine.yaml",
-                     absl::StrReplaceAll(rotated, {{"  sealing_retired:\n"
-                                                    "    - {id: test-seal-1, secret: {file: "
-                                                    "keys/sealing.key}}\n",
-                                                    ""}}));
+  std::string current = absl::StrReplaceAll(
+      rotated,
+      {{"  sealing_retired:\n    - {id: test-seal-1, secret: {file: keys/sealing.key}}\n", ""}});
+  stack_->dir->Write("engine.yaml", current);
   RestartEngine();
+  ExpectReadBack(session);
+
+  // The office brings its own key: after a rekey its values are sealed under that one.
+  stack_->dir->Write("keys/office.key", std::string(64, 'o') + "\n");
+  std::string own = absl::StrReplaceAll(
+      current,
+      {{std::string("  - number: \"") + kSakura + "\"\n",
+        std::string("  - number: \"") + kSakura +
+            "\"\n    sealing_key: {id: sakura-own-1, secret: {file: keys/office.key}}\n"}});
+  ASSERT_NE(own, current);
+  stack_->dir->Write("engine.yaml", own);
+  RestartEngine();
+  CommandResult moved = Kaigo("store rekey");
+  EXPECT_EQ(moved.exit_code, 0) << moved.output;
+  CommandResult under = RunCommand("sqlite3 " + db +
+                                   " \"SELECT count(*) = (SELECT count(*) FROM plugin_kv) FROM "
+                                   "plugin_kv WHERE instr(value, 'sakura-own-1') = 6\"");
+  EXPECT_EQ(under.output, "1\n") << "every value under the office's key";
   ExpectReadBack(session);
 }
 
