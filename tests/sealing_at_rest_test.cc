@@ -186,6 +186,16 @@ class SealingAtRestTest : public ::testing::Test {
     stack_->engine = *std::move(engine);
   }
 
+  // `yaml` with `from` replaced by `to`, written as the configuration, and the engine restarted on
+  // it.
+  std::string Reconfigure(const std::string& yaml, const std::string& from, const std::string& to) {
+    std::string changed = absl::StrReplaceAll(yaml, {{from, to}});
+    EXPECT_NE(changed, yaml) << from;
+    stack_->dir->Write("engine.yaml", changed);
+    RestartEngine();
+    return changed;
+  }
+
   std::string FromMail(const std::string& subject, const std::string& pattern) {
     return FromNewestMail(stack_->sandbox->dir() + "/mail", kMail, subject, pattern);
   }
@@ -456,15 +466,11 @@ TEST_F(SealingAtRestTest, SqliteFilesHoldNoPersonalValueAndABackupRestores) {
 
   // A new sealing key, the old one retired: rekey while the engine runs moves every value.
   stack_->dir->Write("keys/sealing-2.key", std::string(64, 't') + "\n");
-  std::string yaml = ReadFile(stack_->config);
-  std::string rotated = absl::StrReplaceAll(
-      yaml, {{"  sealing: {id: test-seal-1, secret: {file: keys/sealing.key}}\n",
-              "  sealing: {id: test-seal-2, secret: {file: keys/sealing-2.key}}\n"
-              "  sealing_retired:\n"
-              "    - {id: test-seal-1, secret: {file: keys/sealing.key}}\n"}});
-  ASSERT_NE(rotated, yaml);
-  stack_->dir->Write("engine.yaml", rotated);
-  RestartEngine();
+  const std::string retired =
+      "  sealing_retired:\n    - {id: test-seal-1, secret: {file: keys/sealing.key}}\n";
+  std::string rotated = Reconfigure(
+      ReadFile(stack_->config), "  sealing: {id: test-seal-1, secret: {file: keys/sealing.key}}\n",
+      "  sealing: {id: test-seal-2, secret: {file: keys/sealing-2.key}}\n" + retired);
   CommandResult rekey = Kaigo("store rekey");
   EXPECT_EQ(rekey.exit_code, 0) << rekey.output;
   EXPECT_NE(rekey.output.find("unreadable: 0"), std::string::npos) << rekey.output;
@@ -474,23 +480,14 @@ TEST_F(SealingAtRestTest, SqliteFilesHoldNoPersonalValueAndABackupRestores) {
   EXPECT_NE(again.output.find("re-sealed under the current keys: 0;"), std::string::npos)
       << again.output;
   // The retired key can go.
-  std::string current = absl::StrReplaceAll(
-      rotated,
-      {{"  sealing_retired:\n    - {id: test-seal-1, secret: {file: keys/sealing.key}}\n", ""}});
-  stack_->dir->Write("engine.yaml", current);
-  RestartEngine();
+  std::string current = Reconfigure(rotated, retired, "");
   ExpectReadBack(session);
 
   // The office brings its own key: after a rekey its values are sealed under that one.
   stack_->dir->Write("keys/office.key", std::string(64, 'o') + "\n");
-  std::string own = absl::StrReplaceAll(
-      current,
-      {{std::string("  - number: \"") + kSakura + "\"\n",
-        std::string("  - number: \"") + kSakura +
-            "\"\n    sealing_key: {id: sakura-own-1, secret: {file: keys/office.key}}\n"}});
-  ASSERT_NE(own, current);
-  stack_->dir->Write("engine.yaml", own);
-  RestartEngine();
+  const std::string office = std::string("  - number: \"") + kSakura + "\"\n";
+  Reconfigure(current, office,
+              office + "    sealing_key: {id: sakura-own-1, secret: {file: keys/office.key}}\n");
   CommandResult moved = Kaigo("store rekey");
   EXPECT_EQ(moved.exit_code, 0) << moved.output;
   CommandResult under = RunCommand("sqlite3 " + db +
