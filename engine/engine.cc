@@ -90,6 +90,15 @@ bool SameSecrets(const kaigo::v1::OfficeConfig& a,
   return true;
 }
 
+// Each office's own sealing key (id and secret reference), to tell whether a reload changed one.
+std::map<std::string, std::string> OfficeSealingKeys(const kaigo::v1::EngineConfig& config) {
+  std::map<std::string, std::string> keys;
+  for (const auto& office : config.offices()) {
+    if (office.has_sealing_key()) keys[office.number()] = office.sealing_key().SerializeAsString();
+  }
+  return keys;
+}
+
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config_path,
@@ -126,17 +135,29 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   // ValidateConfig, and the environment a check runs in need not hold the engine's keys.
   auto keys = check_only ? LoadEngineKeys({}, {}, loaded.dir, /*create_missing=*/false)
                          : LoadEngineKeys(loaded.config.keys(), loaded.config.store(), loaded.dir,
-                                          /*create_missing=*/true);
+                                          /*create_missing=*/true, /*value_keys=*/true,
+                                          loaded.config.offices());
   if (!keys.ok()) {
     errors->push_back(loaded.Where("keys") + ": " + std::string(keys.status().message()));
     return keys.status();
   }
   for (const auto& warning : keys->warnings) engine->logger_.Warn(warning);
-  auto store = check_only ? OpenSqliteStore("", AuditKeyringOf(*keys))
-                          : OpenStore(loaded.config.store(), loaded.dir, AuditKeyringOf(*keys));
+  auto store = OpenSealedStore(check_only ? kaigo::v1::StoreConfig() : loaded.config.store(),
+                               loaded.dir, *keys);
   if (!store.ok()) {
     errors->push_back(loaded.Where("store") + ": store: " + std::string(store.status().message()));
     return store.status();
+  }
+  if (!check_only) {
+    // A store from before sealing (or values some tool wrote in clear) is sealed in place before
+    // any plugin reads it.
+    auto counts = (*store)->Reseal(/*rekey=*/false);
+    if (!counts.ok()) {
+      errors->push_back(loaded.Where("store") +
+                        ": sealing the stored values: " + std::string(counts.status().message()));
+      return counts.status();
+    }
+    engine->LogReseal(*counts);
   }
   engine->store_ = *std::move(store);
   engine->env_.recipient_ref_key = keys->recipient_ref.secret;
@@ -153,6 +174,14 @@ absl::StatusOr<std::unique_ptr<Engine>> Engine::Create(const std::string& config
   engine->Publish(*table);
   if (!check_only) engine->StartAuditHead(keys->audit.id);
   return engine;
+}
+
+void Engine::LogReseal(const ResealCounts& counts) {
+  if (counts.sealed > 0) {
+    logger_.Warn(
+        "stored values found in clear were sealed, and the store compacted",
+        {{"sealed", absl::StrCat(counts.sealed)}, {"values", absl::StrCat(counts.examined)}});
+  }
 }
 
 void Engine::StartAuditHead(const std::string& audit_key_id) {
@@ -506,6 +535,11 @@ absl::StatusOr<kaigo::v1::ReloadConfigResponse> Engine::Reload() {
       if (!MessageDifferencer::Equals(loaded.config.keys(), running_config_.keys()) ||
           !MessageDifferencer::Equals(loaded.config.audit(), running_config_.audit())) {
         response.add_warnings("keys or audit settings changed; they take effect after a restart");
+      }
+      if (OfficeSealingKeys(loaded.config) != OfficeSealingKeys(running_config_)) {
+        response.add_warnings(
+            "an office's sealing_key changed; it takes effect after a restart (until then the "
+            "office's values are sealed as before)");
       }
       logger_.SetLevel(ParseLogLevel(loaded.config.log().level()).value_or(LogLevel::kInfo));
       kaigo::v1::ServerConfig server = running_config_.server();

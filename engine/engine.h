@@ -25,6 +25,7 @@
 #include "engine/plugin/plugin_instance.h"
 #include "engine/router/call_limiter.h"
 #include "engine/router/routing_table.h"
+#include "engine/store/sealing_store.h"
 #include "engine/store/store.h"
 #include "kaigo/v1/engine.pb.h"
 
@@ -98,6 +99,8 @@ class Engine : public CallRouter {
   // Serves kaigo_audit_chain_length, writes the keyed marker if the chain was unkeyed, and logs
   // the chain's head now and every audit.head_log_interval_seconds, so it can be anchored outside.
   void StartAuditHead(const std::string& audit_key_id);
+  // Logs what sealing the store at start did (values it found in clear).
+  void LogReseal(const ResealCounts& counts);
   // An image and, with `isolation: process`, the child process it runs in (one per image and
   // limits, shared by its instances across reloads; the engine never loads such an image).
   struct RunnableImage {

@@ -25,7 +25,7 @@ build/sandbox/kaigo-sandbox make-certs --dir build/demo/sandbox "${clock[@]}" > 
 echo sandbox > build/demo/secrets/p12_password
 echo sakura-cm > build/demo/secrets/web_user
 echo 'Sakura#2026' > build/demo/secrets/web_password
-for key in sealing_key audit_key recipient_ref_key; do
+for key in sealing_key audit_key recipient_ref_key store_sealing_key; do
   [ -s build/demo/secrets/$key ] || od -An -tx1 -N32 /dev/urandom | tr -d ' \n' > build/demo/secrets/$key
 done
 chmod 600 build/demo/secrets/*

@@ -238,7 +238,8 @@ TEST_F(AuditTest, GAnUnkeyedLogContinuesKeyedBehindAMarker) {
   std::string keys =
       "keys:\n  audit: {id: test-audit-2, secret: {file: " + Dir() +
       "/keys/audit.key}}\n  recipient_ref: {id: test-ref-1, secret: {file: " + Dir() +
-      "/keys/recipient-ref.key}}\n";
+      "/keys/recipient-ref.key}}\n  sealing: {id: test-seal-1, secret: {file: " + Dir() +
+      "/keys/sealing.key}}\n";
   std::string config = CopyWith(copy, keys);
   int64_t records = 0;
   {

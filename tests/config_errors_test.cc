@@ -39,7 +39,7 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
   std::vector<Case> cases = {
       {"unknown key", Header() + "offices:\n" + OfficeYaml(kOffice) + "    colour: blue\n",
        f + ":12:5: offices[0].colour: unknown key (known: number, name, service_types, concerns, "
-           "secrets)"},
+           "secrets, sealing_key)"},
       {"wrong type", Header() + "offices:\n" + OfficeYaml(kOffice) + "log:\n  access_log: maybe\n",
        f + ":13:15: log.access_log: expected true or false, got 'maybe'"},
       {"check digit", Header() + "offices:\n" + OfficeYaml("1371000018"),
@@ -99,6 +99,15 @@ TEST(ConfigErrorsTest, EachErrorNamesPositionAndPath) {
        Header() + "offices:\n" + OfficeYaml(kOffice) +
            "store:\n  postgres: {conninfo: {env: KAIGO_PG}}\n",
        "keys.audit: required with a PostgreSQL store (every replica uses the same key)"},
+      {"PostgreSQL without a sealing key",
+       Header() + "offices:\n" + OfficeYaml(kOffice) +
+           "store:\n  postgres: {conninfo: {env: KAIGO_PG}}\n",
+       "keys.sealing: required with a PostgreSQL store (every replica seals and opens values "
+       "with it)"},
+      {"one sealing key id for two keys",
+       Header() + "keys:\n  sealing: {id: s1, secret: {env: A}}\n  sealing_retired:\n"
+                  "    - {id: s1, secret: {env: B}}\n",
+       "keys.sealing_retired[0].id: a sealing key id appears twice"},
       {"a key written inline", Header() + "keys:\n  audit: {id: a1}\n",
        f + ":8:10: keys.audit.secret: exactly one of file or env (keys are never written inline)"},
       {"a key id that cannot be stored",

@@ -284,6 +284,7 @@ serve_and_probe kaigo-bridge:kaigo-bridge / /usr/bin/kaigo-bridge serve \
   --config /etc/kaigo-bridge/serve-test.yaml --ready-file /var/lib/kaigo-bridge/ready.json
 [ "$(in_root stat -c %U /var/lib/kaigo-bridge/state.db)" = kaigo-bridge ] || fail "state.db owner"
 expect_mode /etc/kaigo-bridge/keys/audit.key "kaigo-bridge:kaigo-bridge 600"
+expect_mode /etc/kaigo-bridge/keys/sealing.key "kaigo-bridge:kaigo-bridge 600"
 as_user kaigo-bridge:kaigo-bridge /usr/bin/kaigo-bridge audit verify \
   --config /etc/kaigo-bridge/serve-test.yaml | sed 's/^/  /' || fail "audit verify"
 remove_root "$root"
@@ -360,7 +361,7 @@ step "image root: the ENTRYPOINT as USER $user, a loopback configuration mounted
 write_serve_config /etc/kaigo-bridge/engine.yaml  # stands in for the mounted configuration
 # The image carries no keys: a mounted configuration names them, from mounted secrets (stand-ins).
 mkdir -p "$root/run/kaigo-keys"
-for key in audit ref; do
+for key in audit ref sealing; do
   od -An -N32 -tx1 /dev/urandom | tr -d ' \n' >"$root/run/kaigo-keys/$key.key"
 done
 chown -R "$user" "$root/run/kaigo-keys"
@@ -369,6 +370,7 @@ cat >>"$root/etc/kaigo-bridge/engine.yaml" <<'KEYS'
 keys:
   audit: {id: image-audit, secret: {file: /run/kaigo-keys/audit.key}}
   recipient_ref: {id: image-ref, secret: {file: /run/kaigo-keys/ref.key}}
+  sealing: {id: image-seal, secret: {file: /run/kaigo-keys/sealing.key}}
 KEYS
 serve_and_probe "$user" "$workdir" "${entrypoint[@]}" --ready-file /var/lib/kaigo-bridge/ready.json
 remove_root "$root"

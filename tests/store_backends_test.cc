@@ -122,6 +122,26 @@ TEST_P(StoreBackendsTest, KeysPerPluginAndOfficeWithBinaryValues) {
   EXPECT_EQ(listed, (std::vector<std::string>{"app/1", "app/10", "app/2"}));
 }
 
+// What a migration over every value (engine/store/sealing_store.h) walks, and its compaction.
+TEST_P(StoreBackendsTest, NamespacesListedAndCompacted) {
+  for (auto [plugin, office] :
+       {std::pair<const char*, const char*>{"b", "2"}, {"a", "1"}, {"a", "2"}, {"a", "1"}}) {
+    ASSERT_TRUE(store_->Put(plugin, office, "k", "v").ok());
+  }
+  ASSERT_TRUE(store_->Put("c", "9", "gone", "v").ok());
+  ASSERT_TRUE(store_->Delete("c", "9", "gone").ok());
+  std::vector<std::string> seen;
+  ASSERT_TRUE(store_
+                  ->ListNamespaces([&](std::string_view plugin, std::string_view office) {
+                    seen.push_back(std::string(plugin) + "/" + std::string(office));
+                  })
+                  .ok());
+  EXPECT_EQ(seen, (std::vector<std::string>{"a/1", "a/2", "b/2"}));
+  ASSERT_TRUE(store_->Compact().ok());
+  EXPECT_EQ(*store_->Get("b", "2", "k"), "v");
+  ASSERT_TRUE(store_->AppendAudit(Record("engine", 1)).ok());
+}
+
 TEST_P(StoreBackendsTest, TwoWritersMakeOneChain) {
   std::unique_ptr<Store> other = Open();  // a second engine on the same database
   ASSERT_NE(other, nullptr);

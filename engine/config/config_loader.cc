@@ -120,7 +120,12 @@ LoadedConfig LoadConfig(const std::string& path, ConfigErrors* errors,
     std::vector<kaigo::v1::NamedKey*> named;
     if (keys->has_audit()) named.push_back(keys->mutable_audit());
     if (keys->has_recipient_ref()) named.push_back(keys->mutable_recipient_ref());
+    if (keys->has_sealing()) named.push_back(keys->mutable_sealing());
     for (auto& retired : *keys->mutable_audit_retired()) named.push_back(&retired);
+    for (auto& retired : *keys->mutable_sealing_retired()) named.push_back(&retired);
+    for (auto& office : *loaded.config.mutable_offices()) {
+      if (office.has_sealing_key()) named.push_back(office.mutable_sealing_key());
+    }
     for (auto* key : named) {
       const std::string& file = key->secret().file();
       if (!file.empty() && file[0] == '/') key->mutable_secret()->set_file(loaded.Resolve(file));
@@ -257,6 +262,21 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
     }
   }
   if (c.keys().has_recipient_ref()) check_key("keys.recipient_ref", c.keys().recipient_ref());
+  // Every sealing key's id is stored in the values it sealed: one id, one key.
+  std::set<std::string> sealing_ids;
+  auto check_sealing_key = [&](const std::string& at, const kaigo::v1::NamedKey& key) {
+    check_key(at, key);
+    if (!sealing_ids.insert(key.id()).second) error(at + ".id", "a sealing key id appears twice");
+  };
+  if (c.keys().has_sealing()) check_sealing_key("keys.sealing", c.keys().sealing());
+  for (int i = 0; i < c.keys().sealing_retired_size(); ++i) {
+    check_sealing_key(absl::StrCat("keys.sealing_retired[", i, "]"), c.keys().sealing_retired(i));
+  }
+  for (int i = 0; i < c.offices_size(); ++i) {
+    if (c.offices(i).has_sealing_key()) {
+      check_sealing_key(absl::StrCat("offices[", i, "].sealing_key"), c.offices(i).sealing_key());
+    }
+  }
   if (c.store().has_postgres()) {
     // Replicas sharing the database must share the keys: none may make its own up.
     if (!c.keys().has_audit()) {
@@ -265,6 +285,10 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
     if (!c.keys().has_recipient_ref()) {
       error("keys.recipient_ref",
             "required with a PostgreSQL store (every replica uses the same key)");
+    }
+    if (!c.keys().has_sealing()) {
+      error("keys.sealing",
+            "required with a PostgreSQL store (every replica seals and opens values with it)");
     }
   }
   if (c.audit().head_log_interval_seconds() < 0) {

@@ -95,10 +95,10 @@ absl::StatusOr<std::string> ReadSecretRef(const kaigo::v1::SecretRef& ref,
   return secret;
 }
 
-absl::StatusOr<EngineKeys> LoadEngineKeys(const kaigo::v1::KeysConfig& k,
-                                          const kaigo::v1::StoreConfig& store,
-                                          const std::string& config_dir, bool create_missing,
-                                          bool recipient_ref) {
+absl::StatusOr<EngineKeys> LoadEngineKeys(
+    const kaigo::v1::KeysConfig& k, const kaigo::v1::StoreConfig& store,
+    const std::string& config_dir, bool create_missing, bool value_keys,
+    const google::protobuf::RepeatedPtrField<kaigo::v1::OfficeConfig>& offices) {
   EngineKeys keys;
   bool in_memory = !store.has_postgres() && store.sqlite_path().empty();
   if (k.has_audit()) {
@@ -119,19 +119,42 @@ absl::StatusOr<EngineKeys> LoadEngineKeys(const kaigo::v1::KeysConfig& k,
     if (!key.ok()) return key.status();
     keys.audit_retired.push_back(*std::move(key));
   }
-  if (!recipient_ref) {
-    return keys;
-  } else if (k.has_recipient_ref()) {
-    auto key = ReadKey(k.recipient_ref(), config_dir, "keys.recipient_ref");
+  if (!value_keys) return keys;
+  // The key of `field`: configured, made up for an in-memory store, or a desk install's file.
+  auto purpose_key = [&](bool configured, const kaigo::v1::NamedKey& named, const char* field,
+                         const char* memory_id, const char* file, const char* desk_id,
+                         EngineKey* out) -> absl::Status {
+    absl::StatusOr<EngineKey> key =
+        configured  ? ReadKey(named, config_dir, field)
+        : in_memory ? absl::StatusOr<EngineKey>(EngineKey{memory_id, RandomHexKey()})
+                    : DeskKey(config_dir, file, desk_id, field, create_missing, &keys.warnings);
     if (!key.ok()) return key.status();
-    keys.recipient_ref = *std::move(key);
-  } else if (in_memory) {
-    keys.recipient_ref = {"memory-ref", RandomHexKey()};
-  } else {
-    auto key = DeskKey(config_dir, "recipient-ref.key", "local-ref-1", "keys.recipient_ref",
-                       create_missing, &keys.warnings);
+    *out = *std::move(key);
+    return absl::OkStatus();
+  };
+  if (absl::Status s =
+          purpose_key(k.has_recipient_ref(), k.recipient_ref(), "keys.recipient_ref", "memory-ref",
+                      "recipient-ref.key", "local-ref-1", &keys.recipient_ref);
+      !s.ok()) {
+    return s;
+  }
+  if (absl::Status s = purpose_key(k.has_sealing(), k.sealing(), "keys.sealing", "memory-seal",
+                                   "sealing.key", "local-seal-1", &keys.sealing);
+      !s.ok()) {
+    return s;
+  }
+  for (int i = 0; i < k.sealing_retired_size(); ++i) {
+    auto key = ReadKey(k.sealing_retired(i), config_dir,
+                       "keys.sealing_retired[" + std::to_string(i) + "]");
     if (!key.ok()) return key.status();
-    keys.recipient_ref = *std::move(key);
+    keys.sealing_retired.push_back(*std::move(key));
+  }
+  for (int i = 0; i < offices.size(); ++i) {
+    if (!offices[i].has_sealing_key()) continue;
+    auto key = ReadKey(offices[i].sealing_key(), config_dir,
+                       "offices[" + std::to_string(i) + "].sealing_key");
+    if (!key.ok()) return key.status();
+    keys.office_sealing[offices[i].number()] = *std::move(key);
   }
   return keys;
 }

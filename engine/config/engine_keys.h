@@ -1,16 +1,19 @@
 // The engine's own keys (configuration `keys`, kaigo.v1.KeysConfig in proto/kaigo/v1/config.proto):
-// the audit chain's key and the recipient-reference key, read from their secrets (file or
-// environment variable) at start, never from the store.
+// the audit chain's key, the recipient-reference key and the keys that seal stored values (with
+// the offices' own, OfficeConfig.sealing_key), read from their secrets (file or environment
+// variable) at start, never from the store.
 //
 // Without configured keys a desk install (SQLite file) uses key files the engine creates beside its
-// configuration (keys/audit.key, keys/recipient-ref.key, mode 0600) — only when asked to create
-// them (serve); verifying and searching never create keys. PostgreSQL configurations must name
-// their keys (ValidateConfig says so). An in-memory store gets keys for the process's life.
+// configuration (keys/audit.key, keys/recipient-ref.key, keys/sealing.key, mode 0600) — only when
+// asked to create them (serve); verifying and searching never create keys. PostgreSQL
+// configurations must name their keys (ValidateConfig says so). An in-memory store gets keys for
+// the process's life.
 //
 // Thread-compatible; the result is immutable.
 #ifndef KAIGO_ENGINE_CONFIG_ENGINE_KEYS_H_
 #define KAIGO_ENGINE_CONFIG_ENGINE_KEYS_H_
 
+#include <map>
 #include <string>
 #include <vector>
 
@@ -28,6 +31,9 @@ struct EngineKeys {
   EngineKey audit;
   std::vector<EngineKey> audit_retired;
   EngineKey recipient_ref;
+  EngineKey sealing;
+  std::vector<EngineKey> sealing_retired;
+  std::map<std::string, EngineKey> office_sealing;  // office number → its own sealing key
   // What the operator must be told at every start (keys made up because none are configured).
   std::vector<std::string> warnings;
 };
@@ -39,12 +45,13 @@ absl::StatusOr<std::string> ReadSecretRef(const kaigo::v1::SecretRef& ref,
 
 // FAILED_PRECONDITION naming the key when one cannot be read or is shorter than 32 bytes, or (with
 // `create_missing` false) when a desk install's key file does not exist yet.
-// `store` decides what happens to keys not configured (see above). Without `recipient_ref` that
-// key is neither read nor needed (verifying the audit log needs only the audit keys).
-absl::StatusOr<EngineKeys> LoadEngineKeys(const kaigo::v1::KeysConfig& config,
-                                          const kaigo::v1::StoreConfig& store,
-                                          const std::string& config_dir, bool create_missing,
-                                          bool recipient_ref = true);
+// `store` decides what happens to keys not configured (see above). Without `value_keys` neither
+// the recipient-reference key nor the sealing keys are read or needed (verifying the audit log
+// needs only the audit keys). The offices' own sealing keys are read from `offices`.
+absl::StatusOr<EngineKeys> LoadEngineKeys(
+    const kaigo::v1::KeysConfig& config, const kaigo::v1::StoreConfig& store,
+    const std::string& config_dir, bool create_missing, bool value_keys = true,
+    const google::protobuf::RepeatedPtrField<kaigo::v1::OfficeConfig>& offices = {});
 
 }  // namespace kaigo::engine
 

@@ -6,12 +6,15 @@
 //   kaigo-bridge admin --config FILE list-plugins|list-offices|reload|swap NAME PATH [SHA256]
 //   kaigo-bridge audit verify --config FILE
 //   kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN
+//   kaigo-bridge store rekey --config FILE
 //   kaigo-bridge --version
 //
 // audit verify checks the chain with the configuration's audit keys (keys.audit and
 // keys.audit_retired); audit search lists who accessed a recipient (time in JST, office, caller,
 // acting user, action, outcome), by the recipient's keyed reference. Both read the store the
-// configuration names and need its keys; neither writes.
+// configuration names and need its keys; neither writes. store rekey re-seals every plugin value
+// under its office's current sealing key (engine/store/sealing_store.h) and prints the counts;
+// safe while engines run, idempotent; exit 1 if values no configured key opens remain.
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
 // {"grpc_port":…,"metrics_port":…,"health_port":…,"pid":…} once the engine serves (written
@@ -57,6 +60,7 @@ int Usage() {
                "swap NAME PATH [SHA256]\n"
                "  kaigo-bridge audit verify --config FILE\n"
                "  kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN\n"
+               "  kaigo-bridge store rekey --config FILE\n"
                "  kaigo-bridge --version\n";
   return 2;
 }
@@ -176,40 +180,58 @@ int Access(const std::vector<std::string>& args) {
   _exit(0);
 }
 
-// The configuration's store, opened with its audit keys (never created here: a desk install's
-// key files exist once it has served). Prints why not and returns null.
-std::unique_ptr<kaigo::engine::Store> OpenAuditedStore(const std::string& config,
-                                                       kaigo::engine::AuditKeyring* keyring,
-                                                       std::string* recipient_ref_key) {
+// The configuration's store, opened with its keys (never created here: a desk install's key files
+// exist once it has served): the audit keys, and with `value_keys` the recipient-reference and
+// sealing keys, the plugin values then read through the seal. Prints why not and returns no store.
+struct OpenedStore {
+  kaigo::engine::EngineKeys keys;
+  std::unique_ptr<kaigo::engine::Store> store;
+  kaigo::engine::SealingStore* sealed = nullptr;  // `store`, when opened with value_keys
+};
+
+OpenedStore OpenConfiguredStore(const std::string& config, bool value_keys) {
+  OpenedStore opened;
   kaigo::engine::ConfigErrors errors;
   auto loaded = kaigo::engine::LoadConfig(config, &errors);
   if (!errors.empty()) {
     PrintErrors(errors.list());
-    return nullptr;
+    return opened;
   }
-  auto keys = kaigo::engine::LoadEngineKeys(loaded.config.keys(), loaded.config.store(), loaded.dir,
-                                            /*create_missing=*/false, recipient_ref_key != nullptr);
+  auto keys =
+      kaigo::engine::LoadEngineKeys(loaded.config.keys(), loaded.config.store(), loaded.dir,
+                                    /*create_missing=*/false, value_keys, loaded.config.offices());
   if (!keys.ok()) {
     std::cerr << "the engine's keys are needed: " << keys.status().message() << "\n";
-    return nullptr;
+    return opened;
   }
-  *keyring = kaigo::engine::AuditKeyringOf(*keys);
-  if (recipient_ref_key != nullptr) *recipient_ref_key = keys->recipient_ref.secret;
-  auto store = kaigo::engine::OpenStore(loaded.config.store(), loaded.dir, *keyring);
-  if (!store.ok()) {
-    std::cerr << store.status().message() << "\n";
-    return nullptr;
+  opened.keys = *std::move(keys);
+  if (value_keys) {
+    auto store = kaigo::engine::OpenSealedStore(loaded.config.store(), loaded.dir, opened.keys);
+    if (!store.ok()) {
+      std::cerr << store.status().message() << "\n";
+      return opened;
+    }
+    opened.sealed = store->get();
+    opened.store = *std::move(store);
+  } else {
+    auto store = kaigo::engine::OpenStore(loaded.config.store(), loaded.dir,
+                                          kaigo::engine::AuditKeyringOf(opened.keys));
+    if (!store.ok()) {
+      std::cerr << store.status().message() << "\n";
+      return opened;
+    }
+    opened.store = *std::move(store);
   }
-  return *std::move(store);
+  return opened;
 }
 
 int AuditVerify(const std::vector<std::string>& args) {
   std::string config = Flag(args, "--config");
   if (config.empty()) return Usage();
-  kaigo::engine::AuditKeyring keyring;
-  auto store = OpenAuditedStore(config, &keyring, nullptr);
-  if (store == nullptr) return 1;
-  auto result = kaigo::engine::VerifyAudit(*store, keyring);
+  OpenedStore opened = OpenConfiguredStore(config, /*value_keys=*/false);
+  if (opened.store == nullptr) return 1;
+  auto& store = opened.store;
+  auto result = kaigo::engine::VerifyAudit(*store, kaigo::engine::AuditKeyringOf(opened.keys));
   if (!result.ok()) {
     std::cerr << result.status().message() << "\n";
     return 1;
@@ -247,11 +269,11 @@ int AuditSearch(const std::vector<std::string>& args) {
     std::cerr << "--insured: " << s.message() << "\n";
     return 2;
   }
-  kaigo::engine::AuditKeyring keyring;
-  std::string ref_key;
-  auto store = OpenAuditedStore(config, &keyring, &ref_key);
-  if (store == nullptr) return 1;
-  std::set<std::string> refs = {kaigo::plugins::RecipientRefUnder(ref_key, insurer, insured)};
+  OpenedStore opened = OpenConfiguredStore(config, /*value_keys=*/true);
+  if (opened.store == nullptr) return 1;
+  auto& store = opened.store;
+  std::set<std::string> refs = {
+      kaigo::plugins::RecipientRefUnder(opened.keys.recipient_ref.secret, insurer, insured)};
   std::set<std::pair<std::string, std::string>> namespaces;  // (plugin, office) seen in the log
   std::vector<kaigo::engine::StoredAuditRecord> records;
   absl::Status read = store->ScanAudit([&](const kaigo::engine::StoredAuditRecord& s) {
@@ -284,6 +306,34 @@ int AuditSearch(const std::vector<std::string>& args) {
   return 0;
 }
 
+// Re-seals every stored value under its office's current sealing key (keys.sealing, or the
+// office's own), so retired keys can then be dropped from the configuration. Safe while engines
+// run (compare-and-set on every value); running it again changes nothing.
+int StoreRekey(const std::vector<std::string>& args) {
+  std::string config = Flag(args, "--config");
+  if (config.empty() || args.size() != 2) return Usage();
+  OpenedStore opened = OpenConfiguredStore(config, /*value_keys=*/true);
+  if (opened.sealed == nullptr) return 1;
+  auto counts = opened.sealed->Reseal(/*rekey=*/true);
+  if (!counts.ok()) {
+    std::cerr << "rekey stopped: " << counts.status().message() << "\n";
+    return 1;
+  }
+  std::cout << "values: " << counts->examined
+            << "; re-sealed under the current keys: " << counts->resealed
+            << "; sealed from clear: " << counts->sealed
+            << "; already current: " << counts->unchanged
+            << "; written meanwhile (left as written): " << counts->raced
+            << "; unreadable: " << counts->unreadable << "\n";
+  if (counts->unreadable > 0) {
+    std::cerr << "values that open with no configured key remain (their keys are needed: "
+                 "keys.sealing_retired), the first: "
+              << counts->first_unreadable << "\n";
+    return 1;
+  }
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -309,6 +359,10 @@ int main(int argc, char** argv) {
   if (command == "audit" && !args.empty() && args[0] == "search") {
     args.erase(args.begin());
     return AuditSearch(args);
+  }
+  if (command == "store" && !args.empty() && args[0] == "rekey") {
+    args.erase(args.begin());
+    return StoreRekey(args);
   }
   return Usage();
 }

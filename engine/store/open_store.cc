@@ -13,6 +13,26 @@ AuditKeyring AuditKeyringOf(const EngineKeys& keys) {
   return ring;
 }
 
+SealingKeyring SealingKeyringOf(const EngineKeys& keys) {
+  SealingKeyring ring;
+  ring.signing_id = keys.sealing.id;
+  ring.secrets[keys.sealing.id] = keys.sealing.secret;
+  for (const auto& retired : keys.sealing_retired) ring.secrets[retired.id] = retired.secret;
+  for (const auto& [office, key] : keys.office_sealing) {
+    ring.office_ids[office] = key.id;
+    ring.secrets[key.id] = key.secret;
+  }
+  return ring;
+}
+
+absl::StatusOr<std::unique_ptr<SealingStore>> OpenSealedStore(const kaigo::v1::StoreConfig& config,
+                                                              const std::string& config_dir,
+                                                              const EngineKeys& keys) {
+  auto store = OpenStore(config, config_dir, AuditKeyringOf(keys));
+  if (!store.ok()) return store.status();
+  return SealingStore::Create(*std::move(store), SealingKeyringOf(keys));
+}
+
 absl::StatusOr<std::unique_ptr<Store>> OpenStore(const kaigo::v1::StoreConfig& config,
                                                  const std::string& config_dir,
                                                  AuditKeyring audit_keys) {

@@ -204,12 +204,14 @@ class PostgresStore : public Store {
     if (!c.ok()) return c.status();
     std::string expected = absl::StrCat(expected_version);
     auto r = expected_version == 0
-                 ? c->Run("INSERT INTO plugin_kv(plugin, office, key, value) VALUES ($1, $2, $3, "
-                          "$4) ON CONFLICT (plugin, office, key) DO NOTHING RETURNING version::text",
-                          {plugin, office, key, value})
-                 : c->Run("UPDATE plugin_kv SET value = $4 WHERE plugin = $1 AND office = $2 AND "
-                          "key = $3 AND version = $5::text::bigint RETURNING version::text",
-                          {plugin, office, key, value, expected});
+                 ? c->Run(
+                       "INSERT INTO plugin_kv(plugin, office, key, value) VALUES ($1, $2, $3, "
+                       "$4) ON CONFLICT (plugin, office, key) DO NOTHING RETURNING version::text",
+                       {plugin, office, key, value})
+                 : c->Run(
+                       "UPDATE plugin_kv SET value = $4 WHERE plugin = $1 AND office = $2 AND "
+                       "key = $3 AND version = $5::text::bigint RETURNING version::text",
+                       {plugin, office, key, value, expected});
     if (!r.ok()) return Failed("put", r.status());
     if (r->rows() == 0) return absl::AbortedError("the key changed since it was read");
     return r->Int(0, 0);
@@ -274,6 +276,29 @@ class PostgresStore : public Store {
       result.key_id = head->Text(0, 2);
     }
     return result;
+  }
+
+  absl::Status ListNamespaces(
+      const std::function<void(std::string_view, std::string_view)>& each) override {
+    std::vector<std::pair<std::string, std::string>> rows;
+    {
+      auto c = Acquire();
+      if (!c.ok()) return c.status();
+      auto r = c->Run("SELECT DISTINCT plugin, office FROM plugin_kv ORDER BY plugin, office");
+      if (!r.ok()) return Failed("list", r.status());
+      for (int i = 0; i < r->rows(); ++i) rows.push_back({r->Text(i, 0), r->Text(i, 1)});
+    }
+    for (const auto& [plugin, office] : rows) each(plugin, office);
+    return absl::OkStatus();
+  }
+
+  // Dead row versions keep old values in the table's files until rewritten; a dump never shows
+  // them, the data directory would. VACUUM FULL rewrites the table (under an exclusive lock).
+  absl::Status Compact() override {
+    auto c = Acquire();
+    if (!c.ok()) return c.status();
+    auto r = c->Run("VACUUM FULL plugin_kv");
+    return r.ok() ? absl::OkStatus() : Failed("vacuum", r.status());
   }
 
   absl::Status Ping() override {

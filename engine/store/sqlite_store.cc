@@ -276,6 +276,31 @@ class SqliteStore : public Store {
     return result;
   }
 
+  absl::Status ListNamespaces(
+      const std::function<void(std::string_view, std::string_view)>& each) override {
+    std::vector<std::pair<std::string, std::string>> rows;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      Statement all(db_, "SELECT DISTINCT plugin, office FROM plugin_kv ORDER BY plugin, office");
+      if (!all.ok()) return Error("list");
+      int rc;
+      while ((rc = all.Step()) == SQLITE_ROW) rows.emplace_back(all.Column(0), all.Column(1));
+      if (rc != SQLITE_DONE) return Error("list");
+    }
+    for (const auto& [plugin, office] : rows) each(plugin, office);
+    return absl::OkStatus();
+  }
+
+  absl::Status Compact() override {
+    std::lock_guard<std::mutex> lock(mu_);
+    if (sqlite3_exec(db_, "VACUUM", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("vacuum");
+    if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) !=
+        SQLITE_OK) {
+      return Error("checkpoint");
+    }
+    return absl::OkStatus();
+  }
+
   absl::Status Ping() override {
     std::lock_guard<std::mutex> lock(mu_);
     if (sqlite3_exec(db_, "SELECT 1", nullptr, nullptr, nullptr) != SQLITE_OK) return Error("ping");
@@ -335,8 +360,10 @@ absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
   // FULL syncs the WAL at every commit (power-loss safe); NORMAL only at checkpoints.
   const char* pragmas =
       options.full_sync
-          ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON;"
-          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON;";
+          ? "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; "
+            "PRAGMA secure_delete=ON;"
+          : "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+            "PRAGMA secure_delete=ON;";
   char* err = nullptr;
   if (sqlite3_exec(db, pragmas, nullptr, nullptr, &err) != SQLITE_OK ||
       sqlite3_exec(db, kSchema, nullptr, nullptr, &err) != SQLITE_OK) {

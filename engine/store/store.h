@@ -118,6 +118,15 @@ class Store {
   // length 0 when the log is empty.
   virtual absl::StatusOr<AuditHead> AuditChainHead() = 0;
 
+  // Calls `each` for every (plugin, office) that holds a value, in order; `each` may use the store.
+  // For what goes over every value (engine/store/sealing_store.h: migration and rekey).
+  virtual absl::Status ListNamespaces(
+      const std::function<void(std::string_view plugin, std::string_view office)>& each) = 0;
+  // Rewrites the storage so that values overwritten or deleted leave no copy behind in its files
+  // (SQLite: VACUUM and a truncating WAL checkpoint; PostgreSQL: VACUUM FULL of the values'
+  // table). Slow on a large store and blocks its writers meanwhile: run after a migration.
+  virtual absl::Status Compact() = 0;
+
   // Whether the storage answers now: a cheap round trip (UNAVAILABLE if not). For readiness; a
   // failed Ping of PostgreSQL also tries to reconnect, whatever the backoff.
   virtual absl::Status Ping() = 0;
@@ -130,7 +139,8 @@ struct SqliteOptions {
 };
 
 // SQLite in WAL mode at `path` ("" keeps everything in memory). A write has reached the
-// database's journal when the call returns (and the disk, with full_sync).
+// database's journal when the call returns (and the disk, with full_sync). secure_delete is on:
+// a page freed or overwritten is zeroed, so an old value does not linger in the file.
 absl::StatusOr<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path,
                                                        AuditKeyring audit_keys,
                                                        const SqliteOptions& options = {});

@@ -274,7 +274,9 @@ class CarePlanExchange : public sdk::Instance {
     if (!unit.ok()) return unit.status();
     v1::SendCarePlanResponse response;
     for (const v1::Destination& destination : req.destinations()) {
-      std::string key = absl::StrCat(kSentPrefix, PercentEncode(reference), "/",
+      // The caller's reference enters the key as a digest: it is the caller's to choose, and may
+      // name a recipient (store keys are not sealed: engine/store/sealing_store.h).
+      std::string key = absl::StrCat(kSentPrefix, platform::Sha256Hex(reference), "/",
                                      destination.office_number(), "/", destination.service_type());
       if (auto earlier = host().StoreGet(key); earlier.ok()) {
         v1::SendResult result;

@@ -1,6 +1,6 @@
-// Sealing secrets at rest: AES-256-GCM with a random 96-bit nonce, laid out nonce || ciphertext ||
-// tag. The key (32 bytes) comes from an office secret, as 64 hex digits or 32 raw bytes.
-// Thread-safe.
+// Sealing secrets at rest: AES-256-GCM (plugins/common/aes_gcm: random 96-bit nonce, laid out
+// nonce || ciphertext || tag). The key (32 bytes) comes from an office secret, as 64 hex digits or
+// 32 raw bytes. Thread-safe.
 #ifndef KAIGO_PLUGINS_PORTAL_REGISTRATION_SEALING_H_
 #define KAIGO_PLUGINS_PORTAL_REGISTRATION_SEALING_H_
 

@@ -116,6 +116,24 @@ absl::StatusOr<std::string> PostgresServer::StoreYaml(const std::string& name,
   return yaml;
 }
 
+absl::Status PostgresServer::Dump(const std::string& name, const std::string& file) {
+  CommandResult r = RunCommand(absl::StrCat(bin_, "/pg_dump -h 127.0.0.1 -p ", port_,
+                                            " -U kaigo --no-password -f ", file, " ", name));
+  if (r.exit_code != 0) return absl::InternalError("pg_dump " + name + ":\n" + r.output);
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::string> PostgresServer::Restore(const std::string& file,
+                                                    const std::string& name) {
+  auto db = Database(name);
+  if (!db.ok()) return db.status();
+  CommandResult r = RunCommand(absl::StrCat(bin_, "/psql -h 127.0.0.1 -p ", port_,
+                                            " -U kaigo --no-password -v ON_ERROR_STOP=1 -q -f ",
+                                            file, " ", name));
+  if (r.exit_code != 0) return absl::InternalError("restoring " + file + ":\n" + r.output);
+  return db;
+}
+
 std::string PostgresServer::Log() const { return ReadFile(dir_->path() + "/postgres.log"); }
 
 }  // namespace kaigo::testing

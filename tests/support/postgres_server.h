@@ -28,6 +28,12 @@ class PostgresServer {
   absl::StatusOr<std::string> StoreYaml(const std::string& name, const TempDir& secrets,
                                         const std::vector<std::string>& settings = {});
   std::string Log() const;
+  // The cluster's data directory (every file the server writes: tables, WAL).
+  std::string DataDir() const { return dir_->path() + "/data"; }
+  // pg_dump of database `name` as plain SQL into `file`.
+  absl::Status Dump(const std::string& name, const std::string& file);
+  // A plain SQL dump `file` loaded into a fresh database `name` (psql); its connection string.
+  absl::StatusOr<std::string> Restore(const std::string& file, const std::string& name);
   // Fast shutdown by process id (SIGINT; SIGKILL if it has not exited within 30 s).
   void Stop();
   // Starts the server again on the same port and data, after Stop; returns once it answers.

@@ -325,10 +325,12 @@ absl::StatusOr<std::unique_ptr<PlatformStack>> PlatformStack::Start(
   // The engine's keys (README: Deploying), as an integrator makes them.
   stack->dir->Write("keys/audit.key", std::string(64, 'a') + "\n");
   stack->dir->Write("keys/recipient-ref.key", std::string(64, 'r') + "\n");
+  stack->dir->Write("keys/sealing.key", std::string(64, 's') + "\n");
   yaml += "offices:\n" + offices(*stack->sandbox, *stack->dir) +
           (store_yaml.empty() ? "store:\n  sqlite_path: state.db\n" : store_yaml) +
           "keys:\n  audit: {id: test-audit-1, secret: {file: keys/audit.key}}\n"
           "  recipient_ref: {id: test-ref-1, secret: {file: keys/recipient-ref.key}}\n"
+          "  sealing: {id: test-seal-1, secret: {file: keys/sealing.key}}\n"
           "log:\n  level: " +
           log_level + "\n";
   stack->config = stack->dir->Write("engine.yaml", yaml);

@@ -177,7 +177,9 @@ typedef struct kaigo_host_api {
 
   /* Durable store, namespaced to (plugin, office). Keys are UTF-8, at most 512 bytes. store_get
    * returns KAIGO_CODE_NOT_FOUND for a missing key. store_list calls `each` for every key with
-   * the prefix, in key order. */
+   * the prefix, in key order. The host seals every value at rest (AES-256-GCM); keys are stored
+   * in clear, so a key never holds a personal value (use a random id, a digest or a keyed
+   * reference). A value the host cannot open reads as KAIGO_CODE_DATA_LOSS. */
   int32_t (*store_get)(kaigo_host* host, kaigo_str key, kaigo_sink value);
   int32_t (*store_put)(kaigo_host* host, kaigo_str key, kaigo_bytes value);
   int32_t (*store_delete)(kaigo_host* host, kaigo_str key);
