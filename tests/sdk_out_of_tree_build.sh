@@ -11,4 +11,6 @@ cmake -S "$source_dir/sdk/examples/template_plugin" -B "$out/build" -G Ninja \
 cmake --build "$out/build" 2>&1 | tail -n 3
 (cd "$out/build" && ctest --output-on-failure | tail -n 3)
 cp "$out/build/visit_notes.so" "$out/visit_notes.so"
-"$out/prefix/bin/kaigo-plugin-check" "$out/visit_notes.so" | tail -n 1
+# A scratch prefix is not on the loader's path (a package installs libkaigo_proto where it is).
+LD_LIBRARY_PATH="$out/prefix/lib" "$out/prefix/bin/kaigo-plugin-check" "$out/visit_notes.so" |
+  tail -n 1

@@ -2,8 +2,11 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::plugins::card {
+
+namespace sdk = kaigo::sdk;
 
 namespace {
 
@@ -15,7 +18,8 @@ std::string Hex(uint16_t sw) { return absl::StrFormat("%04X", sw); }
 
 absl::Status CheckFourDigitPin(const std::string& pin) {
   if (pin.size() != 4 || pin.find_first_not_of("0123456789") != std::string::npos) {
-    return absl::InvalidArgumentError("pin: must be 4 half-width digits");
+    return sdk::InvalidField("pin", "PIN_FORMAT", "must be 4 half-width digits",
+                             "暗証番号は半角数字4桁で入力してください");
   }
   return absl::OkStatus();
 }
@@ -49,13 +53,22 @@ absl::Status MyNumberOperations::VerifyPin(uint16_t pin_ef, const std::string& p
   if (!r.ok()) return r.status();
   if (r->sw == 0x9000) return absl::OkStatus();
   if (r->sw == 0x63C0 || r->sw == 0x6983 || r->sw == 0x6984) {
-    return absl::PermissionDeniedError(
+    absl::Status blocked = absl::PermissionDeniedError(
         "pin: the PIN is blocked after too many wrong tries (tries_left=0); the holder must have "
         "it reset at the municipal office");
+    blocked = sdk::WithErrorInfo(std::move(blocked), "PIN_BLOCKED", {{"tries_left", "0"}});
+    return sdk::WithStaffMessage(
+        std::move(blocked),
+        "暗証番号がロックされています。本人が市区町村の窓口で初期化の手続きをしてください");
   }
   if ((r->sw & 0xFFF0) == 0x63C0) {
-    return absl::UnauthenticatedError(
-        absl::StrCat("pin: wrong PIN (tries_left=", r->sw & 0xF, ")"));
+    int tries_left = r->sw & 0xF;
+    absl::Status wrong =
+        absl::UnauthenticatedError(absl::StrCat("pin: wrong PIN (tries_left=", tries_left, ")"));
+    wrong = sdk::WithErrorInfo(std::move(wrong), "WRONG_PIN",
+                               {{"tries_left", std::to_string(tries_left)}});
+    return sdk::WithStaffMessage(std::move(wrong),
+                                 absl::StrCat("暗証番号が違います（残り", tries_left, "回）"));
   }
   return absl::FailedPreconditionError("card: PIN check refused (" + Hex(r->sw) + ")");
 }
@@ -124,7 +137,7 @@ absl::StatusOr<Authentication> MyNumberOperations::Authenticate(const std::strin
                                                                 std::string_view challenge) {
   if (auto s = CheckFourDigitPin(pin); !s.ok()) return s;
   if (challenge.empty() || challenge.size() > 1024) {
-    return absl::InvalidArgumentError("challenge: 1 to 1024 bytes");
+    return sdk::InvalidField("challenge", "CHALLENGE_SIZE", "1 to 1024 bytes");
   }
   if (auto s = Expect9000(SelectApplication(kJpkiAid), "JPKI application"); !s.ok()) return s;
   if (auto s = VerifyPin(kAuthPinEf, pin); !s.ok()) return s;

@@ -11,6 +11,7 @@
 #include "certification_answers.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "platform_connection.h"
 #include "platform_encoding.h"
 #include "recipient_ref.h"
@@ -25,10 +26,10 @@ using Stream = sdk::ServerStream<v1::CertificationProgress>;
 
 absl::StatusOr<std::string> RecipientQuery(const v1::RecipientKey& r) {
   if (auto s = ValidateInsurerNumber(r.insurer().value()); !s.ok()) {
-    return absl::InvalidArgumentError("recipient.insurer.value: " + std::string(s.message()));
+    return sdk::ForField(s, "recipient.insurer.value", "INSURER_NUMBER");
   }
   if (auto s = ValidateInsuredNumber(r.insured().value()); !s.ok()) {
-    return absl::InvalidArgumentError("recipient.insured.value: " + std::string(s.message()));
+    return sdk::ForField(s, "recipient.insured.value", "INSURED_NUMBER");
   }
   return "?insurer_number=" + r.insurer().value() + "&insured_number=" + r.insured().value();
 }
@@ -150,7 +151,9 @@ class Certification : public sdk::Instance {
     bool id_ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
       return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
     });
-    if (!id_ok) return absl::InvalidArgumentError("document_id: letters, digits and -, 1 to 64");
+    if (!id_ok) {
+      return sdk::InvalidField("document_id", "DOCUMENT_ID", "letters, digits and -, 1 to 64");
+    }
     // The document must be one of this recipient's, so the audit record names the right person.
     platform::CallClient client = Platform(call);
     auto documents = Documents(client, req.recipient());

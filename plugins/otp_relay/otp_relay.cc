@@ -8,6 +8,7 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "kaigo/sdk/error_details.h"
 #include "random_id.h"
 
 namespace kaigo::plugins::otp_relay {
@@ -90,12 +91,13 @@ OtpRelay::~OtpRelay() { Ticker::Get().Remove(this); }
 void OtpRelay::RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCall call) {
   if (request.purpose() == kaigo::v1::OTP_PURPOSE_UNSPECIFIED ||
       !kaigo::v1::OtpPurpose_IsValid(request.purpose())) {
-    call->Finish(absl::InvalidArgumentError("purpose: must be one of the OtpPurpose values"));
+    call->Finish(
+        sdk::InvalidField("purpose", "OTP_PURPOSE", "must be one of the OtpPurpose values"));
     return;
   }
   if (request.timeout_seconds() < 0 || request.timeout_seconds() > kMaxTimeoutSeconds) {
-    call->Finish(absl::InvalidArgumentError(
-        absl::StrCat("timeout_seconds: must be 0 (default) to ", kMaxTimeoutSeconds)));
+    call->Finish(sdk::InvalidField("timeout_seconds", "TIMEOUT_RANGE",
+                                   absl::StrCat("must be 0 (default) to ", kMaxTimeoutSeconds)));
     return;
   }
   int timeout =
@@ -167,10 +169,11 @@ absl::StatusOr<kaigo::v1::ProvideOtpResponse> OtpRelay::ProvideOtp(
     return absl::ascii_isdigit(static_cast<unsigned char>(c));
   });
   if (!digits || code.size() < 4 || code.size() > 8) {
-    return absl::InvalidArgumentError("code: must be 4 to 8 half-width digits");
+    return sdk::InvalidField("code", "OTP_FORMAT", "must be 4 to 8 half-width digits",
+                             "ワンタイムパスワードは半角数字4〜8桁です");
   }
   if (request.request_id().empty()) {
-    return absl::InvalidArgumentError("request_id: must be set");
+    return sdk::InvalidField("request_id", "REQUIRED", "must be set");
   }
   auto stored = host().StoreGet(kPendingPrefix + request.request_id());
   if (!stored.ok()) {

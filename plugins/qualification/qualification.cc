@@ -10,6 +10,7 @@
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform.pb.h"
 #include "kaigo/sdk/clock.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/qualification.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -32,7 +33,7 @@ absl::StatusOr<std::string> AsOf(bool given, const v1::Date& d, absl::CivilDay t
   if (!given) return IsoDate(today);
   absl::CivilDay day(d.year(), d.month(), d.day());
   if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
-    return absl::InvalidArgumentError("as_of: not a calendar date");
+    return sdk::InvalidField("as_of", "CALENDAR_DATE", "not a calendar date");
   }
   return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
 }
@@ -58,10 +59,10 @@ class Qualification : public sdk::Instance {
   absl::StatusOr<v1::QualificationResult> Lookup(const v1::LookupByInsuredNumberRequest& req,
                                                  const sdk::CallBase& call) {
     if (auto s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
-      return absl::InvalidArgumentError("insurer.value: " + std::string(s.message()));
+      return sdk::ForField(s, "insurer.value", "INSURER_NUMBER");
     }
     if (auto s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
-      return absl::InvalidArgumentError("insured.value: " + std::string(s.message()));
+      return sdk::ForField(s, "insured.value", "INSURED_NUMBER");
     }
     auto reference = AsOf(req.has_as_of(), req.as_of(), host().Today());
     if (!reference.ok()) return reference.status();

@@ -63,6 +63,11 @@ absl::Status InvalidField(std::string field, std::string reason, std::string des
   return InvalidFields(std::move(one));
 }
 
+absl::Status ForField(const absl::Status& cause, std::string field, std::string reason) {
+  if (cause.code() != absl::StatusCode::kInvalidArgument) return cause;
+  return InvalidField(std::move(field), std::move(reason), std::string(cause.message()));
+}
+
 absl::Status WithErrorInfo(absl::Status status, std::string_view reason,
                            const std::map<std::string, std::string>& metadata) {
   google::rpc::ErrorInfo info;

@@ -50,6 +50,11 @@ absl::Status InvalidFields(std::vector<FieldViolation> violations);
 absl::Status InvalidField(std::string field, std::string reason, std::string description,
                           std::string staff_message = {});
 
+// `cause` (INVALID_ARGUMENT from a check of one value, e.g. ValidateInsurerNumber) as a violation
+// of the request field `field`: "field: <cause's message>", with a BadRequest naming the field and
+// `reason`. Any other status passes unchanged.
+absl::Status ForField(const absl::Status& cause, std::string field, std::string reason);
+
 // `status` with one more detail. An OK status stays OK and carries nothing.
 absl::Status WithErrorInfo(absl::Status status, std::string_view reason,
                            const std::map<std::string, std::string>& metadata = {});
