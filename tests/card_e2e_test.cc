@@ -8,6 +8,8 @@
 #include <regex>
 #include <thread>
 
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "kaigo/v1/card_reader.grpc.pb.h"
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
@@ -156,6 +158,28 @@ TEST_F(CardE2eTest, CardInfoWithTheCorrectPin) {
   Eject(&card, 0);
 }
 
+// The ErrorInfo a program reads instead of the message: its reason and tries left; and a message
+// for office staff in Japanese.
+void ExpectReason(const grpc::Status& status, const std::string& reason,
+                  const std::string& tries_left) {
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(status.error_details()));
+  bool found_info = false, found_staff = false;
+  for (const auto& any : details.details()) {
+    google::rpc::ErrorInfo info;
+    google::rpc::LocalizedMessage staff;
+    if (any.Is<google::rpc::ErrorInfo>() && any.UnpackTo(&info)) {
+      found_info = true;
+      EXPECT_EQ(info.reason(), reason);
+      EXPECT_EQ(info.metadata().at("tries_left"), tries_left);
+    } else if (any.Is<google::rpc::LocalizedMessage>() && any.UnpackTo(&staff)) {
+      found_staff = true;
+      EXPECT_EQ(staff.locale(), "ja-JP");
+    }
+  }
+  EXPECT_TRUE(found_info && found_staff) << details.DebugString();
+}
+
 TEST_F(CardE2eTest, WrongPinsCountDownThenTheCardBlocks) {
   pid_t card = Insert(0, kCard1);
   ASSERT_TRUE(AwaitCard(0, true));
@@ -163,10 +187,12 @@ TEST_F(CardE2eTest, WrongPinsCountDownThenTheCardBlocks) {
   grpc::Status first = Info(0, kPins[1], &info);
   EXPECT_EQ(first.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(first.error_message(), "pin: wrong PIN (tries_left=2)");
+  ExpectReason(first, "WRONG_PIN", "2");
   EXPECT_EQ(Info(0, kPins[1], &info).error_message(), "pin: wrong PIN (tries_left=1)");
   grpc::Status third = Info(0, kPins[1], &info);
   EXPECT_EQ(third.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(third.error_message().find("blocked"), std::string::npos);
+  ExpectReason(third, "PIN_BLOCKED", "0");
   EXPECT_EQ(Info(0, kPins[0], &info).error_code(), grpc::StatusCode::PERMISSION_DENIED)
       << "the right PIN does not unblock";
   Eject(&card, 0);
@@ -259,11 +285,12 @@ TEST_F(CardE2eTest, QualificationByCardEndToEnd) {
   EXPECT_EQ(result.recipient().insurer().value(), "131011");
   EXPECT_EQ(result.recipient().insured().value(), "0000100004");
   EXPECT_EQ(result.care_level(), v1::CARE_LEVEL_CARE_1);
-  // A wrong PIN comes back as the card reader concern said it.
+  // A wrong PIN comes back as the card reader concern said it, details and all.
   req.set_pin(kPins[2]);
   s = qualification_->LookupByCard(Context(kSakura, absl::Seconds(20)).get(), req, &result);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(s.error_message(), "pin: wrong PIN (tries_left=2)");
+  ExpectReason(s, "WRONG_PIN", "2");
   Eject(&card, 0);
 }
 
