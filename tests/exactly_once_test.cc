@@ -66,11 +66,7 @@ class ExactlyOnceTest : public ::testing::Test {
           dir.Write("subsidy-rules.yaml",
                     RulesWithRound("TEST", TestToday() - 60, TestToday() + 60));
           auto bindings = [](const char* type) {
-            return std::vector<PlatformBinding>{
-                {"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}},
-                {"kaigo.v1.CarePlanExchangeService",
-                 "careplan_exchange",
-                 {absl::StrCat("service_type: \"", type, "\"")}}};
+            return std::vector<PlatformBinding>{SubsidyBinding(), CarePlanBinding(type)};
           };
           return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
                                     bindings("43")) +

@@ -45,8 +45,8 @@ IdempotencyKey IdempotencyKey::Derived(std::string_view office, std::string_view
 IdempotencyKey IdempotencyKey::Fresh() {
   unsigned char bytes[16];
   RAND_bytes(bytes, sizeof bytes);
-  return IdempotencyKey("f-" + absl::BytesToHexString(
-                                   std::string_view(reinterpret_cast<char*>(bytes), sizeof bytes)));
+  return IdempotencyKey("f-" + absl::BytesToHexString(absl::string_view(
+                                   reinterpret_cast<char*>(bytes), sizeof bytes)));
 }
 
 std::string IdempotencyKey::Header() const { return "Idempotency-Key: " + value_; }
