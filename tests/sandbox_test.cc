@@ -467,8 +467,6 @@ TEST_F(SandboxTest, EveryPostIsPerformedOncePerIdempotencyKey) {
   // Another request under the same key: refused, nothing performed.
   auto other = send("idem-key-1", "20261201100001");
   EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
-  EXPECT_NE(other.status().message().find("IDEMPOTENCY_KEY_REUSED"), std::string::npos)
-      << other.status();
   EXPECT_NE(other.status().message().find("was first used for another request"), std::string::npos)
       << other.status();
   EXPECT_EQ(sends(), before + 1);

@@ -15,7 +15,7 @@ TEST(IdempotencyKeyTest, AClientReferenceIsTheKeyAsItIs) {
 }
 
 TEST(IdempotencyKeyTest, AReferenceAHeaderCannotCarryIsHashedStably) {
-  for (const std::string reference :
+  for (const std::string& reference :
        {std::string("ケアプラン-1"), std::string("with space"), std::string("quote\"d"),
         std::string(129, 'a'), std::string()}) {
     IdempotencyKey key = IdempotencyKey::FromClientReference(reference);
