@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -429,7 +430,8 @@ TEST_F(SandboxTest, ACarePlanRequestIsFiledOnTheRecipientsBehalf) {
 // The idempotency layer: every POST needs an Idempotency-Key; a repeat of a request under its
 // key gets the kept answer and performs nothing, another request under the same key is refused
 // (422), a refused request is not kept (its key may carry a corrected one), a lost answer is
-// found again by the client's own retry, and the keys outlive a restart.
+// found again by the client's own retry, a key in flight is refused (409), and the keys outlive
+// a restart.
 TEST_F(SandboxTest, EveryPostIsPerformedOncePerIdempotencyKey) {
   // Without a key (curl, with the office's certificate): 400 naming the header.
   const std::string office_pem = sandbox_->dir() + "/office-" + kAoba;
@@ -488,6 +490,36 @@ TEST_F(SandboxTest, EveryPostIsPerformedOncePerIdempotencyKey) {
   EXPECT_TRUE(json::parse(lost->body).contains("send_id")) << lost->body;
   EXPECT_EQ(sends(), before + 3) << "performed once although sent twice";
 
+  // A key whose first request is still being performed: 409, which the client retries (here
+  // it may not: one attempt), then the kept answer.
+  auto impatient_options = Options(kAoba, "aoba-cm", "Aoba#2026");
+  impatient_options.max_attempts = 1;
+  auto impatient = Client(impatient_options);
+  GetJson(*impatient, "/api/v1/municipalities");  // logged in before the platform slows down
+  json slow_body = {{"client_reference", "idem-slow"},
+                    {"to_office", kHimawari},
+                    {"to_service_type", "11"},
+                    {"files",
+                     {{{"name", "UPPLAN_202612_1371000033_43_1371000025_11_20261201100005.CSV"},
+                       {"content", absl::Base64Escape("\"4.1\"\r\n")}}}}};
+  const auto slow_key = platform::IdempotencyKey::FromClientReference("idem-key-slow");
+  ASSERT_TRUE(sandbox_->Faults(R"({"latency_ms": 600})").ok());
+  absl::StatusOr<platform::Response> slow;
+  std::thread first_try(
+      [&] { slow = aoba->Post("/api/v1/careplan/sends", slow_body.dump(), slow_key); });
+  absl::SleepFor(absl::Milliseconds(200));
+  auto beside = impatient->Post("/api/v1/careplan/sends", slow_body.dump(), slow_key);
+  first_try.join();
+  ASSERT_TRUE(sandbox_->Faults("{}").ok());
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  EXPECT_EQ(beside.status().code(), absl::StatusCode::kUnavailable) << beside.status();
+  EXPECT_NE(beside.status().message().find("still being performed"), std::string::npos)
+      << beside.status();
+  auto after = impatient->Post("/api/v1/careplan/sends", slow_body.dump(), slow_key);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->body, slow->body);
+  EXPECT_EQ(sends(), before + 4);
+
   // Kept across a restart.
   sandbox_->Stop();
   ASSERT_TRUE(sandbox_->Restart().ok());
@@ -496,7 +528,7 @@ TEST_F(SandboxTest, EveryPostIsPerformedOncePerIdempotencyKey) {
   EXPECT_EQ(after_restart->body, first->body);
   EXPECT_EQ(send("idem-key-1", "20261201100004").status().code(),
             absl::StatusCode::kFailedPrecondition);
-  EXPECT_EQ(sends(), before + 3);
+  EXPECT_EQ(sends(), before + 4);
 }
 
 TEST_F(SandboxTest, LogsInOnFirstUseAndReadsSeededData) {
