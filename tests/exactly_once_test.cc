@@ -63,8 +63,7 @@ class ExactlyOnceTest : public ::testing::Test {
     auto stack = PlatformStack::Start(
         {"subsidy_filing", "careplan_exchange"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
-          dir.Write("subsidy-rules.yaml",
-                    RulesWithRound("TEST", TestToday() - 60, TestToday() + 60));
+          WriteOpenRoundRules(dir);
           auto bindings = [](const char* type) {
             return std::vector<PlatformBinding>{SubsidyBinding(), CarePlanBinding(type)};
           };
