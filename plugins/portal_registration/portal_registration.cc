@@ -159,14 +159,20 @@ class PortalRegistration : public sdk::Instance {
   // from that version once the portal has answered, so:
   //   - the engine dying between the portal's answer and the save leaves the version as it was:
   //     the caller's retry sends the same step under the same key and gets the portal's first
-  //     answer (an OTP is not "used" by its own retry; a confirmation is not made twice);
+  //     answer (an OTP is not "used" by its own retry; details are not sent twice) — this holds
+  //     for the registration's otp, user and confirm steps;
   //   - a step done again after a saved outcome (a login again after OTP_EXPIRED, another code)
-  //     starts from a newer version or another body: a new key, a new request.
+  //     starts from a newer version or another body: a new key, a new request;
+  //   - CompleteFirstLogin saves the flow (the new password, sealed afresh) before its steps, so
+  //     each of its calls starts from a new version and its login, login otp and password steps
+  //     get new keys: after a crash they are sent again as new requests, and the portal's
+  //     WRONG_STEP for a step already done carries the flow on, as before; a login sent again
+  //     mails a new OTP (the login's code is looked for after the new login's time, so a replayed
+  //     login would wait for a mail that never comes).
   // The first step (registration/eclaim) has no flow yet and the request names nothing that
   // tells a retry from a new registration: its key is Fresh (retries within the call only); a
-  // Start retried after a crash begins a new registration, which the portal lets supersede an
-  // unconfirmed one. AddUser's key is derived from the user's details: the same user again is
-  // a retry.
+  // Start retried after a crash begins a second registration on the portal (only one can be
+  // confirmed). AddUser's key is derived from the user's details: the same user again is a retry.
   static platform::IdempotencyKey FlowKey(const StoredFlow& flow, int64_t version,
                                           const std::string& path, const json& body) {
     return platform::IdempotencyKey::Derived(
