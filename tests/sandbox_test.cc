@@ -442,6 +442,31 @@ TEST_F(SandboxTest, EveryPostIsPerformedOncePerIdempotencyKey) {
   EXPECT_NE(missing.output.find("IDEMPOTENCY_KEY_REQUIRED"), std::string::npos) << missing.output;
   EXPECT_NE(missing.output.find("Idempotency-Key: required"), std::string::npos) << missing.output;
   EXPECT_NE(missing.output.find(" 400"), std::string::npos) << missing.output;
+  // The portal's pages too (no login): a repeat is the kept answer, marked, and mails once.
+  const std::string himawari_pem = sandbox_->dir() + "/office-" + kHimawari;
+  auto eclaim = [&] {
+    return RunCommand("curl -sS -i --cacert " + sandbox_->dir() + "/ca.crt --cert " + himawari_pem +
+                      ".crt --key " + himawari_pem +
+                      ".key -H 'Content-Type: application/json' -H 'Idempotency-Key: eclaim-1' -d "
+                      "'{\"kj_id\":\"KJ000000000025\",\"password\":\"Eclaim#Himawari1\","
+                      "\"security_code\":\"4321\"}' " +
+                      sandbox_->base_url() + "/portal/v1/registration/eclaim 2>&1");
+  };
+  auto registration_of = [](const std::string& out) {
+    size_t at = out.find("\"registration_id\"");
+    return at == std::string::npos ? std::string() : out.substr(at, 60);
+  };
+  CommandResult registered = eclaim();
+  ASSERT_NE(registration_of(registered.output), "") << registered.output;
+  EXPECT_EQ(registered.output.find("Idempotent-Replayed"), std::string::npos) << registered.output;
+  CommandResult repeated = eclaim();
+  EXPECT_NE(repeated.output.find("Idempotent-Replayed: true"), std::string::npos)
+      << repeated.output;
+  EXPECT_EQ(registration_of(repeated.output), registration_of(registered.output));
+  EXPECT_EQ(
+      RunCommand("ls " + sandbox_->dir() + "/mail/eclaim@himawari.example/new | wc -l").output,
+      "1\n")
+      << "one OTP mail";
 
   auto aoba = Client(Options(kAoba, "aoba-cm", "Aoba#2026"));
   auto send = [&](const std::string& key, const std::string& unit) {
