@@ -6,14 +6,16 @@
 //   - the platform holds exactly one record (read from the sandbox's SQLite files), and
 //   - the engine's state agrees: the retry answers with that record's id, and so does one more
 //     retry while every platform request fails (answered from the engine's own store).
-// For a subsidy Submit, an attachment upload (made by Submit), a care-plan Send and a
-// 居宅サービス計画作成依頼届出 (without a client_reference: its key is derived from the content).
+// For a subsidy Submit, an attachment upload (made by Submit), a care-plan Send (with a
+// client_reference and without one) and a 居宅サービス計画作成依頼届出 (without a
+// client_reference: its key is derived from the content).
 // ctest label `faults`.
 #include <gtest/gtest.h>
 #include <signal.h>
 #include <sqlite3.h>
 #include <sys/wait.h>
 
+#include <algorithm>
 #include <set>
 
 #include "absl/strings/str_cat.h"
@@ -269,6 +271,46 @@ TEST_F(ExactlyOnceTest, ACarePlanSendKilledAfterThePlatformTookItSendsOnce) {
   ASSERT_TRUE(careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &again).ok());
   ASSERT_EQ(again.sends_size(), 1);
   EXPECT_EQ(again.sends(0).send_id(), on_platform[0]);
+}
+
+TEST_F(ExactlyOnceTest, ACarePlanSendWithoutAReferenceIsTheSameSendWhenRetried) {
+  // No client_reference: the reference (and the key) is derived from the destinations and files.
+  cp::testing::SampleOptions sample;
+  sample.recipients = 2;
+  sample.month = TestMonth();
+  v1::SendCarePlanRequest req;
+  *req.add_typed_files() = cp::testing::SampleFile(cp::v1::FILE_KIND_UPPLAN, sample);
+  auto* to = req.add_destinations();
+  to->set_office_number(kHimawari);
+  to->set_service_type("11");
+  auto sends = [] {
+    std::vector<std::string> ids =
+        SandboxRows(*stack_->sandbox, "careplan.db",
+                    absl::StrCat("SELECT id FROM careplan_sends WHERE from_office = '", kSakura,
+                                 "' ORDER BY id"));
+    return std::set<std::string>(ids.begin(), ids.end());
+  };
+  const std::set<std::string> before = sends();
+  KillEngineAfter("/api/v1/careplan/sends");
+  v1::SendCarePlanResponse sent;
+  EXPECT_FALSE(careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &sent).ok())
+      << sent.DebugString();
+  ExpectKilledAndRestart();
+  std::set<std::string> on_platform = sends();
+  ASSERT_EQ(on_platform.size(), before.size() + 1);
+  std::string made;
+  for (const std::string& id : on_platform) {
+    if (before.count(id) == 0) made = id;
+  }
+
+  grpc::Status retried = careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &sent);
+  ASSERT_TRUE(retried.ok()) << retried.error_message();
+  ASSERT_EQ(sent.sends_size(), 1);
+  ASSERT_TRUE(sent.sends(0).error_code().empty()) << sent.sends(0).error_message();
+  EXPECT_EQ(sent.sends(0).send_id(), made);
+  EXPECT_EQ(sends(), on_platform) << "exactly one send on the platform";
+  std::vector<std::string> evidence = SentEvidence();
+  EXPECT_EQ(std::count(evidence.begin(), evidence.end(), made), 1);
 }
 
 TEST_F(ExactlyOnceTest, ARequestNotificationKilledAfterThePlatformAcceptedItIsFiledOnce) {
