@@ -59,6 +59,19 @@ std::vector<std::string> SandboxRows(const SandboxProcess& sandbox, const std::s
   return rows;
 }
 
+// さくら's plan (第6表) of this month for `recipients` recipients, to ひまわり (11).
+v1::SendCarePlanRequest PlanToHimawari(int recipients) {
+  cp::testing::SampleOptions sample;
+  sample.recipients = recipients;
+  sample.month = TestMonth();
+  v1::SendCarePlanRequest req;
+  *req.add_typed_files() = cp::testing::SampleFile(cp::v1::FILE_KIND_UPPLAN, sample);
+  auto* to = req.add_destinations();
+  to->set_office_number(kHimawari);
+  to->set_service_type("11");
+  return req;
+}
+
 class ExactlyOnceTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -233,14 +246,7 @@ TEST_F(ExactlyOnceTest, AnAttachmentUploadKilledAfterThePortalTookItUploadsOnce)
 }
 
 TEST_F(ExactlyOnceTest, ACarePlanSendKilledAfterThePlatformTookItSendsOnce) {
-  cp::testing::SampleOptions sample;
-  sample.recipients = 1;
-  sample.month = TestMonth();
-  v1::SendCarePlanRequest req;
-  *req.add_typed_files() = cp::testing::SampleFile(cp::v1::FILE_KIND_UPPLAN, sample);
-  auto* to = req.add_destinations();
-  to->set_office_number(kHimawari);
-  to->set_service_type("11");
+  v1::SendCarePlanRequest req = PlanToHimawari(1);
   req.set_client_reference("exactly-once-plan");
   const std::string sends =
       absl::StrCat("SELECT id FROM careplan_sends WHERE from_office = '", kSakura,
@@ -275,14 +281,7 @@ TEST_F(ExactlyOnceTest, ACarePlanSendKilledAfterThePlatformTookItSendsOnce) {
 
 TEST_F(ExactlyOnceTest, ACarePlanSendWithoutAReferenceIsTheSameSendWhenRetried) {
   // No client_reference: the reference (and the key) is derived from the destinations and files.
-  cp::testing::SampleOptions sample;
-  sample.recipients = 2;
-  sample.month = TestMonth();
-  v1::SendCarePlanRequest req;
-  *req.add_typed_files() = cp::testing::SampleFile(cp::v1::FILE_KIND_UPPLAN, sample);
-  auto* to = req.add_destinations();
-  to->set_office_number(kHimawari);
-  to->set_service_type("11");
+  v1::SendCarePlanRequest req = PlanToHimawari(2);
   auto sends = [] {
     std::vector<std::string> ids =
         SandboxRows(*stack_->sandbox, "careplan.db",
