@@ -2,6 +2,7 @@
 
 #include <openssl/ssl.h>
 #include <openssl/x509.h>
+#include <signal.h>
 
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
@@ -25,6 +26,7 @@ struct HttpsServer::Response {
   std::string content_type = "application/json";
   std::string body;
   bool drop = false;
+  bool replayed = false;  // a kept answer to an earlier request under the same Idempotency-Key
 };
 
 namespace {
@@ -84,6 +86,33 @@ bool PortalWithSession(const std::string& path) {
          path.rfind("/portal/v1/careplan-requests/", 0) == 0;
 }
 
+// Requests that change something need an Idempotency-Key: every mutating method, but for login
+// and token refresh (they make no record, and a replay would hand out a kept token) and the
+// sandbox's own control endpoints.
+bool NeedsIdempotencyKey(const std::string& method, const std::string& path) {
+  if (method != "POST" && method != "PUT" && method != "PATCH" && method != "DELETE") return false;
+  return path != "/api/v1/login" && path != "/api/v1/token/refresh" &&
+         path.rfind("/sandbox/", 0) != 0;
+}
+
+// An Idempotency-Key as the draft's sf-string carries it: 1 to 255 visible ASCII characters.
+bool WellFormedKey(const std::string& key) {
+  if (key.empty() || key.size() > 255) return false;
+  for (char c : key) {
+    if (c < 0x21 || c > 0x7e) return false;
+  }
+  return true;
+}
+
+// Whether an answer made something (and so is kept for the key): 2xx without {"error": …}.
+bool Performed(const HttpsServer::Response& r) {
+  int status = static_cast<int>(r.status);
+  if (r.drop || status < 200 || status >= 300) return false;
+  if (r.content_type != "application/json") return true;
+  json body = json::parse(r.body, nullptr, false);
+  return !(body.is_object() && body.contains("error"));
+}
+
 std::string PeerOffice(SSL* ssl) {
   X509* cert = SSL_get1_peer_certificate(ssl);
   if (cert == nullptr) return "";
@@ -96,13 +125,15 @@ std::string PeerOffice(SSL* ssl) {
 }  // namespace
 
 HttpsServer::HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDesk* careplan,
-                         CardVerifier* cards, PortalModel* portal, const std::string& dir,
-                         std::string control_token, Clock* clock, bool clock_control)
+                         CardVerifier* cards, PortalModel* portal, IdempotencyLedger* ledger,
+                         const std::string& dir, std::string control_token, Clock* clock,
+                         bool clock_control)
     : model_(model),
       subsidy_(subsidy),
       careplan_(careplan),
       cards_(cards),
       portal_(portal),
+      ledger_(ledger),
       dir_(dir),
       control_token_(std::move(control_token)),
       clock_(clock),
@@ -217,10 +248,11 @@ void HttpsServer::Serve(tcp::socket socket) {
     http::request<http::string_body> request = parser.release();
     Response response;
     try {  // no input may take the server down: an escaped exception is a 500
-      response = Handle(std::string(request.method_string()), std::string(request.target()),
-                        request.body(), std::string(request[http::field::authorization]),
-                        std::string(request["X-Sandbox-Control"]),
-                        std::string(request["X-Portal-Session"]), office);
+      response = Idempotent(std::string(request.method_string()), std::string(request.target()),
+                            request.body(), std::string(request[http::field::authorization]),
+                            std::string(request["X-Sandbox-Control"]),
+                            std::string(request["X-Portal-Session"]), office,
+                            std::string(request["Idempotency-Key"]));
     } catch (const std::exception& e) {
       response = SystemError(http::status::internal_server_error, "INTERNAL", e.what());
     }
@@ -228,6 +260,7 @@ void HttpsServer::Serve(tcp::socket socket) {
     http::response<http::string_body> out{response.status, request.version()};
     out.set(http::field::server, "kaigo-sandbox");
     out.set(http::field::content_type, response.content_type);
+    if (response.replayed) out.set("Idempotent-Replayed", "true");
     out.keep_alive(request.keep_alive());
     out.body() = std::move(response.body);
     out.prepare_payload();
@@ -235,6 +268,68 @@ void HttpsServer::Serve(tcp::socket socket) {
     if (ec || !request.keep_alive()) break;
   }
   stream.shutdown(ec);
+}
+
+bool HttpsServer::KillAfter(const std::string& path) {
+  std::lock_guard<std::mutex> lock(faults_mu_);
+  if (faults_.kill_after_path.empty() || faults_.kill_after_path != path) return false;
+  if (faults_.kill_pid > 1) kill(faults_.kill_pid, SIGKILL);
+  faults_.kill_pid = 0;
+  faults_.kill_after_path.clear();
+  return true;
+}
+
+HttpsServer::Response HttpsServer::Idempotent(const std::string& method, const std::string& target,
+                                              const std::string& body,
+                                              const std::string& authorization,
+                                              const std::string& control,
+                                              const std::string& portal_session,
+                                              const std::string& office, const std::string& key) {
+  std::string path = target.substr(0, target.find('?'));
+  if (!NeedsIdempotencyKey(method, path)) {
+    return Handle(method, target, body, authorization, control, portal_session, office);
+  }
+  if (key.empty()) {
+    return SystemError(http::status::bad_request, "IDEMPOTENCY_KEY_REQUIRED",
+                       "Idempotency-Key: required on every " + method +
+                           " (the same key on every retry of the same request)");
+  }
+  if (!WellFormedKey(key)) {
+    return SystemError(http::status::bad_request, "IDEMPOTENCY_KEY_INVALID",
+                       "Idempotency-Key: 1 to 255 visible ASCII characters");
+  }
+  std::string fingerprint = IdempotencyLedger::Fingerprint(method, target, body);
+  IdempotencyLedger::Entry entry = ledger_->Begin(office, key, fingerprint);
+  switch (entry.verdict) {
+    case IdempotencyLedger::Verdict::kReplay: {
+      Response replay{static_cast<http::status>(entry.answer.status), entry.answer.content_type,
+                      std::move(entry.answer.body), false, true};
+      return replay;
+    }
+    case IdempotencyLedger::Verdict::kMismatch:
+      return SystemError(http::status::unprocessable_entity, "IDEMPOTENCY_KEY_REUSED",
+                         "Idempotency-Key: '" + key + "' was first used for another request (" +
+                             entry.first_request +
+                             " with other content); a new request needs a new key");
+    case IdempotencyLedger::Verdict::kInFlight:
+      return SystemError(
+          http::status::conflict, "IDEMPOTENCY_KEY_IN_USE",
+          "Idempotency-Key: '" + key + "' is on a request still being performed; retry shortly");
+    case IdempotencyLedger::Verdict::kPerform:
+      break;
+  }
+  Response response;
+  try {
+    response = Handle(method, target, body, authorization, control, portal_session, office);
+  } catch (...) {
+    ledger_->Finish(office, key, fingerprint, method + " " + path, false, {});
+    throw;
+  }
+  bool keep = Performed(response);
+  ledger_->Finish(office, key, fingerprint, method + " " + path, keep,
+                  {static_cast<int>(response.status), response.content_type, response.body});
+  if (keep && KillAfter(path)) return Response{http::status::ok, "", "", true};
+  return response;
 }
 
 HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::string& target,
@@ -265,6 +360,21 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
     faults_.latency_ms = f.value("latency_ms", 0);
     faults_.fail_503 = f.value("fail_503", 0);
     faults_.drop = f.value("drop", 0);
+    faults_.kill_after_path.clear();
+    faults_.kill_pid = 0;
+    if (f.contains("kill_after") && f["kill_after"].is_object()) {
+      if (!clock_control_) {
+        return SystemError(http::status::forbidden, "FORBIDDEN",
+                           "kill_after: only on a loopback sandbox");
+      }
+      const json& kill = f["kill_after"];
+      faults_.kill_after_path = kill.value("path", "");
+      faults_.kill_pid = kill.value("pid", 0);
+      if (faults_.kill_after_path.empty() || faults_.kill_pid < 0 || faults_.kill_pid == 1) {
+        return SystemError(http::status::bad_request, "BAD_REQUEST",
+                           "kill_after: {\"path\": \"/…\"[, \"pid\": N]} required");
+      }
+    }
     if (f.value("expire_access_tokens", false)) model_->ExpireAccessTokens();
     if (f.value("expire_otps", false)) portal_->ExpireOtps();
     if (f.contains("advance_certification") && f["advance_certification"].is_object()) {

@@ -6,6 +6,14 @@
 // moves the sandbox's clock: {"offset_seconds": N} or {"japan_time": "2028-03-31T10:00:00"}.
 // Client certificates are checked at that clock.
 //
+// Every mutating request but login and token refresh needs an `Idempotency-Key` header (400
+// without one); the ledger (idempotency_ledger.h) performs it once per office and key and replays
+// its answer to a repeat, marked `Idempotent-Replayed: true`. For the kill tests, the fault
+// switch's `kill_after` ({"path", "pid"}, loopback only) sends SIGKILL to that process once the
+// next request to that path has been performed and its answer kept, and closes the connection
+// unanswered: the caller dies between the platform's answer and its own save. Without "pid" only
+// the answer is lost (as after a timeout), and the caller's retry meets the kept answer.
+//
 // One thread per connection (a test and demo server, not a production one). Thread-safe.
 #ifndef KAIGO_SANDBOX_HTTPS_SERVER_H_
 #define KAIGO_SANDBOX_HTTPS_SERVER_H_
@@ -23,6 +31,7 @@
 #include "kaigo/sdk/clock.h"
 #include "sandbox/card_verifier.h"
 #include "sandbox/careplan_desk.h"
+#include "sandbox/idempotency_ledger.h"
 #include "sandbox/platform_model.h"
 #include "sandbox/portal_model.h"
 #include "sandbox/subsidy_desk.h"
@@ -30,9 +39,11 @@
 namespace kaigo::sandbox {
 
 struct Faults {
-  int latency_ms = 0;  // added before every answer
-  int fail_503 = 0;    // this many next requests get 503
-  int drop = 0;        // this many next requests get their connection closed unanswered
+  int latency_ms = 0;           // added before every answer
+  int fail_503 = 0;             // this many next requests get 503
+  int drop = 0;                 // this many next requests get their connection closed unanswered
+  std::string kill_after_path;  // the next kept answer to this path is lost (and kill_pid dies)
+  int kill_pid = 0;
 };
 
 class HttpsServer {
@@ -40,8 +51,8 @@ class HttpsServer {
   // `dir` holds server.crt, server.key and ca.crt (see certificates.h). `clock` is the one the
   // models read; `clock_control` lets POST /sandbox/clock move it (only for a loopback server).
   HttpsServer(PlatformModel* model, SubsidyDesk* subsidy, CareplanDesk* careplan,
-              CardVerifier* cards, PortalModel* portal, const std::string& dir,
-              std::string control_token, Clock* clock, bool clock_control);
+              CardVerifier* cards, PortalModel* portal, IdempotencyLedger* ledger,
+              const std::string& dir, std::string control_token, Clock* clock, bool clock_control);
   ~HttpsServer();
 
   // Binds and starts accepting; returns the port.
@@ -54,6 +65,13 @@ class HttpsServer {
  private:
   void Accept();
   void Serve(boost::asio::ip::tcp::socket socket);
+  // Handle behind the idempotency ledger: `key` is the request's Idempotency-Key header.
+  Response Idempotent(const std::string& method, const std::string& target, const std::string& body,
+                      const std::string& authorization, const std::string& control,
+                      const std::string& portal_session, const std::string& office,
+                      const std::string& key);
+  // The kill_after fault, if it is armed for `path`: kills its process once; true if it did.
+  bool KillAfter(const std::string& path);
   Response Handle(const std::string& method, const std::string& target, const std::string& body,
                   const std::string& authorization, const std::string& control,
                   const std::string& portal_session, const std::string& office);
@@ -75,6 +93,7 @@ class HttpsServer {
   CareplanDesk* careplan_;
   CardVerifier* cards_;
   PortalModel* portal_;
+  IdempotencyLedger* ledger_;
   std::string dir_;
   std::string control_token_;
   Clock* clock_;

@@ -12,9 +12,9 @@
 //
 // make-certs writes the test PKI (see certificates.h); by default for the seeded offices and with
 // the PKCS#12 password "sandbox". serve keeps its state in DIR/sandbox.db, DIR/subsidy.db,
-// DIR/careplan.db and DIR/portal.db (seeded when new), writes a fresh control token for the fault
-// switch to DIR/control.token, and the ready file {"port":…,"pid":…} once it listens. It runs until
-// SIGTERM or SIGINT.
+// DIR/careplan.db, DIR/portal.db and DIR/idempotency.db (seeded when new), writes a fresh control
+// token for the fault switch to DIR/control.token, and the ready file {"port":…,"pid":…} once it
+// listens. It runs until SIGTERM or SIGINT.
 #include <openssl/rand.h>
 #include <signal.h>
 #include <unistd.h>
@@ -154,8 +154,13 @@ int Serve(const std::vector<std::string>& args) {
     std::cerr << portal.status().message() << "\n";
     return 1;
   }
+  auto ledger = kaigo::sandbox::IdempotencyLedger::Open(dir + "/idempotency.db", now);
+  if (!ledger.ok()) {
+    std::cerr << ledger.status().message() << "\n";
+    return 1;
+  }
   kaigo::sandbox::HttpsServer server(model->get(), subsidy->get(), careplan->get(), &cards,
-                                     portal->get(), dir, control, &clock, loopback);
+                                     portal->get(), ledger->get(), dir, control, &clock, loopback);
   auto bound = server.Start(listen.substr(0, colon), port);
   if (!bound.ok()) {
     std::cerr << bound.status().message() << "\n";

@@ -60,10 +60,8 @@ class DateRulesTest : public ::testing::Test {
           auto bindings = [](const char* service_type) {
             return std::vector<PlatformBinding>{
                 {"kaigo.v1.QualificationService", "qualification", {"cache_ttl_seconds: 0"}},
-                {"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}},
-                {"kaigo.v1.CarePlanExchangeService",
-                 "careplan_exchange",
-                 {absl::StrCat("service_type: \"", service_type, "\"")}}};
+                SubsidyBinding(),
+                CarePlanBinding(service_type)};
           };
           return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
                                     bindings("43")) +

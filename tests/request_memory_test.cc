@@ -78,11 +78,8 @@ class RequestMemoryTest : public ::testing::Test {
     auto stack = PlatformStack::Start(
         {"careplan_exchange", "subsidy_filing"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
-          dir.Write("subsidy-rules.yaml",
-                    RulesWithRound("TEST", TestToday() - 60, TestToday() + 60));
-          std::vector<PlatformBinding> bindings = {
-              {"kaigo.v1.CarePlanExchangeService", "careplan_exchange", {"service_type: \"43\""}},
-              {"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}}};
+          WriteOpenRoundRules(dir);
+          std::vector<PlatformBinding> bindings = {CarePlanBinding("43"), SubsidyBinding()};
           return PlatformOfficeYaml(sandbox, dir, kSakura, "sakura-cm", "Sakura#2026", bindings);
         });
     ASSERT_TRUE(stack.ok()) << stack.status();

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -68,9 +69,13 @@ class SandboxTest : public ::testing::Test {
     return r.ok() ? json::parse(r->body, nullptr, false) : json();
   }
 
+  // A key of the request's content: the same request again is a retry.
+  static platform::IdempotencyKey ContentKey(const std::string& path, const std::string& body) {
+    return platform::IdempotencyKey::Derived("sandbox_test", path, {body});
+  }
   // The answer's JSON of an authenticated POST.
   static json PostJson(PlatformClient& client, const std::string& path, const json& body) {
-    auto r = client.Post(path, body.dump());
+    auto r = client.Post(path, body.dump(), ContentKey(path, body.dump()));
     EXPECT_TRUE(r.ok()) << r.status();
     return r.ok() ? json::parse(r->body, nullptr, false) : json();
   }
@@ -136,8 +141,8 @@ TEST_F(SandboxTest, ASubsidyDeskKeepsItsRules) {
   namespace subsidy = plugins::subsidy;
   auto himawari = Client(Options(kHimawari, "himawari-staff", "Himawari#2026"));
   auto upload = [&](const std::string& kind, const std::string& content) {
-    auto r = himawari->Post("/portal/v1/subsidy/attachments?kind=" + kind + "&file_name=f", content,
-                            "application/octet-stream");
+    std::string path = "/portal/v1/subsidy/attachments?kind=" + kind + "&file_name=f";
+    auto r = himawari->Post(path, content, ContentKey(path, content), "application/octet-stream");
     EXPECT_TRUE(r.ok()) << r.status();
     return subsidy::ParseUploaded(r.ok() ? r->body : "");
   };
@@ -155,7 +160,8 @@ TEST_F(SandboxTest, ASubsidyDeskKeepsItsRules) {
                {"attachments", attachments}, {"grant_requested", 42000}};
   auto file = [&](const std::string& reference) {
     form["client_reference"] = reference;
-    auto r = himawari->Post("/portal/v1/subsidy/applications", form.dump());
+    auto r = himawari->Post("/portal/v1/subsidy/applications", form.dump(),
+                            ContentKey("/portal/v1/subsidy/applications", form.dump()));
     EXPECT_TRUE(r.ok()) << r.status();
     return subsidy::ParseFiled(r.ok() ? r->body : "");
   };
@@ -419,6 +425,135 @@ TEST_F(SandboxTest, ACarePlanRequestIsFiledOnTheRecipientsBehalf) {
   json stored_card = GetJson(*sakura, kRequests + "/" + card.value("notification_id", ""));
   EXPECT_EQ(stored_card["identity"],
             json({{"method", "card"}, {"card_certificate_cn", "20260400000000000001"}}));
+}
+
+// The idempotency layer: every POST needs an Idempotency-Key; a repeat of a request under its
+// key gets the kept answer and performs nothing, another request under the same key is refused
+// (422), a refused request is not kept (its key may carry a corrected one), a lost answer is
+// found again by the client's own retry, a key in flight is refused (409), and the keys outlive
+// a restart.
+TEST_F(SandboxTest, EveryPostIsPerformedOncePerIdempotencyKey) {
+  // Without a key (curl, with the office's certificate): 400 naming the header.
+  const std::string office_pem = sandbox_->dir() + "/office-" + kAoba;
+  CommandResult missing = RunCommand(
+      "curl -sS --cacert " + sandbox_->dir() + "/ca.crt --cert " + office_pem + ".crt --key " +
+      office_pem + ".key -H 'Content-Type: application/json' -d '{}' -w ' %{http_code}' " +
+      sandbox_->base_url() + "/api/v1/careplan/sends 2>&1");
+  EXPECT_NE(missing.output.find("IDEMPOTENCY_KEY_REQUIRED"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find("Idempotency-Key: required"), std::string::npos) << missing.output;
+  EXPECT_NE(missing.output.find(" 400"), std::string::npos) << missing.output;
+  // The portal's pages too (no login): a repeat is the kept answer, marked, and mails once.
+  const std::string himawari_pem = sandbox_->dir() + "/office-" + kHimawari;
+  auto eclaim = [&] {
+    return RunCommand("curl -sS -i --cacert " + sandbox_->dir() + "/ca.crt --cert " + himawari_pem +
+                      ".crt --key " + himawari_pem +
+                      ".key -H 'Content-Type: application/json' -H 'Idempotency-Key: eclaim-1' -d "
+                      "'{\"kj_id\":\"KJ000000000025\",\"password\":\"Eclaim#Himawari1\","
+                      "\"security_code\":\"4321\"}' " +
+                      sandbox_->base_url() + "/portal/v1/registration/eclaim 2>&1");
+  };
+  auto registration_of = [](const std::string& out) {
+    size_t at = out.find("\"registration_id\"");
+    return at == std::string::npos ? std::string() : out.substr(at, 60);
+  };
+  CommandResult registered = eclaim();
+  ASSERT_NE(registration_of(registered.output), "") << registered.output;
+  EXPECT_EQ(registered.output.find("Idempotent-Replayed"), std::string::npos) << registered.output;
+  CommandResult repeated = eclaim();
+  EXPECT_NE(repeated.output.find("Idempotent-Replayed: true"), std::string::npos)
+      << repeated.output;
+  EXPECT_EQ(registration_of(repeated.output), registration_of(registered.output));
+  EXPECT_EQ(
+      RunCommand("ls " + sandbox_->dir() + "/mail/eclaim@himawari.example/new | wc -l").output,
+      "1\n")
+      << "one OTP mail";
+
+  auto aoba = Client(Options(kAoba, "aoba-cm", "Aoba#2026"));
+  auto send = [&](const std::string& key, const std::string& unit) {
+    json body = {{"client_reference", "idem-" + unit},
+                 {"to_office", kHimawari},
+                 {"to_service_type", "11"},
+                 {"files",
+                  {{{"name", "UPPLAN_202612_1371000033_43_1371000025_11_" + unit + ".CSV"},
+                    {"content", absl::Base64Escape("\"4.1\"\r\n")}}}}};
+    return aoba->Post("/api/v1/careplan/sends", body.dump(),
+                      platform::IdempotencyKey::FromClientReference(key));
+  };
+  auto sends = [&] { return GetJson(*aoba, "/api/v1/careplan/sends")["sends"].size(); };
+  const size_t before = sends();
+
+  auto first = send("idem-key-1", "20261201100000");
+  ASSERT_TRUE(first.ok()) << first.status();
+  json answer = json::parse(first->body);
+  ASSERT_TRUE(answer.contains("send_id")) << answer;
+  auto repeat = send("idem-key-1", "20261201100000");
+  ASSERT_TRUE(repeat.ok()) << repeat.status();
+  EXPECT_EQ(repeat->body, first->body) << "the kept answer, byte for byte";
+  EXPECT_EQ(sends(), before + 1);
+
+  // Another request under the same key: refused, nothing performed.
+  auto other = send("idem-key-1", "20261201100001");
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
+  EXPECT_NE(other.status().message().find("was first used for another request"), std::string::npos)
+      << other.status();
+  EXPECT_EQ(sends(), before + 1);
+
+  // A refusal is not kept: the key may carry the corrected request.
+  auto refused = send("idem-key-2", "20261201099999");  // below the unit sent: UNIT_ORDER
+  ASSERT_TRUE(refused.ok()) << refused.status();
+  EXPECT_EQ(json::parse(refused->body)["error"]["code"], "UNIT_ORDER") << refused->body;
+  auto corrected = send("idem-key-2", "20261201100002");
+  ASSERT_TRUE(corrected.ok()) << corrected.status();
+  EXPECT_TRUE(json::parse(corrected->body).contains("send_id")) << corrected->body;
+  EXPECT_EQ(sends(), before + 2);
+
+  // The answer lost after the platform performed the request (the connection closed): the
+  // client's own retry carries the same key and meets the kept answer.
+  ASSERT_TRUE(sandbox_->Faults(R"({"kill_after": {"path": "/api/v1/careplan/sends"}})").ok());
+  auto lost = send("idem-key-3", "20261201100003");
+  ASSERT_TRUE(lost.ok()) << lost.status();
+  EXPECT_TRUE(json::parse(lost->body).contains("send_id")) << lost->body;
+  EXPECT_EQ(sends(), before + 3) << "performed once although sent twice";
+
+  // A key whose first request is still being performed: 409, which the client retries (here
+  // it may not: one attempt), then the kept answer.
+  auto impatient_options = Options(kAoba, "aoba-cm", "Aoba#2026");
+  impatient_options.max_attempts = 1;
+  auto impatient = Client(impatient_options);
+  GetJson(*impatient, "/api/v1/municipalities");  // logged in before the platform slows down
+  json slow_body = {{"client_reference", "idem-slow"},
+                    {"to_office", kHimawari},
+                    {"to_service_type", "11"},
+                    {"files",
+                     {{{"name", "UPPLAN_202612_1371000033_43_1371000025_11_20261201100005.CSV"},
+                       {"content", absl::Base64Escape("\"4.1\"\r\n")}}}}};
+  const auto slow_key = platform::IdempotencyKey::FromClientReference("idem-key-slow");
+  ASSERT_TRUE(sandbox_->Faults(R"({"latency_ms": 600})").ok());
+  absl::StatusOr<platform::Response> slow;
+  std::thread first_try(
+      [&] { slow = aoba->Post("/api/v1/careplan/sends", slow_body.dump(), slow_key); });
+  absl::SleepFor(absl::Milliseconds(200));
+  auto beside = impatient->Post("/api/v1/careplan/sends", slow_body.dump(), slow_key);
+  first_try.join();
+  ASSERT_TRUE(sandbox_->Faults("{}").ok());
+  ASSERT_TRUE(slow.ok()) << slow.status();
+  EXPECT_EQ(beside.status().code(), absl::StatusCode::kUnavailable) << beside.status();
+  EXPECT_NE(beside.status().message().find("still being performed"), std::string::npos)
+      << beside.status();
+  auto after = impatient->Post("/api/v1/careplan/sends", slow_body.dump(), slow_key);
+  ASSERT_TRUE(after.ok()) << after.status();
+  EXPECT_EQ(after->body, slow->body);
+  EXPECT_EQ(sends(), before + 4);
+
+  // Kept across a restart.
+  sandbox_->Stop();
+  ASSERT_TRUE(sandbox_->Restart().ok());
+  auto after_restart = send("idem-key-1", "20261201100000");
+  ASSERT_TRUE(after_restart.ok()) << after_restart.status();
+  EXPECT_EQ(after_restart->body, first->body);
+  EXPECT_EQ(send("idem-key-1", "20261201100004").status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(sends(), before + 4);
 }
 
 TEST_F(SandboxTest, LogsInOnFirstUseAndReadsSeededData) {

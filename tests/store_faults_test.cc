@@ -59,8 +59,7 @@ class StoreFaultsTest : public ::testing::Test {
     auto stack = PlatformStack::Start(
         {"subsidy_filing"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
-          dir.Write("subsidy-rules.yaml",
-                    RulesWithRound("TEST", TestToday() - 60, TestToday() + 60));
+          WriteOpenRoundRules(dir);
           return PlatformOfficeYaml(
               sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
               {{"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}}});

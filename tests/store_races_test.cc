@@ -54,8 +54,7 @@ class StoreRacesTest : public ::testing::TestWithParam<std::string> {
     auto stack = PlatformStack::Start(
         {"subsidy_filing", "careplan_exchange"},
         [](const SandboxProcess& sandbox, const TempDir& dir) {
-          dir.Write("subsidy-rules.yaml",
-                    RulesWithRound("TEST", TestToday() - 60, TestToday() + 60));
+          WriteOpenRoundRules(dir);
           return PlatformOfficeYaml(
               sandbox, dir, kSakura, "sakura-cm", "Sakura#2026",
               {{"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}},

@@ -24,7 +24,6 @@
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
 #include "platform_encoding.h"
-#include "random_id.h"
 #include "recipient_ref.h"
 
 namespace kaigo::plugins::careplan {
@@ -42,6 +41,9 @@ constexpr char kLastSequence[] = "sequence/last";
 constexpr char kSentPrefix[] = "sent/";
 constexpr char kEvidencePrefix[] = "evidence/";
 constexpr char kIndexPrefix[] = "evidence-of/";
+// 居宅サービス計画作成依頼届出 by reference: notification/<reference> the platform's receipt,
+// notification/<reference>/request the request while it is being filed.
+constexpr char kNotificationPrefix[] = "notification/";
 // Findings named in an INVALID_ARGUMENT message; the rest are counted.
 constexpr size_t kFindingsInMessage = 8;
 // Threads one Validate call may use for the files of its request.
@@ -258,7 +260,11 @@ class CarePlanExchange : public sdk::Instance {
     }
     auto files = UnitFiles(req);
     if (!files.ok()) return files.status();
-    std::string reference = req.client_reference().empty() ? RandomHex(12) : req.client_reference();
+    // The bytes do not depend on the names: written and checked once, as named for the first
+    // destination, before anything leaves.
+    auto unit = Written(*files, req.destinations(0));
+    if (!unit.ok()) return unit.status();
+    const std::string reference = SendReference(req, *unit);
     std::set<std::pair<std::string, std::string>> recipients;
     std::set<std::string> months;
     for (const auto& f : *files) {
@@ -268,10 +274,6 @@ class CarePlanExchange : public sdk::Instance {
         months.insert(f.name().service_month());
       }
     }
-    // The bytes do not depend on the names: written and checked once, as named for the first
-    // destination, before anything leaves.
-    auto unit = Written(*files, req.destinations(0));
-    if (!unit.ok()) return unit.status();
     v1::SendCarePlanResponse response;
     for (const v1::Destination& destination : req.destinations()) {
       // The caller's reference enters the key as a digest: it is the caller's to choose, and may
@@ -306,6 +308,34 @@ class CarePlanExchange : public sdk::Instance {
     cp::v1::FileName name;
     std::string content;
   };
+
+  // The send's reference, which makes each of its sends to a destination happen once (the
+  // contract of the care-plan Send's Idempotency-Key):
+  //   - the caller's client_reference, or, without one, one derived from the content: (office,
+  //     the destinations, each file's name as given and its bytes), so the caller's retry of the
+  //     same request has the same reference — and the same content sent again on purpose needs
+  //     a reference of its own;
+  //   - per destination, the platform's client_reference and Idempotency-Key are
+  //     "<reference>/<office>/<service type>"; the send's ファイル連番 is kept under
+  //     sent/<reference>/<office>/<type>/sequence before the POST leaves, so a retry after the
+  //     engine died between the platform's answer and the save sends the same names (the same
+  //     request) and gets the platform's first answer;
+  //   - a send the platform refused with UNIT_ORDER made nothing there (the platform keeps no
+  //     answer for its key), so its renumbered send goes under the same key.
+  std::string SendReference(const v1::SendCarePlanRequest& req,
+                            const std::vector<WrittenFile>& unit) const {
+    if (!req.client_reference().empty()) return req.client_reference();
+    std::vector<std::string> parts;
+    for (const v1::Destination& d : req.destinations()) {
+      parts.push_back(d.office_number() + "/" + d.service_type());
+    }
+    for (const WrittenFile& file : unit) {
+      parts.push_back(cp::FormatFileName(file.name));
+      parts.push_back(file.content);
+    }
+    std::vector<std::string_view> views(parts.begin(), parts.end());
+    return platform::IdempotencyKey::Derived(office_, "careplan/send", views).value();
+  }
 
   // The name this office gives a file it sends to `destination` with `sequence`.
   cp::v1::FileName NameFor(cp::v1::FileName name, const v1::Destination& destination,
@@ -418,12 +448,14 @@ class CarePlanExchange : public sdk::Instance {
       files.push_back({{"name", cp::FormatFileName(NameFor(file.name, destination, sequence))},
                        {"content", file.content}});
     }
-    json body = {{"client_reference", absl::StrCat(reference, "/", destination.office_number(), "/",
-                                                   destination.service_type())},
+    const std::string send_reference =
+        absl::StrCat(reference, "/", destination.office_number(), "/", destination.service_type());
+    json body = {{"client_reference", send_reference},
                  {"to_office", destination.office_number()},
                  {"to_service_type", destination.service_type()},
                  {"files", std::move(files)}};
-    auto response = client.Post("/api/v1/careplan/sends", body.dump());
+    auto response = client.Post("/api/v1/careplan/sends", body.dump(),
+                                platform::IdempotencyKey::FromClientReference(send_reference));
     if (!response.ok()) return response.status();
     return ParseSent(response->body);
   }
@@ -616,8 +648,10 @@ class CarePlanExchange : public sdk::Instance {
       return absl::FailedPreconditionError(
           "send_id: fetch the unit before acknowledging it (nothing is kept of it yet)");
     }
+    // Acknowledging is the same act however often it is done: one key per unit.
     auto answer = Platform(call).Post(
-        absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()), "/ack"), "{}");
+        absl::StrCat("/api/v1/careplan/received/", PercentEncode(req.send_id()), "/ack"), "{}",
+        platform::IdempotencyKey::Derived(office_, "careplan/ack", {req.send_id()}));
     absl::StatusOr<int64_t> at =
         answer.ok() ? ParseAcknowledged(answer->body) : absl::StatusOr<int64_t>(answer.status());
     host().Audit(&call, Method("Acknowledge"), req.send_id(), at.status().code()).IgnoreError();
@@ -677,56 +711,127 @@ class CarePlanExchange : public sdk::Instance {
     if (req.kind() == v1::CarePlanRequestNotification::KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError("kind: KIND_NEW or KIND_CHANGE");
     }
-    platform::CallClient client = Platform(call);
-    json identity;
-    if (req.has_card()) {
-      auto proof = ProveCardHolder(host(), call, client, req.card().reader(), req.card().pin());
-      if (!proof.ok()) return proof.status();
-      identity = *std::move(proof);
-      identity["method"] = "card";
-    } else if (req.has_numbers()) {
-      const v1::Date& d = req.numbers().birth_date();
-      absl::CivilDay day(d.year(), d.month(), d.day());
-      if (d.year() < 1900 || day.month() != d.month() || day.day() != d.day()) {
-        return absl::InvalidArgumentError("numbers.birth_date: not a calendar date");
-      }
-      if (req.numbers().documents_checked().empty()) {
-        return absl::InvalidArgumentError(
-            "numbers.documents_checked: name the identity documents the care manager checked");
-      }
-      identity = {{"method", "numbers"},
-                  {"birth_date", absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())},
-                  {"documents_checked",
-                   json(std::vector<std::string>(req.numbers().documents_checked().begin(),
-                                                 req.numbers().documents_checked().end()))}};
-    } else {
+    if (!req.has_card() && !req.has_numbers()) {
       return absl::InvalidArgumentError("identity: card or numbers is required");
     }
-    json body = {{"client_reference",
-                  req.client_reference().empty() ? RandomHex(12) : req.client_reference()},
-                 {"insurer_number", req.insurer().value()},
-                 {"insured_number", req.insured().value()},
-                 {"request_kind",
-                  req.kind() == v1::CarePlanRequestNotification::KIND_NEW ? "new" : "change"},
-                 {"planning_office", office_},
-                 {"care_manager_name", req.care_manager_name()},
-                 {"identity", identity}};
+    const std::string reference = NotificationReference(req);
+    const std::string kept_key = kNotificationPrefix + PercentEncode(reference);
+    // Filed before: the platform's receipt, as it answered then.
+    if (auto kept = host().StoreGet(kept_key); kept.ok()) {
+      v1::CarePlanRequestReceipt receipt;
+      if (!receipt.ParseFromString(*kept)) {
+        return absl::DataLossError("the receipt of notification " + reference + " is unreadable");
+      }
+      return receipt;
+    } else if (!absl::IsNotFound(kept.status())) {
+      return kept.status();
+    }
+    platform::CallClient client = Platform(call);
+    auto body = NotificationBody(req, reference, kept_key + "/request", client, call);
+    if (!body.ok()) return body.status();
     std::string subject = refs_.Of(req.insurer().value(), req.insured().value());
     if (absl::Status s = host().AuditBegun(&call, Method("SubmitCarePlanRequestNotification"),
                                            subject, "the notification to the platform");
         !s.ok()) {
       return s;
     }
-    auto answer = client.Post("/portal/v1/careplan-requests", body.dump());
+    auto answer = client.Post("/portal/v1/careplan-requests", body->dump(),
+                              platform::IdempotencyKey::FromClientReference(reference));
     absl::StatusOr<v1::CarePlanRequestReceipt> receipt =
         answer.ok() ? ParseReceipt(answer->body)
                     : absl::StatusOr<v1::CarePlanRequestReceipt>(answer.status());
     host()
         .Audit(&call, Method("SubmitCarePlanRequestNotification"), subject, receipt.status().code(),
-               absl::StrCat("identity by ", identity["method"].get<std::string>(),
+               absl::StrCat("identity by ", (*body)["identity"].value("method", ""),
                             receipt.ok() ? " → " + receipt->notification_id() : ""))
         .IgnoreError();
+    if (!receipt.ok()) {
+      // Refused (the platform kept nothing under the key): the next try asks for a fresh
+      // identity proof. Unanswered: the request stays, to be sent again as it is.
+      if (answer.ok()) host().StoreDelete(kept_key + "/request").IgnoreError();
+      return receipt.status();
+    }
+    auto recorded = host().StorePutIf(kept_key, receipt->SerializeAsString(), 0);
+    if (!recorded.ok() && !absl::IsAborted(recorded.status())) return recorded.status();
+    host().StoreDelete(kept_key + "/request").IgnoreError();
     return receipt;
+  }
+
+  // The notification's reference, which makes it happen once on the platform (the contract of
+  // the 届出's Idempotency-Key, which is this reference): the caller's client_reference, or,
+  // without one, one derived from what the notification says — (office, recipient, kind, care
+  // manager, the identity method and, by numbers, the birth date and documents; never the card's
+  // proof, which differs on every try). The same notification again is the same one.
+  std::string NotificationReference(const v1::CarePlanRequestNotification& req) const {
+    if (!req.client_reference().empty()) return req.client_reference();
+    std::string documents;
+    if (req.has_numbers()) {
+      const v1::Date& d = req.numbers().birth_date();
+      documents = absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
+      for (const auto& doc : req.numbers().documents_checked())
+        absl::StrAppend(&documents, "\n", doc);
+    }
+    return platform::IdempotencyKey::Derived(
+               office_, "careplan/request-notification",
+               {req.insurer().value(), req.insured().value(),
+                v1::CarePlanRequestNotification::Kind_Name(req.kind()), req.care_manager_name(),
+                req.has_card() ? "card" : "numbers", documents})
+        .value();
+  }
+
+  // The request as it leaves, kept under `request_key` before it does: a retry after the engine
+  // died between the platform's answer and the save of the receipt sends these very bytes (the
+  // card's proof included: a fresh proof would be another request under the same key, which the
+  // platform refuses), and gets the platform's first answer.
+  absl::StatusOr<json> NotificationBody(const v1::CarePlanRequestNotification& req,
+                                        const std::string& reference,
+                                        const std::string& request_key,
+                                        const platform::CallClient& client,
+                                        const sdk::CallBase& call) {
+    auto kept = host().StoreGet(request_key);
+    if (absl::IsNotFound(kept.status())) {
+      json identity;
+      if (req.has_card()) {
+        auto proof = ProveCardHolder(host(), call, client, req.card().reader(), req.card().pin());
+        if (!proof.ok()) return proof.status();
+        identity = *std::move(proof);
+        identity["method"] = "card";
+      } else {
+        const v1::Date& d = req.numbers().birth_date();
+        absl::CivilDay day(d.year(), d.month(), d.day());
+        if (d.year() < 1900 || day.month() != d.month() || day.day() != d.day()) {
+          return absl::InvalidArgumentError("numbers.birth_date: not a calendar date");
+        }
+        if (req.numbers().documents_checked().empty()) {
+          return absl::InvalidArgumentError(
+              "numbers.documents_checked: name the identity documents the care manager checked");
+        }
+        identity = {{"method", "numbers"},
+                    {"birth_date", absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())},
+                    {"documents_checked",
+                     json(std::vector<std::string>(req.numbers().documents_checked().begin(),
+                                                   req.numbers().documents_checked().end()))}};
+      }
+      json body = {{"client_reference", reference},
+                   {"insurer_number", req.insurer().value()},
+                   {"insured_number", req.insured().value()},
+                   {"request_kind",
+                    req.kind() == v1::CarePlanRequestNotification::KIND_NEW ? "new" : "change"},
+                   {"planning_office", office_},
+                   {"care_manager_name", req.care_manager_name()},
+                   {"identity", identity}};
+      auto written = host().StorePutIf(request_key, body.dump(), 0);
+      if (written.ok()) return body;
+      if (!absl::IsAborted(written.status())) return written.status();
+      kept = host().StoreGet(request_key);  // a try beside this one kept its request first
+    }
+    if (!kept.ok()) return kept.status();
+    json body = json::parse(*kept, nullptr, false);
+    if (!body.is_object() || !body.contains("identity") || !body["identity"].is_object()) {
+      return absl::DataLossError("the kept request of notification " + reference +
+                                 " is unreadable");
+    }
+    return body;
   }
 
   const std::string office_;

@@ -139,12 +139,47 @@ class PortalRegistration : public sdk::Instance {
   // The portal's registration and login pages come before any web-service user and carry no
   // login of one (only the office's certificate, and the portal session in `header`), so no
   // role's user changes what they answer: the default account's client serves them all.
-  absl::StatusOr<PortalAnswer> Portal(const sdk::CallBase& call, const std::string& method,
-                                      const std::string& path, const json& body,
-                                      const std::string& header = "") {
-    auto response = platform::CallClient(*accounts_.Default().client, call)
-                        .Unauthenticated(method, "/portal/v1/" + path,
-                                         method == "GET" ? "" : body.dump(), header);
+  absl::StatusOr<PortalAnswer> PortalGet(const sdk::CallBase& call, const std::string& path,
+                                         const std::string& header = "") {
+    return Answer(platform::CallClient(*accounts_.Default().client, call)
+                      .UnauthenticatedGet("/portal/v1/" + path, header));
+  }
+
+  // A portal step, performed once per `key` (see FlowKey).
+  absl::StatusOr<PortalAnswer> PortalPost(const sdk::CallBase& call, const std::string& path,
+                                          const json& body, const platform::IdempotencyKey& key,
+                                          const std::string& header = "") {
+    return Answer(platform::CallClient(*accounts_.Default().client, call)
+                      .UnauthenticatedPost("/portal/v1/" + path, body.dump(), key, header));
+  }
+
+  // The Idempotency-Key of a step of a stored flow (the contract of the portal steps' keys):
+  // derived from (the flow's id, the version of the flow the step starts from, the path — which
+  // names the portal's registration or login —, the body). Each step is saved by compare-and-set
+  // from that version once the portal has answered, so:
+  //   - the engine dying between the portal's answer and the save leaves the version as it was:
+  //     the caller's retry sends the same step under the same key and gets the portal's first
+  //     answer (an OTP is not "used" by its own retry; details are not sent twice) — this holds
+  //     for the registration's otp, user and confirm steps;
+  //   - a step done again after a saved outcome (a login again after OTP_EXPIRED, another code)
+  //     starts from a newer version or another body: a new key, a new request;
+  //   - CompleteFirstLogin saves the flow (the new password, sealed afresh) before its steps, so
+  //     each of its calls starts from a new version and its login, login otp and password steps
+  //     get new keys: after a crash they are sent again as new requests, and the portal's
+  //     WRONG_STEP for a step already done carries the flow on, as before; a login sent again
+  //     mails a new OTP (the login's code is looked for after the new login's time, so a replayed
+  //     login would wait for a mail that never comes).
+  // The first step (registration/eclaim) has no flow yet and the request names nothing that
+  // tells a retry from a new registration: its key is Fresh (retries within the call only); a
+  // Start retried after a crash begins a second registration on the portal (only one can be
+  // confirmed). AddUser's key is derived from the user's details: the same user again is a retry.
+  static platform::IdempotencyKey FlowKey(const StoredFlow& flow, int64_t version,
+                                          const std::string& path, const json& body) {
+    return platform::IdempotencyKey::Derived(
+        "", "portal/" + path, {flow.flow_id(), std::to_string(version), body.dump()});
+  }
+
+  static absl::StatusOr<PortalAnswer> Answer(absl::StatusOr<platform::Response> response) {
     if (!response.ok()) return response.status();
     PortalAnswer a;
     a.body = json::parse(response->body, nullptr, false);
@@ -247,10 +282,11 @@ class PortalRegistration : public sdk::Instance {
     if (req.eclaim_password().empty())
       return absl::InvalidArgumentError("eclaim_password: required");
     int64_t asked_at = absl::ToUnixSeconds(host().Now());
-    auto a = Portal(call, "POST", "registration/eclaim",
-                    {{"kj_id", req.eclaim_user_id()},
-                     {"password", req.eclaim_password()},
-                     {"security_code", req.security_code()}});
+    auto a = PortalPost(call, "registration/eclaim",
+                        {{"kj_id", req.eclaim_user_id()},
+                         {"password", req.eclaim_password()},
+                         {"security_code", req.security_code()}},
+                        platform::IdempotencyKey::Fresh());
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     StoredFlow flow;
@@ -275,8 +311,9 @@ class PortalRegistration : public sdk::Instance {
     }
     auto code = Code(&*flow, &version, req.code(), v1::OTP_PURPOSE_ECLAIM_REGISTRATION, call);
     if (!code.ok()) return code.status();
-    auto a =
-        Portal(call, "POST", "registration/" + flow->registration_id() + "/otp", {{"code", *code}});
+    const std::string path = "registration/" + flow->registration_id() + "/otp";
+    const json body = {{"code", *code}};
+    auto a = PortalPost(call, path, body, FlowKey(*flow, version, path, body));
     if (!a.ok()) return a.status();
     flow->clear_sealed_otp();  // used, accepted or refused: never sent again
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
@@ -299,8 +336,9 @@ class PortalRegistration : public sdk::Instance {
       if (flow->step() > v1::REGISTRATION_STEP_CONFIRM) return View(*flow);
       return absl::FailedPreconditionError("flow_id: the one-time password comes first");
     }
-    auto a = Portal(call, "POST", "registration/" + flow->registration_id() + "/user",
-                    DetailsJson(req.details()));
+    const std::string path = "registration/" + flow->registration_id() + "/user";
+    const json body = DetailsJson(req.details());
+    auto a = PortalPost(call, path, body, FlowKey(*flow, version, path, body));
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     *flow->mutable_details() = req.details();
@@ -318,8 +356,8 @@ class PortalRegistration : public sdk::Instance {
     if (flow->step() != v1::REGISTRATION_STEP_CONFIRM) {
       return absl::FailedPreconditionError("flow_id: the user's details come first");
     }
-    auto a = Portal(call, "POST", "registration/" + flow->registration_id() + "/confirm",
-                    json::object());
+    const std::string path = "registration/" + flow->registration_id() + "/confirm";
+    auto a = PortalPost(call, path, json::object(), FlowKey(*flow, version, path, json::object()));
     if (!a.ok()) return a.status();
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") return FromBusiness(*a);
     flow->set_step(v1::REGISTRATION_STEP_FIRST_LOGIN);
@@ -364,8 +402,8 @@ class PortalRegistration : public sdk::Instance {
       auto initial = sealer_.Open(flow->sealed_initial_password());
       if (!initial.ok()) return initial.status();
       int64_t asked_at = absl::ToUnixSeconds(host().Now());
-      auto a = Portal(call, "POST", "login",
-                      {{"email", flow->details().email()}, {"password", *initial}});
+      const json body = {{"email", flow->details().email()}, {"password", *initial}};
+      auto a = PortalPost(call, "login", body, FlowKey(*flow, version, "login", body));
       if (!a.ok()) return a.status();
       if (!a->error_code.empty()) return FromBusiness(*a);
       flow->set_login_id(JsonString(a->body, "login_id"));
@@ -377,7 +415,9 @@ class PortalRegistration : public sdk::Instance {
     if (flow->login_stage() == "otp") {
       auto code = Code(&*flow, &version, req.otp_code(), v1::OTP_PURPOSE_PORTAL_LOGIN, call);
       if (!code.ok()) return code.status();
-      auto a = Portal(call, "POST", "login/" + flow->login_id() + "/otp", {{"code", *code}});
+      const std::string path = "login/" + flow->login_id() + "/otp";
+      const json body = {{"code", *code}};
+      auto a = PortalPost(call, path, body, FlowKey(*flow, version, path, body));
       if (!a.ok()) return a.status();
       flow->clear_sealed_otp();
       if (!a->error_code.empty() && a->error_code != "WRONG_STEP") {
@@ -391,7 +431,7 @@ class PortalRegistration : public sdk::Instance {
       if (auto s = Save(*flow, &version); !s.ok()) return s;
     }
     if (!flow->terms_fetched()) {
-      auto terms = Portal(call, "GET", "login/" + flow->login_id() + "/terms", json::object());
+      auto terms = PortalGet(call, "login/" + flow->login_id() + "/terms");
       if (!terms.ok()) return terms.status();
       if (!terms->error_code.empty()) return FromBusiness(*terms);
       flow->set_terms_fetched(true);
@@ -399,10 +439,11 @@ class PortalRegistration : public sdk::Instance {
     }
     auto password = sealer_.Open(flow->sealed_new_password());
     if (!password.ok()) return password.status();
-    auto a = Portal(call, "POST", "login/" + flow->login_id() + "/password",
-                    {{"new_password", *password},
-                     {"new_password_confirmation", *password},
-                     {"accept_terms", true}});
+    const std::string path = "login/" + flow->login_id() + "/password";
+    const json body = {{"new_password", *password},
+                       {"new_password_confirmation", *password},
+                       {"accept_terms", true}};
+    auto a = PortalPost(call, path, body, FlowKey(*flow, version, path, body));
     if (!a.ok()) return a.status();
     if (!a->error_code.empty() && a->error_code != "WRONG_STEP") return FromBusiness(*a);
     if (a->error_code.empty()) {
@@ -441,7 +482,10 @@ class PortalRegistration : public sdk::Instance {
     if (auto s = CheckUserDetails(req.details(), "details"); !s.ok()) return s;
     auto header = Session();
     if (!header.ok()) return header.status();
-    auto a = Portal(call, "POST", "users", DetailsJson(req.details()), *header);
+    const json body = DetailsJson(req.details());
+    auto a =
+        PortalPost(call, "users", body,
+                   platform::IdempotencyKey::Derived("", "portal/users", {body.dump()}), *header);
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     v1::PortalUser user;
@@ -455,7 +499,7 @@ class PortalRegistration : public sdk::Instance {
                                                   const sdk::CallBase& call) {
     auto header = Session();
     if (!header.ok()) return header.status();
-    auto a = Portal(call, "GET", "users", json::object(), *header);
+    auto a = PortalGet(call, "users", *header);
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     v1::ListUsersResponse out;

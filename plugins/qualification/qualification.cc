@@ -100,7 +100,13 @@ class Qualification : public sdk::Instance {
     auto body = ProveCardHolder(host(), call, client, req.reader(), req.pin());
     if (!body.ok()) return body.status();
     (*body)["as_of"] = *as_of;
-    auto response = client.Post("/api/v1/insured-certificate/by-card", body->dump());
+    // A lookup, not a record, yet a POST: its key is derived from the platform's challenge, which
+    // is single use and bound to the office, so a retry of this request (the same proof) gets the
+    // first answer rather than CHALLENGE_INVALID, and another lookup has another key.
+    auto response =
+        client.Post("/api/v1/insured-certificate/by-card", body->dump(),
+                    platform::IdempotencyKey::Derived("", "qualification/by-card",
+                                                      {body->value("challenge", std::string())}));
     absl::StatusOr<v1::QualificationResult> result =
         response.ok() ? ParseInsuredCertificate(response->body, *as_of)
                       : absl::StatusOr<v1::QualificationResult>(response.status());

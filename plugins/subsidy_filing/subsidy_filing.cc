@@ -384,8 +384,10 @@ class SubsidyFiling : public sdk::Instance {
     }
     // The filing is taken in the store first: changes wait (ABORTED) until it ends, on every
     // engine. A Submit of the same revision beside this one, or retried after the engine
-    // stopped mid-filing, goes on: the portal sees one application (client_reference).
+    // stopped mid-filing, goes on: the portal sees one application (client_reference), and each
+    // attachment once (see File).
     const int64_t revision = app->revision();
+    const bool resuming = app->filing_revision() == revision;
     app = Change(req.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
       if (!Editable(current)) return false;  // filed meanwhile
       if (absl::Status s = CheckRevision(current, revision); !s.ok()) return s;
@@ -395,7 +397,7 @@ class SubsidyFiling : public sdk::Instance {
     });
     if (!app.ok()) return app.status();
     if (!Editable(*app)) return *app;
-    absl::StatusOr<Filed> filed = File(*app, call);
+    absl::StatusOr<Filed> filed = File(*app, resuming, call);
     if (!filed.ok()) {
       Change(req.id(), [&](v1::SubsidyApplication& current) -> absl::StatusOr<bool> {
         if (current.filing_revision() != revision) return false;
@@ -424,15 +426,32 @@ class SubsidyFiling : public sdk::Instance {
 
   // Checks `app` against the rules, uploads its attachments and files it on the portal. Each
   // attachment's portal id is kept as soon as the portal gives it, so a retry uploads it once.
-  absl::StatusOr<Filed> File(v1::SubsidyApplication& app, const sdk::CallBase& call) {
+  //
+  // Exactly once on the portal — the contract of each POST's Idempotency-Key, both made of what
+  // the draft `app/<id>` holds before the POST leaves and cannot change while it is filed
+  // (filing_revision):
+  //   - an attachment: derived from (office, the draft's id, the attachment's id, its SHA-256);
+  //     the engine dying after the portal took it and before its portal id was kept uploads it
+  //     again under the same key, and the portal answers with the same attachment;
+  //   - the application: its client_reference "<draft id>-r<revision>"; a retry sends the same
+  //     form (the same attachments' portal ids) and gets the same application.
+  // `resuming`: this revision's filing was begun before (by a Submit that stopped, or is still
+  // running beside this one). Its rules were checked then and the draft has not changed since;
+  // checking again could only refuse what the portal may already have filed (the portal's list
+  // would show this very application as the office's earlier one), so the portal's answer to the
+  // same keys decides.
+  absl::StatusOr<Filed> File(v1::SubsidyApplication& app, bool resuming,
+                             const sdk::CallBase& call) {
     platform::CallClient client = Platform(call);
-    auto prior = Prior(client, app);
-    if (!prior.ok()) return prior.status();
-    v1::ApplicationReport report =
-        CheckApplication(*rules_->Current(), app, host().Today(), *prior);
-    if (!report.ok()) {
-      return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
-                                           Describe(report));
+    if (!resuming) {
+      auto prior = Prior(client, app);
+      if (!prior.ok()) return prior.status();
+      v1::ApplicationReport report =
+          CheckApplication(*rules_->Current(), app, host().Today(), *prior);
+      if (!report.ok()) {
+        return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
+                                             Describe(report));
+      }
     }
     // The attachments and the form (bank details) leave for the portal: recorded first.
     if (absl::Status s = host().AuditBegun(&call, Method("Submit"), app.id(), "the filing");
@@ -446,7 +465,10 @@ class SubsidyFiling : public sdk::Instance {
       auto uploaded =
           client.Post(absl::StrCat("/portal/v1/subsidy/attachments?kind=", KindWord(a.kind()),
                                    "&file_name=", PercentEncode(a.file_name())),
-                      *content, "application/octet-stream");
+                      *content,
+                      platform::IdempotencyKey::Derived(office_, "subsidy/attachment",
+                                                        {app.id(), a.id(), a.sha256()}),
+                      "application/octet-stream");
       if (!uploaded.ok()) return uploaded.status();
       auto id = ParseUploaded(uploaded->body);
       if (!id.ok()) return id.status();
@@ -459,9 +481,10 @@ class SubsidyFiling : public sdk::Instance {
       });
       if (!kept.ok()) return kept.status();
     }
+    const std::string reference = absl::StrCat(app.id(), "-r", app.revision());
     auto response =
-        client.Post("/portal/v1/subsidy/applications",
-                    PortalForm(app, absl::StrCat(app.id(), "-r", app.revision())).dump());
+        client.Post("/portal/v1/subsidy/applications", PortalForm(app, reference).dump(),
+                    platform::IdempotencyKey::FromClientReference(reference));
     absl::StatusOr<Filed> filed =
         response.ok() ? ParseFiled(response->body) : absl::StatusOr<Filed>(response.status());
     host()

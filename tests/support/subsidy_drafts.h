@@ -30,6 +30,13 @@ inline std::string RulesWithRound(const std::string& name, absl::CivilDay start,
                             rounds + "categories:");
 }
 
+// Writes subsidy-rules.yaml into `dir` (an engine's configuration directory, where
+// SubsidyBinding() looks): the shipped rules with one round, TEST, open from 60 days before the
+// test clock's today to 60 days after.
+inline void WriteOpenRoundRules(const TempDir& dir) {
+  dir.Write("subsidy-rules.yaml", RulesWithRound("TEST", TestToday() - 60, TestToday() + 60));
+}
+
 inline kaigo::v1::ApplicationForm SubsidyForm(const std::string& service_type) {
   kaigo::v1::ApplicationForm f;
   f.set_office_name("テスト事業所");

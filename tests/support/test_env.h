@@ -142,6 +142,17 @@ struct PlatformBinding {
   bool platform = true;  // false: a concern that does not call the platform (no connection)
 };
 
+// The subsidy concern with its rules from subsidy-rules.yaml beside the engine's configuration.
+inline PlatformBinding SubsidyBinding() {
+  return {"kaigo.v1.SubsidyService", "subsidy_filing", {"rules_file: subsidy-rules.yaml"}};
+}
+// The care-plan exchange for an office of `service_type` (its サービス種類コード, e.g. "43").
+inline PlatformBinding CarePlanBinding(const std::string& service_type) {
+  return {"kaigo.v1.CarePlanExchangeService",
+          "careplan_exchange",
+          {"service_type: \"" + service_type + "\""}};
+}
+
 // The YAML of one office (an item of `offices:`) whose platform plugins reach `sandbox` with the
 // office's PKCS#12 certificate, as the sandbox's web user `user` (password from the sandbox
 // README, passed by environment variable). Secret files go into `secrets`.

@@ -99,7 +99,9 @@ absl::Status FromHttp(const Response& r, const std::string& endpoint) {
       return absl::PermissionDeniedError(message);
     case 404:
       return absl::NotFoundError(message);
-    default:
+    case 422:  // an idempotency key already used for another request: a retry cannot help
+      return absl::FailedPreconditionError(message);
+    default:  // 409 too: the same key's first request is still being performed; retried
       return absl::UnavailableError(message);
   }
 }
@@ -205,7 +207,7 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
                                                  const std::string& body, const std::string& bearer,
                                                  const std::string& content_type,
                                                  const std::string& extra_header,
-                                                 const Budget& budget) {
+                                                 const IdempotencyKey* key, const Budget& budget) {
   absl::Duration left = budget.end - absl::Now();
   if (left <= absl::ZeroDuration()) return OutOfTime(path, budget);
   bool cut_by_budget = left < options_.timeout;
@@ -222,6 +224,8 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
   std::string type_header = "Content-Type: " + content_type;
   if (method == "POST") headers = curl_slist_append(headers, type_header.c_str());
   if (!extra_header.empty()) headers = curl_slist_append(headers, extra_header.c_str());
+  std::string key_header = key != nullptr ? key->Header() : "";
+  if (key != nullptr) headers = curl_slist_append(headers, key_header.c_str());
   curl_blob cert{const_cast<char*>(options_.client_p12.data()), options_.client_p12.size(),
                  CURL_BLOB_NOCOPY};
   curl_blob ca{const_cast<char*>(options_.ca_pem.data()), options_.ca_pem.size(), CURL_BLOB_NOCOPY};
@@ -289,13 +293,14 @@ absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
                                                   const std::string& path, const std::string& body,
                                                   const std::string& bearer, const Budget& budget,
                                                   const std::string& content_type,
-                                                  const std::string& extra_header) {
+                                                  const std::string& extra_header,
+                                                  const IdempotencyKey* key) {
   absl::Duration backoff = options_.initial_backoff;
   absl::Status last;
   for (int attempt = 1; attempt <= options_.max_attempts; ++attempt) {
     if (absl::Status allowed = BreakerAllows(); !allowed.ok()) return allowed;
     absl::StatusOr<Response> response =
-        Attempt(method, path, body, bearer, content_type, extra_header, budget);
+        Attempt(method, path, body, bearer, content_type, extra_header, key, budget);
     absl::Status status = response.ok() ? FromHttp(*response, Endpoint(path)) : response.status();
     // A platform that does not answer in time is as unavailable as one that refuses.
     bool unavailable = status.code() == absl::StatusCode::kUnavailable ||
@@ -366,38 +371,43 @@ absl::StatusOr<std::string> PlatformClient::AccessToken(bool renew, const std::s
 
 absl::StatusOr<Response> PlatformClient::Get(const std::string& path_and_query,
                                              const RequestBounds& bounds) {
-  return Authorized("GET", path_and_query, "", "", BudgetFor(bounds));
+  return Authorized("GET", path_and_query, "", "", nullptr, BudgetFor(bounds));
 }
 
 absl::StatusOr<Response> PlatformClient::Post(const std::string& path, const std::string& body,
+                                              const IdempotencyKey& key,
                                               const std::string& content_type,
                                               const RequestBounds& bounds) {
-  return Authorized("POST", path, body, content_type, BudgetFor(bounds));
+  return Authorized("POST", path, body, content_type, &key, BudgetFor(bounds));
 }
 
-absl::StatusOr<Response> PlatformClient::Unauthenticated(const std::string& method,
-                                                         const std::string& path,
-                                                         const std::string& body,
-                                                         const std::string& header,
-                                                         const RequestBounds& bounds) {
-  return Exchange(method, path, body, "", BudgetFor(bounds), "application/json", header);
+absl::StatusOr<Response> PlatformClient::UnauthenticatedGet(const std::string& path,
+                                                            const std::string& header,
+                                                            const RequestBounds& bounds) {
+  return Exchange("GET", path, "", "", BudgetFor(bounds), "application/json", header);
 }
 
-absl::StatusOr<Response> PlatformClient::Authorized(const std::string& method,
-                                                    const std::string& path,
-                                                    const std::string& body,
-                                                    const std::string& content_type,
-                                                    const Budget& budget) {
+absl::StatusOr<Response> PlatformClient::UnauthenticatedPost(const std::string& path,
+                                                             const std::string& body,
+                                                             const IdempotencyKey& key,
+                                                             const std::string& header,
+                                                             const RequestBounds& bounds) {
+  return Exchange("POST", path, body, "", BudgetFor(bounds), "application/json", header, &key);
+}
+
+absl::StatusOr<Response> PlatformClient::Authorized(
+    const std::string& method, const std::string& path, const std::string& body,
+    const std::string& content_type, const IdempotencyKey* key, const Budget& budget) {
   auto token = AccessToken(false, "", budget);
   if (!token.ok()) return token.status();
-  auto response = Exchange(method, path, body, *token, budget, content_type);
+  auto response = Exchange(method, path, body, *token, budget, content_type, "", key);
   if (response.ok() || response.status().code() != absl::StatusCode::kUnauthenticated) {
     return response;
   }
   // The access token was refused (expired after 60 min): renew once and repeat.
   token = AccessToken(true, *token, budget);
   if (!token.ok()) return token.status();
-  return Exchange(method, path, body, *token, budget, content_type);
+  return Exchange(method, path, body, *token, budget, content_type, "", key);
 }
 
 }  // namespace kaigo::platform

@@ -17,6 +17,12 @@
 // reaches the caller as DEADLINE_EXCEEDED (no answer in time) or UNAVAILABLE (too slow, too
 // large, unreachable), naming the endpoint (its path, never its query), never as INTERNAL.
 //
+// Every mutating request carries an idempotency key (idempotency_key.h), sent as the
+// `Idempotency-Key` header and repeated unchanged by every retry of that request, here or by the
+// caller: Post and UnauthenticatedPost take one, so none can be sent without. Login and token
+// refresh are the only POSTs without one: they make no record on the platform, and a replayed
+// answer would be a token kept at rest by the platform.
+//
 // Business errors (HTTP 200 with {"error": …}) are successful responses here: callers read them.
 // Thread-safe; calls block (call them from worker threads, never from an RPC thread).
 #ifndef KAIGO_PLUGINS_COMMON_PLATFORM_CLIENT_PLATFORM_CLIENT_H_
@@ -31,6 +37,7 @@
 
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
+#include "idempotency_key.h"
 
 namespace kaigo::platform {
 
@@ -85,18 +92,23 @@ class PlatformClient {
   // UNAUTHENTICATED (credentials refused or locked), PERMISSION_DENIED, NOT_FOUND,
   // FAILED_PRECONDITION (TLS: certificate refused), INTERNAL (a malformed request).
   absl::StatusOr<Response> Get(const std::string& path_and_query, const RequestBounds& bounds = {});
-  // An authenticated POST, with the same errors. Retried like a GET on UNAVAILABLE answers: only
-  // for requests the platform treats as idempotent (e.g. carrying a client reference).
+  // An authenticated POST under `key`, with the same errors. Retried like a GET on UNAVAILABLE
+  // answers, each attempt with the same key, so the platform performs it once.
   absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
+                                const IdempotencyKey& key,
                                 const std::string& content_type = "application/json",
                                 const RequestBounds& bounds = {});
 
-  // A request without the web API's login, for the portal's registration and login pages (which
+  // Requests without the web API's login, for the portal's registration and login pages (which
   // come before any user exists), with `header` ("Name: value") added when not empty. Retried
-  // like the others on UNAVAILABLE answers.
-  absl::StatusOr<Response> Unauthenticated(const std::string& method, const std::string& path,
-                                           const std::string& body, const std::string& header = "",
-                                           const RequestBounds& bounds = {});
+  // like the others on UNAVAILABLE answers; a POST under `key`, as Post.
+  absl::StatusOr<Response> UnauthenticatedGet(const std::string& path,
+                                              const std::string& header = "",
+                                              const RequestBounds& bounds = {});
+  absl::StatusOr<Response> UnauthenticatedPost(const std::string& path, const std::string& body,
+                                               const IdempotencyKey& key,
+                                               const std::string& header = "",
+                                               const RequestBounds& bounds = {});
 
   ClientStats stats() const;
 
@@ -114,17 +126,19 @@ class PlatformClient {
   // With the access token, renewed once if the platform refuses it.
   absl::StatusOr<Response> Authorized(const std::string& method, const std::string& path,
                                       const std::string& body, const std::string& content_type,
-                                      const Budget& budget);
-  // One HTTP exchange with retries and the breaker; `bearer` empty for login/refresh.
+                                      const IdempotencyKey* key, const Budget& budget);
+  // One HTTP exchange with retries and the breaker; `bearer` empty for login/refresh. `key`
+  // (null for GET, login and refresh) goes with every attempt.
   absl::StatusOr<Response> Exchange(const std::string& method, const std::string& path,
                                     const std::string& body, const std::string& bearer,
                                     const Budget& budget,
                                     const std::string& content_type = "application/json",
-                                    const std::string& extra_header = "");
+                                    const std::string& extra_header = "",
+                                    const IdempotencyKey* key = nullptr);
   absl::StatusOr<Response> Attempt(const std::string& method, const std::string& path,
                                    const std::string& body, const std::string& bearer,
                                    const std::string& content_type, const std::string& extra_header,
-                                   const Budget& budget);
+                                   const IdempotencyKey* key, const Budget& budget);
   // A valid access token: the current one, or after a refresh or a login.
   absl::StatusOr<std::string> AccessToken(bool renew, const std::string& rejected,
                                           const Budget& budget);

@@ -55,13 +55,18 @@ class CallClient {
     return client_->Get(path_and_query, bounds_);
   }
   absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
+                                const IdempotencyKey& key,
                                 const std::string& content_type = "application/json") const {
-    return client_->Post(path, body, content_type, bounds_);
+    return client_->Post(path, body, key, content_type, bounds_);
   }
-  absl::StatusOr<Response> Unauthenticated(const std::string& method, const std::string& path,
-                                           const std::string& body,
-                                           const std::string& header = "") const {
-    return client_->Unauthenticated(method, path, body, header, bounds_);
+  absl::StatusOr<Response> UnauthenticatedGet(const std::string& path,
+                                              const std::string& header = "") const {
+    return client_->UnauthenticatedGet(path, header, bounds_);
+  }
+  absl::StatusOr<Response> UnauthenticatedPost(const std::string& path, const std::string& body,
+                                               const IdempotencyKey& key,
+                                               const std::string& header = "") const {
+    return client_->UnauthenticatedPost(path, body, key, header, bounds_);
   }
 
  private:
