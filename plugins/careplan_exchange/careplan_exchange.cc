@@ -41,8 +41,8 @@ constexpr char kLastSequence[] = "sequence/last";
 constexpr char kSentPrefix[] = "sent/";
 constexpr char kEvidencePrefix[] = "evidence/";
 constexpr char kIndexPrefix[] = "evidence-of/";
-// 居宅サービス計画作成依頼届出 by reference: notification/<reference> the platform's receipt,
-// notification/<reference>/request the request while it is being filed.
+// 居宅サービス計画作成依頼届出 by reference: notification/<sha256(reference)> the platform's
+// receipt, notification/<sha256(reference)>/request the request while it is being filed.
 constexpr char kNotificationPrefix[] = "notification/";
 // Findings named in an INVALID_ARGUMENT message; the rest are counted.
 constexpr size_t kFindingsInMessage = 8;
@@ -317,7 +317,7 @@ class CarePlanExchange : public sdk::Instance {
   //     a reference of its own;
   //   - per destination, the platform's client_reference and Idempotency-Key are
   //     "<reference>/<office>/<service type>"; the send's ファイル連番 is kept under
-  //     sent/<reference>/<office>/<type>/sequence before the POST leaves, so a retry after the
+  //     sent/<sha256(reference)>/<office>/<type>/sequence before the POST leaves, so a retry after the
   //     engine died between the platform's answer and the save sends the same names (the same
   //     request) and gets the platform's first answer;
   //   - a send the platform refused with UNIT_ORDER made nothing there (the platform keeps no
@@ -715,7 +715,9 @@ class CarePlanExchange : public sdk::Instance {
       return absl::InvalidArgumentError("identity: card or numbers is required");
     }
     const std::string reference = NotificationReference(req);
-    const std::string kept_key = kNotificationPrefix + PercentEncode(reference);
+    // A digest, like the sends' keys: the reference is the caller's to choose and may name the
+    // recipient (store keys are not sealed).
+    const std::string kept_key = kNotificationPrefix + platform::Sha256Hex(reference);
     // Filed before: the platform's receipt, as it answered then.
     if (auto kept = host().StoreGet(kept_key); kept.ok()) {
       v1::CarePlanRequestReceipt receipt;
