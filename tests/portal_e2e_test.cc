@@ -10,6 +10,7 @@
 
 #include <thread>
 
+#include "absl/strings/str_cat.h"
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "tests/support/imap_server.h"
@@ -279,6 +280,41 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   // Nothing sealed is left but the portal session.
   CommandResult dump = RunCommand("sqlite3 " + stack_->dir->path() + "/state.db .dump");
   EXPECT_EQ(dump.output.find("NewPass2026x"), std::string::npos);
+}
+
+TEST_F(PortalE2eTest, AStartWithARequestIdKilledAfterThePortalBeganItIsOneRegistration) {
+  v1::StartFirstTimeRegistrationRequest req;
+  req.set_eclaim_user_id("KJ000000001234");
+  req.set_eclaim_password("Eclaim#Midori1");
+  req.set_request_id("midori-start-1");
+  const std::string count = "sqlite3 " + stack_->sandbox->dir() +
+                            "/portal.db \"SELECT count(*) FROM registrations WHERE office = '" +
+                            kMidori + "'\"";
+  const std::string before = RunCommand(count).output;
+  ASSERT_TRUE(
+      stack_->sandbox
+          ->Faults(absl::StrCat(R"({"kill_after": {"path": "/portal/v1/registration/eclaim",)",
+                                R"( "pid": )", stack_->engine->pid(), "}}"))
+          .ok());
+  v1::RegistrationFlow flow;
+  EXPECT_FALSE(
+      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, &flow)
+          .ok());
+  Crash();
+  ASSERT_TRUE(stack_->sandbox->Faults("{}").ok());
+  grpc::Status s =
+      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, &flow);
+  ASSERT_TRUE(s.ok()) << s.error_message();
+  EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
+  v1::RegistrationFlow again;
+  ASSERT_TRUE(
+      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, &again)
+          .ok());
+  EXPECT_EQ(again.flow_id(), flow.flow_id()) << "the same flow, not a new one";
+  EXPECT_EQ(std::stoi(RunCommand(count).output), std::stoi(before) + 1)
+      << "one registration on the portal";
+  EXPECT_EQ(Mails("eclaim@midori.example", "ワンタイムパスワード").size(), 1u)
+      << "one one-time password mailed";
 }
 
 TEST_F(PortalE2eTest, BadCredentialsAndExpiredCodes) {

@@ -9,6 +9,7 @@
 #include "kaigo/v1/portal_registration.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
+#include "platform_encoding.h"
 #include "platform_json.h"
 #include "random_id.h"
 #include "sealing.h"
@@ -281,21 +282,39 @@ class PortalRegistration : public sdk::Instance {
     }
     if (req.eclaim_password().empty())
       return absl::InvalidArgumentError("eclaim_password: required");
+    // With the caller's request id, the flow's id comes from it: a retry finds the flow the first
+    // call saved, or (when that call died between the portal's answer and the save) asks the
+    // portal again under the same key and gets the same registration back.
+    std::string flow_id = RandomHex(12);
+    platform::IdempotencyKey key = platform::IdempotencyKey::Fresh();
+    if (!req.request_id().empty()) {
+      if (req.request_id().size() > 128) {
+        return absl::InvalidArgumentError("request_id: at most 128 characters");
+      }
+      flow_id = platform::Sha256Hex("start/" + req.request_id()).substr(0, 24);
+      if (auto earlier = Load(flow_id); earlier.ok()) return View(*earlier);
+      key = platform::IdempotencyKey::FromClientReference("start/" + req.request_id());
+    }
     int64_t asked_at = absl::ToUnixSeconds(host().Now());
     auto a = PortalPost(call, "registration/eclaim",
                         {{"kj_id", req.eclaim_user_id()},
                          {"password", req.eclaim_password()},
                          {"security_code", req.security_code()}},
-                        platform::IdempotencyKey::Fresh());
+                        std::move(key));
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
     StoredFlow flow;
-    flow.set_flow_id(RandomHex(12));
+    flow.set_flow_id(flow_id);
     flow.set_step(v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
     flow.set_registration_id(JsonString(a->body, "registration_id"));
     flow.set_otp_sent_after(asked_at);
     int64_t version = 0;  // a new key
-    if (auto s = Save(flow, &version); !s.ok()) return s;
+    absl::Status saved = Save(flow, &version);
+    if (absl::IsAborted(saved) && !req.request_id().empty()) {
+      // A retry racing this call saved the same flow first.
+      if (auto earlier = Load(flow_id); earlier.ok()) return View(*earlier);
+    }
+    if (!saved.ok()) return saved;
     return View(flow);
   }
 
