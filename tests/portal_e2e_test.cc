@@ -11,6 +11,8 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "tests/support/imap_server.h"
@@ -252,6 +254,13 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   grpc::Status bad = portal_->SubmitUserDetails(Context(kHimawari).get(), details, &flow);
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(bad.error_message(), "details.phone: write the number without hyphens");
+  google::rpc::Status why;  // the same for a program: the field and the rule
+  ASSERT_TRUE(why.ParseFromString(bad.error_details()));
+  google::rpc::BadRequest violations;
+  ASSERT_TRUE(why.details_size() == 1 && why.details(0).UnpackTo(&violations));
+  ASSERT_EQ(violations.field_violations_size(), 1);
+  EXPECT_EQ(violations.field_violations(0).field(), "details.phone");
+  EXPECT_EQ(violations.field_violations(0).reason(), "INVALID_PHONE");
   details.mutable_details()->set_phone("0312345678");
   ASSERT_TRUE(portal_->SubmitUserDetails(Context(kHimawari).get(), details, &flow).ok());
   Crash();

@@ -2,13 +2,17 @@
 
 #include <regex>
 
+#include "absl/strings/ascii.h"
 #include "japanese_text.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::plugins::portal {
 
+namespace sdk = kaigo::sdk;
+
 absl::Status CheckUserDetails(const kaigo::v1::UserDetails& d, const std::string& field) {
   auto bad = [&](const char* name, const std::string& why) {
-    return absl::InvalidArgumentError(field + "." + name + ": " + why);
+    return sdk::InvalidField(field + "." + name, "INVALID_" + absl::AsciiStrToUpper(name), why);
   };
   static const std::regex kEmail(
       R"(^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+$)");

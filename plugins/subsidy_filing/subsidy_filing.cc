@@ -9,6 +9,7 @@
 #include "application_check.h"
 #include "attachment_type.h"
 #include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/subsidy.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -23,6 +24,7 @@ namespace kaigo::plugins::subsidy {
 namespace {
 
 namespace v1 = kaigo::v1;
+namespace sdk = kaigo::sdk;
 using kaigo::plugins::v1::SubsidyConfig;
 using nlohmann::json;
 using platform::PercentEncode;
@@ -57,6 +59,20 @@ std::string Describe(const v1::ApplicationReport& report) {
     lines.push_back(absl::StrCat(f.field(), ": ", f.message(), " (rule: ", f.rule(), ")"));
   }
   return absl::StrJoin(lines, "; ");
+}
+
+// FAILED_PRECONDITION naming every rule the application breaks: in the message, and one
+// PreconditionFailure violation per finding (subject: the field; type: the rule) for programs.
+absl::Status RulesBroken(const v1::ApplicationReport& report) {
+  std::vector<sdk::PreconditionViolation> violations;
+  for (const auto& f : report.errors()) {
+    violations.push_back({"SUBSIDY_RULE: " + f.rule(), f.field(), f.message()});
+  }
+  absl::Status broken = absl::FailedPreconditionError("the application breaks the subsidy rules: " +
+                                                      Describe(report));
+  broken = sdk::WithPreconditionFailure(std::move(broken), violations);
+  return sdk::WithErrorInfo(std::move(broken), "SUBSIDY_RULES_BROKEN",
+                            {{"findings", std::to_string(report.errors_size())}});
 }
 
 // The application as the portal's form takes it.
@@ -448,10 +464,7 @@ class SubsidyFiling : public sdk::Instance {
       if (!prior.ok()) return prior.status();
       v1::ApplicationReport report =
           CheckApplication(*rules_->Current(), app, host().Today(), *prior);
-      if (!report.ok()) {
-        return absl::FailedPreconditionError("the application breaks the subsidy rules: " +
-                                             Describe(report));
-      }
+      if (!report.ok()) return RulesBroken(report);
     }
     // The attachments and the form (bank details) leave for the portal: recorded first.
     if (absl::Status s = host().AuditBegun(&call, Method("Submit"), app.id(), "the filing");
