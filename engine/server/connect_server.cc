@@ -17,7 +17,9 @@
 #include <functional>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <thread>
+#include <type_traits>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -345,7 +347,7 @@ struct Wire {
 };
 
 bool ParseContentType(std::string_view value, Wire* wire) {
-  std::string type = absl::AsciiStrToLower(value.substr(0, value.find(';')));
+  std::string type = absl::AsciiStrToLower(std::string(value.substr(0, value.find(';'))));
   absl::StripAsciiWhitespace(&type);
   if (type == "application/json")
     *wire = {true, false};
@@ -490,8 +492,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     auto route = table->methods.find(path);
     std::string input_type, output_type;
-    auto codec = state_->CodecFor(table->descriptors);
-    if (route == table->methods.end() || !codec->Types(path, &input_type, &output_type)) {
+    std::shared_ptr<const MessageCodec> codec;
+    if (route != table->methods.end() && table->descriptors != nullptr) {
+      codec = state_->CodecFor(table->descriptors);
+    }
+    if (codec == nullptr || !codec->Types(path, &input_type, &output_type)) {
       return Refuse(http::status::not_found,
                     absl::UnimplementedError("no method " + path + " is served here"));
     }
