@@ -44,7 +44,9 @@ engine=$!
 for _ in $(seq 100); do [ -s build/demo/ready.json ] && break; sleep 0.1; done
 port=$(sed -E 's/.*"grpc_port":([0-9]+).*/\1/' build/demo/ready.json)
 metrics=$(sed -E 's/.*"metrics_port":([0-9]+).*/\1/' build/demo/ready.json)
-echo "kaigo-bridge serves on 127.0.0.1:$port (metrics: http://127.0.0.1:$metrics/metrics, log: build/demo/engine.log)"
+http=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' build/demo/ready.json)
+echo "kaigo-bridge serves on 127.0.0.1:$port (Connect over HTTP: http://127.0.0.1:$http," \
+  "metrics: http://127.0.0.1:$metrics/metrics, log: build/demo/engine.log)"
 
 echo "== Python session =="
 PYTHONPATH=build/python /usr/bin/python3 examples/python/office_session.py \

@@ -96,27 +96,27 @@ pb::util::TypeResolver* GeneratedResolver() {
 // Connect's JSON error: {"code", "message", "details": [{"type", "value", "debug"}]}, each detail
 // the binary message in base64 (unpadded, as Connect writes it) and, where the engine knows its
 // type, the same as JSON for people reading it.
-nlohmann::json ErrorJson(const absl::Status& status) {
-  nlohmann::json error = {{"code", CodeOf(status.code()).name}};
+nlohmann::ordered_json ErrorJson(const absl::Status& status) {
+  nlohmann::ordered_json error = {{"code", CodeOf(status.code()).name}};
   if (!status.message().empty()) error["message"] = std::string(status.message());
   google::rpc::Status details = sdk::StatusDetails(status);
   for (const auto& any : details.details()) {
     std::string value = absl::Base64Escape(any.value());
     while (!value.empty() && value.back() == '=') value.pop_back();
-    nlohmann::json detail = {{"type", any.type_url().substr(any.type_url().rfind('/') + 1)},
-                             {"value", value}};
+    nlohmann::ordered_json detail = {{"type", any.type_url().substr(any.type_url().rfind('/') + 1)},
+                                     {"value", value}};
     std::string debug;
     if (pb::util::BinaryToJsonString(GeneratedResolver(), any.type_url(), any.value(), &debug)
             .ok()) {
-      detail["debug"] = nlohmann::json::parse(debug, nullptr, /*allow_exceptions=*/false);
+      detail["debug"] = nlohmann::ordered_json::parse(debug, nullptr, /*allow_exceptions=*/false);
     }
     error["details"].push_back(std::move(detail));
   }
   return error;
 }
 
-std::string Dump(const nlohmann::json& json) {
-  return json.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+std::string Dump(const nlohmann::ordered_json& json) {
+  return json.dump(-1, ' ', false, nlohmann::ordered_json::error_handler_t::replace);
 }
 
 // One message in Connect's streaming envelope: flags, 4-byte big-endian length, bytes.
@@ -301,7 +301,7 @@ class ConnectCall : public CallCore {
       final = ForClient(std::move(final));
       if (enveloped_) {
         if (final.ok() && !body.empty()) AppendEnvelope(0, body, &pending_);
-        nlohmann::json end = nlohmann::json::object();
+        nlohmann::ordered_json end = nlohmann::ordered_json::object();
         if (!final.ok()) end["error"] = ErrorJson(final);
         AppendEnvelope(kEndStream, Dump(end), &pending_);
       } else if (final.ok()) {
@@ -707,7 +707,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     auto response = NewResponse(http::status::ok);
     response->set(http::field::content_type,
                   wire_.json ? "application/connect+json" : "application/connect+proto");
-    nlohmann::json end = {{"error", ErrorJson(ForClient(error))}};
+    nlohmann::ordered_json end = {{"error", ErrorJson(ForClient(error))}};
     AppendEnvelope(kEndStream, Dump(end), &response->body());
     Write(std::move(response));
   }
