@@ -96,13 +96,24 @@ class ConnectTest : public ::testing::Test {
     return absl::StrCat("http://127.0.0.1:", engine_->http_port(), "/kaigo.test.v1.ProbeService/",
                         method);
   }
-  // A unary JSON call as a care system makes it with curl.
+  // A unary JSON call as a care system makes it with curl, for `office` ("": no office header).
   HttpAnswer CallJson(const std::string& method, const std::string& body,
-                      const std::string& extra = "") {
-    return Curl(scratch_,
-                "-H 'Content-Type: application/json' -H 'Connect-Protocol-Version: 1' "
-                "-H 'x-kaigo-office: " +
-                    kOffice + "' " + extra + " --data-binary '" + body + "' " + Url(method));
+                      const std::string& extra = "", const std::string& office = kOffice) {
+    std::string office_header = office.empty() ? "" : "-H 'x-kaigo-office: " + office + "' ";
+    return Curl(scratch_, "-H 'Content-Type: application/json' -H 'Connect-Protocol-Version: 1' " +
+                              office_header + extra + " --data-binary '" + body + "' " +
+                              Url(method));
+  }
+
+  // A server-streaming call: `message` in Connect's envelope (flags 0, 4-byte length).
+  HttpAnswer CallStream(const std::string& method, const std::string& content_type,
+                        const std::string& message) {
+    std::string request(1, '\0');
+    for (int shift : {24, 16, 8, 0}) request += static_cast<char>(message.size() >> shift);
+    request += message;
+    std::string file = scratch_.Write("request.env", request);
+    return Curl(scratch_, "-H 'Content-Type: " + content_type + "' -H 'x-kaigo-office: " + kOffice +
+                              "' --data-binary @" + file + " " + Url(method));
   }
 
   static TempDir* dir_;
@@ -167,15 +178,7 @@ TEST_F(ConnectTest, AnErrorCarriesItsDetailsInConnectsJsonForm) {
 }
 
 TEST_F(ConnectTest, AServerStreamSendsEnvelopesAndAnEndOfStream) {
-  std::string request;
-  std::string message = R"({"count":3})";
-  request += '\0';
-  for (int shift : {24, 16, 8, 0}) request += static_cast<char>(message.size() >> shift);
-  request += message;
-  std::string file = scratch_.Write("count.env", request);
-  HttpAnswer a =
-      Curl(scratch_, "-H 'Content-Type: application/connect+json' -H 'x-kaigo-office: " + kOffice +
-                         "' --data-binary @" + file + " " + Url("Count"));
+  HttpAnswer a = CallStream("Count", "application/connect+json", R"({"count":3})");
   ASSERT_EQ(a.status, 200) << a.body;
   auto envelopes = Envelopes(a.body);
   ASSERT_EQ(envelopes.size(), 4u) << a.body;
@@ -190,14 +193,7 @@ TEST_F(ConnectTest, AServerStreamSendsEnvelopesAndAnEndOfStream) {
 TEST_F(ConnectTest, AStreamsErrorEndsItWithItsDetails) {
   t::CountRequest count;
   count.set_count(-1);
-  std::string message = count.SerializeAsString();
-  std::string request(1, '\0');
-  for (int shift : {24, 16, 8, 0}) request += static_cast<char>(message.size() >> shift);
-  request += message;
-  std::string file = scratch_.Write("count.env", request);
-  HttpAnswer a =
-      Curl(scratch_, "-H 'Content-Type: application/connect+proto' -H 'x-kaigo-office: " + kOffice +
-                         "' --data-binary @" + file + " " + Url("Count"));
+  HttpAnswer a = CallStream("Count", "application/connect+proto", count.SerializeAsString());
   ASSERT_EQ(a.status, 200) << a.body;
   auto envelopes = Envelopes(a.body);
   ASSERT_EQ(envelopes.size(), 1u) << a.body;
@@ -210,25 +206,16 @@ TEST_F(ConnectTest, AStreamsErrorEndsItWithItsDetails) {
 }
 
 TEST_F(ConnectTest, TheEnginesRefusalsAreConnectErrors) {
-  HttpAnswer none = Curl(scratch_,
-                         "-H 'Content-Type: application/json' "
-                         "-H 'Connect-Protocol-Version: 1' --data-binary '{}' " +
-                             Url("Echo"));
+  HttpAnswer none = CallJson("Echo", "{}", "", "");
   EXPECT_EQ(none.status, 401) << none.body;
   EXPECT_EQ(json::parse(none.body)["code"], "unauthenticated");
-  HttpAnswer other = Curl(scratch_,
-                          "-H 'Content-Type: application/json' "
-                          "-H 'Connect-Protocol-Version: 1' -H 'x-kaigo-office: " +
-                              kOtherOffice + "' --data-binary '{}' " + Url("Echo"));
+  HttpAnswer other = CallJson("Echo", "{}", "", kOtherOffice);
   EXPECT_EQ(other.status, 404) << other.body;
   EXPECT_EQ(json::parse(other.body)["code"], "not_found");
   HttpAnswer bad_json = CallJson("Echo", R"({"no_such_field":1})");
   EXPECT_EQ(bad_json.status, 400) << bad_json.body;
   EXPECT_EQ(json::parse(bad_json.body)["code"], "invalid_argument");
-  HttpAnswer unknown = Curl(scratch_,
-                            "-H 'Content-Type: application/json' "
-                            "-H 'Connect-Protocol-Version: 1' --data-binary '{}' " +
-                                Url("NoSuchMethod"));
+  HttpAnswer unknown = CallJson("NoSuchMethod", "{}");
   EXPECT_EQ(unknown.status, 404) << unknown.body;
   EXPECT_EQ(json::parse(unknown.body)["code"], "unimplemented");
   // Every call above went through the engine's admission, metrics and access log.
