@@ -275,6 +275,24 @@ TEST_F(ConnectTest, TheOfficialConnectClientForNodeCallsIt) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
+TEST(ConnectConfigTest, CheckConfigNamesTheHttpSettingsMistakes) {
+  TempDir dir;
+  std::string config =
+      "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n  http_listen: 0.0.0.0:8080\n"
+      "  http_allowed_hosts: [\"bad host\"]\n  http_allowed_origins: [care.example.jp]\n"
+      "plugins:\n  - {name: probe, path: " +
+      PluginDir() + "/probe.so}\noffices:\n  - number: \"" + kOffice +
+      "\"\n    concerns: [{service: kaigo.test.v1.ProbeService, plugin: probe}]\n"
+      "store:\n  sqlite_path: state.db\n";
+  CommandResult r =
+      RunCommand(EngineBinary() + " check-config " + dir.Write("engine.yaml", config));
+  EXPECT_EQ(r.exit_code, 1) << r.output;
+  EXPECT_NE(r.output.find("engine.yaml:4:16: server.http_listen: off loopback"), std::string::npos)
+      << r.output;
+  EXPECT_NE(r.output.find("server.http_allowed_hosts[0]"), std::string::npos) << r.output;
+  EXPECT_NE(r.output.find("server.http_allowed_origins[0]"), std::string::npos) << r.output;
+}
+
 // The same listener with TLS and client certificates: the caller is the certificate's, as on gRPC.
 TEST(ConnectTlsTest, ClientCertificatesNameTheCaller) {
   TempDir dir;
