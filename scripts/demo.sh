@@ -14,7 +14,8 @@ cmake --build build --target kaigo-bridge kaigo-sandbox otp_relay qualification 
 
 # Python messages from the same .proto files, with Debian's protoc (it matches python3-protobuf).
 mkdir -p build/python build/demo
-protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto proto/kaigo/careplan/v1/*.proto
+protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto proto/kaigo/careplan/v1/*.proto \
+  proto/google/rpc/*.proto
 
 # The platform's model, with fresh test certificates, and the office's secrets. The engine's
 # state starts afresh with it: sends it remembered from an earlier run were to a platform gone now.
@@ -43,7 +44,9 @@ engine=$!
 for _ in $(seq 100); do [ -s build/demo/ready.json ] && break; sleep 0.1; done
 port=$(sed -E 's/.*"grpc_port":([0-9]+).*/\1/' build/demo/ready.json)
 metrics=$(sed -E 's/.*"metrics_port":([0-9]+).*/\1/' build/demo/ready.json)
-echo "kaigo-bridge serves on 127.0.0.1:$port (metrics: http://127.0.0.1:$metrics/metrics, log: build/demo/engine.log)"
+http=$(sed -E 's/.*"http_port":([0-9]+).*/\1/' build/demo/ready.json)
+echo "kaigo-bridge serves on 127.0.0.1:$port (Connect over HTTP: http://127.0.0.1:$http," \
+  "metrics: http://127.0.0.1:$metrics/metrics, log: build/demo/engine.log)"
 
 echo "== Python session =="
 PYTHONPATH=build/python /usr/bin/python3 examples/python/office_session.py \

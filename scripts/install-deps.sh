@@ -36,3 +36,17 @@ if [ "${#missing[@]}" -gt 0 ]; then
 else
   echo "install-deps: all ${#packages[@]} packages present"
 fi
+
+# Node.js for the Connect client test (tests/connect): Debian's, unless a node is there already.
+if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
+  echo "install-deps: installing nodejs npm"
+  sudo_cmd=""
+  [ "$(id -u)" -eq 0 ] || sudo_cmd="sudo"
+  $sudo_cmd apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo_cmd apt-get install -y -qq --no-install-recommends nodejs npm
+fi
+# The Connect client and the buf CLI, at the versions tests/connect/package-lock.json pins.
+connect="$(dirname "$0")/../tests/connect"
+if ! (cd "$connect" && npm ls --depth=0 > /dev/null 2>&1); then
+  (cd "$connect" && npm ci --no-audit --no-fund)
+fi

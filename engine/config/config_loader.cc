@@ -155,7 +155,8 @@ bool ListensOnLoopbackOnly(const kaigo::v1::ServerConfig& server, std::string* n
   for (auto [name, address] :
        {std::pair<const char*, const std::string*>{"server.listen", &server.listen()},
         {"server.metrics_listen", &server.metrics_listen()},
-        {"server.health_listen", &server.health_listen()}}) {
+        {"server.health_listen", &server.health_listen()},
+        {"server.http_listen", &server.http_listen()}}) {
     std::string host;
     int port;
     if (address->empty() && name != std::string("server.listen")) continue;
@@ -326,6 +327,32 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
   if (!c.server().health_listen().empty() &&
       !ParseHostPort(c.server().health_listen(), &host, &port)) {
     error("server.health_listen", "must be host:port with a port of 0–65535");
+  }
+  if (!c.server().http_listen().empty()) {
+    std::string api_host;
+    int api_port;
+    if (!ParseHostPort(c.server().http_listen(), &host, &port)) {
+      error("server.http_listen", "must be host:port with a port of 0–65535");
+    } else if (!IsLoopbackHost(host) && ParseHostPort(c.server().listen(), &api_host, &api_port) &&
+               IsLoopbackHost(api_host)) {
+      // Off loopback it serves what `listen` serves, so it needs what `listen` off loopback needs.
+      error("server.http_listen", "off loopback (" + host + ") only when server.listen is too");
+    }
+  }
+  for (int i = 0; i < c.server().http_allowed_hosts_size(); ++i) {
+    static const std::regex kHost("[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]");
+    if (!std::regex_match(c.server().http_allowed_hosts(i), kHost)) {
+      error("server.http_allowed_hosts[" + std::to_string(i) + "]",
+            "a host name or address without port, e.g. kaigo.local");
+    }
+  }
+  for (int i = 0; i < c.server().http_allowed_origins_size(); ++i) {
+    static const std::regex kOrigin(
+        "https?://[A-Za-z0-9.-]+(:[0-9]+)?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]+)?");
+    if (!std::regex_match(c.server().http_allowed_origins(i), kOrigin)) {
+      error("server.http_allowed_origins[" + std::to_string(i) + "]",
+            "an origin: scheme://host[:port], e.g. https://care.example.jp");
+    }
   }
   if (!ParseLogLevel(c.log().level()).ok())
     error("log.level", "must be debug, info, warn or error");

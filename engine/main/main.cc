@@ -17,10 +17,10 @@
 // safe while engines run, idempotent; exit 1 if values no configured key opens remain.
 // serve: SIGHUP reloads the configuration (a bad one is refused and the running one stays);
 // SIGTERM or SIGINT drains calls for up to 5 s and exits. The ready file receives
-// {"grpc_port":…,"metrics_port":…,"health_port":…,"pid":…} once the engine serves (written
-// atomically), so tests and supervisors can use port 0. --clock-offset moves the engine's clock
-// for business dates and stored timestamps (kaigo/sdk/clock.h), for tests only: an engine with a
-// listener off loopback refuses it.
+// {"grpc_port":…,"metrics_port":…,"health_port":…,"http_port":…,"pid":…} once the engine serves
+// (written atomically), so tests and supervisors can use port 0. --clock-offset moves the engine's
+// clock for business dates and stored timestamps (kaigo/sdk/clock.h), for tests only: an engine
+// with a listener off loopback refuses it.
 #include <malloc.h>
 #include <signal.h>
 #include <sys/prctl.h>
@@ -76,12 +76,14 @@ void PrintErrors(const std::vector<std::string>& errors) {
   for (const auto& e : errors) std::cerr << e << "\n";
 }
 
-bool WriteReadyFile(const std::string& path, int grpc_port, int metrics_port, int health_port) {
+bool WriteReadyFile(const std::string& path, int grpc_port, int metrics_port, int health_port,
+                    int http_port) {
   std::string tmp = path + ".tmp";
   {
     std::ofstream out(tmp);
     out << "{\"grpc_port\":" << grpc_port << ",\"metrics_port\":" << metrics_port
-        << ",\"health_port\":" << health_port << ",\"pid\":" << getpid() << "}\n";
+        << ",\"health_port\":" << health_port << ",\"http_port\":" << http_port
+        << ",\"pid\":" << getpid() << "}\n";
     if (!out) return false;
   }
   return rename(tmp.c_str(), path.c_str()) == 0;
@@ -123,8 +125,8 @@ int Serve(const std::vector<std::string>& args) {
     return 1;
   }
   std::string ready = Flag(args, "--ready-file");
-  if (!ready.empty() &&
-      !WriteReadyFile(ready, server.grpc_port(), server.metrics_port(), server.health_port())) {
+  if (!ready.empty() && !WriteReadyFile(ready, server.grpc_port(), server.metrics_port(),
+                                        server.health_port(), server.http_port())) {
     (*engine)->logger().Error("cannot write the ready file", {{"path", ready}});
     return 1;
   }

@@ -33,6 +33,8 @@ class DescriptorIndex {
   absl::StatusOr<std::vector<std::string>> FileWithDependencies(const std::string& name) const;
   absl::StatusOr<std::vector<std::string>> FileContainingSymbol(const std::string& symbol) const;
   bool HasMessage(const std::string& full_name) const;
+  // Every file above, for JSON ⇄ binary conversion of the routed methods' messages.
+  const google::protobuf::DescriptorPool& pool() const { return *pool_; }
 
  private:
   void AddFile(const google::protobuf::FileDescriptorProto& file);

@@ -48,18 +48,24 @@ std::string FittingDetails(const absl::Status& s) {
 constexpr absl::Duration kDefaultRetryDelay = absl::Seconds(1);
 
 grpc::Status ToGrpc(const absl::Status& status) {
-  absl::Status s = status;
-  google::rpc::RetryInfo retry;
-  if ((s.code() == absl::StatusCode::kUnavailable ||
-       s.code() == absl::StatusCode::kResourceExhausted) &&
-      !sdk::FindDetail(s, &retry)) {
-    s = sdk::WithRetryDelay(std::move(s), kDefaultRetryDelay);
-  }
+  absl::Status s = ForClient(status);
   auto code = static_cast<grpc::StatusCode>(s.code());
   std::string details = FittingDetails(s);
   if (details.empty()) return grpc::Status(code, std::string(s.message()));
   return grpc::Status(code, std::string(s.message()), std::move(details));
 }
+
+// gRPC's metadata, the peer's certificate from its auth context, and its deadline.
+class GrpcCallHeaders : public CallHeaders {
+ public:
+  explicit GrpcCallHeaders(const grpc::ServerContextBase& context) : context_(context) {}
+  std::string Value(const char* key) const override { return MetadataValue(context_, key); }
+  PeerCertificate Peer() const override;
+  int64_t DeadlineUnixMs() const override;
+
+ private:
+  const grpc::ServerContextBase& context_;
+};
 
 // Unique per process: a random prefix and a counter.
 std::string NewRequestId() {
@@ -72,11 +78,43 @@ std::string NewRequestId() {
   return absl::StrCat(prefix, "-", counter.fetch_add(1, std::memory_order_relaxed));
 }
 
-int64_t DeadlineMillis(const grpc::ServerContextBase& context) {
-  auto deadline = context.deadline();
+}  // namespace
+
+absl::Status ForClient(absl::Status status) {
+  google::rpc::RetryInfo retry;
+  if ((status.code() == absl::StatusCode::kUnavailable ||
+       status.code() == absl::StatusCode::kResourceExhausted) &&
+      !sdk::FindDetail(status, &retry)) {
+    return sdk::WithRetryDelay(std::move(status), kDefaultRetryDelay);
+  }
+  return status;
+}
+
+int64_t GrpcCallHeaders::DeadlineUnixMs() const {
+  auto deadline = context_.deadline();
   if (deadline == std::chrono::system_clock::time_point::max()) return 0;
   return std::chrono::duration_cast<std::chrono::milliseconds>(deadline.time_since_epoch()).count();
 }
+
+PeerCertificate GrpcCallHeaders::Peer() const {
+  PeerCertificate peer;
+  auto auth = context_.auth_context();
+  if (auth != nullptr) {
+    auto first = [&](const char* name) {
+      auto values = auth->FindPropertyValues(name);
+      return values.empty() ? std::string()
+                            : std::string(values.front().data(), values.front().size());
+    };
+    peer.common_name = first("x509_common_name");
+    peer.pem = first("x509_pem_cert");
+    for (const auto& san : auth->FindPropertyValues("x509_subject_alternative_name")) {
+      peer.subject_alt_names.emplace_back(san.data(), san.size());
+    }
+  }
+  return peer;
+}
+
+namespace {
 
 // Ends watch streams at their maximum age: one thread for the process, idle while none is due.
 class AgeTimer {
@@ -152,28 +190,21 @@ std::string MetadataValue(const grpc::ServerContextBase& context, const char* ke
   return it == md.end() ? std::string() : std::string(it->second.data(), it->second.size());
 }
 
-absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table,
-                                           const grpc::ServerContextBase& context) {
-  PeerCertificate peer;
-  auto auth = context.auth_context();
-  if (auth != nullptr) {
-    auto first = [&](const char* name) {
-      auto values = auth->FindPropertyValues(name);
-      return values.empty() ? std::string()
-                            : std::string(values.front().data(), values.front().size());
-    };
-    peer.common_name = first("x509_common_name");
-    peer.pem = first("x509_pem_cert");
-    for (const auto& san : auth->FindPropertyValues("x509_subject_alternative_name")) {
-      peer.subject_alt_names.emplace_back(san.data(), san.size());
-    }
-  }
+absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table, const PeerCertificate& peer) {
   return IdentifyCaller(
       peer, [&](const std::string& identity) { return table.callers.count(identity) > 0; },
       table.verification);
 }
 
+absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table,
+                                           const grpc::ServerContextBase& context) {
+  return CallerIdentity(table, GrpcCallHeaders(context).Peer());
+}
+
 CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::string method)
+    : CallCore(engine, GrpcCallHeaders(context), std::move(method)) {}
+
+CallCore::CallCore(Engine* engine, const CallHeaders& headers, std::string method)
     : engine_(engine), start_(std::chrono::steady_clock::now()) {
   engine_->metrics().in_flight().fetch_add(1, std::memory_order_relaxed);
   context_.method = std::move(method);
@@ -181,12 +212,11 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
   if (table == nullptr) {
     admitted_ = absl::UnavailableError("the engine is shutting down");
   } else {
-    context_.office = MetadataValue(context, "x-kaigo-office");
-    auto caller = CallerIdentity(*table, context);
+    context_.office = headers.Value("x-kaigo-office");
+    auto caller = CallerIdentity(*table, headers.Peer());
     if (caller.ok()) context_.caller = *std::move(caller);
-    CallerClaims claims{MetadataValue(context, "x-kaigo-role"),
-                        MetadataValue(context, "x-kaigo-on-behalf-of"),
-                        MetadataValue(context, "x-kaigo-on-behalf-of-roles")};
+    CallerClaims claims{headers.Value("x-kaigo-role"), headers.Value("x-kaigo-on-behalf-of"),
+                        headers.Value("x-kaigo-on-behalf-of-roles")};
     auto admitted = caller.ok()
                         ? table->Admit(context_.method, context_.office, context_.caller, claims)
                         : absl::StatusOr<Admission>(caller.status());
@@ -196,16 +226,16 @@ CallCore::CallCore(Engine* engine, const grpc::ServerContextBase& context, std::
       access_log_ = table->access_log;
       context_.roles = target_.roles;
       context_.caller = target_.caller;
-      context_.user = MetadataValue(context, "x-kaigo-user");
+      context_.user = headers.Value("x-kaigo-user");
       if (context_.user.size() > 128 ||
           std::any_of(context_.user.begin(), context_.user.end(),
                       [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
         admitted_ = absl::InvalidArgumentError(
             "metadata x-kaigo-user: at most 128 bytes of text without control characters");
       }
-      context_.request_id = MetadataValue(context, "x-request-id");
+      context_.request_id = headers.Value("x-request-id");
       if (context_.request_id.empty()) context_.request_id = NewRequestId();
-      context_.deadline_unix_ms = DeadlineMillis(context);
+      context_.deadline_unix_ms = headers.DeadlineUnixMs();
       if (admitted_.ok()) {
         admitted_ = engine_->limiter().Acquire(context_.office, context_.caller);
         limited_ = admitted_.ok();
@@ -227,7 +257,10 @@ void CallCore::Dispatch(grpc::ByteBuffer* request) {
   grpc::Slice slice;
   request->DumpToSingleSlice(&slice);  // a reference, unless the message came in pieces
   request->Clear();
-  std::string_view bytes(reinterpret_cast<const char*>(slice.begin()), slice.size());
+  Dispatch(std::string_view(reinterpret_cast<const char*>(slice.begin()), slice.size()));
+}
+
+void CallCore::Dispatch(std::string_view bytes) {
   ArmAgeLimit();
   Ref();  // the plugin may finish, and gRPC call OnDone, inside StartCall
   kaigo_call* call = sdk::host::StartCall(target_.target, context_, this, bytes);

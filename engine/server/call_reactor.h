@@ -25,6 +25,7 @@
 #include <vector>
 
 #include "engine/engine.h"
+#include "engine/router/caller_identity.h"
 #include "kaigo/sdk/host_side.h"
 
 namespace kaigo::engine {
@@ -32,19 +33,37 @@ namespace kaigo::engine {
 // The identity of the peer under `table`'s callers (engine/router/caller_identity.h): its client
 // certificate's common name or a subject alternative name, or "anonymous"; refused when the
 // certificate names no one, is revoked, or is not the one pinned for its name.
+absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table, const PeerCertificate& peer);
 absl::StatusOr<std::string> CallerIdentity(const RoutingTable& table,
                                            const grpc::ServerContextBase& context);
 // The value of metadata `key`, or "".
 std::string MetadataValue(const grpc::ServerContextBase& context, const char* key);
 
-// What every kind of call reactor shares: admission, dispatch to the plugin, cancellation,
-// metrics and the access log.
+// What a transport (gRPC, or Connect over HTTP: connect_server.h) tells the engine about one call.
+class CallHeaders {
+ public:
+  virtual ~CallHeaders() = default;
+  // The value of metadata `key` (lower case, e.g. "x-kaigo-office"), or "".
+  virtual std::string Value(const char* key) const = 0;
+  // The client certificate the peer presented (empty without one).
+  virtual PeerCertificate Peer() const = 0;
+  // The call's deadline in Unix milliseconds; 0 for none.
+  virtual int64_t DeadlineUnixMs() const = 0;
+};
+
+// A status as a client receives it: UNAVAILABLE and RESOURCE_EXHAUSTED say when to retry even
+// where the part that refused the call did not.
+absl::Status ForClient(absl::Status status);
+
+// What every kind of call shares, whatever its transport: admission, dispatch to the plugin,
+// cancellation, metrics and the access log.
 class CallCore : public sdk::host::CallSink {
  public:
   ~CallCore() override;
 
  protected:
   CallCore(Engine* engine, const grpc::ServerContextBase& context, std::string method);
+  CallCore(Engine* engine, const CallHeaders& headers, std::string method);
 
   // OK when admitted; otherwise the refusal (already counted).
   const absl::Status& admission() const { return admitted_; }
@@ -53,6 +72,8 @@ class CallCore : public sdk::host::CallSink {
   // inside the call, so a call waiting for a worker holds its request once, not twice. gRPC keeps
   // the buffer of a registered method until the call is done but never reads it again.
   void Dispatch(grpc::ByteBuffer* request);
+  // The same for a request the transport holds until the plugin has finished.
+  void Dispatch(std::string_view request);
   void CancelPluginCall();
   // Metrics and the access log for a finished call.
   void Record(const absl::Status& status);

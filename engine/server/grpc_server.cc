@@ -52,6 +52,7 @@ GrpcServer::GrpcServer(Engine* engine)
       reflection_v1_(engine),
       reflection_v1alpha_(engine),
       metrics_http_(&engine->metrics()),
+      connect_(engine),
       health_(&health_board_),
       probe_health_(&health_board_),
       readiness_(&engine->store(), &health_board_, &engine->logger()),
@@ -91,6 +92,11 @@ absl::Status GrpcServer::Start() {
     if (!bound.ok()) return bound.status();
     metrics_port_ = *bound;
   }
+  if (!server.http_listen().empty()) {
+    auto bound = connect_.Start();
+    if (!bound.ok()) return bound.status();
+    http_port_ = *bound;
+  }
   if (!server.health_listen().empty()) {
     grpc::ServerBuilder health;
     health.SetResourceQuota(quota);
@@ -114,6 +120,7 @@ absl::Status GrpcServer::Start() {
   engine_->logger().Info("serving", {{"grpc", std::to_string(grpc_port_)},
                                      {"metrics", std::to_string(metrics_port_)},
                                      {"health", std::to_string(health_port_)},
+                                     {"http", std::to_string(http_port_)},
                                      {"tls", server.insecure_loopback() ? "off" : "on"}});
   return absl::OkStatus();
 }
@@ -137,6 +144,7 @@ void GrpcServer::Shutdown() {
   // Probes see NOT_SERVING while calls in flight drain, so no new ones are routed here.
   health_board_.Shutdown();
   readiness_.Stop();
+  connect_.Stop();
   if (server_ != nullptr) {
     server_->Shutdown(std::chrono::system_clock::now() + std::chrono::seconds(5));
     server_.reset();

@@ -9,6 +9,9 @@ code from the mail), first login and an added user; and
 prepares the office's 助成金 application: estimate, draft, attachments, the portal's rules checked,
 filed, and its status.
 
+A refused call's google.rpc details (which field, which rule, when to retry, the message for
+office staff) are read from the grpc-status-details-bin trailer (`error_text`).
+
 Needs python3-grpcio and the messages generated from proto/ (scripts/demo.sh does both).
 """
 import argparse
@@ -21,6 +24,7 @@ import os
 import struct
 import zlib
 
+from google.rpc import error_details_pb2, status_pb2
 from kaigo.v1 import (careplan_exchange_pb2, certification_pb2, common_pb2, engine_pb2, otp_pb2,
                       portal_registration_pb2, qualification_pb2, subsidy_pb2)
 
@@ -41,6 +45,40 @@ STAGES = {qualification_pb2.COST_LIMIT_STAGE_NONE: "認定なし", qualification
           qualification_pb2.COST_LIMIT_STAGE_3B: "第3段階②", qualification_pb2.COST_LIMIT_STAGE_4: "第4段階"}
 
 
+def error_text(e):
+    """A refused call's code and message, and what its google.rpc details add: they travel in the
+    trailer grpc-status-details-bin as a serialized google.rpc.Status."""
+    text = f"{e.code().name}: {e.details()}"
+    raw = dict(e.trailing_metadata() or ()).get("grpc-status-details-bin")
+    if not raw:
+        return text
+    status = status_pb2.Status.FromString(raw)
+    for any_detail in status.details:
+        for kind in (error_details_pb2.BadRequest, error_details_pb2.PreconditionFailure,
+                     error_details_pb2.ErrorInfo, error_details_pb2.RetryInfo,
+                     error_details_pb2.LocalizedMessage):
+            if any_detail.Is(kind.DESCRIPTOR):
+                detail = kind()
+                any_detail.Unpack(detail)
+                break
+        else:
+            continue
+        if isinstance(detail, error_details_pb2.BadRequest):
+            for v in detail.field_violations:
+                staff = f" 「{v.localized_message.message}」" if v.localized_message.message else ""
+                text += f"\n      field {v.field}: {v.reason or v.description}{staff}"
+        elif isinstance(detail, error_details_pb2.PreconditionFailure):
+            for v in detail.violations:
+                text += f"\n      {v.type} {v.subject}: {v.description}"
+        elif isinstance(detail, error_details_pb2.ErrorInfo):
+            text += f"\n      reason {detail.reason} ({detail.domain}) {dict(detail.metadata)}"
+        elif isinstance(detail, error_details_pb2.RetryInfo):
+            text += f"\n      retry after {detail.retry_delay.ToTimedelta().total_seconds():g} s"
+        else:
+            text += f"\n      {detail.locale}: {detail.message}"
+    return text
+
+
 def date(d):
     return f"{d.year:04d}-{d.month:02d}-{d.day:02d}" if d.year else "—"
 
@@ -58,7 +96,7 @@ def lookups(channel, office):
         try:
             r = lookup(request, metadata=office)
         except grpc.RpcError as e:
-            print(f"  {insurer}-{insured}: {e.code().name}: {e.details()}")
+            print(f"  {insurer}-{insured}: {error_text(e)}")
             continue
         period = r.care_level_period
         print(f"  {insurer}-{insured}: {VERDICTS.get(r.verdict)}  {CARE_LEVELS.get(r.care_level, '?')}"
@@ -232,7 +270,7 @@ def registration(channel, office, mail_dir, list_pending, provide):
                         eclaim_user_id="KJ000000000017", eclaim_password="Eclaim#Sakura1"),
                         metadata=office)
     except grpc.RpcError as e:
-        print(f"  {e.code().name}: {e.details()}")
+        print(f"  {error_text(e)}")
         return
     print(f"  電子請求受付システムの認証 OK → {step(flow)}")
     helper = threading.Thread(target=operator)
@@ -249,7 +287,7 @@ def registration(channel, office, mail_dir, list_pending, provide):
         submit(portal_registration_pb2.SubmitUserDetailsRequest(flow_id=flow.flow_id, details=details),
                metadata=office)
     except grpc.RpcError as e:
-        print(f"  入力ミスの例 (a typo): {e.code().name}: {e.details()}")
+        print(f"  入力ミスの例 (a typo): {error_text(e)}")
     details.phone = "0312345678"
     flow = submit(portal_registration_pb2.SubmitUserDetailsRequest(flow_id=flow.flow_id, details=details),
                   metadata=office)
@@ -375,7 +413,7 @@ def main():
     try:
         provide(otp_pb2.ProvideOtpRequest(request_id="x", code="12ab"), metadata=office)
     except grpc.RpcError as e:
-        print(f"\n入力ミスの例 (a typo): {e.code().name}: {e.details()}")
+        print(f"\n入力ミスの例 (a typo): {error_text(e)}")
 
 
 if __name__ == "__main__":

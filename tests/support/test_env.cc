@@ -195,12 +195,14 @@ absl::StatusOr<std::unique_ptr<EngineProcess>> EngineProcess::Start(const std::s
   }
   auto m = StartChild(
       argv, ready, engine->log_path_,
-      std::regex("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+),\"health_port\":([0-9]+)"),
+      std::regex("\"grpc_port\":([0-9]+),\"metrics_port\":([0-9]+),\"health_port\":([0-9]+),"
+                 "\"http_port\":([0-9]+)"),
       timeout, &engine->pid_, &content);
   if (!m.ok()) return m.status();
   engine->grpc_port_ = std::stoi((*m)[1]);
   engine->metrics_port_ = std::stoi((*m)[2]);
   engine->health_port_ = std::stoi((*m)[3]);
+  engine->http_port_ = std::stoi((*m)[4]);
   return engine;
 }
 

@@ -85,6 +85,7 @@ class EngineProcess {
   int grpc_port() const { return grpc_port_; }
   int metrics_port() const { return metrics_port_; }
   int health_port() const { return health_port_; }
+  int http_port() const { return http_port_; }  // server.http_listen's (Connect), 0 if none
   std::string target() const { return "127.0.0.1:" + std::to_string(grpc_port_); }
   std::string Log() const;
 
@@ -93,6 +94,7 @@ class EngineProcess {
   int grpc_port_ = 0;
   int metrics_port_ = 0;
   int health_port_ = 0;
+  int http_port_ = 0;
   std::string log_path_;
   std::unique_ptr<TempDir> dir_;
 };
