@@ -317,8 +317,8 @@ class CarePlanExchange : public sdk::Instance {
   //     a reference of its own;
   //   - per destination, the platform's client_reference and Idempotency-Key are
   //     "<reference>/<office>/<service type>"; the send's ファイル連番 is kept under
-  //     sent/<sha256(reference)>/<office>/<type>/sequence before the POST leaves, so a retry after the
-  //     engine died between the platform's answer and the save sends the same names (the same
+  //     sent/<sha256(reference)>/<office>/<type>/sequence before the POST leaves, so a retry after
+  //     the engine died between the platform's answer and the save sends the same names (the same
   //     request) and gets the platform's first answer;
   //   - a send the platform refused with UNIT_ORDER made nothing there (the platform keeps no
   //     answer for its key), so its renumbered send goes under the same key.
