@@ -105,13 +105,13 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p);
 
 // Checks a non-empty value against its item's form. Text is checked for encoding only.
 bool CheckValue(const Column& c, const CsvField& f, Problem* p) {
-  const v1::Item& item = *c.item;
+  const CarePlanItem& item = *c.item;
   const absl::string_view v = f.value;
   auto fail = [&](std::string rule, std::string message, bool soft = false) {
     *p = {std::move(rule), std::move(message), soft};
     return false;
   };
-  if (c.form == v1::FORM_TEXT) {
+  if (c.form == CarePlanItem::FORM_TEXT) {
     Ms932Scan scan = ScanMs932(v);
     switch (scan.issue) {
       case Ms932Issue::kNone:
@@ -139,7 +139,7 @@ bool CheckValue(const Column& c, const CsvField& f, Problem* p) {
 // A non-text value against its form. Every form but CHARS and PHONE admits only some ASCII, so
 // the friendlier "half-width" message for other characters is worked out only on failure.
 bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
-  const v1::Item& item = *c.item;
+  const CarePlanItem& item = *c.item;
   int len = item.length();
   auto fail = [&](std::string rule, std::string message, bool soft = false) {
     *p = {std::move(rule), std::move(message), soft};
@@ -150,7 +150,7 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
                 absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
   };
   switch (c.form) {
-    case v1::FORM_VERSION:
+    case CarePlanItem::FORM_VERSION:
       if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
       if (ClassifyVersion(v) == VersionKind::kUnknown) {
         return fail("version", absl::StrCat(Quoted(v),
@@ -158,18 +158,18 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
                                             "202003, 202208, 202504, 202407)"));
       }
       return true;
-    case v1::FORM_INSURER_NUMBER: {
+    case CarePlanItem::FORM_INSURER_NUMBER: {
       if (v.size() != 6 || !Digits(v)) return fixed("digits");
       absl::Status s = ValidateInsurerNumber(std::string_view(v.data(), v.size()));
       if (!s.ok()) return fail("check_digit", std::string(s.message()), true);
       return true;
     }
-    case v1::FORM_INSURED_NUMBER: {
+    case CarePlanItem::FORM_INSURED_NUMBER: {
       absl::Status s = ValidateInsuredNumber(std::string_view(v.data(), v.size()));
       if (!s.ok()) return fail("form", std::string(s.message()));
       return true;
     }
-    case v1::FORM_OFFICE_NUMBER: {
+    case CarePlanItem::FORM_OFFICE_NUMBER: {
       if (v.size() != 10) return fixed("介護保険事業所番号");
       absl::Status s = ValidateOfficeNumber(std::string_view(v.data(), v.size()));
       if (!s.ok()) {
@@ -178,18 +178,18 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
       }
       return true;
     }
-    case v1::FORM_DATE:
+    case CarePlanItem::FORM_DATE:
       if (v.size() != 8 || !Digits(v)) return fixed("YYYYMMDD");
       if (item.zero_allowed() && AllZero(v)) return true;
       if (!ValidDate(v))
         return fail("date", absl::StrCat(Quoted(v), " is not a calendar date (YYYYMMDD)"));
       return true;
-    case v1::FORM_MONTH:
+    case CarePlanItem::FORM_MONTH:
       if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
       if (item.zero_allowed() && AllZero(v)) return true;
       if (!ValidMonth(v)) return fail("month", absl::StrCat(Quoted(v), " is not a month (YYYYMM)"));
       return true;
-    case v1::FORM_TIME: {
+    case CarePlanItem::FORM_TIME: {
       if (v.size() != 4 || !Digits(v)) return fixed("HHMM");
       int h = Num(v.substr(0, 2)), m = Num(v.substr(2, 2));
       if (v != "9999" && (m > 59 || h > 24 || (h == 24 && m != 0))) {
@@ -197,20 +197,20 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
       }
       return true;
     }
-    case v1::FORM_CODE:
+    case CarePlanItem::FORM_CODE:
       if (c.codes == nullptr || CodeLabel(*c.codes, v).empty()) {
         return fail("code", absl::StrCat(Quoted(v), " is not a code of ",
                                          c.codes ? c.codes->title : item.codes(), " (",
                                          c.codes ? CodeList(*c.codes) : "", ")"));
       }
       return true;
-    case v1::FORM_NUMBER:
+    case CarePlanItem::FORM_NUMBER:
       if (!Digits(v)) return fail("number", absl::StrCat(Quoted(v), " is not a whole number"));
       if (static_cast<int>(v.size()) > len) {
         return fail("length", absl::StrFormat("at most %d digits, got %d", len, v.size()));
       }
       return true;
-    case v1::FORM_DECIMAL: {
+    case CarePlanItem::FORM_DECIMAL: {
       size_t dot = v.find('.');
       bool ok = dot == absl::string_view::npos
                     ? Digits(v)
@@ -221,12 +221,12 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
       }
       return true;
     }
-    case v1::FORM_POSTAL_CODE:
+    case CarePlanItem::FORM_POSTAL_CODE:
       if (v.size() != 8 || !Digits(v.substr(0, 3)) || v[3] != '-' || !Digits(v.substr(4))) {
         return fail("form", absl::StrCat(Quoted(v), " is not a postal code NNN-NNNN"));
       }
       return true;
-    case v1::FORM_PHONE:
+    case CarePlanItem::FORM_PHONE:
       for (char ch : v) {
         if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == '(' || ch == ')')) {
           return fail("form", absl::StrCat(Quoted(v), " is not a phone number (digits and -)"));
@@ -236,7 +236,7 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
         return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
       }
       return true;
-    case v1::FORM_CHARS:
+    case CarePlanItem::FORM_CHARS:
       for (char ch : v) {
         // A comma or quote would need quoting, which only free text gets.
         if (ch < 0x20 || ch > 0x7E || ch == ',' || ch == '"') {
@@ -247,20 +247,20 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
         return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
       }
       return true;
-    case v1::FORM_SERVICE_TYPE:
+    case CarePlanItem::FORM_SERVICE_TYPE:
       if (v.size() != 2 || !UpperAlnum(v)) return fixed("サービス種類コード");
       if (!IsKnownServiceType(v)) {
         return fail("code", absl::StrCat(Quoted(v), " is not a サービス種類コード"));
       }
       return true;
-    case v1::FORM_SERVICE_CODE:
+    case CarePlanItem::FORM_SERVICE_CODE:
       if (v.size() != 6 || !UpperAlnum(v)) return fixed("サービスコード: 種類 2 + 項目 4");
       if (v != "999999" && !IsKnownServiceType(v.substr(0, 2))) {
         return fail("code", absl::StrCat(Quoted(v), ": ", Quoted(v.substr(0, 2)),
                                          " is not a サービス種類コード"));
       }
       return true;
-    case v1::FORM_DAY_MASK:
+    case CarePlanItem::FORM_DAY_MASK:
       if (v.size() != 31) return fixed("one 0 or 1 per day");
       for (char ch : v) {
         if (ch != '0' && ch != '1') return fail("form", "日割対象日 is 31 characters of 0 and 1");
@@ -653,7 +653,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
     for (size_t i = 0; i < column_count; ++i) {
       const Column& c = column_at[i];
       const CsvField& f = field_at[i];
-      bool is_text = c.form == v1::FORM_TEXT;
+      bool is_text = c.form == CarePlanItem::FORM_TEXT;
       if (is_text != f.quoted) {
         sink.SoftOnce(record.line, &c, "quoting",
                       is_text ? "free text (フリーテキスト) is enclosed in double quotes"
@@ -667,11 +667,11 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       if (c.remembered && SameBytes(f.value, last_valid[i])) continue;
       // Whole numbers and ASCII text, most of a record, pass here without a call: the same
       // rules as CheckValue's, which says what is wrong when they fail.
-      if (c.form == v1::FORM_NUMBER && f.value.size() <= static_cast<size_t>(c.length) &&
+      if (c.form == CarePlanItem::FORM_NUMBER && f.value.size() <= static_cast<size_t>(c.length) &&
           Digits(f.value)) {
         continue;
       }
-      if (c.form == v1::FORM_TEXT && f.ascii) continue;
+      if (c.form == CarePlanItem::FORM_TEXT && f.ascii) continue;
       if (CheckValue(c, f, &p)) {
         if (c.remembered) last_valid[i].assign(f.value.data(), f.value.size());
       } else {
@@ -691,7 +691,7 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       const CsvField& f = record.fields[i];
       absl::string_view v = f.value;
       if (v.empty()) continue;
-      if (c.form == v1::FORM_TEXT && !f.ascii) {
+      if (c.form == CarePlanItem::FORM_TEXT && !f.ascii) {
         auto utf8 = Ms932ToUtf8(v);
         if (!utf8.ok()) {
           sink.Error(record.line, &c, "encoding", std::string(utf8.status().message()));

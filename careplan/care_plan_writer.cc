@@ -30,7 +30,7 @@ absl::StatusOr<std::string> WriteCarePlanFile(const v1::CarePlanFile& file) {
         return absl::StrCat(kind->prefix, " row ", i + 1, " item ", c.number, " ", c.item->name(),
                             ": ");
       };
-      if (c.item->form() != v1::FORM_TEXT) {
+      if (c.item->form() != CarePlanItem::FORM_TEXT) {
         if (!IsAscii(value) || value.find_first_of(",\"\r\n") != std::string::npos) {
           return absl::InvalidArgumentError(
               absl::StrCat(where(),

@@ -29,16 +29,18 @@ std::map<FileKind, Layout> BuildLayouts() {
       Column column;
       column.number = n;
       column.field = field;
-      column.item = &field->options().GetExtension(v1::item);
+      column.item = &field->options().GetExtension(options::v1::kaigo_field).item();
       column.form = column.item->form();
       column.length = column.item->length();
       column.required = column.item->required();
-      v1::Form f = column.form;
-      column.remembered = f == v1::FORM_OFFICE_NUMBER || f == v1::FORM_INSURER_NUMBER ||
-                          f == v1::FORM_INSURED_NUMBER || f == v1::FORM_CODE ||
-                          f == v1::FORM_VERSION || f == v1::FORM_DATE || f == v1::FORM_MONTH ||
-                          f == v1::FORM_SERVICE_CODE;
-      if (column.item->form() == v1::FORM_CODE) column.codes = FindCodeTable(column.item->codes());
+      CarePlanItem::Form f = column.form;
+      column.remembered = f == CarePlanItem::FORM_OFFICE_NUMBER ||
+                          f == CarePlanItem::FORM_INSURER_NUMBER ||
+                          f == CarePlanItem::FORM_INSURED_NUMBER || f == CarePlanItem::FORM_CODE ||
+                          f == CarePlanItem::FORM_VERSION || f == CarePlanItem::FORM_DATE ||
+                          f == CarePlanItem::FORM_MONTH || f == CarePlanItem::FORM_SERVICE_CODE;
+      if (column.item->form() == CarePlanItem::FORM_CODE)
+        column.codes = FindCodeTable(column.item->codes());
       if (!column.item->repeats_with().empty()) layout.has_repeats = true;
       layout.columns.push_back(column);
     }

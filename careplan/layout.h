@@ -1,4 +1,5 @@
-// The record layouts, read once from the (item) options of kaigo/careplan/v1/care_plan.proto, and
+// The record layouts, read once from the `(kaigo.options.v1.kaigo_field).item` options of
+// kaigo/careplan/v1/care_plan.proto, and
 // the CSVバージョン values (shared/reference/careplan-csv-4.1.md §1, §8). Built on first use;
 // thread-safe; the returned pointers live for the process.
 #ifndef KAIGO_CAREPLAN_LAYOUT_H_
@@ -11,8 +12,12 @@
 #include "careplan/file_kinds.h"
 #include "google/protobuf/descriptor.h"
 #include "kaigo/careplan/v1/care_plan.pb.h"
+#include "kaigo/options/v1/options.pb.h"
 
 namespace kaigo::careplan {
+
+// An item's metadata (its form, length, …), as the record fields' options carry it.
+using CarePlanItem = ::kaigo::options::v1::CarePlanItem;
 
 // The version this library writes (4.1). 4.1 set the value to the month 4.0 was issued.
 inline constexpr absl::string_view kWrittenVersion = "202407";
@@ -29,10 +34,10 @@ VersionKind ClassifyVersion(absl::string_view version);
 struct Column {
   int number = 0;  // the item's No.
   const google::protobuf::FieldDescriptor* field = nullptr;
-  const v1::Item* item = nullptr;
+  const CarePlanItem* item = nullptr;
   const CodeTable* codes = nullptr;  // FORM_CODE items
   // Copied from `item`, beside the rest, for the validator's loop over every field.
-  v1::Form form = v1::FORM_UNSPECIFIED;
+  CarePlanItem::Form form = CarePlanItem::FORM_UNSPECIFIED;
   int length = 0;
   bool required = false;
   // Worth remembering the last value that passed (check digits, code tables, key items, dates):

@@ -15,6 +15,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection/v1/reflection.pb.h"
 #include "grpc/reflection/v1alpha/reflection.pb.h"
+#include "kaigo/sdk/pagination.h"
 
 namespace kaigo::engine {
 
@@ -97,6 +98,23 @@ std::map<std::string, std::string> OfficeSealingKeys(const kaigo::v1::EngineConf
     if (office.has_sealing_key()) keys[office.number()] = office.sealing_key().SerializeAsString();
   }
   return keys;
+}
+
+// The manifest's maturity label; anything else (a manifest the loader accepted before labels
+// were checked) reads as unspecified.
+kaigo::v1::PluginMaturity MaturityOf(const std::string& status) {
+  if (status == "stable") return kaigo::v1::PLUGIN_MATURITY_STABLE;
+  if (status == "alpha") return kaigo::v1::PLUGIN_MATURITY_ALPHA;
+  if (status == "experimental") return kaigo::v1::PLUGIN_MATURITY_EXPERIMENTAL;
+  return kaigo::v1::PLUGIN_MATURITY_UNSPECIFIED;
+}
+
+kaigo::v1::PluginState StateOf(const std::string& process_state) {
+  if (process_state == "running") return kaigo::v1::PLUGIN_STATE_RUNNING;
+  if (process_state == "restarting") return kaigo::v1::PLUGIN_STATE_RESTARTING;
+  if (process_state == "failing") return kaigo::v1::PLUGIN_STATE_FAILING;
+  if (process_state == "stopped") return kaigo::v1::PLUGIN_STATE_STOPPED;
+  return kaigo::v1::PLUGIN_STATE_UNSPECIFIED;
 }
 
 }  // namespace
@@ -485,7 +503,8 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
         grant.offices.insert(office);
       }
     }
-    for (int r : caller.roles()) grant.roles.push_back(RoleName(static_cast<kaigo::v1::Role>(r)));
+    for (int r : caller.roles())
+      grant.roles.push_back(RoleName(static_cast<kaigo::options::v1::Role>(r)));
     grant.delegate = caller.delegate();
     table->callers[caller.identity()] = std::move(grant);
     if (!caller.certificate_sha256().empty()) {
@@ -670,7 +689,8 @@ absl::StatusOr<Engine::RunnableImage> Engine::LoadImage(const kaigo::v1::PluginS
   return RunnableImage{*std::move(image), *std::move(process)};
 }
 
-kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
+absl::StatusOr<kaigo::v1::ListPluginsResponse> Engine::ListPlugins(
+    const kaigo::v1::ListPluginsRequest& request) const {
   auto t = table();
   std::map<const PluginImage*, int> bindings;
   std::map<const PluginImage*, const isolation::PluginProcess*> processes;
@@ -686,12 +706,16 @@ kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
   }
   kaigo::v1::ListPluginsResponse response;
   std::lock_guard<std::mutex> lock(images_mu_);
-  for (const auto& image : images_seen_) {
+  auto window = sdk::PageOf(request, images_seen_.size());  // in the order first loaded
+  if (!window.ok()) return window.status();
+  response.set_next_page_token(window->next_page_token);
+  for (size_t i = window->begin; i < window->end; ++i) {
+    const auto& image = images_seen_[i];
     auto* info = response.add_plugins();
     info->set_name(image->name());
     info->set_version(image->version());
     info->set_vendor(image->vendor());
-    info->set_status(image->status());
+    info->set_maturity(MaturityOf(image->status()));
     info->set_path(image->path());
     info->set_sha256(image->sha256());
     info->set_security_posture(image->security_posture());
@@ -701,12 +725,14 @@ kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
     auto* runtime = info->mutable_runtime();
     auto process = processes.find(image.get());
     if (process == processes.end()) {
-      runtime->set_isolation("in_process");
-      runtime->set_state(bindings[image.get()] > 0 ? "running" : "unused");
+      runtime->set_isolation(kaigo::v1::ISOLATION_IN_PROCESS);
+      runtime->set_state(bindings[image.get()] > 0 ? kaigo::v1::PLUGIN_STATE_RUNNING
+                                                   : kaigo::v1::PLUGIN_STATE_UNUSED);
     } else {
       isolation::ProcessRuntime now = process->second->runtime();
-      runtime->set_isolation("process");
-      runtime->set_state(now.state);
+      runtime->set_isolation(kaigo::v1::ISOLATION_PROCESS);
+      runtime->set_state(bindings[image.get()] > 0 ? StateOf(now.state)
+                                                   : kaigo::v1::PLUGIN_STATE_UNUSED);
       runtime->set_restarts(now.restarts);
       runtime->set_last_exit(now.last_exit);
       runtime->set_pid(now.pid);
@@ -715,13 +741,20 @@ kaigo::v1::ListPluginsResponse Engine::ListPlugins() const {
   return response;
 }
 
-kaigo::v1::ListOfficesResponse Engine::ListOffices() const {
+absl::StatusOr<kaigo::v1::ListOfficesResponse> Engine::ListOffices(
+    const kaigo::v1::ListOfficesRequest& request) const {
   kaigo::v1::ListOfficesResponse response;
   auto t = table();
-  if (t == nullptr) return response;
-  std::map<std::string, const OfficeRoute*> sorted;
-  for (const auto& [number, office] : t->offices) sorted[number] = &office;
-  for (const auto& [number, office] : sorted) {
+  std::vector<std::pair<std::string, const OfficeRoute*>> sorted;  // by office number
+  if (t != nullptr) {
+    for (const auto& [number, office] : t->offices) sorted.emplace_back(number, &office);
+  }
+  std::sort(sorted.begin(), sorted.end());
+  auto window = sdk::PageOf(request, sorted.size());
+  if (!window.ok()) return window.status();
+  response.set_next_page_token(window->next_page_token);
+  for (size_t i = window->begin; i < window->end; ++i) {
+    const auto& [number, office] = sorted[i];
     auto* info = response.add_offices();
     info->set_number(number);
     info->set_name(office->name);

@@ -56,12 +56,14 @@ class Engine : public CallRouter {
 
   absl::StatusOr<kaigo::v1::ReloadConfigResponse> Reload();
   absl::StatusOr<kaigo::v1::SwapPluginResponse> Swap(const kaigo::v1::SwapPluginRequest& request);
-  kaigo::v1::ListPluginsResponse ListPlugins() const;
+  absl::StatusOr<kaigo::v1::ListPluginsResponse> ListPlugins(
+      const kaigo::v1::ListPluginsRequest& request) const;
   // The access policy in force, one line per method ("/pkg.Service/Method  roles  (source)"),
   // EngineAdminService included; and the served methods nobody may call (no policy).
   std::vector<std::string> AccessTable() const;
   std::vector<std::string> MethodsWithoutPolicy() const;
-  kaigo::v1::ListOfficesResponse ListOffices() const;
+  absl::StatusOr<kaigo::v1::ListOfficesResponse> ListOffices(
+      const kaigo::v1::ListOfficesRequest& request) const;
 
   absl::StatusOr<sdk::host::Target> RouteInternal(
       const std::string& office, const std::string& method,

@@ -12,12 +12,12 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/descriptor.h"
+#include "kaigo/options/v1/options.pb.h"
 #include "kaigo/sdk/roles.h"
 #include "kaigo/v1/card_reader.pb.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "kaigo/v1/certification.pb.h"
 #include "kaigo/v1/engine.pb.h"
-#include "kaigo/v1/options.pb.h"
 #include "kaigo/v1/otp.pb.h"
 #include "kaigo/v1/portal_registration.pb.h"
 #include "kaigo/v1/qualification.pb.h"
@@ -40,10 +40,10 @@ const char* const kServices[] = {
 
 // What the method's option says of `role`: may it call, as a care system?
 bool Allowed(const google::protobuf::MethodDescriptor* method, const std::string& role) {
-  const auto& access = method->options().GetExtension(v1::kaigo).access();
+  const auto& access = method->options().GetExtension(kaigo::options::v1::kaigo).access();
   if (access.plugins_only()) return false;
   for (int r : access.roles()) {
-    if (sdk::RoleName(static_cast<v1::Role>(r)) == role) return true;
+    if (sdk::RoleName(static_cast<kaigo::options::v1::Role>(r)) == role) return true;
   }
   return false;
 }
@@ -81,7 +81,7 @@ TEST_F(AccessTest, EveryMethodAdmitsExactlyTheRolesItsPolicyNames) {
     ASSERT_NE(service, nullptr) << name;
     for (int i = 0; i < service->method_count(); ++i) {
       const auto* method = service->method(i);
-      ASSERT_TRUE(method->options().HasExtension(v1::kaigo))
+      ASSERT_TRUE(method->options().HasExtension(kaigo::options::v1::kaigo))
           << method->full_name() << " declares no access policy";
       std::string path = "/" + service->full_name() + "/" + method->name();
       for (const std::string& role : sdk::AllRoles()) {
@@ -107,9 +107,10 @@ TEST_F(AccessTest, RefusalsSayWhatTheMethodNeeds) {
   EXPECT_EQ(staff.error_message(),
             "acting as care_staff the caller may not call "
             "/kaigo.v1.CertificationService/GetProgress; it needs one of: care_manager");
-  grpc::Status subsidy = Call("/kaigo.v1.SubsidyService/Submit", "care_manager");
+  grpc::Status subsidy = Call("/kaigo.v1.SubsidyService/SubmitApplication", "care_manager");
   EXPECT_EQ(subsidy.error_message(),
-            "acting as care_manager the caller may not call /kaigo.v1.SubsidyService/Submit; it "
+            "acting as care_manager the caller may not call "
+            "/kaigo.v1.SubsidyService/SubmitApplication; it "
             "needs one of: office_admin");
   grpc::Status otp = Call("/kaigo.v1.OtpService/RequestOtp", "office_admin");
   EXPECT_EQ(otp.error_message(),

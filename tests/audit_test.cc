@@ -13,6 +13,7 @@
 #include "engine/store/audit_chain.h"
 #include "kaigo/v1/certification.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -51,7 +52,7 @@ class AuditTest : public ::testing::Test {
     v1::QualificationResult result;
     auto context = Context(kSakura);
     if (!user.empty()) context->AddMetadata("x-kaigo-user", user);
-    return qualification_->LookupByInsuredNumber(context.get(), request, &result);
+    return qualification_->LookupByInsuredNumber(context.get(), request, Into(&result));
   }
   static std::string Dir() { return stack_->dir->path(); }
   static CommandResult Bridge(const std::string& args) {
@@ -89,7 +90,7 @@ TEST_F(AuditTest, ASearchFindsWhoLookedUpARecipient) {
   progress.mutable_recipient()->mutable_insurer()->set_value("131011");
   progress.mutable_recipient()->mutable_insured()->set_value("0000100004");
   v1::CertificationProgress answer;
-  ASSERT_TRUE(certification_->GetProgress(Context(kSakura).get(), progress, &answer).ok());
+  ASSERT_TRUE(certification_->GetProgress(Context(kSakura).get(), progress, Into(&answer)).ok());
 
   CommandResult found =
       Bridge("audit search --config " + stack_->config + " --insurer 131011 --insured 0000100004");
@@ -214,7 +215,7 @@ TEST_F(AuditTest, FADisclosureThatCannotBeRecordedDoesNotHappen) {
   fetch.set_document_id(documents.documents(0).document_id());
   auto context = Context(kSakura);
   auto reader = certification_->FetchDocument(context.get(), fetch);
-  v1::DocumentChunk chunk;
+  v1::FetchDocumentResponse chunk;
   int chunks = 0;
   while (reader->Read(&chunk)) ++chunks;
   grpc::Status fetched = reader->Finish();

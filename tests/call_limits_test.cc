@@ -131,7 +131,7 @@ TEST_F(CallLimitsTest, AWatchStreamEndsAtItsMaximumAge) {
   auto otp = v1::OtpService::NewStub(InsecureChannel(engine_->target()));
   auto context = Context(kOfficeA, absl::Seconds(60));
   auto watch = otp->WatchPending(context.get(), {});
-  v1::PendingOtpEvent event;
+  v1::WatchPendingResponse event;
   while (watch->Read(&event)) {
   }
   grpc::Status status = watch->Finish();

@@ -13,6 +13,7 @@
 #include "kaigo/v1/card_reader.grpc.pb.h"
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/pcsc_stack.h"
 #include "tests/support/test_env.h"
 
@@ -103,7 +104,7 @@ class CardE2eTest : public ::testing::Test {
     req.set_reader(PcscDaemon::Reader(slot));
     req.set_pin(pin);
     req.set_include_my_number(number);
-    return cards_->ReadCardInfo(Context(kSakura).get(), req, info);
+    return cards_->ReadCardInfo(Context(kSakura).get(), req, Into(info));
   }
 
   static PcscDaemon* pcscd_;
@@ -122,20 +123,20 @@ v1::CarePlanExchangeService::Stub* CardE2eTest::careplan_ = nullptr;
 TEST_F(CardE2eTest, InsertAndRemoveAreEvents) {
   auto context = Context(kSakura, absl::Seconds(30));
   auto stream = cards_->WatchReaders(context.get(), {});
-  v1::ReaderEvent e;
-  ASSERT_TRUE(stream->Read(&e));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_READER_ADDED);
-  ASSERT_TRUE(stream->Read(&e));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_READER_ADDED);
+  v1::WatchReadersResponse changed;
+  ASSERT_TRUE(stream->Read(&changed));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_READER_ADDED);
+  ASSERT_TRUE(stream->Read(&changed));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_READER_ADDED);
   pid_t card = Insert(0, kCard1);
-  ASSERT_TRUE(stream->Read(&e));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_CARD_INSERTED);
-  EXPECT_EQ(e.reader().name(), PcscDaemon::Reader(0));
-  EXPECT_EQ(e.reader().card_kind(), v1::CARD_KIND_MY_NUMBER);
+  ASSERT_TRUE(stream->Read(&changed));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_CARD_INSERTED);
+  EXPECT_EQ(changed.event().reader().name(), PcscDaemon::Reader(0));
+  EXPECT_EQ(changed.event().reader().card_kind(), v1::CARD_KIND_MY_NUMBER);
   pcscd_->Remove(&card);
-  ASSERT_TRUE(stream->Read(&e));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_CARD_REMOVED);
-  EXPECT_EQ(e.reader().name(), PcscDaemon::Reader(0));
+  ASSERT_TRUE(stream->Read(&changed));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_CARD_REMOVED);
+  EXPECT_EQ(changed.event().reader().name(), PcscDaemon::Reader(0));
   context->TryCancel();
 }
 
@@ -223,7 +224,7 @@ TEST_F(CardE2eTest, TwoReadersAtOnce) {
   unnamed.set_pin(kPins[0]);
   unnamed.set_challenge("abc");
   v1::HolderAuthentication ignored;
-  EXPECT_EQ(cards_->AuthenticateHolder(Context(kSakura).get(), unnamed, &ignored).error_code(),
+  EXPECT_EQ(cards_->AuthenticateHolder(Context(kSakura).get(), unnamed, Into(&ignored)).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
   // Both at the same time, each on its own reader.
   v1::HolderAuthentication auth[2];
@@ -233,7 +234,7 @@ TEST_F(CardE2eTest, TwoReadersAtOnce) {
     threads[slot] = std::thread([&, slot] {
       v1::AuthenticateHolderRequest req = unnamed;
       req.set_reader(PcscDaemon::Reader(slot));
-      status[slot] = cards_->AuthenticateHolder(Context(kSakura).get(), req, &auth[slot]);
+      status[slot] = cards_->AuthenticateHolder(Context(kSakura).get(), req, Into(&auth[slot]));
     });
   }
   for (auto& t : threads) t.join();
@@ -279,7 +280,7 @@ TEST_F(CardE2eTest, QualificationByCardEndToEnd) {
   req.set_pin(kPins[0]);
   v1::QualificationResult result;
   grpc::Status s =
-      qualification_->LookupByCard(Context(kSakura, absl::Seconds(20)).get(), req, &result);
+      qualification_->LookupByCard(Context(kSakura, absl::Seconds(20)).get(), req, Into(&result));
   ASSERT_TRUE(s.ok()) << s.error_message() << "\n" << stack_->engine->Log().substr(0, 3000);
   EXPECT_EQ(result.verdict(), v1::QUALIFICATION_VERDICT_VALID);
   EXPECT_EQ(result.recipient().insurer().value(), "131011");
@@ -287,7 +288,7 @@ TEST_F(CardE2eTest, QualificationByCardEndToEnd) {
   EXPECT_EQ(result.care_level(), v1::CARE_LEVEL_CARE_1);
   // A wrong PIN comes back as the card reader concern said it, details and all.
   req.set_pin(kPins[2]);
-  s = qualification_->LookupByCard(Context(kSakura, absl::Seconds(20)).get(), req, &result);
+  s = qualification_->LookupByCard(Context(kSakura, absl::Seconds(20)).get(), req, Into(&result));
   EXPECT_EQ(s.error_code(), grpc::StatusCode::UNAUTHENTICATED);
   EXPECT_EQ(s.error_message(), "pin: wrong PIN (tries_left=2)");
   ExpectReason(s, "WRONG_PIN", "2");
@@ -298,22 +299,22 @@ TEST_F(CardE2eTest, QualificationByCardEndToEnd) {
 TEST_F(CardE2eTest, CarePlanRequestNotificationByCard) {
   pid_t card = Insert(0, kCard1);
   ASSERT_TRUE(AwaitCard(0, true));
-  v1::CarePlanRequestNotification n;
+  v1::SubmitCarePlanRequestNotificationRequest n;
   n.mutable_insurer()->set_value("131011");
   n.mutable_insured()->set_value("0000100004");
-  n.set_kind(v1::CarePlanRequestNotification::KIND_NEW);
+  n.set_kind(v1::SubmitCarePlanRequestNotificationRequest::KIND_NEW);
   n.set_care_manager_name("佐藤　一郎");
-  n.set_client_reference("by-card-1");
+  n.set_request_id("by-card-1");
   n.mutable_card()->set_pin(kPins[0]);
-  v1::CarePlanRequestReceipt receipt;
+  v1::SubmitCarePlanRequestNotificationResponse receipt;
   grpc::Status s = careplan_->SubmitCarePlanRequestNotification(
       Context(kSakura, absl::Seconds(20)).get(), n, &receipt);
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_FALSE(receipt.notification_id().empty());
-  EXPECT_EQ(receipt.identity_method(), "card");
+  EXPECT_EQ(receipt.identity_method(), v1::IDENTITY_METHOD_CARD);
   // The card in the reader is not the recipient named: refused.
   n.mutable_insured()->set_value("0000100007");
-  n.set_client_reference("by-card-2");
+  n.set_request_id("by-card-2");
   s = careplan_->SubmitCarePlanRequestNotification(Context(kSakura, absl::Seconds(20)).get(), n,
                                                    &receipt);
   EXPECT_EQ(s.error_code(), grpc::StatusCode::PERMISSION_DENIED) << s.error_message();

@@ -66,7 +66,7 @@ class CarePlanE2eTest : public ::testing::Test {
 
   static v1::SendCarePlanResponse Send(const std::string& from, v1::SendCarePlanRequest req) {
     v1::SendCarePlanResponse response;
-    grpc::Status status = stub_->Send(Context(from, absl::Seconds(30)).get(), req, &response);
+    grpc::Status status = stub_->SendCarePlan(Context(from, absl::Seconds(30)).get(), req, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -83,7 +83,7 @@ class CarePlanE2eTest : public ::testing::Test {
     v1::FetchReceivedRequest req;
     req.set_send_id(id);
     v1::FetchReceivedResponse response;
-    grpc::Status status = stub_->Fetch(Context(office, absl::Seconds(30)).get(), req, &response);
+    grpc::Status status = stub_->FetchReceived(Context(office, absl::Seconds(30)).get(), req, &response);
     EXPECT_TRUE(status.ok()) << status.error_message();
     return response;
   }
@@ -114,7 +114,7 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
     *plan.add_typed_files() = cp::testing::SampleFile(kind, Sample());
   }
   *plan.add_destinations() = To(kHimawari, "11");
-  plan.set_client_reference("plan-202611-1");
+  plan.set_request_id("plan-202611-1");
   v1::SendCarePlanResponse plan_sent = Send(kSakura, plan);
   ASSERT_EQ(plan_sent.sends_size(), 1);
   ASSERT_TRUE(plan_sent.sends(0).error_code().empty()) << plan_sent.sends(0).error_message();
@@ -129,7 +129,7 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
     f->set_content(cp::testing::SampleBytes(kind, Sample()));
   }
   *tables.add_destinations() = To(kHimawari, "11");
-  tables.set_client_reference("tables-202611-1");
+  tables.set_request_id("tables-202611-1");
   v1::SendCarePlanResponse tables_sent = Send(kSakura, tables);
   ASSERT_TRUE(tables_sent.sends(0).error_code().empty()) << tables_sent.sends(0).error_message();
   EXPECT_GT(tables_sent.sends(0).unit(), plan_sent.sends(0).unit());  // its own, later 連番
@@ -143,14 +143,14 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
   EXPECT_EQ(received[0].send_id(), plan_sent.sends(0).send_id());
   EXPECT_EQ(received[1].send_id(), tables_sent.sends(0).send_id());
   EXPECT_EQ(received[1].from_office(), kSakura);
-  EXPECT_EQ(received[1].fetched_at(), 0);
+  EXPECT_EQ(received[1].fetch_time().seconds(), 0);
 
   for (const v1::ReceivedUnit& unit : received) {
     v1::FetchReceivedResponse fetched = Fetch(kHimawari, unit.send_id());
     ASSERT_EQ(fetched.files_size(), unit.files_size());
     EXPECT_EQ(fetched.typed_files_size(), unit.files_size());
     for (const auto& f : fetched.findings()) ADD_FAILURE() << f.DebugString();
-    EXPECT_GT(fetched.unit().fetched_at(), 0);
+    EXPECT_GT(fetched.unit().fetch_time().seconds(), 0);
   }
   // The 第6表 arrives as the care manager's software wrote it, byte for byte.
   v1::FetchReceivedResponse use_tables = Fetch(kHimawari, received[1].send_id());
@@ -160,14 +160,14 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
   v1::AcknowledgeReceivedRequest ack;
   ack.set_send_id(received[1].send_id());
   v1::AcknowledgeReceivedResponse acked;
-  ASSERT_TRUE(stub_->Acknowledge(Context(kHimawari).get(), ack, &acked).ok());
-  EXPECT_GT(acked.acknowledged_at(), 0);
+  ASSERT_TRUE(stub_->AcknowledgeReceived(Context(kHimawari).get(), ack, &acked).ok());
+  EXPECT_GT(acked.acknowledge_time().seconds(), 0);
 
   // 実績 back to the care manager.
   v1::SendCarePlanRequest records;
   *records.add_typed_files() = cp::testing::SampleFile(K::FILE_KIND_UPJSK, Sample());
   *records.add_destinations() = To(kSakura, "43");
-  records.set_client_reference("jisseki-202611");
+  records.set_request_id("jisseki-202611");
   v1::SendCarePlanResponse records_sent = Send(kHimawari, records);
   ASSERT_TRUE(records_sent.sends(0).error_code().empty()) << records_sent.sends(0).error_message();
   std::vector<v1::ReceivedUnit> at_sakura = Received(kSakura);
@@ -180,8 +180,32 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
   v1::ListSentResponse sent;
   ASSERT_TRUE(stub_->ListSent(Context(kSakura).get(), v1::ListSentRequest(), &sent).ok());
   ASSERT_EQ(sent.units_size(), 2);
-  EXPECT_EQ(sent.units(0).acknowledged_at(), 0);
-  EXPECT_EQ(sent.units(1).acknowledged_at(), acked.acknowledged_at());
+  EXPECT_EQ(sent.units(0).acknowledge_time().seconds(), 0);
+  EXPECT_EQ(sent.units(1).acknowledge_time().seconds(), acked.acknowledge_time().seconds());
+  EXPECT_TRUE(sent.next_page_token().empty());
+
+  // Page by page, the same units in the same order; a token is refused with another request.
+  v1::ListSentRequest paged;
+  paged.set_page_size(1);
+  std::vector<std::string> ids;
+  for (int page = 0; page < 3; ++page) {
+    v1::ListSentResponse one;
+    ASSERT_TRUE(stub_->ListSent(Context(kSakura).get(), paged, &one).ok());
+    ASSERT_EQ(one.units_size(), 1);
+    ids.push_back(one.units(0).send_id());
+    if (one.next_page_token().empty()) break;
+    paged.set_page_token(one.next_page_token());
+  }
+  ASSERT_EQ(ids.size(), 2u);
+  EXPECT_EQ(ids[0], sent.units(0).send_id());
+  EXPECT_EQ(ids[1], sent.units(1).send_id());
+  v1::ListSentRequest other = paged;
+  other.set_month("202001");
+  v1::ListSentResponse refused;
+  grpc::Status mismatched = stub_->ListSent(Context(kSakura).get(), other, &refused);
+  EXPECT_EQ(mismatched.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(mismatched.error_message().find("page_token"), std::string::npos)
+      << mismatched.error_message();
 
   // Evidence for the recipient 131011/0000100004 in this month, on both sides: the month the
   // units went and came (by the test clock) and the files' 対象年月.
@@ -189,13 +213,13 @@ TEST_F(CarePlanE2eTest, PlanAndUseTablesGoOutAndRecordsComeBackWithEvidenceOnBot
   ASSERT_EQ(sakura.size(), 3u);  // the plan and the tables sent, the 実績 received
   EXPECT_EQ(sakura[0].direction(), v1::EvidenceRecord::DIRECTION_SENT);
   EXPECT_EQ(sakura[1].files(0).sha256(), tables_sent.sends(0).files(0).sha256());
-  EXPECT_EQ(sakura[1].acknowledged_at(), acked.acknowledged_at());
+  EXPECT_EQ(sakura[1].acknowledge_time().seconds(), acked.acknowledge_time().seconds());
   EXPECT_EQ(sakura[2].direction(), v1::EvidenceRecord::DIRECTION_RECEIVED);
   EXPECT_EQ(sakura[2].counterpart_office(), kHimawari);
   std::vector<v1::EvidenceRecord> himawari = Evidence(kHimawari, TestMonth());
   ASSERT_EQ(himawari.size(), 3u);  // two units received, the 実績 sent
   EXPECT_EQ(himawari[0].direction(), v1::EvidenceRecord::DIRECTION_RECEIVED);
-  EXPECT_EQ(himawari[1].acknowledged_at(), acked.acknowledged_at());
+  EXPECT_EQ(himawari[1].acknowledge_time().seconds(), acked.acknowledge_time().seconds());
   EXPECT_EQ(himawari[2].direction(), v1::EvidenceRecord::DIRECTION_SENT);
   absl::CivilMonth a_year_ago = absl::CivilMonth(TestToday()) - 11;
   EXPECT_TRUE(Evidence(kSakura, absl::StrFormat("%04d%02d", a_year_ago.year(), a_year_ago.month()))
@@ -213,7 +237,7 @@ TEST_F(CarePlanE2eTest, AnInvalidUnitNeverLeavesAndNamesTheItemAndTheRule) {
   *req.add_typed_files() = cp::testing::SampleFile(K::FILE_KIND_UPSIKYU, Sample());
   *req.add_destinations() = To(kHimawari, "11");
   v1::SendCarePlanResponse response;
-  grpc::Status status = stub_->Send(Context(kSakura).get(), req, &response);
+  grpc::Status status = stub_->SendCarePlan(Context(kSakura).get(), req, &response);
   ASSERT_EQ(status.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(status.error_message().find(
                 ":1: item 15 サービスコード: error [length]: must be 6 characters (サービスコード: "
@@ -230,7 +254,7 @@ TEST_F(CarePlanE2eTest, OneUnitToTwoDestinationsIsTwoSends) {
   // 訪問介護 and 通所介護 under one 事業所番号 (同一所在地の複数指定): a file per service type.
   *req.add_destinations() = To(kHimawari, "11");
   *req.add_destinations() = To(kHimawari, "15");
-  req.set_client_reference("two-destinations");
+  req.set_request_id("two-destinations");
   v1::SendCarePlanResponse sent = Send(kSakura, req);
   ASSERT_EQ(sent.sends_size(), 2);
   EXPECT_NE(sent.sends(0).send_id(), sent.sends(1).send_id());
@@ -247,9 +271,9 @@ TEST_F(CarePlanE2eTest, NothingLeavesThatCannotBeRecorded) {
   v1::SendCarePlanRequest req;
   *req.add_typed_files() = cp::testing::SampleFile(K::FILE_KIND_UPPLAN, Sample());
   *req.add_destinations() = To(kHimawari, "11");
-  req.set_client_reference("unrecorded");
+  req.set_request_id("unrecorded");
   v1::SendCarePlanResponse response;
-  grpc::Status status = stub_->Send(Context(kSakura, absl::Seconds(30)).get(), req, &response);
+  grpc::Status status = stub_->SendCarePlan(Context(kSakura, absl::Seconds(30)).get(), req, &response);
   ASSERT_EQ(RefuseAuditRecords(db, false).exit_code, 0);
   std::string refusal = status.ok() && response.sends_size() == 1
                             ? response.sends(0).error_message()
@@ -262,18 +286,18 @@ TEST_F(CarePlanE2eTest, NothingLeavesThatCannotBeRecorded) {
 }
 
 TEST_F(CarePlanE2eTest, RequestNotificationRestsOnTheIdentityCheck) {
-  v1::CarePlanRequestNotification n;
+  v1::SubmitCarePlanRequestNotificationRequest n;
   n.mutable_insurer()->set_value("131011");
   n.mutable_insured()->set_value("0000100004");
-  n.set_kind(v1::CarePlanRequestNotification::KIND_NEW);
+  n.set_kind(v1::SubmitCarePlanRequestNotificationRequest::KIND_NEW);
   n.set_care_manager_name("佐藤　一郎");
-  n.set_client_reference("todoke-1");
+  n.set_request_id("todoke-1");
   auto* numbers = n.mutable_numbers();
   numbers->add_documents_checked("介護保険被保険者証");
   numbers->mutable_birth_date()->set_year(1900);  // wrong
   numbers->mutable_birth_date()->set_month(1);
   numbers->mutable_birth_date()->set_day(1);
-  v1::CarePlanRequestReceipt receipt;
+  v1::SubmitCarePlanRequestNotificationResponse receipt;
   grpc::Status status =
       stub_->SubmitCarePlanRequestNotification(Context(kSakura).get(), n, &receipt);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();

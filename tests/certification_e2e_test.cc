@@ -12,6 +12,7 @@
 
 #include "absl/strings/escaping.h"
 #include "kaigo/v1/certification.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -23,8 +24,10 @@ constexpr char kSakura[] = "1371000017";    // care manager of most recipients
 constexpr char kHimawari[] = "1371000025";  // 訪問介護: no 認定情報
 
 // Recipient `insured` of 千代田区 (131011).
-v1::GetProgressRequest Request(const std::string& insured) {
-  v1::GetProgressRequest r;
+// A GetProgress, GetResult or WatchProgress request for one of 杉並区's recipients.
+template <class Req = v1::GetProgressRequest>
+Req Request(const std::string& insured) {
+  Req r;
   r.mutable_recipient()->mutable_insurer()->set_value("131011");
   r.mutable_recipient()->mutable_insured()->set_value(insured);
   return r;
@@ -69,28 +72,28 @@ v1::CertificationService::Stub* CertificationE2eTest::stub_ = nullptr;
 
 TEST_F(CertificationE2eTest, ProgressAndResult) {
   v1::CertificationProgress progress;
-  ASSERT_TRUE(stub_->GetProgress(Context(kSakura).get(), Request("0000100004"), &progress).ok());
+  ASSERT_TRUE(stub_->GetProgress(Context(kSakura).get(), Request("0000100004"), Into(&progress)).ok());
   EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_CERTIFIED);
   EXPECT_EQ(progress.result(), v1::CARE_LEVEL_CARE_1);
   v1::CertificationResult result;
-  ASSERT_TRUE(stub_->GetResult(Context(kSakura).get(), Request("0000100004"), &result).ok());
+  ASSERT_TRUE(stub_->GetResult(Context(kSakura).get(), Request<v1::GetResultRequest>("0000100004"), Into(&result)).ok());
   EXPECT_EQ(result.care_level(), v1::CARE_LEVEL_CARE_1);
 
   // #18 applied and waits for its physician's opinion to be reviewed.
-  ASSERT_TRUE(stub_->GetProgress(Context(kSakura).get(), Request("0000100018"), &progress).ok());
+  ASSERT_TRUE(stub_->GetProgress(Context(kSakura).get(), Request("0000100018"), Into(&progress)).ok());
   EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_OPINION_RECEIVED);
-  auto pending = stub_->GetResult(Context(kSakura).get(), Request("0000100018"), &result);
+  auto pending = stub_->GetResult(Context(kSakura).get(), Request<v1::GetResultRequest>("0000100018"), Into(&result));
   EXPECT_EQ(pending.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(pending.error_message().find("still in progress"), std::string::npos);
 }
 
 TEST_F(CertificationE2eTest, OnlyTheRecipientsCareManagersSeeIt) {
   v1::CertificationProgress progress;
-  auto other_manager = stub_->GetProgress(Context(kSakura).get(), Request("0000100003"), &progress);
+  auto other_manager = stub_->GetProgress(Context(kSakura).get(), Request("0000100003"), Into(&progress));
   EXPECT_EQ(other_manager.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   EXPECT_NE(other_manager.error_message().find("care managers"), std::string::npos);
   auto service_office =
-      stub_->GetProgress(Context(kHimawari).get(), Request("0000100004"), &progress);
+      stub_->GetProgress(Context(kHimawari).get(), Request("0000100004"), Into(&progress));
   EXPECT_EQ(service_office.error_code(), grpc::StatusCode::PERMISSION_DENIED);
 }
 
@@ -109,13 +112,13 @@ TEST_F(CertificationE2eTest, DocumentArrivesWholeWithItsSha256) {
   fetch.set_document_id(survey.document_id());
   auto context = Context(kSakura);
   auto reader = stub_->FetchDocument(context.get(), fetch);
-  v1::DocumentChunk chunk;
+  v1::FetchDocumentResponse piece;
   std::string pdf, sha256;
   int chunks = 0;
-  while (reader->Read(&chunk)) {
-    EXPECT_EQ(chunk.offset(), static_cast<int64_t>(pdf.size()));
-    pdf += chunk.data();
-    sha256 = chunk.sha256();
+  while (reader->Read(&piece)) {
+    EXPECT_EQ(piece.chunk().offset(), static_cast<int64_t>(pdf.size()));
+    pdf += piece.chunk().data();
+    sha256 = piece.chunk().sha256();
     ++chunks;
   }
   ASSERT_TRUE(reader->Finish().ok());
@@ -132,25 +135,25 @@ TEST_F(CertificationE2eTest, DocumentArrivesWholeWithItsSha256) {
   fetch.set_document_id("S-131011-0000100005");
   auto other = Context(kSakura);
   auto refused = stub_->FetchDocument(other.get(), fetch);
-  while (refused->Read(&chunk)) {
+  while (refused->Read(&piece)) {
   }
   EXPECT_EQ(refused->Finish().error_code(), grpc::StatusCode::NOT_FOUND);
 }
 
 TEST_F(CertificationE2eTest, WatchProgressPushesEachChange) {
   auto context = Context(kSakura, absl::Seconds(30));
-  auto reader = stub_->WatchProgress(context.get(), Request("0000100027"));  // under_review
-  v1::CertificationProgress progress;
-  ASSERT_TRUE(reader->Read(&progress));
-  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_UNDER_REVIEW);
+  auto reader = stub_->WatchProgress(context.get(), Request<v1::WatchProgressRequest>("0000100027"));  // under_review
+  v1::WatchProgressResponse change;
+  ASSERT_TRUE(reader->Read(&change));
+  EXPECT_EQ(change.progress().status(), v1::CERTIFICATION_STATUS_UNDER_REVIEW);
   ASSERT_TRUE(
       sandbox_
           ->Faults(
               R"({"advance_certification": {"insurer_number": "131011", "insured_number": "0000100027"}})")
           .ok());
-  ASSERT_TRUE(reader->Read(&progress));
-  EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_CERTIFIED);
-  EXPECT_EQ(progress.result(), v1::CARE_LEVEL_CARE_1);
+  ASSERT_TRUE(reader->Read(&change));
+  EXPECT_EQ(change.progress().status(), v1::CERTIFICATION_STATUS_CERTIFIED);
+  EXPECT_EQ(change.progress().result(), v1::CARE_LEVEL_CARE_1);
   context->TryCancel();
   EXPECT_EQ(reader->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }
@@ -215,7 +218,7 @@ v1::CertificationService::Stub* CertificationByRoleE2eTest::stub_ = nullptr;
 TEST_F(CertificationByRoleE2eTest, ACareManagerSeesItThroughTheCareManagersUser) {
   v1::CertificationProgress progress;
   grpc::Status status =
-      stub_->GetProgress(ActingAs("care_manager").get(), Request("0000100004"), &progress);
+      stub_->GetProgress(ActingAs("care_manager").get(), Request("0000100004"), Into(&progress));
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(progress.status(), v1::CERTIFICATION_STATUS_CERTIFIED);
 }
@@ -223,15 +226,16 @@ TEST_F(CertificationByRoleE2eTest, ACareManagerSeesItThroughTheCareManagersUser)
 TEST_F(CertificationByRoleE2eTest, ACareWorkersUserIsRefusedByItsJobType) {
   v1::CertificationProgress progress;
   grpc::Status status =
-      stub_->GetProgress(ActingAs("care_staff").get(), Request("0000100004"), &progress);
+      stub_->GetProgress(ActingAs("care_staff").get(), Request("0000100004"), Into(&progress));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_NE(status.error_message().find("job type"), std::string::npos)
       << "the platform's refusal, not the engine's: " << status.error_message();
 
   // A watch keeps the user of the call that started it.
   auto context = ActingAs("care_staff", absl::Seconds(30));
-  auto reader = stub_->WatchProgress(context.get(), Request("0000100004"));
-  EXPECT_FALSE(reader->Read(&progress));
+  auto reader = stub_->WatchProgress(context.get(), Request<v1::WatchProgressRequest>("0000100004"));
+  v1::WatchProgressResponse change;
+  EXPECT_FALSE(reader->Read(&change));
   grpc::Status watched = reader->Finish();
   EXPECT_EQ(watched.error_code(), grpc::StatusCode::PERMISSION_DENIED) << watched.error_message();
   EXPECT_NE(watched.error_message().find("job type"), std::string::npos) << watched.error_message();
@@ -242,7 +246,7 @@ TEST_F(CertificationByRoleE2eTest, ACallInSeveralRolesUsesTheOfficesDefaultUser)
   // call as care_manager and care_staff; acting in several roles, it goes as the office's default
   // user — here the staff member's, whom the platform refuses 認定情報.
   v1::CertificationProgress progress;
-  grpc::Status status = stub_->GetProgress(ActingAs("").get(), Request("0000100004"), &progress);
+  grpc::Status status = stub_->GetProgress(ActingAs("").get(), Request("0000100004"), Into(&progress));
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_NE(status.error_message().find("job type"), std::string::npos) << status.error_message();
 }

@@ -30,6 +30,7 @@
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
 
@@ -93,7 +94,7 @@ class DateRulesTest : public ::testing::Test {
     v1::LookupByInsuredNumberRequest request;
     request.mutable_insurer()->set_value(insurer);
     request.mutable_insured()->set_value(absl::StrFormat("00001%05d", i));
-    return qualification_->LookupByInsuredNumber(Context(kSakura).get(), request, result);
+    return qualification_->LookupByInsuredNumber(Context(kSakura).get(), request, Into(result));
   }
   v1::QualificationResult Recipient(int i) {
     v1::QualificationResult result;
@@ -108,7 +109,7 @@ class DateRulesTest : public ::testing::Test {
     v1::ValidateApplicationRequest validate;
     validate.set_id(draft.id());
     v1::ApplicationReport report;
-    grpc::Status status = subsidy_->Validate(Context(kSakura).get(), validate, &report);
+    grpc::Status status = subsidy_->ValidateApplication(Context(kSakura).get(), validate, Into(&report));
     EXPECT_TRUE(status.ok()) << status.error_message();
     return report;
   }
@@ -117,7 +118,7 @@ class DateRulesTest : public ::testing::Test {
                       v1::SubsidyApplication* filed) {
     v1::SubmitApplicationRequest submit;
     submit.set_id(id);
-    return subsidy_->Submit(Context(office, absl::Seconds(30)).get(), submit, filed);
+    return subsidy_->SubmitApplication(Context(office, absl::Seconds(30)).get(), submit, Into(filed));
   }
 
   // Sends a 第1表 (no 対象年月 in its name) for recipient #4 from さくら to ひまわり; the months
@@ -129,9 +130,9 @@ class DateRulesTest : public ::testing::Test {
     *send.add_typed_files() = cp::testing::SampleFile(cp::v1::FILE_KIND_UP1KYO, options);
     send.add_destinations()->set_office_number(kHimawari);
     send.mutable_destinations(0)->set_service_type("11");
-    send.set_client_reference(reference);
+    send.set_request_id(reference);
     v1::SendCarePlanResponse sent;
-    grpc::Status status = careplan_->Send(Context(kSakura, absl::Seconds(30)).get(), send, &sent);
+    grpc::Status status = careplan_->SendCarePlan(Context(kSakura, absl::Seconds(30)).get(), send, &sent);
     EXPECT_TRUE(status.ok()) << status.error_message();
     if (sent.sends_size() != 1) return {"no send"};
     v1::ExportEvidenceRequest req;
@@ -251,15 +252,15 @@ TEST_F(DateRulesTest, ReturnedApplicationWaitsFromTheMonthsLastDayToTheFirst) {
   v1::GetStatusRequest get;
   get.set_id(draft.id());
   v1::SubsidyStatus returned;
-  ASSERT_TRUE(subsidy_->GetStatus(Context(kHimawari).get(), get, &returned).ok());
+  ASSERT_TRUE(subsidy_->GetStatus(Context(kHimawari).get(), get, Into(&returned)).ok());
   ASSERT_EQ(returned.status(), v1::APPLICATION_STATUS_RETURNED);
-  EXPECT_EQ(IsoDate(DayOf(returned.resubmit_from())), "2027-10-01");
+  EXPECT_EQ(IsoDate(DayOf(returned.resubmit_from_date())), "2027-10-01");
   v1::UpdateApplicationRequest update;
   update.set_id(draft.id());
   *update.mutable_form() = SubsidyForm("11");
   update.mutable_form()->mutable_readers()->set_model("ACR39-NTTCom (型番 ACR39U-NF)");
   v1::SubsidyApplication updated;
-  grpc::Status changed = subsidy_->UpdateApplication(Context(kHimawari).get(), update, &updated);
+  grpc::Status changed = subsidy_->UpdateApplication(Context(kHimawari).get(), update, Into(&updated));
   ASSERT_TRUE(changed.ok()) << changed.error_message();
 
   grpc::Status early = Submit(kHimawari, draft.id(), &filed);

@@ -113,7 +113,7 @@ TEST_F(EdgeHostedTest, TheHostedEngineReachesTheOfficesConcernOnItsEdgeEngine) {
   auto waiting = std::async(std::launch::async, [&] {
     v1::RequestOtpRequest request;
     request.set_purpose(v1::OTP_PURPOSE_ECLAIM_REGISTRATION);
-    request.set_timeout_seconds(20);
+    request.mutable_timeout()->set_seconds(20);
     v1::RequestOtpResponse response;
     grpc::Status status =
         hosted->RequestOtp(Context(kOffice, absl::Seconds(25)).get(), request, &response);
@@ -121,19 +121,20 @@ TEST_F(EdgeHostedTest, TheHostedEngineReachesTheOfficesConcernOnItsEdgeEngine) {
     return response.code();
   });
 
-  v1::PendingOtpEvent event;
-  ASSERT_TRUE(watch->Read(&event));  // the new request, seen through the hosted engine
-  std::string id = event.otp().request_id();
+  v1::WatchPendingResponse changed;
+  ASSERT_TRUE(watch->Read(&changed));  // the new request, seen through the hosted engine
+  const v1::PendingOtpEvent& event = changed.event();
+  std::string id = event.otp().otp_id();
   ASSERT_FALSE(id.empty()) << event.DebugString();
 
   // It lives on the edge engine: the office's own screen there sees it too.
   v1::ListPendingResponse at_edge;
   ASSERT_TRUE(EdgeDirect()->ListPending(Context(kOffice).get(), {}, &at_edge).ok());
   ASSERT_EQ(at_edge.pending_size(), 1);
-  EXPECT_EQ(at_edge.pending(0).request_id(), id);
+  EXPECT_EQ(at_edge.pending(0).otp_id(), id);
 
   v1::ProvideOtpRequest provide;
-  provide.set_request_id(id);
+  provide.set_otp_id(id);
   provide.set_code("482913");
   v1::ProvideOtpResponse provided;
   grpc::Status status = hosted->ProvideOtp(Context(kOffice).get(), provide, &provided);
@@ -147,7 +148,7 @@ TEST_F(EdgeHostedTest, TheHostedEngineReachesTheOfficesConcernOnItsEdgeEngine) {
   EXPECT_EQ(status.error_message().rfind("code:", 0), 0u) << status.error_message();
 
   watch_context.TryCancel();  // cancellation crosses both engines
-  while (watch->Read(&event)) {
+  while (watch->Read(&changed)) {
   }
   EXPECT_EQ(watch->Finish().error_code(), grpc::StatusCode::CANCELLED);
 }

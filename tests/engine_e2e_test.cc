@@ -92,7 +92,7 @@ class EngineE2eTest : public ::testing::Test {
       auto status = otp->ListPending(Context(office).get(), {}, &list);
       if (status.ok() && list.pending_size() > 0) {
         v1::ProvideOtpRequest provide;
-        provide.set_request_id(list.pending(0).request_id());
+        provide.set_otp_id(list.pending(0).otp_id());
         provide.set_code("728341");
         v1::ProvideOtpResponse ignored;
         auto provided = otp->ProvideOtp(Context(office).get(), provide, &ignored);
@@ -381,6 +381,24 @@ TEST_F(EngineE2eTest, ZReloadAppliesAGoodConfigAndRefusesABadOne) {
     return r.offices_size();
   };
   ASSERT_EQ(offices(), 2);
+  // One office per page: both, in number order, and the last page says so.
+  v1::ListOfficesRequest paged;
+  paged.set_page_size(1);
+  std::vector<std::string> numbers;
+  for (int page = 0; page < 3; ++page) {
+    v1::ListOfficesResponse one;
+    ASSERT_TRUE(admin->ListOffices(Context("").get(), paged, &one).ok());
+    ASSERT_EQ(one.offices_size(), 1);
+    numbers.push_back(one.offices(0).number());
+    if (one.next_page_token().empty()) break;
+    paged.set_page_token(one.next_page_token());
+  }
+  ASSERT_EQ(numbers.size(), 2u);
+  EXPECT_LT(numbers[0], numbers[1]);
+  CommandResult listed =
+      RunCommand(EngineBinary() + " admin --config " + config_path_ + " list-offices");
+  EXPECT_EQ(listed.exit_code, 0) << listed.output;
+  EXPECT_NE(listed.output.find(numbers[1]), std::string::npos) << listed.output;
   v1::ListPluginsResponse plugins;
   ASSERT_TRUE(admin->ListPlugins(Context("").get(), {}, &plugins).ok());
   EXPECT_EQ(plugins.plugins_size(), 2);

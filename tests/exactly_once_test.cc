@@ -7,8 +7,8 @@
 //   - the engine's state agrees: the retry answers with that record's id, and so does one more
 //     retry while every platform request fails (answered from the engine's own store).
 // For a subsidy Submit, an attachment upload (made by Submit), a care-plan Send (with a
-// client_reference and without one) and a 居宅サービス計画作成依頼届出 (without a
-// client_reference: its key is derived from the content).
+// request_id and without one) and a 居宅サービス計画作成依頼届出 (without a
+// request_id: its key is derived from the content).
 // ctest label `faults`.
 #include <gtest/gtest.h>
 #include <signal.h>
@@ -22,6 +22,7 @@
 #include "careplan/testing/sample_files.h"
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
 
@@ -148,7 +149,7 @@ class ExactlyOnceTest : public ::testing::Test {
                              v1::SubsidyApplication* out) {
     v1::SubmitApplicationRequest req;
     req.set_id(id);
-    return subsidy_->Submit(Context(office, absl::Seconds(60)).get(), req, out);
+    return subsidy_->SubmitApplication(Context(office, absl::Seconds(60)).get(), req, Into(out));
   }
 
   static PlatformStack* stack_;
@@ -177,7 +178,7 @@ TEST_F(ExactlyOnceTest, ASubsidySubmitKilledAfterThePortalFiledItFilesOnce) {
   v1::GetApplicationRequest get;
   get.set_id(app.id());
   v1::SubsidyApplication before;
-  ASSERT_TRUE(subsidy_->GetApplication(Context(kHimawari).get(), get, &before).ok());
+  ASSERT_TRUE(subsidy_->GetApplication(Context(kHimawari).get(), get, Into(&before)).ok());
   EXPECT_EQ(before.status(), v1::APPLICATION_STATUS_DRAFT);
   EXPECT_TRUE(before.portal_application_id().empty());
 
@@ -220,7 +221,7 @@ TEST_F(ExactlyOnceTest, AnAttachmentUploadKilledAfterThePortalTookItUploadsOnce)
   v1::GetApplicationRequest get;
   get.set_id(app.id());
   v1::SubsidyApplication before;
-  ASSERT_TRUE(subsidy_->GetApplication(Context(kAoba).get(), get, &before).ok());
+  ASSERT_TRUE(subsidy_->GetApplication(Context(kAoba).get(), get, Into(&before)).ok());
   for (const auto& a : before.attachments()) {
     EXPECT_TRUE(a.portal_id().empty()) << "the engine kept no portal id before it died";
   }
@@ -247,19 +248,19 @@ TEST_F(ExactlyOnceTest, AnAttachmentUploadKilledAfterThePortalTookItUploadsOnce)
 
 TEST_F(ExactlyOnceTest, ACarePlanSendKilledAfterThePlatformTookItSendsOnce) {
   v1::SendCarePlanRequest req = PlanToHimawari(1);
-  req.set_client_reference("exactly-once-plan");
+  req.set_request_id("exactly-once-plan");
   const std::string sends =
       absl::StrCat("SELECT id FROM careplan_sends WHERE from_office = '", kSakura,
                    "' AND client_reference LIKE 'exactly-once-plan/%'");
   KillEngineAfter("/api/v1/careplan/sends");
   v1::SendCarePlanResponse sent;
-  EXPECT_FALSE(careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &sent).ok());
+  EXPECT_FALSE(careplan_->SendCarePlan(Context(kSakura, absl::Seconds(60)).get(), req, &sent).ok());
   ExpectKilledAndRestart();
   std::vector<std::string> on_platform = SandboxRows(*stack_->sandbox, "careplan.db", sends);
   ASSERT_EQ(on_platform.size(), 1u);
   EXPECT_TRUE(SentEvidence().empty()) << "the engine recorded nothing before it died";
 
-  grpc::Status retried = careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &sent);
+  grpc::Status retried = careplan_->SendCarePlan(Context(kSakura, absl::Seconds(60)).get(), req, &sent);
   ASSERT_TRUE(retried.ok()) << retried.error_message();
   ASSERT_EQ(sent.sends_size(), 1);
   ASSERT_TRUE(sent.sends(0).error_code().empty()) << sent.sends(0).error_message();
@@ -274,13 +275,13 @@ TEST_F(ExactlyOnceTest, ACarePlanSendKilledAfterThePlatformTookItSendsOnce) {
   PlatformDown();
   EXPECT_EQ(SentEvidence(), std::vector<std::string>{on_platform[0]});
   v1::SendCarePlanResponse again;
-  ASSERT_TRUE(careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &again).ok());
+  ASSERT_TRUE(careplan_->SendCarePlan(Context(kSakura, absl::Seconds(60)).get(), req, &again).ok());
   ASSERT_EQ(again.sends_size(), 1);
   EXPECT_EQ(again.sends(0).send_id(), on_platform[0]);
 }
 
 TEST_F(ExactlyOnceTest, ACarePlanSendWithoutAReferenceIsTheSameSendWhenRetried) {
-  // No client_reference: the reference (and the key) is derived from the destinations and files.
+  // No request_id: the reference (and the key) is derived from the destinations and files.
   v1::SendCarePlanRequest req = PlanToHimawari(2);
   auto sends = [] {
     std::vector<std::string> ids =
@@ -292,7 +293,7 @@ TEST_F(ExactlyOnceTest, ACarePlanSendWithoutAReferenceIsTheSameSendWhenRetried) 
   const std::set<std::string> before = sends();
   KillEngineAfter("/api/v1/careplan/sends");
   v1::SendCarePlanResponse sent;
-  EXPECT_FALSE(careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &sent).ok())
+  EXPECT_FALSE(careplan_->SendCarePlan(Context(kSakura, absl::Seconds(60)).get(), req, &sent).ok())
       << sent.DebugString();
   ExpectKilledAndRestart();
   std::set<std::string> on_platform = sends();
@@ -302,7 +303,7 @@ TEST_F(ExactlyOnceTest, ACarePlanSendWithoutAReferenceIsTheSameSendWhenRetried) 
     if (before.count(id) == 0) made = id;
   }
 
-  grpc::Status retried = careplan_->Send(Context(kSakura, absl::Seconds(60)).get(), req, &sent);
+  grpc::Status retried = careplan_->SendCarePlan(Context(kSakura, absl::Seconds(60)).get(), req, &sent);
   ASSERT_TRUE(retried.ok()) << retried.error_message();
   ASSERT_EQ(sent.sends_size(), 1);
   ASSERT_TRUE(sent.sends(0).error_code().empty()) << sent.sends(0).error_message();
@@ -313,11 +314,11 @@ TEST_F(ExactlyOnceTest, ACarePlanSendWithoutAReferenceIsTheSameSendWhenRetried) 
 }
 
 TEST_F(ExactlyOnceTest, ARequestNotificationKilledAfterThePlatformAcceptedItIsFiledOnce) {
-  // No client_reference: the key is derived from what the notification says.
-  v1::CarePlanRequestNotification n;
+  // No request_id: the key is derived from what the notification says.
+  v1::SubmitCarePlanRequestNotificationRequest n;
   n.mutable_insurer()->set_value("131011");
   n.mutable_insured()->set_value("0000100004");  // #4, born 1940-05-28
-  n.set_kind(v1::CarePlanRequestNotification::KIND_NEW);
+  n.set_kind(v1::SubmitCarePlanRequestNotificationRequest::KIND_NEW);
   n.set_care_manager_name("佐藤　一郎");
   auto* numbers = n.mutable_numbers();
   numbers->add_documents_checked("介護保険被保険者証");
@@ -327,7 +328,7 @@ TEST_F(ExactlyOnceTest, ARequestNotificationKilledAfterThePlatformAcceptedItIsFi
   const std::string filed_on_platform = absl::StrCat(
       "SELECT id FROM careplan_requests WHERE office = '", kSakura, "' AND insured = '0000100004'");
   KillEngineAfter("/portal/v1/careplan-requests");
-  v1::CarePlanRequestReceipt receipt;
+  v1::SubmitCarePlanRequestNotificationResponse receipt;
   EXPECT_FALSE(careplan_
                    ->SubmitCarePlanRequestNotification(Context(kSakura, absl::Seconds(60)).get(), n,
                                                        &receipt)
@@ -345,7 +346,7 @@ TEST_F(ExactlyOnceTest, ARequestNotificationKilledAfterThePlatformAcceptedItIsFi
       << "exactly one notification on the platform";
 
   PlatformDown();
-  v1::CarePlanRequestReceipt kept;
+  v1::SubmitCarePlanRequestNotificationResponse kept;
   grpc::Status again = careplan_->SubmitCarePlanRequestNotification(
       Context(kSakura, absl::Seconds(60)).get(), n, &kept);
   ASSERT_TRUE(again.ok()) << again.error_message();

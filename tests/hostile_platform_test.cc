@@ -31,6 +31,7 @@
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kaigo/test/v1/probe.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/imap_server.h"
 #include "tests/support/test_env.h"
 
@@ -294,7 +295,7 @@ class HostilePlatformTest : public ::testing::Test {
     v1::LookupByInsuredNumberRequest request;
     request.mutable_insurer()->set_value("131011");
     request.mutable_insured()->set_value("0000100004");
-    return lookup_->LookupByInsuredNumber(Context(office, deadline).get(), request, result);
+    return lookup_->LookupByInsuredNumber(Context(office, deadline).get(), request, Into(result));
   }
 
   // The call through a hostile office ended with a clear error of the engine's (not gRPC's own

@@ -24,7 +24,7 @@
 #include "google/protobuf/stubs/logging.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kaigo/sdk/roles.h"
-#include "kaigo/v1/options.pb.h"
+#include "kaigo/options/v1/options.pb.h"
 #include "tests/support/every_concern.h"
 #include "tests/support/reflection.h"
 #include "tests/support/test_env.h"
@@ -167,10 +167,10 @@ std::vector<Variant> Variants(const Descriptor* input, google::protobuf::Message
 std::string AdmittedRole(const std::string& full_name) {
   const MethodDescriptor* m =
       google::protobuf::DescriptorPool::generated_pool()->FindMethodByName(full_name);
-  if (m == nullptr || !m->options().HasExtension(v1::kaigo)) return "";
-  const auto& access = m->options().GetExtension(v1::kaigo).access();
+  if (m == nullptr || !m->options().HasExtension(kaigo::options::v1::kaigo)) return "";
+  const auto& access = m->options().GetExtension(kaigo::options::v1::kaigo).access();
   if (access.roles_size() == 0) return "";
-  return sdk::RoleName(static_cast<v1::Role>(access.roles(0)));
+  return sdk::RoleName(static_cast<kaigo::options::v1::Role>(access.roles(0)));
 }
 
 // Field 1, length-delimited, 5 bytes announced and 2 sent: no message parses it.

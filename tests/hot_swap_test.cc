@@ -70,8 +70,8 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   // A stream opened on v1.
   auto watch_context = Context(kOffice, absl::Seconds(30));
   auto watch = otp->WatchPending(watch_context.get(), {});
-  v1::PendingOtpEvent event;
-  ASSERT_TRUE(watch->Read(&event)) << "the pending request shows on the stream";
+  v1::WatchPendingResponse changed;
+  ASSERT_TRUE(watch->Read(&changed)) << "the pending request shows on the stream";
 
   std::atomic<bool> stop{false};
   std::atomic<int64_t> ok{0}, failed{0};
@@ -116,15 +116,15 @@ TEST(HotSwapTest, SwappingTwiceUnderLoadFailsNoCall) {
   ASSERT_TRUE(otp->ListPending(Context(kOffice).get(), {}, &pending).ok());
   ASSERT_EQ(pending.pending_size(), 1);
   v1::ProvideOtpRequest provide;
-  provide.set_request_id(pending.pending(0).request_id());
+  provide.set_otp_id(pending.pending(0).otp_id());
   provide.set_code("551177");
   v1::ProvideOtpResponse provided;
   ASSERT_TRUE(otp->ProvideOtp(Context(kOffice).get(), provide, &provided).ok());
   auto [status, code] = waiting.get();
   ASSERT_TRUE(status.ok()) << status.error_message();
   EXPECT_EQ(code, "551177");
-  ASSERT_TRUE(watch->Read(&event));
-  EXPECT_EQ(event.kind(), v1::PendingOtpEvent::KIND_ANSWERED);
+  ASSERT_TRUE(watch->Read(&changed));
+  EXPECT_EQ(changed.event().kind(), v1::PendingOtpEvent::KIND_ANSWERED);
   watch_context->TryCancel();
   watch->Finish();
 

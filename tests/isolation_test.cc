@@ -137,8 +137,8 @@ TEST_F(IsolationTest, EachFaultCostsItsCallAndARestart) {
   ASSERT_NE(pid, 0);
   EXPECT_NE(pid, engine_->pid()) << "the plugin runs in a process of its own";
   v1::PluginRuntime runtime = Runtime();
-  EXPECT_EQ(runtime.isolation(), "process");
-  EXPECT_EQ(runtime.state(), "running");
+  EXPECT_EQ(runtime.isolation(), v1::ISOLATION_PROCESS);
+  EXPECT_EQ(runtime.state(), v1::PLUGIN_STATE_RUNNING);
   EXPECT_EQ(runtime.pid(), pid);
 
   struct Fault {
@@ -197,14 +197,14 @@ TEST_F(IsolationTest, CrashLoopOpensTheBreakerUntilATrialSucceeds) {
         << status.error_message();
   }
   v1::PluginRuntime runtime = Runtime();
-  EXPECT_EQ(runtime.state(), "failing") << runtime.last_exit();
+  EXPECT_EQ(runtime.state(), v1::PLUGIN_STATE_FAILING) << runtime.last_exit();
   grpc::Status fast = Misbehave(kOfficeB, "");
   if (!fast.ok()) {
     EXPECT_EQ(fast.error_code(), grpc::StatusCode::UNAVAILABLE);
     EXPECT_NE(fast.error_message().find("plugin faulty"), std::string::npos);
   }
   ASSERT_NE(AnswersAgain(kOfficeB), 0);  // the trial call
-  EXPECT_EQ(Runtime().state(), "running");
+  EXPECT_EQ(Runtime().state(), v1::PLUGIN_STATE_RUNNING);
 }
 
 TEST_F(IsolationTest, ReloadAndSwapStartANewProcessBesideTheOld) {
@@ -236,7 +236,7 @@ TEST_F(IsolationTest, ReloadAndSwapStartANewProcessBesideTheOld) {
   ASSERT_TRUE(status.ok()) << status.error_message();
   int third = AnswersAgain(kOfficeB);
   EXPECT_NE(third, second);
-  EXPECT_EQ(Runtime().state(), "running");
+  EXPECT_EQ(Runtime().state(), v1::PLUGIN_STATE_RUNNING);
 }
 
 }  // namespace

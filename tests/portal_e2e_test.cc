@@ -15,6 +15,7 @@
 #include "google/rpc/status.pb.h"
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/imap_server.h"
 #include "tests/support/maildir.h"
 #include "tests/support/test_env.h"
@@ -113,7 +114,7 @@ class PortalE2eTest : public ::testing::Test {
     req.set_eclaim_user_id(kj);
     req.set_eclaim_password(password);
     req.set_security_code(security_code);
-    return portal_->StartFirstTimeRegistration(Context(office, absl::Seconds(30)).get(), req, flow);
+    return portal_->StartFirstTimeRegistration(Context(office, absl::Seconds(30)).get(), req, Into(flow));
   }
 
   // The operator's part with otp_relay: waits for the pending request and types the code from the
@@ -125,7 +126,7 @@ class PortalE2eTest : public ::testing::Test {
       if (otp_->ListPending(Context(office).get(), {}, &pending).ok() &&
           pending.pending_size() > 0) {
         v1::ProvideOtpRequest provide;
-        provide.set_request_id(pending.pending(0).request_id());
+        provide.set_otp_id(pending.pending(0).otp_id());
         provide.set_code(code.empty() ? LatestCode(address) : code);
         v1::ProvideOtpResponse ignored;
         EXPECT_TRUE(otp_->ProvideOtp(Context(office).get(), provide, &ignored).ok());
@@ -141,7 +142,7 @@ class PortalE2eTest : public ::testing::Test {
     v1::SubmitOneTimePasswordRequest req;
     req.set_flow_id(flow_id);
     req.set_code(code);
-    return portal_->SubmitOneTimePassword(Context(office, absl::Seconds(40)).get(), req, flow);
+    return portal_->SubmitOneTimePassword(Context(office, absl::Seconds(40)).get(), req, Into(flow));
   }
 
   static grpc::Status FirstLogin(const std::string& office, const std::string& flow_id,
@@ -152,7 +153,7 @@ class PortalE2eTest : public ::testing::Test {
     req.set_new_password("NewPass2026x");
     req.set_new_password_confirmation("NewPass2026x");
     req.set_terms_accepted(true);
-    return portal_->CompleteFirstLogin(Context(office, absl::Seconds(40)).get(), req, flow);
+    return portal_->CompleteFirstLogin(Context(office, absl::Seconds(40)).get(), req, Into(flow));
   }
 
   static PlatformStack* stack_;
@@ -177,11 +178,11 @@ TEST_F(PortalE2eTest, RegistrationWithTheMailboxThenFiveUsersAndNoSixth) {
   v1::SubmitUserDetailsRequest details;
   details.set_flow_id(flow.flow_id());
   *details.mutable_details() = Details(kSakuraMail, "佐藤 花子");
-  ASSERT_TRUE(portal_->SubmitUserDetails(Context(kSakura).get(), details, &flow).ok());
+  ASSERT_TRUE(portal_->SubmitUserDetails(Context(kSakura).get(), details, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_CONFIRM);
   v1::ConfirmRequest confirm;
   confirm.set_flow_id(flow.flow_id());
-  ASSERT_TRUE(portal_->Confirm(Context(kSakura).get(), confirm, &flow).ok());
+  ASSERT_TRUE(portal_->Confirm(Context(kSakura).get(), confirm, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_FIRST_LOGIN);
   std::string initial = InitialPassword(kSakuraMail);
   ASSERT_FALSE(initial.empty());
@@ -195,13 +196,13 @@ TEST_F(PortalE2eTest, RegistrationWithTheMailboxThenFiveUsersAndNoSixth) {
     v1::AddUserRequest add;
     *add.mutable_details() = Details("user" + std::to_string(i) + "@sakura.example", "職員");
     v1::PortalUser user;
-    grpc::Status added = portal_->AddUser(Context(kSakura).get(), add, &user);
+    grpc::Status added = portal_->AddUser(Context(kSakura).get(), add, Into(&user));
     ASSERT_TRUE(added.ok()) << i << ": " << added.error_message();
   }
   v1::AddUserRequest sixth;
   *sixth.mutable_details() = Details("user6@sakura.example", "職員");
   v1::PortalUser user;
-  grpc::Status refused = portal_->AddUser(Context(kSakura).get(), sixth, &user);
+  grpc::Status refused = portal_->AddUser(Context(kSakura).get(), sixth, Into(&user));
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::RESOURCE_EXHAUSTED);
   EXPECT_NE(refused.error_message().find("追加できるユーザは5名までです。"), std::string::npos);
   v1::ListUsersResponse users;
@@ -227,7 +228,7 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   Crash();
   v1::GetFlowRequest get;
   get.set_flow_id(id);
-  ASSERT_TRUE(portal_->GetFlow(Context(kHimawari).get(), get, &flow).ok());
+  ASSERT_TRUE(portal_->GetFlow(Context(kHimawari).get(), get, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
 
   // A wrong code from the operator is refused and the flow stays; the right one goes through.
@@ -241,7 +242,7 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   right.join();
   ASSERT_TRUE(s.ok()) << s.error_message();
   Crash();
-  ASSERT_TRUE(portal_->GetFlow(Context(kHimawari).get(), get, &flow).ok());
+  ASSERT_TRUE(portal_->GetFlow(Context(kHimawari).get(), get, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_USER_DETAILS);
   // Resubmitting a step already taken asks nothing.
   ASSERT_TRUE(SubmitOtp(kHimawari, id, &flow).ok());
@@ -251,7 +252,7 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   details.set_flow_id(id);
   *details.mutable_details() = Details(first, "鈴木 一郎");
   details.mutable_details()->set_phone("03-1234-5678");
-  grpc::Status bad = portal_->SubmitUserDetails(Context(kHimawari).get(), details, &flow);
+  grpc::Status bad = portal_->SubmitUserDetails(Context(kHimawari).get(), details, Into(&flow));
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(bad.error_message(), "details.phone: write the number without hyphens");
   google::rpc::Status why;  // the same for a program: the field and the rule
@@ -262,14 +263,14 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   EXPECT_EQ(violations.field_violations(0).field(), "details.phone");
   EXPECT_EQ(violations.field_violations(0).reason(), "INVALID_PHONE");
   details.mutable_details()->set_phone("0312345678");
-  ASSERT_TRUE(portal_->SubmitUserDetails(Context(kHimawari).get(), details, &flow).ok());
+  ASSERT_TRUE(portal_->SubmitUserDetails(Context(kHimawari).get(), details, Into(&flow)).ok());
   Crash();
   v1::ConfirmRequest confirm;
   confirm.set_flow_id(id);
-  ASSERT_TRUE(portal_->Confirm(Context(kHimawari).get(), confirm, &flow).ok());
+  ASSERT_TRUE(portal_->Confirm(Context(kHimawari).get(), confirm, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_FIRST_LOGIN);
   Crash();
-  ASSERT_TRUE(portal_->Confirm(Context(kHimawari).get(), confirm, &flow).ok()) << "idempotent";
+  ASSERT_TRUE(portal_->Confirm(Context(kHimawari).get(), confirm, Into(&flow)).ok()) << "idempotent";
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_FIRST_LOGIN);
 
   std::thread login_otp([&] { Operator(kHimawari, first); });
@@ -279,7 +280,7 @@ TEST_F(PortalE2eTest, RegistrationWithTheRelaySurvivesAKillAfterEachStep) {
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_DONE);
   EXPECT_EQ(flow.office_name(), "ひまわり訪問介護");
   Crash();
-  ASSERT_TRUE(portal_->GetFlow(Context(kHimawari).get(), get, &flow).ok());
+  ASSERT_TRUE(portal_->GetFlow(Context(kHimawari).get(), get, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_DONE);
   v1::ListUsersResponse users;
   ASSERT_TRUE(portal_->ListUsers(Context(kHimawari).get(), {}, &users).ok()) << "session kept";
@@ -307,17 +308,17 @@ TEST_F(PortalE2eTest, AStartWithARequestIdKilledAfterThePortalBeganItIsOneRegist
           .ok());
   v1::RegistrationFlow flow;
   EXPECT_FALSE(
-      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, &flow)
+      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, Into(&flow))
           .ok());
   Crash();
   ASSERT_TRUE(stack_->sandbox->Faults("{}").ok());
   grpc::Status s =
-      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, &flow);
+      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, Into(&flow));
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_ONE_TIME_PASSWORD);
   v1::RegistrationFlow again;
   ASSERT_TRUE(
-      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, &again)
+      portal_->StartFirstTimeRegistration(Context(kMidori, absl::Seconds(30)).get(), req, Into(&again))
           .ok());
   EXPECT_EQ(again.flow_id(), flow.flow_id()) << "the same flow, not a new one";
   EXPECT_EQ(std::stoi(RunCommand(count).output), std::stoi(before) + 1)

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include "kaigo/v1/qualification.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -46,7 +47,7 @@ class QualificationE2eTest : public ::testing::Test {
     v1::LookupByInsuredNumberRequest request;
     request.mutable_insurer()->set_value(insurer);
     request.mutable_insured()->set_value(insured);
-    return stub_->LookupByInsuredNumber(Context(office).get(), request, result);
+    return stub_->LookupByInsuredNumber(Context(office).get(), request, Into(result));
   }
   static v1::QualificationResult Recipient(int i, const std::string& office = kSakura) {
     v1::QualificationResult result;
@@ -193,10 +194,10 @@ TEST_F(QualificationE2eTest, ZEveryAnswerIsAuditedWithoutPersonalValues) {
   v1::QualificationResult result;
   auto context = Context(kSakura);
   context->AddMetadata("x-kaigo-user", "staff-0421");
-  ASSERT_TRUE(stub_->LookupByInsuredNumber(context.get(), request, &result).ok());
+  ASSERT_TRUE(stub_->LookupByInsuredNumber(context.get(), request, Into(&result)).ok());
   context = Context(kSakura);
   context->AddMetadata("x-kaigo-user", std::string(129, 'x'));
-  auto refused = stub_->LookupByInsuredNumber(context.get(), request, &result);
+  auto refused = stub_->LookupByInsuredNumber(context.get(), request, Into(&result));
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(refused.error_message(),
             "metadata x-kaigo-user: at most 128 bytes of text without control characters");

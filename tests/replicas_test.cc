@@ -10,6 +10,7 @@
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/maildir.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/test_env.h"
@@ -81,12 +82,12 @@ TEST_F(ReplicasTest, ARegistrationMovesBetweenEnginesAndTheAuditIsOneChain) {
   start.set_eclaim_user_id("KJ000000000017");
   start.set_eclaim_password("Eclaim#Sakura1");
   v1::RegistrationFlow flow;
-  ASSERT_TRUE(a_->portal->StartFirstTimeRegistration(Context(kSakura).get(), start, &flow).ok());
+  ASSERT_TRUE(a_->portal->StartFirstTimeRegistration(Context(kSakura).get(), start, Into(&flow)).ok());
 
   v1::SubmitOneTimePasswordRequest otp;  // on the other engine, with the code from the mail
   otp.set_flow_id(flow.flow_id());
   otp.set_code(FromMail("ワンタイムパスワード", "ワンタイムパスワード：(\\d+)"));
-  grpc::Status s = b_->portal->SubmitOneTimePassword(Context(kSakura).get(), otp, &flow);
+  grpc::Status s = b_->portal->SubmitOneTimePassword(Context(kSakura).get(), otp, Into(&flow));
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_USER_DETAILS);
 
@@ -96,10 +97,10 @@ TEST_F(ReplicasTest, ARegistrationMovesBetweenEnginesAndTheAuditIsOneChain) {
   details.mutable_details()->set_name("佐藤 花子");
   details.mutable_details()->set_name_kana("サトウ　ハナコ");
   details.mutable_details()->set_phone("0312345678");
-  ASSERT_TRUE(a_->portal->SubmitUserDetails(Context(kSakura).get(), details, &flow).ok());
+  ASSERT_TRUE(a_->portal->SubmitUserDetails(Context(kSakura).get(), details, Into(&flow)).ok());
   v1::ConfirmRequest confirm;
   confirm.set_flow_id(flow.flow_id());
-  ASSERT_TRUE(b_->portal->Confirm(Context(kSakura).get(), confirm, &flow).ok());
+  ASSERT_TRUE(b_->portal->Confirm(Context(kSakura).get(), confirm, Into(&flow)).ok());
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_FIRST_LOGIN);
 
   // First login on A; its one-time password is typed by an operator on B.
@@ -109,7 +110,7 @@ TEST_F(ReplicasTest, ARegistrationMovesBetweenEnginesAndTheAuditIsOneChain) {
       if (b_->otp->ListPending(Context(kSakura).get(), {}, &pending).ok() &&
           pending.pending_size() > 0) {
         v1::ProvideOtpRequest provide;
-        provide.set_request_id(pending.pending(0).request_id());
+        provide.set_otp_id(pending.pending(0).otp_id());
         provide.set_code(FromMail("ワンタイムパスワード", "ワンタイムパスワード：(\\d+)"));
         v1::ProvideOtpResponse ignored;
         EXPECT_TRUE(b_->otp->ProvideOtp(Context(kSakura).get(), provide, &ignored).ok());
@@ -125,7 +126,7 @@ TEST_F(ReplicasTest, ARegistrationMovesBetweenEnginesAndTheAuditIsOneChain) {
   login.set_new_password("NewPass2026x");
   login.set_new_password_confirmation("NewPass2026x");
   login.set_terms_accepted(true);
-  s = a_->portal->CompleteFirstLogin(Context(kSakura, absl::Seconds(30)).get(), login, &flow);
+  s = a_->portal->CompleteFirstLogin(Context(kSakura, absl::Seconds(30)).get(), login, Into(&flow));
   operator_on_b.join();
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_DONE);
@@ -143,7 +144,7 @@ TEST_F(ReplicasTest, ARegistrationMovesBetweenEnginesAndTheAuditIsOneChain) {
         req.mutable_insured()->set_value("0000100004");
         v1::QualificationResult result;
         EXPECT_TRUE(
-            engine->qualification->LookupByInsuredNumber(Context(kSakura).get(), req, &result)
+            engine->qualification->LookupByInsuredNumber(Context(kSakura).get(), req, Into(&result))
                 .ok());
       }
     });

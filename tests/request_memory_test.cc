@@ -29,6 +29,7 @@
 #include "absl/strings/numbers.h"
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
 
@@ -106,7 +107,7 @@ class RequestMemoryTest : public ::testing::Test {
     file->set_name("UPPLAN_202611_1371000017_43_1371000025_11_20261124100000.CSV");
     file->set_content(content);
     v1::ValidateCarePlanResponse resp;
-    grpc::Status status = stub->Validate(Context(kSakura, absl::Seconds(120)).get(), req, &resp);
+    grpc::Status status = stub->ValidateCarePlan(Context(kSakura, absl::Seconds(120)).get(), req, &resp);
     for (const auto& f : resp.findings()) rules->push_back(f.rule());
     return status;
   }
@@ -150,7 +151,7 @@ TEST_F(RequestMemoryTest, TwentyConcurrentTwentyMiBAttachments) {
     v1::CreateApplicationRequest create;
     *create.mutable_form() = SubsidyForm("43");
     v1::SubsidyApplication app;
-    grpc::Status s = stub->CreateApplication(Context(kSakura).get(), create, &app);
+    grpc::Status s = stub->CreateApplication(Context(kSakura).get(), create, Into(&app));
     ASSERT_TRUE(s.ok()) << s.error_message();
     ids.push_back(app.id());
   }

@@ -186,7 +186,7 @@ TEST_F(SandboxTest, ASubsidyDeskKeepsItsRules) {
   ASSERT_TRUE(parsed.ok()) << parsed.status();
   EXPECT_EQ(parsed->status(), kaigo::v1::APPLICATION_STATUS_RETURNED);
   EXPECT_EQ(parsed->return_reasons_size(), 1);
-  EXPECT_EQ(parsed->resubmit_from().day(), 1);
+  EXPECT_EQ(parsed->resubmit_from_date().day(), 1);
   auto early = file("draft-1-r2");
   EXPECT_EQ(early.status().code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_NE(early.status().message().find("resubmission from "), std::string::npos)

@@ -30,6 +30,7 @@
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/maildir.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/subsidy_drafts.h"
@@ -207,7 +208,7 @@ class SealingAtRestTest : public ::testing::Test {
       if (office.otp->ListPending(Context(kSakura).get(), {}, &pending).ok() &&
           pending.pending_size() > 0) {
         v1::ProvideOtpRequest provide;
-        provide.set_request_id(pending.pending(0).request_id());
+        provide.set_otp_id(pending.pending(0).otp_id());
         provide.set_code(FromMail("ワンタイムパスワード", "ワンタイムパスワード：(\\d+)"));
         personal_.Add("one-time password", provide.code());
         v1::ProvideOtpResponse ignored;
@@ -232,7 +233,7 @@ class SealingAtRestTest : public ::testing::Test {
       req.mutable_insured()->set_value(insured);
       v1::QualificationResult r;
       grpc::Status s = office.qualification->LookupByInsuredNumber(
-          Context(kSakura, absl::Seconds(30)).get(), req, &r);
+          Context(kSakura, absl::Seconds(30)).get(), req, Into(&r));
       // 市原市 (122192) is not live on the platform yet: the demo shows that answer too.
       EXPECT_EQ(s.error_code(), std::string(insurer) == "122192"
                                     ? grpc::StatusCode::FAILED_PRECONDITION
@@ -253,7 +254,7 @@ class SealingAtRestTest : public ::testing::Test {
     v1::CreateApplicationRequest create;
     *create.mutable_form() = form;
     v1::SubsidyApplication app;
-    grpc::Status s = office.subsidy->CreateApplication(Context(kSakura).get(), create, &app);
+    grpc::Status s = office.subsidy->CreateApplication(Context(kSakura).get(), create, Into(&app));
     EXPECT_TRUE(s.ok()) << s.error_message();
     form.mutable_bank()->set_account_number("1234567");
     form.mutable_bank()->set_holder_kana("カ）サクラケアサービス");
@@ -261,7 +262,7 @@ class SealingAtRestTest : public ::testing::Test {
     update.set_id(app.id());
     *update.mutable_form() = form;
     update.set_revision(app.revision());
-    s = office.subsidy->UpdateApplication(Context(kSakura).get(), update, &app);
+    s = office.subsidy->UpdateApplication(Context(kSakura).get(), update, Into(&app));
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(AttachToDraft(*office.subsidy, kSakura, app.id(), v1::ATTACHMENT_KIND_PASSBOOK,
                               "通帳.png", SamplePng(40, 30), &app)
@@ -282,12 +283,12 @@ class SealingAtRestTest : public ::testing::Test {
     submit.set_id(app.id());
     submit.set_revision(app.revision());
     v1::SubsidyApplication filed;
-    s = office.subsidy->Submit(Context(kSakura, absl::Seconds(30)).get(), submit, &filed);
+    s = office.subsidy->SubmitApplication(Context(kSakura, absl::Seconds(30)).get(), submit, Into(&filed));
     EXPECT_TRUE(s.ok()) << s.error_message();
     v1::GetStatusRequest status_req;
     status_req.set_id(app.id());
     v1::SubsidyStatus status;
-    EXPECT_TRUE(office.subsidy->GetStatus(Context(kSakura).get(), status_req, &status).ok());
+    EXPECT_TRUE(office.subsidy->GetStatus(Context(kSakura).get(), status_req, Into(&status)).ok());
     result.application_id = app.id();
 
     // ケアプランデータ連携: the month's CSV (MS932) sent, listed, its evidence exported; a 届出.
@@ -304,9 +305,9 @@ class SealingAtRestTest : public ::testing::Test {
     }
     send.add_destinations()->set_office_number("1371000025");
     send.mutable_destinations(0)->set_service_type("11");
-    send.set_client_reference("demo-202611-tables");
+    send.set_request_id("demo-202611-tables");
     v1::SendCarePlanResponse sent;
-    s = office.careplan->Send(Context(kSakura, absl::Seconds(30)).get(), send, &sent);
+    s = office.careplan->SendCarePlan(Context(kSakura, absl::Seconds(30)).get(), send, &sent);
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_TRUE(sent.sends_size() == 1 && sent.sends(0).error_code().empty()) << sent.DebugString();
     v1::ListSentResponse listed;
@@ -318,10 +319,10 @@ class SealingAtRestTest : public ::testing::Test {
     v1::ExportEvidenceResponse records;
     EXPECT_TRUE(office.careplan->ExportEvidence(Context(kSakura).get(), evidence, &records).ok());
     EXPECT_GT(records.records_size(), 0);
-    v1::CarePlanRequestNotification notification;
+    v1::SubmitCarePlanRequestNotificationRequest notification;
     notification.mutable_insurer()->set_value("131011");
     notification.mutable_insured()->set_value("0000100004");
-    notification.set_kind(v1::CarePlanRequestNotification::KIND_NEW);
+    notification.set_kind(v1::SubmitCarePlanRequestNotificationRequest::KIND_NEW);
     notification.set_care_manager_name("佐藤　一郎");
     auto* numbers = notification.mutable_numbers();
     numbers->mutable_birth_date()->set_year(1940);
@@ -329,8 +330,8 @@ class SealingAtRestTest : public ::testing::Test {
     numbers->mutable_birth_date()->set_day(28);
     numbers->add_documents_checked("介護保険被保険者証");
     numbers->add_documents_checked("運転免許証");
-    notification.set_client_reference("demo-todoke-0000100004");
-    v1::CarePlanRequestReceipt receipt;
+    notification.set_request_id("demo-todoke-0000100004");
+    v1::SubmitCarePlanRequestNotificationResponse receipt;
     s = office.careplan->SubmitCarePlanRequestNotification(
         Context(kSakura, absl::Seconds(30)).get(), notification, &receipt);
     EXPECT_TRUE(s.ok()) << s.error_message();
@@ -340,23 +341,22 @@ class SealingAtRestTest : public ::testing::Test {
     start.set_eclaim_user_id("KJ000000000017");
     start.set_eclaim_password("Eclaim#Sakura1");
     v1::RegistrationFlow flow;
-    s = office.portal->StartFirstTimeRegistration(Context(kSakura, absl::Seconds(30)).get(), start,
-                                                  &flow);
+    s = office.portal->StartFirstTimeRegistration(Context(kSakura, absl::Seconds(30)).get(), start, Into(&flow));
     EXPECT_TRUE(s.ok()) << s.error_message();
     std::thread operator_one([&] { Operator(office); });
     v1::SubmitOneTimePasswordRequest otp;
     otp.set_flow_id(flow.flow_id());
-    s = office.portal->SubmitOneTimePassword(Context(kSakura, absl::Seconds(60)).get(), otp, &flow);
+    s = office.portal->SubmitOneTimePassword(Context(kSakura, absl::Seconds(60)).get(), otp, Into(&flow));
     operator_one.join();
     EXPECT_TRUE(s.ok()) << s.error_message();
     v1::SubmitUserDetailsRequest details;
     details.set_flow_id(flow.flow_id());
     *details.mutable_details() = User(kMail, "佐藤 花子", "サトウ　ハナコ", "0312345678");
-    s = office.portal->SubmitUserDetails(Context(kSakura, absl::Seconds(30)).get(), details, &flow);
+    s = office.portal->SubmitUserDetails(Context(kSakura, absl::Seconds(30)).get(), details, Into(&flow));
     EXPECT_TRUE(s.ok()) << s.error_message();
     v1::ConfirmRequest confirm;
     confirm.set_flow_id(flow.flow_id());
-    s = office.portal->Confirm(Context(kSakura, absl::Seconds(30)).get(), confirm, &flow);
+    s = office.portal->Confirm(Context(kSakura, absl::Seconds(30)).get(), confirm, Into(&flow));
     EXPECT_TRUE(s.ok()) << s.error_message();
     std::string initial = FromMail("ユーザ登録完了", "初期パスワード：(\\S+)");
     personal_.Add("initial portal password", initial);
@@ -367,7 +367,7 @@ class SealingAtRestTest : public ::testing::Test {
     login.set_new_password("Sakura2026portal");
     login.set_new_password_confirmation("Sakura2026portal");
     login.set_terms_accepted(true);
-    s = office.portal->CompleteFirstLogin(Context(kSakura, absl::Seconds(60)).get(), login, &flow);
+    s = office.portal->CompleteFirstLogin(Context(kSakura, absl::Seconds(60)).get(), login, Into(&flow));
     operator_two.join();
     EXPECT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(flow.next_step(), v1::REGISTRATION_STEP_DONE);
@@ -375,7 +375,7 @@ class SealingAtRestTest : public ::testing::Test {
     *add.mutable_details() =
         User("kanri@sakura.example", "鈴木 一郎", "スズキ　イチロウ", "0312345679");
     v1::PortalUser user;
-    s = office.portal->AddUser(Context(kSakura, absl::Seconds(30)).get(), add, &user);
+    s = office.portal->AddUser(Context(kSakura, absl::Seconds(30)).get(), add, Into(&user));
     EXPECT_TRUE(s.ok()) << s.error_message();
     result.added_user_id = user.user_id();
     return result;
@@ -408,7 +408,7 @@ class SealingAtRestTest : public ::testing::Test {
     v1::GetApplicationRequest get;
     get.set_id(session.application_id);
     v1::SubsidyApplication app;
-    grpc::Status s = office.subsidy->GetApplication(Context(kSakura).get(), get, &app);
+    grpc::Status s = office.subsidy->GetApplication(Context(kSakura).get(), get, Into(&app));
     ASSERT_TRUE(s.ok()) << s.error_message();
     EXPECT_EQ(app.form().bank().account_number(), "1234567");
     EXPECT_EQ(app.attachments_size(), 4);

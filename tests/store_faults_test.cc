@@ -17,6 +17,7 @@
 
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
@@ -86,7 +87,7 @@ class StoreFaultsTest : public ::testing::Test {
       *req.mutable_form() = SubsidyForm("43");
       v1::SubsidyApplication app;
       grpc::Status s =
-          stub->CreateApplication(Context(kSakura, absl::Seconds(20)).get(), req, &app);
+          stub->CreateApplication(Context(kSakura, absl::Seconds(20)).get(), req, Into(&app));
       std::lock_guard<std::mutex> lock(seen->mu);
       if (s.ok()) {
         seen->acknowledged.insert(app.id());

@@ -16,6 +16,7 @@
 #include "careplan/testing/sample_files.h"
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/postgres_server.h"
 #include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
@@ -94,7 +95,7 @@ class StoreRacesTest : public ::testing::TestWithParam<std::string> {
     v1::GetApplicationRequest get;
     get.set_id(id);
     v1::SubsidyApplication app;
-    grpc::Status s = engine(1).subsidy->GetApplication(Context(kSakura).get(), get, &app);
+    grpc::Status s = engine(1).subsidy->GetApplication(Context(kSakura).get(), get, Into(&app));
     EXPECT_TRUE(s.ok()) << s.error_message();
     return app;
   }
@@ -110,7 +111,7 @@ TEST_P(StoreRacesTest, UpdatesFromTheSameRevisionOneLandsTheRestAreAborted) {
   v1::CreateApplicationRequest create;
   *create.mutable_form() = SubsidyForm("43");
   v1::SubsidyApplication app;
-  ASSERT_TRUE(engine(0).subsidy->CreateApplication(Context(kSakura).get(), create, &app).ok());
+  ASSERT_TRUE(engine(0).subsidy->CreateApplication(Context(kSakura).get(), create, Into(&app)).ok());
   const int64_t seen = app.revision();
 
   constexpr int kUpdates = 8;  // four from each engine, all from the revision read above
@@ -123,7 +124,7 @@ TEST_P(StoreRacesTest, UpdatesFromTheSameRevisionOneLandsTheRestAreAborted) {
         *update.mutable_form() = SubsidyForm("43");
         update.mutable_form()->set_office_name("事業所" + std::to_string(i));
         return engine(i).subsidy->UpdateApplication(Context(kSakura, absl::Seconds(30)).get(),
-                                                    update, answer);
+                                                    update, Into(answer));
       });
   int landed = -1;
   for (int i = 0; i < kUpdates; ++i) {
@@ -149,7 +150,7 @@ TEST_P(StoreRacesTest, UpdatesFromTheSameRevisionOneLandsTheRestAreAborted) {
   *stale.mutable_form() = SubsidyForm("43");
   v1::SubsidyApplication ignored;
   grpc::Status refused =
-      engine(0).subsidy->UpdateApplication(Context(kSakura).get(), stale, &ignored);
+      engine(0).subsidy->UpdateApplication(Context(kSakura).get(), stale, Into(&ignored));
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::ABORTED);
   EXPECT_NE(refused.error_message().find("revision"), std::string::npos);
   EXPECT_EQ(Read(app.id()).form().office_name(), "事業所" + std::to_string(landed));
@@ -165,13 +166,13 @@ TEST_P(StoreRacesTest, ASubmitRacingAnUpdateFilesExactlyWhatItKeeps) {
   *first.mutable_form() = draft.form();
   v1::SubsidyApplication updated_once;
   ASSERT_TRUE(
-      engine(1).subsidy->UpdateApplication(Context(kSakura).get(), first, &updated_once).ok());
+      engine(1).subsidy->UpdateApplication(Context(kSakura).get(), first, Into(&updated_once)).ok());
   v1::SubmitApplicationRequest stale_submit;
   stale_submit.set_id(draft.id());
   stale_submit.set_revision(draft.revision());
   v1::SubsidyApplication ignored;
   grpc::Status refused =
-      engine(0).subsidy->Submit(Context(kSakura, absl::Seconds(60)).get(), stale_submit, &ignored);
+      engine(0).subsidy->SubmitApplication(Context(kSakura, absl::Seconds(60)).get(), stale_submit, Into(&ignored));
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::ABORTED) << refused.error_message();
   EXPECT_NE(refused.error_message().find("revision"), std::string::npos);
   EXPECT_EQ(Read(draft.id()).status(), v1::APPLICATION_STATUS_DRAFT);
@@ -186,7 +187,7 @@ TEST_P(StoreRacesTest, ASubmitRacingAnUpdateFilesExactlyWhatItKeeps) {
     req.set_id(draft.id());
     req.set_revision(seen);
     submitted =
-        engine(0).subsidy->Submit(Context(kSakura, absl::Seconds(60)).get(), req, &submit_answer);
+        engine(0).subsidy->SubmitApplication(Context(kSakura, absl::Seconds(60)).get(), req, Into(&submit_answer));
   });
   std::thread update([&] {
     v1::UpdateApplicationRequest req;
@@ -194,8 +195,7 @@ TEST_P(StoreRacesTest, ASubmitRacingAnUpdateFilesExactlyWhatItKeeps) {
     req.set_revision(seen);
     *req.mutable_form() = SubsidyForm("43");
     req.mutable_form()->set_office_name("変更後の事業所");
-    updated = engine(1).subsidy->UpdateApplication(Context(kSakura, absl::Seconds(60)).get(), req,
-                                                   &update_answer);
+    updated = engine(1).subsidy->UpdateApplication(Context(kSakura, absl::Seconds(60)).get(), req, Into(&update_answer));
   });
   submit.join();
   update.join();
@@ -236,8 +236,8 @@ TEST_P(StoreRacesTest, UnitsSentFromBothEnginesAtOnceEachGetANumberOfTheirOwn) {
         v1::Destination* to = req.add_destinations();
         to->set_office_number(kHimawari);
         to->set_service_type("11");
-        req.set_client_reference("race-" + std::to_string(i));
-        return engine(i).careplan->Send(Context(kSakura, absl::Seconds(90)).get(), req, answer);
+        req.set_request_id("race-" + std::to_string(i));
+        return engine(i).careplan->SendCarePlan(Context(kSakura, absl::Seconds(90)).get(), req, answer);
       });
   std::set<std::string> units;
   for (int i = 0; i < kSends; ++i) {

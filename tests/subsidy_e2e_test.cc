@@ -12,6 +12,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/subsidy_drafts.h"
 #include "tests/support/test_env.h"
 
@@ -73,14 +74,14 @@ class SubsidyE2eTest : public ::testing::Test {
                              v1::SubsidyApplication* out) {
     v1::SubmitApplicationRequest req;
     req.set_id(id);
-    return stub_->Submit(Context(office, absl::Seconds(30)).get(), req, out);
+    return stub_->SubmitApplication(Context(office, absl::Seconds(30)).get(), req, Into(out));
   }
 
   static v1::SubsidyStatus Status(const std::string& office, const std::string& id) {
     v1::GetStatusRequest req;
     req.set_id(id);
     v1::SubsidyStatus status;
-    grpc::Status s = stub_->GetStatus(Context(office).get(), req, &status);
+    grpc::Status s = stub_->GetStatus(Context(office).get(), req, Into(&status));
     EXPECT_TRUE(s.ok()) << s.error_message();
     return status;
   }
@@ -100,7 +101,7 @@ v1::SubsidyService::Stub* SubsidyE2eTest::stub_ = nullptr;
 
 TEST_F(SubsidyE2eTest, RulesComeFromTheFileAndEstimatesExplainEachStep) {
   v1::SubsidyRules rules;
-  ASSERT_TRUE(stub_->GetRules(Context(kSakura).get(), {}, &rules).ok());
+  ASSERT_TRUE(stub_->GetRules(Context(kSakura).get(), {}, Into(&rules)).ok());
   ASSERT_EQ(rules.rounds_size(), 1);
   EXPECT_EQ(rules.rounds(0).name(), "TEST");
   ASSERT_EQ(rules.categories_size(), 3);
@@ -129,7 +130,7 @@ TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {
   v1::CreateApplicationRequest create;
   *create.mutable_form() = SubsidyForm("43");
   v1::SubsidyApplication app;
-  ASSERT_TRUE(stub_->CreateApplication(Context(kSakura).get(), create, &app).ok());
+  ASSERT_TRUE(stub_->CreateApplication(Context(kSakura).get(), create, Into(&app)).ok());
 
   // A HEIC photo named .jpg is refused, and said to be HEIC.
   grpc::Status heic = Attach(kSakura, app.id(), v1::ATTACHMENT_KIND_PASSBOOK, "passbook.jpg",
@@ -170,7 +171,7 @@ TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {
   v1::RemoveAttachmentRequest remove;
   remove.set_application_id(app.id());
   remove.set_attachment_id(app.attachments(0).id());
-  ASSERT_TRUE(stub_->RemoveAttachment(Context(kSakura).get(), remove, &app).ok());
+  ASSERT_TRUE(stub_->RemoveAttachment(Context(kSakura).get(), remove, Into(&app)).ok());
   EXPECT_TRUE(
       Attach(kSakura, app.id(), v1::ATTACHMENT_KIND_PASSBOOK, "p3.pdf", SamplePdf("p"), &app).ok());
 }
@@ -183,7 +184,7 @@ TEST_F(SubsidyE2eTest, AnApplicationIsFiledAndFollowedToPaidAndASecondIsRefused)
   v1::ValidateApplicationRequest validate;
   validate.set_id(app.id());
   v1::ApplicationReport report;
-  ASSERT_TRUE(stub_->Validate(Context(kSakura).get(), validate, &report).ok());
+  ASSERT_TRUE(stub_->ValidateApplication(Context(kSakura).get(), validate, Into(&report)).ok());
   EXPECT_TRUE(report.ok()) << report.DebugString();
   EXPECT_EQ(report.round(), "TEST");
 
@@ -192,7 +193,7 @@ TEST_F(SubsidyE2eTest, AnApplicationIsFiledAndFollowedToPaidAndASecondIsRefused)
   ASSERT_TRUE(s.ok()) << s.error_message();
   EXPECT_EQ(filed.status(), v1::APPLICATION_STATUS_SUBMITTED);
   EXPECT_FALSE(filed.portal_application_id().empty());
-  EXPECT_EQ(filed.submitted_on().year(), Today().year());
+  EXPECT_EQ(filed.submit_date().year(), Today().year());
   for (const auto& a : filed.attachments()) EXPECT_FALSE(a.portal_id().empty());
   // A retried Submit is the same filing.
   v1::SubsidyApplication again;
@@ -204,7 +205,7 @@ TEST_F(SubsidyE2eTest, AnApplicationIsFiledAndFollowedToPaidAndASecondIsRefused)
   update.set_id(app.id());
   *update.mutable_form() = SubsidyForm("43");
   v1::SubsidyApplication ignored;
-  EXPECT_EQ(stub_->UpdateApplication(Context(kSakura).get(), update, &ignored).error_code(),
+  EXPECT_EQ(stub_->UpdateApplication(Context(kSakura).get(), update, Into(&ignored)).error_code(),
             grpc::StatusCode::FAILED_PRECONDITION);
 
   const v1::ApplicationStatus expected[] = {v1::APPLICATION_STATUS_UNDER_REVIEW,
@@ -216,20 +217,20 @@ TEST_F(SubsidyE2eTest, AnApplicationIsFiledAndFollowedToPaidAndASecondIsRefused)
   }
   v1::SubsidyStatus paid = Status(kSakura, app.id());
   EXPECT_EQ(paid.granted().amount(), 50000);
-  EXPECT_EQ(paid.paid_on().year(), Today().year());
+  EXPECT_EQ(paid.payment_date().year(), Today().year());
   ASSERT_EQ(paid.history_size(), 4);
   EXPECT_EQ(paid.history(0).status(), v1::APPLICATION_STATUS_SUBMITTED);
   EXPECT_EQ(paid.history(3).status(), v1::APPLICATION_STATUS_PAID);
   v1::GetApplicationRequest get;
   get.set_id(app.id());
   v1::SubsidyApplication stored;
-  ASSERT_TRUE(stub_->GetApplication(Context(kSakura).get(), get, &stored).ok());
+  ASSERT_TRUE(stub_->GetApplication(Context(kSakura).get(), get, Into(&stored)).ok());
   EXPECT_EQ(stored.status(), v1::APPLICATION_STATUS_PAID);
 
   // One application per office number.
   v1::SubsidyApplication second = CompleteDraft(kSakura, "43");
   validate.set_id(second.id());
-  ASSERT_TRUE(stub_->Validate(Context(kSakura).get(), validate, &report).ok());
+  ASSERT_TRUE(stub_->ValidateApplication(Context(kSakura).get(), validate, Into(&report)).ok());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.errors(0).rule(), "one application per office number");
   grpc::Status refused = Submit(kSakura, second.id(), &ignored);
@@ -253,8 +254,8 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   ASSERT_EQ(returned.return_reasons_size(), 1);
   EXPECT_NE(returned.return_reasons(0).find("型番"), std::string::npos);
   absl::CivilDay next_month(absl::CivilMonth(Today()) + 1);
-  EXPECT_EQ(returned.resubmit_from().month(), next_month.month());
-  EXPECT_EQ(returned.resubmit_from().day(), 1);
+  EXPECT_EQ(returned.resubmit_from_date().month(), next_month.month());
+  EXPECT_EQ(returned.resubmit_from_date().day(), 1);
 
   // Unchanged, it is not filed again.
   v1::SubsidyApplication ignored;
@@ -267,7 +268,7 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   update.set_id(app.id());
   *update.mutable_form() = SubsidyForm("11");
   update.mutable_form()->mutable_readers()->set_model("ACR39-NTTCom (型番 ACR39U-NF)");
-  ASSERT_TRUE(stub_->UpdateApplication(Context(kHimawari).get(), update, &ignored).ok());
+  ASSERT_TRUE(stub_->UpdateApplication(Context(kHimawari).get(), update, Into(&ignored)).ok());
   grpc::Status early = Submit(kHimawari, app.id(), &ignored);
   EXPECT_EQ(early.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(early.error_message().find("may be filed again from " +
@@ -282,7 +283,7 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   validate.mutable_application_date()->set_month(next_month.month());
   validate.mutable_application_date()->set_day(1);
   v1::ApplicationReport report;
-  ASSERT_TRUE(stub_->Validate(Context(kHimawari).get(), validate, &report).ok());
+  ASSERT_TRUE(stub_->ValidateApplication(Context(kHimawari).get(), validate, Into(&report)).ok());
   EXPECT_TRUE(report.ok()) << report.DebugString();
 
   // Outside the round (the day after it closes), the date is named.
@@ -290,7 +291,7 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   validate.mutable_application_date()->set_year(static_cast<int32_t>(closed.year()));
   validate.mutable_application_date()->set_month(closed.month());
   validate.mutable_application_date()->set_day(closed.day());
-  ASSERT_TRUE(stub_->Validate(Context(kHimawari).get(), validate, &report).ok());
+  ASSERT_TRUE(stub_->ValidateApplication(Context(kHimawari).get(), validate, Into(&report)).ok());
   ASSERT_FALSE(report.ok());
   EXPECT_EQ(report.errors(0).field(), "application_date");
   EXPECT_NE(report.errors(0).message().find("no subsidy round is open"), std::string::npos);
@@ -309,7 +310,7 @@ TEST_F(SubsidyE2eTest, AnEditedRulesFileTakesEffectWithoutAReload) {
   std::string rules = TestRules();
   auto cap_of_other = [] {
     v1::SubsidyRules now;
-    EXPECT_TRUE(stub_->GetRules(Context(kSakura).get(), {}, &now).ok());
+    EXPECT_TRUE(stub_->GetRules(Context(kSakura).get(), {}, Into(&now)).ok());
     return now.categories(2).cap().amount();
   };
   ASSERT_EQ(cap_of_other(), 42000);
@@ -340,7 +341,7 @@ TEST_F(SubsidyE2eTest, DraftsSurviveAnEngineRestart) {
   v1::GetApplicationRequest get;
   get.set_id(app.id());
   v1::SubsidyApplication stored;
-  ASSERT_TRUE(stub_->GetApplication(Context(kHimawari).get(), get, &stored).ok());
+  ASSERT_TRUE(stub_->GetApplication(Context(kHimawari).get(), get, Into(&stored)).ok());
   EXPECT_EQ(stored.attachments_size(), 4);
   EXPECT_EQ(stored.attachments(3).sha256(), app.attachments(3).sha256());
   v1::ListApplicationsResponse list;

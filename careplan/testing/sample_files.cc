@@ -22,45 +22,45 @@ constexpr absl::string_view kTexts[] = {
 };
 
 std::string ValueFor(const Column& c, K kind, int recipient, int row, const SampleOptions& o) {
-  const v1::Item& item = *c.item;
+  const CarePlanItem& item = *c.item;
   std::string day = absl::StrFormat("%s%02d", o.month, 1 + row % 28);
   switch (item.form()) {
-    case v1::FORM_TEXT:
+    case CarePlanItem::FORM_TEXT:
       return std::string(kTexts[item.required() ? 0 : (c.number + row) % 4]);
-    case v1::FORM_VERSION:
+    case CarePlanItem::FORM_VERSION:
       return "202407";
-    case v1::FORM_INSURER_NUMBER:
+    case CarePlanItem::FORM_INSURER_NUMBER:
       return "131011";
-    case v1::FORM_INSURED_NUMBER:
+    case CarePlanItem::FORM_INSURED_NUMBER:
       return absl::StrFormat("00001%05d", 4 + recipient);
-    case v1::FORM_OFFICE_NUMBER:
+    case CarePlanItem::FORM_OFFICE_NUMBER:
       return std::string(kind == K::FILE_KIND_UPJSK || c.number == 17 || c.number == 20 ||
                                  (kind == K::FILE_KIND_UPSIKYU && c.number == 7)
                              ? kServiceOffice
                              : kCareManagerOffice);
-    case v1::FORM_DATE:  // the plan's dates stay the same over its rows
+    case CarePlanItem::FORM_DATE:  // the plan's dates stay the same over its rows
       return o.month + "01";
-    case v1::FORM_MONTH:
+    case CarePlanItem::FORM_MONTH:
       return o.month;
-    case v1::FORM_TIME:
+    case CarePlanItem::FORM_TIME:
       return c.number % 2 == 0 ? "0900" : "1000";
-    case v1::FORM_CODE:
+    case CarePlanItem::FORM_CODE:
       return std::string(c.codes->codes[(recipient + row) % c.codes->size].value);
-    case v1::FORM_NUMBER:
+    case CarePlanItem::FORM_NUMBER:
       return std::to_string((row + c.number) % 9 + 1).substr(0, item.length());
-    case v1::FORM_DECIMAL:
+    case CarePlanItem::FORM_DECIMAL:
       return "11.40";
-    case v1::FORM_POSTAL_CODE:
+    case CarePlanItem::FORM_POSTAL_CODE:
       return "100-0001";
-    case v1::FORM_PHONE:
+    case CarePlanItem::FORM_PHONE:
       return "03-1234-5678";
-    case v1::FORM_CHARS:
+    case CarePlanItem::FORM_CHARS:
       return item.length() >= 12 ? "00001-000010" : "";
-    case v1::FORM_SERVICE_TYPE:
+    case CarePlanItem::FORM_SERVICE_TYPE:
       return "11";
-    case v1::FORM_SERVICE_CODE:
+    case CarePlanItem::FORM_SERVICE_CODE:
       return "111211";
-    case v1::FORM_DAY_MASK:
+    case CarePlanItem::FORM_DAY_MASK:
       return row % 2 == 0 ? "" : "1111100000000000000000000000000";
     default:
       return "";

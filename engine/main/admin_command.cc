@@ -5,6 +5,7 @@
 #include <iostream>
 
 #include "engine/config/config_loader.h"
+#include "kaigo/sdk/pagination.h"
 #include "kaigo/v1/engine.grpc.pb.h"
 
 namespace kaigo::engine {
@@ -21,6 +22,23 @@ int Report(const grpc::Status& status) {
   if (status.ok()) return 0;
   std::cerr << "refused: " << status.error_code() << " " << status.error_message() << "\n";
   return 1;
+}
+
+// Asks for every page of a List, each in a call of its own, and hands each page to `each`.
+template <class Req, class Resp, class Call, class Each>
+grpc::Status EveryPage(Call call, Each each) {
+  Req request;
+  request.set_page_size(sdk::kMaxPageSize);
+  for (;;) {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
+    Resp page;
+    grpc::Status status = call(&context, request, &page);
+    if (!status.ok()) return status;
+    each(page);
+    if (page.next_page_token().empty()) return status;
+    request.set_page_token(page.next_page_token());
+  }
 }
 
 }  // namespace
@@ -44,22 +62,25 @@ int AdminCommand(const std::vector<std::string>& args) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::seconds(60));
   if (command == "list-plugins" && args.size() == 3) {
-    kaigo::v1::ListPluginsResponse response;
-    grpc::Status status = stub->ListPlugins(&context, {}, &response);
-    for (const auto& p : response.plugins()) {
-      std::cout << p.name() << " " << p.version() << " (" << p.status() << ") " << p.path() << "\n";
-    }
-    return Report(status);
+    return Report(EveryPage<kaigo::v1::ListPluginsRequest, kaigo::v1::ListPluginsResponse>(
+        [&](auto* c, const auto& req, auto* resp) { return stub->ListPlugins(c, req, resp); },
+        [](const kaigo::v1::ListPluginsResponse& page) {
+          for (const auto& p : page.plugins()) {
+            std::cout << p.name() << " " << p.version() << " ("
+                      << kaigo::v1::PluginMaturity_Name(p.maturity()) << ") " << p.path() << "\n";
+          }
+        }));
   }
   if (command == "list-offices" && args.size() == 3) {
-    kaigo::v1::ListOfficesResponse response;
-    grpc::Status status = stub->ListOffices(&context, {}, &response);
-    for (const auto& o : response.offices()) {
-      std::cout << o.number() << " " << o.name() << "\n";
-      for (const auto& b : o.bindings())
-        std::cout << "  " << b.service() << " → " << b.plugin() << "\n";
-    }
-    return Report(status);
+    return Report(EveryPage<kaigo::v1::ListOfficesRequest, kaigo::v1::ListOfficesResponse>(
+        [&](auto* c, const auto& req, auto* resp) { return stub->ListOffices(c, req, resp); },
+        [](const kaigo::v1::ListOfficesResponse& page) {
+          for (const auto& o : page.offices()) {
+            std::cout << o.number() << " " << o.name() << "\n";
+            for (const auto& b : o.bindings())
+              std::cout << "  " << b.service() << " → " << b.plugin() << "\n";
+          }
+        }));
   }
   if (command == "reload" && args.size() == 3) {
     kaigo::v1::ReloadConfigResponse response;

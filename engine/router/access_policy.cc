@@ -8,11 +8,11 @@
 
 namespace kaigo::engine {
 
-MethodPolicy PolicyOf(const kaigo::v1::MethodAccess& access, std::string source) {
+MethodPolicy PolicyOf(const kaigo::options::v1::MethodAccess& access, std::string source) {
   MethodPolicy policy;
   policy.declared = true;
   for (int r : access.roles()) {
-    std::string name = RoleName(static_cast<kaigo::v1::Role>(r));
+    std::string name = RoleName(static_cast<kaigo::options::v1::Role>(r));
     if (!name.empty()) policy.roles.push_back(name);
   }
   policy.plugins_only = access.plugins_only();
@@ -22,13 +22,13 @@ MethodPolicy PolicyOf(const kaigo::v1::MethodAccess& access, std::string source)
 }
 
 MethodPolicy DeclaredPolicy(const google::protobuf::MethodOptions& options) {
-  if (!options.HasExtension(kaigo::v1::kaigo) ||
-      !options.GetExtension(kaigo::v1::kaigo).has_access()) {
+  if (!options.HasExtension(kaigo::options::v1::kaigo) ||
+      !options.GetExtension(kaigo::options::v1::kaigo).has_access()) {
     MethodPolicy none;
     none.source = "none";
     return none;
   }
-  return PolicyOf(options.GetExtension(kaigo::v1::kaigo).access(), "proto");
+  return PolicyOf(options.GetExtension(kaigo::options::v1::kaigo).access(), "proto");
 }
 
 absl::Status ApplyOverrides(

@@ -1,7 +1,7 @@
 // Who may call each method: the policy a method declares in its .proto (`(kaigo).access`, see
-// proto/kaigo/v1/options.proto), narrowed or widened by the engine's configuration (`access:`),
-// and the admission rule built on it. Default deny: a method without a policy is callable by
-// nobody.
+// proto/kaigo/options/v1/options.proto), narrowed or widened by the engine's configuration
+// (`access:`), and the admission rule built on it. Default deny: a method without a policy is
+// callable by nobody.
 //
 // Roles are their short names ("care_manager", "care_staff", "medical", "office_admin",
 // "engine_admin"). Immutable values; thread-safe to read.
@@ -14,9 +14,9 @@
 
 #include "absl/status/statusor.h"
 #include "google/protobuf/descriptor.pb.h"
+#include "kaigo/options/v1/options.pb.h"
 #include "kaigo/sdk/roles.h"
 #include "kaigo/v1/config.pb.h"
-#include "kaigo/v1/options.pb.h"
 
 namespace kaigo::engine {
 
@@ -32,7 +32,7 @@ using sdk::AllRoles;
 using sdk::OfficeRoles;  // what a caller gets on a desk install without `callers:`
 using sdk::RoleName;
 
-MethodPolicy PolicyOf(const kaigo::v1::MethodAccess& access, std::string source);
+MethodPolicy PolicyOf(const kaigo::options::v1::MethodAccess& access, std::string source);
 // The policy `method` declares in its options; `declared` is false without one.
 MethodPolicy DeclaredPolicy(const google::protobuf::MethodOptions& options);
 

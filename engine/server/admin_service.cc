@@ -68,7 +68,7 @@ grpc::ServerUnaryReactor* AdminService::ListPlugins(grpc::CallbackServerContext*
                                                     grpc::ByteBuffer* response) {
   return Serve<kaigo::v1::ListPluginsRequest, kaigo::v1::ListPluginsResponse>(
       context, request, response, false,
-      [this](const kaigo::v1::ListPluginsRequest&) { return engine_->ListPlugins(); });
+      [this](const kaigo::v1::ListPluginsRequest& r) { return engine_->ListPlugins(r); });
 }
 
 grpc::ServerUnaryReactor* AdminService::ListOffices(grpc::CallbackServerContext* context,
@@ -76,7 +76,7 @@ grpc::ServerUnaryReactor* AdminService::ListOffices(grpc::CallbackServerContext*
                                                     grpc::ByteBuffer* response) {
   return Serve<kaigo::v1::ListOfficesRequest, kaigo::v1::ListOfficesResponse>(
       context, request, response, false,
-      [this](const kaigo::v1::ListOfficesRequest&) { return engine_->ListOffices(); });
+      [this](const kaigo::v1::ListOfficesRequest& r) { return engine_->ListOffices(r); });
 }
 
 grpc::ServerUnaryReactor* AdminService::ReloadConfig(grpc::CallbackServerContext* context,

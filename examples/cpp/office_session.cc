@@ -51,18 +51,20 @@ int main(int argc, char** argv) {
   auto channel = grpc::CreateChannel(argv[1], grpc::InsecureChannelCredentials());
   auto qualification = v1::QualificationService::NewStub(channel);
   printf("資格確認 (qualification):\n");
-  for (auto [insurer, insured] : {std::make_pair("131011", "0000100004"),
-                                  std::make_pair("131011", "0000100009"),
-                                  std::make_pair("131011", "0000199999")}) {
+  for (auto [insurer, insured] :
+       {std::make_pair("131011", "0000100004"), std::make_pair("131011", "0000100009"),
+        std::make_pair("131011", "0000199999")}) {
     v1::LookupByInsuredNumberRequest request;
     request.mutable_insurer()->set_value(insurer);
     request.mutable_insured()->set_value(insured);
-    v1::QualificationResult r;
-    grpc::Status status = qualification->LookupByInsuredNumber(Context(office).get(), request, &r);
+    v1::LookupByInsuredNumberResponse response;
+    grpc::Status status =
+        qualification->LookupByInsuredNumber(Context(office).get(), request, &response);
     if (!status.ok()) {
       printf("  %s-%s: %s\n", insurer, insured, status.error_message().c_str());
       continue;
     }
+    const v1::QualificationResult& r = response.qualification();
     printf("  %s-%s: %s %s, 有効期間 %s〜%s, 限度額 %d単位/月, 負担 %d割\n", insurer, insured,
            v1::QualificationVerdict_Name(r.verdict()).c_str(), CareLevel(r.care_level()),
            Date(r.care_level_period().start()).c_str(), Date(r.care_level_period().end()).c_str(),
@@ -76,11 +78,11 @@ int main(int argc, char** argv) {
   fetch.set_document_id("P-131011-0000100004");
   auto context = Context(office);
   auto reader = certification->FetchDocument(context.get(), fetch);
-  v1::DocumentChunk chunk;
+  v1::FetchDocumentResponse piece;
   std::string data, expected;
-  while (reader->Read(&chunk)) {
-    data += chunk.data();
-    if (!chunk.sha256().empty()) expected = chunk.sha256();
+  while (reader->Read(&piece)) {
+    data += piece.chunk().data();
+    if (!piece.chunk().sha256().empty()) expected = piece.chunk().sha256();
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) {

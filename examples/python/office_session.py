@@ -86,7 +86,7 @@ def date(d):
 def lookups(channel, office):
     lookup = unary(channel, "/kaigo.v1.QualificationService/LookupByInsuredNumber",
                    qualification_pb2.LookupByInsuredNumberRequest,
-                   qualification_pb2.QualificationResult)
+                   qualification_pb2.LookupByInsuredNumberResponse, "qualification")
     print("\n資格確認 (qualification by 保険者番号 + 被保険者番号):")
     for insurer, insured in (("131011", "0000100004"), ("131011", "0000100007"),
                              ("122192", "0000100046")):
@@ -112,11 +112,12 @@ def certification(channel, office, save_dir):
     recipient = common_pb2.RecipientKey(insurer=common_pb2.InsurerNumber(value="131011"),
                                         insured=common_pb2.InsuredNumber(value="0000100018"))
     progress = unary(channel, "/kaigo.v1.CertificationService/GetProgress",
-                     certification_pb2.GetProgressRequest, certification_pb2.CertificationProgress)
+                     certification_pb2.GetProgressRequest, certification_pb2.GetProgressResponse,
+                     "progress")
     p = progress(certification_pb2.GetProgressRequest(recipient=recipient), metadata=office)
     print(f"\n要介護認定 131011-0000100018: "
-          f"{certification_pb2.CertificationStatus.Name(p.status)} (申請 {date(p.applied_on)}, "
-          f"更新 {date(p.updated_on)})")
+          f"{certification_pb2.CertificationStatus.Name(p.status)} (申請 {date(p.application_date)}, "
+          f"更新 {date(p.update_date)})")
     recipient.insured.value = "0000100004"
     documents = unary(channel, "/kaigo.v1.CertificationService/ListDocuments",
                       certification_pb2.ListDocumentsRequest, certification_pb2.ListDocumentsResponse)
@@ -124,13 +125,13 @@ def certification(channel, office, save_dir):
     survey = next(d for d in listed.documents if d.kind == certification_pb2.DOCUMENT_KIND_SURVEY)
     fetch = channel.unary_stream("/kaigo.v1.CertificationService/FetchDocument",
                                  request_serializer=certification_pb2.FetchDocumentRequest.SerializeToString,
-                                 response_deserializer=certification_pb2.DocumentChunk.FromString)
+                                 response_deserializer=certification_pb2.FetchDocumentResponse.FromString)
     data, expected = b"", ""
     for chunk in fetch(certification_pb2.FetchDocumentRequest(recipient=recipient,
                                                                document_id=survey.document_id),
                        metadata=office):
-        data += chunk.data
-        expected = chunk.sha256 or expected
+        data += chunk.chunk.data
+        expected = chunk.chunk.sha256 or expected
     ok = hashlib.sha256(data).hexdigest() == expected
     path = os.path.join(save_dir, survey.document_id + ".pdf")
     with open(path, "wb") as f:
@@ -153,8 +154,9 @@ def sample_png():
 
 
 def subsidy(channel, office):
-    call = lambda name, req, resp: unary(channel, "/kaigo.v1.SubsidyService/" + name, req, resp)
-    rules = call("GetRules", subsidy_pb2.GetRulesRequest, subsidy_pb2.SubsidyRules)(
+    call = lambda name, req, resp, carries=None: unary(channel, "/kaigo.v1.SubsidyService/" + name,
+                                                       req, resp, carries)
+    rules = call("GetRules", subsidy_pb2.GetRulesRequest, subsidy_pb2.GetRulesResponse, "rules")(
         subsidy_pb2.GetRulesRequest(), metadata=office)
     print("\n助成金 (subsidy) — rules from", rules.source)
     for r in rules.rounds:
@@ -181,9 +183,10 @@ def subsidy(channel, office):
                                      account_type=subsidy_pb2.ACCOUNT_TYPE_ORDINARY,
                                      account_number="123456", holder_kana="ｻｸﾗｹｱ"))
     app = call("CreateApplication", subsidy_pb2.CreateApplicationRequest,
-               subsidy_pb2.SubsidyApplication)(subsidy_pb2.CreateApplicationRequest(form=form),
-                                               metadata=office)
-    validate = call("Validate", subsidy_pb2.ValidateApplicationRequest, subsidy_pb2.ApplicationReport)
+               subsidy_pb2.CreateApplicationResponse, "application")(
+                   subsidy_pb2.CreateApplicationRequest(form=form), metadata=office)
+    validate = call("ValidateApplication", subsidy_pb2.ValidateApplicationRequest,
+                    subsidy_pb2.ValidateApplicationResponse, "report")
     report = validate(subsidy_pb2.ValidateApplicationRequest(id=app.id), metadata=office)
     print(f"  申請 {app.id}: 下書きの確認 (draft checked) — {len(report.errors)} 件の修正点:")
     for f in report.errors:
@@ -191,9 +194,11 @@ def subsidy(channel, office):
 
     form.bank.account_number, form.bank.holder_kana = "1234567", "カ）サクラケアサービス"
     # The revision read travels with the change: a draft changed meanwhile is ABORTED, not overwritten.
-    app = call("UpdateApplication", subsidy_pb2.UpdateApplicationRequest, subsidy_pb2.SubsidyApplication)(
+    app = call("UpdateApplication", subsidy_pb2.UpdateApplicationRequest,
+               subsidy_pb2.UpdateApplicationResponse, "application")(
         subsidy_pb2.UpdateApplicationRequest(id=app.id, form=form, revision=app.revision), metadata=office)
-    attach = call("AddAttachment", subsidy_pb2.AddAttachmentRequest, subsidy_pb2.SubsidyApplication)
+    attach = call("AddAttachment", subsidy_pb2.AddAttachmentRequest, subsidy_pb2.AddAttachmentResponse,
+                  "application")
     receipt = lambda covers, amount, line: subsidy_pb2.ReceiptDetails(
         covers=covers, amount=common_pb2.Yen(amount=amount), lines=[line])
     for kind, name, content, details in [
@@ -217,11 +222,12 @@ def subsidy(channel, office):
         print(f"  本日は助成金の申請受付期間外のため、申請は送りません。下書き {app.id} は保存されています。"
               f"\n    ({closed[0].message})")
         return
-    filed = call("Submit", subsidy_pb2.SubmitApplicationRequest, subsidy_pb2.SubsidyApplication)(
+    filed = call("SubmitApplication", subsidy_pb2.SubmitApplicationRequest,
+                 subsidy_pb2.SubmitApplicationResponse, "application")(
         subsidy_pb2.SubmitApplicationRequest(id=app.id, revision=app.revision), metadata=office)
-    status = call("GetStatus", subsidy_pb2.GetStatusRequest, subsidy_pb2.SubsidyStatus)(
+    status = call("GetStatus", subsidy_pb2.GetStatusRequest, subsidy_pb2.GetStatusResponse, "status")(
         subsidy_pb2.GetStatusRequest(id=app.id), metadata=office)
-    print(f"  申請しました (filed): 申請番号 {filed.portal_application_id}, 申請日 {date(filed.submitted_on)}, "
+    print(f"  申請しました (filed): 申請番号 {filed.portal_application_id}, 申請日 {date(filed.submit_date)}, "
           f"状況 {subsidy_pb2.ApplicationStatus.Name(status.status)}")
 
 
@@ -245,9 +251,9 @@ def newest_mail(mail_dir, address, subject_part, pattern):
 def registration(channel, office, mail_dir, list_pending, provide):
     """初回利用登録 end to end: the engine's flow asks the OTP concern; the operator types the code
     from the office's mail (otp_relay)."""
-    call = lambda name, req, resp: unary(channel, "/kaigo.v1.PortalRegistrationService/" + name,
-                                         req, resp)
-    flow_type = portal_registration_pb2.RegistrationFlow
+    # Every step answers with the flow (its response's `flow`); AddUser with the user.
+    call = lambda name, req, resp, carries="flow": unary(
+        channel, "/kaigo.v1.PortalRegistrationService/" + name, req, resp, carries)
     step = lambda f: portal_registration_pb2.RegistrationStep.Name(f.next_step)
     address = "office@sakura.example"
 
@@ -256,9 +262,9 @@ def registration(channel, office, mail_dir, list_pending, provide):
             pending = list_pending(otp_pb2.ListPendingRequest(), metadata=office).pending
             if pending:
                 code = newest_mail(mail_dir, address, "ワンタイムパスワード", r"ワンタイムパスワード：(\d+)")
-                print(f"  オペレーター画面: 依頼 {pending[0].request_id[:8]}… 宛先 {pending[0].recipient_hint}"
+                print(f"  オペレーター画面: 依頼 {pending[0].otp_id[:8]}… 宛先 {pending[0].recipient_hint}"
                       f" → メールのコード {code} を入力")
-                provide(otp_pb2.ProvideOtpRequest(request_id=pending[0].request_id, code=code),
+                provide(otp_pb2.ProvideOtpRequest(otp_id=pending[0].otp_id, code=code),
                         metadata=office)
                 return
             time.sleep(0.05)
@@ -266,7 +272,7 @@ def registration(channel, office, mail_dir, list_pending, provide):
     print("\n初回利用登録 (first-time registration on the portal):")
     try:
         flow = call("StartFirstTimeRegistration", portal_registration_pb2.StartFirstTimeRegistrationRequest,
-                    flow_type)(portal_registration_pb2.StartFirstTimeRegistrationRequest(
+                    portal_registration_pb2.StartFirstTimeRegistrationResponse)(portal_registration_pb2.StartFirstTimeRegistrationRequest(
                         eclaim_user_id="KJ000000000017", eclaim_password="Eclaim#Sakura1"),
                         metadata=office)
     except grpc.RpcError as e:
@@ -276,13 +282,14 @@ def registration(channel, office, mail_dir, list_pending, provide):
     helper = threading.Thread(target=operator)
     helper.start()
     flow = call("SubmitOneTimePassword", portal_registration_pb2.SubmitOneTimePasswordRequest,
-                flow_type)(portal_registration_pb2.SubmitOneTimePasswordRequest(flow_id=flow.flow_id),
+                portal_registration_pb2.SubmitOneTimePasswordResponse)(portal_registration_pb2.SubmitOneTimePasswordRequest(flow_id=flow.flow_id),
                            metadata=office, timeout=60)
     helper.join()
     print(f"  ワンタイムパスワード OK → {step(flow)}")
     details = portal_registration_pb2.UserDetails(email=address, name="佐藤 花子",
                                                    name_kana="サトウ　ハナコ", phone="03-1234-5678")
-    submit = call("SubmitUserDetails", portal_registration_pb2.SubmitUserDetailsRequest, flow_type)
+    submit = call("SubmitUserDetails", portal_registration_pb2.SubmitUserDetailsRequest,
+                  portal_registration_pb2.SubmitUserDetailsResponse)
     try:
         submit(portal_registration_pb2.SubmitUserDetailsRequest(flow_id=flow.flow_id, details=details),
                metadata=office)
@@ -291,25 +298,27 @@ def registration(channel, office, mail_dir, list_pending, provide):
     details.phone = "0312345678"
     flow = submit(portal_registration_pb2.SubmitUserDetailsRequest(flow_id=flow.flow_id, details=details),
                   metadata=office)
-    flow = call("Confirm", portal_registration_pb2.ConfirmRequest, flow_type)(
+    flow = call("Confirm", portal_registration_pb2.ConfirmRequest, portal_registration_pb2.ConfirmResponse)(
         portal_registration_pb2.ConfirmRequest(flow_id=flow.flow_id), metadata=office)
     initial = newest_mail(mail_dir, address, "ユーザ登録完了", r"初期パスワード：(\S+)")
     print(f"  登録しました → {step(flow)} (初期パスワードはメールで届きました)")
     helper = threading.Thread(target=operator)
     helper.start()
-    flow = call("CompleteFirstLogin", portal_registration_pb2.CompleteFirstLoginRequest, flow_type)(
+    flow = call("CompleteFirstLogin", portal_registration_pb2.CompleteFirstLoginRequest,
+                portal_registration_pb2.CompleteFirstLoginResponse)(
         portal_registration_pb2.CompleteFirstLoginRequest(
             flow_id=flow.flow_id, initial_password=initial, new_password="Sakura2026portal",
             new_password_confirmation="Sakura2026portal", terms_accepted=True),
         metadata=office, timeout=60)
     helper.join()
     print(f"  初回ログイン完了 → マイページ: {flow.user_name} 様 / {flow.office_name}")
-    user = call("AddUser", portal_registration_pb2.AddUserRequest, portal_registration_pb2.PortalUser)(
+    user = call("AddUser", portal_registration_pb2.AddUserRequest, portal_registration_pb2.AddUserResponse,
+                "user")(
         portal_registration_pb2.AddUserRequest(details=portal_registration_pb2.UserDetails(
             email="kanri@sakura.example", name="鈴木 一郎", name_kana="スズキ　イチロウ",
             phone="0312345679")), metadata=office)
     users = call("ListUsers", portal_registration_pb2.ListUsersRequest,
-                 portal_registration_pb2.ListUsersResponse)(portal_registration_pb2.ListUsersRequest(),
+                 portal_registration_pb2.ListUsersResponse, None)(portal_registration_pb2.ListUsersRequest(),
                                                             metadata=office)
     print(f"  ユーザ追加: {user.user_id} (追加ユーザ {users.added}/{users.added_limit} 名)")
 
@@ -318,14 +327,15 @@ def careplan(channel, office, sample_dir):
     """ケアプランデータ連携: the month's 第6表/第7表 as the care software exported them."""
     cx = careplan_exchange_pb2
     service = "/kaigo.v1.CarePlanExchangeService/"
-    validate = unary(channel, service + "Validate", cx.ValidateCarePlanRequest,
+    validate = unary(channel, service + "ValidateCarePlan", cx.ValidateCarePlanRequest,
                      cx.ValidateCarePlanResponse)
-    send = unary(channel, service + "Send", cx.SendCarePlanRequest, cx.SendCarePlanResponse)
+    send = unary(channel, service + "SendCarePlan", cx.SendCarePlanRequest, cx.SendCarePlanResponse)
     list_sent = unary(channel, service + "ListSent", cx.ListSentRequest, cx.ListSentResponse)
     evidence = unary(channel, service + "ExportEvidence", cx.ExportEvidenceRequest,
                      cx.ExportEvidenceResponse)
     notify = unary(channel, service + "SubmitCarePlanRequestNotification",
-                   cx.CarePlanRequestNotification, cx.CarePlanRequestReceipt)
+                   cx.SubmitCarePlanRequestNotificationRequest,
+                   cx.SubmitCarePlanRequestNotificationResponse)
     files = []
     for name in sorted(os.listdir(sample_dir)):
         with open(os.path.join(sample_dir, name), "rb") as f:
@@ -338,7 +348,7 @@ def careplan(channel, office, sample_dir):
         print(f"  壊れた例 (a broken copy): line {f.line} item {f.item_number} {f.item_name}: [{f.rule}] {f.message}")
     sent = send(cx.SendCarePlanRequest(
         files=files, destinations=[cx.Destination(office_number="1371000025", service_type="11")],
-        client_reference="demo-202611-tables"), metadata=office)
+        request_id="demo-202611-tables"), metadata=office)
     for s in sent.sends:
         print(f"  送信しました (sent) to {s.destination.office_number}: 送信番号 {s.send_id}, 連番 {s.unit}")
         for f in s.files:
@@ -350,20 +360,26 @@ def careplan(channel, office, sample_dir):
     print(f"  証跡 (evidence) 131011-0000100004, 2026-11: {len(records)} records")
     # 居宅サービス計画作成依頼届出 for recipient #4, identity checked on documents and birth date
     # (the sandbox seeds birth dates as 1940-01-01 + 37 × i days).
-    receipt = notify(cx.CarePlanRequestNotification(
+    receipt = notify(cx.SubmitCarePlanRequestNotificationRequest(
         insurer=common_pb2.InsurerNumber(value="131011"),
         insured=common_pb2.InsuredNumber(value="0000100004"),
-        kind=cx.CarePlanRequestNotification.KIND_NEW, care_manager_name="佐藤　一郎",
+        kind=cx.SubmitCarePlanRequestNotificationRequest.KIND_NEW, care_manager_name="佐藤　一郎",
         numbers=cx.NumbersIdentity(birth_date=common_pb2.Date(year=1940, month=5, day=28),
                                    documents_checked=["介護保険被保険者証", "運転免許証"]),
-        client_reference="demo-todoke-0000100004"), metadata=office)
+        request_id="demo-todoke-0000100004"), metadata=office)
     print(f"  居宅サービス計画作成依頼届出: 受付番号 {receipt.notification_id}, "
-          f"受付日 {date(receipt.accepted_on)} (本人確認: {receipt.identity_method})")
+          f"受付日 {date(receipt.accept_date)} "
+          f"(本人確認: {cx.IdentityMethod.Name(receipt.identity_method)})")
 
 
-def unary(channel, path, request_type, response_type):
-    return channel.unary_unary(path, request_serializer=request_type.SerializeToString,
-                               response_deserializer=response_type.FromString)
+def unary(channel, path, request_type, response_type, carries=None):
+    """A unary call. `carries`: the field of the method's response holding the resource to return
+    (every method has a response message of its own, most carrying one resource)."""
+    rpc = channel.unary_unary(path, request_serializer=request_type.SerializeToString,
+                              response_deserializer=response_type.FromString)
+    if carries is None:
+        return rpc
+    return lambda *args, **kwargs: getattr(rpc(*args, **kwargs), carries)
 
 
 def main():
@@ -388,7 +404,8 @@ def main():
                     engine_pb2.ListPluginsRequest, engine_pb2.ListPluginsResponse)
     print("プラグイン (plugins):")
     for p in plugins(engine_pb2.ListPluginsRequest()).plugins:
-        print(f"   {p.name} {p.version} ({p.status}, {p.vendor}): {', '.join(p.services)}")
+        print(f"   {p.name} {p.version} ({engine_pb2.PluginMaturity.Name(p.maturity)}, {p.vendor}): "
+              f"{', '.join(p.services)}")
 
     offices = unary(admin, "/kaigo.v1.EngineAdminService/ListOffices",
                     engine_pb2.ListOfficesRequest, engine_pb2.ListOfficesResponse)
@@ -411,7 +428,7 @@ def main():
     registration(channel, office, args.mail_dir, list_pending, provide)
 
     try:
-        provide(otp_pb2.ProvideOtpRequest(request_id="x", code="12ab"), metadata=office)
+        provide(otp_pb2.ProvideOtpRequest(otp_id="x", code="12ab"), metadata=office)
     except grpc.RpcError as e:
         print(f"\n入力ミスの例 (a typo): {error_text(e)}")
 

@@ -7,6 +7,8 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/response.h"
 #include "kaigo/sdk/roles.h"
 #include "kaigo/v1/card_reader.pb.h"
 #include "mynumber_operations.h"
@@ -30,34 +32,36 @@ v1::Sex SexOf(const std::string& digit) {
 
 class CardReader : public sdk::Instance {
  public:
+  using Stream = sdk::ServerStream<v1::WatchReadersResponse>;
+
   CardReader(sdk::HostServices host, CardReaderConfig config,
              std::unique_ptr<CardTransport> transport)
       : Instance(std::move(host)), config_(std::move(config)), transport_(std::move(transport)) {
     for (int role : config_.my_number_roles()) {
-      my_number_roles_.push_back(sdk::RoleName(static_cast<v1::Role>(role)));
+      my_number_roles_.push_back(sdk::RoleName(static_cast<kaigo::options::v1::Role>(role)));
     }
     busy_wait_ = absl::Milliseconds(config_.busy_wait_ms() > 0 ? config_.busy_wait_ms() : 5000);
     BlockingUnary<v1::ListReadersRequest, v1::ListReadersResponse>(
         Method("ListReaders"),
-        [this](const v1::ListReadersRequest&, const sdk::CallBase&) { return List(); });
-    ServerStreaming<v1::WatchReadersRequest, v1::ReaderEvent>(
+        [this](const v1::ListReadersRequest& req, const sdk::CallBase&) { return List(req); });
+    ServerStreaming<v1::WatchReadersRequest, v1::WatchReadersResponse>(
         Method("WatchReaders"), [this](const v1::WatchReadersRequest&,
-                                       std::shared_ptr<sdk::ServerStream<v1::ReaderEvent>> call) {
-          Watch(std::move(call));
-        });
-    BlockingUnary<v1::ReadCardInfoRequest, v1::CardInfo>(
+                                       std::shared_ptr<Stream> call) { Watch(std::move(call)); });
+    BlockingUnary<v1::ReadCardInfoRequest, v1::ReadCardInfoResponse>(
         Method("ReadCardInfo"),
         [this](const v1::ReadCardInfoRequest& req, const sdk::CallBase& call) {
           // Reading a card discloses its holder: recorded, and not given if it cannot be.
-          return this->host().Disclose(&call, Method("ReadCardInfo"), "card",
-                                       ReadCardInfo(req, call),
-                                       req.include_my_number() ? "with the My Number" : "");
+          return sdk::AnswerIn(
+              this->host().Disclose(&call, Method("ReadCardInfo"), "card", ReadCardInfo(req, call),
+                                    req.include_my_number() ? "with the My Number" : ""),
+              &v1::ReadCardInfoResponse::mutable_card);
         });
-    BlockingUnary<v1::AuthenticateHolderRequest, v1::HolderAuthentication>(
+    BlockingUnary<v1::AuthenticateHolderRequest, v1::AuthenticateHolderResponse>(
         Method("AuthenticateHolder"),
         [this](const v1::AuthenticateHolderRequest& req, const sdk::CallBase& call) {
-          return this->host().Disclose(&call, Method("AuthenticateHolder"), "card",
-                                       AuthenticateHolder(req));
+          return sdk::AnswerIn(this->host().Disclose(&call, Method("AuthenticateHolder"), "card",
+                                                     AuthenticateHolder(req)),
+                               &v1::AuthenticateHolderResponse::mutable_authentication);
         });
   }
 
@@ -71,7 +75,6 @@ class CardReader : public sdk::Instance {
   }
 
  private:
-  using Stream = sdk::ServerStream<v1::ReaderEvent>;
   static std::string Method(const char* name) { return std::string(kService) + name; }
 
   v1::CardKind KindOf(const ReaderState& state) {
@@ -92,11 +95,16 @@ class CardReader : public sdk::Instance {
     return r;
   }
 
-  absl::StatusOr<v1::ListReadersResponse> List() {
+  absl::StatusOr<v1::ListReadersResponse> List(const v1::ListReadersRequest& req) {
     auto readers = transport_->Readers();
     if (!readers.ok()) return readers.status();
+    auto window = sdk::PageOf(req, readers->size());  // in PC/SC's order
+    if (!window.ok()) return window.status();
     v1::ListReadersResponse response;
-    for (const auto& state : *readers) *response.add_readers() = Describe(state);
+    for (size_t i = window->begin; i < window->end; ++i) {
+      *response.add_readers() = Describe((*readers)[i]);
+    }
+    response.set_next_page_token(window->next_page_token);
     return response;
   }
 
@@ -208,11 +216,11 @@ class CardReader : public sdk::Instance {
     });
   }
 
-  static void Event(std::vector<v1::ReaderEvent>* out, v1::ReaderEvent::Kind kind,
+  static void Event(std::vector<v1::WatchReadersResponse>* out, v1::ReaderEvent::Kind kind,
                     const v1::Reader& reader) {
-    v1::ReaderEvent e;
-    e.set_kind(kind);
-    *e.mutable_reader() = reader;
+    v1::WatchReadersResponse e;
+    e.mutable_event()->set_kind(kind);
+    *e.mutable_event()->mutable_reader() = reader;
     out->push_back(std::move(e));
   }
 
@@ -241,7 +249,7 @@ class CardReader : public sdk::Instance {
         if (stopping_) break;
         continue;
       }
-      std::vector<v1::ReaderEvent> changes;
+      std::vector<v1::WatchReadersResponse> changes;
       std::map<std::string, ReaderState> before;
       for (const auto& r : known) before[r.name] = r;
       std::map<std::string, v1::Reader> next;
@@ -277,7 +285,7 @@ class CardReader : public sdk::Instance {
       known = *now;
       described = next;
       have_known = true;
-      std::vector<v1::ReaderEvent> snapshot;
+      std::vector<v1::WatchReadersResponse> snapshot;
       for (const auto& [name, reader] : described) {
         Event(&snapshot, v1::ReaderEvent::KIND_READER_ADDED, reader);
         if (reader.card_present()) Event(&snapshot, v1::ReaderEvent::KIND_CARD_INSERTED, reader);

@@ -12,7 +12,7 @@
 #include <memory>
 
 #include "card_transport.h"
-#include "kaigo/plugins/v1/card_reader.pb.h"
+#include "kaigo/plugins/v1/card_reader_config.pb.h"
 #include "kaigo/sdk/plugin_definition.h"
 
 namespace kaigo::plugins::card {

@@ -71,7 +71,7 @@ class CardReaderTest : public ::testing::Test {
     g_transport = &transport_;
     kaigo::plugins::v1::CardReaderConfig config;
     config.set_busy_wait_ms(300);
-    config.add_my_number_roles(v1::ROLE_OFFICE_ADMIN);
+    config.add_my_number_roles(kaigo::options::v1::ROLE_OFFICE_ADMIN);
     ASSERT_TRUE(
         host_
             .Load(sdk::internal::Export(KAIGO_ABI_VERSION, &DefineFake), config.SerializeAsString())
@@ -126,8 +126,9 @@ TEST_F(CardReaderTest, ReadsTheCardInfoAndTheMyNumberOnlyForAllowedRoles) {
   transport_.Insert(kReader, NewCard());
   auto result = Info("4721");
   ASSERT_TRUE(result.status.ok()) << result.status;
-  v1::CardInfo info;
-  ASSERT_TRUE(info.ParseFromString(result.response));
+  v1::ReadCardInfoResponse answer;
+  ASSERT_TRUE(answer.ParseFromString(result.response));
+  const v1::CardInfo& info = answer.card();
   EXPECT_EQ(info.name(), "山田 花子");
   EXPECT_EQ(info.birth_date().year(), 1945);
   EXPECT_EQ(info.sex(), v1::SEX_FEMALE);
@@ -138,9 +139,9 @@ TEST_F(CardReaderTest, ReadsTheCardInfoAndTheMyNumberOnlyForAllowedRoles) {
   EXPECT_EQ(refused.status.code(), absl::StatusCode::kPermissionDenied);
   auto allowed = Info("4721", true, {"office_admin"});
   ASSERT_TRUE(allowed.status.ok()) << allowed.status;
-  ASSERT_TRUE(info.ParseFromString(allowed.response));
-  EXPECT_EQ(info.my_number(), "123456789018");
-  EXPECT_EQ(info.apdus(), 7);
+  ASSERT_TRUE(answer.ParseFromString(allowed.response));
+  EXPECT_EQ(answer.card().my_number(), "123456789018");
+  EXPECT_EQ(answer.card().apdus(), 7);
 
   // Every read is a disclosure of its holder: audited, with whether the My Number was included,
   // never the card's values or the PIN.
@@ -188,8 +189,9 @@ TEST_F(CardReaderTest, AuthenticationSignsTheChallengeWithTheCertificatesKey) {
   std::string challenge = "nonce-from-the-platform-0123456789";
   auto result = Auth("4721", challenge);
   ASSERT_TRUE(result.status.ok()) << result.status;
-  v1::HolderAuthentication auth;
-  ASSERT_TRUE(auth.ParseFromString(result.response));
+  v1::AuthenticateHolderResponse answer;
+  ASSERT_TRUE(answer.ParseFromString(result.response));
+  const v1::HolderAuthentication& auth = answer.authentication();
   const unsigned char* p = reinterpret_cast<const unsigned char*>(auth.certificate().data());
   X509* cert = d2i_X509(nullptr, &p, static_cast<long>(auth.certificate().size()));
   ASSERT_NE(cert, nullptr);
@@ -243,15 +245,15 @@ TEST_F(CardReaderTest, WatchStreamsTheReadersThenEachChange) {
   ASSERT_TRUE(watch->WaitFinished(absl::Seconds(5)));
   auto messages = watch->Result().messages;
   ASSERT_EQ(messages.size(), 4u);
-  v1::ReaderEvent e;
-  ASSERT_TRUE(e.ParseFromString(messages[0]));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_READER_ADDED);
-  ASSERT_TRUE(e.ParseFromString(messages[2]));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_CARD_INSERTED);
-  EXPECT_EQ(e.reader().name(), kOther);
-  EXPECT_EQ(e.reader().card_kind(), v1::CARD_KIND_MY_NUMBER);
-  ASSERT_TRUE(e.ParseFromString(messages[3]));
-  EXPECT_EQ(e.kind(), v1::ReaderEvent::KIND_CARD_REMOVED);
+  v1::WatchReadersResponse changed;
+  ASSERT_TRUE(changed.ParseFromString(messages[0]));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_READER_ADDED);
+  ASSERT_TRUE(changed.ParseFromString(messages[2]));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_CARD_INSERTED);
+  EXPECT_EQ(changed.event().reader().name(), kOther);
+  EXPECT_EQ(changed.event().reader().card_kind(), v1::CARD_KIND_MY_NUMBER);
+  ASSERT_TRUE(changed.ParseFromString(messages[3]));
+  EXPECT_EQ(changed.event().kind(), v1::ReaderEvent::KIND_CARD_REMOVED);
 }
 
 TEST_F(CardReaderTest, NoPinInAnyLog) {

@@ -18,8 +18,10 @@
 #include "careplan/send_unit.h"
 #include "exchange_answers.h"
 #include "kaigo/identifiers.h"
-#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/clock.h"
+#include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/response.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -96,21 +98,23 @@ class CarePlanExchange : public sdk::Instance {
         config_(std::move(config)),
         accounts_(std::move(accounts)) {
     Blocking<v1::ValidateCarePlanRequest, v1::ValidateCarePlanResponse>(
-        "Validate", &CarePlanExchange::Validate);
-    Blocking<v1::ConvertCarePlanRequest, v1::ConvertCarePlanResponse>("Convert",
+        "ValidateCarePlan", &CarePlanExchange::Validate);
+    Blocking<v1::ConvertCarePlanRequest, v1::ConvertCarePlanResponse>("ConvertCarePlan",
                                                                       &CarePlanExchange::Convert);
-    Blocking<v1::SendCarePlanRequest, v1::SendCarePlanResponse>("Send", &CarePlanExchange::Send);
+    Blocking<v1::SendCarePlanRequest, v1::SendCarePlanResponse>("SendCarePlan",
+                                                                &CarePlanExchange::Send);
     Blocking<v1::ListSentRequest, v1::ListSentResponse>("ListSent", &CarePlanExchange::ListSent);
     Blocking<v1::ListReceivedRequest, v1::ListReceivedResponse>("ListReceived",
                                                                 &CarePlanExchange::ListReceived);
-    Blocking<v1::FetchReceivedRequest, v1::FetchReceivedResponse>("Fetch",
+    Blocking<v1::FetchReceivedRequest, v1::FetchReceivedResponse>("FetchReceived",
                                                                   &CarePlanExchange::Fetch);
     Blocking<v1::AcknowledgeReceivedRequest, v1::AcknowledgeReceivedResponse>(
-        "Acknowledge", &CarePlanExchange::Acknowledge);
+        "AcknowledgeReceived", &CarePlanExchange::Acknowledge);
     Blocking<v1::ExportEvidenceRequest, v1::ExportEvidenceResponse>(
         "ExportEvidence", &CarePlanExchange::ExportEvidence);
-    Blocking<v1::CarePlanRequestNotification, v1::CarePlanRequestReceipt>(
-        "SubmitCarePlanRequestNotification", &CarePlanExchange::Notify);
+    Blocking<v1::SubmitCarePlanRequestNotificationRequest,
+             v1::SubmitCarePlanRequestNotificationResponse>("SubmitCarePlanRequestNotification",
+                                                            &CarePlanExchange::Notify);
   }
 
  private:
@@ -311,7 +315,7 @@ class CarePlanExchange : public sdk::Instance {
 
   // The send's reference, which makes each of its sends to a destination happen once (the
   // contract of the care-plan Send's Idempotency-Key):
-  //   - the caller's client_reference, or, without one, one derived from the content: (office,
+  //   - the caller's request_id, or, without one, one derived from the content: (office,
   //     the destinations, each file's name as given and its bytes), so the caller's retry of the
   //     same request has the same reference — and the same content sent again on purpose needs
   //     a reference of its own;
@@ -324,7 +328,7 @@ class CarePlanExchange : public sdk::Instance {
   //     answer for its key), so its renumbered send goes under the same key.
   std::string SendReference(const v1::SendCarePlanRequest& req,
                             const std::vector<WrittenFile>& unit) const {
-    if (!req.client_reference().empty()) return req.client_reference();
+    if (!req.request_id().empty()) return req.request_id();
     std::vector<std::string> parts;
     for (const v1::Destination& d : req.destinations()) {
       parts.push_back(d.office_number() + "/" + d.service_type());
@@ -394,8 +398,9 @@ class CarePlanExchange : public sdk::Instance {
     // by compare-and-set) but taken before the POST, not in its order: another send in flight —
     // beside this one or on another engine — may get there first with a higher one. Then this
     // unit is renumbered above the refused one.
-    if (absl::Status s = host().AuditBegun(&call, Method("Send"), destination.office_number(),
-                                           absl::StrCat("to ", destination.office_number()));
+    if (absl::Status s =
+            host().AuditBegun(&call, Method("SendCarePlan"), destination.office_number(),
+                              absl::StrCat("to ", destination.office_number()));
         !s.ok()) {
       return s;
     }
@@ -403,8 +408,8 @@ class CarePlanExchange : public sdk::Instance {
     for (int attempt = 1;; ++attempt) {
       sent = PostUnit(Platform(call), destination, unit, reference, *sequence);
       host()
-          .Audit(&call, Method("Send"), sent.ok() ? sent->send_id() : destination.office_number(),
-                 sent.status().code(),
+          .Audit(&call, Method("SendCarePlan"),
+                 sent.ok() ? sent->send_id() : destination.office_number(), sent.status().code(),
                  absl::StrCat("to ", destination.office_number(), " unit ", *sequence))
           .IgnoreError();
       if (!absl::IsAborted(sent.status()) || attempt == kSendAttempts) break;
@@ -420,13 +425,13 @@ class CarePlanExchange : public sdk::Instance {
     evidence.set_unit(sent->unit());
     evidence.set_counterpart_office(destination.office_number());
     evidence.set_counterpart_service_type(destination.service_type());
-    evidence.set_at(sent->sent_at());
+    *evidence.mutable_time() = sent->send_time();
     *evidence.mutable_files() = sent->files();
     for (const auto& [insurer, insured] : recipients) {
       evidence.add_recipient_refs(refs_.Of(insurer, insured));
     }
     std::set<std::string> all_months = months;
-    all_months.insert(MonthOf(sent->sent_at()));
+    all_months.insert(MonthOf(sent->send_time().seconds()));
     for (const auto& m : all_months) evidence.add_months(m);
     auto recorded = UpdateEvidence(sent->send_id(), [&](v1::EvidenceRecord& e, bool) {
       e = evidence;
@@ -485,8 +490,9 @@ class CarePlanExchange : public sdk::Instance {
   absl::Status SetAcknowledged(const std::string& send_id, int64_t at, bool only_first) {
     return UpdateEvidence(send_id,
                           [&](v1::EvidenceRecord& e, bool exists) {
-                            if (!exists || (only_first && e.acknowledged_at() != 0)) return false;
-                            e.set_acknowledged_at(at);
+                            if (!exists || (only_first && e.has_acknowledge_time())) return false;
+                            sdk::SetUnixSeconds(&e, &v1::EvidenceRecord::mutable_acknowledge_time,
+                                                at);
                             return true;
                           })
         .status();
@@ -512,19 +518,25 @@ class CarePlanExchange : public sdk::Instance {
     if (!answer.ok()) return answer.status();
     auto units = ParseSentList(answer->body);
     if (!units.ok()) return units.status();
+    // The platform answers with the month's every send; pages are cut here, in its order.
+    auto window = sdk::PageOf(req, units->size());
+    if (!window.ok()) return window.status();
     v1::ListSentResponse response;
-    for (auto& unit : *units) {
-      if (unit.acknowledged_at() > 0) NoteAcknowledged(unit);
+    for (size_t i = window->begin; i < window->end; ++i) {
+      v1::SentUnit& unit = (*units)[i];
+      if (unit.has_acknowledge_time()) NoteAcknowledged(unit);
       *response.add_units() = std::move(unit);
     }
+    response.set_next_page_token(window->next_page_token);
     return response;
   }
 
   // The receiver's acknowledgement, into the send's evidence.
   void NoteAcknowledged(const v1::SentUnit& unit) {
     auto e = FindEvidence(unit.send_id());
-    if (!e.ok() || e->acknowledged_at() != 0) return;
-    SetAcknowledged(unit.send_id(), unit.acknowledged_at(), /*only_first=*/true).IgnoreError();
+    if (!e.ok() || e->has_acknowledge_time()) return;
+    SetAcknowledged(unit.send_id(), unit.acknowledge_time().seconds(), /*only_first=*/true)
+        .IgnoreError();
   }
 
   absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const platform::CallClient& client,
@@ -537,7 +549,7 @@ class CarePlanExchange : public sdk::Instance {
     if (!units.ok()) return units.status();
     for (auto& unit : *units) {
       auto evidence = FindEvidence(unit.send_id());
-      if (evidence.ok()) unit.set_fetched_at(evidence->at());
+      if (evidence.ok()) *unit.mutable_fetch_time() = evidence->time();
     }
     return units;
   }
@@ -546,8 +558,13 @@ class CarePlanExchange : public sdk::Instance {
                                                         const sdk::CallBase& call) {
     auto units = Received(Platform(call), req.month());
     if (!units.ok()) return units.status();
+    auto window = sdk::PageOf(req, units->size());  // in ファイル連番 order, as the platform lists
+    if (!window.ok()) return window.status();
     v1::ListReceivedResponse response;
-    for (auto& unit : *units) *response.add_units() = std::move(unit);
+    for (size_t i = window->begin; i < window->end; ++i) {
+      *response.add_units() = std::move((*units)[i]);
+    }
+    response.set_next_page_token(window->next_page_token);
     return response;
   }
 
@@ -602,13 +619,16 @@ class CarePlanExchange : public sdk::Instance {
       evidence.set_unit(unit->unit());
       evidence.set_counterpart_office(unit->from_office());
       evidence.set_counterpart_service_type(unit->from_service_type());
-      evidence.set_at(absl::ToUnixSeconds(host().Now()));
-      evidence.set_acknowledged_at(unit->acknowledged_at());
+      sdk::SetUnixSeconds(&evidence, &v1::EvidenceRecord::mutable_time,
+                          absl::ToUnixSeconds(host().Now()));
+      if (unit->has_acknowledge_time()) {
+        *evidence.mutable_acknowledge_time() = unit->acknowledge_time();
+      }
       *evidence.mutable_files() = unit->files();
       for (const auto& [insurer, insured] : recipients) {
         evidence.add_recipient_refs(refs_.Of(insurer, insured));
       }
-      months.insert(MonthOf(evidence.at()));
+      months.insert(MonthOf(evidence.time().seconds()));
       for (const auto& m : months) evidence.add_months(m);
       // A fetch beside this one (another engine's) may record it first: its time stays.
       auto recorded = UpdateEvidence(req.send_id(), [&](v1::EvidenceRecord& e, bool exists) {
@@ -623,19 +643,19 @@ class CarePlanExchange : public sdk::Instance {
     // received a recipient's plan); fail closed: the files stay undisclosed.
     std::string detail = absl::StrCat("from ", unit->from_office(), " unit ", unit->unit());
     if (!host()
-             .Audit(&call, Method("Fetch"), unit->send_id(), absl::StatusCode::kOk, detail)
+             .Audit(&call, Method("FetchReceived"), unit->send_id(), absl::StatusCode::kOk, detail)
              .ok()) {
       return sdk::HostServices::AuditUnavailable();
     }
     for (const auto& [insurer, insured] : recipients) {
       if (!host()
-               .Audit(&call, Method("Fetch"), refs_.Of(insurer, insured), absl::StatusCode::kOk,
-                      absl::StrCat(detail, " (", unit->send_id(), ")"))
+               .Audit(&call, Method("FetchReceived"), refs_.Of(insurer, insured),
+                      absl::StatusCode::kOk, absl::StrCat(detail, " (", unit->send_id(), ")"))
                .ok()) {
         return sdk::HostServices::AuditUnavailable();
       }
     }
-    unit->set_fetched_at(evidence.at());
+    *unit->mutable_fetch_time() = evidence.time();
     *response.mutable_unit() = *unit;
     return response;
   }
@@ -654,13 +674,15 @@ class CarePlanExchange : public sdk::Instance {
         platform::IdempotencyKey::Derived(office_, "careplan/ack", {req.send_id()}));
     absl::StatusOr<int64_t> at =
         answer.ok() ? ParseAcknowledged(answer->body) : absl::StatusOr<int64_t>(answer.status());
-    host().Audit(&call, Method("Acknowledge"), req.send_id(), at.status().code()).IgnoreError();
+    host()
+        .Audit(&call, Method("AcknowledgeReceived"), req.send_id(), at.status().code())
+        .IgnoreError();
     if (!at.ok()) return at.status();
     if (absl::Status s = SetAcknowledged(req.send_id(), *at, /*only_first=*/false); !s.ok()) {
       return s;
     }
     v1::AcknowledgeReceivedResponse response;
-    response.set_acknowledged_at(*at);
+    sdk::SetUnixSeconds(&response, &v1::AcknowledgeReceivedResponse::mutable_acknowledge_time, *at);
     return response;
   }
 
@@ -679,7 +701,7 @@ class CarePlanExchange : public sdk::Instance {
     }
     auto stored = host().StoreList(kEvidencePrefix);
     if (!stored.ok()) return stored.status();
-    v1::ExportEvidenceResponse response;
+    std::vector<v1::EvidenceRecord> matching;
     for (const auto& [key, value] : *stored) {
       v1::EvidenceRecord e;
       if (!e.ParseFromString(value)) return absl::DataLossError(key + ": unreadable");
@@ -693,22 +715,29 @@ class CarePlanExchange : public sdk::Instance {
           std::find(e.months().begin(), e.months().end(), req.month()) == e.months().end()) {
         continue;
       }
-      *response.add_records() = std::move(e);
+      matching.push_back(std::move(e));
     }
+    auto window = sdk::PageOf(req, matching.size());
+    if (!window.ok()) return window.status();
+    v1::ExportEvidenceResponse response;
+    for (size_t i = window->begin; i < window->end; ++i) {
+      *response.add_records() = std::move(matching[i]);
+    }
+    response.set_next_page_token(window->next_page_token);
     std::string detail = absl::StrCat(response.records_size(), " records");
     return host().Disclose(&call, Method("ExportEvidence"), by_recipient ? refs.front() : "all",
                            absl::StatusOr<v1::ExportEvidenceResponse>(std::move(response)), detail);
   }
 
-  absl::StatusOr<v1::CarePlanRequestReceipt> Notify(const v1::CarePlanRequestNotification& req,
-                                                    const sdk::CallBase& call) {
+  absl::StatusOr<v1::SubmitCarePlanRequestNotificationResponse> Notify(
+      const v1::SubmitCarePlanRequestNotificationRequest& req, const sdk::CallBase& call) {
     if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("insurer: ", s.message()));
     }
     if (absl::Status s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
       return absl::InvalidArgumentError(absl::StrCat("insured: ", s.message()));
     }
-    if (req.kind() == v1::CarePlanRequestNotification::KIND_UNSPECIFIED) {
+    if (req.kind() == v1::SubmitCarePlanRequestNotificationRequest::KIND_UNSPECIFIED) {
       return absl::InvalidArgumentError("kind: KIND_NEW or KIND_CHANGE");
     }
     if (!req.has_card() && !req.has_numbers()) {
@@ -720,7 +749,7 @@ class CarePlanExchange : public sdk::Instance {
     const std::string kept_key = kNotificationPrefix + platform::Sha256Hex(reference);
     // Filed before: the platform's receipt, as it answered then.
     if (auto kept = host().StoreGet(kept_key); kept.ok()) {
-      v1::CarePlanRequestReceipt receipt;
+      v1::SubmitCarePlanRequestNotificationResponse receipt;
       if (!receipt.ParseFromString(*kept)) {
         return absl::DataLossError("the receipt of notification " + reference + " is unreadable");
       }
@@ -739,9 +768,10 @@ class CarePlanExchange : public sdk::Instance {
     }
     auto answer = client.Post("/portal/v1/careplan-requests", body->dump(),
                               platform::IdempotencyKey::FromClientReference(reference));
-    absl::StatusOr<v1::CarePlanRequestReceipt> receipt =
-        answer.ok() ? ParseReceipt(answer->body)
-                    : absl::StatusOr<v1::CarePlanRequestReceipt>(answer.status());
+    absl::StatusOr<v1::SubmitCarePlanRequestNotificationResponse> receipt =
+        answer.ok()
+            ? ParseReceipt(answer->body)
+            : absl::StatusOr<v1::SubmitCarePlanRequestNotificationResponse>(answer.status());
     host()
         .Audit(&call, Method("SubmitCarePlanRequestNotification"), subject, receipt.status().code(),
                absl::StrCat("identity by ", (*body)["identity"].value("method", ""),
@@ -760,12 +790,12 @@ class CarePlanExchange : public sdk::Instance {
   }
 
   // The notification's reference, which makes it happen once on the platform (the contract of
-  // the 届出's Idempotency-Key, which is this reference): the caller's client_reference, or,
+  // the 届出's Idempotency-Key, which is this reference): the caller's request_id, or,
   // without one, one derived from what the notification says — (office, recipient, kind, care
   // manager, the identity method and, by numbers, the birth date and documents; never the card's
   // proof, which differs on every try). The same notification again is the same one.
-  std::string NotificationReference(const v1::CarePlanRequestNotification& req) const {
-    if (!req.client_reference().empty()) return req.client_reference();
+  std::string NotificationReference(const v1::SubmitCarePlanRequestNotificationRequest& req) const {
+    if (!req.request_id().empty()) return req.request_id();
     std::string documents;
     if (req.has_numbers()) {
       const v1::Date& d = req.numbers().birth_date();
@@ -776,8 +806,8 @@ class CarePlanExchange : public sdk::Instance {
     return platform::IdempotencyKey::Derived(
                office_, "careplan/request-notification",
                {req.insurer().value(), req.insured().value(),
-                v1::CarePlanRequestNotification::Kind_Name(req.kind()), req.care_manager_name(),
-                req.has_card() ? "card" : "numbers", documents})
+                v1::SubmitCarePlanRequestNotificationRequest::Kind_Name(req.kind()),
+                req.care_manager_name(), req.has_card() ? "card" : "numbers", documents})
         .value();
   }
 
@@ -785,7 +815,7 @@ class CarePlanExchange : public sdk::Instance {
   // died between the platform's answer and the save of the receipt sends these very bytes (the
   // card's proof included: a fresh proof would be another request under the same key, which the
   // platform refuses), and gets the platform's first answer.
-  absl::StatusOr<json> NotificationBody(const v1::CarePlanRequestNotification& req,
+  absl::StatusOr<json> NotificationBody(const v1::SubmitCarePlanRequestNotificationRequest& req,
                                         const std::string& reference,
                                         const std::string& request_key,
                                         const platform::CallClient& client,
@@ -814,14 +844,15 @@ class CarePlanExchange : public sdk::Instance {
                      json(std::vector<std::string>(req.numbers().documents_checked().begin(),
                                                    req.numbers().documents_checked().end()))}};
       }
-      json body = {{"client_reference", reference},
-                   {"insurer_number", req.insurer().value()},
-                   {"insured_number", req.insured().value()},
-                   {"request_kind",
-                    req.kind() == v1::CarePlanRequestNotification::KIND_NEW ? "new" : "change"},
-                   {"planning_office", office_},
-                   {"care_manager_name", req.care_manager_name()},
-                   {"identity", identity}};
+      json body = {
+          {"client_reference", reference},
+          {"insurer_number", req.insurer().value()},
+          {"insured_number", req.insured().value()},
+          {"request_kind",
+           req.kind() == v1::SubmitCarePlanRequestNotificationRequest::KIND_NEW ? "new" : "change"},
+          {"planning_office", office_},
+          {"care_manager_name", req.care_manager_name()},
+          {"identity", identity}};
       auto written = host().StorePutIf(request_key, body.dump(), 0);
       if (written.ok()) return body;
       if (!absl::IsAborted(written.status())) return written.status();

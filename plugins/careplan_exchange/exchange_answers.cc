@@ -2,6 +2,7 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "kaigo/sdk/response.h"
 #include "nlohmann/json.hpp"
 #include "platform_json.h"
 
@@ -81,7 +82,7 @@ absl::StatusOr<v1::SendResult> ParseSent(const std::string& body) {
   result.set_send_id(JsonString(*answer, "send_id"));
   if (result.send_id().empty()) return Unexpected("no send_id");
   result.set_unit(JsonString(*answer, "unit"));
-  result.set_sent_at(JsonInt(*answer, "sent_at"));
+  sdk::SetUnixSeconds(&result, &v1::SendResult::mutable_send_time, JsonInt(*answer, "sent_at"));
   ReadFiles(*answer, result.mutable_files());
   return result;
 }
@@ -97,8 +98,9 @@ absl::StatusOr<std::vector<v1::SentUnit>> ParseSentList(const std::string& body)
     unit.mutable_destination()->set_office_number(JsonString(s, "to_office"));
     unit.mutable_destination()->set_service_type(JsonString(s, "to_service_type"));
     unit.set_unit(JsonString(s, "unit"));
-    unit.set_sent_at(JsonInt(s, "sent_at"));
-    unit.set_acknowledged_at(JsonInt(s, "acknowledged_at"));
+    sdk::SetUnixSeconds(&unit, &v1::SentUnit::mutable_send_time, JsonInt(s, "sent_at"));
+    sdk::SetUnixSeconds(&unit, &v1::SentUnit::mutable_acknowledge_time,
+                        JsonInt(s, "acknowledged_at"));
     ReadFiles(s, unit.mutable_files());
   }
   return out;
@@ -115,8 +117,9 @@ absl::StatusOr<std::vector<v1::ReceivedUnit>> ParseReceivedList(const std::strin
     unit.set_from_office(JsonString(r, "from_office"));
     unit.set_from_service_type(JsonString(r, "from_service_type"));
     unit.set_unit(JsonString(r, "unit"));
-    unit.set_sent_at(JsonInt(r, "sent_at"));
-    unit.set_acknowledged_at(JsonInt(r, "acknowledged_at"));
+    sdk::SetUnixSeconds(&unit, &v1::ReceivedUnit::mutable_send_time, JsonInt(r, "sent_at"));
+    sdk::SetUnixSeconds(&unit, &v1::ReceivedUnit::mutable_acknowledge_time,
+                        JsonInt(r, "acknowledged_at"));
     ReadFiles(r, unit.mutable_files());
   }
   return out;
@@ -130,16 +133,24 @@ absl::StatusOr<int64_t> ParseAcknowledged(const std::string& body) {
   return at;
 }
 
-absl::StatusOr<v1::CarePlanRequestReceipt> ParseReceipt(const std::string& body) {
+absl::StatusOr<v1::SubmitCarePlanRequestNotificationResponse> ParseReceipt(
+    const std::string& body) {
   auto answer = Answer(body);
   if (!answer.ok()) return answer.status();
-  v1::CarePlanRequestReceipt receipt;
+  v1::SubmitCarePlanRequestNotificationResponse receipt;
   receipt.set_notification_id(JsonString(*answer, "notification_id"));
   if (receipt.notification_id().empty()) return Unexpected("no notification_id");
-  if (!platform::ParseIsoDate(JsonString(*answer, "accepted_on"), receipt.mutable_accepted_on())) {
+  if (!platform::ParseIsoDate(JsonString(*answer, "accepted_on"), receipt.mutable_accept_date())) {
     return Unexpected("accepted_on is not a date");
   }
-  receipt.set_identity_method(JsonString(*answer, "identity_method"));
+  const std::string method = JsonString(*answer, "identity_method");
+  if (method == "card") {
+    receipt.set_identity_method(v1::IDENTITY_METHOD_CARD);
+  } else if (method == "numbers") {
+    receipt.set_identity_method(v1::IDENTITY_METHOD_NUMBERS);
+  } else {
+    return Unexpected("identity_method is neither card nor numbers");
+  }
   return receipt;
 }
 

@@ -19,7 +19,8 @@ absl::StatusOr<kaigo::v1::SendResult> ParseSent(const std::string& body);
 absl::StatusOr<std::vector<kaigo::v1::SentUnit>> ParseSentList(const std::string& body);
 absl::StatusOr<std::vector<kaigo::v1::ReceivedUnit>> ParseReceivedList(const std::string& body);
 absl::StatusOr<int64_t> ParseAcknowledged(const std::string& body);
-absl::StatusOr<kaigo::v1::CarePlanRequestReceipt> ParseReceipt(const std::string& body);
+absl::StatusOr<kaigo::v1::SubmitCarePlanRequestNotificationResponse> ParseReceipt(
+    const std::string& body);
 // OK, or the status of a business error in a body that is not JSON otherwise (a file download).
 absl::Status BusinessError(const std::string& body);
 

@@ -10,8 +10,10 @@
 #include "absl/strings/escaping.h"
 #include "certification_answers.h"
 #include "kaigo/identifiers.h"
-#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/response.h"
 #include "platform_connection.h"
 #include "platform_encoding.h"
 #include "recipient_ref.h"
@@ -22,7 +24,7 @@ namespace {
 
 namespace v1 = kaigo::v1;
 using kaigo::plugins::v1::CertificationConfig;
-using Stream = sdk::ServerStream<v1::CertificationProgress>;
+using Stream = sdk::ServerStream<v1::WatchProgressResponse>;
 
 absl::StatusOr<std::string> RecipientQuery(const v1::RecipientKey& r) {
   if (auto s = ValidateInsurerNumber(r.insurer().value()); !s.ok()) {
@@ -41,33 +43,34 @@ class Certification : public sdk::Instance {
       : Instance(std::move(host)), config_(std::move(config)), accounts_(std::move(accounts)) {
     int concurrent = config_.platform().max_concurrent_calls();
     SetMaxWorkers(concurrent > 0 ? concurrent : 16);
-    BlockingUnary<v1::GetProgressRequest, v1::CertificationProgress>(
+    BlockingUnary<v1::GetProgressRequest, v1::GetProgressResponse>(
         "/kaigo.v1.CertificationService/GetProgress",
         [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {
-          return Audited(call, "GetProgress", req.recipient(),
-                         Progress(Platform(call), req.recipient()));
+          return sdk::AnswerIn(Audited(call, "GetProgress", req.recipient(),
+                                       Progress(Platform(call), req.recipient())),
+                               &v1::GetProgressResponse::mutable_progress);
         });
-    BlockingUnary<v1::GetProgressRequest, v1::CertificationResult>(
+    BlockingUnary<v1::GetResultRequest, v1::GetResultResponse>(
         "/kaigo.v1.CertificationService/GetResult",
-        [this](const v1::GetProgressRequest& req, const sdk::CallBase& call) {
-          return Audited(call, "GetResult", req.recipient(),
-                         Result(Platform(call), req.recipient()));
+        [this](const v1::GetResultRequest& req, const sdk::CallBase& call) {
+          return sdk::AnswerIn(
+              Audited(call, "GetResult", req.recipient(), Result(Platform(call), req.recipient())),
+              &v1::GetResultResponse::mutable_result);
         });
     BlockingUnary<v1::ListDocumentsRequest, v1::ListDocumentsResponse>(
         "/kaigo.v1.CertificationService/ListDocuments",
         [this](const v1::ListDocumentsRequest& req, const sdk::CallBase& call) {
-          return Audited(call, "ListDocuments", req.recipient(),
-                         Documents(Platform(call), req.recipient()));
+          return Audited(call, "ListDocuments", req.recipient(), Documents(Platform(call), req));
         });
-    ServerStreaming<v1::FetchDocumentRequest, v1::DocumentChunk>(
+    ServerStreaming<v1::FetchDocumentRequest, v1::FetchDocumentResponse>(
         "/kaigo.v1.CertificationService/FetchDocument",
         [this](const v1::FetchDocumentRequest& req,
-               std::shared_ptr<sdk::ServerStream<v1::DocumentChunk>> call) {
+               std::shared_ptr<sdk::ServerStream<v1::FetchDocumentResponse>> call) {
           Workers().Submit([this, req, call] { Fetch(req, *call); });
         });
-    ServerStreaming<v1::GetProgressRequest, v1::CertificationProgress>(
+    ServerStreaming<v1::WatchProgressRequest, v1::WatchProgressResponse>(
         "/kaigo.v1.CertificationService/WatchProgress",
-        [this](const v1::GetProgressRequest& req, std::shared_ptr<Stream> call) {
+        [this](const v1::WatchProgressRequest& req, std::shared_ptr<Stream> call) {
           Watch(req, call);
         });
   }
@@ -120,12 +123,13 @@ class Certification : public sdk::Instance {
     }
     v1::CertificationResult result;
     result.set_care_level(progress->result());
-    *result.mutable_decided_on() = progress->updated_on();
+    *result.mutable_decision_date() = progress->update_date();
     return result;
   }
 
-  absl::StatusOr<v1::ListDocumentsResponse> Documents(const platform::CallClient& client,
-                                                      const v1::RecipientKey& r) {
+  // Every document of the recipient: the platform lists them (a handful) in one answer.
+  absl::StatusOr<v1::ListDocumentsResponse> AllDocuments(const platform::CallClient& client,
+                                                         const v1::RecipientKey& r) {
     auto query = RecipientQuery(r);
     if (!query.ok()) return query.status();
     auto response = client.Get("/api/v1/certification/documents" + *query);
@@ -133,9 +137,25 @@ class Certification : public sdk::Instance {
     return ParseDocuments(response->body);
   }
 
+  absl::StatusOr<v1::ListDocumentsResponse> Documents(const platform::CallClient& client,
+                                                      const v1::ListDocumentsRequest& req) {
+    auto all = AllDocuments(client, req.recipient());
+    if (!all.ok()) return all.status();
+    // Pages are cut here, in the platform's order.
+    auto window = sdk::PageOf(req, all->documents_size());
+    if (!window.ok()) return window.status();
+    v1::ListDocumentsResponse page;
+    for (size_t i = window->begin; i < window->end; ++i) {
+      *page.add_documents() = all->documents(static_cast<int>(i));
+    }
+    page.set_next_page_token(window->next_page_token);
+    return page;
+  }
+
   // The document's record is written before its first byte is sent (Send); a failure before that
   // is recorded here. Fail closed: a document whose record cannot be written is not sent.
-  void Fetch(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call) {
+  void Fetch(const v1::FetchDocumentRequest& req,
+             sdk::ServerStream<v1::FetchDocumentResponse>& call) {
     bool recorded = false;
     absl::Status status = Send(req, call, &recorded);
     if (!recorded) {
@@ -145,8 +165,8 @@ class Certification : public sdk::Instance {
     call.Finish(status);
   }
 
-  absl::Status Send(const v1::FetchDocumentRequest& req, sdk::ServerStream<v1::DocumentChunk>& call,
-                    bool* recorded) {
+  absl::Status Send(const v1::FetchDocumentRequest& req,
+                    sdk::ServerStream<v1::FetchDocumentResponse>& call, bool* recorded) {
     const std::string& id = req.document_id();
     bool id_ok = !id.empty() && id.size() <= 64 && std::all_of(id.begin(), id.end(), [](char c) {
       return absl::ascii_isalnum(static_cast<unsigned char>(c)) || c == '-';
@@ -156,7 +176,7 @@ class Certification : public sdk::Instance {
     }
     // The document must be one of this recipient's, so the audit record names the right person.
     platform::CallClient client = Platform(call);
-    auto documents = Documents(client, req.recipient());
+    auto documents = AllDocuments(client, req.recipient());
     if (!documents.ok()) return documents.status();
     bool listed = std::any_of(documents->documents().begin(), documents->documents().end(),
                               [&](const v1::DocumentInfo& d) { return d.document_id() == id; });
@@ -171,11 +191,12 @@ class Certification : public sdk::Instance {
     size_t chunk = config_.chunk_bytes() > 0 ? static_cast<size_t>(config_.chunk_bytes()) : 65536;
     size_t offset = 0;
     do {
-      v1::DocumentChunk message;
-      message.set_offset(static_cast<int64_t>(offset));
-      message.set_data(pdf.substr(offset, chunk));
-      offset += message.data().size();
-      if (offset >= pdf.size()) message.set_sha256(platform::Sha256Hex(pdf));
+      v1::FetchDocumentResponse message;
+      v1::DocumentChunk* piece = message.mutable_chunk();
+      piece->set_offset(static_cast<int64_t>(offset));
+      piece->set_data(pdf.substr(offset, chunk));
+      offset += piece->data().size();
+      if (offset >= pdf.size()) piece->set_sha256(platform::Sha256Hex(pdf));
       if (!call.Write(message)) return absl::CancelledError("the caller went away");
     } while (offset < pdf.size());
     return absl::OkStatus();
@@ -189,7 +210,7 @@ class Certification : public sdk::Instance {
     std::chrono::steady_clock::time_point next_poll;  // an interval: monotonic
   };
 
-  void Watch(const v1::GetProgressRequest& req, std::shared_ptr<Stream> call) {
+  void Watch(const v1::WatchProgressRequest& req, std::shared_ptr<Stream> call) {
     if (auto query = RecipientQuery(req.recipient()); !query.ok()) {
       call->Finish(query.status());
       return;
@@ -249,7 +270,9 @@ class Certification : public sdk::Instance {
           End(w.call, audited.status());
           continue;
         }
-        if (Remember(w.call.get(), serialized)) w.call->Write(*audited);
+        v1::WatchProgressResponse change;
+        *change.mutable_progress() = *std::move(audited);
+        if (Remember(w.call.get(), serialized)) w.call->Write(change);
       }
       lock.lock();
       wake_.wait_for(lock, std::chrono::milliseconds(200));

@@ -52,8 +52,9 @@ absl::StatusOr<v1::CertificationProgress> ParseProgress(std::string_view body) {
   if (status == kStatuses.end()) return Unexpected("status");
   v1::CertificationProgress progress;
   progress.set_status(status->second);
-  if (!platform::ParseIsoDate(JsonString(*answer, "applied_on"), progress.mutable_applied_on()) ||
-      !platform::ParseIsoDate(JsonString(*answer, "updated_on"), progress.mutable_updated_on())) {
+  if (!platform::ParseIsoDate(JsonString(*answer, "applied_on"),
+                              progress.mutable_application_date()) ||
+      !platform::ParseIsoDate(JsonString(*answer, "updated_on"), progress.mutable_update_date())) {
     return Unexpected("dates");
   }
   if (progress.status() == v1::CERTIFICATION_STATUS_CERTIFIED) {

@@ -10,8 +10,10 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "google/protobuf/util/time_util.h"
 #include "imap_client.h"
-#include "kaigo/plugins/v1/otp_mailbox.pb.h"
+#include "kaigo/plugins/v1/otp_mailbox_config.pb.h"
+#include "kaigo/sdk/pagination.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
 #include "random_id.h"
@@ -21,6 +23,7 @@ namespace kaigo::plugins::otp_mailbox {
 namespace {
 
 namespace v1 = kaigo::v1;
+using google::protobuf::util::TimeUtil;
 using kaigo::plugins::v1::OtpMailboxConfig;
 
 constexpr char kService[] = "/kaigo.v1.OtpService/";
@@ -86,17 +89,27 @@ class OtpMailbox : public sdk::Instance {
           return Request(req, call);
         });
     Unary<v1::ListPendingRequest, v1::ListPendingResponse>(
-        Method("ListPending"), [this](const v1::ListPendingRequest&, auto call) {
+        Method("ListPending"), [this](const v1::ListPendingRequest& req, auto call) {
+          std::vector<v1::PendingOtp> all;
+          {
+            std::lock_guard<std::mutex> lock(mu_);
+            for (const auto& [id, pending] : pending_) all.push_back(pending);
+          }
+          auto window = sdk::PageOf(req, all.size());
+          if (!window.ok()) {
+            call->Finish(window.status());
+            return;
+          }
           v1::ListPendingResponse response;
-          std::lock_guard<std::mutex> lock(mu_);
-          for (const auto& [id, pending] : pending_) *response.add_pending() = pending;
+          for (size_t i = window->begin; i < window->end; ++i) *response.add_pending() = all[i];
+          response.set_next_page_token(window->next_page_token);
           call->Finish(response);
         });
     Unary<v1::ProvideOtpRequest, v1::ProvideOtpResponse>(
         Method("ProvideOtp"), [](const v1::ProvideOtpRequest&, auto call) {
           call->Finish(absl::FailedPreconditionError(kNotTyped));
         });
-    ServerStreaming<v1::WatchPendingRequest, v1::PendingOtpEvent>(
+    ServerStreaming<v1::WatchPendingRequest, v1::WatchPendingResponse>(
         Method("WatchPending"), [](const v1::WatchPendingRequest&, auto call) {
           call->Finish(absl::FailedPreconditionError(kNotTyped));
         });
@@ -109,8 +122,9 @@ class OtpMailbox : public sdk::Instance {
                                                  const sdk::CallBase& call) {
     const char* subject = SubjectOf(req.purpose());
     if (subject == nullptr) return absl::InvalidArgumentError("purpose: required");
-    if (req.timeout_seconds() < 0) return absl::InvalidArgumentError("timeout_seconds: 0 or more");
-    int timeout = req.timeout_seconds() > 0               ? req.timeout_seconds()
+    if (req.timeout().seconds() < 0) return absl::InvalidArgumentError("timeout: 0 or more");
+    int timeout = req.timeout().seconds() > 0
+                      ? static_cast<int>(std::min<int64_t>(req.timeout().seconds(), 86400))
                   : config_.default_timeout_seconds() > 0 ? config_.default_timeout_seconds()
                                                           : kDefaultTimeoutSeconds;
     int most =
@@ -119,7 +133,8 @@ class OtpMailbox : public sdk::Instance {
     // Mail dates and the pending list are on the host's clock; the wait is on the monotonic one,
     // and ends at the call's deadline (wall clock, as the caller set it) if that comes first.
     absl::Time now = host().Now();
-    int64_t since = req.sent_after() > 0 ? req.sent_after() : absl::ToUnixSeconds(now) - 120;
+    int64_t since = req.sent_after_time().seconds() > 0 ? req.sent_after_time().seconds()
+                                                        : absl::ToUnixSeconds(now) - 120;
     absl::Duration wait = absl::Seconds(timeout);
     if (call.info().deadline_unix_ms > 0) {
       wait = std::min(wait, absl::FromUnixMillis(call.info().deadline_unix_ms) - absl::Now());
@@ -134,11 +149,12 @@ class OtpMailbox : public sdk::Instance {
     std::string id = RandomHex(12);
     {
       v1::PendingOtp pending;
-      pending.set_request_id(id);
+      pending.set_otp_id(id);
       pending.set_purpose(req.purpose());
       pending.set_recipient_hint(req.recipient_hint());
-      pending.set_requested_at(absl::ToUnixSeconds(now));
-      pending.set_expires_at(absl::ToUnixSeconds(now + absl::Seconds(timeout)));
+      *pending.mutable_request_time() = TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(now));
+      *pending.mutable_expire_time() =
+          TimeUtil::SecondsToTimestamp(absl::ToUnixSeconds(now + absl::Seconds(timeout)));
       std::lock_guard<std::mutex> lock(mu_);
       pending_[id] = pending;
     }
@@ -179,7 +195,7 @@ class OtpMailbox : public sdk::Instance {
     if (!code.ok()) return code.status();
     v1::RequestOtpResponse response;
     response.set_code(*code);
-    response.set_request_id(id);
+    response.set_otp_id(id);
     return response;
   }
 

@@ -2,11 +2,11 @@
 //
 // RequestOtp polls the mailbox (IMAPS, imap_client.h) every poll_interval_ms until the newest
 // mail whose decoded Subject is the purpose's subject and whose Date is at or after the request's
-// sent_after arrives, or the timeout (or the caller's deadline) passes (DEADLINE_EXCEEDED); three
-// login refusals in a row end it with UNAUTHENTICATED. A mail
-// once used is remembered in the store and never used again. The code and the mail are never
-// logged. ListPending shows the requests being waited for; codes are not typed in here, so
-// ProvideOtp and WatchPending answer FAILED_PRECONDITION. Thread-safe.
+// sent_after_time arrives, or the timeout (or the caller's deadline) passes (DEADLINE_EXCEEDED);
+// three login refusals in a row end it with UNAUTHENTICATED. A mail once used is remembered in the
+// store and never used again. The code and the mail are never logged. ListPending shows the
+// requests being waited for; codes are not typed in here, so ProvideOtp and WatchPending answer
+// FAILED_PRECONDITION. Thread-safe.
 #ifndef KAIGO_PLUGINS_OTP_MAILBOX_OTP_MAILBOX_H_
 #define KAIGO_PLUGINS_OTP_MAILBOX_OTP_MAILBOX_H_
 

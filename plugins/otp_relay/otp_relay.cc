@@ -8,7 +8,9 @@
 
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/pagination.h"
 #include "random_id.h"
 
 namespace kaigo::plugins::otp_relay {
@@ -18,6 +20,18 @@ namespace {
 constexpr char kPendingPrefix[] = "pending/";
 constexpr char kAnswerPrefix[] = "answer/";
 constexpr int kMaxTimeoutSeconds = 3600;
+
+using google::protobuf::util::TimeUtil;
+
+int64_t ExpiresAt(const kaigo::v1::PendingOtp& otp) { return otp.expire_time().seconds(); }
+
+kaigo::v1::WatchPendingResponse EventOf(kaigo::v1::PendingOtpEvent::Kind kind,
+                                        const kaigo::v1::PendingOtp& otp) {
+  kaigo::v1::WatchPendingResponse out;
+  out.mutable_event()->set_kind(kind);
+  *out.mutable_event()->mutable_otp() = otp;
+  return out;
+}
 
 // One thread per plugin image ticks every live instance; an engine may hold thousands.
 class Ticker {
@@ -79,8 +93,10 @@ OtpRelay::OtpRelay(sdk::HostServices host, kaigo::plugins::v1::OtpRelayConfig co
                                                 const sdk::CallBase&) { return ProvideOtp(req); });
   BlockingUnary<kaigo::v1::ListPendingRequest, kaigo::v1::ListPendingResponse>(
       "/kaigo.v1.OtpService/ListPending",
-      [this](const kaigo::v1::ListPendingRequest&, const sdk::CallBase&) { return ListPending(); });
-  ServerStreaming<kaigo::v1::WatchPendingRequest, kaigo::v1::PendingOtpEvent>(
+      [this](const kaigo::v1::ListPendingRequest& req, const sdk::CallBase&) {
+        return ListPending(req);
+      });
+  ServerStreaming<kaigo::v1::WatchPendingRequest, kaigo::v1::WatchPendingResponse>(
       "/kaigo.v1.OtpService/WatchPending",
       [this](const kaigo::v1::WatchPendingRequest&, Watcher watcher) { WatchPending(watcher); });
   Ticker::Get().Add(this);
@@ -95,22 +111,24 @@ void OtpRelay::RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCa
         sdk::InvalidField("purpose", "OTP_PURPOSE", "must be one of the OtpPurpose values"));
     return;
   }
-  if (request.timeout_seconds() < 0 || request.timeout_seconds() > kMaxTimeoutSeconds) {
-    call->Finish(sdk::InvalidField("timeout_seconds", "TIMEOUT_RANGE",
-                                   absl::StrCat("must be 0 (default) to ", kMaxTimeoutSeconds)));
+  const int64_t asked = request.timeout().seconds();
+  if (asked < 0 || asked > kMaxTimeoutSeconds || request.timeout().nanos() != 0) {
+    call->Finish(sdk::InvalidField(
+        "timeout", "TIMEOUT_RANGE",
+        absl::StrCat("must be whole seconds from 0 (unset: the default) to ", kMaxTimeoutSeconds)));
     return;
   }
-  int timeout =
-      request.timeout_seconds() > 0 ? request.timeout_seconds() : config_.default_timeout_seconds();
+  int timeout = asked > 0 ? static_cast<int>(asked) : config_.default_timeout_seconds();
   if (timeout <= 0) timeout = 600;
   int max_pending = config_.max_pending() > 0 ? config_.max_pending() : 16;
 
   kaigo::v1::PendingOtp otp;
-  otp.set_request_id(RandomHex(12));
+  otp.set_otp_id(RandomHex(12));
   otp.set_purpose(request.purpose());
   otp.set_recipient_hint(request.recipient_hint());
-  otp.set_requested_at(NowSeconds());
-  otp.set_expires_at(otp.requested_at() + timeout);
+  const int64_t now = NowSeconds();
+  *otp.mutable_request_time() = TimeUtil::SecondsToTimestamp(now);
+  *otp.mutable_expire_time() = TimeUtil::SecondsToTimestamp(now + timeout);
   // The store blocks; the request is recorded off the RPC thread.
   Workers().Submit([this, otp, call, max_pending] {
     auto pending = LoadPending();
@@ -124,41 +142,40 @@ void OtpRelay::RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCa
                        " one-time passwords pending; answer or let them expire first")));
       return;
     }
-    absl::Status stored =
-        host().StorePut(kPendingPrefix + otp.request_id(), otp.SerializeAsString());
+    absl::Status stored = host().StorePut(kPendingPrefix + otp.otp_id(), otp.SerializeAsString());
     if (!stored.ok()) {
       call->Finish(absl::UnavailableError("the request could not be recorded"));
       return;
     }
     {
       std::lock_guard<std::mutex> lock(mu_);
-      waiting_[otp.request_id()] = call;
+      waiting_[otp.otp_id()] = call;
     }
-    host().Info(absl::StrCat("one-time password requested: ", otp.request_id()));
+    host().Info(absl::StrCat("one-time password requested: ", otp.otp_id()));
     host().MetricAdd("otp_requested", 1);
-    call->OnCancel([this, id = otp.request_id()] { Withdraw(id); });
+    call->OnCancel([this, id = otp.otp_id()] { Withdraw(id); });
   });
 }
 
-void OtpRelay::Withdraw(const std::string& request_id) {
+void OtpRelay::Withdraw(const std::string& otp_id) {
   WaitingCall call;
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto it = waiting_.find(request_id);
+    auto it = waiting_.find(otp_id);
     if (it == waiting_.end()) return;
     call = it->second;
     waiting_.erase(it);
   }
   // The cancel notification must not block: the store delete runs on the pool.
-  Workers().Submit([this, request_id] { Forget(request_id); });
+  Workers().Submit([this, otp_id] { Forget(otp_id); });
   call->Finish(absl::CancelledError("the requester cancelled"));
 }
 
-void OtpRelay::Forget(const std::string& request_id) {
-  absl::Status answer = host().StoreDelete(kAnswerPrefix + request_id);
-  absl::Status pending = host().StoreDelete(kPendingPrefix + request_id);
+void OtpRelay::Forget(const std::string& otp_id) {
+  absl::Status answer = host().StoreDelete(kAnswerPrefix + otp_id);
+  absl::Status pending = host().StoreDelete(kPendingPrefix + otp_id);
   if (!answer.ok() || !pending.ok()) {
-    host().Warn("request " + request_id + " could not be removed from the store; it expires");
+    host().Warn("one-time password " + otp_id + " could not be removed from the store; it expires");
   }
 }
 
@@ -172,24 +189,24 @@ absl::StatusOr<kaigo::v1::ProvideOtpResponse> OtpRelay::ProvideOtp(
     return sdk::InvalidField("code", "OTP_FORMAT", "must be 4 to 8 half-width digits",
                              "ワンタイムパスワードは半角数字4〜8桁です");
   }
-  if (request.request_id().empty()) {
-    return sdk::InvalidField("request_id", "REQUIRED", "must be set");
+  if (request.otp_id().empty()) {
+    return sdk::InvalidField("otp_id", "REQUIRED", "must be set");
   }
-  auto stored = host().StoreGet(kPendingPrefix + request.request_id());
+  auto stored = host().StoreGet(kPendingPrefix + request.otp_id());
   if (!stored.ok()) {
-    return absl::NotFoundError("request_id: no pending one-time password request " +
-                               request.request_id() + " (answered, expired or withdrawn)");
+    return absl::NotFoundError("otp_id: no pending one-time password " + request.otp_id() +
+                               " (answered, expired or withdrawn)");
   }
   kaigo::v1::PendingOtp otp;
   otp.ParseFromString(*stored);
-  if (otp.expires_at() <= NowSeconds()) {
-    return absl::DeadlineExceededError("request " + request.request_id() + " has expired");
+  if (ExpiresAt(otp) <= NowSeconds()) {
+    return absl::DeadlineExceededError("one-time password " + request.otp_id() + " has expired");
   }
   // The first answer stands: a second operator's (here or on another engine) is refused, never
   // written over the one the requester may already have taken.
-  auto answered = host().StorePutIf(kAnswerPrefix + request.request_id(), code, 0);
+  auto answered = host().StorePutIf(kAnswerPrefix + request.otp_id(), code, 0);
   if (absl::IsAborted(answered.status())) {
-    return absl::AlreadyExistsError("request_id: request " + request.request_id() +
+    return absl::AlreadyExistsError("otp_id: one-time password " + request.otp_id() +
                                     " has already been answered");
   }
   if (!answered.ok()) return absl::UnavailableError("the answer could not be recorded");
@@ -208,14 +225,20 @@ absl::StatusOr<std::vector<kaigo::v1::PendingOtp>> OtpRelay::LoadPending() const
   return out;
 }
 
-absl::StatusOr<kaigo::v1::ListPendingResponse> OtpRelay::ListPending() {
+absl::StatusOr<kaigo::v1::ListPendingResponse> OtpRelay::ListPending(
+    const kaigo::v1::ListPendingRequest& request) {
   auto pending = LoadPending();
   if (!pending.ok()) return absl::UnavailableError("the pending list could not be read");
-  kaigo::v1::ListPendingResponse response;
   int64_t now = NowSeconds();
+  std::vector<kaigo::v1::PendingOtp> live;
   for (auto& otp : *pending) {
-    if (otp.expires_at() > now) *response.add_pending() = std::move(otp);
+    if (ExpiresAt(otp) > now) live.push_back(std::move(otp));
   }
+  auto window = sdk::PageOf(request, live.size());  // in the store's key order
+  if (!window.ok()) return window.status();
+  kaigo::v1::ListPendingResponse response;
+  for (size_t i = window->begin; i < window->end; ++i) *response.add_pending() = live[i];
+  response.set_next_page_token(window->next_page_token);
   return response;
 }
 
@@ -230,15 +253,12 @@ void OtpRelay::WatchPending(Watcher watcher) {
     if (!pending.ok()) return;
     int64_t now = NowSeconds();
     for (const auto& otp : *pending) {
-      if (otp.expires_at() <= now) continue;
+      if (ExpiresAt(otp) <= now) continue;
       {
         std::lock_guard<std::mutex> lock(mu_);
-        seen_[otp.request_id()] = otp;
+        seen_[otp.otp_id()] = otp;
       }
-      kaigo::v1::PendingOtpEvent event;
-      event.set_kind(kaigo::v1::PendingOtpEvent::KIND_ADDED);
-      *event.mutable_otp() = otp;
-      watcher->Write(event);
+      watcher->Write(EventOf(kaigo::v1::PendingOtpEvent::KIND_ADDED, otp));
     }
   });
   watcher->OnCancel([this, raw = watcher.get()] {
@@ -256,9 +276,7 @@ void OtpRelay::WatchPending(Watcher watcher) {
 }
 
 void OtpRelay::Broadcast(kaigo::v1::PendingOtpEvent::Kind kind, const kaigo::v1::PendingOtp& otp) {
-  kaigo::v1::PendingOtpEvent event;
-  event.set_kind(kind);
-  *event.mutable_otp() = otp;
+  const kaigo::v1::WatchPendingResponse event = EventOf(kind, otp);
   std::vector<Watcher> watchers;
   {
     std::lock_guard<std::mutex> lock(mu_);
@@ -286,7 +304,7 @@ void OtpRelay::Tick() {
     auto pending = host().StoreGet(kPendingPrefix + id);
     kaigo::v1::PendingOtp otp;
     if (pending.ok()) otp.ParseFromString(*pending);
-    bool expired = pending.ok() && otp.expires_at() <= now;
+    bool expired = pending.ok() && ExpiresAt(otp) <= now;
     if (!answer.ok() && !expired) continue;
     WaitingCall call;
     {
@@ -301,7 +319,7 @@ void OtpRelay::Tick() {
       answered_now.insert(id);
       kaigo::v1::RequestOtpResponse response;
       response.set_code(*answer);
-      response.set_request_id(id);
+      response.set_otp_id(id);
       call->Finish(response);
     } else {
       host().MetricAdd("otp_expired", 1);
@@ -316,7 +334,7 @@ void OtpRelay::Tick() {
   if (!pending.ok()) return;
   std::map<std::string, kaigo::v1::PendingOtp> current;
   for (auto& otp : *pending) {
-    if (otp.expires_at() > now) current[otp.request_id()] = otp;
+    if (ExpiresAt(otp) > now) current[otp.otp_id()] = otp;
   }
   std::map<std::string, kaigo::v1::PendingOtp> previous;
   {
@@ -330,9 +348,9 @@ void OtpRelay::Tick() {
   for (const auto& [id, otp] : previous) {
     if (current.count(id) != 0) continue;
     bool answered = answered_now.count(id) != 0 || host().StoreGet(kAnswerPrefix + id).ok();
-    auto kind = otp.expires_at() <= now ? kaigo::v1::PendingOtpEvent::KIND_EXPIRED
-                : answered              ? kaigo::v1::PendingOtpEvent::KIND_ANSWERED
-                                        : kaigo::v1::PendingOtpEvent::KIND_WITHDRAWN;
+    auto kind = ExpiresAt(otp) <= now ? kaigo::v1::PendingOtpEvent::KIND_EXPIRED
+                : answered            ? kaigo::v1::PendingOtpEvent::KIND_ANSWERED
+                                      : kaigo::v1::PendingOtpEvent::KIND_WITHDRAWN;
     Broadcast(kind, otp);
   }
 }

@@ -18,7 +18,7 @@
 #include <string>
 #include <vector>
 
-#include "kaigo/plugins/v1/otp_relay.pb.h"
+#include "kaigo/plugins/v1/otp_relay_config.pb.h"
 #include "kaigo/sdk/instance.h"
 #include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/v1/otp.pb.h"
@@ -35,21 +35,22 @@ class OtpRelay : public sdk::Instance {
 
  private:
   using WaitingCall = std::shared_ptr<sdk::UnaryCall<kaigo::v1::RequestOtpResponse>>;
-  using Watcher = std::shared_ptr<sdk::ServerStream<kaigo::v1::PendingOtpEvent>>;
+  using Watcher = std::shared_ptr<sdk::ServerStream<kaigo::v1::WatchPendingResponse>>;
 
   void RequestOtp(const kaigo::v1::RequestOtpRequest& request, WaitingCall call);
   absl::StatusOr<kaigo::v1::ProvideOtpResponse> ProvideOtp(
       const kaigo::v1::ProvideOtpRequest& request);
-  absl::StatusOr<kaigo::v1::ListPendingResponse> ListPending();
+  absl::StatusOr<kaigo::v1::ListPendingResponse> ListPending(
+      const kaigo::v1::ListPendingRequest& request);
   void WatchPending(Watcher watcher);
 
   absl::StatusOr<std::vector<kaigo::v1::PendingOtp>> LoadPending() const;
   // Requests and expiries are stored and shown to the operator: the host's clock, Unix seconds.
   int64_t NowSeconds() const { return absl::ToUnixSeconds(host().Now()); }
   void Broadcast(kaigo::v1::PendingOtpEvent::Kind kind, const kaigo::v1::PendingOtp& otp);
-  void Withdraw(const std::string& request_id);
+  void Withdraw(const std::string& otp_id);
   // Removes a request and its answer from the store.
-  void Forget(const std::string& request_id);
+  void Forget(const std::string& otp_id);
 
   const kaigo::plugins::v1::OtpRelayConfig config_;
   std::mutex mu_;

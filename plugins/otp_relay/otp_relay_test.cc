@@ -20,7 +20,7 @@ std::string RequestBytes(int timeout_seconds = 0) {
   kaigo::v1::RequestOtpRequest r;
   r.set_purpose(kaigo::v1::OTP_PURPOSE_ECLAIM_REGISTRATION);
   r.set_recipient_hint("e-claim address");
-  r.set_timeout_seconds(timeout_seconds);
+  r.mutable_timeout()->set_seconds(timeout_seconds);
   return r.SerializeAsString();
 }
 
@@ -47,7 +47,7 @@ TEST(OtpRelayTest, OperatorAnswerReachesTheWaitingRequest) {
   EXPECT_EQ(pending[0].purpose(), kaigo::v1::OTP_PURPOSE_ECLAIM_REGISTRATION);
 
   kaigo::v1::ProvideOtpRequest provide;
-  provide.set_request_id(pending[0].request_id());
+  provide.set_otp_id(pending[0].otp_id());
   provide.set_code("493817");
   ASSERT_TRUE(host.CallUnary<kaigo::v1::ProvideOtpResponse>(kProvide, provide).ok());
 
@@ -57,7 +57,7 @@ TEST(OtpRelayTest, OperatorAnswerReachesTheWaitingRequest) {
   kaigo::v1::RequestOtpResponse response;
   ASSERT_TRUE(response.ParseFromString(result.response));
   EXPECT_EQ(response.code(), "493817");
-  EXPECT_EQ(response.request_id(), pending[0].request_id());
+  EXPECT_EQ(response.otp_id(), pending[0].otp_id());
   AwaitPending(host, 0);
   EXPECT_TRUE(host.Store().empty()) << "answered requests leave nothing in the store";
 }
@@ -71,7 +71,7 @@ TEST(OtpRelayTest, TheFirstAnswerStands) {
   auto pending = AwaitPending(host, 1);
   ASSERT_EQ(pending.size(), 1u);
   kaigo::v1::ProvideOtpRequest provide;
-  provide.set_request_id(pending[0].request_id());
+  provide.set_otp_id(pending[0].otp_id());
   provide.set_code("111111");
   ASSERT_TRUE(host.CallUnary<kaigo::v1::ProvideOtpResponse>(kProvide, provide).ok());
   provide.set_code("222222");
@@ -89,7 +89,7 @@ TEST(OtpRelayTest, RejectsMalformedCodesAndUnknownRequests) {
   FakeHost host;
   ASSERT_TRUE(host.Load(Api()).ok());
   kaigo::v1::ProvideOtpRequest provide;
-  provide.set_request_id("nope");
+  provide.set_otp_id("nope");
   for (const char* bad : {"", "123", "123456789", "12a456", "１２３４５６"}) {
     provide.set_code(bad);
     auto r = host.CallUnary<kaigo::v1::ProvideOtpResponse>(kProvide, provide);
@@ -120,8 +120,8 @@ TEST(OtpRelayTest, RequestTimesComeFromTheHostsClock) {
   auto pending = AwaitPending(host, 1);
   ASSERT_EQ(pending.size(), 1u);
   absl::Time asked = absl::FromCivil(absl::CivilSecond(2028, 3, 31, 23, 59, 0), JapanTime());
-  EXPECT_NEAR(pending[0].requested_at(), absl::ToUnixSeconds(asked), 5);
-  EXPECT_EQ(pending[0].expires_at(), pending[0].requested_at() + 120);
+  EXPECT_NEAR(pending[0].request_time().seconds(), absl::ToUnixSeconds(asked), 5);
+  EXPECT_EQ(pending[0].expire_time().seconds(), pending[0].request_time().seconds() + 120);
   waiting->Cancel();
   ASSERT_TRUE(waiting->WaitFinished(absl::Seconds(5)));
 }
@@ -141,12 +141,13 @@ TEST(OtpRelayTest, WatchersSeeAddedThenAnswered) {
   auto watch = host.Start(kWatch, "");
   auto waiting = host.Start(kRequest, RequestBytes());
   ASSERT_TRUE(watch->WaitForMessages(1, absl::Seconds(5)));
-  kaigo::v1::PendingOtpEvent added;
-  ASSERT_TRUE(added.ParseFromString(watch->Result().messages[0]));
+  kaigo::v1::WatchPendingResponse first;
+  ASSERT_TRUE(first.ParseFromString(watch->Result().messages[0]));
+  const kaigo::v1::PendingOtpEvent& added = first.event();
   EXPECT_EQ(added.kind(), kaigo::v1::PendingOtpEvent::KIND_ADDED);
 
   kaigo::v1::ProvideOtpRequest provide;
-  provide.set_request_id(added.otp().request_id());
+  provide.set_otp_id(added.otp().otp_id());
   provide.set_code("1234");
   ASSERT_TRUE(host.CallUnary<kaigo::v1::ProvideOtpResponse>(kProvide, provide).ok());
   ASSERT_TRUE(waiting->WaitFinished(absl::Seconds(5)));
@@ -154,9 +155,9 @@ TEST(OtpRelayTest, WatchersSeeAddedThenAnswered) {
   bool answered = false;
   for (int i = 0; i < 50 && !answered; ++i) {
     for (const auto& m : watch->Result().messages) {
-      kaigo::v1::PendingOtpEvent e;
+      kaigo::v1::WatchPendingResponse e;
       e.ParseFromString(m);
-      answered |= e.kind() == kaigo::v1::PendingOtpEvent::KIND_ANSWERED;
+      answered |= e.event().kind() == kaigo::v1::PendingOtpEvent::KIND_ANSWERED;
     }
     absl::SleepFor(absl::Milliseconds(50));
   }

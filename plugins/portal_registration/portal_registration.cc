@@ -3,8 +3,11 @@
 #include <map>
 
 #include "absl/strings/str_cat.h"
+#include "google/protobuf/util/time_util.h"
 #include "kaigo/identifiers.h"
-#include "kaigo/plugins/v1/portal_registration.pb.h"
+#include "kaigo/plugins/v1/portal_registration_config.pb.h"
+#include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/response.h"
 #include "kaigo/v1/otp.pb.h"
 #include "kaigo/v1/portal_registration.pb.h"
 #include "nlohmann/json.hpp"
@@ -13,6 +16,7 @@
 #include "platform_json.h"
 #include "random_id.h"
 #include "sealing.h"
+#include "stored_flow.pb.h"
 #include "user_details.h"
 
 namespace kaigo::plugins::portal {
@@ -20,8 +24,9 @@ namespace kaigo::plugins::portal {
 namespace {
 
 namespace v1 = kaigo::v1;
+using google::protobuf::util::TimeUtil;
+using kaigo::plugins::portal_registration::StoredFlow;
 using kaigo::plugins::v1::PortalRegistrationConfig;
-using kaigo::plugins::v1::StoredFlow;
 using nlohmann::json;
 using platform::JsonString;
 
@@ -111,30 +116,28 @@ class PortalRegistration : public sdk::Instance {
         config_(std::move(config)),
         sealer_(std::move(sealer)),
         accounts_(std::move(accounts)) {
-    Blocking<v1::StartFirstTimeRegistrationRequest, v1::RegistrationFlow>(
-        "StartFirstTimeRegistration", &PortalRegistration::Start);
-    Blocking<v1::SubmitOneTimePasswordRequest, v1::RegistrationFlow>(
-        "SubmitOneTimePassword", &PortalRegistration::SubmitOtp);
-    Blocking<v1::SubmitUserDetailsRequest, v1::RegistrationFlow>(
-        "SubmitUserDetails", &PortalRegistration::SubmitDetails);
-    Blocking<v1::ConfirmRequest, v1::RegistrationFlow>("Confirm", &PortalRegistration::Confirm);
-    Blocking<v1::CompleteFirstLoginRequest, v1::RegistrationFlow>("CompleteFirstLogin",
-                                                                  &PortalRegistration::FirstLogin);
-    Blocking<v1::GetFlowRequest, v1::RegistrationFlow>("GetFlow", &PortalRegistration::Get);
-    Blocking<v1::AddUserRequest, v1::PortalUser>("AddUser", &PortalRegistration::AddUser);
-    Blocking<v1::ListUsersRequest, v1::ListUsersResponse>("ListUsers",
-                                                          &PortalRegistration::ListUsers);
+    BlockingAnswer(std::string(kService) + "StartFirstTimeRegistration", &PortalRegistration::Start,
+                   &v1::StartFirstTimeRegistrationResponse::mutable_flow);
+    BlockingAnswer(std::string(kService) + "SubmitOneTimePassword", &PortalRegistration::SubmitOtp,
+                   &v1::SubmitOneTimePasswordResponse::mutable_flow);
+    BlockingAnswer(std::string(kService) + "SubmitUserDetails", &PortalRegistration::SubmitDetails,
+                   &v1::SubmitUserDetailsResponse::mutable_flow);
+    BlockingAnswer(std::string(kService) + "Confirm", &PortalRegistration::Confirm,
+                   &v1::ConfirmResponse::mutable_flow);
+    BlockingAnswer(std::string(kService) + "CompleteFirstLogin", &PortalRegistration::FirstLogin,
+                   &v1::CompleteFirstLoginResponse::mutable_flow);
+    BlockingAnswer(std::string(kService) + "GetFlow", &PortalRegistration::Get,
+                   &v1::GetFlowResponse::mutable_flow);
+    BlockingAnswer(std::string(kService) + "AddUser", &PortalRegistration::AddUser,
+                   &v1::AddUserResponse::mutable_user);
+    BlockingUnary<v1::ListUsersRequest, v1::ListUsersResponse>(
+        std::string(kService) + "ListUsers",
+        [this](const v1::ListUsersRequest& req, const sdk::CallBase& call) {
+          return ListUsers(req, call);
+        });
   }
 
  private:
-  template <class Req, class Resp, class Handler>
-  void Blocking(const char* name, Handler handler) {
-    BlockingUnary<Req, Resp>(std::string(kService) + name,
-                             [this, handler](const Req& req, const sdk::CallBase& call) {
-                               return std::invoke(handler, this, req, call);
-                             });
-  }
-
   // ---- the portal ----
 
   // The portal's registration and login pages come before any web-service user and carry no
@@ -226,10 +229,16 @@ class PortalRegistration : public sdk::Instance {
     return absl::OkStatus();
   }
 
+  static v1::UserDetails DetailsOf(const StoredFlow& f) {
+    v1::UserDetails details;
+    details.ParseFromString(f.details());  // written by this plugin; empty before the step
+    return details;
+  }
+
   static v1::RegistrationFlow View(const StoredFlow& f) {
     v1::RegistrationFlow out;
     out.set_flow_id(f.flow_id());
-    out.set_next_step(f.step());
+    out.set_next_step(static_cast<v1::RegistrationStep>(f.step()));
     static const std::map<v1::RegistrationStep, const char*> kNeeds = {
         {v1::REGISTRATION_STEP_ONE_TIME_PASSWORD,
          "the one-time password mailed to the e-claim address (asked of the OTP concern if not "
@@ -241,9 +250,9 @@ class PortalRegistration : public sdk::Instance {
          "the initial password from the portal's mail, a new password twice, and acceptance of "
          "the terms of use"},
         {v1::REGISTRATION_STEP_DONE, "nothing: My page is open; add users with AddUser"}};
-    auto needs = kNeeds.find(f.step());
+    auto needs = kNeeds.find(static_cast<v1::RegistrationStep>(f.step()));
     if (needs != kNeeds.end()) out.set_needs(needs->second);
-    *out.mutable_details() = f.details();
+    *out.mutable_details() = DetailsOf(f);
     out.set_user_name(f.user_name());
     out.set_office_name(f.office_name());
     return out;
@@ -261,10 +270,12 @@ class PortalRegistration : public sdk::Instance {
     req.set_purpose(purpose);
     req.set_recipient_hint(purpose == v1::OTP_PURPOSE_ECLAIM_REGISTRATION
                                ? "電子請求受付システムに登録のメールアドレス"
-                               : flow->details().email());
-    req.set_sent_after(flow->otp_sent_after());
-    req.set_timeout_seconds(config_.otp_timeout_seconds() > 0 ? config_.otp_timeout_seconds()
-                                                              : 600);
+                               : DetailsOf(*flow).email());
+    if (flow->otp_sent_after() > 0) {
+      *req.mutable_sent_after_time() = TimeUtil::SecondsToTimestamp(flow->otp_sent_after());
+    }
+    *req.mutable_timeout() = TimeUtil::SecondsToDuration(
+        config_.otp_timeout_seconds() > 0 ? config_.otp_timeout_seconds() : 600);
     // Waited on only while this call lasts: its caller leaving or its deadline ends the wait.
     auto otp = host().CallUnaryAndWait<v1::RequestOtpResponse>(call, kRequestOtp, req);
     if (!otp.ok()) return otp.status();
@@ -360,7 +371,7 @@ class PortalRegistration : public sdk::Instance {
     auto a = PortalPost(call, path, body, FlowKey(*flow, version, path, body));
     if (!a.ok()) return a.status();
     if (!a->error_code.empty()) return FromBusiness(*a);
-    *flow->mutable_details() = req.details();
+    flow->set_details(req.details().SerializeAsString());
     flow->set_step(v1::REGISTRATION_STEP_CONFIRM);
     if (auto s = Save(*flow, &version); !s.ok()) return s;
     return View(*flow);
@@ -421,7 +432,7 @@ class PortalRegistration : public sdk::Instance {
       auto initial = sealer_.Open(flow->sealed_initial_password());
       if (!initial.ok()) return initial.status();
       int64_t asked_at = absl::ToUnixSeconds(host().Now());
-      const json body = {{"email", flow->details().email()}, {"password", *initial}};
+      const json body = {{"email", DetailsOf(*flow).email()}, {"password", *initial}};
       auto a = PortalPost(call, "login", body, FlowKey(*flow, version, "login", body));
       if (!a.ok()) return a.status();
       if (!a->error_code.empty()) return FromBusiness(*a);
@@ -514,7 +525,7 @@ class PortalRegistration : public sdk::Instance {
     return user;
   }
 
-  absl::StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest&,
+  absl::StatusOr<v1::ListUsersResponse> ListUsers(const v1::ListUsersRequest& req,
                                                   const sdk::CallBase& call) {
     auto header = Session();
     if (!header.ok()) return header.status();
@@ -533,6 +544,14 @@ class PortalRegistration : public sdk::Instance {
         if (!user->first_user()) out.set_added(out.added() + 1);
       }
     }
+    // The portal lists an office's users (at most six) in one answer; pages are cut here.
+    auto window = sdk::PageOf(req, out.users_size());
+    if (!window.ok()) return window.status();
+    auto* users = out.mutable_users();
+    users->DeleteSubrange(static_cast<int>(window->end),
+                          users->size() - static_cast<int>(window->end));
+    users->DeleteSubrange(0, static_cast<int>(window->begin));
+    out.set_next_page_token(window->next_page_token);
     return out;
   }
 

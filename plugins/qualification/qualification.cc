@@ -8,9 +8,10 @@
 #include "absl/strings/str_format.h"
 #include "card_proof.h"
 #include "kaigo/identifiers.h"
-#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/clock.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/response.h"
 #include "kaigo/v1/qualification.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -33,7 +34,7 @@ absl::StatusOr<std::string> AsOf(bool given, const v1::Date& d, absl::CivilDay t
   if (!given) return IsoDate(today);
   absl::CivilDay day(d.year(), d.month(), d.day());
   if (day.year() != d.year() || day.month() != d.month() || day.day() != d.day()) {
-    return sdk::InvalidField("as_of", "CALENDAR_DATE", "not a calendar date");
+    return sdk::InvalidField("as_of_date", "CALENDAR_DATE", "not a calendar date");
   }
   return absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day());
 }
@@ -45,13 +46,15 @@ class Qualification : public sdk::Instance {
       : Instance(std::move(host)), config_(std::move(config)), accounts_(std::move(accounts)) {
     int concurrent = config_.platform().max_concurrent_calls();
     SetMaxWorkers(concurrent > 0 ? concurrent : 16);
-    BlockingUnary<v1::LookupByInsuredNumberRequest, v1::QualificationResult>(
+    BlockingUnary<v1::LookupByInsuredNumberRequest, v1::LookupByInsuredNumberResponse>(
         kMethod, [this](const v1::LookupByInsuredNumberRequest& req, const sdk::CallBase& call) {
-          return Lookup(req, call);
+          return sdk::AnswerIn(Lookup(req, call),
+                               &v1::LookupByInsuredNumberResponse::mutable_qualification);
         });
-    BlockingUnary<v1::LookupByCardRequest, v1::QualificationResult>(
+    BlockingUnary<v1::LookupByCardRequest, v1::LookupByCardResponse>(
         kByCard, [this](const v1::LookupByCardRequest& req, const sdk::CallBase& call) {
-          return LookupByCard(req, call);
+          return sdk::AnswerIn(LookupByCard(req, call),
+                               &v1::LookupByCardResponse::mutable_qualification);
         });
   }
 
@@ -64,7 +67,7 @@ class Qualification : public sdk::Instance {
     if (auto s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
       return sdk::ForField(s, "insured.value", "INSURED_NUMBER");
     }
-    auto reference = AsOf(req.has_as_of(), req.as_of(), host().Today());
+    auto reference = AsOf(req.has_as_of_date(), req.as_of_date(), host().Today());
     if (!reference.ok()) return reference.status();
     const std::string& as_of = *reference;
     // The office's web-service user for the call's role; what the platform shows depends on the
@@ -94,7 +97,7 @@ class Qualification : public sdk::Instance {
   // plugin the office binds to it), then the qualification of the certificate's holder.
   absl::StatusOr<v1::QualificationResult> LookupByCard(const v1::LookupByCardRequest& req,
                                                        const sdk::CallBase& call) {
-    auto as_of = AsOf(req.has_as_of(), req.as_of(), host().Today());
+    auto as_of = AsOf(req.has_as_of_date(), req.as_of_date(), host().Today());
     if (!as_of.ok()) return as_of.status();
     platform::CallClient client = accounts_.ClientFor(call);
     auto body = ProveCardHolder(host(), call, client, req.reader(), req.pin());

@@ -10,7 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
-#include "kaigo/plugins/v1/remote_engine.pb.h"
+#include "kaigo/plugins/v1/remote_engine_config.pb.h"
 #include "kaigo/sdk/loopback.h"
 
 namespace kaigo::plugins::remote {

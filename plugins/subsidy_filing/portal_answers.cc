@@ -98,8 +98,8 @@ absl::StatusOr<v1::SubsidyStatus> ParseStatus(const std::string& body) {
     return Unexpected("status '" + JsonString(*answer, "status") + "'");
   }
   status.mutable_granted()->set_amount(JsonInt(*answer, "granted"));
-  ParseIsoDate(JsonString(*answer, "paid_on"), status.mutable_paid_on());
-  ParseIsoDate(JsonString(*answer, "resubmit_from"), status.mutable_resubmit_from());
+  ParseIsoDate(JsonString(*answer, "paid_on"), status.mutable_payment_date());
+  ParseIsoDate(JsonString(*answer, "resubmit_from"), status.mutable_resubmit_from_date());
   if (auto reasons = answer->find("reasons"); reasons != answer->end() && reasons->is_array()) {
     for (const json& r : *reasons) {
       if (r.is_string()) status.add_return_reasons(r.get<std::string>());
@@ -110,7 +110,7 @@ absl::StatusOr<v1::SubsidyStatus> ParseStatus(const std::string& body) {
       if (!e.is_object()) continue;
       auto* event = status.add_history();
       event->set_status(StatusFromWord(JsonString(e, "status")));
-      ParseIsoDate(JsonString(e, "on"), event->mutable_on());
+      ParseIsoDate(JsonString(e, "on"), event->mutable_date());
       event->set_note(JsonString(e, "note"));
     }
   }

@@ -8,8 +8,10 @@
 #include "absl/time/clock.h"
 #include "application_check.h"
 #include "attachment_type.h"
-#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/response.h"
 #include "kaigo/v1/subsidy.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -123,43 +125,44 @@ class SubsidyFiling : public sdk::Instance {
         office_(std::move(office)),
         rules_(std::move(rules)),
         accounts_(std::move(accounts)) {
-    Unary<v1::GetRulesRequest, v1::SubsidyRules>(
-        Method("GetRules"),
-        [this](const v1::GetRulesRequest&, auto call) { call->Finish(*rules_->Current()); });
+    Unary<v1::GetRulesRequest, v1::GetRulesResponse>(
+        Method("GetRules"), [this](const v1::GetRulesRequest&, auto call) {
+          v1::GetRulesResponse response;
+          *response.mutable_rules() = *rules_->Current();
+          call->Finish(response);
+        });
     Unary<v1::EstimateRequest, v1::EstimateResponse>(
         Method("Estimate"), [this](const v1::EstimateRequest& req, auto call) {
           auto estimate = Estimate(*rules_->Current(), req);
           estimate.ok() ? call->Finish(*estimate) : call->Finish(estimate.status());
         });
-    Blocking<v1::CreateApplicationRequest, v1::SubsidyApplication>("CreateApplication",
-                                                                   &SubsidyFiling::Create);
-    Blocking<v1::UpdateApplicationRequest, v1::SubsidyApplication>("UpdateApplication",
-                                                                   &SubsidyFiling::Update);
-    Blocking<v1::GetApplicationRequest, v1::SubsidyApplication>(
-        "GetApplication", [](SubsidyFiling* self, const v1::GetApplicationRequest& req,
-                             const sdk::CallBase&) { return self->Load(req.id()); });
-    Blocking<v1::ListApplicationsRequest, v1::ListApplicationsResponse>("ListApplications",
-                                                                        &SubsidyFiling::List);
-    Blocking<v1::AddAttachmentRequest, v1::SubsidyApplication>("AddAttachment",
-                                                               &SubsidyFiling::AddAttachment);
-    Blocking<v1::RemoveAttachmentRequest, v1::SubsidyApplication>("RemoveAttachment",
-                                                                  &SubsidyFiling::RemoveAttachment);
-    Blocking<v1::ValidateApplicationRequest, v1::ApplicationReport>("Validate",
-                                                                    &SubsidyFiling::Validate);
-    Blocking<v1::SubmitApplicationRequest, v1::SubsidyApplication>("Submit",
-                                                                   &SubsidyFiling::Submit);
-    Blocking<v1::GetStatusRequest, v1::SubsidyStatus>("GetStatus", &SubsidyFiling::GetStatus);
+    BlockingAnswer(Method("CreateApplication"), &SubsidyFiling::Create,
+                   &v1::CreateApplicationResponse::mutable_application);
+    BlockingAnswer(Method("UpdateApplication"), &SubsidyFiling::Update,
+                   &v1::UpdateApplicationResponse::mutable_application);
+    BlockingAnswer(Method("GetApplication"), &SubsidyFiling::Get,
+                   &v1::GetApplicationResponse::mutable_application);
+    BlockingUnary<v1::ListApplicationsRequest, v1::ListApplicationsResponse>(
+        Method("ListApplications"),
+        [this](const v1::ListApplicationsRequest& req, const sdk::CallBase&) { return List(req); });
+    BlockingAnswer(Method("AddAttachment"), &SubsidyFiling::AddAttachment,
+                   &v1::AddAttachmentResponse::mutable_application);
+    BlockingAnswer(Method("RemoveAttachment"), &SubsidyFiling::RemoveAttachment,
+                   &v1::RemoveAttachmentResponse::mutable_application);
+    BlockingAnswer(Method("ValidateApplication"), &SubsidyFiling::Validate,
+                   &v1::ValidateApplicationResponse::mutable_report);
+    BlockingAnswer(Method("SubmitApplication"), &SubsidyFiling::Submit,
+                   &v1::SubmitApplicationResponse::mutable_application);
+    BlockingAnswer(Method("GetStatus"), &SubsidyFiling::GetStatus,
+                   &v1::GetStatusResponse::mutable_status);
   }
 
  private:
   static std::string Method(const char* name) { return std::string(kService) + name; }
 
-  template <class Req, class Resp, class Handler>
-  void Blocking(const char* name, Handler handler) {
-    BlockingUnary<Req, Resp>(Method(name),
-                             [this, handler](const Req& req, const sdk::CallBase& call) {
-                               return std::invoke(handler, this, req, call);
-                             });
+  absl::StatusOr<v1::SubsidyApplication> Get(const v1::GetApplicationRequest& req,
+                                             const sdk::CallBase&) {
+    return Load(req.id());
   }
 
   absl::StatusOr<v1::SubsidyApplication> Load(const std::string& id) {
@@ -230,7 +233,7 @@ class SubsidyFiling : public sdk::Instance {
     app.mutable_office()->set_value(office_);
     *app.mutable_form() = req.form();
     app.set_status(v1::APPLICATION_STATUS_DRAFT);
-    *app.mutable_created_on() = ToDate(host().Today());
+    *app.mutable_create_date() = ToDate(host().Today());
     Revise(app);
     auto written = host().StorePutIf(kAppPrefix + app.id(), app.SerializeAsString(), 0);
     if (!written.ok()) return written.status();
@@ -247,16 +250,20 @@ class SubsidyFiling : public sdk::Instance {
     });
   }
 
-  absl::StatusOr<v1::ListApplicationsResponse> List(const v1::ListApplicationsRequest&,
-                                                    const sdk::CallBase&) {
+  // In the order of their ids.
+  absl::StatusOr<v1::ListApplicationsResponse> List(const v1::ListApplicationsRequest& req) {
     auto stored = host().StoreList(kAppPrefix);
     if (!stored.ok()) return stored.status();
+    auto window = sdk::PageOf(req, stored->size());
+    if (!window.ok()) return window.status();
     v1::ListApplicationsResponse response;
-    for (const auto& [key, value] : *stored) {
+    for (size_t i = window->begin; i < window->end; ++i) {
+      const auto& [key, value] = (*stored)[i];
       if (!response.add_applications()->ParseFromString(value)) {
         return absl::DataLossError(key + " unreadable");
       }
     }
+    response.set_next_page_token(window->next_page_token);
     return response;
   }
 
@@ -429,7 +436,7 @@ class SubsidyFiling : public sdk::Instance {
         current.add_earlier_portal_application_ids(current.portal_application_id());
       }
       current.set_portal_application_id(filed->portal_id);
-      *current.mutable_submitted_on() = filed->submitted_on;
+      *current.mutable_submit_date() = filed->submitted_on;
       current.set_status(filed->status == v1::APPLICATION_STATUS_UNSPECIFIED
                              ? v1::APPLICATION_STATUS_SUBMITTED
                              : filed->status);
@@ -467,7 +474,8 @@ class SubsidyFiling : public sdk::Instance {
       if (!report.ok()) return RulesBroken(report);
     }
     // The attachments and the form (bank details) leave for the portal: recorded first.
-    if (absl::Status s = host().AuditBegun(&call, Method("Submit"), app.id(), "the filing");
+    if (absl::Status s =
+            host().AuditBegun(&call, Method("SubmitApplication"), app.id(), "the filing");
         !s.ok()) {
       return s;
     }
@@ -501,7 +509,7 @@ class SubsidyFiling : public sdk::Instance {
     absl::StatusOr<Filed> filed =
         response.ok() ? ParseFiled(response->body) : absl::StatusOr<Filed>(response.status());
     host()
-        .Audit(&call, Method("Submit"), app.id(), filed.status().code(),
+        .Audit(&call, Method("SubmitApplication"), app.id(), filed.status().code(),
                filed.ok() ? filed->portal_id : std::string(filed.status().message()))
         .IgnoreError();
     return filed;

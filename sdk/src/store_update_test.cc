@@ -117,21 +117,21 @@ TEST_F(StoreUpdateTest, MessagesAreEditedAsStored) {
   using kaigo::v1::PendingOtp;
   auto first = host().StoreUpdateMessage<PendingOtp>("otp", [](PendingOtp& m, bool exists) {
     EXPECT_FALSE(exists);
-    m.set_request_id("r1");
+    m.set_otp_id("r1");
     return true;
   });
   ASSERT_TRUE(first.ok()) << first.status();
   fake_.InjectStoreConflicts(1);
   auto second = host().StoreUpdateMessage<PendingOtp>("otp", [](PendingOtp& m, bool exists) {
     EXPECT_TRUE(exists);
-    EXPECT_EQ(m.request_id(), "r1");  // as stored, on every attempt
+    EXPECT_EQ(m.otp_id(), "r1");  // as stored, on every attempt
     m.set_recipient_hint("hint");
     return true;
   });
   ASSERT_TRUE(second.ok()) << second.status();
   PendingOtp stored;
   ASSERT_TRUE(stored.ParseFromString(fake_.Store()["otp"]));
-  EXPECT_EQ(stored.request_id(), "r1");
+  EXPECT_EQ(stored.otp_id(), "r1");
   EXPECT_EQ(stored.recipient_hint(), "hint");
   ASSERT_TRUE(host().StorePut("otp", "not a message \xff").ok());
   auto unreadable =

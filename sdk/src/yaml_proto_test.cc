@@ -31,8 +31,8 @@ TEST(YamlProtoTest, MapsScalarsListsMessagesAndEnums) {
   EXPECT_TRUE(m.config.server().insecure_loopback());
   EXPECT_EQ(m.config.offices(0).number(), "0412345678") << "leading zero kept";
   EXPECT_EQ(m.config.offices(0).service_types_size(), 2);
-  EXPECT_EQ(m.config.callers(0).roles(0), kaigo::v1::ROLE_CARE_MANAGER);
-  EXPECT_EQ(m.config.callers(0).roles(1), kaigo::v1::ROLE_ENGINE_ADMIN);
+  EXPECT_EQ(m.config.callers(0).roles(0), kaigo::options::v1::ROLE_CARE_MANAGER);
+  EXPECT_EQ(m.config.callers(0).roles(1), kaigo::options::v1::ROLE_ENGINE_ADMIN);
   EXPECT_EQ(YamlDocument::Walk(m.doc->root(), "offices[0].number").Mark(), "f.yaml:3:13");
 }
 

@@ -67,7 +67,7 @@ int main() {
   info.set_pin("1234");
   // The card must be seen before the first call.
   for (int i = 0; i < 100; ++i) {
-    v1::HolderAuthentication ignored;
+    v1::AuthenticateHolderResponse ignored;
     if (stub->AuthenticateHolder(kaigo::testing::Context(kOffice).get(), auth, &ignored).ok())
       break;
     absl::SleepFor(absl::Milliseconds(100));
@@ -79,9 +79,11 @@ int main() {
   int64_t failed = 0;
   absl::Time start = absl::Now();
   for (int i = 0; i < kRounds; ++i) {
-    v1::HolderAuthentication a;
+    v1::AuthenticateHolderResponse authenticated;
+    const v1::HolderAuthentication& a = authenticated.authentication();
     absl::Time t = absl::Now();
-    grpc::Status s = stub->AuthenticateHolder(kaigo::testing::Context(kOffice).get(), auth, &a);
+    grpc::Status s =
+        stub->AuthenticateHolder(kaigo::testing::Context(kOffice).get(), auth, &authenticated);
     auth_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t));
     if (!s.ok()) {
       ++failed;
@@ -89,9 +91,10 @@ int main() {
     }
     auth_apdus = a.apdus();
     certificate_bytes = a.certificate().size();
-    v1::CardInfo c;
+    v1::ReadCardInfoResponse read;
+    const v1::CardInfo& c = read.card();
     t = absl::Now();
-    s = stub->ReadCardInfo(kaigo::testing::Context(kOffice).get(), info, &c);
+    s = stub->ReadCardInfo(kaigo::testing::Context(kOffice).get(), info, &read);
     info_us.push_back(absl::ToDoubleMicroseconds(absl::Now() - t));
     if (!s.ok()) ++failed;
     info_apdus = c.apdus();

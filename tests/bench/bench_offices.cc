@@ -85,7 +85,7 @@ Run Measure(const SandboxProcess& sandbox, const TempDir& dir, int n) {
       v1::LookupByInsuredNumberRequest req;
       req.mutable_insurer()->set_value("131011");
       req.mutable_insured()->set_value("0000100004");
-      v1::QualificationResult result;
+      v1::LookupByInsuredNumberResponse result;
       // A prime stride visits every office of the set.
       const std::string& office = offices[(static_cast<size_t>(i) * 7919) % office_count];
       return stub->LookupByInsuredNumber(Context(office).get(), req, &result).ok();

@@ -72,7 +72,7 @@ int main() {
     v1::LookupByInsuredNumberRequest request;
     request.mutable_insurer()->set_value("131011");
     request.mutable_insured()->set_value(kInsured[i % 5]);
-    v1::QualificationResult result;
+    v1::LookupByInsuredNumberResponse result;
     return stub->LookupByInsuredNumber(Context("1371000017").get(), request, &result).ok();
   };
   Drive(4, std::chrono::milliseconds(500), direct);  // warm-up: logins, connections

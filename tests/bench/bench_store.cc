@@ -74,7 +74,7 @@ Run Measure(bool full_sync, int round) {
     r.caller = "bench";
     r.office = "1371000017";
     r.plugin = "subsidy_filing";
-    r.action = "/kaigo.v1.SubsidyService/Submit";
+    r.action = "/kaigo.v1.SubsidyService/SubmitApplication";
     r.subject_ref = absl::StrCat("app-", i);
     auto t = std::chrono::steady_clock::now();
     failed += !(*store)->AppendAudit(r).ok();

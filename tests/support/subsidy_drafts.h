@@ -11,6 +11,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/civil_time.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
+#include "tests/support/into.h"
 #include "tests/support/sample_files.h"
 #include "tests/support/test_env.h"
 
@@ -76,7 +77,7 @@ inline grpc::Status AttachToDraft(kaigo::v1::SubsidyService::Stub& stub, const s
     req.mutable_receipt()->mutable_amount()->set_amount(amount);
     req.mutable_receipt()->add_lines(line);
   }
-  return stub.AddAttachment(Context(office, absl::Seconds(30)).get(), req, out);
+  return stub.AddAttachment(Context(office, absl::Seconds(30)).get(), req, Into(out));
 }
 
 // A complete draft: passbook (PNG), 指定通知書 (PDF), reader receipt (PDF), support receipt
@@ -87,7 +88,7 @@ inline kaigo::v1::SubsidyApplication CompleteDraft(kaigo::v1::SubsidyService::St
   kaigo::v1::CreateApplicationRequest create;
   *create.mutable_form() = SubsidyForm(service_type);
   kaigo::v1::SubsidyApplication app;
-  grpc::Status s = stub.CreateApplication(Context(office).get(), create, &app);
+  grpc::Status s = stub.CreateApplication(Context(office).get(), create, Into(&app));
   EXPECT_TRUE(s.ok()) << s.error_message();
   EXPECT_TRUE(AttachToDraft(stub, office, app.id(), kaigo::v1::ATTACHMENT_KIND_PASSBOOK, "通帳.png",
                             SamplePng(40, 30), &app)

@@ -23,13 +23,14 @@ absl::StatusOr<nlohmann::json> ProveCardHolder(const sdk::HostServices& host,
   authenticate.set_reader(reader);
   authenticate.set_pin(pin);
   authenticate.set_challenge(challenge);
-  absl::StatusOr<kaigo::v1::HolderAuthentication> holder =
-      host.CallUnaryAndWait<kaigo::v1::HolderAuthentication>(
+  absl::StatusOr<kaigo::v1::AuthenticateHolderResponse> signed_by_card =
+      host.CallUnaryAndWait<kaigo::v1::AuthenticateHolderResponse>(
           call, "/kaigo.v1.CardReaderService/AuthenticateHolder", authenticate);
-  if (!holder.ok()) return holder.status();
+  if (!signed_by_card.ok()) return signed_by_card.status();
+  const kaigo::v1::HolderAuthentication& holder = signed_by_card->authentication();
   return nlohmann::json{{"challenge", absl::Base64Escape(challenge)},
-                        {"certificate", absl::Base64Escape(holder->certificate())},
-                        {"signature", absl::Base64Escape(holder->signature())}};
+                        {"certificate", absl::Base64Escape(holder.certificate())},
+                        {"signature", absl::Base64Escape(holder.signature())}};
 }
 
 }  // namespace kaigo::plugins

@@ -15,7 +15,7 @@ namespace {
 
 // The role's place among the office roles (kaigo/sdk/roles.h), the order accounts are kept in;
 // -1 for one that is not an office role.
-int Precedence(kaigo::v1::Role role) {
+int Precedence(kaigo::options::v1::Role role) {
   const auto& roles = sdk::OfficeRoles();
   auto it = std::find(roles.begin(), roles.end(), sdk::RoleName(role));
   return it == roles.end() ? -1 : static_cast<int>(it - roles.begin());
@@ -41,13 +41,13 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
     return absl::InvalidArgumentError("platform.base_url: required (https://…)");
   }
   // Every role once, an office role, with both secret names: checked before any secret is read.
-  std::vector<kaigo::v1::Role> seen;
+  std::vector<kaigo::options::v1::Role> seen;
   for (int i = 0; i < settings.accounts_size(); ++i) {
     const auto& account = settings.accounts(i);
     std::string field = absl::StrCat("platform.accounts[", i, "]");
     if (Precedence(account.role()) < 0) {
       return absl::InvalidArgumentError(
-          account.role() == kaigo::v1::ROLE_UNSPECIFIED
+          account.role() == kaigo::options::v1::ROLE_UNSPECIFIED
               ? field + ".role: required (" + absl::StrJoin(sdk::OfficeRoles(), ", ") + ")"
               : field + ".role: " + sdk::RoleName(account.role()) + " is not an office role (" +
                     absl::StrJoin(sdk::OfficeRoles(), ", ") + ")");

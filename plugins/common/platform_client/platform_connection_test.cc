@@ -7,7 +7,7 @@
 
 #include <mutex>
 
-#include "kaigo/plugins/v1/platform.pb.h"
+#include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/fake_host.h"
 #include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/v1/qualification.pb.h"
@@ -34,13 +34,13 @@ class Probe : public sdk::Instance {
       std::lock_guard<std::mutex> lock(picked_mu);
       bound = accounts_.BoundRoles();
     }
-    Unary<kaigo::v1::LookupByInsuredNumberRequest, kaigo::v1::QualificationResult>(
+    Unary<kaigo::v1::LookupByInsuredNumberRequest, kaigo::v1::LookupByInsuredNumberResponse>(
         kLookup, [this](const auto&, auto call) {
           {
             std::lock_guard<std::mutex> lock(picked_mu);
             picked = accounts_.For(call->info()).role;
           }
-          call->Finish(kaigo::v1::QualificationResult());
+          call->Finish(kaigo::v1::LookupByInsuredNumberResponse());
         });
   }
 
@@ -83,7 +83,7 @@ class PlatformAccountsTest : public ::testing::Test {
     p->set_password_secret("password");
   }
 
-  void Bind(kaigo::v1::Role role, const std::string& user, const std::string& password) {
+  void Bind(kaigo::options::v1::Role role, const std::string& user, const std::string& password) {
     auto* a = config_.mutable_platform()->add_accounts();
     a->set_role(role);
     a->set_user_id_secret(user);
@@ -106,8 +106,8 @@ class PlatformAccountsTest : public ::testing::Test {
 };
 
 TEST_F(PlatformAccountsTest, TheCallsRoleChoosesTheAccount) {
-  Bind(kaigo::v1::ROLE_CARE_STAFF, "staff_user", "staff_password");
-  Bind(kaigo::v1::ROLE_CARE_MANAGER, "cm_user", "cm_password");
+  Bind(kaigo::options::v1::ROLE_CARE_STAFF, "staff_user", "staff_password");
+  Bind(kaigo::options::v1::ROLE_CARE_MANAGER, "cm_user", "cm_password");
   ASSERT_TRUE(Load().ok());
   {
     std::lock_guard<std::mutex> lock(picked_mu);
@@ -131,20 +131,20 @@ TEST_F(PlatformAccountsTest, WithoutAccountsEveryCallUsesTheDefault) {
 }
 
 TEST_F(PlatformAccountsTest, ARoleIsBoundOnce) {
-  Bind(kaigo::v1::ROLE_CARE_MANAGER, "cm_user", "cm_password");
-  Bind(kaigo::v1::ROLE_CARE_MANAGER, "staff_user", "staff_password");
+  Bind(kaigo::options::v1::ROLE_CARE_MANAGER, "cm_user", "cm_password");
+  Bind(kaigo::options::v1::ROLE_CARE_MANAGER, "staff_user", "staff_password");
   absl::Status s = Load();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "platform.accounts[1].role: care_manager is bound twice");
 }
 
 TEST_F(PlatformAccountsTest, AnOfficeRoleIsRequired) {
-  Bind(kaigo::v1::ROLE_UNSPECIFIED, "cm_user", "cm_password");
+  Bind(kaigo::options::v1::ROLE_UNSPECIFIED, "cm_user", "cm_password");
   absl::Status s = Load();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message().rfind("platform.accounts[0].role: required (care_manager, ", 0), 0u) << s;
 
-  config_.mutable_platform()->mutable_accounts(0)->set_role(kaigo::v1::ROLE_ENGINE_ADMIN);
+  config_.mutable_platform()->mutable_accounts(0)->set_role(kaigo::options::v1::ROLE_ENGINE_ADMIN);
   s = Load();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message().rfind("platform.accounts[0].role: engine_admin is not an office role", 0),
@@ -153,8 +153,8 @@ TEST_F(PlatformAccountsTest, AnOfficeRoleIsRequired) {
 }
 
 TEST_F(PlatformAccountsTest, BothSecretNamesAreRequired) {
-  Bind(kaigo::v1::ROLE_CARE_MANAGER, "cm_user", "cm_password");
-  Bind(kaigo::v1::ROLE_CARE_STAFF, "", "staff_password");
+  Bind(kaigo::options::v1::ROLE_CARE_MANAGER, "cm_user", "cm_password");
+  Bind(kaigo::options::v1::ROLE_CARE_STAFF, "", "staff_password");
   absl::Status s = Load();
   EXPECT_EQ(s.code(), absl::StatusCode::kInvalidArgument);
   EXPECT_EQ(s.message(), "platform.accounts[1].user_id_secret: required (a secret name)");
@@ -167,7 +167,7 @@ TEST_F(PlatformAccountsTest, BothSecretNamesAreRequired) {
 }
 
 TEST_F(PlatformAccountsTest, ASecretTheOfficeDoesNotBindIsNamed) {
-  Bind(kaigo::v1::ROLE_CARE_STAFF, "staff_user", "no_such_secret");
+  Bind(kaigo::options::v1::ROLE_CARE_STAFF, "staff_user", "no_such_secret");
   absl::Status s = Load();
   EXPECT_EQ(s.code(), absl::StatusCode::kFailedPrecondition);
   EXPECT_EQ(s.message(),

@@ -8,12 +8,12 @@
 #include <string>
 #include <vector>
 
-#include "kaigo/v1/common.pb.h"
+#include "kaigo/options/v1/options.pb.h"
 
 namespace kaigo::sdk {
 
 // "care_manager" for ROLE_CARE_MANAGER; "" for ROLE_UNSPECIFIED and unknown values.
-std::string RoleName(kaigo::v1::Role role);
+std::string RoleName(kaigo::options::v1::Role role);
 // Every role, in the enum's order.
 const std::vector<std::string>& AllRoles();
 // The roles of an office's staff (every role but engine_admin).
