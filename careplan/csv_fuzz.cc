@@ -47,7 +47,7 @@ bool NonTextHoldsCsvSyntax(const v1::CarePlanFile& file) {
   for (int i = 0; i < fr->FieldSize(file, layout->list); ++i) {
     const google::protobuf::Message& row = fr->GetRepeatedMessage(file, layout->list, i);
     for (const kaigo::careplan::Column& c : layout->columns) {
-      if (c.item->form() == CarePlanItem::FORM_TEXT) continue;
+      if (c.item->form() == kaigo::careplan::CarePlanItem::FORM_TEXT) continue;
       const std::string& v = row.GetReflection()->GetString(row, c.field);
       if (v.find_first_of(",\"\r\n") != std::string::npos) return true;
     }

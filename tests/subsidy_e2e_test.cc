@@ -11,6 +11,8 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
 #include "tests/support/into.h"
 #include "tests/support/subsidy_drafts.h"
@@ -124,6 +126,29 @@ TEST_F(SubsidyE2eTest, RulesComeFromTheFileAndEstimatesExplainEachStep) {
   EXPECT_EQ(bad.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_EQ(bad.error_message(),
             "service_types[0].value: '4X' is not a サービス種類コード in the rules");
+}
+
+TEST_F(SubsidyE2eTest, ACreateRetriedWithItsRequestIdMakesOneDraft) {
+  v1::CreateApplicationRequest create;
+  *create.mutable_form() = SubsidyForm("43");
+  create.set_request_id("create-sakura-0001");
+  v1::SubsidyApplication first, retried;
+  ASSERT_TRUE(stub_->CreateApplication(Context(kSakura).get(), create, Into(&first)).ok());
+  ASSERT_TRUE(stub_->CreateApplication(Context(kSakura).get(), create, Into(&retried)).ok());
+  EXPECT_EQ(retried.id(), first.id());
+  EXPECT_EQ(retried.revision(), first.revision());
+
+  // The same request_id with another form is another request: refused, nothing made.
+  create.mutable_form()->set_office_name("別の事業所");
+  v1::CreateApplicationResponse other;
+  grpc::Status reused = stub_->CreateApplication(Context(kSakura).get(), create, &other);
+  EXPECT_EQ(reused.error_code(), grpc::StatusCode::FAILED_PRECONDITION) << reused.error_message();
+  google::rpc::Status details;
+  ASSERT_TRUE(details.ParseFromString(reused.error_details()));
+  ASSERT_GT(details.details_size(), 0);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(details.details(0).UnpackTo(&info));
+  EXPECT_EQ(info.reason(), "REQUEST_ID_REUSED");
 }
 
 TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {

@@ -11,6 +11,7 @@
 #include "google/protobuf/util/time_util.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/request_once.h"
 #include "random_id.h"
 
 namespace kaigo::plugins::otp_relay {
@@ -89,8 +90,11 @@ OtpRelay::OtpRelay(sdk::HostServices host, kaigo::plugins::v1::OtpRelayConfig co
       "/kaigo.v1.OtpService/RequestOtp",
       [this](const kaigo::v1::RequestOtpRequest& req, WaitingCall call) { RequestOtp(req, call); });
   BlockingUnary<kaigo::v1::ProvideOtpRequest, kaigo::v1::ProvideOtpResponse>(
-      "/kaigo.v1.OtpService/ProvideOtp", [this](const kaigo::v1::ProvideOtpRequest& req,
-                                                const sdk::CallBase&) { return ProvideOtp(req); });
+      "/kaigo.v1.OtpService/ProvideOtp",
+      [this](const kaigo::v1::ProvideOtpRequest& req, const sdk::CallBase&) {
+        return sdk::RequestOnce<kaigo::v1::ProvideOtpResponse>(
+            this->host(), "/kaigo.v1.OtpService/ProvideOtp", req, [&] { return ProvideOtp(req); });
+      });
   BlockingUnary<kaigo::v1::ListPendingRequest, kaigo::v1::ListPendingResponse>(
       "/kaigo.v1.OtpService/ListPending",
       [this](const kaigo::v1::ListPendingRequest& req, const sdk::CallBase&) {

@@ -229,13 +229,18 @@ class SubsidyFiling : public sdk::Instance {
   absl::StatusOr<v1::SubsidyApplication> Create(const v1::CreateApplicationRequest& req,
                                                 const sdk::CallBase&) {
     v1::SubsidyApplication app;
-    app.set_id("app-" + RandomHex(8));
+    // With a request_id the draft's id is derived from it, so a create run again after an engine
+    // died mid-way (RequestOnce takes an abandoned request over) finds its draft, not a second.
+    app.set_id("app-" + (req.request_id().empty()
+                             ? RandomHex(8)
+                             : platform::Sha256Hex("create/" + req.request_id()).substr(0, 16)));
     app.mutable_office()->set_value(office_);
     *app.mutable_form() = req.form();
     app.set_status(v1::APPLICATION_STATUS_DRAFT);
     *app.mutable_create_date() = ToDate(host().Today());
     Revise(app);
     auto written = host().StorePutIf(kAppPrefix + app.id(), app.SerializeAsString(), 0);
+    if (absl::IsAborted(written.status()) && !req.request_id().empty()) return Load(app.id());
     if (!written.ok()) return written.status();
     return app;
   }

@@ -32,6 +32,7 @@
 #include "kaigo/plugin.h"
 #include "kaigo/sdk/call.h"
 #include "kaigo/sdk/host_services.h"
+#include "kaigo/sdk/request_once.h"
 #include "kaigo/sdk/response.h"
 #include "kaigo/sdk/worker_pool.h"
 
@@ -95,15 +96,19 @@ class Instance {
   // BlockingUnary for a member `handler` of the plugin's class Self that answers with the resource
   // its method's response carries in the field `mutable_field` names, e.g.
   //   BlockingAnswer(kService + "GetFlow", &Portal::Get, &v1::GetFlowResponse::mutable_flow);
+  // A request with a `request_id` field is done once per request_id (RequestOnce).
   template <class Self, class Req, class Resp, class T>
   void BlockingAnswer(std::string method,
                       absl::StatusOr<T> (Self::*handler)(const Req&, const CallBase&),
                       T* (Resp::*mutable_field)()) {
     Self* self = static_cast<Self*>(this);
-    BlockingUnary<Req, Resp>(std::move(method),
-                             [self, handler, mutable_field](const Req& req, const CallBase& call) {
-                               return AnswerIn((self->*handler)(req, call), mutable_field);
-                             });
+    std::string path = method;
+    BlockingUnary<Req, Resp>(std::move(method), [self, handler, mutable_field, path](
+                                                    const Req& req, const CallBase& call) {
+      return RequestOnce<Resp>(self->host(), path, req, [&]() -> absl::StatusOr<Resp> {
+        return AnswerIn((self->*handler)(req, call), mutable_field);
+      });
+    });
   }
 
   // Serves `method` (unary or server-streaming, any of the plugin's services) without parsing its
