@@ -15,6 +15,7 @@
 #include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection/v1/reflection.pb.h"
 #include "grpc/reflection/v1alpha/reflection.pb.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::engine {
 
@@ -573,7 +574,9 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   if (source == nullptr) {
     return absl::NotFoundError("name: no plugin '" + request.name() + "' is configured");
   }
-  if (request.path().empty()) return absl::InvalidArgumentError("path: required");
+  if (request.path().empty()) {
+    return sdk::InvalidField("path", "REQUIRED", "the new image's path must be set");
+  }
   auto loaded =
       LoadImage(*source, ResolvePath(config_dir_, request.path()), request.sha256(), sources_);
   if (!loaded.ok()) return loaded.status();

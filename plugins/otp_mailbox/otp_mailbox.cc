@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "imap_client.h"
 #include "kaigo/plugins/v1/otp_mailbox.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
 #include "random_id.h"
@@ -108,8 +109,12 @@ class OtpMailbox : public sdk::Instance {
   absl::StatusOr<v1::RequestOtpResponse> Request(const v1::RequestOtpRequest& req,
                                                  const sdk::CallBase& call) {
     const char* subject = SubjectOf(req.purpose());
-    if (subject == nullptr) return absl::InvalidArgumentError("purpose: required");
-    if (req.timeout_seconds() < 0) return absl::InvalidArgumentError("timeout_seconds: 0 or more");
+    if (subject == nullptr) {
+      return sdk::InvalidField("purpose", "OTP_PURPOSE", "must be one of the OtpPurpose values");
+    }
+    if (req.timeout_seconds() < 0) {
+      return sdk::InvalidField("timeout_seconds", "RANGE", "0 or more");
+    }
     int timeout = req.timeout_seconds() > 0               ? req.timeout_seconds()
                   : config_.default_timeout_seconds() > 0 ? config_.default_timeout_seconds()
                                                           : kDefaultTimeoutSeconds;
