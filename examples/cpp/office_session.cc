@@ -11,6 +11,7 @@
 #include <map>
 #include <string>
 
+#include "absl/status/status.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
 #include "kaigo/v1/certification.grpc.pb.h"
@@ -42,7 +43,8 @@ const char* CareLevel(v1::CareLevel level) {
 // grpc-status-details-bin as a serialized google.rpc.Status, which grpc::Status hands over as
 // error_details().
 std::string ErrorText(const grpc::Status& status) {
-  std::string text = std::to_string(status.error_code()) + ": " + status.error_message();
+  std::string text = absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) +
+                     ": " + status.error_message();
   google::rpc::Status details;
   if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
     return text;
