@@ -579,7 +579,7 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   }
   auto loaded =
       LoadImage(*source, ResolvePath(config_dir_, request.path()), request.sha256(), sources_);
-  if (!loaded.ok()) return loaded.status();
+  if (!loaded.ok()) return sdk::ForField(loaded.status(), "path", "PLUGIN_IMAGE");
   const std::shared_ptr<const PluginImage>* image = &loaded->image;
 
   // The running table with this plugin's instances replaced: nothing else changes, even if the
