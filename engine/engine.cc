@@ -16,6 +16,7 @@
 #include "grpc/reflection/v1/reflection.pb.h"
 #include "grpc/reflection/v1alpha/reflection.pb.h"
 #include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::engine {
 
@@ -592,10 +593,12 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   if (source == nullptr) {
     return absl::NotFoundError("name: no plugin '" + request.name() + "' is configured");
   }
-  if (request.path().empty()) return absl::InvalidArgumentError("path: required");
+  if (request.path().empty()) {
+    return sdk::InvalidField("path", "REQUIRED", "the new image's path must be set");
+  }
   auto loaded =
       LoadImage(*source, ResolvePath(config_dir_, request.path()), request.sha256(), sources_);
-  if (!loaded.ok()) return loaded.status();
+  if (!loaded.ok()) return sdk::ForField(loaded.status(), "path", "PLUGIN_IMAGE");
   const std::shared_ptr<const PluginImage>* image = &loaded->image;
 
   // The running table with this plugin's instances replaced: nothing else changes, even if the

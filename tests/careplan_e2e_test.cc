@@ -2,7 +2,8 @@
 // TLS: さくら居宅介護支援事業所 (43) sends its plan (第1表・第2表・第3表) and the month's
 // 第6表・第7表 with 利用者補足 to ひまわり訪問介護 (11); ひまわり lists them in ファイル連番 order,
 // fetches them (hashes checked, files typed) and acknowledges; 実績 comes back; both sides export
-// their evidence. Also: an invalid unit refused before it leaves with the validator's exact words,
+// their evidence. Also: an invalid unit refused before it leaves with the validator's exact words
+// (and, for programs, the file's field and each finding in the error's details),
 // a retried send that is the same send, one unit to two destinations as separate sends, and the
 // 居宅サービス計画作成依頼 届出 with the identity check by numbers.
 #include <gtest/gtest.h>
@@ -12,6 +13,7 @@
 #include "careplan/care_plan_writer.h"
 #include "careplan/file_name.h"
 #include "careplan/testing/sample_files.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/careplan_exchange.grpc.pb.h"
 #include "tests/support/test_env.h"
 
@@ -244,6 +246,18 @@ TEST_F(CarePlanE2eTest, AnInvalidUnitNeverLeavesAndNamesTheItemAndTheRule) {
                 "種類 2 + 項目 4), got 5"),
             std::string::npos)
       << status.error_message();
+  absl::Status why = WithDetails(status);
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(sdk::FindDetail(why, &bad));
+  ASSERT_EQ(bad.field_violations_size(), 1);
+  EXPECT_EQ(bad.field_violations(0).field(), "typed_files[0]");
+  EXPECT_EQ(bad.field_violations(0).reason(), "CARE_PLAN_FINDINGS");
+  google::rpc::PreconditionFailure findings;
+  ASSERT_TRUE(sdk::FindDetail(why, &findings));
+  ASSERT_EQ(findings.violations_size(), 1);
+  EXPECT_EQ(findings.violations(0).type(), "CARE_PLAN_RULE: length");
+  EXPECT_NE(findings.violations(0).subject().find(":1 item 15 サービスコード"), std::string::npos)
+      << findings.violations(0).subject();
 }
 
 TEST_F(CarePlanE2eTest, OneUnitToTwoDestinationsIsTwoSends) {
@@ -302,6 +316,10 @@ TEST_F(CarePlanE2eTest, RequestNotificationRestsOnTheIdentityCheck) {
       stub_->SubmitCarePlanRequestNotification(Context(kSakura).get(), n, &receipt);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
   EXPECT_NE(status.error_message().find("IDENTITY_MISMATCH"), std::string::npos);
+  google::rpc::ErrorInfo info;  // the platform's code, for a program
+  ASSERT_TRUE(sdk::FindDetail(WithDetails(status), &info));
+  EXPECT_EQ(info.reason(), "IDENTITY_MISMATCH");
+  EXPECT_EQ(info.domain(), "platform.kaigo-kiban");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 // Structured errors end to end: a plugin's google.rpc details (kaigo/sdk/error_details.h) reach a
 // gRPC client as grpc-status-details-bin, from an in-process plugin and from an isolated one, with
-// the status's own code and message, and trimmed to fit a trailer when a plugin sends too many.
+// the status's own code and message, and trimmed to fit a trailer when a plugin sends too many
+// (the longest list of violations cut, the other details kept).
 #include <gtest/gtest.h>
 
 #include <condition_variable>
@@ -123,9 +124,18 @@ TEST_P(ErrorDetailsTest, DetailsTooLargeForATrailerAreTrimmedAndSaySo) {
   ASSERT_EQ(status.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_LE(status.error_details().size(), 6u * 1024);
   auto infos = Unpack<google::rpc::ErrorInfo>(details);
-  ASSERT_FALSE(infos.empty());
+  ASSERT_EQ(infos.size(), 2u);
+  EXPECT_EQ(infos[0].reason(), "PROBE_REFUSED") << "the small details stay";
   EXPECT_EQ(infos.back().reason(), "DETAILS_TRIMMED");
-  EXPECT_NE(infos.back().metadata().at("dropped_details"), "0");
+  EXPECT_EQ(infos.back().metadata().at("dropped_details"), "0");
+  // The list is cut, its first violations kept, and the client told how many it lacks.
+  auto failures = Unpack<google::rpc::PreconditionFailure>(details);
+  ASSERT_EQ(failures.size(), 1u);
+  ASSERT_GT(failures[0].violations_size(), 10);
+  EXPECT_EQ(failures[0].violations(0).subject(), "row 1");
+  EXPECT_EQ(infos.back().metadata().at("dropped_violations"),
+            std::to_string(5000 - failures[0].violations_size()));
+  EXPECT_EQ(Unpack<google::rpc::LocalizedMessage>(details).size(), 1u);
 }
 
 TEST_P(ErrorDetailsTest, ARefusalToTryAgainLaterSaysWhen) {

@@ -1,10 +1,11 @@
 // A hostile platform: a small TLS server inside this test (OpenSSL, loopback, port 0, the
 // sandbox's server certificate) poses as the platform for some offices of a real engine running
 // the qualification plugin, while another office reaches the real sandbox. The platform answers a
-// login with wrong JSON types or nulls, a lookup with nulls or 100 MiB, drips one byte per 100 ms,
-// or never answers. Each call ends with a clear error (never INTERNAL or UNKNOWN) before its own
-// deadline, and the engine keeps answering: health, and a lookup through the real sandbox.
-// A mailbox case: a one-time-password mail larger than the mailbox plugin reads (a real dovecot).
+// login with wrong JSON types or nulls or 429 with a Retry-After (which reaches the client as its
+// RetryInfo), a lookup with nulls or 100 MiB, drips one byte per 100 ms, or never answers. Each
+// call ends with a clear error (never INTERNAL or UNKNOWN) before its own deadline, and the engine
+// keeps answering: health, and a lookup through the real sandbox. A mailbox case: a
+// one-time-password mail larger than the mailbox plugin reads (a real dovecot).
 //
 // No assertion on speed: deadlines are generous and only say that the call ended.
 #include <gtest/gtest.h>
@@ -29,6 +30,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_replace.h"
 #include "grpc/health/v1/health.grpc.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/test/v1/probe.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
 #include "tests/support/into.h"
@@ -50,6 +52,7 @@ constexpr char kHuge[] = "huge";                 // lookup: 100 MiB
 constexpr char kDrip[] = "drip";                 // login: one byte per 100 ms
 constexpr char kSilent[] = "silent";             // login: read, never answered
 constexpr char kSilentLong[] = "silent-long";    // the same, for an office allowed 10 minutes
+constexpr char kBusy[] = "busy";                 // login: 429, Retry-After: 120
 
 // The TLS server posing as the platform. Each connection has its thread; Stop() shuts every
 // socket down and joins them.
@@ -180,6 +183,12 @@ class HostilePlatform {
       return Write(ssl, Json(R"({"access_token": ")" + user + R"(", "refresh_token": "r"})"));
     }
     if (user == kNullRecords) return Write(ssl, Json(R"({"records": [null]})"));
+    if (user == kBusy) {
+      std::string body = R"({"error": {"code": "RATE_LIMITED", "message": "slow down"}})";
+      return Write(ssl, absl::StrCat("HTTP/1.1 429 Too Many Requests\r\nRetry-After: 120\r\n"
+                                     "Content-Type: application/json\r\nContent-Length: ",
+                                     body.size(), "\r\n\r\n", body));
+    }
     if (user == kHuge) {
       // 100 MiB of a JSON array, announced, streamed until the engine stops reading.
       constexpr size_t kSize = size_t{100} << 20;
@@ -229,7 +238,7 @@ const std::map<std::string, std::string>& HostileOffices() {
       {kWrongTypes, Office("139000001")},  {kNullTokens, Office("139000002")},
       {kNullRecords, Office("139000003")}, {kHuge, Office("139000004")},
       {kDrip, Office("139000005")},        {kSilent, Office("139000006")},
-      {kSilentLong, Office("139000007")}};
+      {kSilentLong, Office("139000007")},  {kBusy, Office("139000009")}};
   return *offices;
 }
 const std::string& MailOffice() {
@@ -337,6 +346,24 @@ t::ProbeService::Stub* HostilePlatformTest::probe_ = nullptr;
 grpc::health::v1::Health::Stub* HostilePlatformTest::health_ = nullptr;
 
 using grpc::StatusCode;
+
+// A platform that asks for time: the call ends at once (its wait is beyond the office's 5 s), and
+// the client is told how long to wait and why, as the platform said.
+TEST_F(HostilePlatformTest, ARetryAfterReachesTheClient) {
+  v1::QualificationResult result;
+  grpc::Status status = Lookup(HostileOffices().at(kBusy), absl::Seconds(120), &result);
+  ASSERT_EQ(status.error_code(), StatusCode::UNAVAILABLE) << status.error_message();
+  absl::Status why = WithDetails(status);
+  google::rpc::RetryInfo retry;
+  ASSERT_TRUE(sdk::FindDetail(why, &retry)) << status.error_message();
+  EXPECT_EQ(retry.retry_delay().seconds(), 120);
+  google::rpc::ErrorInfo info;
+  ASSERT_TRUE(sdk::FindDetail(why, &info));
+  EXPECT_EQ(info.reason(), "RATE_LIMITED");
+  EXPECT_EQ(info.domain(), "platform.kaigo-kiban");
+  EXPECT_EQ(info.metadata().at("http_status"), "429");
+  ExpectEngineAnswers();
+}
 
 TEST_F(HostilePlatformTest, LoginWithWrongJsonTypes) {
   ExpectClearError(kWrongTypes, {StatusCode::UNAVAILABLE},

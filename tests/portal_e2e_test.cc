@@ -13,6 +13,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/otp.grpc.pb.h"
 #include "kaigo/v1/portal_registration.grpc.pb.h"
 #include "tests/support/into.h"
@@ -345,14 +346,24 @@ TEST_F(PortalE2eTest, BadCredentialsAndExpiredCodes) {
   EXPECT_NE(s.error_message().find("expired"), std::string::npos);
 
   // Three wrong passwords lock the e-claim account.
-  EXPECT_NE(Start(kMidori, "KJ000000001234", "wrong", &flow).error_message().find("tries_left=2"),
-            std::string::npos);
+  grpc::Status wrong = Start(kMidori, "KJ000000001234", "wrong", &flow);
+  EXPECT_NE(wrong.error_message().find("tries_left=2"), std::string::npos);
+  google::rpc::ErrorInfo refused;  // the same for a program: the portal's code and tries left
+  ASSERT_TRUE(sdk::FindDetail(WithDetails(wrong), &refused)) << wrong.error_message();
+  EXPECT_EQ(refused.reason(), "ECLAIM_AUTH_FAILED");
+  EXPECT_EQ(refused.domain(), "portal.kaigo-kiban");
+  EXPECT_EQ(refused.metadata().at("tries_left"), "2");
+  google::rpc::LocalizedMessage staff;
+  ASSERT_TRUE(sdk::FindDetail(WithDetails(wrong), &staff));
+  EXPECT_EQ(staff.locale(), "ja-JP");
   Start(kMidori, "KJ000000001234", "wrong", &flow);
   grpc::Status locked = Start(kMidori, "KJ000000001234", "wrong", &flow);
   EXPECT_EQ(locked.error_code(), grpc::StatusCode::PERMISSION_DENIED);
   locked = Start(kMidori, "KJ000000001234", "Eclaim#Midori1", &flow);
   EXPECT_EQ(locked.error_code(), grpc::StatusCode::PERMISSION_DENIED) << "even the right one";
   EXPECT_NE(locked.error_message().find("locked for 30 minutes"), std::string::npos);
+  ASSERT_TRUE(sdk::FindDetail(WithDetails(locked), &refused));
+  EXPECT_EQ(refused.reason(), "ECLAIM_LOCKED");
 }
 
 }  // namespace

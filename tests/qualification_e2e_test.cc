@@ -1,7 +1,8 @@
 // QualificationService end to end: gRPC client → engine → qualification plugin → TLS 1.3 with the
 // office's PKCS#12 certificate → sandbox. Every care level and verdict, municipalities not yet
-// live, invalid numbers, what a medical institution may not see, a token refreshed unnoticed, the
-// sandbox down and back, and the audit chain with no personal values in it.
+// live, invalid numbers (and the C++ example reading their details), what a medical institution may
+// not see, a token refreshed unnoticed, the sandbox down and back, and the audit chain with no
+// personal values in it.
 #include <gtest/gtest.h>
 
 #include "kaigo/v1/qualification.grpc.pb.h"
@@ -131,6 +132,22 @@ TEST_F(QualificationE2eTest, InvalidNumbersNameTheFieldAndRule) {
     EXPECT_EQ(s.error_code(), grpc::StatusCode::INVALID_ARGUMENT) << c.insurer << "/" << c.insured;
     EXPECT_NE(s.error_message().find(c.expected), std::string::npos) << s.error_message();
   }
+}
+
+// examples/cpp/office_session.cc against this engine: its lookups answer, and its typo is shown
+// with the field and the rule read from the error's details. (This office has no certification
+// concern, so its download ends the session with 1.)
+TEST_F(QualificationE2eTest, TheCppExampleShowsTheDetailsOfARefusal) {
+  CommandResult session = RunCommand(BuildDir() + "/examples/office_session " +
+                                     stack_->engine->target() + " " + kSakura);
+  EXPECT_NE(session.output.find("131011-0000100004: QUALIFICATION_VERDICT_VALID"),
+            std::string::npos)
+      << session.output;
+  EXPECT_NE(session.output.find("入力ミスの例 (a typo): INVALID_ARGUMENT: insurer.value: "),
+            std::string::npos)
+      << session.output;
+  EXPECT_NE(session.output.find("field insurer.value: INSURER_NUMBER"), std::string::npos)
+      << session.output;
 }
 
 TEST_F(QualificationE2eTest, MedicalInstitutionDoesNotSeeCopayOrCostLimit) {

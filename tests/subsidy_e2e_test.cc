@@ -1,9 +1,10 @@
 // SubsidyService end to end through engine, plugin and the sandbox's portal over TLS: rules from
 // a YAML file named relative to the engine's configuration, estimates, drafts with attachments
 // checked by content (one of exactly 20 MiB through the engine), an application filed and followed
-// to paid, a second application refused, a returned one refused until the month after the first
-// filing, an office whose earlier filing was returned last month filing again, drafts surviving
-// an engine restart, and the submission in the verified audit chain.
+// to paid, a second application refused (its findings in the error's details), a returned one
+// refused until the month after the first filing, an office whose earlier filing was returned last
+// month filing again, drafts surviving an engine restart, and the submission in the verified audit
+// chain.
 #include <gtest/gtest.h>
 
 #include <regex>
@@ -13,6 +14,7 @@
 #include "absl/time/clock.h"
 #include "google/rpc/error_details.pb.h"
 #include "google/rpc/status.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/subsidy.grpc.pb.h"
 #include "tests/support/into.h"
 #include "tests/support/subsidy_drafts.h"
@@ -22,6 +24,7 @@ namespace kaigo::testing {
 namespace {
 
 namespace v1 = kaigo::v1;
+using sdk::FindDetail;
 
 constexpr char kSakura[] = "1371000017";    // 居宅介護支援; its filings are approved
 constexpr char kHimawari[] = "1371000025";  // 訪問介護; its filings are returned
@@ -166,6 +169,11 @@ TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {
                              &app);
   EXPECT_EQ(heic.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(heic.error_message().find("HEIC"), std::string::npos) << heic.error_message();
+  google::rpc::BadRequest bad;
+  ASSERT_TRUE(FindDetail(WithDetails(heic), &bad));
+  EXPECT_EQ(bad.field_violations(0).field(), "content");
+  EXPECT_EQ(bad.field_violations(0).reason(), "FILE_TYPE");
+  EXPECT_EQ(bad.field_violations(0).localized_message().locale(), "ja-JP");
   // A PDF named .png is taken for what it is.
   ASSERT_TRUE(
       Attach(kSakura, app.id(), v1::ATTACHMENT_KIND_PASSBOOK, "passbook.png", SamplePdf("p"), &app)
@@ -176,6 +184,10 @@ TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {
       Attach(kSakura, app.id(), v1::ATTACHMENT_KIND_PASSBOOK, "p2.pdf", SamplePdf("p"), &app);
   EXPECT_EQ(second.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_EQ(second.error_message(), "kind: at most 1 file(s) of this kind; remove one first");
+  google::rpc::ErrorInfo limit;
+  ASSERT_TRUE(FindDetail(WithDetails(second), &limit));
+  EXPECT_EQ(limit.reason(), "ATTACHMENT_LIMIT");
+  EXPECT_EQ(limit.metadata().at("max_files"), "1");
   // Exactly 20 MiB passes through the engine; one byte more is refused.
   constexpr size_t kLimit = 20 << 20;
   ASSERT_TRUE(Attach(kSakura, app.id(), v1::ATTACHMENT_KIND_SERVICE_TYPE_DOCUMENT, "big.jpg",
@@ -192,6 +204,8 @@ TEST_F(SubsidyE2eTest, AttachmentsAreCheckedByContentCountAndSize) {
       Attach(kSakura, app.id(), v1::ATTACHMENT_KIND_RECEIPT, "r.pdf", SamplePdf("r"), &app);
   EXPECT_EQ(bare.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
   EXPECT_NE(bare.error_message().find("receipt.covers"), std::string::npos);
+  ASSERT_TRUE(FindDetail(WithDetails(bare), &bad));
+  EXPECT_EQ(bad.field_violations(0).field(), "receipt.covers");
   // Removing frees the slot.
   v1::RemoveAttachmentRequest remove;
   remove.set_application_id(app.id());
@@ -262,6 +276,22 @@ TEST_F(SubsidyE2eTest, AnApplicationIsFiledAndFollowedToPaidAndASecondIsRefused)
   EXPECT_EQ(refused.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(refused.error_message().find("is paid; an office applies once"), std::string::npos)
       << refused.error_message();
+  // The same for a program: every finding a violation, and the reason to react on.
+  absl::Status why = WithDetails(refused);
+  google::rpc::PreconditionFailure findings;
+  ASSERT_TRUE(FindDetail(why, &findings)) << refused.error_details().size();
+  ASSERT_EQ(findings.violations_size(), report.errors_size());
+  EXPECT_EQ(findings.violations(0).type(), "SUBSIDY_RULE: one application per office number");
+  EXPECT_EQ(findings.violations(0).subject(), report.errors(0).field());
+  EXPECT_EQ(findings.violations(0).description(), report.errors(0).message());
+  google::rpc::ErrorInfo broken;
+  ASSERT_TRUE(FindDetail(why, &broken));
+  EXPECT_EQ(broken.reason(), "SUBSIDY_RULES_BROKEN");
+  EXPECT_EQ(broken.domain(), "kaigo-bridge");
+  EXPECT_EQ(broken.metadata().at("findings"), std::to_string(report.errors_size()));
+  google::rpc::LocalizedMessage staff;
+  ASSERT_TRUE(FindDetail(why, &staff));
+  EXPECT_EQ(staff.locale(), "ja-JP");
 
   // The submission is in the audit chain, and the chain verifies.
   CommandResult verify = RunCommand(EngineBinary() + " audit verify --config " + stack_->config);
@@ -287,6 +317,11 @@ TEST_F(SubsidyE2eTest, AReturnedApplicationWaitsForTheNextMonth) {
   grpc::Status unchanged = Submit(kHimawari, app.id(), &ignored);
   EXPECT_EQ(unchanged.error_code(), grpc::StatusCode::FAILED_PRECONDITION);
   EXPECT_NE(unchanged.error_message().find("nothing has changed"), std::string::npos);
+  google::rpc::PreconditionFailure reasons;
+  ASSERT_TRUE(FindDetail(WithDetails(unchanged), &reasons));
+  ASSERT_EQ(reasons.violations_size(), 1);
+  EXPECT_EQ(reasons.violations(0).type(), "PORTAL_RETURN_REASON");
+  EXPECT_EQ(reasons.violations(0).description(), returned.return_reasons(0));
 
   // Fixed, it still waits for the month after the first filing.
   v1::UpdateApplicationRequest update;

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_split.h"
 #include "kaigo/identifiers.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::engine {
 
@@ -40,7 +41,9 @@ absl::StatusOr<Admission> RoutingTable::Admit(const std::string& method, const s
         "the call acts for");
   }
   if (absl::Status s = ValidateOfficeNumber(office); !s.ok()) {
-    return absl::InvalidArgumentError("metadata x-kaigo-office: " + std::string(s.message()));
+    return sdk::WithFieldViolation(
+        absl::InvalidArgumentError("metadata x-kaigo-office: " + std::string(s.message())),
+        {"x-kaigo-office", "OFFICE_NUMBER", std::string(s.message())});
   }
   Admission admission;
   admission.caller = caller;

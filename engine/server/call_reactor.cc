@@ -23,15 +23,55 @@ namespace {
 // metadata limit (8 KiB) also holds the message and gRPC's own entries.
 constexpr size_t kMaxDetailsBytes = 6 * 1024;
 
+bool Fits(const google::rpc::Status& details) {
+  return details.ByteSizeLong() + 128 <= kMaxDetailsBytes;
+}
+
+// Removes violations from the end of `list` (a PreconditionFailure's or a BadRequest's) packed in
+// `any`, keeping the first, until `details` fits or only one is left; how many it removed.
+template <class List, class Violations>
+int TrimViolations(google::protobuf::Any* any, List list, Violations* (List::*violations)(),
+                   google::rpc::Status* details) {
+  int removed = 0;
+  Violations* v = (list.*violations)();
+  while (v->size() > 1 && !Fits(*details)) {
+    size_t excess = details->ByteSizeLong() + 128 - kMaxDetailsBytes;
+    for (size_t freed = 0; v->size() > 1 && freed < excess; ++removed) {
+      freed += v->Get(v->size() - 1).ByteSizeLong() + 3;
+      v->RemoveLast();
+    }
+    any->PackFrom(list);
+  }
+  return removed;
+}
+
 // The details a status carries, as grpc-status-details-bin: its own code and message (so the two
-// never disagree), and as many of its details as fit, the rest replaced by an ErrorInfo that says
-// how many were dropped.
+// never disagree), and as many of its details as fit — the longest list of violations cut first
+// (its first ones kept), then whole details from the end — with an ErrorInfo DETAILS_TRIMMED that
+// says how many violations and details were dropped.
 std::string FittingDetails(const absl::Status& s) {
   std::string serialized = sdk::SerializedDetails(s);
   if (serialized.size() <= kMaxDetailsBytes) return serialized;
   google::rpc::Status details = sdk::StatusDetails(s);
+  google::protobuf::Any* longest = nullptr;
+  for (auto& any : *details.mutable_details()) {
+    bool list = any.Is<google::rpc::PreconditionFailure>() || any.Is<google::rpc::BadRequest>();
+    if (list && (longest == nullptr || any.ByteSizeLong() > longest->ByteSizeLong())) {
+      longest = &any;
+    }
+  }
+  int dropped_violations = 0;
+  google::rpc::PreconditionFailure failure;
+  google::rpc::BadRequest bad;
+  if (longest != nullptr && longest->UnpackTo(&failure)) {
+    dropped_violations = TrimViolations(
+        longest, failure, &google::rpc::PreconditionFailure::mutable_violations, &details);
+  } else if (longest != nullptr && longest->UnpackTo(&bad)) {
+    dropped_violations =
+        TrimViolations(longest, bad, &google::rpc::BadRequest::mutable_field_violations, &details);
+  }
   int dropped = 0;
-  while (details.details_size() > 0 && details.ByteSizeLong() + 128 > kMaxDetailsBytes) {
+  while (details.details_size() > 0 && !Fits(details)) {
     details.mutable_details()->RemoveLast();
     ++dropped;
   }
@@ -39,6 +79,7 @@ std::string FittingDetails(const absl::Status& s) {
   info.set_reason("DETAILS_TRIMMED");
   info.set_domain(std::string(sdk::kErrorDomain));
   (*info.mutable_metadata())["dropped_details"] = std::to_string(dropped);
+  (*info.mutable_metadata())["dropped_violations"] = std::to_string(dropped_violations);
   details.add_details()->PackFrom(info);
   return details.SerializeAsString();
 }
@@ -230,8 +271,11 @@ CallCore::CallCore(Engine* engine, const CallHeaders& headers, std::string metho
       if (context_.user.size() > 128 ||
           std::any_of(context_.user.begin(), context_.user.end(),
                       [](unsigned char c) { return c < 0x20 || c == 0x7f; })) {
-        admitted_ = absl::InvalidArgumentError(
-            "metadata x-kaigo-user: at most 128 bytes of text without control characters");
+        admitted_ = sdk::WithFieldViolation(
+            absl::InvalidArgumentError(
+                "metadata x-kaigo-user: at most 128 bytes of text without control characters"),
+            {"x-kaigo-user", "USER_HEADER",
+             "at most 128 bytes of text without control characters"});
       }
       context_.request_id = headers.Value("x-request-id");
       if (context_.request_id.empty()) context_.request_id = NewRequestId();

@@ -153,9 +153,10 @@ class MessageCodec {
                         std::string* binary) const {
     auto s = pb::util::JsonToBinaryString(resolver_.get(), type_url, json, binary);
     if (s.ok()) return absl::OkStatus();
-    return absl::InvalidArgumentError("the request is not JSON of " +
-                                      type_url.substr(type_url.rfind('/') + 1) + ": " +
-                                      ProtobufError(s));
+    const std::string type = type_url.substr(type_url.rfind('/') + 1);
+    return sdk::WithErrorInfo(
+        absl::InvalidArgumentError("the request is not JSON of " + type + ": " + ProtobufError(s)),
+        "MALFORMED_REQUEST", {{"message_type", type}});
   }
   absl::Status ToJson(const std::string& type_url, std::string_view binary,
                       std::string* json) const {
@@ -410,6 +411,16 @@ namespace {
 
 using Request = http::request<http::string_body>;
 
+absl::Status ContentTypeRefused(const std::string& message) {
+  return sdk::WithFieldViolation(absl::InvalidArgumentError(message),
+                                 {"content-type", "CONTENT_TYPE", message});
+}
+
+// A streaming request whose envelope is not one whole message.
+absl::Status MalformedEnvelope(const std::string& why) {
+  return sdk::WithErrorInfo(absl::InvalidArgumentError(why), "MALFORMED_REQUEST");
+}
+
 // One connection: reads a request, answers it (running its call), and reads the next while the
 // client keeps the connection. Everything runs on the connection's strand.
 template <class Stream>
@@ -502,14 +513,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     }
     Wire wire;
     if (!ParseContentType(request_[http::field::content_type], &wire)) {
-      return Refuse(http::status::unsupported_media_type,
-                    absl::InvalidArgumentError(
-                        "Content-Type must be application/json or application/proto (unary), "
-                        "application/connect+json or application/connect+proto (streaming)"));
+      return Refuse(
+          http::status::unsupported_media_type,
+          ContentTypeRefused("Content-Type must be application/json or application/proto (unary), "
+                             "application/connect+json or application/connect+proto (streaming)"));
     }
     if (wire.enveloped != route->second.server_streaming) {
       return Refuse(http::status::unsupported_media_type,
-                    absl::InvalidArgumentError(
+                    ContentTypeRefused(
                         path + (route->second.server_streaming
                                     ? " streams: use application/connect+json or +proto"
                                     : " is unary: use application/json or application/proto")));
@@ -518,8 +529,11 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!wire.enveloped) {
       // Required for unary calls, as the protocol advises: a cross-site form cannot send it.
       if (request_["connect-protocol-version"] != "1") {
-        return Refuse(http::status::bad_request,
-                      absl::InvalidArgumentError("header Connect-Protocol-Version: 1 is missing"));
+        return Refuse(
+            http::status::bad_request,
+            sdk::WithFieldViolation(
+                absl::InvalidArgumentError("header Connect-Protocol-Version: 1 is missing"),
+                {"connect-protocol-version", "REQUIRED", "must be 1"}));
       }
       std::string encoding(request_[http::field::content_encoding]);
       if (!encoding.empty() && encoding != "identity") {
@@ -542,7 +556,9 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     if (!timeout.empty()) {
       if (timeout.size() > 10 || !absl::SimpleAtoi(timeout, &timeout_ms) || timeout_ms < 0) {
         return Refuse(http::status::bad_request,
-                      absl::InvalidArgumentError("Connect-Timeout-Ms: at most 10 digits"));
+                      sdk::WithFieldViolation(
+                          absl::InvalidArgumentError("Connect-Timeout-Ms: at most 10 digits"),
+                          {"connect-timeout-ms", "TIMEOUT", "at most 10 digits"}));
       }
       deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
                      std::chrono::system_clock::now().time_since_epoch())
@@ -576,14 +592,14 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   absl::Status ReadMessage(const std::string& type, const MessageCodec* codec, std::string* out) {
     std::string_view body = request_.body();
     if (wire_.enveloped) {
-      if (body.size() < 5) return absl::InvalidArgumentError("the request carries no message");
+      if (body.size() < 5) return MalformedEnvelope("the request carries no message");
       auto b = reinterpret_cast<const unsigned char*>(body.data());
       uint32_t n = (uint32_t{b[1]} << 24) | (uint32_t{b[2]} << 16) | (uint32_t{b[3]} << 8) | b[4];
       if (b[0] != 0) {
         return absl::UnimplementedError("a compressed or flagged request message is not served");
       }
       if (body.size() != 5 + size_t{n}) {
-        return absl::InvalidArgumentError("a server-streaming call carries exactly one message");
+        return MalformedEnvelope("a server-streaming call carries exactly one message");
       }
       body.remove_prefix(5);
     }

@@ -1,5 +1,7 @@
 // A care office's session against kaigo-bridge in C++, with the stubs generated from proto/:
-// looks up three recipients' qualification and downloads a 認定調査票, checking its SHA-256.
+// looks up three recipients' qualification and downloads a 認定調査票, checking its SHA-256. A
+// refused call is shown with what its google.rpc details say (ErrorText): which field broke which
+// rule, why and when to retry, and the message for office staff.
 //
 //   office_session 127.0.0.1:PORT 1371000017
 #include <grpcpp/grpcpp.h>
@@ -9,6 +11,9 @@
 #include <map>
 #include <string>
 
+#include "absl/status/status.h"
+#include "google/rpc/error_details.pb.h"
+#include "google/rpc/status.pb.h"
 #include "kaigo/v1/certification.grpc.pb.h"
 #include "kaigo/v1/qualification.grpc.pb.h"
 
@@ -32,6 +37,46 @@ const char* CareLevel(v1::CareLevel level) {
       {v1::CARE_LEVEL_CARE_5, "要介護5"},        {v1::CARE_LEVEL_APPLYING, "申請中"}};
   auto it = names.find(level);
   return it == names.end() ? "?" : it->second;
+}
+
+// A refused call's code and message, and what its details add. They travel in the trailer
+// grpc-status-details-bin as a serialized google.rpc.Status, which grpc::Status hands over as
+// error_details().
+std::string ErrorText(const grpc::Status& status) {
+  std::string text = absl::StatusCodeToString(static_cast<absl::StatusCode>(status.error_code())) +
+                     ": " + status.error_message();
+  google::rpc::Status details;
+  if (status.error_details().empty() || !details.ParseFromString(status.error_details())) {
+    return text;
+  }
+  for (const google::protobuf::Any& any : details.details()) {
+    google::rpc::BadRequest bad;
+    google::rpc::PreconditionFailure failure;
+    google::rpc::ErrorInfo info;
+    google::rpc::RetryInfo retry;
+    google::rpc::LocalizedMessage localized;
+    if (any.UnpackTo(&bad)) {
+      for (const auto& v : bad.field_violations()) {
+        text += "\n      field " + v.field() + ": " +
+                (v.reason().empty() ? v.description() : v.reason());
+        if (!v.localized_message().message().empty()) {
+          text += " 「" + v.localized_message().message() + "」";
+        }
+      }
+    } else if (any.UnpackTo(&failure)) {
+      for (const auto& v : failure.violations()) {
+        text += "\n      " + v.type() + " " + v.subject() + ": " + v.description();
+      }
+    } else if (any.UnpackTo(&info)) {
+      text += "\n      reason " + info.reason() + " (" + info.domain() + ")";
+      for (const auto& [key, value] : info.metadata()) text += " " + key + "=" + value;
+    } else if (any.UnpackTo(&retry)) {
+      text += "\n      retry after " + std::to_string(retry.retry_delay().seconds()) + " s";
+    } else if (any.UnpackTo(&localized)) {
+      text += "\n      " + localized.locale() + ": " + localized.message();
+    }
+  }
+  return text;
 }
 
 std::unique_ptr<grpc::ClientContext> Context(const std::string& office) {
@@ -61,7 +106,7 @@ int main(int argc, char** argv) {
     grpc::Status status =
         qualification->LookupByInsuredNumber(Context(office).get(), request, &response);
     if (!status.ok()) {
-      printf("  %s-%s: %s\n", insurer, insured, status.error_message().c_str());
+      printf("  %s-%s: %s\n", insurer, insured, ErrorText(status).c_str());
       continue;
     }
     const v1::QualificationResult& r = response.qualification();
@@ -70,6 +115,15 @@ int main(int argc, char** argv) {
            Date(r.care_level_period().start()).c_str(), Date(r.care_level_period().end()).c_str(),
            r.monthly_limit_units(), r.copay_percent() / 10);
   }
+
+  // A typo in the 保険者番号: refused, naming the field and its rule.
+  v1::LookupByInsuredNumberRequest typo;
+  typo.mutable_insurer()->set_value("13101");
+  typo.mutable_insured()->set_value("0000100004");
+  v1::LookupByInsuredNumberResponse ignored;
+  grpc::Status refused =
+      qualification->LookupByInsuredNumber(Context(office).get(), typo, &ignored);
+  printf("入力ミスの例 (a typo): %s\n", ErrorText(refused).c_str());
 
   auto certification = v1::CertificationService::NewStub(channel);
   v1::FetchDocumentRequest fetch;
@@ -86,7 +140,7 @@ int main(int argc, char** argv) {
   }
   grpc::Status status = reader->Finish();
   if (!status.ok()) {
-    printf("主治医意見書: %s\n", status.error_message().c_str());
+    printf("主治医意見書: %s\n", ErrorText(status).c_str());
     return 1;
   }
   unsigned char digest[EVP_MAX_MD_SIZE];

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <functional>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -22,6 +23,7 @@
 #include "kaigo/sdk/clock.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/response.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -46,7 +48,7 @@ constexpr char kIndexPrefix[] = "evidence-of/";
 // 居宅サービス計画作成依頼届出 by reference: notification/<sha256(reference)> the platform's
 // receipt, notification/<sha256(reference)>/request the request while it is being filed.
 constexpr char kNotificationPrefix[] = "notification/";
-// Findings named in an INVALID_ARGUMENT message; the rest are counted.
+// Findings named in an INVALID_ARGUMENT message; the details carry every one.
 constexpr size_t kFindingsInMessage = 8;
 // Threads one Validate call may use for the files of its request.
 constexpr int kValidateThreads = 2;
@@ -57,21 +59,70 @@ std::string MonthOf(int64_t unix_seconds) {
   return absl::FormatTime("%Y%m", absl::FromUnixSeconds(unix_seconds), JapanTime());
 }
 
-// INVALID_ARGUMENT naming the first findings, or OK when none is an error.
-absl::Status Rejected(const std::string& what, const std::vector<cp::v1::Finding>& findings) {
-  std::vector<std::string> errors;
+// Where a finding is: "<file>:<line> item <No.> <name>", as far as the finding says.
+std::string FindingSubject(const cp::v1::Finding& f) {
+  std::string subject = f.file();
+  if (f.line() > 0) absl::StrAppend(&subject, ":", f.line());
+  if (f.item_number() > 0) absl::StrAppend(&subject, " item ", f.item_number(), " ", f.item_name());
+  return subject;
+}
+
+// INVALID_ARGUMENT for the findings that are errors, or OK when none is. The message names the
+// first few; the details carry an ErrorInfo CARE_PLAN_FINDINGS with the count, a BadRequest naming
+// each request field whose file has errors (`field_of_file` by file name, else `field`), and
+// every finding as a PreconditionFailure violation (type CARE_PLAN_RULE: <rule>), last, so what
+// the engine trims to fit is the tail of the list.
+absl::Status Rejected(const std::string& field, const std::vector<cp::v1::Finding>& findings,
+                      const std::map<std::string, std::string>& field_of_file = {}) {
+  std::vector<const cp::v1::Finding*> errors;
   for (const auto& f : findings) {
-    if (f.severity() == cp::v1::Finding::SEVERITY_ERROR) errors.push_back(cp::FormatFinding(f));
+    if (f.severity() == cp::v1::Finding::SEVERITY_ERROR) errors.push_back(&f);
   }
   if (errors.empty()) return absl::OkStatus();
-  std::string message = absl::StrCat(what, ": ", errors.size(), " error(s)");
+  std::string message = absl::StrCat(field, ": ", errors.size(), " error(s)");
   for (size_t i = 0; i < errors.size() && i < kFindingsInMessage; ++i) {
-    absl::StrAppend(&message, "\n", errors[i]);
+    absl::StrAppend(&message, "\n", cp::FormatFinding(*errors[i]));
   }
   if (errors.size() > kFindingsInMessage) {
-    absl::StrAppend(&message, "\n… and ", errors.size() - kFindingsInMessage, " more");
+    absl::StrAppend(&message, "\n(every one in the error's details)");
   }
-  return absl::InvalidArgumentError(message);
+  std::map<std::string, int> errors_by_field;
+  std::vector<sdk::PreconditionViolation> violations;
+  for (const cp::v1::Finding* f : errors) {
+    auto named = field_of_file.find(f->file());
+    ++errors_by_field[named != field_of_file.end() ? named->second : field];
+    violations.push_back({"CARE_PLAN_RULE: " + f->rule(), FindingSubject(*f), f->message()});
+  }
+  google::rpc::BadRequest bad;
+  for (const auto& [name, count] : errors_by_field) {
+    auto* v = bad.add_field_violations();
+    v->set_field(name);
+    v->set_reason("CARE_PLAN_FINDINGS");
+    v->set_description(absl::StrCat(count, " error(s) against the care-plan CSV standard"));
+  }
+  absl::Status rejected =
+      sdk::WithErrorInfo(absl::InvalidArgumentError(message), "CARE_PLAN_FINDINGS",
+                         {{"errors", std::to_string(errors.size())}});
+  rejected = sdk::WithStaffMessage(
+      sdk::WithDetail(std::move(rejected), bad),
+      absl::StrCat("ケアプランデータに標準仕様の誤りが", errors.size(), "件あります"));
+  return sdk::WithPreconditionFailure(std::move(rejected), violations);
+}
+
+// A month filter: empty (every month) or YYYYMM.
+absl::Status CheckMonth(const std::string& month) {
+  if (month.empty() || month.size() == 6) return absl::OkStatus();
+  return sdk::InvalidField("month", "MONTH", "YYYYMM");
+}
+
+// The request's recipient (insurer, insured): both numbers valid.
+template <class Request>
+absl::Status CheckRecipient(const Request& req) {
+  if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
+    return sdk::ForField(s, "insurer.value", "INSURER_NUMBER");
+  }
+  return sdk::ForField(ValidateInsuredNumber(req.insured().value()), "insured.value",
+                       "INSURED_NUMBER");
 }
 
 // The recipients (保険者番号, 被保険者番号) a typed file's records concern.
@@ -173,16 +224,16 @@ class CarePlanExchange : public sdk::Instance {
     v1::ConvertCarePlanResponse response;
     if (req.has_csv()) {
       auto result = cp::ReadCarePlanFile(req.csv().name(), req.csv().content(), options);
-      if (absl::Status s = Rejected("csv", result.findings); !s.ok()) return s;
+      if (absl::Status s = Rejected("csv.content", result.findings); !s.ok()) return s;
       *response.mutable_typed() = std::move(result.file);
       for (auto& f : result.findings) *response.add_findings() = std::move(f);
       return response;
     }
-    if (!req.has_typed()) return absl::InvalidArgumentError("input: csv or typed is required");
-    auto bytes = cp::WriteCarePlanFile(req.typed());
-    if (!bytes.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("typed: ", bytes.status().message()));
+    if (!req.has_typed()) {
+      return sdk::InvalidField("input", "REQUIRED", "csv or typed is required");
     }
+    auto bytes = cp::WriteCarePlanFile(req.typed());
+    if (!bytes.ok()) return sdk::ForField(bytes.status(), "typed", "CARE_PLAN_FILE");
     std::string name = cp::FormatFileName(req.typed().name());
     options.typed = false;
     auto check = cp::ReadCarePlanFile(name, *bytes, options);
@@ -199,27 +250,30 @@ class CarePlanExchange : public sdk::Instance {
     cp::ReadOptions strict;
     strict.mode = cp::Mode::kStrict;
     std::vector<cp::v1::Finding> findings;
-    for (const v1::CsvFile& csv : req.files()) {
+    std::map<std::string, std::string> field_of_file;
+    for (int i = 0; i < req.files_size(); ++i) {
+      const v1::CsvFile& csv = req.files(i);
       auto result = cp::ReadCarePlanFile(csv.name(), csv.content(), strict);
       findings.insert(findings.end(), result.findings.begin(), result.findings.end());
+      field_of_file.emplace(csv.name(), absl::StrCat("files[", i, "].content"));
       if (!result.has_errors()) files.push_back(std::move(result.file));
     }
-    if (absl::Status s = Rejected("files", findings); !s.ok()) return s;
+    if (absl::Status s = Rejected("files", findings, field_of_file); !s.ok()) return s;
     for (int i = 0; i < req.typed_files_size(); ++i) {
       const cp::v1::CarePlanFile& typed = req.typed_files(i);
       const cp::KindInfo* kind = cp::FindKind(typed.name().kind());
       if (kind == nullptr) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("typed_files[", i, "].name.kind: a file kind is required"));
+        return sdk::InvalidField(absl::StrCat("typed_files[", i, "].name.kind"), "REQUIRED",
+                                 "a file kind is required");
       }
       if (kind->month_in_name && typed.name().service_month().size() != 6) {
-        return absl::InvalidArgumentError(absl::StrCat("typed_files[", i,
-                                                       "].name.service_month: ", kind->prefix,
-                                                       " names carry 対象年月 (YYYYMM)"));
+        return sdk::InvalidField(absl::StrCat("typed_files[", i, "].name.service_month"),
+                                 "SERVICE_MONTH",
+                                 absl::StrCat(kind->prefix, " names carry 対象年月 (YYYYMM)"));
       }
       files.push_back(typed);
     }
-    if (files.empty()) return absl::InvalidArgumentError("files: a send unit has files");
+    if (files.empty()) return sdk::InvalidField("files", "REQUIRED", "a send unit has files");
     return files;
   }
 
@@ -248,25 +302,24 @@ class CarePlanExchange : public sdk::Instance {
   absl::StatusOr<v1::SendCarePlanResponse> Send(const v1::SendCarePlanRequest& req,
                                                 const sdk::CallBase& call) {
     if (req.destinations().empty()) {
-      return absl::InvalidArgumentError("destinations: at least one office is required");
+      return sdk::InvalidField("destinations", "REQUIRED", "at least one office is required");
     }
     for (int i = 0; i < req.destinations_size(); ++i) {
       const v1::Destination& d = req.destinations(i);
-      absl::Status s = ValidateOfficeNumber(d.office_number());
-      if (!s.ok()) {
-        return absl::InvalidArgumentError(
-            absl::StrCat("destinations[", i, "].office_number: ", s.message()));
+      const std::string field = absl::StrCat("destinations[", i, "]");
+      if (absl::Status s = ValidateOfficeNumber(d.office_number()); !s.ok()) {
+        return sdk::ForField(s, field + ".office_number", "OFFICE_NUMBER");
       }
       if (d.service_type().size() != 2) {
-        return absl::InvalidArgumentError(absl::StrCat(
-            "destinations[", i, "].service_type: a サービス種類コード of 2 characters, e.g. 11"));
+        return sdk::InvalidField(field + ".service_type", "SERVICE_TYPE",
+                                 "a サービス種類コード of 2 characters, e.g. 11");
       }
     }
     auto files = UnitFiles(req);
     if (!files.ok()) return files.status();
     // The bytes do not depend on the names: written and checked once, as named for the first
     // destination, before anything leaves.
-    auto unit = Written(*files, req.destinations(0));
+    auto unit = Written(*files, req, req.destinations(0));
     if (!unit.ok()) return unit.status();
     const std::string reference = SendReference(req, *unit);
     std::set<std::pair<std::string, std::string>> recipients;
@@ -354,8 +407,9 @@ class CarePlanExchange : public sdk::Instance {
   }
 
   // The unit's bytes, each file checked strictly under its name for `destination`, and the
-  // unit's make-up.
+  // unit's make-up. `unit` is UnitFiles(req): its files, then its typed files.
   absl::StatusOr<std::vector<WrittenFile>> Written(const std::vector<cp::v1::CarePlanFile>& unit,
+                                                   const v1::SendCarePlanRequest& req,
                                                    const v1::Destination& destination) {
     cp::ReadOptions strict;
     strict.mode = cp::Mode::kStrict;
@@ -363,17 +417,24 @@ class CarePlanExchange : public sdk::Instance {
     std::vector<cp::v1::FileName> names;
     std::vector<cp::v1::Finding> findings;
     std::vector<WrittenFile> written;
-    for (const cp::v1::CarePlanFile& file : unit) {
+    std::map<std::string, std::string> field_of_file;
+    for (size_t i = 0; i < unit.size(); ++i) {
+      const cp::v1::CarePlanFile& file = unit[i];
+      const int csv_files = req.files_size();
+      const std::string field = static_cast<int>(i) < csv_files
+                                    ? absl::StrCat("files[", i, "].content")
+                                    : absl::StrCat("typed_files[", i - csv_files, "]");
       auto bytes = cp::WriteCarePlanFile(file);
-      if (!bytes.ok()) return absl::InvalidArgumentError(std::string(bytes.status().message()));
+      if (!bytes.ok()) return sdk::ForField(bytes.status(), field, "CARE_PLAN_FILE");
       names.push_back(NameFor(file.name(), destination, "20000101000000"));
+      field_of_file.emplace(cp::FormatFileName(names.back()), field);
       auto check = cp::ReadCarePlanFile(cp::FormatFileName(names.back()), *bytes, strict);
       findings.insert(findings.end(), check.findings.begin(), check.findings.end());
       written.push_back({file.name(), absl::Base64Escape(*bytes)});
     }
     auto unit_findings = cp::CheckSendUnit(names, cp::Mode::kStrict);
     findings.insert(findings.end(), unit_findings.begin(), unit_findings.end());
-    if (absl::Status s = Rejected("send unit", findings); !s.ok()) return s;
+    if (absl::Status s = Rejected("files", findings, field_of_file); !s.ok()) return s;
     return written;
   }
 
@@ -510,9 +571,7 @@ class CarePlanExchange : public sdk::Instance {
 
   absl::StatusOr<v1::ListSentResponse> ListSent(const v1::ListSentRequest& req,
                                                 const sdk::CallBase& call) {
-    if (!req.month().empty() && req.month().size() != 6) {
-      return absl::InvalidArgumentError("month: YYYYMM");
-    }
+    if (absl::Status s = CheckMonth(req.month()); !s.ok()) return s;
     auto answer = Platform(call).Get("/api/v1/careplan/sends" +
                                      (req.month().empty() ? "" : "?month=" + req.month()));
     if (!answer.ok()) return answer.status();
@@ -541,7 +600,7 @@ class CarePlanExchange : public sdk::Instance {
 
   absl::StatusOr<std::vector<v1::ReceivedUnit>> Received(const platform::CallClient& client,
                                                          const std::string& month) {
-    if (!month.empty() && month.size() != 6) return absl::InvalidArgumentError("month: YYYYMM");
+    if (absl::Status s = CheckMonth(month); !s.ok()) return s;
     auto answer =
         client.Get("/api/v1/careplan/received" + (month.empty() ? "" : "?month=" + month));
     if (!answer.ok()) return answer.status();
@@ -570,7 +629,7 @@ class CarePlanExchange : public sdk::Instance {
 
   absl::StatusOr<v1::FetchReceivedResponse> Fetch(const v1::FetchReceivedRequest& req,
                                                   const sdk::CallBase& call) {
-    if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
+    if (req.send_id().empty()) return sdk::InvalidField("send_id", "REQUIRED", "must be set");
     platform::CallClient client = Platform(call);
     auto units = Received(client, "");
     if (!units.ok()) return units.status();
@@ -662,7 +721,7 @@ class CarePlanExchange : public sdk::Instance {
 
   absl::StatusOr<v1::AcknowledgeReceivedResponse> Acknowledge(
       const v1::AcknowledgeReceivedRequest& req, const sdk::CallBase& call) {
-    if (req.send_id().empty()) return absl::InvalidArgumentError("send_id: required");
+    if (req.send_id().empty()) return sdk::InvalidField("send_id", "REQUIRED", "must be set");
     auto evidence = FindEvidence(req.send_id());
     if (!evidence.ok()) {
       return absl::FailedPreconditionError(
@@ -691,12 +750,7 @@ class CarePlanExchange : public sdk::Instance {
     bool by_recipient = !req.insurer().value().empty() || !req.insured().value().empty();
     std::vector<std::string> refs;  // evidence kept before the engine's key carries the old one
     if (by_recipient) {
-      if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("insurer: ", s.message()));
-      }
-      if (absl::Status s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
-        return absl::InvalidArgumentError(absl::StrCat("insured: ", s.message()));
-      }
+      if (absl::Status s = CheckRecipient(req); !s.ok()) return s;
       refs = refs_.AllOf(req.insurer().value(), req.insured().value());
     }
     auto stored = host().StoreList(kEvidencePrefix);
@@ -731,17 +785,12 @@ class CarePlanExchange : public sdk::Instance {
 
   absl::StatusOr<v1::SubmitCarePlanRequestNotificationResponse> Notify(
       const v1::SubmitCarePlanRequestNotificationRequest& req, const sdk::CallBase& call) {
-    if (absl::Status s = ValidateInsurerNumber(req.insurer().value()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("insurer: ", s.message()));
-    }
-    if (absl::Status s = ValidateInsuredNumber(req.insured().value()); !s.ok()) {
-      return absl::InvalidArgumentError(absl::StrCat("insured: ", s.message()));
-    }
+    if (absl::Status s = CheckRecipient(req); !s.ok()) return s;
     if (req.kind() == v1::SubmitCarePlanRequestNotificationRequest::KIND_UNSPECIFIED) {
-      return absl::InvalidArgumentError("kind: KIND_NEW or KIND_CHANGE");
+      return sdk::InvalidField("kind", "REQUIRED", "KIND_NEW or KIND_CHANGE");
     }
     if (!req.has_card() && !req.has_numbers()) {
-      return absl::InvalidArgumentError("identity: card or numbers is required");
+      return sdk::InvalidField("identity", "REQUIRED", "card or numbers is required");
     }
     const std::string reference = NotificationReference(req);
     // A digest, like the sends' keys: the reference is the caller's to choose and may name the
@@ -832,11 +881,11 @@ class CarePlanExchange : public sdk::Instance {
         const v1::Date& d = req.numbers().birth_date();
         absl::CivilDay day(d.year(), d.month(), d.day());
         if (d.year() < 1900 || day.month() != d.month() || day.day() != d.day()) {
-          return absl::InvalidArgumentError("numbers.birth_date: not a calendar date");
+          return sdk::InvalidField("numbers.birth_date", "CALENDAR_DATE", "not a calendar date");
         }
         if (req.numbers().documents_checked().empty()) {
-          return absl::InvalidArgumentError(
-              "numbers.documents_checked: name the identity documents the care manager checked");
+          return sdk::InvalidField("numbers.documents_checked", "REQUIRED",
+                                   "name the identity documents the care manager checked");
         }
         identity = {{"method", "numbers"},
                     {"birth_date", absl::StrFormat("%04d-%02d-%02d", d.year(), d.month(), d.day())},

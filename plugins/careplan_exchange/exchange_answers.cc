@@ -3,6 +3,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "kaigo/sdk/response.h"
+#include "kaigo/sdk/error_details.h"
 #include "nlohmann/json.hpp"
 #include "platform_json.h"
 
@@ -24,10 +25,11 @@ absl::Status FromCode(const json& error) {
   std::string message = absl::StrCat("platform: ", JsonString(error, "message"), " (", code, ")");
   std::string field = JsonString(error, "field");
   if (!field.empty()) message = field + ": " + message;
-  if (code == "FILE_NAME" || code == "NAME_MISMATCH" || code == "UNIT_MISMATCH" ||
-      code == "SAME_OFFICE" || code == "INVALID_FIELD") {
-    return absl::InvalidArgumentError(message);
+  if (code == "FILE_NAME" || code == "NAME_MISMATCH" || code == "UNIT_MISMATCH") {
+    return sdk::InvalidField("files", code, message);
   }
+  if (code == "SAME_OFFICE") return sdk::InvalidField("destinations", code, message);
+  if (code == "INVALID_FIELD") return absl::InvalidArgumentError(message);
   if (code == "OFFICE_UNKNOWN" || code == "NOT_FOUND") return absl::NotFoundError(message);
   if (code == "IDENTITY_MISMATCH" || code == "NOT_CARE_MANAGER" ||
       absl::StartsWith(code, "CARD_")) {

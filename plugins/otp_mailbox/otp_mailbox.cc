@@ -14,6 +14,7 @@
 #include "imap_client.h"
 #include "kaigo/plugins/v1/otp_mailbox_config.pb.h"
 #include "kaigo/sdk/pagination.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
 #include "random_id.h"
@@ -121,8 +122,12 @@ class OtpMailbox : public sdk::Instance {
   absl::StatusOr<v1::RequestOtpResponse> Request(const v1::RequestOtpRequest& req,
                                                  const sdk::CallBase& call) {
     const char* subject = SubjectOf(req.purpose());
-    if (subject == nullptr) return absl::InvalidArgumentError("purpose: required");
-    if (req.timeout().seconds() < 0) return absl::InvalidArgumentError("timeout: 0 or more");
+    if (subject == nullptr) {
+      return sdk::InvalidField("purpose", "OTP_PURPOSE", "must be one of the OtpPurpose values");
+    }
+    if (req.timeout().seconds() < 0) {
+      return sdk::InvalidField("timeout", "RANGE", "0 or more");
+    }
     int timeout = req.timeout().seconds() > 0
                       ? static_cast<int>(std::min<int64_t>(req.timeout().seconds(), 86400))
                   : config_.default_timeout_seconds() > 0 ? config_.default_timeout_seconds()

@@ -8,6 +8,7 @@
 #include "kaigo/plugins/v1/portal_registration_config.pb.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/response.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/otp.pb.h"
 #include "kaigo/v1/portal_registration.pb.h"
 #include "nlohmann/json.hpp"
@@ -46,19 +47,28 @@ struct PortalAnswer {
   json error;
 };
 
-absl::Status FromBusiness(const PortalAnswer& a) {
+// The status of the portal's business error; its code and members go into the details in
+// FromBusiness.
+absl::Status BusinessStatus(const PortalAnswer& a) {
   const std::string& code = a.error_code;
   std::string message = JsonString(a.error, "message");
   std::string portal = " (portal: " + message + ")";
   if (code == "ALREADY_REGISTERED") return absl::AlreadyExistsError(message);
   if (code == "ECLAIM_AUTH_FAILED") {
-    return absl::UnauthenticatedError(
-        absl::StrCat("eclaim_password: the e-claim user ID or password is wrong (tries_left=",
-                     platform::JsonInt(a.error, "tries_left"), ")", portal));
+    const int64_t tries_left = platform::JsonInt(a.error, "tries_left");
+    return sdk::WithStaffMessage(
+        absl::UnauthenticatedError(absl::StrCat(
+            "eclaim_password: the e-claim user ID or password is wrong (tries_left=", tries_left,
+            ")", portal)),
+        absl::StrCat("電子請求受付システムのユーザIDまたはパスワードが違います（残り", tries_left,
+                     "回）"));
   }
   if (code == "ECLAIM_LOCKED") {
-    return absl::PermissionDeniedError(
-        "eclaim_user_id: the e-claim account is locked for 30 minutes after 3 failures" + portal);
+    return sdk::WithStaffMessage(
+        absl::PermissionDeniedError(
+            "eclaim_user_id: the e-claim account is locked for 30 minutes after 3 failures" +
+            portal),
+        "電子請求受付システムのアカウントは3回続けて失敗したため30分間ロックされています");
   }
   if (code == "TEMPORARY_PASSWORD") {
     return absl::FailedPreconditionError(
@@ -74,29 +84,34 @@ absl::Status FromBusiness(const PortalAnswer& a) {
                      " (tries_left=", platform::JsonInt(a.error, "tries_left"), ")", portal));
   }
   if (code == "OTP_INVALID") {
-    return absl::InvalidArgumentError("code: the portal refused the one-time password" + portal);
+    return sdk::InvalidField("code", code, "the portal refused the one-time password" + portal);
   }
   if (code == "OTP_EXPIRED" || code == "OTP_USED") {
     return absl::FailedPreconditionError(
         "code: the one-time password expired or was used; ask for a new one" + portal);
   }
   if (code == "INVALID_FIELD" || code == "EMAIL_IN_USE") {
-    return absl::InvalidArgumentError("details." + JsonString(a.error, "field") + ":" + portal);
+    return sdk::InvalidField("details." + JsonString(a.error, "field"), code,
+                             "the portal refused it" + portal);
   }
   if (code == "LOGIN_FAILED") {
     return absl::UnauthenticatedError("initial_password: the portal refused the login" + portal);
   }
   if (code == "PASSWORD_MISMATCH" || code == "PASSWORD_POLICY") {
-    return absl::InvalidArgumentError("new_password:" + portal);
+    return sdk::InvalidField("new_password", code, "the portal refused it" + portal);
   }
   if (code == "TERMS_NOT_ACCEPTED" || code == "TERMS_NOT_SHOWN") {
-    return absl::InvalidArgumentError("terms_accepted:" + portal);
+    return sdk::InvalidField("terms_accepted", code, "the portal refused it" + portal);
   }
   if (code == "USER_LIMIT") {
     return absl::ResourceExhaustedError("details: at most 5 users can be added" + portal);
   }
   if (code == "NOT_FOUND") return absl::NotFoundError("flow_id: the portal lost the step" + portal);
   return absl::FailedPreconditionError(code + portal);
+}
+
+absl::Status FromBusiness(const PortalAnswer& a) {
+  return platform::WithPlatformError(BusinessStatus(a), a.error, "portal");
 }
 
 bool StrongEnough(const std::string& p) {
@@ -203,7 +218,7 @@ class PortalRegistration : public sdk::Instance {
   // the call last read or wrote: when another call (on this engine or another) moved the flow
   // meanwhile, this one saves nothing and is ABORTED; its retry finds the step done.
   absl::StatusOr<StoredFlow> Load(const std::string& id, int64_t* version = nullptr) {
-    if (id.empty()) return absl::InvalidArgumentError("flow_id: required");
+    if (id.empty()) return sdk::InvalidField("flow_id", "REQUIRED", "must be set");
     auto stored = host().StoreGetVersioned("flow/" + id);
     if (!stored.ok()) {
       return absl::IsNotFound(stored.status())
@@ -289,10 +304,11 @@ class PortalRegistration : public sdk::Instance {
   absl::StatusOr<v1::RegistrationFlow> Start(const v1::StartFirstTimeRegistrationRequest& req,
                                              const sdk::CallBase& call) {
     if (auto s = ValidateEclaimUserId(req.eclaim_user_id()); !s.ok()) {
-      return absl::InvalidArgumentError("eclaim_user_id: " + std::string(s.message()));
+      return sdk::ForField(s, "eclaim_user_id", "ECLAIM_USER_ID");
     }
-    if (req.eclaim_password().empty())
-      return absl::InvalidArgumentError("eclaim_password: required");
+    if (req.eclaim_password().empty()) {
+      return sdk::InvalidField("eclaim_password", "REQUIRED", "must be set");
+    }
     // With the caller's request id, the flow's id comes from it: a retry finds the flow the first
     // call saved, or (when that call died between the portal's answer and the save) asks the
     // portal again under the same key and gets the same registration back.
@@ -300,7 +316,7 @@ class PortalRegistration : public sdk::Instance {
     platform::IdempotencyKey key = platform::IdempotencyKey::Fresh();
     if (!req.request_id().empty()) {
       if (req.request_id().size() > 128) {
-        return absl::InvalidArgumentError("request_id: at most 128 characters");
+        return sdk::InvalidField("request_id", "LENGTH", "at most 128 characters");
       }
       flow_id = platform::Sha256Hex("start/" + req.request_id()).substr(0, 24);
       if (auto earlier = Load(flow_id); earlier.ok()) return View(*earlier);
@@ -337,7 +353,8 @@ class PortalRegistration : public sdk::Instance {
     if (flow->step() != v1::REGISTRATION_STEP_ONE_TIME_PASSWORD) return View(*flow);
     if (!req.code().empty() && (req.code().size() < 4 || req.code().size() > 8 ||
                                 req.code().find_first_not_of("0123456789") != std::string::npos)) {
-      return absl::InvalidArgumentError("code: 4 to 8 half-width digits");
+      return sdk::InvalidField("code", "OTP_FORMAT", "4 to 8 half-width digits",
+                               "ワンタイムパスワードは4〜8桁の半角数字です");
     }
     auto code = Code(&*flow, &version, req.code(), v1::OTP_PURPOSE_ECLAIM_REGISTRATION, call);
     if (!code.ok()) return code.status();
@@ -406,11 +423,15 @@ class PortalRegistration : public sdk::Instance {
     }
     if (!req.new_password().empty() || !req.new_password_confirmation().empty()) {
       if (req.new_password() != req.new_password_confirmation()) {
-        return absl::InvalidArgumentError("new_password_confirmation: does not match new_password");
+        return sdk::InvalidField("new_password_confirmation", "PASSWORD_MISMATCH",
+                                 "does not match new_password",
+                                 "確認用のパスワードが新しいパスワードと一致しません");
       }
       if (!StrongEnough(req.new_password())) {
-        return absl::InvalidArgumentError(
-            "new_password: 8 to 64 characters with at least one letter and one digit");
+        return sdk::InvalidField(
+            "new_password", "PASSWORD_POLICY",
+            "8 to 64 characters with at least one letter and one digit",
+            "パスワードは英字と数字をそれぞれ1文字以上含む8〜64文字にしてください");
       }
       flow->set_sealed_new_password(sealer_.Seal(req.new_password()));
     }
@@ -418,16 +439,17 @@ class PortalRegistration : public sdk::Instance {
       flow->set_sealed_initial_password(sealer_.Seal(req.initial_password()));
     }
     if (!req.terms_accepted()) {
-      return absl::InvalidArgumentError("terms_accepted: the terms of use must be accepted");
+      return sdk::InvalidField("terms_accepted", "TERMS_NOT_ACCEPTED",
+                               "the terms of use must be accepted", "利用規約への同意が必要です");
     }
     if (flow->sealed_new_password().empty()) {
-      return absl::InvalidArgumentError("new_password: required");
+      return sdk::InvalidField("new_password", "REQUIRED", "must be set");
     }
     if (auto s = Save(*flow, &version); !s.ok()) return s;
 
     if (flow->login_stage().empty()) {
       if (flow->sealed_initial_password().empty()) {
-        return absl::InvalidArgumentError("initial_password: required (from the portal's mail)");
+        return sdk::InvalidField("initial_password", "REQUIRED", "the one from the portal's mail");
       }
       auto initial = sealer_.Open(flow->sealed_initial_password());
       if (!initial.ok()) return initial.status();

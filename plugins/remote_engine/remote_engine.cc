@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kaigo/plugins/v1/remote_engine_config.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/loopback.h"
 
 namespace kaigo::plugins::remote {
@@ -40,8 +41,12 @@ std::string FromBuffer(const grpc::ByteBuffer& buffer) {
   return out;
 }
 
+// The other engine's status with its details (grpc-status-details-bin), so a field violation or
+// a retry delay reaches the caller as the plugin there gave it.
 absl::Status ToAbsl(const grpc::Status& s) {
-  return absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message());
+  return sdk::WithSerializedDetails(
+      absl::Status(static_cast<absl::StatusCode>(s.error_code()), s.error_message()),
+      s.error_details());
 }
 
 // "host:port" whose host is a loopback address, parsed (kaigo/sdk/loopback.h): "127.evil.example"

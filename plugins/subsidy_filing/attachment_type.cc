@@ -6,6 +6,7 @@
 #include <string>
 
 #include "absl/strings/str_cat.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::plugins::subsidy {
 
@@ -28,8 +29,9 @@ uint32_t BigEndian16(std::string_view s, size_t at) {
 }
 
 absl::Status Broken(const char* type, const std::string& why) {
-  return absl::InvalidArgumentError(
-      absl::StrCat("content: starts as a ", type, " but ", why, " (truncated or damaged?)"));
+  return sdk::InvalidField(
+      "content", "FILE_DAMAGED",
+      absl::StrCat("starts as a ", type, " but ", why, " (truncated or damaged?)"));
 }
 
 // A PDF reader finds the trailer from the end; "%%EOF" must sit in the last KiB.
@@ -127,7 +129,7 @@ std::string Recognise(std::string_view s) {
 }  // namespace
 
 absl::StatusOr<FileType> DetectFileType(std::string_view content) {
-  if (content.empty()) return absl::InvalidArgumentError("content: the file is empty");
+  if (content.empty()) return sdk::InvalidField("content", "REQUIRED", "the file is empty");
   if (StartsWith(content, "%PDF-")) {
     if (auto s = CheckPdf(content); !s.ok()) return s;
     return kaigo::v1::FILE_TYPE_PDF;
@@ -141,9 +143,11 @@ absl::StatusOr<FileType> DetectFileType(std::string_view content) {
     return kaigo::v1::FILE_TYPE_JPEG;
   }
   std::string other = Recognise(content);
-  return absl::InvalidArgumentError(absl::StrCat(
-      "content: ", other.empty() ? "not a PDF, JPEG or PNG" : other,
-      other.empty() ? "" : ", not a PDF, JPEG or PNG", " (the portal accepts those three only)"));
+  return sdk::InvalidField("content", "FILE_TYPE",
+                           absl::StrCat(other.empty() ? "not a PDF, JPEG or PNG" : other,
+                                        other.empty() ? "" : ", not a PDF, JPEG or PNG",
+                                        " (the portal accepts those three only)"),
+                           "添付できるのはPDF、JPEG、PNGのファイルだけです");
 }
 
 const char* FileTypeName(FileType type) {

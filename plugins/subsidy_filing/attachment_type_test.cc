@@ -2,6 +2,7 @@
 
 #include <gtest/gtest.h>
 
+#include "kaigo/sdk/error_details.h"
 #include "tests/support/sample_files.h"
 
 namespace kaigo::plugins::subsidy {
@@ -54,6 +55,21 @@ TEST(AttachmentTypeTest, OtherFormatsAreNamed) {
   EXPECT_NE(ErrorOf("GIF89a....").find("GIF"), std::string::npos);
   EXPECT_NE(ErrorOf("hello").find("not a PDF, JPEG or PNG"), std::string::npos);
   EXPECT_NE(ErrorOf("").find("empty"), std::string::npos);
+}
+
+TEST(AttachmentTypeTest, ARefusalNamesTheContentFieldAndTheRule) {
+  const std::pair<std::string, std::string> cases[] = {
+      {"hello", "FILE_TYPE"}, {"", "REQUIRED"}, {"%PDF-x.4\n%%EOF", "FILE_DAMAGED"}};
+  for (const auto& [content, reason] : cases) {
+    absl::Status s = DetectFileType(content).status();
+    google::rpc::BadRequest bad;
+    ASSERT_TRUE(sdk::FindDetail(s, &bad)) << s;
+    EXPECT_EQ(bad.field_violations(0).field(), "content");
+    EXPECT_EQ(bad.field_violations(0).reason(), reason);
+  }
+  google::rpc::BadRequest gif;
+  ASSERT_TRUE(sdk::FindDetail(DetectFileType("GIF89a....").status(), &gif));
+  EXPECT_EQ(gif.field_violations(0).localized_message().locale(), "ja-JP");
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "portal_answers.h"
 
 #include "absl/strings/str_cat.h"
+#include "kaigo/sdk/error_details.h"
 #include "nlohmann/json.hpp"
 #include "platform_json.h"
 #include "subsidy_rules.h"
@@ -29,7 +30,12 @@ absl::Status FromCode(const json& error) {
   if (code == "INVALID_FIELD" || code == "MISSING_ATTACHMENT" || code == "ATTACHMENT_NOT_FOUND" ||
       code.rfind("ATTACHMENT_", 0) == 0) {
     std::string field = JsonString(error, "field");
-    return absl::InvalidArgumentError(field.empty() ? message : field + ": " + message);
+    // The portal's field, when it names one, goes into the details (ParseAnswer); else the part
+    // of the application it is about.
+    if (field.empty()) {
+      return sdk::InvalidField(code == "INVALID_FIELD" ? "form" : "attachments", code, message);
+    }
+    return absl::InvalidArgumentError(field + ": " + message);
   }
   return absl::FailedPreconditionError(message);
 }

@@ -73,8 +73,11 @@ absl::Status RulesBroken(const v1::ApplicationReport& report) {
   absl::Status broken = absl::FailedPreconditionError("the application breaks the subsidy rules: " +
                                                       Describe(report));
   broken = sdk::WithPreconditionFailure(std::move(broken), violations);
-  return sdk::WithErrorInfo(std::move(broken), "SUBSIDY_RULES_BROKEN",
-                            {{"findings", std::to_string(report.errors_size())}});
+  broken = sdk::WithErrorInfo(std::move(broken), "SUBSIDY_RULES_BROKEN",
+                              {{"findings", std::to_string(report.errors_size())}});
+  return sdk::WithStaffMessage(std::move(broken),
+                               absl::StrCat("申請内容が補助金の要件を満たしていません（",
+                                            report.errors_size(), "件）"));
 }
 
 // The application as the portal's form takes it.
@@ -165,13 +168,23 @@ class SubsidyFiling : public sdk::Instance {
     return Load(req.id());
   }
 
+  // INVALID_ARGUMENT when the request's application id (`field`) is empty.
+  static absl::Status RequireId(const std::string& id, const char* field) {
+    if (!id.empty()) return absl::OkStatus();
+    return sdk::InvalidField(field, "REQUIRED", "must be set");
+  }
+
+  static absl::Status NoSuchApplication(const std::string& id, const char* field) {
+    return sdk::WithResourceInfo(
+        absl::NotFoundError(absl::StrCat(field, ": no application '", id, "' for this office")),
+        "kaigo.v1.SubsidyApplication", id);
+  }
+
   absl::StatusOr<v1::SubsidyApplication> Load(const std::string& id) {
-    if (id.empty()) return absl::InvalidArgumentError("id: required");
+    if (absl::Status s = RequireId(id, "id"); !s.ok()) return s;
     auto stored = host().StoreGet(kAppPrefix + id);
     if (!stored.ok()) {
-      if (absl::IsNotFound(stored.status())) {
-        return absl::NotFoundError("id: no application '" + id + "' for this office");
-      }
+      if (absl::IsNotFound(stored.status())) return NoSuchApplication(id, "id");
       return stored.status();
     }
     v1::SubsidyApplication app;
@@ -184,12 +197,12 @@ class SubsidyFiling : public sdk::Instance {
   // call or another engine is never overwritten: `change` edits the application as stored now
   // (it may run more than once, so it only computes) and says whether to write it.
   using AppChange = std::function<absl::StatusOr<bool>(v1::SubsidyApplication& app)>;
-  absl::StatusOr<v1::SubsidyApplication> Change(const std::string& id, const AppChange& change) {
-    if (id.empty()) return absl::InvalidArgumentError("id: required");
+  absl::StatusOr<v1::SubsidyApplication> Change(const std::string& id, const AppChange& change,
+                                                const char* field = "id") {
+    if (absl::Status s = RequireId(id, field); !s.ok()) return s;
     return host().StoreUpdateMessage<v1::SubsidyApplication>(
         kAppPrefix + id, [&](v1::SubsidyApplication& app, bool exists) -> absl::StatusOr<bool> {
-          if (!exists)
-            return absl::NotFoundError("id: no application '" + id + "' for this office");
+          if (!exists) return NoSuchApplication(id, field);
           return change(app);
         });
   }
@@ -197,8 +210,10 @@ class SubsidyFiling : public sdk::Instance {
   // Whether the office may change the draft now, as read at `revision` (0: not checked).
   static absl::Status CheckEditable(const v1::SubsidyApplication& app, int64_t revision) {
     if (!Editable(app)) {
-      return absl::FailedPreconditionError("id: application " + app.id() +
-                                           " has been submitted and cannot be changed");
+      return sdk::WithErrorInfo(
+          absl::FailedPreconditionError("id: application " + app.id() +
+                                        " has been submitted and cannot be changed"),
+          "APPLICATION_SUBMITTED", {{"status", v1::ApplicationStatus_Name(app.status())}});
     }
     if (app.filing_revision() != 0) {
       return absl::AbortedError(absl::StrCat("id: application ", app.id(), " is being submitted (",
@@ -280,29 +295,33 @@ class SubsidyFiling : public sdk::Instance {
       if (r.kind() == req.kind()) rule = &r;
     }
     if (rule == nullptr) {
-      return absl::InvalidArgumentError(
-          "kind: passbook, service_type_document or receipt is required");
+      return sdk::InvalidField("kind", "REQUIRED",
+                               "passbook, service_type_document or receipt is required");
     }
     if (static_cast<int64_t>(req.content().size()) > rules->attachment_max_bytes()) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "content: ", req.content().size(), " bytes; each file may be at most ",
-          rules->attachment_max_bytes(), " bytes (", rules->attachment_max_bytes() >> 20, " MB)"));
+      return sdk::InvalidField(
+          "content", "FILE_SIZE",
+          absl::StrCat(req.content().size(), " bytes; each file may be at most ",
+                       rules->attachment_max_bytes(), " bytes (",
+                       rules->attachment_max_bytes() >> 20, " MB)"),
+          absl::StrCat("添付ファイルは1件", rules->attachment_max_bytes() >> 20, "MBまでです"));
     }
     auto type = DetectFileType(req.content());
     if (!type.ok()) return type.status();
-    if (req.file_name().empty()) return absl::InvalidArgumentError("file_name: required");
+    if (req.file_name().empty()) return sdk::InvalidField("file_name", "REQUIRED", "must be set");
     if (req.kind() == v1::ATTACHMENT_KIND_RECEIPT) {
       if (req.receipt().covers() == v1::RECEIPT_COVERS_UNSPECIFIED) {
-        return absl::InvalidArgumentError(
-            "receipt.covers: say whether the receipt is for the readers (A) or the support (B)");
+        return sdk::InvalidField(
+            "receipt.covers", "REQUIRED",
+            "say whether the receipt is for the readers (A) or the support (B)");
       }
       if (req.receipt().amount().amount() <= 0) {
-        return absl::InvalidArgumentError("receipt.amount.amount: the amount paid, above zero");
+        return sdk::InvalidField("receipt.amount.amount", "RANGE", "the amount paid, above zero");
       }
     } else if (req.has_receipt()) {
-      return absl::InvalidArgumentError("receipt: only receipts carry receipt details");
+      return sdk::InvalidField("receipt", "RECEIPT_ONLY", "only receipts carry receipt details");
     }
-    if (req.application_id().empty()) return absl::InvalidArgumentError("id: required");
+    if (absl::Status s = RequireId(req.application_id(), "application_id"); !s.ok()) return s;
     v1::Attachment added;
     added.set_id("att-" + RandomHex(6));
     added.set_kind(req.kind());
@@ -314,27 +333,37 @@ class SubsidyFiling : public sdk::Instance {
     // The content first, under its own new key; the draft names it only once it is there.
     const std::string content_key = AttachmentKey(req.application_id(), added.id());
     if (auto s = host().StorePut(content_key, req.content()); !s.ok()) return s;
-    auto saved =
-        Change(req.application_id(), [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
+    auto saved = Change(
+        req.application_id(),
+        [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
           if (absl::Status s = CheckEditable(app, 0); !s.ok()) return s;
           int same_kind = 0;
           for (const auto& a : app.attachments()) same_kind += a.kind() == req.kind();
           if (same_kind >= rule->max_files()) {
-            return absl::FailedPreconditionError(absl::StrCat(
-                "kind: at most ", rule->max_files(), " file(s) of this kind; remove one first"));
+            std::string limit =
+                absl::StrCat("at most ", rule->max_files(), " file(s) of this kind");
+            absl::Status full =
+                absl::FailedPreconditionError(absl::StrCat("kind: ", limit, "; remove one first"));
+            full = sdk::WithPreconditionFailure(std::move(full),
+                                                {{"SUBSIDY_RULE: attachments", "kind", limit}});
+            return sdk::WithErrorInfo(std::move(full), "ATTACHMENT_LIMIT",
+                                      {{"kind", v1::AttachmentKind_Name(req.kind())},
+                                       {"max_files", std::to_string(rule->max_files())}});
           }
           *app.add_attachments() = added;
           Revise(app);
           return true;
-        });
+        },
+        "application_id");
     if (!saved.ok()) host().StoreDelete(content_key).IgnoreError();
     return saved;
   }
 
   absl::StatusOr<v1::SubsidyApplication> RemoveAttachment(const v1::RemoveAttachmentRequest& req,
                                                           const sdk::CallBase&) {
-    auto saved =
-        Change(req.application_id(), [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
+    auto saved = Change(
+        req.application_id(),
+        [&](v1::SubsidyApplication& app) -> absl::StatusOr<bool> {
           if (absl::Status s = CheckEditable(app, 0); !s.ok()) return s;
           auto* list = app.mutable_attachments();
           for (int i = 0; i < list->size(); ++i) {
@@ -344,7 +373,8 @@ class SubsidyFiling : public sdk::Instance {
             return true;
           }
           return absl::NotFoundError("attachment_id: no attachment '" + req.attachment_id() + "'");
-        });
+        },
+        "application_id");
     if (saved.ok()) {
       host().StoreDelete(AttachmentKey(req.application_id(), req.attachment_id())).IgnoreError();
     }
@@ -378,7 +408,7 @@ class SubsidyFiling : public sdk::Instance {
     absl::CivilDay day = host().Today();
     if (req.has_application_date()) {
       if (!IsCalendarDate(req.application_date())) {
-        return absl::InvalidArgumentError("application_date: not a calendar date");
+        return sdk::InvalidField("application_date", "CALENDAR_DATE", "not a calendar date");
       }
       day = ToCivilDay(req.application_date());
     }
@@ -405,10 +435,16 @@ class SubsidyFiling : public sdk::Instance {
     if (absl::Status s = CheckRevision(*app, req.revision()); !s.ok()) return s;
     if (app->status() == v1::APPLICATION_STATUS_RETURNED &&
         app->submitted_revision() == app->revision()) {
-      return absl::FailedPreconditionError(
+      std::vector<sdk::PreconditionViolation> reasons;
+      for (const auto& reason : app->return_reasons()) {
+        reasons.push_back({"PORTAL_RETURN_REASON", "id", reason});
+      }
+      absl::Status unchanged = absl::FailedPreconditionError(
           "id: nothing has changed since the portal returned the application; fix what its "
           "reasons say first: " +
           absl::StrJoin(app->return_reasons(), " / "));
+      unchanged = sdk::WithPreconditionFailure(std::move(unchanged), reasons);
+      return sdk::WithErrorInfo(std::move(unchanged), "UNCHANGED_SINCE_RETURNED");
     }
     // The filing is taken in the store first: changes wait (ABORTED) until it ends, on every
     // engine. A Submit of the same revision beside this one, or retried after the engine

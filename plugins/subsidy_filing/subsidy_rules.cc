@@ -7,6 +7,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "absl/strings/str_join.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/yaml_proto.h"
 
 namespace kaigo::plugins::subsidy {
@@ -157,7 +158,8 @@ std::string NoRoundReason(const v1::SubsidyRules& rules, absl::CivilDay day) {
 absl::StatusOr<v1::EstimateResponse> Estimate(const v1::SubsidyRules& rules,
                                               const v1::EstimateRequest& request) {
   if (request.service_types().empty()) {
-    return absl::InvalidArgumentError("service_types: at least one サービス種類コード is required");
+    return sdk::InvalidField("service_types", "REQUIRED",
+                             "at least one サービス種類コード is required");
   }
   const v1::SubsidyCategory* best = nullptr;
   const v1::ServiceTypeCategory* best_type = nullptr;
@@ -169,8 +171,9 @@ absl::StatusOr<v1::EstimateResponse> Estimate(const v1::SubsidyRules& rules,
       if (t.code() == code) type = &t;
     }
     if (type == nullptr) {
-      return absl::InvalidArgumentError(absl::StrCat("service_types[", i, "].value: '", code,
-                                                     "' is not a サービス種類コード in the rules"));
+      return sdk::InvalidField(
+          absl::StrCat("service_types[", i, "].value"), "SERVICE_TYPE",
+          absl::StrCat("'", code, "' is not a サービス種類コード in the rules"));
     }
     const v1::SubsidyCategory* category = nullptr;
     for (const auto& c : rules.categories()) {
@@ -188,22 +191,22 @@ absl::StatusOr<v1::EstimateResponse> Estimate(const v1::SubsidyRules& rules,
     steps.push_back(absl::StrCat("The office's category is the one with the highest cap: ",
                                  best->name(), " (from ", best_type->code(), ")"));
   }
-  if (request.readers() < 0) return absl::InvalidArgumentError("readers: must be 0 or more");
+  if (request.readers() < 0) return sdk::InvalidField("readers", "RANGE", "must be 0 or more");
   int64_t a = request.reader_cost().amount();
   int64_t b = request.support_cost().amount();
   // Far above any real purchase, and low enough that A × readers cannot overflow.
   constexpr int64_t kMaxYen = 1'000'000'000'000;
   if (a < 0 || a > kMaxYen) {
-    return absl::InvalidArgumentError(
-        "reader_cost.amount: must be between 0 and ¥1,000,000,000,000");
+    return sdk::InvalidField("reader_cost.amount", "RANGE",
+                             "must be between 0 and ¥1,000,000,000,000");
   }
   if (b < 0 || b > kMaxYen) {
-    return absl::InvalidArgumentError(
-        "support_cost.amount: must be between 0 and ¥1,000,000,000,000");
+    return sdk::InvalidField("support_cost.amount", "RANGE",
+                             "must be between 0 and ¥1,000,000,000,000");
   }
   if (a > 0 && request.readers() == 0) {
-    return absl::InvalidArgumentError(
-        "readers: A is above zero, so at least one reader was bought");
+    return sdk::InvalidField("readers", "READERS_FOR_COST",
+                             "A is above zero, so at least one reader was bought");
   }
   int64_t eligible = a;
   if (request.readers() > best->readers_covered()) {

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <fstream>
 
+#include "kaigo/sdk/error_details.h"
+
 namespace kaigo::plugins::subsidy {
 namespace {
 
@@ -111,6 +113,22 @@ TEST(SubsidyRulesTest, BadRequestsNameTheField) {
             std::string::npos);
   EXPECT_NE(Estimate(rules, Request({"43"}, 0, 100, 0)).status().message().find("readers"),
             std::string::npos);
+  // The same for a program: the field's path and the rule.
+  const std::pair<v1::EstimateRequest, std::pair<std::string, std::string>> cases[] = {
+      {Request({}, 1, 1, 1), {"service_types", "REQUIRED"}},
+      {Request({"43", "99"}, 1, 1, 1), {"service_types[1].value", "SERVICE_TYPE"}},
+      {Request({"43"}, -1, 0, 0), {"readers", "RANGE"}},
+      {Request({"43"}, 1, -1, 0), {"reader_cost.amount", "RANGE"}},
+      {Request({"43"}, 1, 0, -1), {"support_cost.amount", "RANGE"}},
+      {Request({"43"}, 0, 100, 0), {"readers", "READERS_FOR_COST"}}};
+  for (const auto& [request, violated] : cases) {
+    absl::Status s = Estimate(rules, request).status();
+    google::rpc::BadRequest bad;
+    ASSERT_TRUE(sdk::FindDetail(s, &bad)) << s;
+    ASSERT_EQ(bad.field_violations_size(), 1);
+    EXPECT_EQ(bad.field_violations(0).field(), violated.first);
+    EXPECT_EQ(bad.field_violations(0).reason(), violated.second);
+  }
 }
 
 TEST(SubsidyRulesTest, RoundsOpenAndClosed) {

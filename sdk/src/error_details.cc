@@ -22,6 +22,17 @@ absl::Status Store(absl::Status status, google::rpc::Status details) {
   return status;
 }
 
+void AddViolation(FieldViolation v, google::rpc::BadRequest* bad) {
+  auto* out = bad->add_field_violations();
+  out->set_field(std::move(v.field));
+  out->set_reason(std::move(v.reason));
+  out->set_description(std::move(v.description));
+  if (!v.staff_message.empty()) {
+    out->mutable_localized_message()->set_locale(std::string(kStaffLocale));
+    out->mutable_localized_message()->set_message(std::move(v.staff_message));
+  }
+}
+
 }  // namespace
 
 absl::Status WithDetail(absl::Status status, const google::protobuf::Message& detail) {
@@ -39,20 +50,17 @@ absl::Status InvalidFields(std::vector<FieldViolation> violations) {
                     violations[i].description);
   }
   if (violations.size() > kNamed) {
-    absl::StrAppend(&message, " and ", violations.size() - kNamed, " more");
+    absl::StrAppend(&message, " and ", violations.size() - kNamed, " more in the details");
   }
   google::rpc::BadRequest bad;
-  for (auto& v : violations) {
-    auto* out = bad.add_field_violations();
-    out->set_field(std::move(v.field));
-    out->set_reason(std::move(v.reason));
-    out->set_description(std::move(v.description));
-    if (!v.staff_message.empty()) {
-      out->mutable_localized_message()->set_locale(std::string(kStaffLocale));
-      out->mutable_localized_message()->set_message(std::move(v.staff_message));
-    }
-  }
+  for (auto& v : violations) AddViolation(std::move(v), &bad);
   return WithDetail(absl::InvalidArgumentError(message), bad);
+}
+
+absl::Status WithFieldViolation(absl::Status status, FieldViolation violation) {
+  google::rpc::BadRequest bad;
+  AddViolation(std::move(violation), &bad);
+  return WithDetail(std::move(status), bad);
 }
 
 absl::Status InvalidField(std::string field, std::string reason, std::string description,
@@ -69,10 +77,11 @@ absl::Status ForField(const absl::Status& cause, std::string field, std::string 
 }
 
 absl::Status WithErrorInfo(absl::Status status, std::string_view reason,
-                           const std::map<std::string, std::string>& metadata) {
+                           const std::map<std::string, std::string>& metadata,
+                           std::string_view domain) {
   google::rpc::ErrorInfo info;
   info.set_reason(std::string(reason));
-  info.set_domain(std::string(kErrorDomain));
+  info.set_domain(std::string(domain));
   info.mutable_metadata()->insert(metadata.begin(), metadata.end());
   return WithDetail(std::move(status), info);
 }

@@ -20,6 +20,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "kaigo/identifiers.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::testing {
 
@@ -353,6 +354,12 @@ absl::Status PlatformStack::MoveClock(absl::Duration offset) {
 
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target) {
   return grpc::CreateChannel(target, grpc::InsecureChannelCredentials());
+}
+
+absl::Status WithDetails(const grpc::Status& status) {
+  return sdk::WithSerializedDetails(
+      absl::Status(static_cast<absl::StatusCode>(status.error_code()), status.error_message()),
+      status.error_details());
 }
 
 std::unique_ptr<grpc::ClientContext> Context(const std::string& office, absl::Duration deadline) {

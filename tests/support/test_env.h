@@ -189,6 +189,9 @@ struct PlatformStack {
 };
 
 std::shared_ptr<grpc::Channel> InsecureChannel(const std::string& target);
+// A client's status as the SDK holds one: code, message and the details of
+// grpc-status-details-bin, to read with kaigo::sdk::FindDetail.
+absl::Status WithDetails(const grpc::Status& status);
 // A context with x-kaigo-office set (if non-empty) and a deadline.
 std::unique_ptr<grpc::ClientContext> Context(const std::string& office,
                                              absl::Duration deadline = absl::Seconds(10));

@@ -7,8 +7,10 @@
 #include <algorithm>
 #include <thread>
 
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "kaigo/sdk/error_details.h"
 #include "nlohmann/json.hpp"
 #include "platform_json.h"
 
@@ -87,26 +89,59 @@ std::string ErrorMessage(const Response& r) {
   return message.empty() ? absl::StrCat("HTTP ", r.http_status) : message;
 }
 
-absl::Status FromHttp(const Response& r, const std::string& endpoint) {
-  if (r.http_status >= 200 && r.http_status < 300) return absl::OkStatus();
-  std::string message = "platform " + endpoint + ": " + ErrorMessage(r);
-  switch (r.http_status) {
-    case 400:
-      return absl::InternalError(message);  // our request was malformed
-    case 401:
-      return absl::UnauthenticatedError(message);
-    case 403:
-      return absl::PermissionDeniedError(message);
-    case 404:
-      return absl::NotFoundError(message);
-    case 422:  // an idempotency key already used for another request: a retry cannot help
-      return absl::FailedPreconditionError(message);
-    default:  // 409 too: the same key's first request is still being performed; retried
-      return absl::UnavailableError(message);
+// Retry-After: delay-seconds or an HTTP-date; zero when absent or unreadable.
+absl::Duration RetryAfter(CURL* c, absl::Time now) {
+  curl_header* header = nullptr;
+  if (curl_easy_header(c, "Retry-After", 0, CURLH_HEADER, -1, &header) != CURLHE_OK) {
+    return absl::ZeroDuration();
   }
+  int64_t seconds = 0;
+  if (absl::SimpleAtoi(header->value, &seconds)) {
+    return absl::Seconds(std::max<int64_t>(seconds, 0));
+  }
+  absl::Time at;
+  if (absl::ParseTime("%a, %d %b %Y %H:%M:%S GMT", header->value, absl::UTCTimeZone(), &at,
+                      nullptr)) {
+    return std::max(at - now, absl::ZeroDuration());
+  }
+  return absl::ZeroDuration();
 }
 
 }  // namespace
+
+absl::Status FromHttp(const Response& r, const std::string& endpoint) {
+  if (r.http_status >= 200 && r.http_status < 300) return absl::OkStatus();
+  const json error = ErrorObjectOf(r.body);
+  std::string message = "platform " + endpoint + ": " + ErrorMessage(r);
+  absl::Status status;
+  switch (r.http_status) {
+    case 400:
+      status = JsonString(error, "field").empty() ? absl::InternalError(message)
+                                                  : absl::InvalidArgumentError(message);
+      break;
+    case 401:
+      status = absl::UnauthenticatedError(message);
+      break;
+    case 403:
+      status = absl::PermissionDeniedError(message);
+      break;
+    case 404:
+      status = absl::NotFoundError(message);
+      break;
+    case 422:  // an idempotency key already used for another request: a retry cannot help
+      status = absl::FailedPreconditionError(message);
+      break;
+    default:  // 409 too: the same key's first request is still being performed; retried
+      status = absl::UnavailableError(message);
+  }
+  status =
+      WithPlatformError(std::move(status), error, "platform", absl::StrCat("HTTP_", r.http_status),
+                        {{"http_status", std::to_string(r.http_status)}});
+  if (r.retry_after > absl::ZeroDuration()) {
+    status = sdk::WithRetryDelay(std::move(status), r.retry_after);
+  }
+  return status;
+}
 
 absl::Status MunicipalityNotLive(const std::string& field, const std::string& message,
                                  const std::string& live_from) {
@@ -285,6 +320,7 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
   char* type = nullptr;
   curl_easy_getinfo(c, CURLINFO_CONTENT_TYPE, &type);
   if (type != nullptr) response.content_type = type;
+  response.retry_after = RetryAfter(c, options_.now ? options_.now() : absl::Now());
   ReturnHandle(std::move(handle));
   return response;
 }
@@ -313,6 +349,7 @@ absl::StatusOr<Response> PlatformClient::Exchange(const std::string& method,
     }
     last = status;
     if (attempt < options_.max_attempts) {
+      if (response.ok()) backoff = std::max(backoff, response->retry_after);
       if (absl::Now() + backoff >= budget.end) break;  // no time left for another attempt
       {
         std::lock_guard<std::mutex> lock(stats_mu_);

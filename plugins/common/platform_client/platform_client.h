@@ -71,7 +71,17 @@ struct Response {
   long http_status = 0;
   std::string content_type;
   std::string body;
+  absl::Duration retry_after = absl::ZeroDuration();  // the Retry-After header's, when sent
 };
+
+// OK for a 2xx answer; else its status, naming `endpoint`, with the platform's error as details
+// (ErrorInfo: reason its code or HTTP_<status>, domain platform.kaigo-kiban, metadata
+// http_status and the error's other members). 400 is INVALID_ARGUMENT when the platform names the
+// field it refused (the caller's input, passed on) and INTERNAL when it does not (our request was
+// malformed); 401 UNAUTHENTICATED; 403 PERMISSION_DENIED; 404 NOT_FOUND; 422 FAILED_PRECONDITION
+// (an idempotency key reused for another request); 409, 429, 5xx and the rest UNAVAILABLE, with a
+// RetryInfo when the answer said Retry-After.
+absl::Status FromHttp(const Response& r, const std::string& endpoint);
 
 // Counters for tests and metrics.
 struct ClientStats {

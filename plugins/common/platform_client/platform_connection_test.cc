@@ -11,6 +11,7 @@
 #include "kaigo/sdk/fake_host.h"
 #include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/v1/qualification.pb.h"
+#include "unreachable_platform.h"
 
 namespace kaigo::platform {
 namespace {
@@ -70,17 +71,10 @@ const kaigo_plugin_api* Api() { return sdk::internal::Export(KAIGO_ABI_VERSION, 
 class PlatformAccountsTest : public ::testing::Test {
  protected:
   PlatformAccountsTest() {
-    for (const char* name : {"ca", "p12", "p12_password", "user", "password", "cm_user",
-                             "cm_password", "staff_user", "staff_password"}) {
+    testing::UseUnreachablePlatform(&host_, config_.mutable_platform());
+    for (const char* name : {"cm_user", "cm_password", "staff_user", "staff_password"}) {
       host_.SetSecret(name, std::string("value of ") + name);
     }
-    auto* p = config_.mutable_platform();
-    p->set_base_url("https://127.0.0.1:1");
-    p->set_ca_secret("ca");
-    p->set_certificate_secret("p12");
-    p->set_certificate_password_secret("p12_password");
-    p->set_user_id_secret("user");
-    p->set_password_secret("password");
   }
 
   void Bind(kaigo::options::v1::Role role, const std::string& user, const std::string& password) {

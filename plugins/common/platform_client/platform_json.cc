@@ -3,6 +3,7 @@
 #include <map>
 
 #include "absl/strings/numbers.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace kaigo::platform {
 
@@ -33,7 +34,7 @@ absl::StatusOr<json> ParseAnswer(
   absl::Status status = business_error(*error);
   // An OK status would abort StatusOr's constructor: an error answer is never a success.
   if (status.ok()) return NotUnderstood(who, "an error answer the plugin did not map");
-  return status;
+  return WithPlatformError(std::move(status), *error, who);
 }
 
 bool JsonBool(const json& object, const char* key) {
@@ -80,11 +81,44 @@ absl::StatusOr<Tokens> ParseTokens(const std::string& body) {
   return Tokens{access->get<std::string>(), JsonString(answer, "refresh_token")};
 }
 
-std::string ErrorMessageOf(const std::string& body) {
-  nlohmann::json answer = nlohmann::json::parse(body, nullptr, false);
-  if (!answer.is_object()) return "";
+json ErrorObjectOf(const std::string& body) {
+  json answer = json::parse(body, nullptr, false);
+  if (!answer.is_object()) return json::object();
   auto error = answer.find("error");
-  return error != answer.end() && error->is_object() ? JsonString(*error, "message") : "";
+  return error != answer.end() && error->is_object() ? *error : json::object();
+}
+
+std::string ErrorMessageOf(const std::string& body) {
+  return JsonString(ErrorObjectOf(body), "message");
+}
+
+std::string ErrorDomain(const std::string& who) { return who + ".kaigo-kiban"; }
+
+absl::Status WithPlatformError(absl::Status status, const json& error, const std::string& who,
+                               const std::string& fallback_reason,
+                               const std::map<std::string, std::string>& metadata) {
+  std::string reason = JsonString(error, "code");
+  if (reason.empty()) reason = fallback_reason;
+  std::map<std::string, std::string> info = metadata;
+  for (const auto& [name, value] : error.items()) {
+    if (name == "code" || name == "message") continue;
+    if (value.is_string()) info[name] = value.get<std::string>();
+    if (value.is_number() || value.is_boolean()) info[name] = value.dump();
+  }
+  if (!reason.empty()) {
+    status = sdk::WithErrorInfo(std::move(status), reason, info, ErrorDomain(who));
+  }
+  google::rpc::BadRequest named;
+  const std::string field = JsonString(error, "field");
+  if (status.code() != absl::StatusCode::kInvalidArgument || field.empty() ||
+      sdk::FindDetail(status, &named)) {
+    return status;
+  }
+  auto* violation = named.add_field_violations();
+  violation->set_field(field);
+  violation->set_reason(reason);
+  violation->set_description(JsonString(error, "message"));
+  return sdk::WithDetail(std::move(status), named);
 }
 
 }  // namespace kaigo::platform

@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <string>
 
 #include "absl/status/statusor.h"
@@ -20,7 +21,8 @@ int64_t JsonInt(const nlohmann::json& object, const char* key);
 bool JsonBool(const nlohmann::json& object, const char* key);
 
 // The answer as a JSON object; UNAVAILABLE "the <who>'s answer is not understood: …" when it is
-// not one; for {"error": {…}} (a business error, HTTP 200) the status `business_error` gives.
+// not one; for {"error": {…}} (a business error, HTTP 200) the status `business_error` gives,
+// WithPlatformError.
 absl::StatusOr<nlohmann::json> ParseAnswer(
     const std::string& body, const std::string& who,
     const std::function<absl::Status(const nlohmann::json& error)>& business_error);
@@ -36,6 +38,19 @@ struct Tokens {
 absl::StatusOr<Tokens> ParseTokens(const std::string& body);
 // The platform's error text from {"error": {"message": …}}, or "" when there is none.
 std::string ErrorMessageOf(const std::string& body);
+// The error object of {"error": {…}}, or an empty object when there is none.
+nlohmann::json ErrorObjectOf(const std::string& body);
+
+// ErrorInfo.domain of the error codes of the platform's web API ("platform.kaigo-kiban") or the
+// portal's ("portal.kaigo-kiban"), `who` being "platform" or "portal".
+std::string ErrorDomain(const std::string& who);
+// `status` with what a program needs of the <who>'s error object {"code", "message", "field", …}:
+// an ErrorInfo (reason: its code, else `fallback_reason`; metadata: its other scalar members,
+// e.g. field, live_from, and `metadata`) and, when `status` is INVALID_ARGUMENT without a
+// BadRequest, one naming the field the platform names (its name, not a path in our request).
+absl::Status WithPlatformError(absl::Status status, const nlohmann::json& error,
+                               const std::string& who, const std::string& fallback_reason = "",
+                               const std::map<std::string, std::string>& metadata = {});
 
 // "YYYY-MM-DD" into `out`; false for anything else.
 bool ParseIsoDate(const std::string& text, kaigo::v1::Date* out);

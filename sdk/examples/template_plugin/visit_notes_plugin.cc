@@ -4,11 +4,15 @@
 
 #include "acme/visitnotes/v1/visit_notes.pb.h"
 #include "kaigo/identifiers.h"
+#include "kaigo/sdk/error_details.h"
 
 namespace acme {
 namespace {
 
 namespace vn = acme::visitnotes::v1;
+
+using kaigo::sdk::ForField;
+using kaigo::sdk::InvalidField;
 
 // Store keys: "note/<insurer>/<insured>/<sequence>", so a prefix lists one recipient in order.
 std::string Prefix(const kaigo::v1::RecipientKey& r) {
@@ -16,13 +20,12 @@ std::string Prefix(const kaigo::v1::RecipientKey& r) {
 }
 
 absl::Status ValidateRecipient(const kaigo::v1::RecipientKey& r, const std::string& field) {
+  // A refusal names the request field's path and the rule, for a program (a BadRequest).
   if (auto s = kaigo::ValidateInsurerNumber(r.insurer().value()); !s.ok()) {
-    return absl::InvalidArgumentError(field + ".insurer: " + std::string(s.message()));
+    return ForField(s, field + ".insurer.value", "INSURER_NUMBER");
   }
-  if (auto s = kaigo::ValidateInsuredNumber(r.insured().value()); !s.ok()) {
-    return absl::InvalidArgumentError(field + ".insured: " + std::string(s.message()));
-  }
-  return absl::OkStatus();
+  return ForField(kaigo::ValidateInsuredNumber(r.insured().value()), field + ".insured.value",
+                  "INSURED_NUMBER");
 }
 
 class VisitNotes : public kaigo::sdk::Instance {
@@ -49,8 +52,9 @@ class VisitNotes : public kaigo::sdk::Instance {
     if (auto s = ValidateRecipient(req.note().recipient(), "note.recipient"); !s.ok()) return s;
     int max = config_.max_note_bytes() > 0 ? config_.max_note_bytes() : 4000;
     if (req.note().text().empty() || static_cast<int>(req.note().text().size()) > max) {
-      return absl::InvalidArgumentError("note.text: must be 1 to " + std::to_string(max) +
-                                        " bytes");
+      return InvalidField("note.text", "TEXT_LENGTH",
+                          "must be 1 to " + std::to_string(max) + " bytes",
+                          "記録は1〜" + std::to_string(max) + "バイトで入力してください");
     }
     auto existing = host().StoreList(Prefix(req.note().recipient()));
     if (!existing.ok()) return absl::UnavailableError("the notes could not be read");

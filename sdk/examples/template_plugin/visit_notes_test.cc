@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 
 #include "acme/visitnotes/v1/visit_notes.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/fake_host.h"
 #include "visit_notes_plugin.h"
 
@@ -49,6 +50,10 @@ TEST(VisitNotesTest, RejectsAWrongInsurerCheckDigit) {
   auto r = host.CallUnary<vn::AddNoteResponse>("/acme.visitnotes.v1.VisitNoteService/AddNote", req);
   EXPECT_EQ(r.status().code(), absl::StatusCode::kInvalidArgument);
   EXPECT_NE(r.status().message().find("note.recipient.insurer"), std::string::npos);
+  google::rpc::BadRequest bad;  // what a program reads: the field's path and the rule
+  ASSERT_TRUE(kaigo::sdk::FindDetail(r.status(), &bad));
+  EXPECT_EQ(bad.field_violations(0).field(), "note.recipient.insurer.value");
+  EXPECT_EQ(bad.field_violations(0).reason(), "INSURER_NUMBER");
 }
 
 }  // namespace

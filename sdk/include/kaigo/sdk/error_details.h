@@ -55,9 +55,16 @@ absl::Status InvalidField(std::string field, std::string reason, std::string des
 // `reason`. Any other status passes unchanged.
 absl::Status ForField(const absl::Status& cause, std::string field, std::string reason);
 
+// `status` (whose message already names the field its own way, e.g. a header) with a BadRequest
+// naming `violation`.
+absl::Status WithFieldViolation(absl::Status status, FieldViolation violation);
+
 // `status` with one more detail. An OK status stays OK and carries nothing.
+// `domain`: kErrorDomain for the reasons kaigo-bridge defines; another service's for reasons it
+// defines and the plugin passes on (e.g. the platform's error codes).
 absl::Status WithErrorInfo(absl::Status status, std::string_view reason,
-                           const std::map<std::string, std::string>& metadata = {});
+                           const std::map<std::string, std::string>& metadata = {},
+                           std::string_view domain = kErrorDomain);
 absl::Status WithRetryDelay(absl::Status status, absl::Duration delay);
 absl::Status WithPreconditionFailure(absl::Status status,
                                      const std::vector<PreconditionViolation>& violations);
