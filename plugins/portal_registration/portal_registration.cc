@@ -6,9 +6,9 @@
 #include "google/protobuf/util/time_util.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/portal_registration_config.pb.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/response.h"
-#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/otp.pb.h"
 #include "kaigo/v1/portal_registration.pb.h"
 #include "nlohmann/json.hpp"
@@ -131,8 +131,15 @@ class PortalRegistration : public sdk::Instance {
         config_(std::move(config)),
         sealer_(std::move(sealer)),
         accounts_(std::move(accounts)) {
-    BlockingAnswer(std::string(kService) + "StartFirstTimeRegistration", &PortalRegistration::Start,
-                   &v1::StartFirstTimeRegistrationResponse::mutable_flow);
+    // Start keeps its request_id itself (the flow's id and the portal's Idempotency-Key derive
+    // from it), which holds across a crash mid-way too; the SDK's record of it would make a retry
+    // after such a crash wait until the first attempt counts as abandoned.
+    BlockingUnary<v1::StartFirstTimeRegistrationRequest, v1::StartFirstTimeRegistrationResponse>(
+        std::string(kService) + "StartFirstTimeRegistration",
+        [this](const v1::StartFirstTimeRegistrationRequest& req, const sdk::CallBase& call) {
+          return sdk::AnswerIn(Start(req, call),
+                               &v1::StartFirstTimeRegistrationResponse::mutable_flow);
+        });
     BlockingAnswer(std::string(kService) + "SubmitOneTimePassword", &PortalRegistration::SubmitOtp,
                    &v1::SubmitOneTimePasswordResponse::mutable_flow);
     BlockingAnswer(std::string(kService) + "SubmitUserDetails", &PortalRegistration::SubmitDetails,
