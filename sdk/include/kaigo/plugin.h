@@ -245,6 +245,14 @@ typedef struct kaigo_manifest {
    * manifest without this field calls nothing. */
   const char* const* calls;
   size_t call_count;
+
+  /* What the plugin was built with (kaigo/version.h; the C++ SDK fills both): `sdk_version`, the
+   * kaigo SDK's semantic version, and `api_release`, the release of the kaigo API whose generated
+   * library the plugin links (libkaigo_proto.so.MAJOR.MINOR). The host refuses a plugin whose
+   * api_release has another MAJOR.MINOR than its own. A plugin that links no libkaigo_proto
+   * (plain C against this header alone) leaves api_release NULL or "". NULL when absent. */
+  const char* sdk_version;
+  const char* api_release;
 } kaigo_manifest;
 
 /* What the host tells an instance about itself at creation. Valid during create only. */
