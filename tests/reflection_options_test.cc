@@ -12,6 +12,8 @@
 #include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/io/coded_stream.h"
+#include "google/protobuf/text_format.h"
+#include "kaigo/careplan/v1/care_plan.pb.h"
 #include "tests/support/reflection.h"
 #include "tests/support/test_env.h"
 
@@ -27,6 +29,9 @@ using grpc::reflection::v1::ServerReflectionRequest;
 
 constexpr char kFieldOptions[] = "google.protobuf.FieldOptions";
 constexpr char kMethodOptions[] = "google.protobuf.MethodOptions";
+// The care-plan item metadata's type; naming it here also links the generated care-plan classes
+// the test compares with.
+const std::string kItem = kaigo::careplan::v1::Item::descriptor()->full_name();
 
 // Adds the answer's files to `database`; their names.
 std::vector<std::string> AddFiles(const grpc::reflection::v1::ServerReflectionResponse& response,
@@ -117,7 +122,12 @@ std::string OptionText(const DescriptorPool& pool, const std::string& options_ty
     if (!value->GetReflection()->HasField(*value, path.inner)) return "";
     value = &value->GetReflection()->GetMessage(*value, path.inner, &factory);
   }
-  return value->ShortDebugString();
+  google::protobuf::TextFormat::Printer printer;
+  printer.SetSingleLineMode(true);
+  printer.SetUseUtf8StringEscaping(true);
+  std::string text;
+  printer.PrintToString(*value, &text);
+  return text;
 }
 
 class ReflectionOptionsTest : public ::testing::Test {
@@ -182,12 +192,10 @@ TEST_F(ReflectionOptionsTest, ClientReadsCarePlanItemMetadataFromReflectedDescri
       const Descriptor* message = file->message_type(m);
       for (int f = 0; f < message->field_count(); ++f) {
         const FieldDescriptor* field = message->field(f);
-        std::string reflected =
-            OptionText(pool, kFieldOptions, field->options(), "kaigo.careplan.v1.Item");
+        std::string reflected = OptionText(pool, kFieldOptions, field->options(), kItem);
         const FieldDescriptor* known = generated.FindFieldByName(field->full_name());
         ASSERT_NE(known, nullptr) << field->full_name();
-        EXPECT_EQ(reflected,
-                  OptionText(generated, kFieldOptions, known->options(), "kaigo.careplan.v1.Item"))
+        EXPECT_EQ(reflected, OptionText(generated, kFieldOptions, known->options(), kItem))
             << field->full_name();
         if (reflected.empty()) continue;
         EXPECT_NE(reflected.find("name: \""), std::string::npos) << reflected;

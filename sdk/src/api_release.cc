@@ -16,6 +16,9 @@ namespace {
 
 constexpr std::string_view kProtoSonamePrefix = "libkaigo_proto.so.";
 
+// Debian 12's Abseil does not take std::string_view for its own.
+absl::string_view A(std::string_view s) { return absl::string_view(s.data(), s.size()); }
+
 template <class T>
 bool ReadAt(std::string_view image, uint64_t offset, T* out) {
   if (offset > image.size() || image.size() - offset < sizeof(T)) return false;
@@ -34,19 +37,19 @@ std::optional<uint64_t> FileOffset(const std::vector<Elf64_Phdr>& segments, uint
 }
 
 std::string Rebuild(std::string_view plugin, std::string_view built, std::string_view host) {
-  return absl::StrCat("plugin \"", plugin, "\" was built against kaigo API ", built, "; ", host,
-                      " serves kaigo API ", kApiRelease, " (", kProtoSoname,
-                      ") — rebuild the plugin with the kaigo SDK ", kSdkVersion);
+  return absl::StrCat("plugin \"", A(plugin), "\" was built against kaigo API ", A(built), "; ",
+                      A(host), " serves kaigo API ", A(kApiRelease), " (", A(kProtoSoname),
+                      ") — rebuild the plugin with the kaigo SDK ", A(kSdkVersion));
 }
 
 }  // namespace
 
 std::optional<ApiRelease> ParseApiRelease(std::string_view text) {
-  std::vector<std::string_view> parts = absl::StrSplit(text, '.');
+  std::vector<absl::string_view> parts = absl::StrSplit(A(text), '.');
   if (parts.size() != 3) return std::nullopt;
   int numbers[3];
   for (int i = 0; i < 3; ++i) {
-    if (parts[i].empty() || parts[i].find_first_not_of("0123456789") != std::string_view::npos ||
+    if (parts[i].empty() || parts[i].find_first_not_of("0123456789") != absl::string_view::npos ||
         !absl::SimpleAtoi(parts[i], &numbers[i])) {
       return std::nullopt;
     }
@@ -56,7 +59,7 @@ std::optional<ApiRelease> ParseApiRelease(std::string_view text) {
 
 absl::StatusOr<std::vector<std::string>> NeededLibraries(std::string_view image) {
   auto invalid = [](std::string_view why) {
-    return absl::InvalidArgumentError(absl::StrCat("not an ELF shared object: ", why));
+    return absl::InvalidArgumentError(absl::StrCat("not an ELF shared object: ", A(why)));
   };
   Elf64_Ehdr header;
   if (!ReadAt(image, 0, &header) || std::memcmp(header.e_ident, ELFMAG, SELFMAG) != 0) {
@@ -119,7 +122,7 @@ absl::Status CheckLinkedApiRelease(std::string_view plugin, const std::string& p
     if (library.rfind(kProtoSonamePrefix, 0) != 0 || library == kProtoSoname) continue;
     std::string_view built = std::string_view(library).substr(kProtoSonamePrefix.size());
     return absl::FailedPreconditionError(
-        Rebuild(plugin, absl::StrCat(built, " (", library, ")"), host));
+        Rebuild(plugin, absl::StrCat(A(built), " (", library, ")"), host));
   }
   return absl::OkStatus();
 }
@@ -134,14 +137,15 @@ absl::Status CheckManifestApiRelease(std::string_view plugin, std::string_view a
   }
   if (!built.has_value()) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "plugin \"", plugin, "\" names kaigo API release \"", api_release,
-        "\" in its manifest, which is not MAJOR.MINOR.PATCH; ", host, " serves kaigo API ",
-        kApiRelease, " — rebuild the plugin with the kaigo SDK ", kSdkVersion));
+        "plugin \"", A(plugin), "\" names kaigo API release \"", A(api_release),
+        "\" in its manifest, which is not MAJOR.MINOR.PATCH; ", A(host), " serves kaigo API ",
+        A(kApiRelease), " — rebuild the plugin with the kaigo SDK ", A(kSdkVersion)));
   }
-  return absl::FailedPreconditionError(Rebuild(
-      plugin,
-      absl::StrCat(api_release, " (", kProtoSonamePrefix, built->major, ".", built->minor, ")"),
-      host));
+  return absl::FailedPreconditionError(
+      Rebuild(plugin,
+              absl::StrCat(A(api_release), " (", A(kProtoSonamePrefix), built->major, ".",
+                           built->minor, ")"),
+              host));
 }
 
 }  // namespace kaigo::sdk

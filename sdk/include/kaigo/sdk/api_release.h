@@ -28,9 +28,9 @@
 
 namespace kaigo::sdk {
 
-inline constexpr std::string_view kSdkVersion = KAIGO_SDK_VERSION;
-inline constexpr std::string_view kApiRelease = KAIGO_API_RELEASE;
-inline constexpr std::string_view kProtoSoname = KAIGO_PROTO_SONAME;
+inline constexpr char kSdkVersion[] = KAIGO_SDK_VERSION;
+inline constexpr char kApiRelease[] = KAIGO_API_RELEASE;
+inline constexpr char kProtoSoname[] = KAIGO_PROTO_SONAME;
 
 struct ApiRelease {
   int major = 0;

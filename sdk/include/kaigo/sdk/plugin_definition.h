@@ -72,9 +72,11 @@ absl::StatusOr<Config> ParseConfig(std::string_view bytes) {
 }
 
 namespace internal {
-// `sdk_version` and `api_release` are string literals (kaigo/version.h).
+// `sdk_version` and `api_release` are string literals: those of kaigo/version.h where the caller
+// compiles (unit tests call Export directly, with the defaults).
 const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)(),
-                               const char* sdk_version, const char* api_release);
+                               const char* sdk_version = KAIGO_SDK_VERSION,
+                               const char* api_release = KAIGO_API_RELEASE);
 // The serialized FileDescriptorSet of `services` and their transitive dependencies.
 std::string DescriptorSetFor(
     const std::vector<const google::protobuf::ServiceDescriptor*>& services,
