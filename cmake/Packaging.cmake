@@ -109,6 +109,15 @@ install(FILES ${PROJECT_BINARY_DIR}/sdk/KaigoSDKConfig.cmake
   ${PROJECT_SOURCE_DIR}/cmake/KaigoPlugin.cmake
   DESTINATION ${CMAKE_INSTALL_LIBDIR}/cmake/KaigoSDK COMPONENT sdk EXCLUDE_FROM_ALL)
 
+# Every package's /usr/share/doc/<package>/copyright (Apache-2.0, LICENSE).
+foreach(pair "proto;libkaigo-proto${KAIGO_API_SOVERSION}" "bridge;kaigo-bridge"
+    "plugins;kaigo-bridge-plugins" "sandbox;kaigo-bridge-sandbox" "sdk;kaigo-bridge-sdk")
+  list(GET pair 0 component)
+  list(GET pair 1 package)
+  install(FILES ${PROJECT_SOURCE_DIR}/deploy/debian/copyright
+    DESTINATION ${CMAKE_INSTALL_DATADIR}/doc/${package} COMPONENT ${component} EXCLUDE_FROM_ALL)
+endforeach()
+
 # CPack
 set(CPACK_GENERATOR DEB)
 set(CPACK_PACKAGE_NAME kaigo-bridge)
@@ -139,11 +148,16 @@ set(CPACK_DEBIAN_PROTO_PACKAGE_SECTION libs)
 # dpkg-shlibdeps of a package built elsewhere against this library finds its package here.
 file(WRITE ${PROJECT_BINARY_DIR}/packaging/proto/shlibs
   "libkaigo_proto ${KAIGO_API_SOVERSION} ${kaigo_proto_package} (>= ${PROJECT_VERSION})\n")
-set(CPACK_DEBIAN_PROTO_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/packaging/proto/shlibs)
+# The linker cache through the ldconfig trigger; the scripts keep CPack from calling ldconfig.
+set(CPACK_DEBIAN_PROTO_PACKAGE_CONTROL_EXTRA ${PROJECT_BINARY_DIR}/packaging/proto/shlibs
+  ${PROJECT_SOURCE_DIR}/deploy/debian/libkaigo-proto/triggers
+  ${PROJECT_SOURCE_DIR}/deploy/debian/libkaigo-proto/postinst
+  ${PROJECT_SOURCE_DIR}/deploy/debian/libkaigo-proto/postrm)
 set(CPACK_COMPONENT_PROTO_DESCRIPTION "kaigo-bridge API library (kaigo API ${KAIGO_API_RELEASE})
-The generated protobuf classes of the kaigo API, which the kaigo-bridge engine and every
-plugin link. Its SONAME names the API release (libkaigo_proto.so.${KAIGO_API_SOVERSION}); a plugin
-built against another release is refused by the engine.")
+The generated protobuf classes of the kaigo API, which the kaigo-bridge
+engine and every plugin link. Its SONAME names the API release
+(libkaigo_proto.so.${KAIGO_API_SOVERSION}); the engine refuses a plugin built
+against another release.")
 
 set(CPACK_DEBIAN_BRIDGE_PACKAGE_NAME kaigo-bridge)
 set(CPACK_COMPONENT_BRIDGE_DEPENDS proto)
