@@ -353,6 +353,12 @@ absl::Status Engine::Index(
     std::lock_guard<std::mutex> lock(images_mu_);
     if (std::find(images_seen_.begin(), images_seen_.end(), image) == images_seen_.end()) {
       images_seen_.push_back(image);
+      // Until PluginInfo carries them, the releases an image was built with are shown here.
+      logger_.Info("plugin image loaded", {{"plugin", name},
+                                           {"version", image->version()},
+                                           {"sdk_version", image->sdk_version()},
+                                           {"api_release", image->api_release()},
+                                           {"path", image->path()}});
     }
   }
   auto descriptors = DescriptorIndex::Build(EngineServiceNames(), sets);
@@ -678,7 +684,7 @@ absl::StatusOr<Engine::RunnableImage> Engine::LoadImage(const kaigo::v1::PluginS
     if (!image.ok()) return image.status();
     return RunnableImage{*std::move(image), nullptr};
   }
-  auto checked = loader_.Check(path, pin, sources);
+  auto checked = loader_.Check(source.name(), path, pin, sources);
   if (!checked.ok()) return checked.status();
   const auto& [canonical, sha] = *checked;
   std::string key = canonical + "\n" + sha + "\n" + source.limits().SerializeAsString();

@@ -2,7 +2,7 @@
 # The Debian packages and the container image definition, installed and run in scratch Debian 12
 # roots (chroot; no container engine runs here):
 #
-#   1. cpack builds the four .deb packages from BUILD_DIR (which must be built); no file is in two,
+#   1. cpack builds the five .deb packages from BUILD_DIR (which must be built); no file is in two,
 #      and every file `cmake --install` installs is in one;
 #   2. a minbase bookworm root from debootstrap, cached as a tarball in CACHE_DIR (default
 #      /var/cache/kaigo-bridge-test) so later runs on this machine skip that download; the .deb
@@ -167,7 +167,14 @@ step "cpack -G DEB"
 (cd "$build_dir" && cpack -G DEB -B "$packages") > "$work/cpack.log" 2>&1 ||
   { tail -n 30 "$work/cpack.log"; fail "cpack"; }
 rm -rf "$packages/_CPack_Packages"
-for p in kaigo-bridge kaigo-bridge-plugins kaigo-bridge-sandbox kaigo-bridge-sdk; do
+# The library's package is named after its SONAME (libkaigo-proto1.0 for libkaigo_proto.so.1.0).
+proto_deb=$(ls "$packages"/libkaigo-proto*_"${version}"-*.deb 2>/dev/null) ||
+  fail "no package libkaigo-proto* $version"
+proto_package=$(dpkg-deb -f "$proto_deb" Package)
+soname=$(dpkg-deb -c "$proto_deb" | awk '{print $6}' | sed -n 's|.*/\(libkaigo_proto\.so\.[0-9]*\.[0-9]*\)$|\1|p')
+[ "$proto_package" = "libkaigo-proto${soname#libkaigo_proto.so.}" ] ||
+  fail "$proto_package holds ${soname:-no libkaigo_proto.so.MAJOR.MINOR}: its name must follow the SONAME"
+for p in "$proto_package" kaigo-bridge kaigo-bridge-plugins kaigo-bridge-sandbox kaigo-bridge-sdk; do
   deb=$(ls "$packages/${p}_${version}-"*.deb 2>/dev/null) || fail "no package $p $version"
   echo "  $(basename "$deb"): Depends: $(dpkg-deb -f "$deb" Depends)"
 done
@@ -212,7 +219,8 @@ mkdir -p "$root/tmp/debs"
 cp "$packages"/*.deb "$root/tmp/debs/"
 in_root apt-get update -qq > "$work/apt.log" 2>&1 ||
   { tail -n 20 "$work/apt.log"; fail "apt-get update"; }
-in_root sh -c 'cd /tmp/debs && apt-get install -y --no-install-recommends ./kaigo-bridge_*.deb \
+in_root sh -c 'cd /tmp/debs && apt-get install -y --no-install-recommends ./libkaigo-proto*.deb \
+    ./kaigo-bridge_*.deb \
     ./kaigo-bridge-plugins_*.deb ./kaigo-bridge-sandbox_*.deb' >> "$work/apt.log" 2>&1 ||
   { tail -n 30 "$work/apt.log"; fail "apt-get install"; }
 in_root sh -c 'cd /tmp/debs && apt-get install -s ./kaigo-bridge-sdk_*.deb' \
@@ -295,6 +303,7 @@ sdk=$work/sdk
 rm -rf "$sdk" && mkdir -p "$sdk"
 dpkg-deb -x "$packages/kaigo-bridge-sdk_${version}-"*.deb "$sdk/root"
 dpkg-deb -x "$packages/kaigo-bridge_${version}-"*.deb "$sdk/root"
+dpkg-deb -x "$proto_deb" "$sdk/root"
 if ! { cmake -S "$source_dir/sdk/examples/template_plugin" -B "$sdk/build" -G Ninja \
          -DCMAKE_PREFIX_PATH="$sdk/root/usr" -DCMAKE_BUILD_TYPE=RelWithDebInfo &&
        cmake --build "$sdk/build" -j1 --target visit_notes; } > "$sdk/build.log" 2>&1; then

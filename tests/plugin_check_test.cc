@@ -1,6 +1,8 @@
 // kaigo-plugin-check passes every in-tree plugin and fails a deliberately broken one, saying why.
 #include <gtest/gtest.h>
 
+#include "absl/strings/str_cat.h"
+#include "kaigo/sdk/api_release.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -63,6 +65,48 @@ TEST(PluginCheckTest, BrokenPluginFailsWithReasons) {
         "FAILED"}) {
     EXPECT_NE(r.output.find(reason), std::string::npos) << reason << "\nin\n" << r.output;
   }
+}
+
+TEST(PluginCheckTest, PrintsTheReleasesAPluginWasBuiltWith) {
+  CommandResult sdk_plugin = CheckPlugin("probe");
+  EXPECT_EQ(sdk_plugin.exit_code, 0) << sdk_plugin.output;
+  EXPECT_NE(sdk_plugin.output.find(absl::StrCat(
+                "built with kaigo SDK ", sdk::kSdkVersion, ", kaigo API ", sdk::kApiRelease,
+                "; this SDK: ", sdk::kSdkVersion, ", kaigo API ", sdk::kApiRelease)),
+            std::string::npos)
+      << sdk_plugin.output;
+  EXPECT_NE(
+      sdk_plugin.output.find(absl::StrCat("ok    manifest kaigo API release ", sdk::kApiRelease,
+                                          " is this SDK's ", sdk::kProtoSoname)),
+      std::string::npos)
+      << sdk_plugin.output;
+
+  CommandResult plain_c = CheckPlugin("faulty");
+  EXPECT_NE(plain_c.output.find("built with kaigo SDK (not stated), kaigo API (none)"),
+            std::string::npos)
+      << plain_c.output;
+  EXPECT_NE(plain_c.output.find("ok    the manifest names no kaigo API release"), std::string::npos)
+      << plain_c.output;
+}
+
+TEST(PluginCheckTest, PluginOfAnotherApiReleaseFailsNamingBoth) {
+  auto refusal = [](const std::string& plugin, const std::string& built) {
+    return absl::StrCat("FAIL  plugin \"", plugin, "\" was built against kaigo API ", built,
+                        "; this SDK serves kaigo API ", sdk::kApiRelease, " (", sdk::kProtoSoname,
+                        ") — rebuild the plugin with the kaigo SDK ", sdk::kSdkVersion);
+  };
+  CommandResult linked = CheckPlugin("stale_linked");
+  EXPECT_EQ(linked.exit_code, 1) << linked.output;
+  EXPECT_NE(linked.output.find(refusal("stale_linked", "0.9 (libkaigo_proto.so.0.9)")),
+            std::string::npos)
+      << linked.output;
+  CommandResult manifest = CheckPlugin("stale_manifest");
+  EXPECT_EQ(manifest.exit_code, 1) << manifest.output;
+  EXPECT_NE(manifest.output.find("built with kaigo SDK 0.9.0, kaigo API 0.9.0"), std::string::npos)
+      << manifest.output;
+  EXPECT_NE(manifest.output.find(refusal("stale", "0.9.0 (libkaigo_proto.so.0.9)")),
+            std::string::npos)
+      << manifest.output;
 }
 
 TEST(PluginCheckTest, NotAPlugin) {

@@ -85,6 +85,7 @@ std::string DescribeExit(int wait_status) {
     int code = WEXITSTATUS(wait_status);
     if (code == kOutOfMemoryExit) return "exceeded its memory limit";
     if (code == kPluginExceptionExit) return "let a C++ exception escape the plugin ABI";
+    if (code == kApiReleaseExit) return "was built against another release of the kaigo API";
     if (code == 127) return "could not be started (exit status 127)";
     return absl::StrCat("exited with status ", code);
   }

@@ -18,6 +18,9 @@ inline constexpr int kOutOfMemoryExit = 86;
 // ... and when the plugin lets a C++ exception out of an ABI function, which kaigo/plugin.h
 // forbids: the state it left behind cannot be trusted.
 inline constexpr int kPluginExceptionExit = 87;
+// ... and when the image's manifest names another release of the kaigo API (it writes the
+// reason, naming both releases, to its standard error).
+inline constexpr int kApiReleaseExit = 88;
 // The descriptors the child finds its channels on, each one way: calls (the engine's creates,
 // destroys and call starts), replies (host service replies, cancels, the replies of outgoing calls;
 // apart so that a plugin running a call never keeps a reply from its reader) and out (everything

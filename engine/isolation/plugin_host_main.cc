@@ -27,6 +27,7 @@
 #include "engine/isolation/child_process.h"
 #include "engine/isolation/frame_channel.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/api_release.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/host_side.h"
 #include "kaigo/sdk/worker_pool.h"
@@ -503,11 +504,12 @@ const kaigo_host_api* Host::Table() {
 int Main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0);  // no core dump, no ptrace: the process sees the plugin's secrets
   std::set_new_handler(&OutOfMemory);
-  std::string image, sha256;
+  std::string image, sha256, name;
   for (int i = 1; i + 1 < argc; i += 2) {
     std::string flag = argv[i];
     if (flag == "--image") image = argv[i + 1];
     if (flag == "--sha256") sha256 = argv[i + 1];
+    if (flag == "--name") name = argv[i + 1];
   }
   if (image.empty() || sha256.empty()) Die("usage: kaigo-plugin-host --image PATH --sha256 HEX");
   if (Sha256Hex(image) != sha256) Die(image + " is not the image the engine checked");
@@ -516,11 +518,16 @@ int Main(int argc, char** argv) {
   auto entry = reinterpret_cast<kaigo_plugin_entry_fn>(dlsym(library, KAIGO_PLUGIN_ENTRY_SYMBOL));
   const kaigo_plugin_api* api = entry != nullptr ? entry(KAIGO_ABI_VERSION) : nullptr;
   if (api == nullptr) Die("the image has no plugin table for ABI version 1");
+  const kaigo_manifest* m = api->manifest;
+  if (m != nullptr && KAIGO_HAS_FIELD(m, kaigo_manifest, api_release) &&
+      m->api_release != nullptr) {
+    absl::Status release = sdk::CheckManifestApiRelease(name, m->api_release, "this engine");
+    if (!release.ok()) Die(std::string(release.message()), kApiReleaseExit);
+  }
   // Never destroyed: a plugin that calls exit() runs static destructors on one of its threads.
   Host::self = new Host(api);
   Frame ready;
   Ready* r = ready.mutable_ready();
-  const kaigo_manifest* m = api->manifest;
   auto text = [](const char* s) { return std::string(s != nullptr ? s : ""); };
   if (m != nullptr && KAIGO_HAS_FIELD(m, kaigo_manifest, config_type)) {
     r->set_plugin_name(text(m->name));

@@ -299,7 +299,9 @@ void PluginProcess::Dispatch(Frame& frame) {
                                   r.config_type(),
                                   {r.services().begin(), r.services().end()},
                                   {r.calls().begin(), r.calls().end()},
-                                  r.file_descriptor_set()};
+                                  r.file_descriptor_set(),
+                                  {},
+                                  {}};
       }
       up_ = true;
       state_ = failures_ >= kBreakerFailures ? "failing" : "running";

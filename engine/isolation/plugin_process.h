@@ -48,6 +48,9 @@ struct ImageManifest {
   std::string name, version, vendor, status, security_posture, config_type;
   std::vector<std::string> services, calls;
   std::string file_descriptor_set;  // serialized FileDescriptorSet
+  // What the image was built with (kaigo_manifest); empty when it does not say, and for an
+  // isolated image, whose process checks the API release itself.
+  std::string sdk_version, api_release;
 };
 
 struct ProcessOptions {

@@ -11,6 +11,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "kaigo/sdk/api_release.h"
 
 namespace kaigo::engine {
 
@@ -36,6 +37,8 @@ bool IsEngineFile(const std::string& name) {
 }
 
 std::string Str(const char* s) { return s == nullptr ? "" : s; }
+
+constexpr std::string_view kEngine = "this engine";
 
 // Owned by root or the engine's user, writable by nobody else.
 absl::Status CheckOwnership(const std::string& path, const char* what) {
@@ -115,11 +118,13 @@ absl::StatusOr<std::string> PluginLoader::PinnedSha256(const std::string& canoni
 }
 
 absl::StatusOr<std::pair<std::string, std::string>> PluginLoader::Check(
-    const std::string& path, const std::string& sha256_pin, const ImageSources& sources) {
+    const std::string& name, const std::string& path, const std::string& sha256_pin,
+    const ImageSources& sources) {
   auto canonical = Allowed(path, sha256_pin, sources);
   if (!canonical.ok()) return canonical.status();
   auto sha = PinnedSha256(*canonical, sha256_pin);
   if (!sha.ok()) return sha.status();
+  if (absl::Status s = sdk::CheckLinkedApiRelease(name, *canonical, kEngine); !s.ok()) return s;
   return std::make_pair(*canonical, *sha);
 }
 
@@ -152,6 +157,8 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
         ") into its image; protobuf cannot register them twice in one process, so a new build "
         "of it needs an engine restart (or `isolation: process`)");
   }
+
+  if (absl::Status s = sdk::CheckLinkedApiRelease(name, canonical, kEngine); !s.ok()) return s;
 
   auto image = std::make_shared<PluginImage>();
   image->path_ = canonical;
@@ -188,12 +195,21 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
                                     Str(m->config_type),
                                     {},
                                     {},
+                                    {},
+                                    {},
                                     {}};
   manifest.file_descriptor_set = std::string(
       reinterpret_cast<const char*>(m->file_descriptor_set.data), m->file_descriptor_set.size);
   for (size_t i = 0; i < m->service_count; ++i) manifest.services.push_back(Str(m->services[i]));
   if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count) && m->calls != nullptr) {
     for (size_t i = 0; i < m->call_count; ++i) manifest.calls.push_back(Str(m->calls[i]));
+  }
+  if (KAIGO_HAS_FIELD(m, kaigo_manifest, api_release)) {
+    manifest.sdk_version = Str(m->sdk_version);
+    manifest.api_release = Str(m->api_release);
+  }
+  if (absl::Status s = sdk::CheckManifestApiRelease(name, manifest.api_release, kEngine); !s.ok()) {
+    return s;
   }
   if (absl::Status filled = Fill(name, manifest, image.get()); !filled.ok()) return filled;
   own_files_by_plugin_[name] = image->own_files_;
@@ -219,6 +235,8 @@ absl::Status PluginLoader::Fill(const std::string& name, const isolation::ImageM
   image->vendor_ = m.vendor;
   image->status_ = m.status;
   image->security_posture_ = m.security_posture;
+  image->sdk_version_ = m.sdk_version;
+  image->api_release_ = m.api_release;
   if (image->name_ != name) {
     return absl::InvalidArgumentError(canonical + " is plugin '" + image->name_ + "', not '" +
                                       name + "'");

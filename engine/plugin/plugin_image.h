@@ -4,7 +4,9 @@
 // protobuf descriptors from an image may outlive any instance. A second build of a plugin must
 // come from a different path. A plugin that compiled its own .proto files into the image cannot
 // be loaded twice in one process (protobuf aborts on a duplicate file); the loader refuses that
-// before calling dlopen.
+// before calling dlopen. So it does an image that links another release of libkaigo_proto (its
+// DT_NEEDED names another SONAME), and, once loaded, one whose manifest names another API
+// release (kaigo/sdk/api_release.h); the message names both releases.
 //
 // PluginImage is immutable after loading; PluginLoader is thread-safe.
 #ifndef KAIGO_ENGINE_PLUGIN_PLUGIN_IMAGE_H_
@@ -40,6 +42,9 @@ class PluginImage {
   const std::string& vendor() const { return vendor_; }
   const std::string& status() const { return status_; }
   const std::string& security_posture() const { return security_posture_; }
+  // The kaigo SDK and API release the image was built with; empty if its manifest does not say.
+  const std::string& sdk_version() const { return sdk_version_; }
+  const std::string& api_release() const { return api_release_; }
   const std::string& path() const { return path_; }
   const std::string& sha256() const { return sha256_; }
   // The image's table; null for an isolated image, which the engine never loads.
@@ -61,6 +66,7 @@ class PluginImage {
   boost::dll::shared_library library_;
   const kaigo_plugin_api* api_ = nullptr;
   std::string name_, version_, vendor_, status_, security_posture_, path_, sha256_;
+  std::string sdk_version_, api_release_;
   std::vector<std::string> services_;
   std::vector<MethodInfo> methods_;
   google::protobuf::FileDescriptorSet files_;
@@ -89,8 +95,9 @@ class PluginLoader {
                                                           const std::string& sha256_pin,
                                                           const ImageSources& sources);
   // The checks of Load without loading: the canonical path and SHA-256 of an image `sources`
-  // allow and the pin matches.
-  absl::StatusOr<std::pair<std::string, std::string>> Check(const std::string& path,
+  // allow, the pin matches and that links this build's libkaigo_proto, if any.
+  absl::StatusOr<std::pair<std::string, std::string>> Check(const std::string& name,
+                                                            const std::string& path,
                                                             const std::string& sha256_pin,
                                                             const ImageSources& sources);
   // An isolated image, described by the manifest its own process reported (PluginProcess);

@@ -1,5 +1,6 @@
 #include "engine/router/descriptor_index.h"
 
+#include <algorithm>
 #include <functional>
 
 namespace kaigo::engine {
@@ -65,6 +66,29 @@ absl::StatusOr<std::vector<std::string>> DescriptorIndex::FileContainingSymbol(
   const FileDescriptor* file = pool_->FindFileContainingSymbol(symbol);
   if (file == nullptr) return absl::NotFoundError("symbol not found: " + symbol);
   return FileWithDependencies(file->name());
+}
+
+absl::StatusOr<std::vector<std::string>> DescriptorIndex::FileContainingExtension(
+    const std::string& extendee, int number) const {
+  const google::protobuf::Descriptor* type = pool_->FindMessageTypeByName(extendee);
+  if (type == nullptr) return absl::NotFoundError("type not found: " + extendee);
+  const google::protobuf::FieldDescriptor* extension = pool_->FindExtensionByNumber(type, number);
+  if (extension == nullptr) {
+    return absl::NotFoundError("no extension " + std::to_string(number) + " of " + extendee);
+  }
+  return FileWithDependencies(extension->file()->name());
+}
+
+absl::StatusOr<std::vector<int>> DescriptorIndex::ExtensionNumbers(
+    const std::string& extendee) const {
+  const google::protobuf::Descriptor* type = pool_->FindMessageTypeByName(extendee);
+  if (type == nullptr) return absl::NotFoundError("type not found: " + extendee);
+  std::vector<const google::protobuf::FieldDescriptor*> extensions;
+  pool_->FindAllExtensions(type, &extensions);
+  std::vector<int> numbers;
+  for (const auto* extension : extensions) numbers.push_back(extension->number());
+  std::sort(numbers.begin(), numbers.end());
+  return numbers;
 }
 
 bool DescriptorIndex::HasMessage(const std::string& full_name) const {

@@ -32,6 +32,12 @@ class DescriptorIndex {
   // The serialized file and all its transitive dependencies, the file first.
   absl::StatusOr<std::vector<std::string>> FileWithDependencies(const std::string& name) const;
   absl::StatusOr<std::vector<std::string>> FileContainingSymbol(const std::string& symbol) const;
+  // The file declaring extension `number` of message `extendee` (custom options: extendee
+  // "google.protobuf.MethodOptions", "google.protobuf.FieldOptions", …), as above.
+  absl::StatusOr<std::vector<std::string>> FileContainingExtension(const std::string& extendee,
+                                                                   int number) const;
+  // The numbers of every extension of message `extendee` the served files declare, ascending.
+  absl::StatusOr<std::vector<int>> ExtensionNumbers(const std::string& extendee) const;
   bool HasMessage(const std::string& full_name) const;
   // Every file above, for JSON ⇄ binary conversion of the routed methods' messages.
   const google::protobuf::DescriptorPool& pool() const { return *pool_; }

@@ -25,12 +25,17 @@ void AnswerReflection(const Engine& engine, const Request& request, Response* re
     case Request::kFileContainingSymbol:
       return send_files(index.FileContainingSymbol(request.file_containing_symbol()));
     case Request::kFileContainingExtension:
-      return fail(grpc::StatusCode::NOT_FOUND, "no extensions are served");
+      return send_files(
+          index.FileContainingExtension(request.file_containing_extension().containing_type(),
+                                        request.file_containing_extension().extension_number()));
     case Request::kAllExtensionNumbersOfType: {
       const std::string& type = request.all_extension_numbers_of_type();
-      if (!index.HasMessage(type))
-        return fail(grpc::StatusCode::NOT_FOUND, "type not found: " + type);
-      response->mutable_all_extension_numbers_response()->set_base_type_name(type);
+      auto numbers = index.ExtensionNumbers(type);
+      if (!numbers.ok())
+        return fail(grpc::StatusCode::NOT_FOUND, std::string(numbers.status().message()));
+      auto* out = response->mutable_all_extension_numbers_response();
+      out->set_base_type_name(type);
+      for (int number : *numbers) out->add_extension_number(number);
       return;
     }
     case Request::kListServices: {

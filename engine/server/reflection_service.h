@@ -1,6 +1,9 @@
 // gRPC server reflection, v1 and v1alpha, answered from the engine's DescriptorIndex rather than
 // the process's generated pool — so it shows services that plugins bring and the engine was built
 // without (gRPC 1.51's own reflection only sees the generated pool and registered services).
+// Extensions are served too: a client asks for the custom options' definitions (the `kaigo`
+// method option, the care-plan item metadata on fields) by extendee and number, and reads them
+// from the options of the descriptors it got.
 //
 // Thread-safe; each stream reads the routing table current at each request.
 #ifndef KAIGO_ENGINE_SERVER_REFLECTION_SERVICE_H_

@@ -136,9 +136,10 @@ class Dispatcher {
   }
 };
 
-const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)()) {
+const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)(),
+                               const char* sdk_version, const char* api_release) {
   if (host_abi_version != KAIGO_ABI_VERSION) return nullptr;
-  static Exported* table = [define] {
+  static Exported* table = [define, sdk_version, api_release] {
     auto* e = new Exported();  // lives as long as the image, which is never unloaded
     e->definition = define();
     e->descriptor_set = DescriptorSetFor(e->definition.services, e->definition.config_type);
@@ -149,13 +150,20 @@ const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*def
     if (e->definition.config_type != nullptr)
       e->config_type = e->definition.config_type->full_name();
     for (const auto& c : e->definition.calls) e->call_ptrs.push_back(c.c_str());
-    e->manifest =
-        kaigo_manifest{sizeof(kaigo_manifest),        e->definition.name.c_str(),
-                       e->definition.version.c_str(), e->definition.vendor.c_str(),
-                       e->definition.status.c_str(),  e->definition.security_posture.c_str(),
-                       e->service_name_ptrs.data(),   e->service_name_ptrs.size(),
-                       ToBytes(e->descriptor_set),    e->config_type.c_str(),
-                       e->call_ptrs.data(),           e->call_ptrs.size()};
+    e->manifest = kaigo_manifest{sizeof(kaigo_manifest),
+                                 e->definition.name.c_str(),
+                                 e->definition.version.c_str(),
+                                 e->definition.vendor.c_str(),
+                                 e->definition.status.c_str(),
+                                 e->definition.security_posture.c_str(),
+                                 e->service_name_ptrs.data(),
+                                 e->service_name_ptrs.size(),
+                                 ToBytes(e->descriptor_set),
+                                 e->config_type.c_str(),
+                                 e->call_ptrs.data(),
+                                 e->call_ptrs.size(),
+                                 sdk_version,
+                                 api_release};
     e->api =
         kaigo_plugin_api{sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,    &e->manifest,
                          &Dispatcher::Create,      &Dispatcher::Destroy, &Dispatcher::CallStart,

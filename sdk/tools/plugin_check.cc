@@ -4,6 +4,9 @@
 // its manifest names; --secret binds office secrets for the instance (a plugin that reads its
 // credentials at creation needs them; no network is used).
 // Loads a plugin image the way the engine does and checks that it keeps the ABI contract:
+//  - it links this SDK's libkaigo_proto or none (checked before loading it), and its manifest
+//    names this SDK's kaigo API release (MAJOR.MINOR) or none; it prints the SDK version and the
+//    API release the plugin was built with;
 //  - it exports kaigo_plugin_entry, and returns a table of ABI version 1 and a sane size;
 //  - its manifest has a name, a version, a known status and at least one service;
 //  - its FileDescriptorSet builds on its own and declares every listed service (and the config
@@ -18,6 +21,7 @@
 
 #include <boost/dll/shared_library.hpp>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 #include <regex>
 #include <set>
@@ -30,6 +34,7 @@
 #include "google/protobuf/text_format.h"
 #include "kaigo/plugin.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/api_release.h"
 #include "kaigo/sdk/fake_host.h"
 
 namespace {
@@ -142,6 +147,15 @@ int main(int argc, char** argv) {
     std::cerr << "usage: kaigo-plugin-check LIB.so [--settings TEXTPROTO] [--secret NAME=VALUE]…\n";
     return 2;
   }
+  // A plugin built against another libkaigo_proto would load a second copy of it, on which
+  // protobuf aborts: refused before loading, as the engine does.
+  std::string label = std::filesystem::path(path).stem().string();
+  absl::Status linked = kaigo::sdk::CheckLinkedApiRelease(label, path, "this SDK");
+  Report(linked.ok(), linked.ok()
+                          ? "links " + std::string(kaigo::sdk::kProtoSoname) + " (kaigo API " +
+                                std::string(kaigo::sdk::kApiRelease) + ") or no libkaigo_proto"
+                          : std::string(linked.message()));
+  if (!linked.ok()) return 1;
   boost::dll::shared_library lib;
   boost::system::error_code ec;
   lib.load(boost::dll::fs::path(path),
@@ -164,12 +178,30 @@ int main(int argc, char** argv) {
          "plugin table: ABI version " + std::to_string(api->abi_version) + ", size " +
              std::to_string(api->struct_size));
   const kaigo_manifest* m = api->manifest;
-  if (m == nullptr || m->struct_size < sizeof(kaigo_manifest)) {
+  if (m == nullptr || !KAIGO_HAS_FIELD(m, kaigo_manifest, config_type)) {
     Report(false, "the plugin table has no complete manifest");
     return 1;
   }
   auto str = [](const char* s) { return std::string(s == nullptr ? "" : s); };
   std::string name = str(m->name);
+  std::string sdk_version, api_release;
+  if (KAIGO_HAS_FIELD(m, kaigo_manifest, api_release)) {
+    sdk_version = str(m->sdk_version);
+    api_release = str(m->api_release);
+  }
+  std::cout << "      built with kaigo SDK " << (sdk_version.empty() ? "(not stated)" : sdk_version)
+            << ", kaigo API " << (api_release.empty() ? "(none)" : api_release)
+            << "; this SDK: " << kaigo::sdk::kSdkVersion << ", kaigo API "
+            << kaigo::sdk::kApiRelease << "\n";
+  absl::Status release = kaigo::sdk::CheckManifestApiRelease(name, api_release, "this SDK");
+  Report(release.ok(),
+         release.ok()
+             ? (api_release.empty() ? "the manifest names no kaigo API release (the "
+                                      "plugin links no libkaigo_proto)"
+                                    : "manifest kaigo API release " + api_release +
+                                          " is this SDK's " + std::string(kaigo::sdk::kProtoSoname))
+             : std::string(release.message()));
+  if (!release.ok()) return 1;
   Report(std::regex_match(name, std::regex("[a-z0-9_]+")),
          "manifest name '" + name + "' is [a-z0-9_]+");
   Report(std::regex_match(str(m->version), std::regex("[0-9]+\\.[0-9]+\\.[0-9]+.*")),
@@ -212,7 +244,8 @@ int main(int argc, char** argv) {
   const google::protobuf::Descriptor* settings_type = nullptr;
   if (built && !config_type.empty()) {
     settings_type = pool.FindMessageTypeByName(config_type);
-    Report(settings_type != nullptr, "config type " + config_type + " is declared in the descriptors");
+    Report(settings_type != nullptr,
+           "config type " + config_type + " is declared in the descriptors");
   }
   std::string settings;
   if (!settings_text.empty()) {
@@ -221,7 +254,8 @@ int main(int argc, char** argv) {
       built = false;
     } else {
       google::protobuf::DynamicMessageFactory factory(&pool);
-      std::unique_ptr<google::protobuf::Message> message(factory.GetPrototype(settings_type)->New());
+      std::unique_ptr<google::protobuf::Message> message(
+          factory.GetPrototype(settings_type)->New());
       bool parsed_settings =
           google::protobuf::TextFormat::ParseFromString(settings_text, message.get());
       Report(parsed_settings, "--settings parse as " + config_type);

@@ -15,7 +15,9 @@
  *  Versioning. Every table and every struct that may grow begins with `uint32_t struct_size`
  *  (sizeof as the producer compiled it). Fields are only ever appended. A reader uses a field only
  *  if struct_size covers it (KAIGO_HAS_FIELD) and treats absent fields as zero. The ABI version
- *  changes only for an incompatible change; KAIGO_ABI_VERSION 1 is the first.
+ *  changes only for an incompatible change; KAIGO_ABI_VERSION 1 is the first. Apart from the ABI,
+ *  a plugin that links libkaigo_proto is bound to the kaigo API release it was built against
+ *  (the library's SONAME, kaigo_manifest.api_release): the host refuses it under another.
  *
  *  Bytes and strings. Both travel as (pointer, length): kaigo_bytes and kaigo_str. Strings are
  *  UTF-8 and need not be NUL-terminated. Except where a function says otherwise, the receiver
@@ -245,6 +247,14 @@ typedef struct kaigo_manifest {
    * manifest without this field calls nothing. */
   const char* const* calls;
   size_t call_count;
+
+  /* What the plugin was built with (kaigo/version.h; the C++ SDK fills both): `sdk_version`, the
+   * kaigo SDK's semantic version, and `api_release`, the release of the kaigo API whose generated
+   * library the plugin links (libkaigo_proto.so.MAJOR.MINOR). The host refuses a plugin whose
+   * api_release has another MAJOR.MINOR than its own. A plugin that links no libkaigo_proto
+   * (plain C against this header alone) leaves api_release NULL or "". NULL when absent. */
+  const char* sdk_version;
+  const char* api_release;
 } kaigo_manifest;
 
 /* What the host tells an instance about itself at creation. Valid during create only. */

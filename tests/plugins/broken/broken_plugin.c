@@ -23,7 +23,9 @@ static kaigo_manifest manifest = {sizeof(kaigo_manifest),
                                   {NULL, 0},
                                   "",
                                   NULL,
-                                  0};
+                                  0,
+                                  NULL,
+                                  NULL};
 
 static int32_t create(const kaigo_host_api* host_api, kaigo_host* host,
                       const kaigo_instance_info* info, kaigo_bytes config, kaigo_instance** out,

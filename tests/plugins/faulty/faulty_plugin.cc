@@ -31,7 +31,9 @@ kaigo_manifest manifest = {sizeof(kaigo_manifest),
                            {nullptr, 0},
                            "",
                            nullptr,
-                           0};
+                           0,
+                           nullptr,
+                           nullptr};
 
 struct Instance {
   const kaigo_host_api* host;

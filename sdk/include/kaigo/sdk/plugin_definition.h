@@ -14,7 +14,9 @@
 //   KAIGO_PLUGIN(Define)
 //
 // The manifest's FileDescriptorSet is built from the services' files and all their dependencies,
-// so the engine can route and reflect services it was built without.
+// so the engine can route and reflect services it was built without. Its sdk_version and
+// api_release are those of the headers the file with KAIGO_PLUGIN compiles against
+// (kaigo/version.h), so the engine can refuse a plugin built against another API release.
 #ifndef KAIGO_SDK_PLUGIN_DEFINITION_H_
 #define KAIGO_SDK_PLUGIN_DEFINITION_H_
 
@@ -30,6 +32,7 @@
 #include "kaigo/plugin.h"
 #include "kaigo/sdk/host_services.h"
 #include "kaigo/sdk/instance.h"
+#include "kaigo/version.h"
 
 namespace kaigo::sdk {
 
@@ -69,7 +72,11 @@ absl::StatusOr<Config> ParseConfig(std::string_view bytes) {
 }
 
 namespace internal {
-const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)());
+// `sdk_version` and `api_release` are string literals: those of kaigo/version.h where the caller
+// compiles (unit tests call Export directly, with the defaults).
+const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)(),
+                               const char* sdk_version = KAIGO_SDK_VERSION,
+                               const char* api_release = KAIGO_API_RELEASE);
 // The serialized FileDescriptorSet of `services` and their transitive dependencies.
 std::string DescriptorSetFor(
     const std::vector<const google::protobuf::ServiceDescriptor*>& services,
@@ -81,7 +88,8 @@ std::string DescriptorSetFor(
 #define KAIGO_PLUGIN(define_fn)                                                                 \
   extern "C" __attribute__((visibility("default"))) const kaigo_plugin_api* kaigo_plugin_entry( \
       uint32_t host_abi_version) {                                                              \
-    return ::kaigo::sdk::internal::Export(host_abi_version, &define_fn);                        \
+    return ::kaigo::sdk::internal::Export(host_abi_version, &define_fn, KAIGO_SDK_VERSION,      \
+                                          KAIGO_API_RELEASE);                                   \
   }
 
 #endif  // KAIGO_SDK_PLUGIN_DEFINITION_H_
