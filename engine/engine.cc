@@ -15,8 +15,8 @@
 #include "grpc/health/v1/health.pb.h"
 #include "grpc/reflection/v1/reflection.pb.h"
 #include "grpc/reflection/v1alpha/reflection.pb.h"
-#include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/pagination.h"
 
 namespace kaigo::engine {
 
@@ -728,6 +728,8 @@ absl::StatusOr<kaigo::v1::ListPluginsResponse> Engine::ListPlugins(
     info->set_path(image->path());
     info->set_sha256(image->sha256());
     info->set_security_posture(image->security_posture());
+    info->set_sdk_version(image->sdk_version());
+    info->set_api_release(image->api_release());
     for (const auto& s : image->services()) info->add_services(s);
     info->set_bindings(bindings[image.get()]);
     info->set_active(bindings[image.get()] > 0);

@@ -16,6 +16,7 @@
 #include "kaigo/test/v1/probe.grpc.pb.h"
 #include "kaigo/v1/engine.grpc.pb.h"
 #include "kaigo/v1/otp.grpc.pb.h"
+#include "kaigo/version.h"
 #include "tests/support/test_env.h"
 
 namespace kaigo::testing {
@@ -402,6 +403,11 @@ TEST_F(EngineE2eTest, ZReloadAppliesAGoodConfigAndRefusesABadOne) {
   v1::ListPluginsResponse plugins;
   ASSERT_TRUE(admin->ListPlugins(Context("").get(), {}, &plugins).ok());
   EXPECT_EQ(plugins.plugins_size(), 2);
+  for (const auto& p : plugins.plugins()) {  // both built with this SDK
+    EXPECT_EQ(p.sdk_version(), KAIGO_SDK_VERSION) << p.name();
+    EXPECT_EQ(p.api_release(), KAIGO_API_RELEASE) << p.name();
+    EXPECT_NE(p.maturity(), v1::PLUGIN_MATURITY_UNSPECIFIED) << p.name();
+  }
 
   dir_->Write("engine.yaml", Config(dir_->path() + "/state.db", true));
   engine_->Signal(SIGHUP);

@@ -14,6 +14,7 @@
 #include "google/protobuf/io/coded_stream.h"
 #include "google/protobuf/text_format.h"
 #include "kaigo/careplan/v1/care_plan.pb.h"
+#include "kaigo/options/v1/options.pb.h"
 #include "tests/support/reflection.h"
 #include "tests/support/test_env.h"
 
@@ -29,9 +30,10 @@ using grpc::reflection::v1::ServerReflectionRequest;
 
 constexpr char kFieldOptions[] = "google.protobuf.FieldOptions";
 constexpr char kMethodOptions[] = "google.protobuf.MethodOptions";
-// The care-plan item metadata's type; naming it here also links the generated care-plan classes
-// the test compares with.
-const std::string kItem = kaigo::careplan::v1::Item::descriptor()->full_name();
+// The care-plan item metadata's type (a field of kaigo's Options on the record fields).
+const std::string kItem = kaigo::options::v1::CarePlanItem::descriptor()->full_name();
+// Names the generated care-plan classes, so they are linked for the test to compare with.
+const std::string kCarePlanFile = kaigo::careplan::v1::CarePlanFile::descriptor()->full_name();
 
 // Adds the answer's files to `database`; their names.
 std::vector<std::string> AddFiles(const grpc::reflection::v1::ServerReflectionResponse& response,
@@ -216,7 +218,7 @@ TEST_F(ReflectionOptionsTest, ClientReadsCarePlanItemMetadataFromReflectedDescri
   EXPECT_GT(items, 100) << "care-plan fields with item metadata";
 
   // A method's access policy, through the `kaigo` method option.
-  const std::string options_type = "kaigo.v1.Options";
+  const std::string options_type = "kaigo.options.v1.Options";
   for (int i = 0; i < exchange->method_count(); ++i) {
     const auto* method = exchange->method(i);
     std::string reflected = OptionText(pool, kMethodOptions, method->options(), options_type);

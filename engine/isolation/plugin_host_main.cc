@@ -545,6 +545,10 @@ int Main(int argc, char** argv) {
         r->add_calls(text(m->calls[i]));
       }
     }
+    if (KAIGO_HAS_FIELD(m, kaigo_manifest, api_release)) {
+      r->set_sdk_version(text(m->sdk_version));
+      r->set_api_release(text(m->api_release));
+    }
   }
   Host::self->Send(ready);
   Host::self->Serve();

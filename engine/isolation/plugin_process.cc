@@ -300,8 +300,8 @@ void PluginProcess::Dispatch(Frame& frame) {
                                   {r.services().begin(), r.services().end()},
                                   {r.calls().begin(), r.calls().end()},
                                   r.file_descriptor_set(),
-                                  {},
-                                  {}};
+                                  r.sdk_version(),
+                                  r.api_release()};
       }
       up_ = true;
       state_ = failures_ >= kBreakerFailures ? "failing" : "running";

@@ -48,8 +48,8 @@ struct ImageManifest {
   std::string name, version, vendor, status, security_posture, config_type;
   std::vector<std::string> services, calls;
   std::string file_descriptor_set;  // serialized FileDescriptorSet
-  // What the image was built with (kaigo_manifest); empty when it does not say, and for an
-  // isolated image, whose process checks the API release itself.
+  // What the image was built with (kaigo_manifest); empty when it does not say. An isolated
+  // image's process checks the API release itself and reports both in its Ready.
   std::string sdk_version, api_release;
 };
 
