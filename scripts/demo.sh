@@ -15,6 +15,7 @@ cmake --build build --target kaigo-bridge kaigo-sandbox otp_relay qualification 
 # Python messages from the same .proto files, with Debian's protoc (it matches python3-protobuf).
 mkdir -p build/python build/demo
 protoc -Iproto --python_out=build/python proto/kaigo/v1/*.proto proto/kaigo/careplan/v1/*.proto \
+  proto/kaigo/options/v1/*.proto \
   proto/google/rpc/*.proto
 
 # The platform's model, with fresh test certificates, and the office's secrets. The engine's
