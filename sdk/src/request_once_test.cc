@@ -10,8 +10,8 @@
 #include "google/rpc/error_details.pb.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/fake_host.h"
-#include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/v1/otp.pb.h"
+#include "lent_host.h"
 
 namespace kaigo::sdk {
 namespace {
@@ -22,37 +22,21 @@ using testing::FakeHost;
 
 constexpr char kMethod[] = "/kaigo.v1.OtpService/ProvideOtp";
 
-std::optional<HostServices> g_host;
-
-PluginDefinition Define() {
-  PluginDefinition d;
-  d.name = "once_user";
-  d.version = "0.0.1";
-  d.vendor = "test";
-  d.services = {FindService("kaigo.v1.OtpService")};
-  d.create = [](HostServices host, const InstanceContext&,
-                std::string_view) -> absl::StatusOr<std::unique_ptr<Instance>> {
-    g_host = host;
-    return std::make_unique<Instance>(std::move(host));
-  };
-  return d;
-}
-
 class RequestOnceTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fake_.Load(internal::Export(KAIGO_ABI_VERSION, &Define)).ok());
-    ASSERT_TRUE(g_host.has_value());
+    ASSERT_TRUE(fake_.Load(internal::Export(KAIGO_ABI_VERSION, &LendingPlugin)).ok());
+    ASSERT_TRUE(LentHost().has_value());
   }
   void TearDown() override {
     fake_.Unload();
-    g_host.reset();
+    LentHost().reset();
   }
 
   // A mutation that counts its runs and answers with the run's number.
   absl::StatusOr<RequestOtpResponse> Run(const ProvideOtpRequest& request,
                                          absl::Status fail = absl::OkStatus()) {
-    return RequestOnce<RequestOtpResponse>(*g_host, kMethod, request,
+    return RequestOnce<RequestOtpResponse>(*LentHost(), kMethod, request,
                                            [&]() -> absl::StatusOr<RequestOtpResponse> {
                                              ++runs_;
                                              if (!fail.ok()) return fail;
@@ -113,7 +97,7 @@ TEST_F(RequestOnceTest, AFailedFirstLeavesNothingAndItsRetryRuns) {
 
 TEST_F(RequestOnceTest, AFirstStillRunningIsAbortedUntilAbandoned) {
   // A first attempt that began and never finished (its engine ended mid-way).
-  auto ticket = BeginRequest(*g_host, kMethod, Request("midway"));
+  auto ticket = BeginRequest(*LentHost(), kMethod, Request("midway"));
   ASSERT_TRUE(ticket.ok()) << ticket.status();
   ASSERT_FALSE(ticket->answer.has_value());
   auto busy = Run(Request("midway"));
@@ -129,7 +113,7 @@ TEST_F(RequestOnceTest, AFirstStillRunningIsAbortedUntilAbandoned) {
   // The abandoned attempt finishing late does not overwrite the answer given.
   RequestOtpResponse late;
   late.set_code("late");
-  FinishRequest(*g_host, *ticket, late.SerializeAsString());
+  FinishRequest(*LentHost(), *ticket, late.SerializeAsString());
   auto again = Run(Request("midway"));
   ASSERT_TRUE(again.ok());
   EXPECT_EQ(again->code(), taken_over->code());

@@ -6,43 +6,26 @@
 #include <thread>
 
 #include "kaigo/sdk/fake_host.h"
-#include "kaigo/sdk/plugin_definition.h"
 #include "kaigo/v1/otp.pb.h"
+#include "lent_host.h"
 
 namespace kaigo::sdk {
 namespace {
 
 using testing::FakeHost;
 
-// A plugin that only lends the test its HostServices.
-std::optional<HostServices> g_host;
-
-PluginDefinition Define() {
-  PluginDefinition d;
-  d.name = "store_user";
-  d.version = "0.0.1";
-  d.vendor = "test";
-  d.services = {FindService("kaigo.v1.OtpService")};
-  d.create = [](HostServices host, const InstanceContext&,
-                std::string_view) -> absl::StatusOr<std::unique_ptr<Instance>> {
-    g_host = host;
-    return std::make_unique<Instance>(std::move(host));
-  };
-  return d;
-}
-
 class StoreUpdateTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    ASSERT_TRUE(fake_.Load(internal::Export(KAIGO_ABI_VERSION, &Define)).ok());
-    ASSERT_TRUE(g_host.has_value());
-    ASSERT_TRUE(g_host->HasCompareAndSet());
+    ASSERT_TRUE(fake_.Load(internal::Export(KAIGO_ABI_VERSION, &LendingPlugin)).ok());
+    ASSERT_TRUE(LentHost().has_value());
+    ASSERT_TRUE(LentHost()->HasCompareAndSet());
   }
   void TearDown() override {
     fake_.Unload();
-    g_host.reset();
+    LentHost().reset();
   }
-  const HostServices& host() { return *g_host; }
+  const HostServices& host() { return *LentHost(); }
 
   // Adds one to the number at `key`.
   HostServices::StoreChange Increment(int* runs = nullptr) {
