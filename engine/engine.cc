@@ -353,7 +353,7 @@ absl::Status Engine::Index(
     std::lock_guard<std::mutex> lock(images_mu_);
     if (std::find(images_seen_.begin(), images_seen_.end(), image) == images_seen_.end()) {
       images_seen_.push_back(image);
-      // Until PluginInfo carries them, the releases an image was built with are shown here.
+      // The releases an image was built with (also in ListPlugins), once per image.
       logger_.Info("plugin image loaded", {{"plugin", name},
                                            {"version", image->version()},
                                            {"sdk_version", image->sdk_version()},
