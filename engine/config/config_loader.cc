@@ -299,6 +299,9 @@ void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
       (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {
     error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");
   }
+  if (c.server().http_max_connections() < 0) {
+    error("server.http_max_connections", "1 or more, or 0 for 1024");
+  }
   if (c.server().max_memory_bytes() > 0 && c.server().max_memory_bytes() < uint64_t{64} << 20) {
     error("server.max_memory_bytes", "at least 67108864 (64 MiB), or 0 for 1 GiB");
   }

@@ -389,8 +389,22 @@ struct ConnectServer::State {
   std::vector<std::string> allowed_hosts;
   std::vector<std::string> allowed_origins;
   size_t max_message = 32 << 20;
+  int max_connections = 1024;
+  std::atomic<int> open_connections{0};
+  // Request bodies held at once, in bytes, against server.max_memory_bytes.
+  size_t body_budget = size_t{1} << 30;
+  std::atomic<size_t> bodies_held{0};
   std::vector<std::thread> threads;
   std::atomic<int> active_calls{0};
+
+  // Takes `bytes` from the body budget; false (nothing taken) when they do not fit.
+  bool HoldBody(size_t bytes) {
+    size_t held = bodies_held.load();
+    do {
+      if (held + bytes > body_budget) return false;
+    } while (!bodies_held.compare_exchange_weak(held, held + bytes));
+    return true;
+  }
 
   std::mutex codec_mu;
   std::shared_ptr<const MessageCodec> codec;  // for the last routing table seen
@@ -427,7 +441,13 @@ template <class Stream>
 class Session : public std::enable_shared_from_this<Session<Stream>> {
  public:
   Session(ConnectServer::State* state, Stream stream)
-      : state_(state), stream_(std::move(stream)), timer_(stream_.get_executor()) {}
+      : state_(state), stream_(std::move(stream)), timer_(stream_.get_executor()) {
+    state_->open_connections.fetch_add(1);
+  }
+  ~Session() {
+    ReleaseBody();
+    state_->open_connections.fetch_sub(1);
+  }
 
   void Start() {
     if constexpr (std::is_same_v<Stream, beast::tcp_stream>) {
@@ -445,13 +465,40 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 
  private:
   void Read() {
+    ReleaseBody();
     parser_.emplace();
     parser_->body_limit(state_->max_message + 5);
     parser_->header_limit(64 * 1024);
     beast::get_lowest_layer(stream_).expires_after(kIoTimeout);
+    http::async_read_header(
+        stream_, buffer_, *parser_,
+        [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnHeader(ec); });
+  }
+
+  // The body is read only once the budget holds it: its declared length, or the largest body
+  // allowed when it declares none (chunked).
+  void OnHeader(beast::error_code ec) {
+    if (ec) return OnRead(ec);
+    size_t bytes = state_->max_message + 5;
+    if (auto length = parser_->content_length(); length.has_value() && *length < bytes) {
+      bytes = static_cast<size_t>(*length);
+    }
+    if (!state_->HoldBody(bytes)) {
+      keep_alive_ = false;
+      return Refuse(http::status::service_unavailable,
+                    absl::ResourceExhaustedError(absl::StrCat(
+                        "the engine holds as many request bodies as it may (", state_->body_budget,
+                        " bytes, server.max_memory_bytes); try again shortly")));
+    }
+    body_held_ = bytes;
     http::async_read(
         stream_, buffer_, *parser_,
         [self = this->shared_from_this()](beast::error_code ec, size_t) { self->OnRead(ec); });
+  }
+
+  void ReleaseBody() {
+    state_->bodies_held.fetch_sub(body_held_);
+    body_held_ = 0;
   }
 
   void OnRead(beast::error_code ec) {
@@ -778,6 +825,7 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
   std::optional<http::response<http::empty_body>> stream_head_;
   std::optional<http::response_serializer<http::empty_body>> head_serializer_;
   std::string chunk_;
+  size_t body_held_ = 0;  // of the body budget, for the request being answered
   bool writing_ = false;
   bool finished_ = false;
   bool broken_ = false;  // the client went away: the call is cancelled, its output dropped
@@ -788,7 +836,10 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
 void ConnectServer::State::Accept() {
   acceptor->async_accept(net::make_strand(io), [this](beast::error_code ec, tcp::socket socket) {
     if (ec == net::error::operation_aborted) return;
-    if (!ec) {
+    if (!ec && open_connections.load() >= max_connections) {
+      beast::error_code ignored;
+      socket.close(ignored);  // over server.http_max_connections
+    } else if (!ec) {
       if (tls != nullptr) {
         std::make_shared<Session<beast::ssl_stream<beast::tcp_stream>>>(
             this, beast::ssl_stream<beast::tcp_stream>(beast::tcp_stream(std::move(socket)), *tls))
@@ -821,6 +872,8 @@ absl::StatusOr<int> ConnectServer::Start() {
   state->allowed_origins.assign(server.http_allowed_origins().begin(),
                                 server.http_allowed_origins().end());
   if (server.max_message_bytes() > 0) state->max_message = server.max_message_bytes();
+  if (server.http_max_connections() > 0) state->max_connections = server.http_max_connections();
+  if (server.max_memory_bytes() > 0) state->body_budget = server.max_memory_bytes();
   if (!server.insecure_loopback()) {
     const std::string& dir = engine_->config_dir();
     state->tls = std::make_unique<ssl::context>(ssl::context::tls_server);
