@@ -2,9 +2,7 @@
 // Connect client for TypeScript/JavaScript (@connectrpc/connect-node; tests/connect/): unary JSON
 // and binary calls, a server stream, errors with their google.rpc details, the browser defences
 // (no GET, Origin, Host), and mutual TLS with the gRPC listener's certificates and callers.
-#include <arpa/inet.h>
 #include <gtest/gtest.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -279,30 +277,6 @@ TEST_F(ConnectTest, TheOfficialConnectClientForNodeCallsIt) {
   EXPECT_EQ(r.exit_code, 0) << r.output;
 }
 
-// A raw TCP connection to the HTTP listener; -1 when it cannot be made.
-int Connect(int port) {
-  int fd = socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)) != 0) {
-    close(fd);
-    return -1;
-  }
-  timeval wait{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof(wait));
-  return fd;
-}
-
-// What the server sends on `fd` until it closes the connection or 5 s pass.
-std::string ReadAll(int fd) {
-  std::string out;
-  char buffer[4096];
-  for (ssize_t n; (n = recv(fd, buffer, sizeof(buffer), 0)) > 0;) out.append(buffer, n);
-  return out;
-}
-
 // The HTTP listener's own bounds: connections open at once, and request bodies held at once
 // against server.max_memory_bytes (checked from the declared length, before a body is read).
 TEST(ConnectLimitsTest, ConnectionsAndHeldBodiesAreBounded) {
@@ -319,12 +293,12 @@ TEST(ConnectLimitsTest, ConnectionsAndHeldBodiesAreBounded) {
   ASSERT_TRUE(engine.ok()) << engine.status();
   const int port = (*engine)->http_port();
 
-  int first = Connect(port), second = Connect(port);
+  int first = ConnectLoopback(port), second = ConnectLoopback(port);
   ASSERT_GE(first, 0);
   ASSERT_GE(second, 0);
-  int third = Connect(port);  // accepted by the kernel, closed by the engine at once
+  int third = ConnectLoopback(port);  // accepted by the kernel, closed by the engine at once
   ASSERT_GE(third, 0);
-  EXPECT_EQ(ReadAll(third), "");
+  EXPECT_EQ(ReadUntilClosed(third), "");
   close(third);
 
   // A body larger than the budget is refused from its header, on a connection of the two.
@@ -333,7 +307,7 @@ TEST(ConnectLimitsTest, ConnectionsAndHeldBodiesAreBounded) {
       "Content-Type: application/json\r\nx-kaigo-office: " +
       kOffice + "\r\nContent-Length: 80000000\r\n\r\n";
   ASSERT_EQ(send(first, head.data(), head.size(), 0), static_cast<ssize_t>(head.size()));
-  std::string refused = ReadAll(first);
+  std::string refused = ReadUntilClosed(first);
   EXPECT_EQ(refused.rfind("HTTP/1.1 503", 0), 0u) << refused;
   EXPECT_NE(refused.find("resource_exhausted"), std::string::npos) << refused;
   EXPECT_NE(refused.find("server.max_memory_bytes"), std::string::npos) << refused;

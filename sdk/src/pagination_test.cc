@@ -83,7 +83,8 @@ TEST(PaginationTest, ATokenOfAnotherRequestIsRefusedNamingTheField) {
 
 TEST(PaginationTest, MalformedTokensAndNegativeSizesAreRefused) {
   ListSentRequest request;
-  for (const char* token : {"%%%", "cDE6eA", "cDI6MTA6MA", std::string(200, 'A').c_str()}) {
+  for (const std::string& token : {std::string("%%%"), std::string("cDE6eA"),
+                                   std::string("cDI6MTA6MA"), std::string(200, 'A')}) {
     request.set_page_token(token);
     ExpectBadField(PageOf(request, 10).status(), "page_token");
   }

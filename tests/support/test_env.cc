@@ -369,7 +369,7 @@ std::unique_ptr<grpc::ClientContext> Context(const std::string& office, absl::Du
   return context;
 }
 
-absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+int ConnectLoopback(int port, absl::Duration read_timeout) {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in addr{};
   addr.sin_family = AF_INET;
@@ -377,14 +377,28 @@ absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
   addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
     close(fd);
-    return absl::UnavailableError("cannot connect");
+    return -1;
   }
+  if (read_timeout != absl::InfiniteDuration()) {
+    timeval wait = absl::ToTimeval(read_timeout);
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &wait, sizeof wait);
+  }
+  return fd;
+}
+
+std::string ReadUntilClosed(int fd) {
+  std::string out;
+  char buf[8192];
+  for (ssize_t n; (n = recv(fd, buf, sizeof buf, 0)) > 0;) out.append(buf, static_cast<size_t>(n));
+  return out;
+}
+
+absl::StatusOr<std::string> HttpGet(int port, const std::string& path) {
+  int fd = ConnectLoopback(port, absl::InfiniteDuration());
+  if (fd < 0) return absl::UnavailableError("cannot connect");
   std::string request = "GET " + path + " HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
   send(fd, request.data(), request.size(), MSG_NOSIGNAL);
-  std::string response;
-  char buf[8192];
-  ssize_t n;
-  while ((n = recv(fd, buf, sizeof buf, 0)) > 0) response.append(buf, static_cast<size_t>(n));
+  std::string response = ReadUntilClosed(fd);
   close(fd);
   size_t body = response.find("\r\n\r\n");
   if (response.rfind("HTTP/1.1 200", 0) != 0 || body == std::string::npos) {

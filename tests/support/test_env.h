@@ -210,6 +210,11 @@ CommandResult RefuseAuditRecords(const std::string& db, bool refuse);
 // A loopback TCP port free now (the kernel's choice), for servers that want a number in their
 // configuration rather than port 0. Another process could take it before the server binds.
 int FreeLoopbackPort();
+// A TCP connection to 127.0.0.1:`port` whose reads give up after `read_timeout` (infinite: they
+// wait); -1 when refused. The caller closes it.
+int ConnectLoopback(int port, absl::Duration read_timeout = absl::Seconds(5));
+// What the peer sends on `fd` until it closes the connection or a read times out.
+std::string ReadUntilClosed(int fd);
 // Starts `argv` with stdout and stderr to `log` (appended); it dies with the test process.
 pid_t Spawn(const std::vector<std::string>& argv, const std::string& log);
 // Starts `argv` with stdout and stderr to `log`, and waits until `ready` (a file the child
