@@ -24,6 +24,7 @@
 #include <thread>
 
 #include "absl/strings/escaping.h"
+#include "absl/synchronization/mutex.h"
 #include "engine/isolation/child_process.h"
 #include "engine/isolation/frame_channel.h"
 #include "kaigo/sdk/abi.h"
@@ -503,6 +504,8 @@ const kaigo_host_api* Host::Table() {
 
 int Main(int argc, char** argv) {
   prctl(PR_SET_DUMPABLE, 0);  // no core dump, no ptrace: the process sees the plugin's secrets
+  // As in the engine (main.cc): Debian's abseil would check lock order on every acquisition.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   std::set_new_handler(&OutOfMemory);
   std::string image, sha256, name;
   for (int i = 1; i + 1 < argc; i += 2) {
