@@ -37,6 +37,23 @@ else
   echo "install-deps: all ${#packages[@]} packages present"
 fi
 
+# promtool, for `promtool check metrics` in the tests: taken from Debian's prometheus package,
+# unpacked and not installed, so no Prometheus server is set up or started.
+tools="${XDG_CACHE_HOME:-$HOME/.cache}/kaigo-bridge/bin"
+if [ ! -x "$tools/promtool" ]; then
+  echo "install-deps: unpacking promtool from Debian's prometheus package into $tools"
+  scratch="$(mktemp -d)"
+  chmod 0777 "$scratch"  # apt-get download writes as the _apt user
+  if ! (cd "$scratch" && apt-get download -qq prometheus); then
+    [ "$(id -u)" -eq 0 ] && apt-get update -qq || sudo apt-get update -qq
+    (cd "$scratch" && apt-get download -qq prometheus)
+  fi
+  dpkg-deb -x "$scratch"/prometheus_*.deb "$scratch/root"
+  mkdir -p "$tools"
+  install -m 0755 "$scratch/root/usr/bin/promtool" "$tools/promtool"
+  rm -rf "$scratch"
+fi
+
 # Node.js for the Connect client test (tests/connect): Debian's, unless a node is there already.
 if ! command -v node > /dev/null || ! command -v npm > /dev/null; then
   echo "install-deps: installing nodejs npm"

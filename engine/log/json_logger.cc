@@ -1,5 +1,7 @@
 #include "engine/log/json_logger.h"
 
+#include <sys/stat.h>
+
 #include "absl/strings/str_format.h"
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
@@ -12,6 +14,14 @@ absl::StatusOr<LogLevel> ParseLogLevel(std::string_view name) {
   if (name == "warn") return LogLevel::kWarn;
   if (name == "error") return LogLevel::kError;
   return absl::InvalidArgumentError("must be debug, info, warn or error");
+}
+
+bool StreamIsJournal(const char* journal_stream, int fd) {
+  if (journal_stream == nullptr || fd < 0) return false;
+  unsigned long long device = 0, inode = 0;
+  if (sscanf(journal_stream, "%llu:%llu", &device, &inode) != 2) return false;
+  struct stat st {};
+  return fstat(fd, &st) == 0 && st.st_dev == device && st.st_ino == inode;
 }
 
 void AppendJsonString(std::string* out, std::string_view s) {
@@ -47,7 +57,9 @@ void AppendJsonString(std::string* out, std::string_view s) {
 void JsonLogger::Log(LogLevel level, std::string_view message, Fields fields) {
   if (!Enabled(level)) return;
   static const char* kNames[] = {"debug", "info", "warn", "error"};
-  std::string line = "{\"ts\":";
+  static const char* kPriorities[] = {"<7>", "<6>", "<4>", "<3>"};  // sd-daemon.h's SD_DEBUG …
+  std::string line = journal_ ? kPriorities[static_cast<int>(level)] : "";
+  line += "{\"ts\":";
   AppendJsonString(&line,
                    absl::FormatTime("%Y-%m-%dT%H:%M:%E3SZ", absl::Now(), absl::UTCTimeZone()));
   line += ",\"level\":\"";

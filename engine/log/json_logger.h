@@ -1,11 +1,14 @@
 // One JSON object per line on stderr: {"ts":…,"level":…,"msg":…, plus fields}. Personal data never
-// goes into a field; callers pass references (request id, office number, method).
+// goes into a field; callers pass references (request id, office number, method). When stderr is
+// the journal's stream (JOURNAL_STREAM names it, as systemd sets it), each line starts with its
+// syslog priority, `<3>` error … `<7>` debug, so journald stores errors as errors.
 // Thread-safe.
 #ifndef KAIGO_ENGINE_LOG_JSON_LOGGER_H_
 #define KAIGO_ENGINE_LOG_JSON_LOGGER_H_
 
 #include <atomic>
 #include <cstdio>
+#include <cstdlib>
 #include <initializer_list>
 #include <mutex>
 #include <string>
@@ -20,11 +23,16 @@ enum class LogLevel { kDebug = 0, kInfo = 1, kWarn = 2, kError = 3 };
 
 absl::StatusOr<LogLevel> ParseLogLevel(std::string_view name);
 
+// Whether `fd` is the stream `journal_stream` ("DEVICE:INODE", systemd's JOURNAL_STREAM; null when
+// unset) names.
+bool StreamIsJournal(const char* journal_stream, int fd);
+
 class JsonLogger {
  public:
   using Fields = std::initializer_list<std::pair<std::string_view, std::string_view>>;
 
-  explicit JsonLogger(FILE* out = stderr) : out_(out) {}
+  explicit JsonLogger(FILE* out = stderr)
+      : out_(out), journal_(StreamIsJournal(getenv("JOURNAL_STREAM"), fileno(out))) {}
 
   void SetLevel(LogLevel level) { level_.store(level); }
   bool Enabled(LogLevel level) const { return level >= level_.load(); }
@@ -37,6 +45,7 @@ class JsonLogger {
 
  private:
   FILE* out_;
+  const bool journal_;
   std::atomic<LogLevel> level_{LogLevel::kInfo};
   std::mutex mu_;
 };

@@ -26,6 +26,7 @@
 #include <sys/prctl.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstring>
 #include <fstream>
@@ -42,6 +43,7 @@
 #include "engine/config/engine_keys.h"
 #include "engine/engine.h"
 #include "engine/main/admin_command.h"
+#include "engine/main/systemd_notify.h"
 #include "engine/server/grpc_server.h"
 #include "engine/store/audit_chain.h"
 #include "engine/store/open_store.h"
@@ -131,16 +133,32 @@ int Serve(const std::vector<std::string>& args) {
     (*engine)->logger().Error("cannot write the ready file", {{"path", ready}});
     return 1;
   }
+  kaigo::engine::SystemdNotifier manager;
+  manager.Ready();
   for (;;) {
     int signal = 0;
-    sigwait(&signals, &signal);
+    if (auto interval = manager.alive_interval()) {
+      // The watchdog is fed from this loop: an engine whose serve loop is stuck is restarted.
+      auto seconds = std::chrono::duration_cast<std::chrono::seconds>(*interval);
+      timespec wait{seconds.count(), static_cast<long>((*interval - seconds).count() * 1000)};
+      signal = sigtimedwait(&signals, nullptr, &wait);
+      if (signal < 0) {
+        manager.Alive();
+        continue;
+      }
+    } else {
+      sigwait(&signals, &signal);
+    }
     if (signal == SIGHUP) {
+      manager.Reloading();
       auto reloaded = (*engine)->Reload();  // logs its own outcome
       (void)reloaded;
       malloc_trim(0);
+      manager.Ready();
       continue;
     }
     (*engine)->logger().Info("shutting down", {{"signal", strsignal(signal)}});
+    manager.Stopping();
     server.Shutdown();
     break;
   }

@@ -1,15 +1,24 @@
 #include "engine/metrics/metrics.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netdb.h>
 #include <poll.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
+#include <vector>
 
+#include "absl/strings/match.h"
+#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "absl/strings/str_split.h"
+#include "kaigo/version.h"
 
 namespace kaigo::engine {
 
@@ -22,6 +31,11 @@ const char* kCodeNames[] = {
     "DATA_LOSS", "UNAUTHENTICATED"};
 
 int ClampCode(int code) { return code < 0 || code > 16 ? 2 : code; }
+
+void Family(std::string* out, absl::string_view name, absl::string_view type,
+            absl::string_view help) {
+  absl::StrAppend(out, "# HELP ", name, " ", help, "\n# TYPE ", name, " ", type, "\n");
+}
 
 std::string SanitizeName(const std::string& name) {
   std::string out;
@@ -40,13 +54,15 @@ void MethodMetrics::Record(int code, int64_t micros) {
   sum_micros_.fetch_add(static_cast<uint64_t>(micros), std::memory_order_relaxed);
 }
 
-void MethodMetrics::Render(const std::string& labels, std::string* out) const {
-  uint64_t total = 0;
+void MethodMetrics::RenderCalls(const std::string& labels, std::string* out) const {
   for (int c = 0; c < 17; ++c) {
     uint64_t n = codes_[c].load(std::memory_order_relaxed);
     if (n == 0) continue;
     absl::StrAppend(out, "kaigo_calls_total{", labels, ",code=\"", kCodeNames[c], "\"} ", n, "\n");
   }
+}
+
+void MethodMetrics::RenderDurations(const std::string& labels, std::string* out) const {
   uint64_t cumulative = 0;
   for (size_t b = 0; b < buckets_.size(); ++b) {
     cumulative += buckets_[b].load(std::memory_order_relaxed);
@@ -54,10 +70,9 @@ void MethodMetrics::Render(const std::string& labels, std::string* out) const {
     absl::StrAppend(out, "kaigo_call_duration_seconds_bucket{", labels, ",le=\"", le, "\"} ",
                     cumulative, "\n");
   }
-  total = cumulative;
   absl::StrAppend(out, "kaigo_call_duration_seconds_sum{", labels, "} ",
                   absl::StrFormat("%.6f", sum_micros_.load() / 1e6), "\n");
-  absl::StrAppend(out, "kaigo_call_duration_seconds_count{", labels, "} ", total, "\n");
+  absl::StrAppend(out, "kaigo_call_duration_seconds_count{", labels, "} ", cumulative, "\n");
 }
 
 MethodMetrics* Metrics::ForMethod(const std::string& plugin, const std::string& method) {
@@ -68,8 +83,11 @@ MethodMetrics* Metrics::ForMethod(const std::string& plugin, const std::string& 
 }
 
 void Metrics::PluginCounterAdd(const std::string& plugin, const std::string& name, double delta) {
+  std::string family = SanitizeName(name);
+  // A plugin that names its counter `apdus_total` gets kaigo_plugin_apdus_total, not …_total_total.
+  if (absl::EndsWith(family, "_total")) family.resize(family.size() - 6);
   std::lock_guard<std::mutex> lock(mu_);
-  plugin_counters_[{plugin, SanitizeName(name)}] += delta;
+  plugin_counters_[{family, plugin}] += delta;
 }
 
 void Metrics::PluginRestarted(const std::string& plugin) {
@@ -83,46 +101,119 @@ void Metrics::CallRefused(int code) {
 
 std::string Metrics::Render() {
   std::string out;
+  Family(&out, "kaigo_build_info", "gauge",
+         "The engine's version and the API release it serves; always 1.");
+  absl::StrAppend(&out, "kaigo_build_info{version=\"", KAIGO_SDK_VERSION, "\",api_release=\"",
+                  KAIGO_API_RELEASE, "\"} 1\n");
+  RenderProcessMetrics(&out);
   // Read before the lock: it asks the store.
   if (std::optional<int64_t> length = audit_chain_length_ ? audit_chain_length_() : std::nullopt) {
-    out += "# HELP kaigo_audit_chain_length Records in the audit log's hash chain.\n";
-    out += "# TYPE kaigo_audit_chain_length gauge\n";
+    Family(&out, "kaigo_audit_chain_length", "gauge", "Records in the audit log's hash chain.");
     absl::StrAppend(&out, "kaigo_audit_chain_length ", *length, "\n");
   }
-  out += "# HELP kaigo_calls_total Calls finished, by plugin, method and gRPC code.\n";
-  out += "# TYPE kaigo_calls_total counter\n";
-  out += "# HELP kaigo_call_duration_seconds Time from call arrival to finish.\n";
-  out += "# TYPE kaigo_call_duration_seconds histogram\n";
   std::lock_guard<std::mutex> lock(mu_);
-  for (const auto& [key, series] : methods_) {
-    series->Render(absl::StrCat("plugin=\"", key.first, "\",method=\"", key.second, "\""), &out);
-  }
-  out += "# HELP kaigo_calls_refused_total Calls refused before reaching a plugin, by code.\n";
-  out += "# TYPE kaigo_calls_refused_total counter\n";
+  auto labels = [](const auto& key) {
+    return absl::StrCat("plugin=\"", key.first, "\",method=\"", key.second, "\"");
+  };
+  Family(&out, "kaigo_calls_total", "counter", "Calls finished, by plugin, method and gRPC code.");
+  for (const auto& [key, series] : methods_) series->RenderCalls(labels(key), &out);
+  Family(&out, "kaigo_call_duration_seconds", "histogram", "Time from call arrival to finish.");
+  for (const auto& [key, series] : methods_) series->RenderDurations(labels(key), &out);
+  Family(&out, "kaigo_calls_refused_total", "counter",
+         "Calls refused before reaching a plugin, by code.");
   for (int c = 0; c < 17; ++c) {
     uint64_t n = refused_[c].load();
     if (n > 0)
       absl::StrAppend(&out, "kaigo_calls_refused_total{code=\"", kCodeNames[c], "\"} ", n, "\n");
   }
-  out += "# TYPE kaigo_calls_in_flight gauge\n";
+  Family(&out, "kaigo_calls_in_flight", "gauge", "Calls admitted and not yet finished.");
   absl::StrAppend(&out, "kaigo_calls_in_flight ", in_flight_.load(), "\n");
-  if (!restarts_.empty()) {
-    out +=
-        "# HELP kaigo_plugin_restarts_total Isolated plugin processes started again after they "
-        "ended.\n";
-    out += "# TYPE kaigo_plugin_restarts_total counter\n";
-  }
+  Family(&out, "kaigo_plugin_restarts_total", "counter",
+         "Isolated plugin processes started again after they ended.");
   for (const auto& [plugin, n] : restarts_) {
     absl::StrAppend(&out, "kaigo_plugin_restarts_total{plugin=\"", plugin, "\"} ", n, "\n");
   }
+  std::string family;
   for (const auto& [key, value] : plugin_counters_) {
-    absl::StrAppend(&out, "kaigo_plugin_", key.second, "_total{plugin=\"", key.first, "\"} ", value,
+    if (key.first != family) {
+      family = key.first;
+      Family(&out, absl::StrCat("kaigo_plugin_", family, "_total"), "counter",
+             absl::StrCat("Counter ", family, " of the plugins that add to it, by plugin."));
+    }
+    absl::StrAppend(&out, "kaigo_plugin_", family, "_total{plugin=\"", key.second, "\"} ", value,
                     "\n");
   }
   return out;
 }
 
+void RenderProcessMetrics(std::string* out) {
+  // /proc/self/stat: fields after the command's closing parenthesis, from field 3 (state) on.
+  std::ifstream stat_file("/proc/self/stat");
+  std::string stat((std::istreambuf_iterator<char>(stat_file)), std::istreambuf_iterator<char>());
+  size_t close = stat.rfind(')');
+  if (close == std::string::npos) return;
+  std::vector<std::string> fields = absl::StrSplit(stat.substr(close + 2), ' ');
+  if (fields.size() < 22) return;
+  auto field = [&](int number) {  // proc(5) numbering
+    double v = 0;
+    return absl::SimpleAtod(fields[number - 3], &v) ? v : 0.0;
+  };
+  const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
+  double boot_time = 0;
+  std::ifstream proc_stat("/proc/stat");
+  for (std::string line; std::getline(proc_stat, line);) {
+    if (absl::StartsWith(line, "btime ")) absl::SimpleAtod(line.substr(6), &boot_time);
+  }
+  int open_fds = 0;
+  if (DIR* dir = opendir("/proc/self/fd")) {
+    while (dirent* entry = readdir(dir)) open_fds += entry->d_name[0] != '.';
+    closedir(dir);
+    --open_fds;  // the directory's own descriptor
+  }
+  rlimit files{};
+  getrlimit(RLIMIT_NOFILE, &files);
+  Family(out, "process_cpu_seconds_total", "counter", "User and system CPU time spent, seconds.");
+  absl::StrAppend(out, "process_cpu_seconds_total ", (field(14) + field(15)) / ticks, "\n");
+  Family(out, "process_resident_memory_bytes", "gauge", "Resident memory size, bytes.");
+  absl::StrAppend(out, "process_resident_memory_bytes ",
+                  field(24) * static_cast<double>(sysconf(_SC_PAGESIZE)), "\n");
+  Family(out, "process_virtual_memory_bytes", "gauge", "Virtual memory size, bytes.");
+  absl::StrAppend(out, "process_virtual_memory_bytes ", field(23), "\n");
+  Family(out, "process_start_time_seconds", "gauge", "Start time since the Unix epoch, seconds.");
+  absl::StrAppend(out, "process_start_time_seconds ", boot_time + field(22) / ticks, "\n");
+  Family(out, "process_open_fds", "gauge", "Open file descriptors.");
+  absl::StrAppend(out, "process_open_fds ", open_fds, "\n");
+  Family(out, "process_max_fds", "gauge", "The limit on open file descriptors.");
+  absl::StrAppend(out, "process_max_fds ", static_cast<double>(files.rlim_cur), "\n");
+}
+
 MetricsHttpServer::~MetricsHttpServer() { Stop(); }
+
+std::string MetricsHttpServer::Answer(std::string_view request) {
+  // The request line: METHOD SP TARGET SP HTTP/1.x
+  std::vector<std::string> line = absl::StrSplit(
+      absl::string_view(request.data(), request.find("\r\n") == std::string_view::npos
+                                            ? request.size()
+                                            : request.find("\r\n")),
+      absl::MaxSplits(' ', 2));
+  std::string method = line.size() == 3 ? line[0] : "";
+  std::string path = line.size() == 3 ? line[1].substr(0, line[1].find('?')) : "";
+  std::string status = "200 OK", body, allow;
+  if (path != "/metrics") {
+    status = "404 Not Found";
+    body = "only /metrics is served here\n";
+  } else if (method != "GET" && method != "HEAD") {
+    status = "405 Method Not Allowed";
+    body = "GET or HEAD\n";
+    allow = "Allow: GET, HEAD\r\n";
+  } else {
+    body = metrics_->Render();
+  }
+  return absl::StrCat("HTTP/1.1 ", status,
+                      "\r\nContent-Type: text/plain; version=0.0.4; charset=utf-8\r\n", allow,
+                      "Content-Length: ", body.size(), "\r\nConnection: close\r\n\r\n",
+                      method == "HEAD" ? "" : body);
+}
 
 absl::StatusOr<int> MetricsHttpServer::Start(const std::string& host, int port) {
   addrinfo hints{};
@@ -178,18 +269,7 @@ void MetricsHttpServer::Serve() {
       if (n <= 0) break;
       request.append(buf, static_cast<size_t>(n));
     }
-    std::string body, status;
-    if (request.rfind("GET /metrics ", 0) == 0) {
-      status = "200 OK";
-      body = metrics_->Render();
-    } else {
-      status = "404 Not Found";
-      body = "only GET /metrics is served here\n";
-    }
-    std::string response = absl::StrCat("HTTP/1.1 ", status,
-                                        "\r\nContent-Type: text/plain; version=0.0.4\r\n"
-                                        "Content-Length: ",
-                                        body.size(), "\r\nConnection: close\r\n\r\n", body);
+    std::string response = Answer(request);
     size_t sent = 0;
     while (sent < response.size()) {
       ssize_t n = send(client, response.data() + sent, response.size() - sent, MSG_NOSIGNAL);

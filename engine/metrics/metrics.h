@@ -1,5 +1,7 @@
-// Prometheus text metrics: calls, errors and a latency histogram per (plugin, method), calls in
-// flight, refused calls by code, and the counters plugins add through the host.
+// Prometheus text metrics (exposition format 0.0.4, as `promtool check metrics` reads it): the
+// build, the process, calls, errors and a latency histogram per (plugin, method), calls in flight,
+// refused calls by code, and the counters plugins add through the host. Every family has HELP and
+// TYPE and its series together.
 //
 // Thread-safe. Recording is lock-free (atomics on a per-method object the router resolves once);
 // only creating a series and rendering take a lock.
@@ -15,6 +17,7 @@
 #include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <utility>
 
@@ -28,7 +31,10 @@ class MethodMetrics {
       0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10};
 
   void Record(int code, int64_t micros);
-  void Render(const std::string& labels, std::string* out) const;
+  // The kaigo_calls_total series and the kaigo_call_duration_seconds series: two families, which
+  // the registry renders one after the other.
+  void RenderCalls(const std::string& labels, std::string* out) const;
+  void RenderDurations(const std::string& labels, std::string* out) const;
 
  private:
   std::array<std::atomic<uint64_t>, 17> codes_{};
@@ -56,6 +62,7 @@ class Metrics {
  private:
   std::mutex mu_;
   std::map<std::pair<std::string, std::string>, std::unique_ptr<MethodMetrics>> methods_;
+  // By (family name, plugin): one family per counter name, whichever plugins add to it.
   std::map<std::pair<std::string, std::string>, double> plugin_counters_;
   std::map<std::string, uint64_t> restarts_;
   std::array<std::atomic<uint64_t>, 17> refused_{};
@@ -63,7 +70,12 @@ class Metrics {
   std::function<std::optional<int64_t>()> audit_chain_length_;
 };
 
-// Serves GET /metrics over plain HTTP/1.1 on its own thread.
+// The process's own series (process_cpu_seconds_total, process_resident_memory_bytes, …, as the
+// Prometheus client libraries name them), read from /proc/self; appended to `out`.
+void RenderProcessMetrics(std::string* out);
+
+// Serves GET and HEAD /metrics (a query string is ignored) over plain HTTP/1.x on its own thread;
+// 405 for other methods on /metrics, 404 elsewhere.
 class MetricsHttpServer {
  public:
   explicit MetricsHttpServer(Metrics* metrics) : metrics_(metrics) {}
@@ -74,6 +86,8 @@ class MetricsHttpServer {
 
  private:
   void Serve();
+  // The whole answer to one request's bytes (request line and headers).
+  std::string Answer(std::string_view request);
   Metrics* metrics_;
   int fd_ = -1;
   std::atomic<bool> stopping_{false};
