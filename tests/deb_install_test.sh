@@ -27,6 +27,7 @@
 # Needs root (debootstrap, chroot, mount) and Debian's mirror; exits 77 (skipped) without root.
 # Everything it starts is stopped by process id; /proc is unmounted and the roots removed on exit.
 set -euo pipefail
+healthcheck=()  # the image's HEALTHCHECK, which serve_and_probe runs while the engine serves
 build_dir=$1 source_dir=$2 version=$3
 mirror=${KAIGO_DEBIAN_MIRROR:-http://deb.debian.org/debian}
 cache_dir=${KAIGO_DEB_TEST_CACHE:-/var/cache/kaigo-bridge-test}
@@ -130,6 +131,12 @@ sys.exit(0 if answer == b"\x08\x01" else 1)
 EOF
   curl -sf "http://127.0.0.1:$metrics_port/metrics" > "$work/metrics.txt" || fail "GET /metrics"
   echo "  GET /metrics: $(wc -l < "$work/metrics.txt") lines"
+  if [ "${#healthcheck[@]}" -gt 0 ]; then
+    local said
+    said=$(as_user "$userspec" "${healthcheck[@]}" 2>&1) ||
+      fail "HEALTHCHECK ${healthcheck[*]}: $said"
+    echo "  HEALTHCHECK ${healthcheck[*]}: $said"
+  fi
   kill -TERM "$engine_pid"
   local code=0
   wait "$engine_pid" || code=$?
@@ -322,7 +329,7 @@ make_root "$work/image-root"
 # One instruction a line: comments and blank lines dropped, continuation lines joined.
 mapfile -t instructions < <(sed -e '/^[[:space:]]*#/d' -e '/^[[:space:]]*$/d' "$dockerfile" |
   sed -e ':a' -e '/\\$/N; s/\\\n/ /; ta')
-user="" workdir=/ entrypoint=()
+user="" workdir=/ entrypoint=() cmd=() healthcheck=()
 for instruction in "${instructions[@]}"; do
   read -r keyword args <<< "$instruction"
   case $keyword in
@@ -351,7 +358,16 @@ for instruction in "${instructions[@]}"; do
       mapfile -t entrypoint < <(/usr/bin/python3 -c \
         'import json, sys; print("\n".join(json.loads(sys.argv[1])))' "$args") ||
         fail "Dockerfile: ENTRYPOINT is not in exec (JSON) form" ;;
-    EXPOSE | STOPSIGNAL | LABEL) ;;  # metadata for the container runtime
+    CMD)
+      mapfile -t cmd < <(/usr/bin/python3 -c \
+        'import json, sys; print("\n".join(json.loads(sys.argv[1])))' "$args") ||
+        fail "Dockerfile: CMD is not in exec (JSON) form" ;;
+    HEALTHCHECK)
+      # Options (--interval=…) first, then CMD in exec form.
+      mapfile -t healthcheck < <(/usr/bin/python3 -c \
+        'import json, sys; print("\n".join(json.loads(sys.argv[1].split(" CMD ", 1)[1])))' \
+        " $args") || fail "Dockerfile: HEALTHCHECK is not CMD in exec (JSON) form" ;;
+    EXPOSE | STOPSIGNAL | LABEL | ARG) ;;  # metadata for the container runtime
     *) fail "Dockerfile: $keyword is not one this test runs; teach it or leave it out" ;;
   esac
 done
@@ -366,8 +382,11 @@ expect_mode /var/lib/kaigo-bridge "kaigo-bridge:kaigo-bridge 700"
 expect_mode /usr/lib/kaigo-bridge/plugins/otp_relay.so "root:root 644"
 in_root "${entrypoint[0]}" --version | sed 's/^/  /' || fail "${entrypoint[0]} --version"
 
-step "image root: the ENTRYPOINT as USER $user, a loopback configuration mounted"
+step "image root: ENTRYPOINT and CMD as USER $user, a loopback configuration mounted"
 write_serve_config /etc/kaigo-bridge/engine.yaml  # stands in for the mounted configuration
+# The HEALTHCHECK reads server.health_listen from the configuration: a fixed free port here.
+health_port=$(/usr/bin/python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+sed -i "s/^  metrics_listen: .*/&\n  health_listen: 127.0.0.1:$health_port/" "$root/etc/kaigo-bridge/engine.yaml"
 # The image carries no keys: a mounted configuration names them, from mounted secrets (stand-ins).
 mkdir -p "$root/run/kaigo-keys"
 for key in audit ref sealing; do
@@ -381,7 +400,9 @@ keys:
   recipient_ref: {id: image-ref, secret: {file: /run/kaigo-keys/ref.key}}
   sealing: {id: image-seal, secret: {file: /run/kaigo-keys/sealing.key}}
 KEYS
-serve_and_probe "$user" "$workdir" "${entrypoint[@]}" --ready-file /var/lib/kaigo-bridge/ready.json
+serve_and_probe "$user" "$workdir" "${entrypoint[@]}" "${cmd[@]}" \
+  --ready-file /var/lib/kaigo-bridge/ready.json
+healthcheck=()
 remove_root "$root"
 
 step "PASS"

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import unittest
 
+import jsonschema
 import yaml
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -75,8 +76,8 @@ class RenderedChartTest(unittest.TestCase):
         self.assertRegex(self.chart.meta["version"], r"^\d+\.\d+\.\d+$")
 
     def test_kinds(self):
-        self.assertEqual(sorted(self.docs),
-                         ["ConfigMap", "Deployment", "PodDisruptionBudget", "Service"])
+        self.assertEqual(sorted(self.docs), ["ConfigMap", "Deployment", "PodDisruptionBudget",
+                                             "Service", "ServiceAccount"])
         for doc in self.docs.values():
             self.assertTrue(doc["metadata"]["name"].startswith("kb-kaigo-bridge"), doc["kind"])
 
@@ -237,6 +238,66 @@ class RenderedChartTest(unittest.TestCase):
         values["service"]["clusterIP"] = "None"
         _, docs = render(values)
         self.assertEqual(docs["Service"]["spec"]["clusterIP"], "None")
+
+
+    def test_values_follow_the_schema(self):
+        schema = yaml.safe_load(read(os.path.join(CHART, "values.schema.json")))
+        values = yaml.safe_load(read(os.path.join(CHART, "values.yaml")))
+        jsonschema.validate(values, schema)
+        values["offices"][0]["number"] = 1371000017  # unquoted: YAML reads a number
+        with self.assertRaises(jsonschema.ValidationError) as refused:
+            jsonschema.validate(values, schema)
+        self.assertEqual(list(refused.exception.path), ["offices", 0, "number"])
+        values = yaml.safe_load(read(os.path.join(CHART, "values.yaml")))
+        values["replicas"] = 3  # a typo of replicaCount
+        with self.assertRaises(jsonschema.ValidationError):
+            jsonschema.validate(values, schema)
+
+    def test_a_service_account_of_its_own_without_a_token(self):
+        account = self.docs["ServiceAccount"]
+        self.assertEqual(self.pod["serviceAccountName"], account["metadata"]["name"])
+        self.assertFalse(account["automountServiceAccountToken"])
+        self.assertFalse(self.pod["automountServiceAccountToken"])
+        values = yaml.safe_load(read(os.path.join(CHART, "values.yaml")))
+        values["serviceAccount"]["create"] = False
+        _, docs = render(values)
+        self.assertNotIn("ServiceAccount", docs)
+        self.assertEqual(docs["Deployment"]["spec"]["template"]["spec"]["serviceAccountName"],
+                         "default")
+
+    def test_pods_announce_their_metrics_port(self):
+        annotations = self.deployment["spec"]["template"]["metadata"]["annotations"]
+        self.assertEqual(annotations["prometheus.io/scrape"], "true")
+        self.assertEqual(int(annotations["prometheus.io/port"]), self.values["ports"]["metrics"])
+        self.assertEqual(annotations["prometheus.io/path"], "/metrics")
+        values = yaml.safe_load(read(os.path.join(CHART, "values.yaml")))
+        values["metrics"]["scrapeAnnotations"] = False
+        values["podAnnotations"] = {"team": "care"}
+        _, docs = render(values)
+        annotations = docs["Deployment"]["spec"]["template"]["metadata"]["annotations"]
+        self.assertNotIn("prometheus.io/scrape", annotations)
+        self.assertEqual(annotations["team"], "care")
+
+    def test_a_service_monitor_on_request(self):
+        self.assertNotIn("ServiceMonitor", self.docs)
+        values = yaml.safe_load(read(os.path.join(CHART, "values.yaml")))
+        values["metrics"]["serviceMonitor"].update(enabled=True, labels={"release": "prom"})
+        _, docs = render(values)
+        monitor = docs["ServiceMonitor"]
+        self.assertEqual(monitor["metadata"]["labels"]["release"], "prom")
+        (endpoint,) = monitor["spec"]["endpoints"]
+        service_ports = [p["name"] for p in docs["Service"]["spec"]["ports"]]
+        self.assertIn(endpoint["port"], service_ports)
+        self.assertLessEqual(monitor["spec"]["selector"]["matchLabels"].items(),
+                             docs["Service"]["metadata"]["labels"].items())
+
+    def test_notes_name_every_secret_to_create(self):
+        (notes,) = self.chart.render(release="kb", notes=True).values()
+        for name in ("serverTls", "clientsCa", "platformCa", "postgres", "engineKeys"):
+            self.assertIn(self.values["secrets"][name], notes)
+        for office in self.values["offices"]:
+            self.assertIn(office["secretName"], notes)
+        self.assertIn("kubectl rollout status deployment/kb-kaigo-bridge", notes)
 
 
 class StagedTreeTest(unittest.TestCase):

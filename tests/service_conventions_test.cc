@@ -1,7 +1,8 @@
 // What a service manager and a metrics scraper expect of the engine, against a real engine:
 // systemd's notification protocol (READY=1 once it listens, WATCHDOG=1 at half the watchdog
-// timeout, RELOADING=1 then READY=1 around a SIGHUP, STOPPING=1) and /metrics that
-// `promtool check metrics` accepts after real calls.
+// timeout, RELOADING=1 then READY=1 around a SIGHUP, STOPPING=1), /metrics that
+// `promtool check metrics` accepts after real calls, and `kaigo-bridge health-probe` (the image's
+// HEALTHCHECK) answering 0 while it serves and 1 once it has gone.
 #include <signal.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -70,13 +71,16 @@ TEST(ServiceConventionsTest, NotifiesTheManagerAndServesValidMetrics) {
   FakeManager manager(dir.path() + "/notify.sock");
   std::string config =
       "server:\n  listen: 127.0.0.1:0\n  insecure_loopback: true\n"
-      "  metrics_listen: 127.0.0.1:0\nplugins:\n  - {name: probe, path: " +
-      kaigo::testing::PluginDir() + "/probe.so}\noffices:\n  - number: \"" + kOffice +
+      "  metrics_listen: 127.0.0.1:0\n  health_listen: 127.0.0.1:" +
+      std::to_string(kaigo::testing::FreeLoopbackPort()) +
+      "\nplugins:\n  - {name: probe, path: " + kaigo::testing::PluginDir() +
+      "/probe.so}\noffices:\n  - number: \"" + kOffice +
       "\"\n    concerns:\n      - {service: kaigo.test.v1.ProbeService, "
       "plugin: probe}\n";
   setenv("NOTIFY_SOCKET", (dir.path() + "/notify.sock").c_str(), 1);
   setenv("WATCHDOG_USEC", "400000", 1);
-  auto engine = EngineProcess::Start(dir.Write("engine.yaml", config));
+  std::string config_path = dir.Write("engine.yaml", config);
+  auto engine = EngineProcess::Start(config_path);
   unsetenv("NOTIFY_SOCKET");
   unsetenv("WATCHDOG_USEC");
   ASSERT_TRUE(engine.ok()) << engine.status();
@@ -98,12 +102,19 @@ TEST(ServiceConventionsTest, NotifiesTheManagerAndServesValidMetrics) {
   std::string said = Promtool(*metrics, &status);
   EXPECT_EQ(status, 0) << said << "\n" << *metrics;
 
+  std::string probe = kaigo::testing::EngineBinary() + " health-probe --config " + config_path;
+  auto serving = kaigo::testing::RunCommand(probe);
+  EXPECT_EQ(serving.exit_code, 0) << serving.output;
+  EXPECT_EQ(serving.output, "SERVING\n");
+
   (*engine)->Signal(SIGHUP);
   EXPECT_NE(manager.WaitFor("RELOADING=1"), "");
   EXPECT_NE(manager.WaitFor("READY=1"), "") << "ready again after the reload";
   (*engine)->Signal(SIGTERM);
   EXPECT_NE(manager.WaitFor("STOPPING=1"), "");
   (*engine)->Stop();
+  auto gone = kaigo::testing::RunCommand(probe + " --timeout-ms 500");
+  EXPECT_EQ(gone.exit_code, 1) << gone.output;
 }
 
 }  // namespace

@@ -7,7 +7,8 @@
 //   kaigo-bridge audit verify --config FILE
 //   kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN
 //   kaigo-bridge store rekey --config FILE
-//   kaigo-bridge --version
+//   kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME] [--timeout-ms
+//   N] kaigo-bridge --version
 //
 // audit verify checks the chain with the configuration's audit keys (keys.audit and
 // keys.audit_retired); audit search lists who accessed a recipient (time in JST, office, caller,
@@ -43,6 +44,7 @@
 #include "engine/config/engine_keys.h"
 #include "engine/engine.h"
 #include "engine/main/admin_command.h"
+#include "engine/main/health_probe.h"
 #include "engine/main/systemd_notify.h"
 #include "engine/server/grpc_server.h"
 #include "engine/store/audit_chain.h"
@@ -55,16 +57,18 @@ namespace {
 using kaigo::engine::Engine;
 
 int Usage() {
-  std::cerr << "usage:\n"
-               "  kaigo-bridge serve --config FILE [--ready-file FILE] [--clock-offset SECONDS]\n"
-               "  kaigo-bridge check-config FILE [--root DIR]\n"
-               "  kaigo-bridge access --config FILE\n"
-               "  kaigo-bridge admin --config FILE list-plugins|list-offices|reload|"
-               "swap NAME PATH [SHA256]\n"
-               "  kaigo-bridge audit verify --config FILE\n"
-               "  kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN\n"
-               "  kaigo-bridge store rekey --config FILE\n"
-               "  kaigo-bridge --version\n";
+  std::cerr
+      << "usage:\n"
+         "  kaigo-bridge serve --config FILE [--ready-file FILE] [--clock-offset SECONDS]\n"
+         "  kaigo-bridge check-config FILE [--root DIR]\n"
+         "  kaigo-bridge access --config FILE\n"
+         "  kaigo-bridge admin --config FILE list-plugins|list-offices|reload|"
+         "swap NAME PATH [SHA256]\n"
+         "  kaigo-bridge audit verify --config FILE\n"
+         "  kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN\n"
+         "  kaigo-bridge store rekey --config FILE\n"
+         "  kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME]\n"
+         "  kaigo-bridge --version\n";
   return 2;
 }
 
@@ -376,6 +380,7 @@ int main(int argc, char** argv) {
   if (command == "check-config") return CheckConfig(args);
   if (command == "access") return Access(args);
   if (command == "admin") return kaigo::engine::AdminCommand(args);
+  if (command == "health-probe") return kaigo::engine::HealthProbe(args);
   if (command == "audit" && !args.empty() && args[0] == "verify") {
     args.erase(args.begin());
     return AuditVerify(args);

@@ -290,7 +290,7 @@ class Chart:
         self.templates = {}  # template name -> nodes, for every file under templates/
         tdir = os.path.join(self.path, "templates")
         for file in sorted(os.listdir(tdir)):
-            if not (file.endswith(".yaml") or file.endswith(".tpl")):
+            if not (file.endswith(".yaml") or file.endswith(".tpl") or file == "NOTES.txt"):
                 continue
             tname = f"{self.base_path}/{file}"
             with open(os.path.join(tdir, file), encoding="utf-8") as f:
@@ -305,8 +305,9 @@ class Chart:
         except FileNotFoundError:
             return ""
 
-    def render(self, release="release-name", namespace="default", values=None):
-        """Returns {template name: rendered text} for every templates/*.yaml (not _*.tpl)."""
+    def render(self, release="release-name", namespace="default", values=None, notes=False):
+        """Returns {template name: rendered text} for every templates/*.yaml (not _*.tpl), or with
+        notes=True only templates/NOTES.txt's text, as helm prints it after an install."""
         root = {
             "Values": self.values if values is None else values,
             "Release": {"Name": release, "Namespace": namespace, "Service": "Helm",
@@ -318,7 +319,8 @@ class Chart:
         }
         out = {}
         for tname, nodes in self.templates.items():
-            if os.path.basename(tname).startswith("_"):
+            base = os.path.basename(tname)
+            if base.startswith("_") or (base == "NOTES.txt") != notes:
                 continue
             root["Template"]["Name"] = tname
             out[tname] = self._exec(nodes, root, root, [{}])
