@@ -92,11 +92,14 @@ absl::Status CheckPluginTable(const kaigo_plugin_api* api) {
     return absl::FailedPreconditionError(
         "kaigo_plugin_entry(1) returned no table: the plugin does not speak ABI version 1");
   }
-  if (api->abi_version != KAIGO_ABI_VERSION || api->struct_size < sizeof(kaigo_plugin_api)) {
+  // Every field up to call_cancel, not sizeof(kaigo_plugin_api): the table grows by appending,
+  // and a plugin built with an older plugin.h has a smaller one.
+  if (api->abi_version != KAIGO_ABI_VERSION ||
+      !KAIGO_HAS_FIELD(api, kaigo_plugin_api, call_cancel)) {
     return absl::FailedPreconditionError(
         "the plugin table (ABI version " + std::to_string(api->abi_version) + ", size " +
-        std::to_string(api->struct_size) + ") is not one of ABI version 1 of at least size " +
-        std::to_string(sizeof(kaigo_plugin_api)));
+        std::to_string(api->struct_size) + ") is not one of ABI version 1 with every field up to " +
+        "call_cancel");
   }
   if (api->manifest == nullptr || !KAIGO_HAS_FIELD(api->manifest, kaigo_manifest, config_type)) {
     return absl::FailedPreconditionError("the plugin table has no complete manifest");

@@ -3,8 +3,9 @@
 // kaigo-plugin-host and kaigo-plugin-check. Not installed: hosts' business, not a vendor's.
 //
 // The rules, in the order they are checked:
-//  - the table: kaigo_plugin_entry(1) returned one, of ABI version 1, at least as large as this
-//    SDK's kaigo_plugin_api, with a manifest holding every field up to config_type;
+//  - the table: kaigo_plugin_entry(1) returned one, of ABI version 1, holding every field up to
+//    call_cancel (a plugin built with an older plugin.h may lack fields appended since), with a
+//    manifest holding every field up to config_type;
 //  - the manifest: a name of [a-z0-9_]+, a semantic version, a status of stable, alpha or
 //    experimental, at least one service;
 //  - its FileDescriptorSet parses and every file builds on its own (dependencies first); each
