@@ -6,6 +6,11 @@ set -euo pipefail
 build_dir=$1 source_dir=$2 out=$3
 rm -rf "$out" && mkdir -p "$out"
 cmake --install "$build_dir" --prefix "$out/prefix" > "$out/install.log"
+# Only the public SDK: kaigo/sdk/internal/ (what hosts share) is never installed.
+if [ -e "$out/prefix/include/kaigo/sdk/internal" ]; then
+  echo "kaigo/sdk/internal/ was installed" >&2
+  exit 1
+fi
 cmake -S "$source_dir/sdk/examples/template_plugin" -B "$out/build" -G Ninja \
   -DCMAKE_PREFIX_PATH="$out/prefix" -DCMAKE_BUILD_TYPE=RelWithDebInfo > "$out/configure.log"
 cmake --build "$out/build" 2>&1 | tail -n 3

@@ -30,7 +30,8 @@
 #include "kaigo/sdk/abi.h"
 #include "kaigo/sdk/api_release.h"
 #include "kaigo/sdk/error_details.h"
-#include "kaigo/sdk/host_side.h"
+#include "kaigo/sdk/internal/host_side.h"
+#include "kaigo/sdk/internal/manifest_check.h"
 #include "kaigo/sdk/worker_pool.h"
 
 namespace kaigo::engine::isolation {
@@ -520,39 +521,30 @@ int Main(int argc, char** argv) {
   if (library == nullptr) Die(std::string("cannot load the image: ") + dlerror());
   auto entry = reinterpret_cast<kaigo_plugin_entry_fn>(dlsym(library, KAIGO_PLUGIN_ENTRY_SYMBOL));
   const kaigo_plugin_api* api = entry != nullptr ? entry(KAIGO_ABI_VERSION) : nullptr;
-  if (api == nullptr) Die("the image has no plugin table for ABI version 1");
-  const kaigo_manifest* m = api->manifest;
-  if (m != nullptr && KAIGO_HAS_FIELD(m, kaigo_manifest, api_release) &&
-      m->api_release != nullptr) {
-    absl::Status release = sdk::CheckManifestApiRelease(name, m->api_release, "this engine");
+  if (absl::Status table = sdk::internal::CheckPluginTable(api); !table.ok()) {
+    Die(std::string(table.message()));
+  }
+  // The engine applies the manifest's other rules to what this reports (the same check).
+  const sdk::internal::ImageManifest m = sdk::internal::ReadManifest(*api->manifest);
+  if (!m.api_release.empty()) {
+    absl::Status release = sdk::CheckManifestApiRelease(name, m.api_release, "this engine");
     if (!release.ok()) Die(std::string(release.message()), kApiReleaseExit);
   }
   // Never destroyed: a plugin that calls exit() runs static destructors on one of its threads.
   Host::self = new Host(api);
   Frame ready;
   Ready* r = ready.mutable_ready();
-  auto text = [](const char* s) { return std::string(s != nullptr ? s : ""); };
-  if (m != nullptr && KAIGO_HAS_FIELD(m, kaigo_manifest, config_type)) {
-    r->set_plugin_name(text(m->name));
-    r->set_version(text(m->version));
-    r->set_vendor(text(m->vendor));
-    r->set_status(text(m->status));
-    r->set_security_posture(text(m->security_posture));
-    for (size_t i = 0; m->services != nullptr && i < m->service_count; ++i) {
-      r->add_services(text(m->services[i]));
-    }
-    r->set_file_descriptor_set(std::string(FromBytes(m->file_descriptor_set)));
-    r->set_config_type(text(m->config_type));
-    if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count)) {
-      for (size_t i = 0; m->calls != nullptr && i < m->call_count; ++i) {
-        r->add_calls(text(m->calls[i]));
-      }
-    }
-    if (KAIGO_HAS_FIELD(m, kaigo_manifest, api_release)) {
-      r->set_sdk_version(text(m->sdk_version));
-      r->set_api_release(text(m->api_release));
-    }
-  }
+  r->set_plugin_name(m.name);
+  r->set_version(m.version);
+  r->set_vendor(m.vendor);
+  r->set_status(m.status);
+  r->set_security_posture(m.security_posture);
+  for (const auto& service : m.services) r->add_services(service);
+  r->set_file_descriptor_set(m.file_descriptor_set);
+  r->set_config_type(m.config_type);
+  for (const auto& call : m.calls) r->add_calls(call);
+  r->set_sdk_version(m.sdk_version);
+  r->set_api_release(m.api_release);
   Host::self->Send(ready);
   Host::self->Serve();
   return 0;

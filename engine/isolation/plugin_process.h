@@ -37,21 +37,16 @@
 #include "engine/isolation/child_process.h"
 #include "engine/isolation/frame_channel.h"
 #include "kaigo/plugin.h"
-#include "kaigo/sdk/host_side.h"
+#include "kaigo/sdk/internal/host_side.h"
+#include "kaigo/sdk/internal/manifest_check.h"
 #include "kaigo/sdk/worker_pool.h"
 
 namespace kaigo::engine::isolation {
 
-// A plugin image's manifest as data: what an isolated image's process reports, or what the engine
-// reads from an image it loads itself (kaigo_manifest).
-struct ImageManifest {
-  std::string name, version, vendor, status, security_posture, config_type;
-  std::vector<std::string> services, calls;
-  std::string file_descriptor_set;  // serialized FileDescriptorSet
-  // What the image was built with (kaigo_manifest); empty when it does not say. An isolated
-  // image's process checks the API release itself and reports both in its Ready.
-  std::string sdk_version, api_release;
-};
+// The manifest an isolated image's process reports in its Ready (what it read from the image's
+// kaigo_manifest, its API release already checked there); the engine checks the rest as it checks
+// a loaded image's (kaigo/sdk/internal/manifest_check.h).
+using ImageManifest = sdk::internal::ImageManifest;
 
 struct ProcessOptions {
   std::string plugin_name;

@@ -12,6 +12,7 @@
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
 #include "kaigo/sdk/api_release.h"
+#include "kaigo/sdk/internal/manifest_check.h"
 
 namespace kaigo::engine {
 
@@ -35,8 +36,6 @@ bool IsEngineFile(const std::string& name) {
   return public_protos.count(name) != 0 || name.rfind("google/protobuf/", 0) == 0 ||
          name.rfind("grpc/", 0) == 0;
 }
-
-std::string Str(const char* s) { return s == nullptr ? "" : s; }
 
 constexpr std::string_view kEngine = "this engine";
 
@@ -128,28 +127,22 @@ absl::StatusOr<std::pair<std::string, std::string>> PluginLoader::Check(
   return std::make_pair(*canonical, *sha);
 }
 
-absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std::string& name,
-                                                                      const std::string& path,
-                                                                      const std::string& sha256_pin,
-                                                                      const ImageSources& sources) {
-  auto allowed = Allowed(path, sha256_pin, sources);
-  if (!allowed.ok()) return allowed.status();
-  const std::string& canonical = *allowed;
-  std::lock_guard<std::mutex> lock(mu_);
+absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Cached(
+    const std::string& name, const std::string& canonical, const std::string& sha256_pin) const {
   auto cached = by_path_.find(canonical);
-  if (cached != by_path_.end()) {
-    if (cached->second->name() != name) {
-      return absl::InvalidArgumentError(canonical + " is plugin '" + cached->second->name() +
-                                        "', not '" + name + "'");
-    }
-    if (!sha256_pin.empty() && cached->second->sha256() != sha256_pin) {
-      return absl::PermissionDeniedError(canonical + " does not have the pinned SHA-256");
-    }
-    return cached->second;
+  if (cached == by_path_.end()) return nullptr;
+  if (cached->second->name() != name) {
+    return absl::InvalidArgumentError(canonical + " is plugin '" + cached->second->name() +
+                                      "', not '" + name + "'");
   }
-  auto pinned = PinnedSha256(canonical, sha256_pin);
-  if (!pinned.ok()) return pinned.status();
-  const std::string& sha = *pinned;
+  if (!sha256_pin.empty() && cached->second->sha256() != sha256_pin) {
+    return absl::PermissionDeniedError(canonical + " does not have the pinned SHA-256");
+  }
+  return cached->second;
+}
+
+absl::Status PluginLoader::CheckLoadable(const std::string& name,
+                                         const std::string& canonical) const {
   auto own = own_files_by_plugin_.find(name);
   if (own != own_files_by_plugin_.end() && !own->second.empty()) {
     return absl::FailedPreconditionError(
@@ -157,12 +150,11 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
         ") into its image; protobuf cannot register them twice in one process, so a new build "
         "of it needs an engine restart (or `isolation: process`)");
   }
+  return sdk::CheckLinkedApiRelease(name, canonical, kEngine);
+}
 
-  if (absl::Status s = sdk::CheckLinkedApiRelease(name, canonical, kEngine); !s.ok()) return s;
-
-  auto image = std::make_shared<PluginImage>();
-  image->path_ = canonical;
-  image->sha256_ = sha;
+absl::Status PluginLoader::Open(PluginImage* image) {
+  const std::string& canonical = image->path_;
   boost::system::error_code load_error;
   image->library_.load(boost::dll::fs::path(canonical),
                        boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local,
@@ -180,34 +172,32 @@ absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std:
   }
   auto entry = image->library_.get<const kaigo_plugin_api*(uint32_t)>(KAIGO_PLUGIN_ENTRY_SYMBOL);
   const kaigo_plugin_api* api = entry(KAIGO_ABI_VERSION);
-  if (api == nullptr || api->abi_version != KAIGO_ABI_VERSION ||
-      !KAIGO_HAS_FIELD(api, kaigo_plugin_api, call_cancel) || api->manifest == nullptr ||
-      !KAIGO_HAS_FIELD(api->manifest, kaigo_manifest, config_type)) {
-    return absl::FailedPreconditionError(canonical + " does not speak plugin ABI version 1");
+  if (absl::Status s = sdk::internal::CheckPluginTable(api); !s.ok()) {
+    return absl::FailedPreconditionError(canonical + ": " + std::string(s.message()));
   }
   image->api_ = api;
-  const kaigo_manifest* m = api->manifest;
-  isolation::ImageManifest manifest{Str(m->name),
-                                    Str(m->version),
-                                    Str(m->vendor),
-                                    Str(m->status),
-                                    Str(m->security_posture),
-                                    Str(m->config_type),
-                                    {},
-                                    {},
-                                    {},
-                                    {},
-                                    {}};
-  manifest.file_descriptor_set = std::string(
-      reinterpret_cast<const char*>(m->file_descriptor_set.data), m->file_descriptor_set.size);
-  for (size_t i = 0; i < m->service_count; ++i) manifest.services.push_back(Str(m->services[i]));
-  if (KAIGO_HAS_FIELD(m, kaigo_manifest, call_count) && m->calls != nullptr) {
-    for (size_t i = 0; i < m->call_count; ++i) manifest.calls.push_back(Str(m->calls[i]));
-  }
-  if (KAIGO_HAS_FIELD(m, kaigo_manifest, api_release)) {
-    manifest.sdk_version = Str(m->sdk_version);
-    manifest.api_release = Str(m->api_release);
-  }
+  return absl::OkStatus();
+}
+
+absl::StatusOr<std::shared_ptr<const PluginImage>> PluginLoader::Load(const std::string& name,
+                                                                      const std::string& path,
+                                                                      const std::string& sha256_pin,
+                                                                      const ImageSources& sources) {
+  auto allowed = Allowed(path, sha256_pin, sources);
+  if (!allowed.ok()) return allowed.status();
+  const std::string& canonical = *allowed;
+  std::lock_guard<std::mutex> lock(mu_);
+  auto cached = Cached(name, canonical, sha256_pin);
+  if (!cached.ok() || *cached != nullptr) return cached;
+  auto sha = PinnedSha256(canonical, sha256_pin);
+  if (!sha.ok()) return sha.status();
+  if (absl::Status s = CheckLoadable(name, canonical); !s.ok()) return s;
+
+  auto image = std::make_shared<PluginImage>();
+  image->path_ = canonical;
+  image->sha256_ = *sha;
+  if (absl::Status s = Open(image.get()); !s.ok()) return s;
+  isolation::ImageManifest manifest = sdk::internal::ReadManifest(*image->api_->manifest);
   if (absl::Status s = sdk::CheckManifestApiRelease(name, manifest.api_release, kEngine); !s.ok()) {
     return s;
   }
@@ -241,41 +231,21 @@ absl::Status PluginLoader::Fill(const std::string& name, const isolation::ImageM
     return absl::InvalidArgumentError(canonical + " is plugin '" + image->name_ + "', not '" +
                                       name + "'");
   }
-  if (!image->files_.ParseFromString(m.file_descriptor_set)) {
-    return absl::InvalidArgumentError(canonical + ": the manifest's descriptors do not parse");
+  sdk::internal::CheckedManifest checked = sdk::internal::CheckManifest(m);
+  if (!checked.status.ok()) {
+    return absl::InvalidArgumentError(canonical + ": " + std::string(checked.status.message()));
   }
-  image->pool_ = std::make_unique<google::protobuf::DescriptorPool>();
+  image->files_ = std::move(checked.files);
+  image->pool_ = std::move(checked.pool);
+  image->config_type_ = checked.config_type;
   for (const auto& file : image->files_.file()) {
-    if (image->pool_->BuildFile(file) == nullptr) {
-      return absl::InvalidArgumentError(canonical + ": descriptor file " + file.name() +
-                                        " does not build");
-    }
     if (!IsEngineFile(file.name())) image->own_files_.insert(file.name());
   }
   image->calls_.insert(m.calls.begin(), m.calls.end());
-  for (const std::string& service : m.services) {
-    const auto* s = image->pool_->FindServiceByName(service);
-    if (s == nullptr) {
-      return absl::InvalidArgumentError(canonical + ": service " + service +
-                                        " is not in the manifest's descriptors");
-    }
-    image->services_.push_back(service);
-    for (int j = 0; j < s->method_count(); ++j) {
-      const auto* method = s->method(j);
-      if (method->client_streaming()) {
-        return absl::InvalidArgumentError(canonical + ": " + service + "." + method->name() +
-                                          " is client-streaming, which plugins cannot serve");
-      }
-      image->methods_.push_back(MethodInfo{absl::StrCat("/", service, "/", method->name()), service,
-                                           method->server_streaming()});
-    }
-  }
-  if (!m.config_type.empty()) {
-    image->config_type_ = image->pool_->FindMessageTypeByName(m.config_type);
-    if (image->config_type_ == nullptr) {
-      return absl::InvalidArgumentError(canonical + ": config type " + m.config_type +
-                                        " is not in the manifest's descriptors");
-    }
+  image->services_ = m.services;
+  for (auto& method : checked.methods) {
+    image->methods_.push_back(
+        MethodInfo{std::move(method.path), std::move(method.service), method.server_streaming});
   }
   image->factory_ = std::make_unique<google::protobuf::DynamicMessageFactory>(image->pool_.get());
   return absl::OkStatus();

@@ -112,6 +112,15 @@ class PluginLoader {
                                              const ImageSources& sources);
   static absl::StatusOr<std::string> PinnedSha256(const std::string& canonical,
                                                   const std::string& sha256_pin);
+  // The image already loaded from `canonical`, if it is plugin `name` with the pin; null if none.
+  absl::StatusOr<std::shared_ptr<const PluginImage>> Cached(const std::string& name,
+                                                            const std::string& canonical,
+                                                            const std::string& sha256_pin) const;
+  // Before dlopen: refuses a second build of a plugin with its own proto files, and an image
+  // linking another libkaigo_proto.
+  absl::Status CheckLoadable(const std::string& name, const std::string& canonical) const;
+  // dlopen (for good) and the entry point's table, checked; sets image->api_.
+  static absl::Status Open(PluginImage* image);
   // Fills an image's manifest fields and descriptors; checks that it is plugin `name`.
   static absl::Status Fill(const std::string& name, const isolation::ImageManifest& manifest,
                            PluginImage* image);

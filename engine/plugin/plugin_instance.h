@@ -22,7 +22,7 @@
 #include "engine/plugin/plugin_image.h"
 #include "engine/store/store.h"
 #include "kaigo/sdk/clock.h"
-#include "kaigo/sdk/host_side.h"
+#include "kaigo/sdk/internal/host_side.h"
 #include "kaigo/v1/config.pb.h"
 
 namespace kaigo::engine {

@@ -20,7 +20,7 @@
 #include "engine/router/access_policy.h"
 #include "engine/router/caller_identity.h"
 #include "engine/router/descriptor_index.h"
-#include "kaigo/sdk/host_side.h"
+#include "kaigo/sdk/internal/host_side.h"
 
 namespace kaigo::engine {
 

@@ -26,7 +26,7 @@
 
 #include "engine/engine.h"
 #include "engine/router/caller_identity.h"
-#include "kaigo/sdk/host_side.h"
+#include "kaigo/sdk/internal/host_side.h"
 
 namespace kaigo::engine {
 

@@ -315,26 +315,23 @@ class CardReader : public sdk::Instance {
 
 sdk::PluginDefinition DefineWith(
     std::function<std::unique_ptr<CardTransport>(const CardReaderConfig&)> transport) {
-  sdk::PluginDefinition d;
-  d.name = "card_reader_pcsc";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "card_reader_pcsc";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Talks to card readers through the local PC/SC service; PINs go to the card only and are "
       "never logged or stored; the My Number is returned only to configured roles and never "
       "logged; every session ends with a card reset.";
-  d.services = {sdk::FindService("kaigo.v1.CardReaderService")};
-  d.config_type = CardReaderConfig::descriptor();
-  d.create = [transport](
-                 sdk::HostServices host, const sdk::InstanceContext&,
-                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<CardReaderConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->busy_wait_ms() < 0) return absl::InvalidArgumentError("busy_wait_ms: 0 or more");
-    return std::make_unique<CardReader>(std::move(host), *config, transport(*config));
+  m.services = {"kaigo.v1.CardReaderService"};
+  auto create = [transport](
+                    sdk::HostServices host, const sdk::InstanceContext&,
+                    CardReaderConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.busy_wait_ms() < 0) return absl::InvalidArgumentError("busy_wait_ms: 0 or more");
+    return std::make_unique<CardReader>(std::move(host), config, transport(config));
   };
-  return d;
+  return sdk::DefinePlugin<CardReaderConfig>(std::move(m), std::move(create));
 }
 
 sdk::PluginDefinition Define() {

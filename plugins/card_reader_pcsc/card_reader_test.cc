@@ -48,14 +48,6 @@ class Forward : public CardTransport {
   FakeTransport* t_;
 };
 
-FakeTransport* g_transport = nullptr;
-
-sdk::PluginDefinition DefineFake() {
-  return DefineWith([](const kaigo::plugins::v1::CardReaderConfig&) {
-    return std::unique_ptr<CardTransport>(new Forward(g_transport));
-  });
-}
-
 class CardReaderTest : public ::testing::Test {
  protected:
   static void SetUpTestSuite() {
@@ -68,14 +60,15 @@ class CardReaderTest : public ::testing::Test {
   void SetUp() override {
     transport_.AddReader(kReader);
     transport_.AddReader(kOther);
-    g_transport = &transport_;
     kaigo::plugins::v1::CardReaderConfig config;
     config.set_busy_wait_ms(300);
     config.add_my_number_roles(kaigo::options::v1::ROLE_OFFICE_ADMIN);
-    ASSERT_TRUE(
-        host_
-            .Load(sdk::internal::Export(KAIGO_ABI_VERSION, &DefineFake), config.SerializeAsString())
-            .ok());
+    // Each test exports its own definition, over its own fake reader.
+    const kaigo_plugin_api* api =
+        sdk::ExportPlugin(DefineWith([this](const kaigo::plugins::v1::CardReaderConfig&) {
+          return std::unique_ptr<CardTransport>(new Forward(&transport_));
+        }));
+    ASSERT_TRUE(host_.Load(api, config.SerializeAsString()).ok());
   }
   void TearDown() override { host_.Unload(); }
 

@@ -21,9 +21,9 @@
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/clock.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/response.h"
-#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -925,35 +925,33 @@ class CarePlanExchange : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "careplan_exchange";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "careplan_exchange";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Sends and receives care-plan files (要配慮個人情報) through the platform over TLS 1.3 with "
       "the office's client certificate; checks every file against the 4.1 standard before it "
       "leaves and the platform's SHA-256 when it arrives; keeps evidence of every exchange with "
       "keyed recipient references, never the numbers; PINs for card identification are passed "
       "to the card reader concern and never kept; audits every send, receipt and notification.";
-  d.services = {sdk::FindService("kaigo.v1.CarePlanExchangeService")};
-  d.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};  // identity by card
-  d.config_type = CarePlanExchangeConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<CarePlanExchangeConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->service_type().size() != 2) {
+  m.services = {"kaigo.v1.CarePlanExchangeService"};
+  m.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};  // identity by card
+  auto create =
+      [](sdk::HostServices host, const sdk::InstanceContext& context,
+         CarePlanExchangeConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.service_type().size() != 2) {
       return absl::InvalidArgumentError(
           "service_type: the office's サービス種類コード (2 characters: 43, 46, 11, …) is "
           "required");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
     if (!accounts.ok()) return accounts.status();
-    return std::make_unique<CarePlanExchange>(std::move(host), context.office, *std::move(config),
+    return std::make_unique<CarePlanExchange>(std::move(host), context.office, std::move(config),
                                               *std::move(accounts));
   };
-  return d;
+  return sdk::DefinePlugin<CarePlanExchangeConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::careplan

@@ -25,7 +25,10 @@ using sdk::testing::FakeHost;
 
 constexpr char kService[] = "/kaigo.v1.CarePlanExchangeService/";
 
-const kaigo_plugin_api* Api() { return sdk::internal::Export(KAIGO_ABI_VERSION, &Define); }
+const kaigo_plugin_api* Api() {
+  static const kaigo_plugin_api* const api = sdk::ExportPlugin(Define());
+  return api;
+}
 
 class CarePlanExchangeTest : public ::testing::Test {
  protected:
@@ -140,7 +143,8 @@ TEST_F(CarePlanExchangeTest, RequestFieldsAreNamedByTheirPath) {
             std::make_pair(std::string("month"), std::string("MONTH")));
 
   EXPECT_EQ(Violated(Call("FetchReceived", v1::FetchReceivedRequest())).first, "send_id");
-  EXPECT_EQ(Violated(Call("AcknowledgeReceived", v1::AcknowledgeReceivedRequest())).first, "send_id");
+  EXPECT_EQ(Violated(Call("AcknowledgeReceived", v1::AcknowledgeReceivedRequest())).first,
+            "send_id");
 
   v1::SubmitCarePlanRequestNotificationRequest notify;
   notify.mutable_insurer()->set_value("13101");

@@ -312,29 +312,26 @@ class Certification : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "certification";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "certification";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Calls the platform's web API over TLS 1.3 with the office's client certificate; 認定情報 "
       "only as the platform allows; audits every answer with a keyed recipient reference.";
-  d.services = {sdk::FindService("kaigo.v1.CertificationService")};
-  d.config_type = CertificationConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<CertificationConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->poll_interval_seconds() < 0 || config->chunk_bytes() < 0) {
+  m.services = {"kaigo.v1.CertificationService"};
+  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                   CertificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.poll_interval_seconds() < 0 || config.chunk_bytes() < 0) {
       return absl::InvalidArgumentError("poll_interval_seconds and chunk_bytes: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
     if (!accounts.ok()) return accounts.status();
-    return std::make_unique<Certification>(std::move(host), *std::move(config),
+    return std::make_unique<Certification>(std::move(host), std::move(config),
                                            *std::move(accounts));
   };
-  return d;
+  return sdk::DefinePlugin<CertificationConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::certification

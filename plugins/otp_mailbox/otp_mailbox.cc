@@ -13,8 +13,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "imap_client.h"
 #include "kaigo/plugins/v1/otp_mailbox_config.pb.h"
-#include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/pagination.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
 #include "random_id.h"
@@ -277,34 +277,31 @@ class OtpMailbox : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "otp_mailbox";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "otp_mailbox";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Reads the office mailbox over IMAPS with credentials from the office's secrets; takes "
       "only mail with the platform's subjects sent after the request; never logs codes or mail.";
-  d.services = {sdk::FindService("kaigo.v1.OtpService")};
-  d.config_type = OtpMailboxConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<OtpMailboxConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->mailbox_url().rfind("imaps://", 0) != 0) {
+  m.services = {"kaigo.v1.OtpService"};
+  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                   OtpMailboxConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.mailbox_url().rfind("imaps://", 0) != 0) {
       return absl::InvalidArgumentError("mailbox_url: required, imaps://host:port/MAILBOX");
     }
     ImapOptions imap;
-    imap.mailbox_url = config->mailbox_url();
-    if (config->max_answer_bytes() > 0) imap.max_answer_bytes = config->max_answer_bytes();
+    imap.mailbox_url = config.mailbox_url();
+    if (config.max_answer_bytes() > 0) imap.max_answer_bytes = config.max_answer_bytes();
     struct Secret {
       const std::string& name;
       const char* field;
       std::string* out;
       bool required;
-    } secrets[] = {{config->username_secret(), "username_secret", &imap.username, true},
-                   {config->password_secret(), "password_secret", &imap.password, true},
-                   {config->ca_secret(), "ca_secret", &imap.ca_pem, false}};
+    } secrets[] = {{config.username_secret(), "username_secret", &imap.username, true},
+                   {config.password_secret(), "password_secret", &imap.password, true},
+                   {config.ca_secret(), "ca_secret", &imap.ca_pem, false}};
     for (const auto& s : secrets) {
       if (s.name.empty()) {
         if (s.required) return absl::InvalidArgumentError(std::string(s.field) + ": required");
@@ -319,9 +316,9 @@ sdk::PluginDefinition Define() {
       while (!s.out->empty() && (s.out->back() == '\n' || s.out->back() == '\r')) s.out->pop_back();
       if (s.out == &imap.ca_pem) *s.out += "\n";
     }
-    return std::make_unique<OtpMailbox>(std::move(host), *std::move(config), std::move(imap));
+    return std::make_unique<OtpMailbox>(std::move(host), std::move(config), std::move(imap));
   };
-  return d;
+  return sdk::DefinePlugin<OtpMailboxConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::otp_mailbox

@@ -360,27 +360,25 @@ void OtpRelay::Tick() {
 }
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "otp_relay";
-  d.version = "1.0.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "otp_relay";
+  m.version = "1.0.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Trusts the office's operators (any caller allowed for the office may answer). Talks to "
       "nothing outside the host. Codes are kept in the host store until delivered.";
-  d.services = {sdk::FindService("kaigo.v1.OtpService")};
-  d.config_type = kaigo::plugins::v1::OtpRelayConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<kaigo::plugins::v1::OtpRelayConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->default_timeout_seconds() < 0 || config->default_timeout_seconds() > 3600) {
+  m.services = {"kaigo.v1.OtpService"};
+  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                   kaigo::plugins::v1::OtpRelayConfig config)
+      -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.default_timeout_seconds() < 0 || config.default_timeout_seconds() > 3600) {
       return absl::InvalidArgumentError("default_timeout_seconds: must be 0 to 3600");
     }
-    if (config->max_pending() < 0) return absl::InvalidArgumentError("max_pending: must be >= 0");
-    return std::make_unique<OtpRelay>(std::move(host), *std::move(config));
+    if (config.max_pending() < 0) return absl::InvalidArgumentError("max_pending: must be >= 0");
+    return std::make_unique<OtpRelay>(std::move(host), std::move(config));
   };
-  return d;
+  return sdk::DefinePlugin<kaigo::plugins::v1::OtpRelayConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::otp_relay

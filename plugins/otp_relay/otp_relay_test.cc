@@ -14,7 +14,10 @@ constexpr char kProvide[] = "/kaigo.v1.OtpService/ProvideOtp";
 constexpr char kList[] = "/kaigo.v1.OtpService/ListPending";
 constexpr char kWatch[] = "/kaigo.v1.OtpService/WatchPending";
 
-const kaigo_plugin_api* Api() { return sdk::internal::Export(KAIGO_ABI_VERSION, &Define); }
+const kaigo_plugin_api* Api() {
+  static const kaigo_plugin_api* const api = sdk::ExportPlugin(Define());
+  return api;
+}
 
 std::string RequestBytes(int timeout_seconds = 0) {
   kaigo::v1::RequestOtpRequest r;

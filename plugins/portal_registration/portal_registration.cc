@@ -592,40 +592,38 @@ class PortalRegistration : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "portal_registration";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "portal_registration";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Talks to the portal over TLS 1.3 with the office's certificate; keeps passwords and the "
       "portal session sealed (AES-256-GCM, key from the office's secrets) and only while needed; "
       "never logs credentials or one-time passwords.";
-  d.services = {sdk::FindService("kaigo.v1.PortalRegistrationService")};
-  d.calls = {"/kaigo.v1.OtpService/RequestOtp"};
-  d.config_type = PortalRegistrationConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<PortalRegistrationConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->sealing_key_secret().empty()) {
+  m.services = {"kaigo.v1.PortalRegistrationService"};
+  m.calls = {"/kaigo.v1.OtpService/RequestOtp"};
+  auto create =
+      [](sdk::HostServices host, const sdk::InstanceContext&,
+         PortalRegistrationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.sealing_key_secret().empty()) {
       return absl::InvalidArgumentError("sealing_key_secret: required (32 random bytes, hex)");
     }
-    auto key = host.Secret(config->sealing_key_secret());
+    auto key = host.Secret(config.sealing_key_secret());
     if (!key.ok()) {
       return absl::FailedPreconditionError("sealing_key_secret: the office binds no secret '" +
-                                           config->sealing_key_secret() + "'");
+                                           config.sealing_key_secret() + "'");
     }
     auto sealer = Sealer::FromSecret(*key);
     if (!sealer.ok()) return sealer.status();
     // The same settings as the other platform plugins, checked alike (accounts included).
     auto accounts =
-        platform::PlatformAccounts::Connect(config->platform(), host, /*needs_web_user=*/false);
+        platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/false);
     if (!accounts.ok()) return accounts.status();
-    return std::make_unique<PortalRegistration>(std::move(host), *std::move(config),
+    return std::make_unique<PortalRegistration>(std::move(host), std::move(config),
                                                 *std::move(sealer), *std::move(accounts));
   };
-  return d;
+  return sdk::DefinePlugin<PortalRegistrationConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::portal

@@ -154,31 +154,28 @@ class Qualification : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "qualification";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "qualification";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Calls the platform's web API over TLS 1.3 with the office's client certificate; reads "
       "its credentials from the office's secrets; audits every answer with a keyed recipient "
       "reference.";
-  d.services = {sdk::FindService("kaigo.v1.QualificationService")};
-  d.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};
-  d.config_type = QualificationConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<QualificationConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->cache_ttl_seconds() < 0) {
+  m.services = {"kaigo.v1.QualificationService"};
+  m.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};
+  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+                   QualificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.cache_ttl_seconds() < 0) {
       return absl::InvalidArgumentError("cache_ttl_seconds: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
     if (!accounts.ok()) return accounts.status();
-    return std::make_unique<Qualification>(std::move(host), *std::move(config),
+    return std::make_unique<Qualification>(std::move(host), std::move(config),
                                            *std::move(accounts));
   };
-  return d;
+  return sdk::DefinePlugin<QualificationConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::qualification

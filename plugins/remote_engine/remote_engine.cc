@@ -167,36 +167,33 @@ class RemoteEngine : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "remote_engine";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "remote_engine";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Passes calls for one office's concern to another kaigo-bridge engine over gRPC with TLS "
       "and this engine's client certificate (plaintext only to loopback); reads no message; "
       "keeps nothing.";
-  for (const char* name : kServices) d.services.push_back(sdk::FindService(name));
-  d.config_type = RemoteEngineConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<RemoteEngineConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->target().empty()) {
+  m.services.assign(std::begin(kServices), std::end(kServices));
+  auto create = [](sdk::HostServices host, const sdk::InstanceContext& context,
+                   RemoteEngineConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.target().empty()) {
       return absl::InvalidArgumentError("target: host:port of the other engine is required");
     }
     std::shared_ptr<grpc::ChannelCredentials> credentials;
-    if (config->insecure_loopback()) {
-      if (!IsLoopback(config->target())) {
+    if (config.insecure_loopback()) {
+      if (!IsLoopback(config.target())) {
         return absl::InvalidArgumentError(
             "insecure_loopback: plaintext is allowed to a loopback target only");
       }
       credentials = grpc::InsecureChannelCredentials();
     } else {
       grpc::SslCredentialsOptions tls;
-      for (auto [name, out] : {std::pair{config->ca_secret(), &tls.pem_root_certs},
-                               std::pair{config->certificate_secret(), &tls.pem_cert_chain},
-                               std::pair{config->key_secret(), &tls.pem_private_key}}) {
+      for (auto [name, out] : {std::pair{config.ca_secret(), &tls.pem_root_certs},
+                               std::pair{config.certificate_secret(), &tls.pem_cert_chain},
+                               std::pair{config.key_secret(), &tls.pem_private_key}}) {
         if (name.empty()) {
           return absl::InvalidArgumentError(
               "ca_secret, certificate_secret and key_secret: required for TLS");
@@ -207,11 +204,11 @@ sdk::PluginDefinition Define() {
       }
       credentials = grpc::SslCredentials(tls);
     }
-    auto channel = grpc::CreateChannel(config->target(), credentials);
-    return std::make_unique<RemoteEngine>(std::move(host), context.office, *std::move(config),
+    auto channel = grpc::CreateChannel(config.target(), credentials);
+    return std::make_unique<RemoteEngine>(std::move(host), context.office, std::move(config),
                                           std::move(channel));
   };
-  return d;
+  return sdk::DefinePlugin<RemoteEngineConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::remote

@@ -75,9 +75,9 @@ absl::Status RulesBroken(const v1::ApplicationReport& report) {
   broken = sdk::WithPreconditionFailure(std::move(broken), violations);
   broken = sdk::WithErrorInfo(std::move(broken), "SUBSIDY_RULES_BROKEN",
                               {{"findings", std::to_string(report.errors_size())}});
-  return sdk::WithStaffMessage(std::move(broken),
-                               absl::StrCat("申請内容が補助金の要件を満たしていません（",
-                                            report.errors_size(), "件）"));
+  return sdk::WithStaffMessage(
+      std::move(broken),
+      absl::StrCat("申請内容が補助金の要件を満たしていません（", report.errors_size(), "件）"));
 }
 
 // The application as the portal's form takes it.
@@ -599,39 +599,36 @@ class SubsidyFiling : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginDefinition d;
-  d.name = "subsidy_filing";
-  d.version = "0.1.0";
-  d.vendor = "kaigo-bridge";
-  d.status = "alpha";
-  d.security_posture =
+  sdk::PluginManifest m;
+  m.name = "subsidy_filing";
+  m.version = "0.1.0";
+  m.vendor = "kaigo-bridge";
+  m.status = "alpha";
+  m.security_posture =
       "Files the office's subsidy application on the portal over TLS 1.3 with the office's "
       "client certificate; keeps drafts, bank details and attachments in the engine's store for "
       "this office only; audits every submission and status change.";
-  d.services = {sdk::FindService("kaigo.v1.SubsidyService")};
-  d.config_type = SubsidyConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
-    auto config = sdk::ParseConfig<SubsidyConfig>(settings);
-    if (!config.ok()) return config.status();
-    if (config->rules_file().empty()) {
+  m.services = {"kaigo.v1.SubsidyService"};
+  auto create = [](sdk::HostServices host, const sdk::InstanceContext& context,
+                   SubsidyConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+    if (config.rules_file().empty()) {
       return absl::InvalidArgumentError("rules_file: the subsidy rules file is required");
     }
-    if (config->rules_check_seconds() < 0) {
+    if (config.rules_check_seconds() < 0) {
       return absl::InvalidArgumentError("rules_check_seconds: must be 0 or more");
     }
-    int check = config->rules_check_seconds() > 0 ? config->rules_check_seconds() : 10;
-    auto rules = RulesSource::Open(config->rules_file(), absl::Seconds(check),
+    int check = config.rules_check_seconds() > 0 ? config.rules_check_seconds() : 10;
+    auto rules = RulesSource::Open(config.rules_file(), absl::Seconds(check),
                                    [host](const std::string& message) { host.Warn(message); });
     if (!rules.ok()) {
       return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<SubsidyFiling>(std::move(host), context.office, *std::move(rules),
                                            *std::move(accounts));
   };
-  return d;
+  return sdk::DefinePlugin<SubsidyConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace kaigo::plugins::subsidy

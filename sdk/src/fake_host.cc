@@ -4,6 +4,7 @@
 
 #include "google/protobuf/descriptor.h"
 #include "kaigo/sdk/abi.h"
+#include "kaigo/sdk/internal/host_side.h"
 
 namespace kaigo::sdk::testing {
 
@@ -14,18 +15,34 @@ std::chrono::milliseconds ToChrono(absl::Duration d) {
 }
 }  // namespace
 
+class PendingCall::Sink : public host::CallSink {
+ public:
+  explicit Sink(PendingCall* call) : call_(call) {}
+  bool OnWrite(std::string_view message) override {
+    call_->AddMessage(message);
+    return true;
+  }
+  void OnFinish(const absl::Status& status, std::string_view response) override {
+    call_->SetFinished(status, response);
+  }
+
+ private:
+  PendingCall* const call_;
+};
+
+PendingCall::PendingCall() : sink_(std::make_unique<Sink>(this)) {}
+
 PendingCall::~PendingCall() {
   if (call_ != nullptr) host::Release(call_);
 }
 
-bool PendingCall::OnWrite(std::string_view message) {
+void PendingCall::AddMessage(std::string_view message) {
   std::lock_guard<std::mutex> lock(mu_);
   result_.messages.emplace_back(message);
   changed_.notify_all();
-  return true;
 }
 
-void PendingCall::OnFinish(const absl::Status& status, std::string_view response) {
+void PendingCall::SetFinished(const absl::Status& status, std::string_view response) {
   std::lock_guard<std::mutex> lock(mu_);
   result_.status = status;
   result_.response = std::string(response);
@@ -64,6 +81,10 @@ bool IsServerStreaming(const std::string& path) {
 
 // The fake's kaigo_host_api table.
 struct FakeHostApi {
+  static host::Target TargetOf(const FakeHost& h) {
+    return host::Target{h.api_, h.instance_, nullptr, false};
+  }
+
   static void Log(kaigo_host* h, int32_t level, kaigo_str message) {
     static const char* kLevels[] = {"debug", "info", "warn", "error"};
     std::lock_guard<std::mutex> lock(Self(h)->mu_);
@@ -169,7 +190,7 @@ struct FakeHostApi {
                            std::string(FromStr(method)), self->office_, self->plugin_name_);
     FakeHost* other = self->route_to_;
     if (other != nullptr && other->instance_ != nullptr) {
-      host::Target target = other->Target();
+      host::Target target = TargetOf(*other);
       target.server_streaming = IsServerStreaming(context.method);
       return host::StartOutgoing(std::move(target), absl::OkStatus(), std::move(context),
                                  FromBytes(request), handler);
@@ -231,8 +252,6 @@ void FakeHost::Unload() {
   instance_ = nullptr;
 }
 
-host::Target FakeHost::Target() { return host::Target{api_, instance_, nullptr, false}; }
-
 std::unique_ptr<PendingCall> FakeHost::Start(std::string_view method, std::string_view request,
                                              std::vector<std::string> roles) {
   auto pending = std::make_unique<PendingCall>();
@@ -242,7 +261,8 @@ std::unique_ptr<PendingCall> FakeHost::Start(std::string_view method, std::strin
   context.caller = "test";
   context.request_id = "test-request";
   context.roles = std::move(roles);
-  pending->call_ = host::StartCall(Target(), std::move(context), pending.get(), request);
+  pending->call_ = host::StartCall(FakeHostApi::TargetOf(*this), std::move(context),
+                                   pending->sink_.get(), request);
   return pending;
 }
 

@@ -1,4 +1,4 @@
-#include "kaigo/sdk/host_side.h"
+#include "kaigo/sdk/internal/host_side.h"
 
 #include "kaigo/sdk/abi.h"
 

@@ -1,7 +1,12 @@
 #include "kaigo/sdk/plugin_definition.h"
 
+#include <array>
+#include <atomic>
 #include <exception>
+#include <map>
+#include <mutex>
 #include <set>
+#include <utility>
 
 #include "google/protobuf/descriptor.pb.h"
 #include "kaigo/sdk/abi.h"
@@ -25,7 +30,8 @@ void AddFileWithDeps(const google::protobuf::FileDescriptor* file, std::set<std:
   file->CopyTo(set->add_file());  // dependencies first, as protoc orders them
 }
 
-// Everything the exported C table points at; built once per plugin image.
+// Everything an exported C table points at; one per exported definition, never freed (the
+// table lives as long as the process).
 struct Exported {
   PluginDefinition definition;
   std::string descriptor_set;
@@ -37,7 +43,10 @@ struct Exported {
   kaigo_plugin_api api{};
 };
 
-Exported* exported = nullptr;
+// The definitions exported so far, each at the slot whose create entry point serves it.
+std::atomic<Exported*> slots[kMaxExportedPlugins] = {};
+std::mutex slots_mu;
+size_t slots_used = 0;  // guarded by slots_mu
 
 }  // namespace
 
@@ -56,9 +65,9 @@ std::string DescriptorSetFor(
 // The C entry points of the table; each turns ABI calls into the C++ layer's.
 class Dispatcher {
  public:
-  static int32_t Create(const kaigo_host_api* host_api, kaigo_host* host,
-                        const kaigo_instance_info* info, kaigo_bytes config, kaigo_instance** out,
-                        kaigo_sink error) {
+  static int32_t Create(const PluginDefinition& definition, const kaigo_host_api* host_api,
+                        kaigo_host* host, const kaigo_instance_info* info, kaigo_bytes config,
+                        kaigo_instance** out, kaigo_sink error) {
     auto fail = [&](const absl::Status& status) {
       std::string message(status.message());
       if (error.write != nullptr) {
@@ -76,8 +85,7 @@ class Dispatcher {
       context.plugin_name = std::string(FromStr(info->plugin_name));
     }
     try {
-      auto instance =
-          exported->definition.create(HostServices(host_api, host), context, FromBytes(config));
+      auto instance = definition.create(HostServices(host_api, host), context, FromBytes(config));
       if (!instance.ok()) return fail(instance.status());
       if (*instance == nullptr) return fail(absl::InternalError("the plugin created no instance"));
       if (!(*instance)->registration_status().ok()) {
@@ -136,43 +144,84 @@ class Dispatcher {
   }
 };
 
+namespace {
+
+using CreateFn = decltype(kaigo_plugin_api::create);
+
+// The create entry point of slot I: the ABI passes nothing that names the definition, so each
+// exported table gets a function of its own.
+template <size_t I>
+int32_t CreateInSlot(const kaigo_host_api* host_api, kaigo_host* host,
+                     const kaigo_instance_info* info, kaigo_bytes config, kaigo_instance** out,
+                     kaigo_sink error) {
+  return Dispatcher::Create(slots[I].load(std::memory_order_acquire)->definition, host_api, host,
+                            info, config, out, error);
+}
+
+template <size_t... I>
+constexpr std::array<CreateFn, sizeof...(I)> CreateEntries(std::index_sequence<I...>) {
+  return {&CreateInSlot<I>...};
+}
+
+constexpr std::array<CreateFn, kMaxExportedPlugins> kCreateInSlot =
+    CreateEntries(std::make_index_sequence<kMaxExportedPlugins>());
+
+// The table's strings and arrays, pointing into `e`.
+void BuildTable(Exported* e, CreateFn create, const char* sdk_version, const char* api_release) {
+  e->descriptor_set = DescriptorSetFor(e->definition.services, e->definition.config_type);
+  for (const auto* s : e->definition.services) {
+    if (s != nullptr) e->service_names.push_back(s->full_name());
+  }
+  for (const auto& n : e->service_names) e->service_name_ptrs.push_back(n.c_str());
+  if (e->definition.config_type != nullptr) e->config_type = e->definition.config_type->full_name();
+  for (const auto& c : e->definition.calls) e->call_ptrs.push_back(c.c_str());
+  e->manifest = kaigo_manifest{sizeof(kaigo_manifest),
+                               e->definition.name.c_str(),
+                               e->definition.version.c_str(),
+                               e->definition.vendor.c_str(),
+                               e->definition.status.c_str(),
+                               e->definition.security_posture.c_str(),
+                               e->service_name_ptrs.data(),
+                               e->service_name_ptrs.size(),
+                               ToBytes(e->descriptor_set),
+                               e->config_type.c_str(),
+                               e->call_ptrs.data(),
+                               e->call_ptrs.size(),
+                               sdk_version,
+                               api_release};
+  e->api = kaigo_plugin_api{
+      sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,      &e->manifest,           create,
+      &Dispatcher::Destroy,     &Dispatcher::CallStart, &Dispatcher::CallCancel};
+}
+
+}  // namespace
+
 const kaigo_plugin_api* Export(uint32_t host_abi_version, PluginDefinition (*define)(),
                                const char* sdk_version, const char* api_release) {
   if (host_abi_version != KAIGO_ABI_VERSION) return nullptr;
-  static Exported* table = [define, sdk_version, api_release] {
-    auto* e = new Exported();  // lives as long as the image, which is never unloaded
-    e->definition = define();
-    e->descriptor_set = DescriptorSetFor(e->definition.services, e->definition.config_type);
-    for (const auto* s : e->definition.services) {
-      if (s != nullptr) e->service_names.push_back(s->full_name());
-    }
-    for (const auto& n : e->service_names) e->service_name_ptrs.push_back(n.c_str());
-    if (e->definition.config_type != nullptr)
-      e->config_type = e->definition.config_type->full_name();
-    for (const auto& c : e->definition.calls) e->call_ptrs.push_back(c.c_str());
-    e->manifest = kaigo_manifest{sizeof(kaigo_manifest),
-                                 e->definition.name.c_str(),
-                                 e->definition.version.c_str(),
-                                 e->definition.vendor.c_str(),
-                                 e->definition.status.c_str(),
-                                 e->definition.security_posture.c_str(),
-                                 e->service_name_ptrs.data(),
-                                 e->service_name_ptrs.size(),
-                                 ToBytes(e->descriptor_set),
-                                 e->config_type.c_str(),
-                                 e->call_ptrs.data(),
-                                 e->call_ptrs.size(),
-                                 sdk_version,
-                                 api_release};
-    e->api =
-        kaigo_plugin_api{sizeof(kaigo_plugin_api), KAIGO_ABI_VERSION,    &e->manifest,
-                         &Dispatcher::Create,      &Dispatcher::Destroy, &Dispatcher::CallStart,
-                         &Dispatcher::CallCancel};
-    exported = e;
-    return e;
-  }();
-  return &table->api;
+  static std::mutex mu;
+  static auto* by_define = new std::map<PluginDefinition (*)(), const kaigo_plugin_api*>();
+  std::lock_guard<std::mutex> lock(mu);
+  auto [it, added] = by_define->emplace(define, nullptr);
+  if (added) it->second = ExportPlugin(define(), sdk_version, api_release);
+  return it->second;
 }
 
 }  // namespace internal
+
+const kaigo_plugin_api* ExportPlugin(PluginDefinition definition, const char* sdk_version,
+                                     const char* api_release) {
+  size_t slot;
+  {
+    std::lock_guard<std::mutex> lock(internal::slots_mu);
+    if (internal::slots_used == kMaxExportedPlugins) return nullptr;
+    slot = internal::slots_used++;
+  }
+  auto* e = new internal::Exported();
+  e->definition = std::move(definition);
+  internal::BuildTable(e, internal::kCreateInSlot[slot], sdk_version, api_release);
+  internal::slots[slot].store(e, std::memory_order_release);
+  return &e->api;
+}
+
 }  // namespace kaigo::sdk

@@ -7,13 +7,13 @@
 //  - it links this SDK's libkaigo_proto or none (checked before loading it), and its manifest
 //    names this SDK's kaigo API release (MAJOR.MINOR) or none; it prints the SDK version and the
 //    API release the plugin was built with;
-//  - it exports kaigo_plugin_entry, and returns a table of ABI version 1 and a sane size;
-//  - its manifest has a name, a version, a known status and at least one service;
-//  - its FileDescriptorSet builds on its own and declares every listed service (and the config
-//    type); no method is client-streaming;
+//  - it exports kaigo_plugin_entry, and its table and manifest keep the rules the engine's loader
+//    applies, the same code (kaigo/sdk/internal/manifest_check.h): ABI version 1 and a sane size;
+//    a name, a semantic version, a known status and at least one service; a FileDescriptorSet
+//    that builds on its own and declares every listed service (and the config type); no method
+//    client-streaming;
 //  - an instance can be created (with default or the given settings), and every method answers
-//    three kinds of
-//    malformed request bytes with INVALID_ARGUMENT, in time, without crashing.
+//    three kinds of malformed request bytes with INVALID_ARGUMENT, in time, without crashing.
 // The calls run in a child process so that a crash is reported, not suffered.
 // Prints one line per check; exits 0 when all pass, 1 otherwise.
 #include <sys/wait.h>
@@ -23,19 +23,17 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
-#include <regex>
-#include <set>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "google/protobuf/descriptor.h"
-#include "google/protobuf/descriptor.pb.h"
 #include "google/protobuf/dynamic_message.h"
 #include "google/protobuf/text_format.h"
 #include "kaigo/plugin.h"
-#include "kaigo/sdk/abi.h"
 #include "kaigo/sdk/api_release.h"
 #include "kaigo/sdk/fake_host.h"
+#include "kaigo/sdk/internal/manifest_check.h"
 
 namespace {
 
@@ -119,34 +117,43 @@ void CheckGarbageInChild(const kaigo_plugin_api* api, const std::vector<std::str
   }
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
-  std::vector<std::string> args(argv + 1, argv + argc);
-  std::string path, settings_text;
+struct Options {
+  std::string path;
+  std::string settings_text;
   std::vector<std::pair<std::string, std::string>> secrets;
+};
+
+// The command line, or nullopt after printing why it is not one.
+std::optional<Options> ParseArgs(const std::vector<std::string>& args) {
+  Options options;
   for (size_t i = 0; i < args.size(); ++i) {
     if (args[i] == "--settings" && i + 1 < args.size()) {
-      settings_text = args[++i];
+      options.settings_text = args[++i];
     } else if (args[i] == "--secret" && i + 1 < args.size()) {
       std::string binding = args[++i];
       size_t eq = binding.find('=');
       if (eq == std::string::npos) {
         std::cerr << "--secret takes NAME=VALUE\n";
-        return 2;
+        return std::nullopt;
       }
-      secrets.emplace_back(binding.substr(0, eq), binding.substr(eq + 1));
-    } else if (path.empty()) {
-      path = args[i];
+      options.secrets.emplace_back(binding.substr(0, eq), binding.substr(eq + 1));
+    } else if (options.path.empty()) {
+      options.path = args[i];
     } else {
-      path.clear();
+      options.path.clear();
       break;
     }
   }
-  if (path.empty()) {
+  if (options.path.empty()) {
     std::cerr << "usage: kaigo-plugin-check LIB.so [--settings TEXTPROTO] [--secret NAME=VALUE]…\n";
-    return 2;
+    return std::nullopt;
   }
+  return options;
+}
+
+// Loads the image as the engine does (refusing another libkaigo_proto before loading it) and
+// returns its checked table, or null after reporting why there is none.
+const kaigo_plugin_api* LoadTable(const std::string& path, boost::dll::shared_library& lib) {
   // A plugin built against another libkaigo_proto would load a second copy of it, on which
   // protobuf aborts: refused before loading, as the engine does.
   std::string label = std::filesystem::path(path).stem().string();
@@ -155,115 +162,84 @@ int main(int argc, char** argv) {
                           ? "links " + std::string(kaigo::sdk::kProtoSoname) + " (kaigo API " +
                                 std::string(kaigo::sdk::kApiRelease) + ") or no libkaigo_proto"
                           : std::string(linked.message()));
-  if (!linked.ok()) return 1;
-  boost::dll::shared_library lib;
+  if (!linked.ok()) return nullptr;
   boost::system::error_code ec;
   lib.load(boost::dll::fs::path(path),
            boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local, ec);
   if (ec) {
     Report(false, "load " + path + ": " + ec.message());
-    return 1;
+    return nullptr;
   }
   if (!lib.has(KAIGO_PLUGIN_ENTRY_SYMBOL)) {
     Report(false, "the image exports no " KAIGO_PLUGIN_ENTRY_SYMBOL " symbol");
-    return 1;
+    return nullptr;
   }
   auto entry = lib.get<const kaigo_plugin_api*(uint32_t)>(KAIGO_PLUGIN_ENTRY_SYMBOL);
   const kaigo_plugin_api* api = entry(KAIGO_ABI_VERSION);
-  if (api == nullptr) {
-    Report(false, "kaigo_plugin_entry(1) returned no table: the plugin does not speak ABI 1");
-    return 1;
-  }
-  Report(api->abi_version == KAIGO_ABI_VERSION && api->struct_size >= sizeof(kaigo_plugin_api),
-         "plugin table: ABI version " + std::to_string(api->abi_version) + ", size " +
-             std::to_string(api->struct_size));
-  const kaigo_manifest* m = api->manifest;
-  if (m == nullptr || !KAIGO_HAS_FIELD(m, kaigo_manifest, config_type)) {
-    Report(false, "the plugin table has no complete manifest");
-    return 1;
-  }
-  auto str = [](const char* s) { return std::string(s == nullptr ? "" : s); };
-  std::string name = str(m->name);
-  std::string sdk_version, api_release;
-  if (KAIGO_HAS_FIELD(m, kaigo_manifest, api_release)) {
-    sdk_version = str(m->sdk_version);
-    api_release = str(m->api_release);
-  }
-  std::cout << "      built with kaigo SDK " << (sdk_version.empty() ? "(not stated)" : sdk_version)
-            << ", kaigo API " << (api_release.empty() ? "(none)" : api_release)
+  absl::Status table = kaigo::sdk::internal::CheckPluginTable(api);
+  Report(table.ok(), table.ok() ? "plugin table: ABI version " + std::to_string(api->abi_version) +
+                                      ", size " + std::to_string(api->struct_size)
+                                : std::string(table.message()));
+  return table.ok() ? api : nullptr;
+}
+
+// Prints the releases the plugin was built with; false if this SDK refuses its API release.
+bool CheckReleases(const kaigo::sdk::internal::ImageManifest& m) {
+  std::cout << "      built with kaigo SDK "
+            << (m.sdk_version.empty() ? "(not stated)" : m.sdk_version) << ", kaigo API "
+            << (m.api_release.empty() ? "(none)" : m.api_release)
             << "; this SDK: " << kaigo::sdk::kSdkVersion << ", kaigo API "
             << kaigo::sdk::kApiRelease << "\n";
-  absl::Status release = kaigo::sdk::CheckManifestApiRelease(name, api_release, "this SDK");
-  Report(release.ok(),
-         release.ok()
-             ? (api_release.empty() ? "the manifest names no kaigo API release (the "
-                                      "plugin links no libkaigo_proto)"
-                                    : "manifest kaigo API release " + api_release +
-                                          " is this SDK's " + std::string(kaigo::sdk::kProtoSoname))
-             : std::string(release.message()));
-  if (!release.ok()) return 1;
-  Report(std::regex_match(name, std::regex("[a-z0-9_]+")),
-         "manifest name '" + name + "' is [a-z0-9_]+");
-  Report(std::regex_match(str(m->version), std::regex("[0-9]+\\.[0-9]+\\.[0-9]+.*")),
-         "manifest version '" + str(m->version) + "' is a semantic version");
-  std::set<std::string> statuses = {"stable", "alpha", "experimental"};
-  Report(statuses.count(str(m->status)) > 0,
-         "manifest status '" + str(m->status) + "' is stable, alpha or experimental");
-  Report(m->service_count > 0,
-         "manifest lists " + std::to_string(m->service_count) + " service(s)");
+  absl::Status release = kaigo::sdk::CheckManifestApiRelease(m.name, m.api_release, "this SDK");
+  Report(release.ok(), release.ok()
+                           ? (m.api_release.empty()
+                                  ? "the manifest names no kaigo API release (the "
+                                    "plugin links no libkaigo_proto)"
+                                  : "manifest kaigo API release " + m.api_release +
+                                        " is this SDK's " + std::string(kaigo::sdk::kProtoSoname))
+                           : std::string(release.message()));
+  return release.ok();
+}
 
-  google::protobuf::FileDescriptorSet set;
-  bool parsed = set.ParseFromArray(m->file_descriptor_set.data,
-                                   static_cast<int>(m->file_descriptor_set.size));
-  Report(parsed, "the FileDescriptorSet parses (" + std::to_string(set.file_size()) + " files)");
-  google::protobuf::DescriptorPool pool;
-  bool built = parsed;
-  for (const auto& file : set.file()) {
-    if (pool.BuildFile(file) == nullptr) {
-      Report(false, "descriptor file " + file.name() + " does not build (missing dependency?)");
-      built = false;
-    }
+// The --settings text as the serialized settings message; nullopt after reporting a failure.
+std::optional<std::string> SerializedSettings(const std::string& text,
+                                              const kaigo::sdk::internal::CheckedManifest& checked,
+                                              const std::string& config_type) {
+  if (text.empty()) return std::string();
+  if (checked.config_type == nullptr) {
+    Report(false, "--settings given, but the plugin names no settings type");
+    return std::nullopt;
   }
-  std::vector<std::string> methods;
-  for (size_t i = 0; built && i < m->service_count; ++i) {
-    std::string service = str(m->services[i]);
-    const auto* s = pool.FindServiceByName(service);
-    Report(s != nullptr, "service " + service + " is declared in the descriptors");
-    if (s == nullptr) continue;
-    for (int j = 0; j < s->method_count(); ++j) {
-      const auto* method = s->method(j);
-      std::string path = "/" + service + "/" + method->name();
-      if (method->client_streaming()) {
-        Report(false, path + " is client-streaming, which the ABI does not carry");
-        continue;
-      }
-      methods.push_back(path);
-    }
+  google::protobuf::DynamicMessageFactory factory(checked.pool.get());
+  std::unique_ptr<google::protobuf::Message> message(
+      factory.GetPrototype(checked.config_type)->New());
+  bool parsed = google::protobuf::TextFormat::ParseFromString(text, message.get());
+  Report(parsed, "--settings parse as " + config_type);
+  if (!parsed) return std::nullopt;
+  return message->SerializeAsString();
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::optional<Options> options = ParseArgs(std::vector<std::string>(argv + 1, argv + argc));
+  if (!options) return 2;
+  boost::dll::shared_library lib;
+  const kaigo_plugin_api* api = LoadTable(options->path, lib);
+  if (api == nullptr) return 1;
+  kaigo::sdk::internal::ImageManifest manifest = kaigo::sdk::internal::ReadManifest(*api->manifest);
+  if (!CheckReleases(manifest)) return 1;
+  // The engine's rules (kaigo/sdk/internal/manifest_check.h), every one reported.
+  kaigo::sdk::internal::CheckedManifest checked = kaigo::sdk::internal::CheckManifest(
+      manifest, [](const kaigo::sdk::internal::ManifestFinding& f) { Report(f.passed, f.rule); });
+  if (checked.descriptors_built) {
+    std::vector<std::string> methods;
+    for (const auto& method : checked.methods) methods.push_back(method.path);
+    std::optional<std::string> settings =
+        SerializedSettings(options->settings_text, checked, manifest.config_type);
+    if (settings) CheckGarbageInChild(api, methods, *settings, options->secrets);
   }
-  std::string config_type = str(m->config_type);
-  const google::protobuf::Descriptor* settings_type = nullptr;
-  if (built && !config_type.empty()) {
-    settings_type = pool.FindMessageTypeByName(config_type);
-    Report(settings_type != nullptr,
-           "config type " + config_type + " is declared in the descriptors");
-  }
-  std::string settings;
-  if (!settings_text.empty()) {
-    if (settings_type == nullptr) {
-      Report(false, "--settings given, but the plugin names no settings type");
-      built = false;
-    } else {
-      google::protobuf::DynamicMessageFactory factory(&pool);
-      std::unique_ptr<google::protobuf::Message> message(
-          factory.GetPrototype(settings_type)->New());
-      bool parsed_settings =
-          google::protobuf::TextFormat::ParseFromString(settings_text, message.get());
-      Report(parsed_settings, "--settings parse as " + config_type);
-      built = built && parsed_settings;
-      settings = message->SerializeAsString();
-    }
-  }
-  if (built) CheckGarbageInChild(api, methods, settings, secrets);
-  std::cout << (failures == 0 ? "PASS " : "FAILED ") << path << ": " << failures << " failure(s)\n";
+  std::cout << (failures == 0 ? "PASS " : "FAILED ") << options->path << ": " << failures
+            << " failure(s)\n";
   return failures == 0 ? 0 : 1;
 }

@@ -66,7 +66,10 @@ sdk::PluginDefinition Define() {
   return d;
 }
 
-const kaigo_plugin_api* Api() { return sdk::internal::Export(KAIGO_ABI_VERSION, &Define); }
+const kaigo_plugin_api* Api() {
+  static const kaigo_plugin_api* const api = sdk::ExportPlugin(Define());
+  return api;
+}
 
 class PlatformAccountsTest : public ::testing::Test {
  protected:

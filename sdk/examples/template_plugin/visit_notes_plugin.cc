@@ -95,22 +95,19 @@ class VisitNotes : public kaigo::sdk::Instance {
 }  // namespace
 
 kaigo::sdk::PluginDefinition DefineVisitNotes() {
-  kaigo::sdk::PluginDefinition d;
-  d.name = "visit_notes";
-  d.version = "1.0.0";
-  d.vendor = "ACME Care Software";
-  d.status = "alpha";
-  d.security_posture = "Keeps notes in the host store; talks to nothing else.";
-  d.services = {kaigo::sdk::FindService("acme.visitnotes.v1.VisitNoteService")};
-  d.config_type = vn::VisitNotesConfig::descriptor();
-  d.create =
+  kaigo::sdk::PluginManifest m;
+  m.name = "visit_notes";
+  m.version = "1.0.0";
+  m.vendor = "ACME Care Software";
+  m.status = "alpha";
+  m.security_posture = "Keeps notes in the host store; talks to nothing else.";
+  m.services = {"acme.visitnotes.v1.VisitNoteService"};
+  auto create =
       [](kaigo::sdk::HostServices host, const kaigo::sdk::InstanceContext&,
-         std::string_view settings) -> absl::StatusOr<std::unique_ptr<kaigo::sdk::Instance>> {
-    auto config = kaigo::sdk::ParseConfig<vn::VisitNotesConfig>(settings);
-    if (!config.ok()) return config.status();
-    return std::make_unique<VisitNotes>(std::move(host), *std::move(config));
+         vn::VisitNotesConfig config) -> absl::StatusOr<std::unique_ptr<kaigo::sdk::Instance>> {
+    return std::make_unique<VisitNotes>(std::move(host), std::move(config));
   };
-  return d;
+  return kaigo::sdk::DefinePlugin<vn::VisitNotesConfig>(std::move(m), std::move(create));
 }
 
 }  // namespace acme

@@ -11,7 +11,8 @@ namespace {
 namespace vn = acme::visitnotes::v1;
 
 const kaigo_plugin_api* Api() {
-  return kaigo::sdk::internal::Export(KAIGO_ABI_VERSION, &acme::DefineVisitNotes);
+  static const kaigo_plugin_api* const api = kaigo::sdk::ExportPlugin(acme::DefineVisitNotes());
+  return api;
 }
 
 vn::AddNoteRequest Note(const std::string& text) {

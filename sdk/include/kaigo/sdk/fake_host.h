@@ -26,7 +26,6 @@
 #include "google/protobuf/message_lite.h"
 #include "kaigo/plugin.h"
 #include "kaigo/sdk/clock.h"
-#include "kaigo/sdk/host_side.h"
 
 namespace kaigo::sdk::testing {
 
@@ -37,20 +36,26 @@ struct CallResult {
 };
 
 // A call in flight. Thread-safe.
-class PendingCall : public host::CallSink {
+class PendingCall {
  public:
-  ~PendingCall() override;
+  PendingCall();
+  ~PendingCall();
+  PendingCall(const PendingCall&) = delete;
+  PendingCall& operator=(const PendingCall&) = delete;
   // Waits until at least `count` streamed messages arrived (or the call finished).
   bool WaitForMessages(size_t count, absl::Duration timeout);
   bool WaitFinished(absl::Duration timeout);
   void Cancel();
   CallResult Result();
 
-  bool OnWrite(std::string_view message) override;
-  void OnFinish(const absl::Status& status, std::string_view response) override;
-
  private:
   friend class FakeHost;
+  // Receives the plugin's writes and finish (the host side's sink, kept out of this header).
+  class Sink;
+  void AddMessage(std::string_view message);
+  void SetFinished(const absl::Status& status, std::string_view response);
+
+  std::unique_ptr<Sink> sink_;
   kaigo_call* call_ = nullptr;
   std::mutex mu_;
   std::condition_variable changed_;
@@ -126,7 +131,6 @@ class FakeHost {
 
  private:
   friend struct FakeHostApi;
-  host::Target Target();
 
   std::string office_;
   std::string plugin_name_;

@@ -5,8 +5,8 @@
 //  - cancel is delivered at most once, only after call_start returned, never after call_finish
 //    returned; call_finish from another thread waits for a cancel delivery in progress.
 // Thread-safe.
-#ifndef KAIGO_SDK_HOST_SIDE_H_
-#define KAIGO_SDK_HOST_SIDE_H_
+#ifndef KAIGO_SDK_INTERNAL_HOST_SIDE_H_
+#define KAIGO_SDK_INTERNAL_HOST_SIDE_H_
 
 #include <atomic>
 #include <condition_variable>
@@ -69,4 +69,4 @@ void OutgoingRelease(kaigo_outgoing_call* call);
 
 }  // namespace kaigo::sdk::host
 
-#endif  // KAIGO_SDK_HOST_SIDE_H_
+#endif  // KAIGO_SDK_INTERNAL_HOST_SIDE_H_
