@@ -67,6 +67,13 @@ absl::StatusOr<std::string> ImapClient::Request(const std::string& url, const st
   curl_easy_setopt(c, CURLOPT_PASSWORD, options_.password.c_str());
   if (!options_.ca_pem.empty()) curl_easy_setopt(c, CURLOPT_CAINFO_BLOB, &ca);
   curl_easy_setopt(c, CURLOPT_SSLVERSION, CURL_SSLVERSION_TLSv1_2);
+  // Set even when empty: "" turns off the proxies libcurl would take from the environment. IMAP
+  // through an HTTP proxy needs the tunnel asked for.
+  curl_easy_setopt(c, CURLOPT_PROXY, options_.proxy.c_str());
+  if (!options_.proxy.empty()) curl_easy_setopt(c, CURLOPT_HTTPPROXYTUNNEL, 1L);
+  if (!options_.proxy_credentials.empty()) {
+    curl_easy_setopt(c, CURLOPT_PROXYUSERPWD, options_.proxy_credentials.c_str());
+  }
   curl_easy_setopt(c, CURLOPT_TIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT_MS, timeout_ms);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);

@@ -24,6 +24,8 @@ struct ImapOptions {
   std::string password;
   std::string ca_pem;
   int64_t max_answer_bytes = int64_t{4} << 20;  // a search, headers or one whole mail
+  std::string proxy;  // "http://host:port" (CONNECT), or "": none, not the environment's
+  std::string proxy_credentials;  // "user:password", or ""
 };
 
 class ImapClient {

@@ -17,6 +17,7 @@
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
+#include "proxy_url.h"
 #include "random_id.h"
 
 namespace kaigo::plugins::otp_mailbox {
@@ -294,6 +295,10 @@ sdk::PluginDefinition Define() {
     ImapOptions imap;
     imap.mailbox_url = config.mailbox_url();
     if (config.max_answer_bytes() > 0) imap.max_answer_bytes = config.max_answer_bytes();
+    if (absl::Status proxy = platform::CheckProxyUrl("proxy", config.proxy()); !proxy.ok()) {
+      return proxy;
+    }
+    imap.proxy = config.proxy();
     struct Secret {
       const std::string& name;
       const char* field;
@@ -301,7 +306,9 @@ sdk::PluginDefinition Define() {
       bool required;
     } secrets[] = {{config.username_secret(), "username_secret", &imap.username, true},
                    {config.password_secret(), "password_secret", &imap.password, true},
-                   {config.ca_secret(), "ca_secret", &imap.ca_pem, false}};
+                   {config.ca_secret(), "ca_secret", &imap.ca_pem, false},
+                   {config.proxy_credentials_secret(), "proxy_credentials_secret",
+                    &imap.proxy_credentials, false}};
     for (const auto& s : secrets) {
       if (s.name.empty()) {
         if (s.required) return absl::InvalidArgumentError(std::string(s.field) + ": required");

@@ -282,6 +282,11 @@ absl::StatusOr<Response> PlatformClient::Attempt(const std::string& method, cons
   char detail[CURL_ERROR_SIZE] = {};
   curl_easy_setopt(c, CURLOPT_ERRORBUFFER, detail);
   curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+  // Set even when empty: "" turns off the proxies libcurl would take from the environment.
+  curl_easy_setopt(c, CURLOPT_PROXY, options_.proxy.c_str());
+  if (!options_.proxy_credentials.empty()) {
+    curl_easy_setopt(c, CURLOPT_PROXYUSERPWD, options_.proxy_credentials.c_str());
+  }
   if (options_.now) {
     curl_easy_setopt(c, CURLOPT_SSL_CTX_FUNCTION, &VerifyAtClock);
     curl_easy_setopt(c, CURLOPT_SSL_CTX_DATA, &options_);

@@ -58,6 +58,10 @@ struct ClientOptions {
   absl::Duration breaker_cooldown = absl::Seconds(10);
   // The clock at which the platform's certificate is checked (the host's); empty: the system's.
   std::function<absl::Time()> now;
+  // "http://host:port" of an HTTP proxy (CONNECT), or "" for none (the environment's is ignored);
+  // its "user:password", or "".
+  std::string proxy;
+  std::string proxy_credentials;
 };
 
 // What ends one request sooner than ClientOptions::max_call: the calling gRPC call's deadline and

@@ -8,6 +8,7 @@
 #include "absl/strings/str_join.h"
 #include "kaigo/sdk/roles.h"
 #include "kaigo/v1/common.pb.h"
+#include "proxy_url.h"
 
 namespace kaigo::platform {
 
@@ -87,6 +88,16 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
   if (settings.max_attempts() > 0) common.max_attempts = settings.max_attempts();
   if (settings.max_call_ms() > 0) common.max_call = absl::Milliseconds(settings.max_call_ms());
   if (settings.max_answer_bytes() > 0) common.max_answer_bytes = settings.max_answer_bytes();
+  if (absl::Status proxy = CheckProxyUrl("platform.proxy", settings.proxy()); !proxy.ok()) {
+    return proxy;
+  }
+  common.proxy = settings.proxy();
+  if (!settings.proxy_credentials_secret().empty()) {
+    auto credentials =
+        ReadSecret(host, "platform.proxy_credentials_secret", settings.proxy_credentials_secret());
+    if (!credentials.ok()) return credentials.status();
+    common.proxy_credentials = *std::move(credentials);
+  }
 
   // One client per user, from the common options with that user's credentials.
   auto client_of = [&](const std::string& field, const std::string& user_id_secret,
