@@ -7,6 +7,7 @@
 //   kaigo-bridge audit verify --config FILE
 //   kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN
 //   kaigo-bridge store rekey --config FILE
+//   kaigo-bridge import-certificate --config FILE --office N --password-file FILE CERT.p12
 //   kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME] [--timeout-ms
 //   N] kaigo-bridge --version
 //
@@ -45,6 +46,7 @@
 #include "engine/engine.h"
 #include "engine/main/admin_command.h"
 #include "engine/main/health_probe.h"
+#include "engine/main/import_certificate.h"
 #include "engine/main/systemd_notify.h"
 #include "engine/server/grpc_server.h"
 #include "engine/store/audit_chain.h"
@@ -381,6 +383,7 @@ int main(int argc, char** argv) {
   if (command == "access") return Access(args);
   if (command == "admin") return kaigo::engine::AdminCommand(args);
   if (command == "health-probe") return kaigo::engine::HealthProbe(args);
+  if (command == "import-certificate") return kaigo::engine::ImportCertificate(args);
   if (command == "audit" && !args.empty() && args[0] == "verify") {
     args.erase(args.begin());
     return AuditVerify(args);
