@@ -18,8 +18,9 @@ packages=(
   # tests and benchmarks
   libgtest-dev libgmock-dev libbenchmark-dev python3 python3-grpcio python3-protobuf python3-yaml
   python3-jsonschema
-  # the .deb packages (cpack runs dpkg-shlibdeps and file) and their test in a scratch Debian 12 root
-  dpkg-dev file debootstrap
+  # the .deb packages (cpack runs dpkg-shlibdeps and file, gzip compresses their documentation),
+  # lintian on them and their test in a scratch Debian 12 root
+  dpkg-dev file gzip lintian debootstrap
 )
 
 missing=()

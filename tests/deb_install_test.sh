@@ -3,7 +3,10 @@
 # roots (chroot; no container engine runs here):
 #
 #   1. cpack builds the five .deb packages from BUILD_DIR (which must be built); no file is in two,
-#      and every file `cmake --install` installs is in one;
+#      and every file `cmake --install` installs is in one; kaigo-bridge depends on the library
+#      package through its shlibs file, which has no maintainer script; `lintian --fail-on
+#      error,warning` passes them all (what it says is printed; the tags it is wrong about are
+#      overridden in the packages, deploy/debian/lintian-overrides);
 #   2. a minbase bookworm root from debootstrap, cached as a tarball in CACHE_DIR (default
 #      /var/cache/kaigo-bridge-test) so later runs on this machine skip that download; the .deb
 #      files apt fetches are kept there too;
@@ -13,8 +16,9 @@
 #      kaigo-careplan's usage exit code, the plugins root-owned 0644, the user kaigo-bridge and its
 #      directories, `systemd-analyze verify` of the unit, `check-config` of the desk-PC example
 #      with stand-in secrets as the unit's ExecStartPre runs it, `serve` as user kaigo-bridge on
-#      loopback (gRPC health SERVING, GET /metrics, SIGTERM exits 0), `audit verify`;
-#   4. the SDK package, unpacked on this machine with the engine package (the root has no
+#      loopback (gRPC health SERVING, GET /metrics, SIGTERM exits 0), `audit verify`; the unit
+#      enabled by the postinst, masked on remove, its links gone on purge and the state kept;
+#   4. the SDK package (libkaigo-sdk-dev), unpacked on this machine with the engine package (the root has no
 #      compiler), builds the template plugin out of tree, and its kaigo-plugin-check passes it;
 #   5. deploy/docker/Dockerfile in a second root standing in for debian:bookworm-slim: its COPY
 #      and RUN steps in order (RUN through /bin/sh -c in the root, COPY from the packages), then
@@ -39,7 +43,7 @@ if [ "$(id -u)" -ne 0 ]; then
   echo "SKIP: needs root (debootstrap, chroot)"
   exit 77
 fi
-for tool in cpack debootstrap dpkg-shlibdeps /usr/bin/python3 curl; do
+for tool in cpack debootstrap dpkg-shlibdeps lintian /usr/bin/python3 curl; do
   command -v "$tool" >/dev/null || { echo "FAIL: $tool missing (scripts/install-deps.sh)"; exit 1; }
 done
 
@@ -181,10 +185,21 @@ proto_package=$(dpkg-deb -f "$proto_deb" Package)
 soname=$(dpkg-deb -c "$proto_deb" | awk '{print $6}' | sed -n 's|.*/\(libkaigo_proto\.so\.[0-9]*\.[0-9]*\)$|\1|p')
 [ "$proto_package" = "libkaigo-proto${soname#libkaigo_proto.so.}" ] ||
   fail "$proto_package holds ${soname:-no libkaigo_proto.so.MAJOR.MINOR}: its name must follow the SONAME"
-for p in "$proto_package" kaigo-bridge kaigo-bridge-plugins kaigo-bridge-sandbox kaigo-bridge-sdk; do
+for p in "$proto_package" kaigo-bridge kaigo-bridge-plugins kaigo-bridge-sandbox libkaigo-sdk-dev; do
   deb=$(ls "$packages/${p}_${version}-"*.deb 2>/dev/null) || fail "no package $p $version"
   echo "  $(basename "$deb"): Depends: $(dpkg-deb -f "$deb" Depends)"
 done
+# The library's shlibs file names its package; dpkg-shlibdeps gives that to what links it.
+shlibs=$(dpkg-deb --info "$proto_deb" shlibs) || fail "$proto_package has no shlibs file"
+[ "$shlibs" = "libkaigo_proto ${soname#libkaigo_proto.so.} $proto_package (>= $version)" ] ||
+  fail "$proto_package's shlibs: '$shlibs'"
+dpkg-deb -f "$packages/kaigo-bridge_${version}-"*.deb Depends |
+  grep -q "$proto_package (>= $version)" || fail "kaigo-bridge does not depend on $shlibs"
+# The linker cache follows through the ldconfig trigger: no maintainer script calls ldconfig.
+scripts=$(dpkg-deb --ctrl-tarfile "$proto_deb" | tar -t | sed 's|^\./||' | grep -Ev '^(control|md5sums|shlibs|triggers|)$' || true)
+[ -z "$scripts" ] || fail "$proto_package has maintainer scripts: $scripts"
+[ "$(dpkg-deb --info "$proto_deb" triggers)" = "activate-noawait ldconfig" ] ||
+  fail "$proto_package does not activate the ldconfig trigger"
 packaged=$(for d in "$packages"/*.deb; do dpkg-deb -c "$d" | awk '$1 !~ /^d/ {print $6}'; done |
   sed 's|^\./|/|' | sort)
 dupes=$(uniq -d <<< "$packaged")
@@ -201,6 +216,16 @@ unpackaged=$(comm -23 <(cd "$inst" && find . ! -type d | sed 's|^\./|/usr/|' | s
   fail "installed by cmake --install but in no package (cmake/Packaging.cmake): $unpackaged"
 rm -rf "$inst"
 echo "  every file of \`cmake --install\` is in exactly one package"
+
+# Debian's own checks of the packages: policy, descriptions, man pages, maintainer scripts.
+# (Not with --show-overrides: lintian 2.116 then exits 2 whenever an override applies.)
+step "lintian --fail-on error,warning"
+code=0
+lintian --fail-on error,warning --tag-display-limit 0 "$packages"/*.deb \
+  > "$work/lintian.log" 2>&1 || code=$?
+{ grep -v '^running with root privileges' "$work/lintian.log" || true; } | sed 's/^/  /'
+[ "$code" -eq 0 ] || fail "lintian exited $code: errors or warnings in the packages (above)"
+echo "  lintian: no error or warning"
 
 # 2. The base system.
 base=$cache_dir/bookworm-minbase.tar
@@ -230,7 +255,7 @@ in_root sh -c 'cd /tmp/debs && apt-get install -y --no-install-recommends ./libk
     ./kaigo-bridge_*.deb \
     ./kaigo-bridge-plugins_*.deb ./kaigo-bridge-sandbox_*.deb' >> "$work/apt.log" 2>&1 ||
   { tail -n 30 "$work/apt.log"; fail "apt-get install"; }
-in_root sh -c 'cd /tmp/debs && apt-get install -s ./kaigo-bridge-sdk_*.deb' \
+in_root sh -c 'cd /tmp/debs && apt-get install -s ./libkaigo-sdk-dev_*.deb' \
   > "$work/sdk-simulate.log" 2>&1 ||
   { tail -n 20 "$work/sdk-simulate.log"; fail "the SDK's dependencies do not resolve"; }
 in_root apt-get install -y --no-install-recommends systemd >> "$work/apt.log" 2>&1 ||
@@ -302,13 +327,32 @@ expect_mode /etc/kaigo-bridge/keys/audit.key "kaigo-bridge:kaigo-bridge 600"
 expect_mode /etc/kaigo-bridge/keys/sealing.key "kaigo-bridge:kaigo-bridge 600"
 as_user kaigo-bridge:kaigo-bridge /usr/bin/kaigo-bridge audit verify \
   --config /etc/kaigo-bridge/serve-test.yaml | sed 's/^/  /' || fail "audit verify"
+
+# The unit through deb-systemd-helper (no systemd runs in the root, so nothing is started).
+step "host root: the unit enabled on install, masked on remove, forgotten on purge"
+wants=/etc/systemd/system/multi-user.target.wants/kaigo-bridge.service
+mask=/etc/systemd/system/kaigo-bridge.service
+[ -L "$root$wants" ] || fail "the postinst did not enable kaigo-bridge.service ($wants)"
+echo "  enabled: $wants -> $(readlink "$root$wants")"
+in_root apt-get remove -y kaigo-bridge-plugins kaigo-bridge >> "$work/apt.log" 2>&1 ||
+  { tail -n 20 "$work/apt.log"; fail "apt-get remove kaigo-bridge"; }
+[ "$(readlink "$root$mask")" = /dev/null ] || fail "kaigo-bridge.service not masked after remove"
+echo "  removed: masked ($mask -> /dev/null)"
+in_root dpkg --purge kaigo-bridge >> "$work/apt.log" 2>&1 || fail "dpkg --purge kaigo-bridge"
+for link in "$wants" "$mask"; do
+  if [ -e "$root$link" ] || [ -L "$root$link" ]; then fail "$link left after purge"; fi
+done
+for kept in /var/lib/kaigo-bridge/state.db /etc/kaigo-bridge/keys/audit.key; do
+  [ -e "$root$kept" ] || fail "$kept removed on purge (the state stays)"
+done
+echo "  purged: no links left; the state, keys and user stay"
 remove_root "$root"
 
 # 4. The SDK package.
-step "kaigo-bridge-sdk: build sdk/examples/template_plugin against the unpacked packages"
+step "libkaigo-sdk-dev: build sdk/examples/template_plugin against the unpacked packages"
 sdk=$work/sdk
 rm -rf "$sdk" && mkdir -p "$sdk"
-dpkg-deb -x "$packages/kaigo-bridge-sdk_${version}-"*.deb "$sdk/root"
+dpkg-deb -x "$packages/libkaigo-sdk-dev_${version}-"*.deb "$sdk/root"
 dpkg-deb -x "$packages/kaigo-bridge_${version}-"*.deb "$sdk/root"
 dpkg-deb -x "$proto_deb" "$sdk/root"
 if ! { cmake -S "$source_dir/sdk/examples/template_plugin" -B "$sdk/build" -G Ninja \
