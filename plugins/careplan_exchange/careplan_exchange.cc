@@ -21,9 +21,9 @@
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/clock.h"
+#include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/response.h"
-#include "kaigo/sdk/error_details.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
 #include "nlohmann/json.hpp"
 #include "platform_connection.h"
@@ -924,7 +924,9 @@ class CarePlanExchange : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginDefinition d;
   d.name = "careplan_exchange";
   d.version = "0.1.0";
@@ -939,8 +941,9 @@ sdk::PluginDefinition Define() {
   d.services = {sdk::FindService("kaigo.v1.CarePlanExchangeService")};
   d.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};  // identity by card
   d.config_type = CarePlanExchangeConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  d.create = [make_client](
+                 sdk::HostServices host, const sdk::InstanceContext& context,
+                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     auto config = sdk::ParseConfig<CarePlanExchangeConfig>(settings);
     if (!config.ok()) return config.status();
     if (config->service_type().size() != 2) {
@@ -948,7 +951,8 @@ sdk::PluginDefinition Define() {
           "service_type: the office's サービス種類コード (2 characters: 43, 46, 11, …) is "
           "required");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<CarePlanExchange>(std::move(host), context.office, *std::move(config),
                                               *std::move(accounts));

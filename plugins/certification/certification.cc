@@ -311,7 +311,9 @@ class Certification : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginDefinition d;
   d.name = "certification";
   d.version = "0.1.0";
@@ -322,14 +324,16 @@ sdk::PluginDefinition Define() {
       "only as the platform allows; audits every answer with a keyed recipient reference.";
   d.services = {sdk::FindService("kaigo.v1.CertificationService")};
   d.config_type = CertificationConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  d.create = [make_client](
+                 sdk::HostServices host, const sdk::InstanceContext&,
+                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     auto config = sdk::ParseConfig<CertificationConfig>(settings);
     if (!config.ok()) return config.status();
     if (config->poll_interval_seconds() < 0 || config->chunk_bytes() < 0) {
       return absl::InvalidArgumentError("poll_interval_seconds and chunk_bytes: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<Certification>(std::move(host), *std::move(config),
                                            *std::move(accounts));

@@ -591,7 +591,9 @@ class PortalRegistration : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginDefinition d;
   d.name = "portal_registration";
   d.version = "0.1.0";
@@ -604,8 +606,9 @@ sdk::PluginDefinition Define() {
   d.services = {sdk::FindService("kaigo.v1.PortalRegistrationService")};
   d.calls = {"/kaigo.v1.OtpService/RequestOtp"};
   d.config_type = PortalRegistrationConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  d.create = [make_client](
+                 sdk::HostServices host, const sdk::InstanceContext&,
+                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     auto config = sdk::ParseConfig<PortalRegistrationConfig>(settings);
     if (!config.ok()) return config.status();
     if (config->sealing_key_secret().empty()) {
@@ -619,8 +622,8 @@ sdk::PluginDefinition Define() {
     auto sealer = Sealer::FromSecret(*key);
     if (!sealer.ok()) return sealer.status();
     // The same settings as the other platform plugins, checked alike (accounts included).
-    auto accounts =
-        platform::PlatformAccounts::Connect(config->platform(), host, /*needs_web_user=*/false);
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host,
+                                                        /*needs_web_user=*/false, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<PortalRegistration>(std::move(host), *std::move(config),
                                                 *std::move(sealer), *std::move(accounts));

@@ -153,7 +153,9 @@ class Qualification : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginDefinition d;
   d.name = "qualification";
   d.version = "0.1.0";
@@ -166,14 +168,16 @@ sdk::PluginDefinition Define() {
   d.services = {sdk::FindService("kaigo.v1.QualificationService")};
   d.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};
   d.config_type = QualificationConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  d.create = [make_client](
+                 sdk::HostServices host, const sdk::InstanceContext&,
+                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     auto config = sdk::ParseConfig<QualificationConfig>(settings);
     if (!config.ok()) return config.status();
     if (config->cache_ttl_seconds() < 0) {
       return absl::InvalidArgumentError("cache_ttl_seconds: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<Qualification>(std::move(host), *std::move(config),
                                            *std::move(accounts));

@@ -75,9 +75,9 @@ absl::Status RulesBroken(const v1::ApplicationReport& report) {
   broken = sdk::WithPreconditionFailure(std::move(broken), violations);
   broken = sdk::WithErrorInfo(std::move(broken), "SUBSIDY_RULES_BROKEN",
                               {{"findings", std::to_string(report.errors_size())}});
-  return sdk::WithStaffMessage(std::move(broken),
-                               absl::StrCat("申請内容が補助金の要件を満たしていません（",
-                                            report.errors_size(), "件）"));
+  return sdk::WithStaffMessage(
+      std::move(broken),
+      absl::StrCat("申請内容が補助金の要件を満たしていません（", report.errors_size(), "件）"));
 }
 
 // The application as the portal's form takes it.
@@ -598,7 +598,9 @@ class SubsidyFiling : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginDefinition d;
   d.name = "subsidy_filing";
   d.version = "0.1.0";
@@ -610,8 +612,9 @@ sdk::PluginDefinition Define() {
       "this office only; audits every submission and status change.";
   d.services = {sdk::FindService("kaigo.v1.SubsidyService")};
   d.config_type = SubsidyConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext& context,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  d.create = [make_client](
+                 sdk::HostServices host, const sdk::InstanceContext& context,
+                 std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     auto config = sdk::ParseConfig<SubsidyConfig>(settings);
     if (!config.ok()) return config.status();
     if (config->rules_file().empty()) {
@@ -626,7 +629,8 @@ sdk::PluginDefinition Define() {
     if (!rules.ok()) {
       return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
     }
-    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config->platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<SubsidyFiling>(std::move(host), context.office, *std::move(rules),
                                            *std::move(accounts));
