@@ -13,8 +13,8 @@
 #include "google/protobuf/util/time_util.h"
 #include "imap_client.h"
 #include "kaigo/plugins/v1/otp_mailbox_config.pb.h"
-#include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/pagination.h"
 #include "kaigo/v1/otp.pb.h"
 #include "mail_message.h"
 #include "random_id.h"
@@ -83,8 +83,8 @@ class Wakeup {
 
 class OtpMailbox : public sdk::Instance {
  public:
-  OtpMailbox(sdk::HostServices host, OtpMailboxConfig config, ImapOptions imap)
-      : Instance(std::move(host)), config_(std::move(config)), imap_(std::move(imap)) {
+  OtpMailbox(sdk::HostServices host, OtpMailboxConfig config, std::unique_ptr<Mailbox> mailbox)
+      : Instance(std::move(host)), config_(std::move(config)), imap_(std::move(mailbox)) {
     BlockingUnary<v1::RequestOtpRequest, v1::RequestOtpResponse>(
         Method("RequestOtp"), [this](const v1::RequestOtpRequest& req, const sdk::CallBase& call) {
           return Request(req, call);
@@ -189,7 +189,7 @@ class OtpMailbox : public sdk::Instance {
         seen.oversized > 0) {
       code = absl::DeadlineExceededError(
           absl::StrCat(code.status().message(), "; ", seen.oversized, " mail(s) with that subject ",
-                       "were larger than ", imap_.max_answer_bytes(),
+                       "were larger than ", imap_->max_answer_bytes(),
                        " bytes (max_answer_bytes) and ", "were not read"));
     }
     {
@@ -218,7 +218,7 @@ class OtpMailbox : public sdk::Instance {
                                    Seen* seen) {
     std::set<uint32_t>* passed_over = &seen->passed_over;
     absl::CivilDay day = absl::ToCivilDay(absl::FromUnixSeconds(since), absl::UTCTimeZone()) - 1;
-    auto uids = imap_.UidsSince(day, deadline);
+    auto uids = imap_->UidsSince(day, deadline);
     if (!uids.ok()) return uids.status();
     for (auto it = uids->rbegin(); it != uids->rend(); ++it) {
       if (passed_over->count(*it)) continue;
@@ -227,7 +227,7 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      auto head = imap_.Headers(*it, deadline);
+      auto head = imap_->Headers(*it, deadline);
       if (!head.ok()) return head.status();
       auto headers = ParseHeadersOnly(*head);
       if (Normalized(headers.subject) != Normalized(subject) || !headers.date ||
@@ -235,7 +235,7 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      auto raw = imap_.Message(*it, deadline);
+      auto raw = imap_->Message(*it, deadline);
       if (raw.status().code() == absl::StatusCode::kResourceExhausted) {
         passed_over->insert(*it);  // not an OTP mail: those are a few KiB
         ++seen->oversized;
@@ -269,14 +269,16 @@ class OtpMailbox : public sdk::Instance {
   }
 
   const OtpMailboxConfig config_;
-  const ImapClient imap_;
+  const std::unique_ptr<const Mailbox> imap_;
   std::mutex mu_;
   std::map<std::string, v1::PendingOtp> pending_;
 };
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(MailboxFactory open) {
   sdk::PluginDefinition d;
   d.name = "otp_mailbox";
   d.version = "0.1.0";
@@ -287,8 +289,8 @@ sdk::PluginDefinition Define() {
       "only mail with the platform's subjects sent after the request; never logs codes or mail.";
   d.services = {sdk::FindService("kaigo.v1.OtpService")};
   d.config_type = OtpMailboxConfig::descriptor();
-  d.create = [](sdk::HostServices host, const sdk::InstanceContext&,
-                std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  d.create = [open](sdk::HostServices host, const sdk::InstanceContext&,
+                    std::string_view settings) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     auto config = sdk::ParseConfig<OtpMailboxConfig>(settings);
     if (!config.ok()) return config.status();
     if (config->mailbox_url().rfind("imaps://", 0) != 0) {
@@ -319,7 +321,9 @@ sdk::PluginDefinition Define() {
       while (!s.out->empty() && (s.out->back() == '\n' || s.out->back() == '\r')) s.out->pop_back();
       if (s.out == &imap.ca_pem) *s.out += "\n";
     }
-    return std::make_unique<OtpMailbox>(std::move(host), *std::move(config), std::move(imap));
+    std::unique_ptr<Mailbox> mailbox =
+        open ? open(imap) : std::make_unique<ImapClient>(std::move(imap));
+    return std::make_unique<OtpMailbox>(std::move(host), *std::move(config), std::move(mailbox));
   };
   return d;
 }
