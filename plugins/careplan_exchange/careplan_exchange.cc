@@ -924,7 +924,9 @@ class CarePlanExchange : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginManifest m;
   m.name = "careplan_exchange";
   m.version = "0.1.0";
@@ -939,14 +941,14 @@ sdk::PluginDefinition Define() {
   m.services = {"kaigo.v1.CarePlanExchangeService"};
   m.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};  // identity by card
   auto create =
-      [](sdk::HostServices host, const sdk::InstanceContext& context,
+      [make_client](sdk::HostServices host, const sdk::InstanceContext& context,
          CarePlanExchangeConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.service_type().size() != 2) {
       return absl::InvalidArgumentError(
           "service_type: the office's サービス種類コード (2 characters: 43, 46, 11, …) is "
           "required");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<CarePlanExchange>(std::move(host), context.office, std::move(config),
                                               *std::move(accounts));

@@ -13,10 +13,14 @@
 #define KAIGO_PLUGINS_CAREPLAN_EXCHANGE_CAREPLAN_EXCHANGE_H_
 
 #include "kaigo/sdk/plugin_definition.h"
+#include "platform_api.h"
 
 namespace kaigo::plugins::careplan {
 
 sdk::PluginDefinition Define();
+// The same plugin with each platform account's client made by `make_client` (empty: the real
+// platform's), the seam its unit tests answer for the platform through.
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client);
 
 }  // namespace kaigo::plugins::careplan
 

@@ -1,17 +1,22 @@
-// CarePlanExchange on the SDK's fake host: requests refused before anything reaches the platform
-// (none is reached: the accounts log in on first use), each with the details a program reads —
-// the request field in a BadRequest, and for a file against the standard every finding in a
-// PreconditionFailure, however many there are.
+// CarePlanExchange on the SDK's fake host with the platform scripted (fake_platform.h): requests
+// refused before anything reaches the platform, each with the details a program reads — the
+// request field in a BadRequest, and for a file against the standard every finding in a
+// PreconditionFailure, however many there are; and a send as the platform sees it: renumbered
+// above a ファイル連番 the platform refused (UNIT_ORDER) under the same Idempotency-Key, sent
+// once for a request_id however often it is retried, and its evidence found by recipient and
+// month.
 #include "careplan_exchange.h"
 
 #include <gtest/gtest.h>
 
 #include "careplan/file_name.h"
 #include "careplan/testing/sample_files.h"
+#include "fake_platform.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/fake_host.h"
 #include "kaigo/v1/careplan_exchange.pb.h"
+#include "nlohmann/json.hpp"
 #include "unreachable_platform.h"
 
 namespace kaigo::plugins::careplan {
@@ -20,13 +25,18 @@ namespace {
 namespace v1 = kaigo::v1;
 namespace cp = kaigo::careplan;
 using K = cp::v1::FileKind;
+using platform::testing::FakePlatform;
 using sdk::FindDetail;
 using sdk::testing::FakeHost;
 
 constexpr char kService[] = "/kaigo.v1.CarePlanExchangeService/";
 
+constexpr char kSends[] = "/api/v1/careplan/sends";
+
+// The plugin as exported, its clients sending to the test's FakePlatform.
 const kaigo_plugin_api* Api() {
-  static const kaigo_plugin_api* const api = sdk::ExportPlugin(Define());
+  static const kaigo_plugin_api* const api =
+      sdk::ExportPlugin(DefineWith(FakePlatform::CurrentFactory()));
   return api;
 }
 
@@ -50,6 +60,7 @@ class CarePlanExchangeTest : public ::testing::Test {
     return {bad.field_violations(0).field(), bad.field_violations(0).reason()};
   }
 
+  FakePlatform platform_;  // outlives the host: the plugin's clients send to it
   FakeHost host_;
 };
 
@@ -166,6 +177,96 @@ TEST_F(CarePlanExchangeTest, RequestFieldsAreNamedByTheirPath) {
   evidence.mutable_insured()->set_value("12");
   EXPECT_EQ(Violated(Call("ExportEvidence", evidence)),
             std::make_pair(std::string("insured.value"), std::string("INSURED_NUMBER")));
+}
+
+// A unit (the 第1表〜第3表 and 第6表/第7表 samples of one recipient) to office 1371000025, service
+// type 11.
+v1::SendCarePlanRequest OneUnit(const std::string& request_id) {
+  v1::SendCarePlanRequest req;
+  cp::testing::SampleOptions o;
+  o.recipients = 1;
+  for (K kind : {K::FILE_KIND_UPPLAN, K::FILE_KIND_UPSIKYU}) {
+    v1::CsvFile* file = req.add_files();
+    file->set_name(cp::FormatFileName(cp::testing::SampleName(kind, o)));
+    file->set_content(cp::testing::SampleBytes(kind, o));
+  }
+  v1::Destination* to = req.add_destinations();
+  to->set_office_number("1371000025");
+  to->set_service_type("11");
+  req.set_request_id(request_id);
+  return req;
+}
+
+// The platform's answer to an accepted send (sent 2026-11-17, Japan time).
+FakePlatform::Handler Accepted(const std::string& send_id) {
+  return FakePlatform::Json(R"({"send_id":")" + send_id +
+                            R"(","unit":"u1","sent_at":1794873600,"files":[]})");
+}
+
+// The ファイル連番 of the first file a POST to the platform names.
+std::string SequenceOf(const platform::testing::PlatformRequest& post) {
+  auto body = nlohmann::json::parse(post.body);
+  auto name = cp::ParseFileName(body["files"][0]["name"].get<std::string>());
+  return name.ok() ? name->sequence() : "";
+}
+
+TEST_F(CarePlanExchangeTest, AUnitThePlatformRefusesForItsOrderIsRenumberedUnderTheSameKey) {
+  platform_.On("POST", kSends,
+               FakePlatform::InTurn(
+                   {FakePlatform::Json(R"({"error":{"code":"UNIT_ORDER","message":"later"}})"),
+                    Accepted("s-1")}));
+  auto sent = host_.CallUnary<v1::SendCarePlanResponse>(std::string(kService) + "SendCarePlan",
+                                                        OneUnit("req-1"));
+  ASSERT_TRUE(sent.ok()) << sent.status();
+  ASSERT_EQ(sent->sends_size(), 1);
+  EXPECT_EQ(sent->sends(0).send_id(), "s-1") << sent->sends(0).error_message();
+
+  auto posts = platform_.Requests("POST", kSends);
+  ASSERT_EQ(posts.size(), 2u);
+  EXPECT_GT(SequenceOf(posts[1]), SequenceOf(posts[0]));
+  EXPECT_EQ(posts[0].idempotency_key, "req-1/1371000025/11");
+  EXPECT_EQ(posts[1].idempotency_key, posts[0].idempotency_key);
+}
+
+TEST_F(CarePlanExchangeTest, ASendRetriedWithItsRequestIdPostsOnce) {
+  platform_.On("POST", kSends, Accepted("s-1"));
+  const std::string method = std::string(kService) + "SendCarePlan";
+  auto first = host_.CallUnary<v1::SendCarePlanResponse>(method, OneUnit("req-2"));
+  auto again = host_.CallUnary<v1::SendCarePlanResponse>(method, OneUnit("req-2"));
+  ASSERT_TRUE(first.ok()) << first.status();
+  ASSERT_TRUE(again.ok()) << again.status();
+  ASSERT_EQ(again->sends_size(), 1);
+  EXPECT_EQ(again->sends(0).send_id(), first->sends(0).send_id());
+  EXPECT_EQ(platform_.Count("POST", kSends), 1);
+
+  auto other = host_.CallUnary<v1::SendCarePlanResponse>(method, OneUnit("req-3"));
+  ASSERT_TRUE(other.ok()) << other.status();
+  EXPECT_EQ(platform_.Count("POST", kSends), 2) << "another request_id is another send";
+}
+
+TEST_F(CarePlanExchangeTest, ASendsEvidenceIsFoundByItsRecipientAndMonth) {
+  platform_.On("POST", kSends, Accepted("s-1"));
+  ASSERT_TRUE(host_
+                  .CallUnary<v1::SendCarePlanResponse>(std::string(kService) + "SendCarePlan",
+                                                       OneUnit("req-4"))
+                  .ok());
+  auto records = [&](const std::string& insured, const std::string& month) {
+    v1::ExportEvidenceRequest req;
+    req.mutable_insurer()->set_value("131011");
+    req.mutable_insured()->set_value(insured);
+    req.set_month(month);
+    auto r =
+        host_.CallUnary<v1::ExportEvidenceResponse>(std::string(kService) + "ExportEvidence", req);
+    EXPECT_TRUE(r.ok()) << r.status();
+    return r.ok() ? r->records_size() : -1;
+  };
+  EXPECT_EQ(records("0000100004", ""), 1);
+  EXPECT_EQ(records("0000100004", "202611"), 1);
+  EXPECT_EQ(records("0000100004", "202612"), 0);
+  EXPECT_EQ(records("0000100013", ""), 0) << "another recipient's evidence";
+  for (const auto& [key, value] : host_.Store()) {
+    EXPECT_EQ(key.find("0000100004"), std::string::npos) << "store keys never hold the number";
+  }
 }
 
 }  // namespace

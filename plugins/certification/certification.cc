@@ -311,7 +311,9 @@ class Certification : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginManifest m;
   m.name = "certification";
   m.version = "0.1.0";
@@ -321,12 +323,12 @@ sdk::PluginDefinition Define() {
       "Calls the platform's web API over TLS 1.3 with the office's client certificate; 認定情報 "
       "only as the platform allows; audits every answer with a keyed recipient reference.";
   m.services = {"kaigo.v1.CertificationService"};
-  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+  auto create = [make_client](sdk::HostServices host, const sdk::InstanceContext&,
                    CertificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.poll_interval_seconds() < 0 || config.chunk_bytes() < 0) {
       return absl::InvalidArgumentError("poll_interval_seconds and chunk_bytes: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<Certification>(std::move(host), std::move(config),
                                            *std::move(accounts));

@@ -28,16 +28,30 @@ struct ImapOptions {
   std::string proxy_credentials;  // "user:password", or ""
 };
 
-class ImapClient {
+// The mailbox as the plugin reads it: the seam its unit tests answer through with mail of their
+// own (otp_mailbox_test.cc); ImapClient is the real one. The errors above are its contract.
+class Mailbox {
+ public:
+  virtual ~Mailbox() = default;
+  // The largest answer read; a larger one is RESOURCE_EXHAUSTED.
+  virtual int64_t max_answer_bytes() const = 0;
+  // UIDs of the mail received on or after `day` (IMAP SINCE has day granularity), ascending.
+  virtual absl::StatusOr<std::vector<uint32_t>> UidsSince(absl::CivilDay day,
+                                                          absl::Time deadline) const = 0;
+  // The header lines "Subject" and "Date" of one mail, as raw text.
+  virtual absl::StatusOr<std::string> Headers(uint32_t uid, absl::Time deadline) const = 0;
+  virtual absl::StatusOr<std::string> Message(uint32_t uid, absl::Time deadline) const = 0;
+};
+
+class ImapClient final : public Mailbox {
  public:
   explicit ImapClient(ImapOptions options) : options_(std::move(options)) {}
-  int64_t max_answer_bytes() const { return options_.max_answer_bytes; }
+  int64_t max_answer_bytes() const override { return options_.max_answer_bytes; }
 
-  // UIDs of the mail received on or after `day` (IMAP SINCE has day granularity), ascending.
-  absl::StatusOr<std::vector<uint32_t>> UidsSince(absl::CivilDay day, absl::Time deadline) const;
-  // The header lines "Subject" and "Date" of one mail, as raw text.
-  absl::StatusOr<std::string> Headers(uint32_t uid, absl::Time deadline) const;
-  absl::StatusOr<std::string> Message(uint32_t uid, absl::Time deadline) const;
+  absl::StatusOr<std::vector<uint32_t>> UidsSince(absl::CivilDay day,
+                                                  absl::Time deadline) const override;
+  absl::StatusOr<std::string> Headers(uint32_t uid, absl::Time deadline) const override;
+  absl::StatusOr<std::string> Message(uint32_t uid, absl::Time deadline) const override;
 
  private:
   absl::StatusOr<std::string> Request(const std::string& url, const std::string& command,

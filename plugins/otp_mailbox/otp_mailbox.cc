@@ -84,8 +84,8 @@ class Wakeup {
 
 class OtpMailbox : public sdk::Instance {
  public:
-  OtpMailbox(sdk::HostServices host, OtpMailboxConfig config, ImapOptions imap)
-      : Instance(std::move(host)), config_(std::move(config)), imap_(std::move(imap)) {
+  OtpMailbox(sdk::HostServices host, OtpMailboxConfig config, std::unique_ptr<Mailbox> mailbox)
+      : Instance(std::move(host)), config_(std::move(config)), imap_(std::move(mailbox)) {
     BlockingUnary<v1::RequestOtpRequest, v1::RequestOtpResponse>(
         Method("RequestOtp"), [this](const v1::RequestOtpRequest& req, const sdk::CallBase& call) {
           return Request(req, call);
@@ -190,7 +190,7 @@ class OtpMailbox : public sdk::Instance {
         seen.oversized > 0) {
       code = absl::DeadlineExceededError(
           absl::StrCat(code.status().message(), "; ", seen.oversized, " mail(s) with that subject ",
-                       "were larger than ", imap_.max_answer_bytes(),
+                       "were larger than ", imap_->max_answer_bytes(),
                        " bytes (max_answer_bytes) and ", "were not read"));
     }
     {
@@ -219,7 +219,7 @@ class OtpMailbox : public sdk::Instance {
                                    Seen* seen) {
     std::set<uint32_t>* passed_over = &seen->passed_over;
     absl::CivilDay day = absl::ToCivilDay(absl::FromUnixSeconds(since), absl::UTCTimeZone()) - 1;
-    auto uids = imap_.UidsSince(day, deadline);
+    auto uids = imap_->UidsSince(day, deadline);
     if (!uids.ok()) return uids.status();
     for (auto it = uids->rbegin(); it != uids->rend(); ++it) {
       if (passed_over->count(*it)) continue;
@@ -228,7 +228,7 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      auto head = imap_.Headers(*it, deadline);
+      auto head = imap_->Headers(*it, deadline);
       if (!head.ok()) return head.status();
       auto headers = ParseHeadersOnly(*head);
       if (Normalized(headers.subject) != Normalized(subject) || !headers.date ||
@@ -236,7 +236,7 @@ class OtpMailbox : public sdk::Instance {
         passed_over->insert(*it);
         continue;
       }
-      auto raw = imap_.Message(*it, deadline);
+      auto raw = imap_->Message(*it, deadline);
       if (raw.status().code() == absl::StatusCode::kResourceExhausted) {
         passed_over->insert(*it);  // not an OTP mail: those are a few KiB
         ++seen->oversized;
@@ -270,14 +270,16 @@ class OtpMailbox : public sdk::Instance {
   }
 
   const OtpMailboxConfig config_;
-  const ImapClient imap_;
+  const std::unique_ptr<const Mailbox> imap_;
   std::mutex mu_;
   std::map<std::string, v1::PendingOtp> pending_;
 };
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(MailboxFactory open) {
   sdk::PluginManifest m;
   m.name = "otp_mailbox";
   m.version = "0.1.0";
@@ -287,7 +289,7 @@ sdk::PluginDefinition Define() {
       "Reads the office mailbox over IMAPS with credentials from the office's secrets; takes "
       "only mail with the platform's subjects sent after the request; never logs codes or mail.";
   m.services = {"kaigo.v1.OtpService"};
-  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+  auto create = [open](sdk::HostServices host, const sdk::InstanceContext&,
                    OtpMailboxConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.mailbox_url().rfind("imaps://", 0) != 0) {
       return absl::InvalidArgumentError("mailbox_url: required, imaps://host:port/MAILBOX");
@@ -323,7 +325,9 @@ sdk::PluginDefinition Define() {
       while (!s.out->empty() && (s.out->back() == '\n' || s.out->back() == '\r')) s.out->pop_back();
       if (s.out == &imap.ca_pem) *s.out += "\n";
     }
-    return std::make_unique<OtpMailbox>(std::move(host), std::move(config), std::move(imap));
+    std::unique_ptr<Mailbox> mailbox =
+        open ? open(imap) : std::make_unique<ImapClient>(std::move(imap));
+    return std::make_unique<OtpMailbox>(std::move(host), std::move(config), std::move(mailbox));
   };
   return sdk::DefinePlugin<OtpMailboxConfig>(std::move(m), std::move(create));
 }

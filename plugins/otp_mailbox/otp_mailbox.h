@@ -10,11 +10,19 @@
 #ifndef KAIGO_PLUGINS_OTP_MAILBOX_OTP_MAILBOX_H_
 #define KAIGO_PLUGINS_OTP_MAILBOX_OTP_MAILBOX_H_
 
+#include <functional>
+#include <memory>
+
+#include "imap_client.h"
 #include "kaigo/sdk/plugin_definition.h"
 
 namespace kaigo::plugins::otp_mailbox {
 
 sdk::PluginDefinition Define();
+// The same plugin reading mail through the mailbox `open` makes from the settings' IMAP options
+// (empty: ImapClient, the real mailbox), the seam its unit tests give mail through.
+using MailboxFactory = std::function<std::unique_ptr<Mailbox>(const ImapOptions& options)>;
+sdk::PluginDefinition DefineWith(MailboxFactory open);
 
 }  // namespace kaigo::plugins::otp_mailbox
 

@@ -591,7 +591,9 @@ class PortalRegistration : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginManifest m;
   m.name = "portal_registration";
   m.version = "0.1.0";
@@ -604,7 +606,7 @@ sdk::PluginDefinition Define() {
   m.services = {"kaigo.v1.PortalRegistrationService"};
   m.calls = {"/kaigo.v1.OtpService/RequestOtp"};
   auto create =
-      [](sdk::HostServices host, const sdk::InstanceContext&,
+      [make_client](sdk::HostServices host, const sdk::InstanceContext&,
          PortalRegistrationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.sealing_key_secret().empty()) {
       return absl::InvalidArgumentError("sealing_key_secret: required (32 random bytes, hex)");
@@ -618,7 +620,7 @@ sdk::PluginDefinition Define() {
     if (!sealer.ok()) return sealer.status();
     // The same settings as the other platform plugins, checked alike (accounts included).
     auto accounts =
-        platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/false);
+        platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/false, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<PortalRegistration>(std::move(host), std::move(config),
                                                 *std::move(sealer), *std::move(accounts));

@@ -10,10 +10,14 @@
 #define KAIGO_PLUGINS_PORTAL_REGISTRATION_PORTAL_REGISTRATION_H_
 
 #include "kaigo/sdk/plugin_definition.h"
+#include "platform_api.h"
 
 namespace kaigo::plugins::portal {
 
 sdk::PluginDefinition Define();
+// The same plugin with each platform account's client made by `make_client` (empty: the real
+// platform's), the seam its unit tests answer for the platform through.
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client);
 
 }  // namespace kaigo::plugins::portal
 

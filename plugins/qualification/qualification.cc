@@ -153,7 +153,9 @@ class Qualification : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginManifest m;
   m.name = "qualification";
   m.version = "0.1.0";
@@ -165,12 +167,12 @@ sdk::PluginDefinition Define() {
       "reference.";
   m.services = {"kaigo.v1.QualificationService"};
   m.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};
-  auto create = [](sdk::HostServices host, const sdk::InstanceContext&,
+  auto create = [make_client](sdk::HostServices host, const sdk::InstanceContext&,
                    QualificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.cache_ttl_seconds() < 0) {
       return absl::InvalidArgumentError("cache_ttl_seconds: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<Qualification>(std::move(host), std::move(config),
                                            *std::move(accounts));

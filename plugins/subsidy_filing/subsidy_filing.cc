@@ -598,7 +598,9 @@ class SubsidyFiling : public sdk::Instance {
 
 }  // namespace
 
-sdk::PluginDefinition Define() {
+sdk::PluginDefinition Define() { return DefineWith(nullptr); }
+
+sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   sdk::PluginManifest m;
   m.name = "subsidy_filing";
   m.version = "0.1.0";
@@ -609,7 +611,7 @@ sdk::PluginDefinition Define() {
       "client certificate; keeps drafts, bank details and attachments in the engine's store for "
       "this office only; audits every submission and status change.";
   m.services = {"kaigo.v1.SubsidyService"};
-  auto create = [](sdk::HostServices host, const sdk::InstanceContext& context,
+  auto create = [make_client](sdk::HostServices host, const sdk::InstanceContext& context,
                    SubsidyConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.rules_file().empty()) {
       return absl::InvalidArgumentError("rules_file: the subsidy rules file is required");
@@ -623,7 +625,7 @@ sdk::PluginDefinition Define() {
     if (!rules.ok()) {
       return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<SubsidyFiling>(std::move(host), context.office, *std::move(rules),
                                            *std::move(accounts));

@@ -38,6 +38,7 @@
 #include "absl/status/statusor.h"
 #include "absl/time/time.h"
 #include "idempotency_key.h"
+#include "platform_api.h"
 
 namespace kaigo::platform {
 
@@ -64,20 +65,6 @@ struct ClientOptions {
   std::string proxy_credentials;
 };
 
-// What ends one request sooner than ClientOptions::max_call: the calling gRPC call's deadline and
-// its caller going away. The default bounds nothing more (work outside any call).
-struct RequestBounds {
-  absl::Time deadline = absl::InfiniteFuture();
-  std::function<bool()> cancelled;  // polled while a request runs; empty: never
-};
-
-struct Response {
-  long http_status = 0;
-  std::string content_type;
-  std::string body;
-  absl::Duration retry_after = absl::ZeroDuration();  // the Retry-After header's, when sent
-};
-
 // OK for a 2xx answer; else its status, naming `endpoint`, with the platform's error as details
 // (ErrorInfo: reason its code or HTTP_<status>, domain platform.kaigo-kiban, metadata
 // http_status and the error's other members). 400 is INVALID_ARGUMENT when the platform names the
@@ -95,34 +82,27 @@ struct ClientStats {
   int64_t fast_failures = 0;  // refused by the open circuit
 };
 
-class PlatformClient {
+// The real platform (PlatformApi, whose methods document the errors).
+class PlatformClient final : public PlatformApi {
  public:
   static absl::StatusOr<std::unique_ptr<PlatformClient>> Create(ClientOptions options);
-  ~PlatformClient();
+  ~PlatformClient() override;
   PlatformClient(const PlatformClient&) = delete;
   PlatformClient& operator=(const PlatformClient&) = delete;
 
-  // An authenticated GET of `path_and_query` ("/api/v1/…?…"). Errors: UNAVAILABLE (retry later),
-  // UNAUTHENTICATED (credentials refused or locked), PERMISSION_DENIED, NOT_FOUND,
-  // FAILED_PRECONDITION (TLS: certificate refused), INTERNAL (a malformed request).
-  absl::StatusOr<Response> Get(const std::string& path_and_query, const RequestBounds& bounds = {});
-  // An authenticated POST under `key`, with the same errors. Retried like a GET on UNAVAILABLE
-  // answers, each attempt with the same key, so the platform performs it once.
+  absl::StatusOr<Response> Get(const std::string& path_and_query,
+                               const RequestBounds& bounds = {}) override;
   absl::StatusOr<Response> Post(const std::string& path, const std::string& body,
                                 const IdempotencyKey& key,
                                 const std::string& content_type = "application/json",
-                                const RequestBounds& bounds = {});
-
-  // Requests without the web API's login, for the portal's registration and login pages (which
-  // come before any user exists), with `header` ("Name: value") added when not empty. Retried
-  // like the others on UNAVAILABLE answers; a POST under `key`, as Post.
+                                const RequestBounds& bounds = {}) override;
   absl::StatusOr<Response> UnauthenticatedGet(const std::string& path,
                                               const std::string& header = "",
-                                              const RequestBounds& bounds = {});
+                                              const RequestBounds& bounds = {}) override;
   absl::StatusOr<Response> UnauthenticatedPost(const std::string& path, const std::string& body,
                                                const IdempotencyKey& key,
                                                const std::string& header = "",
-                                               const RequestBounds& bounds = {});
+                                               const RequestBounds& bounds = {}) override;
 
   ClientStats stats() const;
 

@@ -37,7 +37,7 @@ absl::StatusOr<std::string> ReadSecret(const sdk::HostServices& host, const std:
 
 absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
     const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
-    bool needs_web_user) {
+    bool needs_web_user, const ClientFactory& make_client) {
   if (settings.base_url().empty()) {
     return absl::InvalidArgumentError("platform.base_url: required (https://…)");
   }
@@ -102,7 +102,7 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
   // One client per user, from the common options with that user's credentials.
   auto client_of = [&](const std::string& field, const std::string& user_id_secret,
                        const std::string& password_secret,
-                       bool required) -> absl::StatusOr<std::unique_ptr<PlatformClient>> {
+                       bool required) -> absl::StatusOr<std::unique_ptr<PlatformApi>> {
     ClientOptions options = common;
     if (required || !user_id_secret.empty()) {
       auto user_id = ReadSecret(host, field + "user_id_secret", user_id_secret);
@@ -114,7 +114,10 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
       if (!password.ok()) return password.status();
       options.password = *std::move(password);
     }
-    return PlatformClient::Create(std::move(options));
+    if (make_client) return make_client(options);
+    auto client = PlatformClient::Create(std::move(options));
+    if (!client.ok()) return client.status();
+    return std::unique_ptr<PlatformApi>(*std::move(client));
   };
 
   PlatformAccounts accounts;
@@ -137,7 +140,7 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
   return accounts;
 }
 
-CallClient::CallClient(PlatformClient& client, const sdk::CallBase& call) : client_(&client) {
+CallClient::CallClient(PlatformApi& client, const sdk::CallBase& call) : client_(&client) {
   if (call.info().deadline_unix_ms > 0) {
     bounds_.deadline = absl::FromUnixMillis(call.info().deadline_unix_ms);
   }

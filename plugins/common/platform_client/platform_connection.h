@@ -35,6 +35,7 @@
 #include "kaigo/sdk/call.h"
 #include "kaigo/sdk/call_context.h"
 #include "kaigo/sdk/host_services.h"
+#include "platform_api.h"
 #include "platform_client.h"
 
 namespace kaigo::platform {
@@ -42,14 +43,14 @@ namespace kaigo::platform {
 // One web-service user of the office and its client.
 struct PlatformAccount {
   std::string role;  // the role it is bound to ("care_manager"); empty for the default user
-  std::unique_ptr<PlatformClient> client;
+  std::unique_ptr<PlatformApi> client;
 };
 
-// A PlatformClient as one call uses it: every request is bounded by that call's deadline and ends
+// A client as one call uses it: every request is bounded by that call's deadline and ends
 // when its caller cancels. Cheap to copy; valid while the call and the client live.
 class CallClient {
  public:
-  CallClient(PlatformClient& client, const sdk::CallBase& call);
+  CallClient(PlatformApi& client, const sdk::CallBase& call);
 
   absl::StatusOr<Response> Get(const std::string& path_and_query) const {
     return client_->Get(path_and_query, bounds_);
@@ -70,7 +71,7 @@ class CallClient {
   }
 
  private:
-  PlatformClient* client_;
+  PlatformApi* client_;
   RequestBounds bounds_;
 };
 
@@ -80,9 +81,11 @@ class PlatformAccounts {
   // not an office role or is bound twice (platform.accounts[1].role: care_manager is bound
   // twice); FAILED_PRECONDITION naming the field when the office binds no secret of that name.
   // Without `needs_web_user`, the default user and password may be left out (portal pages only).
+  // `make_client` makes each account's client from its options (empty: the real platform's
+  // PlatformClient; a plugin's unit tests pass a fake's, testing/fake_platform.h).
   static absl::StatusOr<PlatformAccounts> Connect(
       const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
-      bool needs_web_user = true);
+      bool needs_web_user = true, const ClientFactory& make_client = nullptr);
 
   PlatformAccounts(PlatformAccounts&&) = default;
   PlatformAccounts& operator=(PlatformAccounts&&) = default;
