@@ -941,14 +941,16 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   m.services = {"kaigo.v1.CarePlanExchangeService"};
   m.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};  // identity by card
   auto create =
-      [make_client](sdk::HostServices host, const sdk::InstanceContext& context,
-         CarePlanExchangeConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+      [make_client](
+          sdk::HostServices host, const sdk::InstanceContext& context,
+          CarePlanExchangeConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.service_type().size() != 2) {
       return absl::InvalidArgumentError(
           "service_type: the office's サービス種類コード (2 characters: 43, 46, 11, …) is "
           "required");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<CarePlanExchange>(std::move(host), context.office, std::move(config),
                                               *std::move(accounts));

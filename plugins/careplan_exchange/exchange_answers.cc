@@ -2,8 +2,8 @@
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "kaigo/sdk/response.h"
 #include "kaigo/sdk/error_details.h"
+#include "kaigo/sdk/response.h"
 #include "nlohmann/json.hpp"
 #include "platform_json.h"
 

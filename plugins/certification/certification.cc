@@ -323,12 +323,14 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
       "Calls the platform's web API over TLS 1.3 with the office's client certificate; 認定情報 "
       "only as the platform allows; audits every answer with a keyed recipient reference.";
   m.services = {"kaigo.v1.CertificationService"};
-  auto create = [make_client](sdk::HostServices host, const sdk::InstanceContext&,
-                   CertificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  auto create = [make_client](
+                    sdk::HostServices host, const sdk::InstanceContext&,
+                    CertificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.poll_interval_seconds() < 0 || config.chunk_bytes() < 0) {
       return absl::InvalidArgumentError("poll_interval_seconds and chunk_bytes: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<Certification>(std::move(host), std::move(config),
                                            *std::move(accounts));

@@ -290,7 +290,7 @@ sdk::PluginDefinition DefineWith(MailboxFactory open) {
       "only mail with the platform's subjects sent after the request; never logs codes or mail.";
   m.services = {"kaigo.v1.OtpService"};
   auto create = [open](sdk::HostServices host, const sdk::InstanceContext&,
-                   OtpMailboxConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+                       OtpMailboxConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.mailbox_url().rfind("imaps://", 0) != 0) {
       return absl::InvalidArgumentError("mailbox_url: required, imaps://host:port/MAILBOX");
     }

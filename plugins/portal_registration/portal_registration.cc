@@ -606,8 +606,9 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
   m.services = {"kaigo.v1.PortalRegistrationService"};
   m.calls = {"/kaigo.v1.OtpService/RequestOtp"};
   auto create =
-      [make_client](sdk::HostServices host, const sdk::InstanceContext&,
-         PortalRegistrationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+      [make_client](
+          sdk::HostServices host, const sdk::InstanceContext&,
+          PortalRegistrationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.sealing_key_secret().empty()) {
       return absl::InvalidArgumentError("sealing_key_secret: required (32 random bytes, hex)");
     }
@@ -619,8 +620,8 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
     auto sealer = Sealer::FromSecret(*key);
     if (!sealer.ok()) return sealer.status();
     // The same settings as the other platform plugins, checked alike (accounts included).
-    auto accounts =
-        platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/false, make_client);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host,
+                                                        /*needs_web_user=*/false, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<PortalRegistration>(std::move(host), std::move(config),
                                                 *std::move(sealer), *std::move(accounts));

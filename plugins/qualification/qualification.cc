@@ -167,12 +167,14 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
       "reference.";
   m.services = {"kaigo.v1.QualificationService"};
   m.calls = {"/kaigo.v1.CardReaderService/AuthenticateHolder"};
-  auto create = [make_client](sdk::HostServices host, const sdk::InstanceContext&,
-                   QualificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  auto create = [make_client](
+                    sdk::HostServices host, const sdk::InstanceContext&,
+                    QualificationConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.cache_ttl_seconds() < 0) {
       return absl::InvalidArgumentError("cache_ttl_seconds: must be 0 or more");
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<Qualification>(std::move(host), std::move(config),
                                            *std::move(accounts));

@@ -611,8 +611,9 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
       "client certificate; keeps drafts, bank details and attachments in the engine's store for "
       "this office only; audits every submission and status change.";
   m.services = {"kaigo.v1.SubsidyService"};
-  auto create = [make_client](sdk::HostServices host, const sdk::InstanceContext& context,
-                   SubsidyConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
+  auto create = [make_client](
+                    sdk::HostServices host, const sdk::InstanceContext& context,
+                    SubsidyConfig config) -> absl::StatusOr<std::unique_ptr<sdk::Instance>> {
     if (config.rules_file().empty()) {
       return absl::InvalidArgumentError("rules_file: the subsidy rules file is required");
     }
@@ -625,7 +626,8 @@ sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
     if (!rules.ok()) {
       return absl::InvalidArgumentError("rules_file: " + std::string(rules.status().message()));
     }
-    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host, /*needs_web_user=*/true, make_client);
+    auto accounts = platform::PlatformAccounts::Connect(config.platform(), host,
+                                                        /*needs_web_user=*/true, make_client);
     if (!accounts.ok()) return accounts.status();
     return std::make_unique<SubsidyFiling>(std::move(host), context.office, *std::move(rules),
                                            *std::move(accounts));
