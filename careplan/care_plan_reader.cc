@@ -99,6 +99,12 @@ struct Problem {
   bool soft = false;
 };
 
+// Sets *p and returns false, so that a check reads `return Fail(...)`.
+bool Fail(Problem* p, std::string rule, std::string message, bool soft = false) {
+  *p = {std::move(rule), std::move(message), soft};
+  return false;
+}
+
 std::string Quoted(absl::string_view v) { return absl::StrCat("\"", v, "\""); }
 
 bool CheckForm(const Column& c, absl::string_view v, Problem* p);
@@ -107,24 +113,21 @@ bool CheckForm(const Column& c, absl::string_view v, Problem* p);
 bool CheckValue(const Column& c, const CsvField& f, Problem* p) {
   const CarePlanItem& item = *c.item;
   const absl::string_view v = f.value;
-  auto fail = [&](std::string rule, std::string message, bool soft = false) {
-    *p = {std::move(rule), std::move(message), soft};
-    return false;
-  };
   if (c.form == CarePlanItem::FORM_TEXT) {
     Ms932Scan scan = ScanMs932(v);
     switch (scan.issue) {
       case Ms932Issue::kNone:
         return true;
       case Ms932Issue::kInvalid:
-        return fail("encoding",
+        return Fail(p, "encoding",
                     absl::StrFormat("byte %d is not an MS932 character", scan.offset + 1));
       case Ms932Issue::kGaiji:
-        return fail("encoding", absl::StrFormat("byte %d is a 外字 (user-defined character), which "
-                                                "the standard forbids",
-                                                scan.offset + 1));
+        return Fail(p, "encoding",
+                    absl::StrFormat("byte %d is a 外字 (user-defined character), which "
+                                    "the standard forbids",
+                                    scan.offset + 1));
       case Ms932Issue::kDuplicate:
-        return fail("encoding",
+        return Fail(p, "encoding",
                     absl::StrFormat("byte %d is a character MS932 also has at another code "
                                     "(NEC-selected IBM extension or NEC row 13): write the "
                                     "code Windows writes, so the receiver reads the same bytes",
@@ -133,139 +136,178 @@ bool CheckValue(const Column& c, const CsvField& f, Problem* p) {
     }
   }
   return CheckForm(c, v, p) || (!item.sentinel().empty() && v == item.sentinel()) ||
-         (!f.ascii && fail("charset", "must be half-width (ASCII) characters"));
+         (!f.ascii && Fail(p, "charset", "must be half-width (ASCII) characters"));
 }
 
-// A non-text value against its form. Every form but CHARS and PHONE admits only some ASCII, so
-// the friendlier "half-width" message for other characters is worked out only on failure.
-bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
-  const CarePlanItem& item = *c.item;
-  int len = item.length();
-  auto fail = [&](std::string rule, std::string message, bool soft = false) {
-    *p = {std::move(rule), std::move(message), soft};
-    return false;
-  };
-  auto fixed = [&](const char* what) {
-    return fail("length",
-                absl::StrFormat("must be %d characters (%s), got %d", len, what, v.size()));
-  };
+// A value of the wrong length for a fixed-length form; `what` names the form.
+bool FailFixed(const CarePlanItem& item, absl::string_view v, const char* what, Problem* p) {
+  return Fail(p, "length",
+              absl::StrFormat("must be %d characters (%s), got %d", item.length(), what, v.size()));
+}
+
+bool FailLonger(absl::string_view v, int len, const char* unit, Problem* p) {
+  return Fail(p, "length", absl::StrFormat("at most %d %s, got %d", len, unit, v.size()));
+}
+
+// The numbers the standard defines with a check digit or a form of their own: CSVバージョン,
+// 保険者番号, 被保険者番号, 介護保険事業所番号.
+bool CheckNumbering(const Column& c, absl::string_view v, Problem* p) {
+  const std::string_view view(v.data(), v.size());
   switch (c.form) {
     case CarePlanItem::FORM_VERSION:
-      if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
+      if (v.size() != 6 || !Digits(v)) return FailFixed(*c.item, v, "YYYYMM", p);
       if (ClassifyVersion(v) == VersionKind::kUnknown) {
-        return fail("version", absl::StrCat(Quoted(v),
-                                            " is not a CSVバージョン of the standard (201910, "
-                                            "202003, 202208, 202504, 202407)"));
+        return Fail(p, "version",
+                    absl::StrCat(Quoted(v),
+                                 " is not a CSVバージョン of the standard (201910, 202003, 202208, "
+                                 "202504, 202407)"));
       }
       return true;
     case CarePlanItem::FORM_INSURER_NUMBER: {
-      if (v.size() != 6 || !Digits(v)) return fixed("digits");
-      absl::Status s = ValidateInsurerNumber(std::string_view(v.data(), v.size()));
-      if (!s.ok()) return fail("check_digit", std::string(s.message()), true);
-      return true;
+      if (v.size() != 6 || !Digits(v)) return FailFixed(*c.item, v, "digits", p);
+      absl::Status s = ValidateInsurerNumber(view);
+      return s.ok() || Fail(p, "check_digit", std::string(s.message()), true);
     }
     case CarePlanItem::FORM_INSURED_NUMBER: {
-      absl::Status s = ValidateInsuredNumber(std::string_view(v.data(), v.size()));
-      if (!s.ok()) return fail("form", std::string(s.message()));
-      return true;
+      absl::Status s = ValidateInsuredNumber(view);
+      return s.ok() || Fail(p, "form", std::string(s.message()));
     }
-    case CarePlanItem::FORM_OFFICE_NUMBER: {
-      if (v.size() != 10) return fixed("介護保険事業所番号");
-      absl::Status s = ValidateOfficeNumber(std::string_view(v.data(), v.size()));
-      if (!s.ok()) {
-        bool check = absl::StrContains(s.message(), "check digit");
-        return fail(check ? "check_digit" : "form", std::string(s.message()), check);
-      }
-      return true;
+    default: {  // FORM_OFFICE_NUMBER
+      if (v.size() != 10) return FailFixed(*c.item, v, "介護保険事業所番号", p);
+      absl::Status s = ValidateOfficeNumber(view);
+      if (s.ok()) return true;
+      bool check = absl::StrContains(s.message(), "check digit");
+      return Fail(p, check ? "check_digit" : "form", std::string(s.message()), check);
     }
+  }
+}
+
+// Dates, months and times of day; an item may admit all zeros for "none".
+bool CheckCalendar(const Column& c, absl::string_view v, Problem* p) {
+  const CarePlanItem& item = *c.item;
+  switch (c.form) {
     case CarePlanItem::FORM_DATE:
-      if (v.size() != 8 || !Digits(v)) return fixed("YYYYMMDD");
+      if (v.size() != 8 || !Digits(v)) return FailFixed(item, v, "YYYYMMDD", p);
       if (item.zero_allowed() && AllZero(v)) return true;
-      if (!ValidDate(v))
-        return fail("date", absl::StrCat(Quoted(v), " is not a calendar date (YYYYMMDD)"));
-      return true;
+      return ValidDate(v) ||
+             Fail(p, "date", absl::StrCat(Quoted(v), " is not a calendar date (YYYYMMDD)"));
     case CarePlanItem::FORM_MONTH:
-      if (v.size() != 6 || !Digits(v)) return fixed("YYYYMM");
+      if (v.size() != 6 || !Digits(v)) return FailFixed(item, v, "YYYYMM", p);
       if (item.zero_allowed() && AllZero(v)) return true;
-      if (!ValidMonth(v)) return fail("month", absl::StrCat(Quoted(v), " is not a month (YYYYMM)"));
-      return true;
-    case CarePlanItem::FORM_TIME: {
-      if (v.size() != 4 || !Digits(v)) return fixed("HHMM");
+      return ValidMonth(v) || Fail(p, "month", absl::StrCat(Quoted(v), " is not a month (YYYYMM)"));
+    default: {  // FORM_TIME
+      if (v.size() != 4 || !Digits(v)) return FailFixed(item, v, "HHMM", p);
       int h = Num(v.substr(0, 2)), m = Num(v.substr(2, 2));
       if (v != "9999" && (m > 59 || h > 24 || (h == 24 && m != 0))) {
-        return fail("time", absl::StrCat(Quoted(v), " is not a time HHMM (0000–2400) or 9999"));
+        return Fail(p, "time", absl::StrCat(Quoted(v), " is not a time HHMM (0000–2400) or 9999"));
       }
       return true;
     }
+  }
+}
+
+// Values from a code table: the item's own table, サービス種類コード and サービスコード.
+bool CheckCode(const Column& c, absl::string_view v, Problem* p) {
+  switch (c.form) {
     case CarePlanItem::FORM_CODE:
       if (c.codes == nullptr || CodeLabel(*c.codes, v).empty()) {
-        return fail("code", absl::StrCat(Quoted(v), " is not a code of ",
-                                         c.codes ? c.codes->title : item.codes(), " (",
-                                         c.codes ? CodeList(*c.codes) : "", ")"));
+        return Fail(p, "code",
+                    absl::StrCat(Quoted(v), " is not a code of ",
+                                 c.codes ? c.codes->title : c.item->codes(), " (",
+                                 c.codes ? CodeList(*c.codes) : "", ")"));
       }
       return true;
-    case CarePlanItem::FORM_NUMBER:
-      if (!Digits(v)) return fail("number", absl::StrCat(Quoted(v), " is not a whole number"));
-      if (static_cast<int>(v.size()) > len) {
-        return fail("length", absl::StrFormat("at most %d digits, got %d", len, v.size()));
+    case CarePlanItem::FORM_SERVICE_TYPE:
+      if (v.size() != 2 || !UpperAlnum(v)) return FailFixed(*c.item, v, "サービス種類コード", p);
+      return IsKnownServiceType(v) ||
+             Fail(p, "code", absl::StrCat(Quoted(v), " is not a サービス種類コード"));
+    default:  // FORM_SERVICE_CODE
+      if (v.size() != 6 || !UpperAlnum(v)) {
+        return FailFixed(*c.item, v, "サービスコード: 種類 2 + 項目 4", p);
+      }
+      if (v != "999999" && !IsKnownServiceType(v.substr(0, 2))) {
+        return Fail(
+            p, "code",
+            absl::StrCat(Quoted(v), ": ", Quoted(v.substr(0, 2)), " is not a サービス種類コード"));
       }
       return true;
-    case CarePlanItem::FORM_DECIMAL: {
-      size_t dot = v.find('.');
-      bool ok = dot == absl::string_view::npos
-                    ? Digits(v)
-                    : Digits(v.substr(0, dot)) && Digits(v.substr(dot + 1));
-      if (!ok) return fail("number", absl::StrCat(Quoted(v), " is not in 99.99 form"));
-      if (static_cast<int>(v.size()) > len) {
-        return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
-      }
-      return true;
-    }
+  }
+}
+
+// Whole numbers and decimals (99.99) up to the item's length.
+bool CheckQuantity(const Column& c, absl::string_view v, Problem* p) {
+  const int len = c.item->length();
+  if (c.form == CarePlanItem::FORM_NUMBER) {
+    if (!Digits(v)) return Fail(p, "number", absl::StrCat(Quoted(v), " is not a whole number"));
+    return static_cast<int>(v.size()) <= len || FailLonger(v, len, "digits", p);
+  }
+  size_t dot = v.find('.');
+  bool ok = dot == absl::string_view::npos ? Digits(v)
+                                           : Digits(v.substr(0, dot)) && Digits(v.substr(dot + 1));
+  if (!ok) return Fail(p, "number", absl::StrCat(Quoted(v), " is not in 99.99 form"));
+  return static_cast<int>(v.size()) <= len || FailLonger(v, len, "characters", p);
+}
+
+// Forms defined by their characters: postal code, phone number, plain half-width text and the
+// 日割対象日 day mask.
+bool CheckCharacters(const Column& c, absl::string_view v, Problem* p) {
+  const int len = c.item->length();
+  switch (c.form) {
     case CarePlanItem::FORM_POSTAL_CODE:
       if (v.size() != 8 || !Digits(v.substr(0, 3)) || v[3] != '-' || !Digits(v.substr(4))) {
-        return fail("form", absl::StrCat(Quoted(v), " is not a postal code NNN-NNNN"));
+        return Fail(p, "form", absl::StrCat(Quoted(v), " is not a postal code NNN-NNNN"));
       }
       return true;
     case CarePlanItem::FORM_PHONE:
       for (char ch : v) {
         if (!((ch >= '0' && ch <= '9') || ch == '-' || ch == '(' || ch == ')')) {
-          return fail("form", absl::StrCat(Quoted(v), " is not a phone number (digits and -)"));
+          return Fail(p, "form", absl::StrCat(Quoted(v), " is not a phone number (digits and -)"));
         }
       }
-      if (static_cast<int>(v.size()) > len) {
-        return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
-      }
-      return true;
+      return static_cast<int>(v.size()) <= len || FailLonger(v, len, "characters", p);
     case CarePlanItem::FORM_CHARS:
       for (char ch : v) {
         // A comma or quote would need quoting, which only free text gets.
         if (ch < 0x20 || ch > 0x7E || ch == ',' || ch == '"') {
-          return fail("charset", "must be printable half-width characters other than , and \"");
+          return Fail(p, "charset", "must be printable half-width characters other than , and \"");
         }
       }
-      if (static_cast<int>(v.size()) > len) {
-        return fail("length", absl::StrFormat("at most %d characters, got %d", len, v.size()));
-      }
-      return true;
-    case CarePlanItem::FORM_SERVICE_TYPE:
-      if (v.size() != 2 || !UpperAlnum(v)) return fixed("サービス種類コード");
-      if (!IsKnownServiceType(v)) {
-        return fail("code", absl::StrCat(Quoted(v), " is not a サービス種類コード"));
-      }
-      return true;
-    case CarePlanItem::FORM_SERVICE_CODE:
-      if (v.size() != 6 || !UpperAlnum(v)) return fixed("サービスコード: 種類 2 + 項目 4");
-      if (v != "999999" && !IsKnownServiceType(v.substr(0, 2))) {
-        return fail("code", absl::StrCat(Quoted(v), ": ", Quoted(v.substr(0, 2)),
-                                         " is not a サービス種類コード"));
-      }
-      return true;
-    case CarePlanItem::FORM_DAY_MASK:
-      if (v.size() != 31) return fixed("one 0 or 1 per day");
+      return static_cast<int>(v.size()) <= len || FailLonger(v, len, "characters", p);
+    default:  // FORM_DAY_MASK
+      if (v.size() != 31) return FailFixed(*c.item, v, "one 0 or 1 per day", p);
       for (char ch : v) {
-        if (ch != '0' && ch != '1') return fail("form", "日割対象日 is 31 characters of 0 and 1");
+        if (ch != '0' && ch != '1')
+          return Fail(p, "form", "日割対象日 is 31 characters of 0 and 1");
       }
       return true;
+  }
+}
+
+// A non-text value against its form. Every form but CHARS and PHONE admits only some ASCII, so
+// the friendlier "half-width" message for other characters is worked out only on failure.
+bool CheckForm(const Column& c, absl::string_view v, Problem* p) {
+  switch (c.form) {
+    case CarePlanItem::FORM_VERSION:
+    case CarePlanItem::FORM_INSURER_NUMBER:
+    case CarePlanItem::FORM_INSURED_NUMBER:
+    case CarePlanItem::FORM_OFFICE_NUMBER:
+      return CheckNumbering(c, v, p);
+    case CarePlanItem::FORM_DATE:
+    case CarePlanItem::FORM_MONTH:
+    case CarePlanItem::FORM_TIME:
+      return CheckCalendar(c, v, p);
+    case CarePlanItem::FORM_CODE:
+    case CarePlanItem::FORM_SERVICE_TYPE:
+    case CarePlanItem::FORM_SERVICE_CODE:
+      return CheckCode(c, v, p);
+    case CarePlanItem::FORM_NUMBER:
+    case CarePlanItem::FORM_DECIMAL:
+      return CheckQuantity(c, v, p);
+    case CarePlanItem::FORM_POSTAL_CODE:
+    case CarePlanItem::FORM_PHONE:
+    case CarePlanItem::FORM_CHARS:
+    case CarePlanItem::FORM_DAY_MASK:
+      return CheckCharacters(c, v, p);
     default:
       return true;
   }
@@ -555,6 +597,169 @@ bool ReportStop(const CsvReader& reader, Sink* sink) {
   return true;
 }
 
+namespace {
+
+// A family image (UPKIHON_IMAGE) is a JPEG file, carried whole.
+void ReadFamilyImage(const v1::FileName& name, absl::string_view bytes, const ReadOptions& options,
+                     Sink* sink, ReadResult* result) {
+  if (bytes.size() < 3 || bytes.substr(0, 3) != "\xFF\xD8\xFF") {
+    sink->Error(0, nullptr, "image", "a family image is a JPEG file");
+  } else if (options.typed && sink->errors() == 0) {
+    *result->file.mutable_name() = name;
+    result->file.set_image(std::string(bytes));
+  }
+}
+
+// The file's CSVバージョン: its first record's No.1, which every later record repeats.
+struct FileVersion {
+  std::string text;  // empty until the first record
+  VersionKind kind = VersionKind::kUnknown;
+};
+
+// Takes the version from the first record (checking senders write 4.1 and that the kind exists in
+// it); checks later records repeat it.
+void CheckVersion(const CsvRecord& record, const KindInfo& kind, const Layout& layout,
+                  FileVersion* version, Sink* sink) {
+  absl::string_view head = record.fields[0].value;
+  const Column* c = layout.ByNumber(1);
+  if (!version->text.empty()) {
+    if (!SameBytes(head, version->text)) {
+      sink->Error(
+          record.line, c, "version",
+          absl::StrCat("one file must not mix CSVバージョン: ", head, " after ", version->text));
+    }
+    return;
+  }
+  version->text = std::string(head);
+  version->kind = ClassifyVersion(head);
+  if (version->kind == VersionKind::kNonStandard) {
+    sink->Soft(record.line, c, "version",
+               absl::StrCat(version->text, " is not in the version history; read as 4.1 (202407)"));
+  } else if (sink->mode() == Mode::kStrict && version->kind != VersionKind::kCurrent &&
+             version->kind != VersionKind::kUnknown) {
+    sink->Error(record.line, c, "version",
+                absl::StrCat("senders write CSVバージョン ", kWrittenVersion, " (4.1), not ",
+                             version->text));
+  }
+  if (version->kind == VersionKind::kBefore40 &&
+      (kind.kind == v1::FILE_KIND_UP3KYO || kind.prevention)) {
+    sink->Error(record.line, c, "version",
+                absl::StrCat(kind.prefix, " exists from 4.0 on; CSVバージョン ", version->text,
+                             " has no such file"));
+  }
+}
+
+// Every field of a record against its column: quoting, required, form. The hot loop of reading.
+// `last_valid` holds per column the last value that passed, for Column::remembered.
+void CheckFields(const CsvRecord& record, const std::vector<Column>& columns,
+                 std::vector<std::string>* last_valid, Sink* sink) {
+  Problem p;  // set by CheckValue when it fails
+  if (last_valid->size() != columns.size()) last_valid->assign(columns.size(), std::string());
+  // Sizes and bases in locals: the compiler cannot keep them across the findings' stores.
+  const size_t column_count = columns.size();
+  const Column* column_at = columns.data();
+  const CsvField* field_at = record.fields.data();
+  std::string* last_valid_at = last_valid->data();
+  for (size_t i = 0; i < column_count; ++i) {
+    const Column& c = column_at[i];
+    const CsvField& f = field_at[i];
+    bool is_text = c.form == CarePlanItem::FORM_TEXT;
+    if (is_text != f.quoted) {
+      sink->SoftOnce(record.line, &c, "quoting",
+                     is_text ? "free text (フリーテキスト) is enclosed in double quotes"
+                             : "only free text is enclosed in double quotes");
+    }
+    if (f.value.empty()) {
+      if (c.required) sink->Error(record.line, &c, "required", "a required item is empty");
+      continue;
+    }
+    // A value that just passed its check passes again (Column::remembered).
+    if (c.remembered && SameBytes(f.value, last_valid_at[i])) continue;
+    // Whole numbers and ASCII text, most of a record, pass here without a call: the same
+    // rules as CheckValue's, which says what is wrong when they fail.
+    if (c.form == CarePlanItem::FORM_NUMBER && f.value.size() <= static_cast<size_t>(c.length) &&
+        Digits(f.value)) {
+      continue;
+    }
+    if (c.form == CarePlanItem::FORM_TEXT && f.ascii) continue;
+    if (CheckValue(c, f, &p)) {
+      if (c.remembered) last_valid_at[i].assign(f.value.data(), f.value.size());
+    } else if (p.soft) {
+      sink->Soft(record.line, &c, p.rule, std::move(p.message));
+    } else {
+      sink->Error(record.line, &c, p.rule, std::move(p.message));
+    }
+  }
+}
+
+// Appends the record to the typed file's list of rows, free text converted to UTF-8.
+void AddTypedRow(const CsvRecord& record, const std::vector<Column>& columns, const Layout& layout,
+                 v1::CarePlanFile* file, Sink* sink) {
+  google::protobuf::Message* row = file->GetReflection()->AddMessage(file, layout.list);
+  const google::protobuf::Reflection* r = row->GetReflection();
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const Column& c = columns[i];
+    const CsvField& f = record.fields[i];
+    absl::string_view v = f.value;
+    if (v.empty()) continue;
+    if (c.form == CarePlanItem::FORM_TEXT && !f.ascii) {
+      auto utf8 = Ms932ToUtf8(v);
+      if (!utf8.ok()) {
+        sink->Error(record.line, &c, "encoding", std::string(utf8.status().message()));
+        continue;
+      }
+      r->SetString(row, c.field, *std::move(utf8));
+    } else {
+      r->SetString(row, c.field, std::string(v));
+    }
+  }
+}
+
+// The quoting problems the CSV reader recovered from, as findings.
+void ReportCsvIssues(const CsvReader& reader, const Layout& layout, Sink* sink) {
+  for (const CsvIssue& issue : reader.issues()) {
+    const Column* c = layout.ByNumber(issue.field);
+    switch (issue.kind) {
+      case CsvIssue::kUnterminatedQuote:
+        sink->Error(issue.line, c, "quoting",
+                    "a quoted field is not closed before the end of the file");
+        break;
+      case CsvIssue::kStrayQuote:
+        sink->Soft(issue.line, c, "quoting", "a double quote inside an unquoted field");
+        break;
+      case CsvIssue::kTextAfterQuote:
+        sink->Soft(issue.line, c, "quoting", "characters after the closing quote");
+        break;
+    }
+  }
+}
+
+// After the last record: the whole file's checks, then the typed file's name and line endings
+// (or no typed file, when there is an error or none was asked for).
+void FinishFile(const CsvReader& reader, const v1::FileName& name, const ReadOptions& options,
+                Sink* sink, ReadResult* result) {
+  if (reader.crlf_count() > 0 && reader.lf_count() > 0) {
+    sink->Soft(0, nullptr, "line_ending",
+               absl::StrFormat("mixed line endings (%d CRLF, %d LF)", reader.crlf_count(),
+                               reader.lf_count()));
+  }
+  if (result->records == 0 && sink->errors() == 0) {
+    sink->Error(0, nullptr, "empty", "the file has no records");
+  }
+  v1::CarePlanFile& file = result->file;
+  if (!options.typed || sink->errors() > 0) {
+    file.Clear();
+    return;
+  }
+  *file.mutable_name() = name;
+  file.set_line_ending(reader.crlf_count() >= reader.lf_count() ? v1::LINE_ENDING_CRLF
+                                                                : v1::LINE_ENDING_LF);
+  file.set_last_line_unterminated(reader.last_line_unterminated());
+  if (options.resolve_repeats) ResolveRepeats(&file);
+}
+
+}  // namespace
+
 ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes,
                             const ReadOptions& options) {
   ReadResult result;
@@ -574,25 +779,17 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
   }
   CheckDirection(*name, kind, &sink);
   if (kind.kind == v1::FILE_KIND_UPKIHON_IMAGE) {
-    if (bytes.size() < 3 || bytes.substr(0, 3) != "\xFF\xD8\xFF") {
-      sink.Error(0, nullptr, "image", "a family image is a JPEG file");
-    } else if (options.typed && sink.errors() == 0) {
-      *result.file.mutable_name() = *name;
-      result.file.set_image(std::string(bytes));
-    }
+    ReadFamilyImage(*name, bytes, options, &sink, &result);
     return result;
   }
   const Layout& layout = *LayoutFor(kind.kind);
-  v1::CarePlanFile& file = result.file;
-  const google::protobuf::Reflection* file_reflection = file.GetReflection();
   CsvReader reader(bytes, options.limits);
   if (reader.had_bom()) {
     sink.Soft(1, nullptr, "bom", "a byte-order mark is not part of an MS932 file; skipped");
   }
   RecordRules rules(layout, *name, &sink);
   CsvRecord record;
-  std::string version;  // of the first record; the file's
-  VersionKind version_kind = VersionKind::kUnknown;
+  FileVersion version;
   bool first = true;
   int last_line = 0;
   std::vector<std::string> last_valid;  // per column: the last value that passed
@@ -611,135 +808,30 @@ ReadResult ReadCarePlanFile(absl::string_view file_name, absl::string_view bytes
       continue;
     }
     first = false;
-    if (version.empty()) {
-      version = std::string(head);
-      version_kind = ClassifyVersion(head);
-      const Column* c = layout.ByNumber(1);
-      if (version_kind == VersionKind::kNonStandard) {
-        sink.Soft(record.line, c, "version",
-                  absl::StrCat(version, " is not in the version history; read as 4.1 (202407)"));
-      } else if (options.mode == Mode::kStrict && version_kind != VersionKind::kCurrent &&
-                 version_kind != VersionKind::kUnknown) {
-        sink.Error(
-            record.line, c, "version",
-            absl::StrCat("senders write CSVバージョン ", kWrittenVersion, " (4.1), not ", version));
-      }
-      if (version_kind == VersionKind::kBefore40 &&
-          (kind.kind == v1::FILE_KIND_UP3KYO || kind.prevention)) {
-        sink.Error(record.line, c, "version",
-                   absl::StrCat(kind.prefix, " exists from 4.0 on; CSVバージョン ", version,
-                                " has no such file"));
-      }
-    } else if (!SameBytes(head, version)) {
-      sink.Error(record.line, layout.ByNumber(1), "version",
-                 absl::StrCat("one file must not mix CSVバージョン: ", head, " after ", version));
-    }
-    const std::vector<Column>& columns = layout.ForVersion(version_kind);
+    CheckVersion(record, kind, layout, &version, &sink);
+    const std::vector<Column>& columns = layout.ForVersion(version.kind);
     if (record.fields.size() != columns.size()) {
       sink.Error(record.line, nullptr, "field_count",
                  absl::StrFormat("%s has %d items in CSVバージョン %s; this record has %d",
-                                 kind.prefix, columns.size(), version, record.fields.size()));
+                                 kind.prefix, columns.size(), version.text, record.fields.size()));
       continue;
     }
     ++result.records;
     rules.CountRow();
     int errors_before = sink.errors();
-    Problem p;  // set by CheckValue when it fails
-    if (last_valid.size() != columns.size()) last_valid.assign(columns.size(), std::string());
-    // Sizes and bases in locals: the compiler cannot keep them across the findings' stores.
-    const size_t column_count = columns.size();
-    const Column* column_at = columns.data();
-    const CsvField* field_at = record.fields.data();
-    for (size_t i = 0; i < column_count; ++i) {
-      const Column& c = column_at[i];
-      const CsvField& f = field_at[i];
-      bool is_text = c.form == CarePlanItem::FORM_TEXT;
-      if (is_text != f.quoted) {
-        sink.SoftOnce(record.line, &c, "quoting",
-                      is_text ? "free text (フリーテキスト) is enclosed in double quotes"
-                              : "only free text is enclosed in double quotes");
-      }
-      if (f.value.empty()) {
-        if (c.required) sink.Error(record.line, &c, "required", "a required item is empty");
-        continue;
-      }
-      // A value that just passed its check passes again (Column::remembered).
-      if (c.remembered && SameBytes(f.value, last_valid[i])) continue;
-      // Whole numbers and ASCII text, most of a record, pass here without a call: the same
-      // rules as CheckValue's, which says what is wrong when they fail.
-      if (c.form == CarePlanItem::FORM_NUMBER && f.value.size() <= static_cast<size_t>(c.length) &&
-          Digits(f.value)) {
-        continue;
-      }
-      if (c.form == CarePlanItem::FORM_TEXT && f.ascii) continue;
-      if (CheckValue(c, f, &p)) {
-        if (c.remembered) last_valid[i].assign(f.value.data(), f.value.size());
-      } else {
-        if (p.soft) {
-          sink.Soft(record.line, &c, p.rule, std::move(p.message));
-        } else {
-          sink.Error(record.line, &c, p.rule, std::move(p.message));
-        }
-      }
-    }
+    CheckFields(record, columns, &last_valid, &sink);
     if (sink.errors() == errors_before) rules.Check(record.line, record.fields, columns);
-    if (!options.typed || sink.errors() > 0) continue;
-    google::protobuf::Message* row = file_reflection->AddMessage(&file, layout.list);
-    const google::protobuf::Reflection* r = row->GetReflection();
-    for (size_t i = 0; i < columns.size(); ++i) {
-      const Column& c = columns[i];
-      const CsvField& f = record.fields[i];
-      absl::string_view v = f.value;
-      if (v.empty()) continue;
-      if (c.form == CarePlanItem::FORM_TEXT && !f.ascii) {
-        auto utf8 = Ms932ToUtf8(v);
-        if (!utf8.ok()) {
-          sink.Error(record.line, &c, "encoding", std::string(utf8.status().message()));
-          continue;
-        }
-        r->SetString(row, c.field, *std::move(utf8));
-      } else {
-        r->SetString(row, c.field, std::string(v));
-      }
+    if (options.typed && sink.errors() == 0) {
+      AddTypedRow(record, columns, layout, &result.file, &sink);
     }
   }
-  for (const CsvIssue& issue : reader.issues()) {
-    const Column* c = layout.ByNumber(issue.field);
-    switch (issue.kind) {
-      case CsvIssue::kUnterminatedQuote:
-        sink.Error(issue.line, c, "quoting",
-                   "a quoted field is not closed before the end of the file");
-        break;
-      case CsvIssue::kStrayQuote:
-        sink.Soft(issue.line, c, "quoting", "a double quote inside an unquoted field");
-        break;
-      case CsvIssue::kTextAfterQuote:
-        sink.Soft(issue.line, c, "quoting", "characters after the closing quote");
-        break;
-    }
-  }
+  ReportCsvIssues(reader, layout, &sink);
   if (ReportStop(reader, &sink)) {
     result.file.Clear();
     return result;
   }
   rules.Finish(last_line);
-  if (reader.crlf_count() > 0 && reader.lf_count() > 0) {
-    sink.Soft(0, nullptr, "line_ending",
-              absl::StrFormat("mixed line endings (%d CRLF, %d LF)", reader.crlf_count(),
-                              reader.lf_count()));
-  }
-  if (result.records == 0 && sink.errors() == 0) {
-    sink.Error(0, nullptr, "empty", "the file has no records");
-  }
-  if (!options.typed || sink.errors() > 0) {
-    result.file.Clear();
-    return result;
-  }
-  *file.mutable_name() = *name;
-  file.set_line_ending(reader.crlf_count() >= reader.lf_count() ? v1::LINE_ENDING_CRLF
-                                                                : v1::LINE_ENDING_LF);
-  file.set_last_line_unterminated(reader.last_line_unterminated());
-  if (options.resolve_repeats) ResolveRepeats(&file);
+  FinishFile(reader, *name, options, &sink, &result);
   return result;
 }
 

@@ -106,6 +106,112 @@ inline size_t CsvReader::FindQuote(size_t i, Block* block, int* line_feeds, bool
   return i < n ? i : n;
 }
 
+// The helpers of Next below are forced inline: Next's counters and current block must stay in
+// registers across them, as they did when it was one function (the bench_careplan figures).
+
+inline uint64_t CsvReader::PendingFrom(size_t from, Block* block) const {
+  if (from >= data_.size()) return 0;
+  MoveTo(from, block);
+  return (block->stop | block->non_ascii) & (~uint64_t{0} << (from - block->offset));
+}
+
+[[gnu::always_inline]] inline size_t CsvReader::ReadQuoted(size_t i, int line, int field,
+                                                           Block* block, int* line_feeds,
+                                                           bool* non_ascii,
+                                                           absl::string_view* value) {
+  const char* d = data_.data();
+  const size_t n = data_.size();
+  // Unescaped into the scratch buffer only when a doubled quote occurs.
+  const size_t start = ++i;
+  size_t segment = start;  // not yet copied to scratch_ (when escaped)
+  size_t content_end = n;
+  bool escaped = false;
+  const size_t scratch_start = scratch_.size();
+  while (true) {
+    const size_t end = FindQuote(i, block, line_feeds, non_ascii);
+    if (end == n) {
+      AddIssue(CsvIssue::kUnterminatedQuote, line, field);
+      if (escaped) scratch_.append(d + segment, n - segment);
+      i = n;
+      break;
+    }
+    if (end + 1 < n && d[end + 1] == '"') {
+      scratch_.append(d + segment, end + 1 - segment);  // up to and with one quote
+      escaped = true;
+      i = segment = end + 2;
+      continue;
+    }
+    if (escaped) scratch_.append(d + segment, end - segment);
+    content_end = end;
+    i = end + 1;
+    break;
+  }
+  // Anything up to the next separator is kept, reported.
+  const size_t after = i;
+  while (i < n && d[i] != ',' && d[i] != '\n' && !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
+    *non_ascii |= static_cast<unsigned char>(d[i]) >= 0x80;
+    ++i;
+  }
+  size_t offset = scratch_start;
+  if (i > after) {
+    AddIssue(CsvIssue::kTextAfterQuote, line, field);
+    if (!escaped) {
+      offset = scratch_.size();
+      scratch_.append(d + start, content_end - start);
+      escaped = true;
+    }
+    scratch_.append(d + after, i - after);
+  }
+  if (escaped) {
+    Span& s = spans_.emplace_back();
+    s.offset = offset;
+    s.size = scratch_.size() - offset;
+    s.in_scratch = true;
+    s.quoted = true;
+    *value = absl::string_view();
+  } else {
+    *value = absl::string_view(d + start, content_end - start);
+  }
+  return i;
+}
+
+[[gnu::always_inline]] inline size_t CsvReader::ReadUnquoted(size_t i, int line, int field,
+                                                             Block* block, uint64_t* pending,
+                                                             bool* non_ascii) {
+  const char* d = data_.data();
+  const size_t n = data_.size();
+  uint64_t bits = *pending;
+  // Once non-ASCII is noted, the field's other such bytes (before its end) leave `bits`.
+  auto pass_non_ascii = [&] { bits &= block->stop | ~BelowLowest(bits & block->stop); };
+  while (i < n) {
+    if (bits == 0) {
+      const size_t next = block->offset + kBlock;
+      if (next >= n) {
+        i = n;
+        break;
+      }
+      MoveTo(next, block);
+      bits = block->stop | block->non_ascii;
+      if (*non_ascii) pass_non_ascii();
+      continue;
+    }
+    i = block->offset + __builtin_ctzll(bits);
+    bits &= bits - 1;
+    const char c = d[i];
+    if (c == ',' || c == '\n') break;
+    if (c == '"') {
+      AddIssue(CsvIssue::kStrayQuote, line, field);
+    } else if (c == '\r') {
+      if (i + 1 < n && d[i + 1] == '\n') break;  // CRLF; a CR alone is kept
+    } else {
+      *non_ascii = true;
+      pass_non_ascii();
+    }
+  }
+  *pending = bits;
+  return i;
+}
+
 // One pass over the record's bytes. Fields point into the data, except those unescaped into
 // scratch_ (a doubled quote, text after a closing quote): as scratch_ may still grow while the
 // record is read, those get a null view and an entry in spans_, and their views are set at the
@@ -128,15 +234,7 @@ bool CsvReader::Next(CsvRecord* record) {
   ++records_;
   int line_feeds = 0;
   Block block = block_;
-  uint64_t pending = 0;
-  // `pending` becomes the bits at `from` and after (none when the data ends before it).
-  auto sync = [&](size_t from) {
-    pending = 0;
-    if (from >= n) return;
-    MoveTo(from, &block);
-    pending = (block.stop | block.non_ascii) & (~uint64_t{0} << (from - block.offset));
-  };
-  sync(i);
+  uint64_t pending = PendingFrom(i, &block);
   record->line = line;
   std::vector<CsvField>& fields = record->fields;
   size_t count = 0;
@@ -166,90 +264,13 @@ bool CsvReader::Next(CsvRecord* record) {
     // them only by ASCII quotes.
     bool non_ascii = false;
     if (i < n && d[i] == '"') {
-      // Quoted: runs to the next quote not doubled. Unescaped into the scratch buffer only
-      // when a doubled quote occurs.
-      const size_t start = ++i;
-      size_t segment = start;  // not yet copied to scratch_ (when escaped)
-      size_t content_end = n;
-      bool escaped = false;
-      const size_t scratch_start = scratch_.size();
-      while (true) {
-        const size_t end = FindQuote(i, &block, &line_feeds, &non_ascii);
-        if (end == n) {
-          AddIssue(CsvIssue::kUnterminatedQuote, line, field);
-          if (escaped) scratch_.append(d + segment, n - segment);
-          i = n;
-          break;
-        }
-        if (end + 1 < n && d[end + 1] == '"') {
-          scratch_.append(d + segment, end + 1 - segment);  // up to and with one quote
-          escaped = true;
-          i = segment = end + 2;
-          continue;
-        }
-        if (escaped) scratch_.append(d + segment, end - segment);
-        content_end = end;
-        i = end + 1;
-        break;
-      }
-      // Anything up to the next separator is kept, reported.
-      const size_t after = i;
-      while (i < n && d[i] != ',' && d[i] != '\n' &&
-             !(d[i] == '\r' && i + 1 < n && d[i + 1] == '\n')) {
-        non_ascii |= static_cast<unsigned char>(d[i]) >= 0x80;
-        ++i;
-      }
-      size_t offset = scratch_start;
-      if (i > after) {
-        AddIssue(CsvIssue::kTextAfterQuote, line, field);
-        if (!escaped) {
-          offset = scratch_.size();
-          scratch_.append(d + start, content_end - start);
-          escaped = true;
-        }
-        scratch_.append(d + after, i - after);
-      }
-      if (escaped) {
-        Span& s = spans_.emplace_back();
-        s.offset = offset;
-        s.size = scratch_.size() - offset;
-        s.in_scratch = true;
-        s.quoted = true;
-        add(absl::string_view(), true, non_ascii);
-      } else {
-        add(absl::string_view(d + start, content_end - start), true, non_ascii);
-      }
-      sync(i + 1);  // past the separator
+      absl::string_view value;
+      i = ReadQuoted(i, line, field, &block, &line_feeds, &non_ascii, &value);
+      add(value, true, non_ascii);
+      pending = PendingFrom(i + 1, &block);  // past the separator
     } else {
-      // Unquoted: runs to the next ',', LF or CRLF.
       const size_t start = i;
-      // Once non-ASCII is noted, the field's other such bytes (before its end) leave `pending`.
-      auto pass_non_ascii = [&] { pending &= block.stop | ~BelowLowest(pending & block.stop); };
-      while (i < n) {
-        if (pending == 0) {
-          const size_t next = block.offset + kBlock;
-          if (next >= n) {
-            i = n;
-            break;
-          }
-          MoveTo(next, &block);
-          pending = block.stop | block.non_ascii;
-          if (non_ascii) pass_non_ascii();
-          continue;
-        }
-        i = block.offset + __builtin_ctzll(pending);
-        pending &= pending - 1;
-        const char c = d[i];
-        if (c == ',' || c == '\n') break;
-        if (c == '"') {
-          AddIssue(CsvIssue::kStrayQuote, line, field);
-        } else if (c == '\r') {
-          if (i + 1 < n && d[i + 1] == '\n') break;  // CRLF; a CR alone is kept
-        } else {
-          non_ascii = true;
-          pass_non_ascii();
-        }
-      }
+      i = ReadUnquoted(i, line, field, &block, &pending, &non_ascii);
       add(absl::string_view(d + start, i - start), false, non_ascii);
     }
     if (i >= n) {

@@ -96,6 +96,20 @@ class CsvReader {
   // *line_feeds, and sets *non_ascii if a byte of 0x80 or above lies before it.
   size_t FindQuote(size_t i, Block* block, int* line_feeds, bool* non_ascii) const;
 
+  // The stop and non-ASCII bits of the data at `from` and after (none past the end); *block
+  // becomes the block holding `from`.
+  uint64_t PendingFrom(size_t from, Block* block) const;
+  // A quoted field of record `line` from its opening quote at i: up to the next quote not
+  // doubled, then anything before the next separator (kept, reported). Returns the separator's
+  // offset (or the data's size). *value is a view into the data, or a null view with an entry in
+  // spans_ when the value was unescaped into scratch_.
+  size_t ReadQuoted(size_t i, int line, int field, Block* block, int* line_feeds, bool* non_ascii,
+                    absl::string_view* value);
+  // An unquoted field from i to the next ',', LF or CRLF, whose offset it returns (or the data's
+  // size). *pending holds the stop and non-ASCII bits from i on, as Next keeps them.
+  size_t ReadUnquoted(size_t i, int line, int field, Block* block, uint64_t* pending,
+                      bool* non_ascii);
+
   struct Span {
     size_t offset;
     size_t size;

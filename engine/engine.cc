@@ -370,136 +370,61 @@ absl::Status Engine::Index(
   return absl::OkStatus();
 }
 
-absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
-    LoadedConfig& loaded, ConfigErrors e, const ImageSources& sources,
-    std::vector<std::string>* errors) {
-  ValidateConfig(loaded, &e);
-  if (!e.empty()) {
-    *errors = e.list();
-    return absl::InvalidArgumentError("the configuration has errors");
-  }
-  auto& config = loaded.config;
-  auto previous = table();
+namespace {
 
-  // Images, and the processes of isolated ones.
-  std::map<std::string, std::shared_ptr<const PluginImage>> images;
-  std::map<std::string, std::shared_ptr<isolation::PluginProcess>> processes;
-  for (int i = 0; i < config.plugins_size(); ++i) {
-    const auto& source = config.plugins(i);
-    std::string path = loaded.Resolve(source.path());
-    std::string pin = source.sha256();
-    auto swapped = overrides_.find(source.name());
-    if (swapped != overrides_.end() && swapped->second.configured_path == path) {
-      path = swapped->second.path;
-      pin = swapped->second.sha256;
-    }
-    auto image = LoadImage(source, path, pin, sources);
-    std::string at = absl::StrCat("plugins[", i, "].path");
-    if (!image.ok()) {
-      e.Add(loaded.Where(at), at, std::string(image.status().message()));
-      continue;
-    }
-    images[source.name()] = image->image;
-    processes[source.name()] = image->process;
-  }
+using ImageMap = std::map<std::string, std::shared_ptr<const PluginImage>>;
 
-  // Settings, now that each plugin's settings type is known.
-  for (auto& pending : loaded.settings) {
-    auto* binding = config.mutable_offices(pending.office)->mutable_concerns(pending.binding);
+bool Implements(const PluginImage& image, const std::string& service) {
+  const auto& services = image.services();
+  return std::find(services.begin(), services.end(), service) != services.end();
+}
+
+// Each binding's settings, mapped from YAML into its plugin's settings type now that the image
+// says which it is, and stored serialized in the binding.
+void MapSettings(const ImageMap& images, LoadedConfig* loaded, ConfigErrors* e) {
+  for (auto& pending : loaded->settings) {
+    auto* binding =
+        loaded->config.mutable_offices(pending.office)->mutable_concerns(pending.binding);
     auto image = images.find(binding->plugin());
-    if (image == images.end()) continue;  // reported above
+    if (image == images.end()) continue;  // its load failed, reported already
     const auto* type = image->second->config_type();
     if (type == nullptr) {
       if (!pending.node.IsNull()) {
-        e.Add(pending.node.Mark(), pending.path,
-              "plugin " + binding->plugin() + " takes no settings");
+        e->Add(pending.node.Mark(), pending.path,
+               "plugin " + binding->plugin() + " takes no settings");
       }
       continue;
     }
     std::unique_ptr<google::protobuf::Message> message(
         image->second->factory()->GetPrototype(type)->New());
-    YamlProtoMapper mapper(&e);
+    YamlProtoMapper mapper(e);
     mapper.ResolvePathsAgainst(std::filesystem::path(pending.file).parent_path().string(),
-                               loaded.root);
+                               loaded->root);
     mapper.Map(pending.node, pending.path, message.get());
     binding->set_settings(message->SerializeAsString());
   }
+}
 
-  // Services each binding names must be the plugin's.
+// The service each binding names must be one its plugin implements.
+void CheckBindings(const LoadedConfig& loaded, const ImageMap& images, ConfigErrors* e) {
+  const auto& config = loaded.config;
   for (int o = 0; o < config.offices_size(); ++o) {
     for (int b = 0; b < config.offices(o).concerns_size(); ++b) {
       const auto& binding = config.offices(o).concerns(b);
       auto image = images.find(binding.plugin());
-      if (image == images.end()) continue;
-      const auto& services = image->second->services();
-      if (std::find(services.begin(), services.end(), binding.service()) == services.end()) {
-        std::string at = absl::StrCat("offices[", o, "].concerns[", b, "].service");
-        e.Add(loaded.Where(at), at,
-              "plugin " + binding.plugin() + " does not implement " + binding.service() +
-                  " (it implements " + absl::StrJoin(services, ", ") + ")");
-      }
+      if (image == images.end() || Implements(*image->second, binding.service())) continue;
+      std::string at = absl::StrCat("offices[", o, "].concerns[", b, "].service");
+      e->Add(loaded.Where(at), at,
+             "plugin " + binding.plugin() + " does not implement " + binding.service() +
+                 " (it implements " + absl::StrJoin(image->second->services(), ", ") + ")");
     }
   }
-  if (!e.empty()) {
-    *errors = e.list();
-    return absl::InvalidArgumentError("the configuration has errors");
-  }
+}
 
-  auto table = std::make_shared<RoutingTable>();
-  if (absl::Status indexed = Index(images, config.access(), table.get()); !indexed.ok()) {
-    errors->push_back(std::string(indexed.message()));
-    return indexed;
-  }
-
-  // Instances: reused when the image, the settings and the office's secrets are unchanged.
-  std::map<std::string, kaigo::v1::OfficeConfig> previous_offices;
-  if (previous != nullptr) {
-    for (const auto& o : running_config_.offices()) previous_offices[o.number()] = o;
-  }
-  int created = 0, reused = 0;
-  SecretFileReads reads(loaded.dir);
-  for (int o = 0; o < config.offices_size(); ++o) {
-    const auto& office = config.offices(o);
-    OfficeRoute route;
-    route.number = office.number();
-    route.name = office.name();
-    for (int b = 0; b < office.concerns_size(); ++b) {
-      const auto& binding = office.concerns(b);
-      const auto& image = images[binding.plugin()];
-      std::shared_ptr<PluginInstance> instance;
-      if (previous != nullptr) {
-        auto po = previous->offices.find(office.number());
-        if (po != previous->offices.end()) {
-          auto ps = po->second.services.find(binding.service());
-          if (ps != po->second.services.end() && ps->second.instance->image_ptr() == image &&
-              ps->second.instance->settings() == binding.settings() &&
-              ps->second.instance->process() == processes[binding.plugin()] &&
-              SameSecrets(office, previous_offices)) {
-            instance = ps->second.instance;
-            ++reused;
-          }
-        }
-      }
-      if (instance == nullptr) {
-        auto made = PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings(),
-                                           &reads, processes[binding.plugin()]);
-        if (!made.ok()) {
-          std::string at = absl::StrCat("offices[", o, "].concerns[", b, "]");
-          e.Add(loaded.Where(at), at, std::string(made.status().message()));
-          continue;
-        }
-        instance = *std::move(made);
-        ++created;
-      }
-      route.services[binding.service()] =
-          ServiceBinding{std::move(instance), &table->metrics_by_plugin[binding.plugin()]};
-    }
-    table->offices[office.number()] = std::move(route);
-  }
-
-  table->access_log = config.log().access_log();
-
-  // Callers.
+// Who may call: each caller's offices, roles, delegation and certificate pin, the revocation list,
+// and whether access is open (no callers configured).
+void GrantCallers(const LoadedConfig& loaded, RoutingTable* table, ConfigErrors* e) {
+  const auto& config = loaded.config;
   table->open_access = config.callers_size() == 0;
   for (const auto& caller : config.callers()) {
     CallerGrant grant;
@@ -526,17 +451,139 @@ absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
     if (parsed.ok()) {
       table->verification.revoked = *parsed;
     } else {
-      e.Add(loaded.Where("server.tls.client_crl_file"), "server.tls.client_crl_file",
-            std::string(parsed.status().message()) + " (PEM or DER)");
+      e->Add(loaded.Where("server.tls.client_crl_file"), "server.tls.client_crl_file",
+             std::string(parsed.status().message()) + " (PEM or DER)");
     }
   }
-  if (!e.empty()) {
+}
+
+// Points every binding at its plugin's metrics series (Index made them).
+void LinkMetrics(RoutingTable* table) {
+  for (auto& [number, office] : table->offices) {
+    for (auto& [service, binding] : office.services) {
+      binding.metrics = &table->metrics_by_plugin[binding.instance->image().name()];
+    }
+  }
+}
+
+}  // namespace
+
+Engine::RoutedImages Engine::LoadImages(const LoadedConfig& loaded, const ImageSources& sources,
+                                        ConfigErrors* e) {
+  RoutedImages routed;
+  const auto& config = loaded.config;
+  for (int i = 0; i < config.plugins_size(); ++i) {
+    const auto& source = config.plugins(i);
+    std::string path = loaded.Resolve(source.path());
+    std::string pin = source.sha256();
+    auto swapped = overrides_.find(source.name());
+    if (swapped != overrides_.end() && swapped->second.configured_path == path) {
+      path = swapped->second.path;
+      pin = swapped->second.sha256;
+    }
+    auto image = LoadImage(source, path, pin, sources);
+    std::string at = absl::StrCat("plugins[", i, "].path");
+    if (!image.ok()) {
+      e->Add(loaded.Where(at), at, std::string(image.status().message()));
+      continue;
+    }
+    routed.images[source.name()] = image->image;
+    routed.processes[source.name()] = image->process;
+  }
+  return routed;
+}
+
+Engine::InstanceCounts Engine::MakeInstances(const LoadedConfig& loaded, const RoutedImages& routed,
+                                             const RoutingTable* previous, RoutingTable* table,
+                                             ConfigErrors* e) {
+  const auto& config = loaded.config;
+  std::map<std::string, kaigo::v1::OfficeConfig> previous_offices;
+  if (previous != nullptr) {
+    for (const auto& o : running_config_.offices()) previous_offices[o.number()] = o;
+  }
+  // An instance of `previous` serving the same service from the same image, settings, process
+  // and secrets; null if there is none.
+  auto reusable = [&](const kaigo::v1::OfficeConfig& office,
+                      const kaigo::v1::ConcernBinding& binding,
+                      const std::shared_ptr<const PluginImage>& image,
+                      const std::shared_ptr<isolation::PluginProcess>& process) {
+    std::shared_ptr<PluginInstance> none;
+    if (previous == nullptr) return none;
+    auto po = previous->offices.find(office.number());
+    if (po == previous->offices.end()) return none;
+    auto ps = po->second.services.find(binding.service());
+    if (ps == po->second.services.end() || ps->second.instance->image_ptr() != image ||
+        ps->second.instance->settings() != binding.settings() ||
+        ps->second.instance->process() != process || !SameSecrets(office, previous_offices)) {
+      return none;
+    }
+    return ps->second.instance;
+  };
+  InstanceCounts counts;
+  SecretFileReads reads(loaded.dir);
+  for (int o = 0; o < config.offices_size(); ++o) {
+    const auto& office = config.offices(o);
+    OfficeRoute route;
+    route.number = office.number();
+    route.name = office.name();
+    for (int b = 0; b < office.concerns_size(); ++b) {
+      const auto& binding = office.concerns(b);
+      auto image_at = routed.images.find(binding.plugin());
+      auto process_at = routed.processes.find(binding.plugin());
+      const std::shared_ptr<const PluginImage> image =
+          image_at == routed.images.end() ? nullptr : image_at->second;
+      const std::shared_ptr<isolation::PluginProcess> process =
+          process_at == routed.processes.end() ? nullptr : process_at->second;
+      std::shared_ptr<PluginInstance> instance = reusable(office, binding, image, process);
+      if (instance != nullptr) {
+        ++counts.reused;
+      } else {
+        auto made = PluginInstance::Create(image, &env_, office, loaded.dir, binding.settings(),
+                                           &reads, process);
+        if (!made.ok()) {
+          std::string at = absl::StrCat("offices[", o, "].concerns[", b, "]");
+          e->Add(loaded.Where(at), at, std::string(made.status().message()));
+          continue;
+        }
+        instance = *std::move(made);
+        ++counts.created;
+      }
+      route.services[binding.service()] = ServiceBinding{std::move(instance), nullptr};
+    }
+    table->offices[office.number()] = std::move(route);
+  }
+  return counts;
+}
+
+absl::StatusOr<std::shared_ptr<const RoutingTable>> Engine::Build(
+    LoadedConfig& loaded, ConfigErrors e, const ImageSources& sources,
+    std::vector<std::string>* errors) {
+  auto failed = [&] {
     *errors = e.list();
     return absl::InvalidArgumentError("the configuration has errors");
+  };
+  ValidateConfig(loaded, &e);
+  if (!e.empty()) return failed();
+  auto previous = table();
+  RoutedImages routed = LoadImages(loaded, sources, &e);
+  MapSettings(routed.images, &loaded, &e);
+  CheckBindings(loaded, routed.images, &e);
+  if (!e.empty()) return failed();
+
+  auto table = std::make_shared<RoutingTable>();
+  if (absl::Status indexed = Index(routed.images, loaded.config.access(), table.get());
+      !indexed.ok()) {
+    errors->push_back(std::string(indexed.message()));
+    return indexed;
   }
-  logger_.Info("routing table built", {{"offices", std::to_string(config.offices_size())},
-                                       {"instances_created", std::to_string(created)},
-                                       {"instances_reused", std::to_string(reused)}});
+  InstanceCounts counts = MakeInstances(loaded, routed, previous.get(), table.get(), &e);
+  LinkMetrics(table.get());
+  table->access_log = loaded.config.log().access_log();
+  GrantCallers(loaded, table.get(), &e);
+  if (!e.empty()) return failed();
+  logger_.Info("routing table built", {{"offices", std::to_string(loaded.config.offices_size())},
+                                       {"instances_created", std::to_string(counts.created)},
+                                       {"instances_reused", std::to_string(counts.reused)}});
   return std::shared_ptr<const RoutingTable>(table);
 }
 
@@ -624,8 +671,7 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
     for (const auto& [service, binding] : office.services) {
       std::shared_ptr<PluginInstance> instance = binding.instance;
       if (instance->image().name() == request.name()) {
-        const auto& services = (*image)->services();
-        if (std::find(services.begin(), services.end(), service) == services.end()) {
+        if (!Implements(**image, service)) {
           return absl::FailedPreconditionError("the new build of " + request.name() +
                                                " does not implement " + service +
                                                ", which office " + number + " uses");
@@ -643,11 +689,7 @@ absl::StatusOr<kaigo::v1::SwapPluginResponse> Engine::Swap(
   if (absl::Status indexed = Index(images, running_config_.access(), next.get()); !indexed.ok()) {
     return indexed;
   }
-  for (auto& [number, office] : next->offices) {
-    for (auto& [service, binding] : office.services) {
-      binding.metrics = &next->metrics_by_plugin[binding.instance->image().name()];
-    }
-  }
+  LinkMetrics(next.get());
   // Later reloads keep the new build while the configuration names the old path.
   overrides_[request.name()] =
       SwapOverride{ResolvePath(config_dir_, source->path()), (*image)->path(), request.sha256()};

@@ -113,6 +113,23 @@ class Engine : public CallRouter {
                                           const std::string& path, const std::string& pin,
                                           const ImageSources& sources);
 
+  // Build's parts. Errors go to `e`, each with its field's path and place in the files.
+  struct RoutedImages {
+    std::map<std::string, std::shared_ptr<const PluginImage>> images;            // by plugin
+    std::map<std::string, std::shared_ptr<isolation::PluginProcess>> processes;  // by plugin
+  };
+  // Every configured plugin's image; a swapped build while the configuration names the path it
+  // was swapped from.
+  RoutedImages LoadImages(const LoadedConfig& loaded, const ImageSources& sources, ConfigErrors* e);
+  struct InstanceCounts {
+    int created = 0;
+    int reused = 0;
+  };
+  // The table's offices: an instance per binding, reused from `previous` (null at start) when
+  // image, settings, process and the office's secrets are unchanged. Metrics are not linked yet.
+  InstanceCounts MakeInstances(const LoadedConfig& loaded, const RoutedImages& routed,
+                               const RoutingTable* previous, RoutingTable* table, ConfigErrors* e);
+
   std::string config_path_;
   std::string config_dir_;
   kaigo::v1::EngineConfig running_config_;

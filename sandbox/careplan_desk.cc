@@ -214,71 +214,67 @@ json CareplanDesk::SendAnswer(const std::string& id) {
   return {{"send_id", id}, {"sent_at", q.Int(0)}, {"unit", q.Text(1)}, {"files", FilesOf(id)}};
 }
 
-absl::StatusOr<json> CareplanDesk::Send(const Session& session, const json& request,
-                                        std::optional<BusinessError>* error) {
-  std::string reference = Text(request, "client_reference");
-  if (reference.empty()) {
-    *error = InvalidField("client_reference", "required");
-    return nullptr;
-  }
-  std::lock_guard<std::mutex> lock(mu_);
-  {
-    Query same(db_,
-               "SELECT id FROM careplan_sends WHERE from_office = ?1 AND client_reference = ?2");
-    same.Bind(1, session.office).Bind(2, reference);
-    if (same.Row()) return SendAnswer(same.Text(0));
-  }
-  std::string to_office = Text(request, "to_office");
-  std::string to_type = Text(request, "to_service_type");
-  if (!Digits(to_office, 10)) {
+// A send as its request carries it: the destination and the files, decoded.
+struct CareplanDesk::IncomingSend {
+  struct File {
+    std::string name;
+    std::string bytes;
+    FileName parts;  // set by MatchFileNames
+  };
+  std::string reference;  // client_reference
+  std::string to_office;
+  std::string to_type;
+  std::vector<File> files;
+  std::string from_type;  // the sender's service type, from the first file's name
+  std::string unit;       // the ファイル連番 all the files share
+};
+
+std::optional<CareplanDesk::IncomingSend> CareplanDesk::ReadSend(
+    const json& request, std::optional<BusinessError>* error) {
+  IncomingSend send;
+  send.reference = Text(request, "client_reference");
+  send.to_office = Text(request, "to_office");
+  send.to_type = Text(request, "to_service_type");
+  if (!Digits(send.to_office, 10)) {
     *error = InvalidField("to_office", "a 事業所番号 of 10 digits");
-    return nullptr;
+    return std::nullopt;
   }
-  if (!ServiceType(to_type)) {
+  if (!ServiceType(send.to_type)) {
     *error = InvalidField("to_service_type", "a サービス種類コード of 2 characters [0-9A-Z]");
-    return nullptr;
+    return std::nullopt;
   }
   const json& listed = request.contains("files") ? request["files"] : json();
   if (!listed.is_array() || listed.empty()) {
     *error = InvalidField("files", "at least one file");
-    return nullptr;
+    return std::nullopt;
   }
-  struct Incoming {
-    std::string name;
-    std::string bytes;
-    FileName parts;
-  };
-  std::vector<Incoming> files;
   std::set<std::string> names;
   for (size_t i = 0; i < listed.size(); ++i) {
     std::string field = absl::StrCat("files[", i, "]");
-    Incoming file{Text(listed[i], "name"), "", {}};
+    IncomingSend::File file{Text(listed[i], "name"), "", {}};
     if (file.name.empty() || !names.insert(file.name).second) {
       *error = InvalidField(field + ".name", "required, once per send");
-      return nullptr;
+      return std::nullopt;
     }
     if (!absl::Base64Unescape(Text(listed[i], "content"), &file.bytes)) {
       *error = InvalidField(field + ".content", "the file's bytes in base64");
-      return nullptr;
+      return std::nullopt;
     }
     if (file.bytes.size() > static_cast<size_t>(kMaxFileBytes)) {
       *error = InvalidField(field + ".content", "a file is at most 20 MiB");
-      return nullptr;
+      return std::nullopt;
     }
-    files.push_back(std::move(file));
+    send.files.push_back(std::move(file));
   }
-  if (to_office == session.office) {
-    *error = Refuse("SAME_OFFICE", "an office cannot send to its own 事業所番号 " + to_office);
-    return nullptr;
-  }
-  if (!platform_->OfficeKind(to_office)) {
-    *error =
-        Refuse("OFFICE_UNKNOWN", "事業所番号 " + to_office + " is not an office of the platform",
-               {{"to_office", to_office}});
-    return nullptr;
-  }
-  std::string from_type;
-  for (Incoming& file : files) {
+  return send;
+}
+
+bool CareplanDesk::MatchFileNames(const Session& session, IncomingSend* send,
+                                  std::optional<BusinessError>* error) {
+  const std::string& to_office = send->to_office;
+  const std::string& to_type = send->to_type;
+  std::string& from_type = send->from_type;
+  for (IncomingSend::File& file : send->files) {
     auto parts = ParseFileName(file.name);
     if (!parts) {
       *error = Refuse("FILE_NAME",
@@ -286,7 +282,7 @@ absl::StatusOr<json> CareplanDesk::Send(const Session& session, const json& requ
                           " is not a file name of ケアプランデータ連携標準仕様 "
                           "(<PREFIX>[_<YYYYMM>]_<from>_<type>_<to>_<type>_<連番>.CSV)",
                       {{"file", file.name}});
-      return nullptr;
+      return false;
     }
     std::string why;
     if (parts->from_office != session.office) {
@@ -298,50 +294,62 @@ absl::StatusOr<json> CareplanDesk::Send(const Session& session, const json& requ
     }
     if (!why.empty()) {
       *error = Refuse("NAME_MISMATCH", file.name + ": " + why, {{"file", file.name}});
-      return nullptr;
+      return false;
     }
     if (from_type.empty()) from_type = parts->from_type;
     file.parts = *std::move(parts);
   }
-  std::string unit = files[0].parts.unit;
+  send->unit = send->files[0].parts.unit;
   std::set<std::string> units;
-  for (const Incoming& file : files) units.insert(file.parts.unit);
+  for (const IncomingSend::File& file : send->files) units.insert(file.parts.unit);
   if (units.size() > 1) {
     *error = Refuse("UNIT_MISMATCH",
                     "the files of one send share one ファイル連番 (one send = one send unit)",
                     {{"units", json(std::vector<std::string>(units.begin(), units.end()))}});
-    return nullptr;
+    return false;
   }
-  {
-    Query highest(db_,
-                  "SELECT MAX(unit) FROM careplan_sends WHERE from_office = ?1 AND to_office = ?2");
-    highest.Bind(1, session.office).Bind(2, to_office);
-    // Fourteen digits each: text order is numeric order.
-    if (highest.Row() && !highest.IsNull(0) && unit <= highest.Text(0)) {
-      *error = Refuse("UNIT_ORDER",
-                      "ファイル連番 " + unit + " is not above " + highest.Text(0) +
-                          ", already sent to " + to_office +
-                          ": receivers process units in 連番 "
-                          "order and a send unit is never reused",
-                      {{"unit", unit}, {"highest_sent", highest.Text(0)}});
-      return nullptr;
-    }
+  return true;
+}
+
+bool CareplanDesk::UnitInOrder(const Session& session, const IncomingSend& send,
+                               std::optional<BusinessError>* error) {
+  const std::string& unit = send.unit;
+  const std::string& to_office = send.to_office;
+  Query highest(db_,
+                "SELECT MAX(unit) FROM careplan_sends WHERE from_office = ?1 AND to_office = ?2");
+  highest.Bind(1, session.office).Bind(2, to_office);
+  // Fourteen digits each: text order is numeric order.
+  if (highest.Row() && !highest.IsNull(0) && unit <= highest.Text(0)) {
+    *error = Refuse("UNIT_ORDER",
+                    "ファイル連番 " + unit + " is not above " + highest.Text(0) +
+                        ", already sent to " + to_office +
+                        ": receivers process units in 連番 "
+                        "order and a send unit is never reused",
+                    {{"unit", unit}, {"highest_sent", highest.Text(0)}});
+    return false;
   }
+  return true;
+}
+
+absl::StatusOr<std::string> CareplanDesk::StoreSend(const Session& session,
+                                                    const IncomingSend& send) {
+  const std::string& to_office = send.to_office;
+  const std::string& unit = send.unit;
   std::string id = "CP-" + RandomToken().substr(0, 16);
   sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
   bool stored =
       Query(db_, "INSERT INTO careplan_sends VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, NULL)")
           .Bind(1, id)
           .Bind(2, session.office)
-          .Bind(3, from_type)
+          .Bind(3, send.from_type)
           .Bind(4, to_office)
-          .Bind(5, to_type)
+          .Bind(5, send.to_type)
           .Bind(6, unit)
           .Bind(7, now_())
-          .Bind(8, reference)
+          .Bind(8, send.reference)
           .Run();
   int64_t seq = 0;
-  for (const Incoming& file : files) {
+  for (const IncomingSend::File& file : send.files) {
     stored = stored && Query(db_, "INSERT INTO careplan_files VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
                            .Bind(1, id)
                            .Bind(2, ++seq)
@@ -356,7 +364,42 @@ absl::StatusOr<json> CareplanDesk::Send(const Session& session, const json& requ
     sqlite3_exec(db_, "ROLLBACK", nullptr, nullptr, nullptr);
     return absl::InternalError("storing the send: " + why);
   }
-  return SendAnswer(id);
+  return id;
+}
+
+absl::StatusOr<json> CareplanDesk::Send(const Session& session, const json& request,
+                                        std::optional<BusinessError>* error) {
+  std::string reference = Text(request, "client_reference");
+  if (reference.empty()) {
+    *error = InvalidField("client_reference", "required");
+    return nullptr;
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  {
+    Query same(db_,
+               "SELECT id FROM careplan_sends WHERE from_office = ?1 AND client_reference = ?2");
+    same.Bind(1, session.office).Bind(2, reference);
+    if (same.Row()) return SendAnswer(same.Text(0));
+  }
+  std::optional<IncomingSend> send = ReadSend(request, error);
+  if (!send) return nullptr;
+  const std::string& to_office = send->to_office;
+  if (to_office == session.office) {
+    *error = Refuse("SAME_OFFICE", "an office cannot send to its own 事業所番号 " + to_office);
+    return nullptr;
+  }
+  if (!platform_->OfficeKind(to_office)) {
+    *error =
+        Refuse("OFFICE_UNKNOWN", "事業所番号 " + to_office + " is not an office of the platform",
+               {{"to_office", to_office}});
+    return nullptr;
+  }
+  if (!MatchFileNames(session, &*send, error) || !UnitInOrder(session, *send, error)) {
+    return nullptr;
+  }
+  absl::StatusOr<std::string> id = StoreSend(session, *send);
+  if (!id.ok()) return id.status();
+  return SendAnswer(*id);
 }
 
 json CareplanDesk::ListSends(const char* office_column, const std::string& office,

@@ -86,6 +86,19 @@ class CareplanDesk {
                std::function<int64_t()> now)
       : db_(db), platform_(platform), cards_(cards), now_(std::move(now)) {}
   absl::Status Seed();
+  // Send's parts, in order. Each refusal sets *error and makes the part answer false/nullopt.
+  struct IncomingSend;
+  // The destination and the files, decoded and checked for form.
+  static std::optional<IncomingSend> ReadSend(const nlohmann::json& request,
+                                              std::optional<BusinessError>* error);
+  // Every file's name parsed and matched to sender and destination; one ファイル連番 for all.
+  static bool MatchFileNames(const Session& session, IncomingSend* send,
+                             std::optional<BusinessError>* error);
+  // The unit above every unit this sender sent to this destination before.
+  bool UnitInOrder(const Session& session, const IncomingSend& send,
+                   std::optional<BusinessError>* error);
+  // The send and its files in one transaction; the send's id.
+  absl::StatusOr<std::string> StoreSend(const Session& session, const IncomingSend& send);
   // The answer to the send `id` (as Send gives it).
   nlohmann::json SendAnswer(const std::string& id);
   nlohmann::json FilesOf(const std::string& id);

@@ -7,6 +7,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 #include <chrono>
+#include <cstring>
 #include <map>
 
 #include "absl/strings/escaping.h"
@@ -248,11 +249,17 @@ void HttpsServer::Serve(tcp::socket socket) {
     http::request<http::string_body> request = parser.release();
     Response response;
     try {  // no input may take the server down: an escaped exception is a 500
-      response = Idempotent(std::string(request.method_string()), std::string(request.target()),
-                            request.body(), std::string(request[http::field::authorization]),
-                            std::string(request["X-Sandbox-Control"]),
-                            std::string(request["X-Portal-Session"]), office,
-                            std::string(request["Idempotency-Key"]));
+      Request in;
+      in.method = std::string(request.method_string());
+      in.target = std::string(request.target());
+      in.query = QueryOf(in.target, &in.path);
+      in.body = request.body();
+      in.authorization = std::string(request[http::field::authorization]);
+      in.control = std::string(request["X-Sandbox-Control"]);
+      in.portal_session = std::string(request["X-Portal-Session"]);
+      in.office = office;
+      in.idempotency_key = std::string(request["Idempotency-Key"]);
+      response = Idempotent(in);
     } catch (const std::exception& e) {
       response = SystemError(http::status::internal_server_error, "INTERNAL", e.what());
     }
@@ -279,16 +286,12 @@ bool HttpsServer::KillAfter(const std::string& path) {
   return true;
 }
 
-HttpsServer::Response HttpsServer::Idempotent(const std::string& method, const std::string& target,
-                                              const std::string& body,
-                                              const std::string& authorization,
-                                              const std::string& control,
-                                              const std::string& portal_session,
-                                              const std::string& office, const std::string& key) {
-  std::string path = target.substr(0, target.find('?'));
-  if (!NeedsIdempotencyKey(method, path)) {
-    return Handle(method, target, body, authorization, control, portal_session, office);
-  }
+HttpsServer::Response HttpsServer::Idempotent(Request& request) {
+  const std::string& method = request.method;
+  const std::string& path = request.path;
+  const std::string& office = request.office;
+  const std::string& key = request.idempotency_key;
+  if (!NeedsIdempotencyKey(method, path)) return Handle(request);
   if (key.empty()) {
     return SystemError(http::status::bad_request, "IDEMPOTENCY_KEY_REQUIRED",
                        "Idempotency-Key: required on every " + method +
@@ -298,7 +301,7 @@ HttpsServer::Response HttpsServer::Idempotent(const std::string& method, const s
     return SystemError(http::status::bad_request, "IDEMPOTENCY_KEY_INVALID",
                        "Idempotency-Key: 1 to 255 visible ASCII characters");
   }
-  std::string fingerprint = IdempotencyLedger::Fingerprint(method, target, body);
+  std::string fingerprint = IdempotencyLedger::Fingerprint(method, request.target, request.body);
   IdempotencyLedger::Entry entry = ledger_->Begin(office, key, fingerprint);
   switch (entry.verdict) {
     case IdempotencyLedger::Verdict::kReplay: {
@@ -320,7 +323,7 @@ HttpsServer::Response HttpsServer::Idempotent(const std::string& method, const s
   }
   Response response;
   try {
-    response = Handle(method, target, body, authorization, control, portal_session, office);
+    response = Handle(request);
   } catch (...) {
     ledger_->Finish(office, key, fingerprint, method + " " + path, false, {});
     throw;
@@ -332,75 +335,125 @@ HttpsServer::Response HttpsServer::Idempotent(const std::string& method, const s
   return response;
 }
 
-HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::string& target,
-                                          const std::string& body, const std::string& authorization,
-                                          const std::string& control,
-                                          const std::string& portal_session,
-                                          const std::string& office) {
-  std::string path;
-  auto query = QueryOf(target, &path);
+namespace {
 
-  if (path == "/sandbox/clock" && method == "POST") {
-    if (control != control_token_ || !clock_control_) {
-      return SystemError(
-          http::status::forbidden, "FORBIDDEN",
-          clock_control_ ? "wrong control token" : "the clock moves only on a loopback sandbox");
-    }
-    return SetClock(body);
-  }
-  if (path == "/sandbox/faults" && method == "POST") {
-    if (control != control_token_) {
-      return SystemError(http::status::forbidden, "FORBIDDEN", "wrong control token");
-    }
-    json f = json::parse(body, nullptr, false);
-    if (f.is_discarded() || !f.is_object()) {
-      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
-    }
-    std::lock_guard<std::mutex> lock(faults_mu_);
-    faults_.latency_ms = f.value("latency_ms", 0);
-    faults_.fail_503 = f.value("fail_503", 0);
-    faults_.drop = f.value("drop", 0);
-    faults_.kill_after_path.clear();
-    faults_.kill_pid = 0;
-    if (f.contains("kill_after") && f["kill_after"].is_object()) {
-      if (!clock_control_) {
-        return SystemError(http::status::forbidden, "FORBIDDEN",
-                           "kill_after: only on a loopback sandbox");
-      }
-      const json& kill = f["kill_after"];
-      faults_.kill_after_path = kill.value("path", "");
-      faults_.kill_pid = kill.value("pid", 0);
-      if (faults_.kill_after_path.empty() || faults_.kill_pid < 0 || faults_.kill_pid == 1) {
-        return SystemError(http::status::bad_request, "BAD_REQUEST",
-                           "kill_after: {\"path\": \"/…\"[, \"pid\": N]} required");
-      }
-    }
-    if (f.value("expire_access_tokens", false)) model_->ExpireAccessTokens();
-    if (f.value("expire_otps", false)) portal_->ExpireOtps();
-    if (f.contains("advance_certification") && f["advance_certification"].is_object()) {
-      const json& who = f["advance_certification"];
-      absl::Status advanced = model_->AdvanceCertification(who.value("insurer_number", ""),
-                                                           who.value("insured_number", ""));
-      if (!advanced.ok()) {
-        return SystemError(http::status::bad_request, "BAD_REQUEST",
-                           std::string(advanced.message()));
-      }
-    }
-    if (f.contains("advance_subsidy") && f["advance_subsidy"].is_object()) {
-      const json& which = f["advance_subsidy"];
-      absl::Status advanced =
-          subsidy_->Advance(which.contains("application_id") && which["application_id"].is_string()
-                                ? which["application_id"].get<std::string>()
-                                : "");
-      if (!advanced.ok()) {
-        return SystemError(http::status::bad_request, "BAD_REQUEST",
-                           std::string(advanced.message()));
-      }
-    }
-    return Json(http::status::ok, {{"ok", true}});
-  }
-  if (path == "/sandbox/health") return Json(http::status::ok, {{"ok", true}});
+// A route: requests whose path is `path` (or starts with it, when `prefix`) and whose method is
+// `method` (any, when empty) go to `handle`.
+template <class Handler>
+struct Route {
+  const char* path;
+  bool prefix;
+  const char* method;
+  Handler handle;
+};
 
+// The first of `routes` that matches, or null.
+template <class Handler, size_t N>
+const Route<Handler>* FindRoute(const Route<Handler> (&routes)[N], const std::string& method,
+                                const std::string& path) {
+  for (const Route<Handler>& route : routes) {
+    bool path_matches = route.prefix ? path.rfind(route.path, 0) == 0 : path == route.path;
+    if (path_matches && (*route.method == '\0' || method == route.method)) return &route;
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+HttpsServer::Response HttpsServer::Handle(Request& request) {
+  using ControlHandler = Response (HttpsServer::*)(Request&);
+  // The sandbox's own endpoints answer before any fault.
+  static const Route<ControlHandler> kControl[] = {
+      {"/sandbox/clock", false, "POST", &HttpsServer::ControlClock},
+      {"/sandbox/faults", false, "POST", &HttpsServer::ControlFaults},
+      {"/sandbox/health", false, "", &HttpsServer::Health},
+  };
+  if (auto* route = FindRoute(kControl, request.method, request.path)) {
+    return (this->*route->handle)(request);
+  }
+  if (std::optional<Response> fault = InjectFault()) return *std::move(fault);
+  const std::string& path = request.path;
+  if (path == "/api/v1/login" || path == "/api/v1/token/refresh") return Login(request);
+  // The portal's own pages: the office's certificate, no web-API token (registration and login
+  // come before any user exists); added-user management carries the portal session.
+  if (path.rfind("/portal/v1/", 0) == 0 && !PortalWithSession(path)) return HandlePortal(request);
+  const std::string kBearer = "Bearer ";
+  const std::string& authorization = request.authorization;
+  auto session = model_->Authenticate(request.office, authorization.rfind(kBearer, 0) == 0
+                                                          ? authorization.substr(kBearer.size())
+                                                          : "");
+  if (!session.ok()) {
+    return SystemError(http::status::unauthorized, "UNAUTHENTICATED",
+                       std::string(session.status().message()));
+  }
+  return HandleWithSession(request, *session);
+}
+
+HttpsServer::Response HttpsServer::ControlClock(Request& request) {
+  if (request.control != control_token_ || !clock_control_) {
+    return SystemError(
+        http::status::forbidden, "FORBIDDEN",
+        clock_control_ ? "wrong control token" : "the clock moves only on a loopback sandbox");
+  }
+  return SetClock(request.body);
+}
+
+HttpsServer::Response HttpsServer::ControlFaults(Request& request) {
+  if (request.control != control_token_) {
+    return SystemError(http::status::forbidden, "FORBIDDEN", "wrong control token");
+  }
+  const std::string& body = request.body;
+  json f = json::parse(body, nullptr, false);
+  if (f.is_discarded() || !f.is_object()) {
+    return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+  }
+  std::lock_guard<std::mutex> lock(faults_mu_);
+  faults_.latency_ms = f.value("latency_ms", 0);
+  faults_.fail_503 = f.value("fail_503", 0);
+  faults_.drop = f.value("drop", 0);
+  faults_.kill_after_path.clear();
+  faults_.kill_pid = 0;
+  if (f.contains("kill_after") && f["kill_after"].is_object()) {
+    if (!clock_control_) {
+      return SystemError(http::status::forbidden, "FORBIDDEN",
+                         "kill_after: only on a loopback sandbox");
+    }
+    const json& kill = f["kill_after"];
+    faults_.kill_after_path = kill.value("path", "");
+    faults_.kill_pid = kill.value("pid", 0);
+    if (faults_.kill_after_path.empty() || faults_.kill_pid < 0 || faults_.kill_pid == 1) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST",
+                         "kill_after: {\"path\": \"/…\"[, \"pid\": N]} required");
+    }
+  }
+  if (f.value("expire_access_tokens", false)) model_->ExpireAccessTokens();
+  if (f.value("expire_otps", false)) portal_->ExpireOtps();
+  if (f.contains("advance_certification") && f["advance_certification"].is_object()) {
+    const json& who = f["advance_certification"];
+    absl::Status advanced = model_->AdvanceCertification(who.value("insurer_number", ""),
+                                                         who.value("insured_number", ""));
+    if (!advanced.ok()) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", std::string(advanced.message()));
+    }
+  }
+  if (f.contains("advance_subsidy") && f["advance_subsidy"].is_object()) {
+    const json& which = f["advance_subsidy"];
+    absl::Status advanced =
+        subsidy_->Advance(which.contains("application_id") && which["application_id"].is_string()
+                              ? which["application_id"].get<std::string>()
+                              : "");
+    if (!advanced.ok()) {
+      return SystemError(http::status::bad_request, "BAD_REQUEST", std::string(advanced.message()));
+    }
+  }
+  return Json(http::status::ok, {{"ok", true}});
+}
+
+HttpsServer::Response HttpsServer::Health(Request&) {
+  return Json(http::status::ok, {{"ok", true}});
+}
+
+std::optional<HttpsServer::Response> HttpsServer::InjectFault() {
   int latency;
   {
     std::lock_guard<std::mutex> lock(faults_mu_);
@@ -412,100 +465,119 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
     return SystemError(http::status::service_unavailable, "UNAVAILABLE",
                        "the service is temporarily unavailable");
   }
+  return std::nullopt;
+}
 
-  if (path == "/api/v1/login" || path == "/api/v1/token/refresh") {
-    if (method != "POST")
-      return SystemError(http::status::method_not_allowed, "METHOD", "use POST");
-    json request = json::parse(body, nullptr, false);
-    if (request.is_discarded() || !request.is_object()) {
-      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
-    }
-    absl::StatusOr<Tokens> tokens =
-        path == "/api/v1/login"
-            ? model_->Login(office, request.value("user_id", ""), request.value("password", ""))
-            : model_->Refresh(office, request.value("refresh_token", ""));
-    if (!tokens.ok()) {
-      bool forbidden = tokens.status().code() == absl::StatusCode::kPermissionDenied;
-      return SystemError(forbidden ? http::status::forbidden : http::status::unauthorized,
-                         forbidden ? "FORBIDDEN" : "UNAUTHENTICATED",
-                         std::string(tokens.status().message()));
-    }
-    return Json(http::status::ok, {{"access_token", tokens->access_token},
-                                   {"refresh_token", tokens->refresh_token},
-                                   {"expires_in", tokens->access_expires_in},
-                                   {"refresh_expires_in", tokens->refresh_expires_in}});
+HttpsServer::Response HttpsServer::Login(const Request& in) {
+  if (in.method != "POST") {
+    return SystemError(http::status::method_not_allowed, "METHOD", "use POST");
   }
+  const std::string& body = in.body;
+  const std::string& path = in.path;
+  const std::string& office = in.office;
+  json request = json::parse(body, nullptr, false);
+  if (request.is_discarded() || !request.is_object()) {
+    return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
+  }
+  absl::StatusOr<Tokens> tokens =
+      path == "/api/v1/login"
+          ? model_->Login(office, request.value("user_id", ""), request.value("password", ""))
+          : model_->Refresh(office, request.value("refresh_token", ""));
+  if (!tokens.ok()) {
+    bool forbidden = tokens.status().code() == absl::StatusCode::kPermissionDenied;
+    return SystemError(forbidden ? http::status::forbidden : http::status::unauthorized,
+                       forbidden ? "FORBIDDEN" : "UNAUTHENTICATED",
+                       std::string(tokens.status().message()));
+  }
+  return Json(http::status::ok, {{"access_token", tokens->access_token},
+                                 {"refresh_token", tokens->refresh_token},
+                                 {"expires_in", tokens->access_expires_in},
+                                 {"refresh_expires_in", tokens->refresh_expires_in}});
+}
 
-  // The portal's own pages: the office's certificate, no web-API token (registration and login
-  // come before any user exists); added-user management carries the portal session.
-  const std::string kPortal = "/portal/v1/";
-  if (path.rfind(kPortal, 0) == 0 && !PortalWithSession(path)) {
-    json request = body.empty() ? json::object() : json::parse(body, nullptr, false);
-    if (request.is_discarded() || !request.is_object()) {
-      return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
-    }
-    std::optional<BusinessError> error;
-    json result = portal_->Handle(method, path.substr(kPortal.size()), request, office,
-                                  portal_session, &error);
-    if (error) return Business(*error);
-    return Json(http::status::ok, result);
+HttpsServer::Response HttpsServer::HandlePortal(const Request& in) {
+  const std::string& body = in.body;
+  json request = body.empty() ? json::object() : json::parse(body, nullptr, false);
+  if (request.is_discarded() || !request.is_object()) {
+    return SystemError(http::status::bad_request, "BAD_REQUEST", "body: not a JSON object");
   }
-  const std::string kBearer = "Bearer ";
-  auto session = model_->Authenticate(
-      office, authorization.rfind(kBearer, 0) == 0 ? authorization.substr(kBearer.size()) : "");
-  if (!session.ok()) {
-    return SystemError(http::status::unauthorized, "UNAUTHENTICATED",
-                       std::string(session.status().message()));
+  std::optional<BusinessError> error;
+  json result = portal_->Handle(in.method, in.path.substr(std::strlen("/portal/v1/")), request,
+                                in.office, in.portal_session, &error);
+  if (error) return Business(*error);
+  return Json(http::status::ok, result);
+}
+
+HttpsServer::Response HttpsServer::HandleWithSession(Request& request, const Session& session) {
+  using SessionHandler = Response (HttpsServer::*)(Request&, const Session&);
+  static const Route<SessionHandler> kRoutes[] = {
+      {"/portal/v1/subsidy/", true, "", &HttpsServer::HandleSubsidy},
+      {"/portal/v1/careplan-requests", true, "", &HttpsServer::HandleCareplan},
+      {"/api/v1/careplan/", true, "", &HttpsServer::HandleCareplan},
+      {"/api/v1/card/challenge", false, "GET", &HttpsServer::CardChallenge},
+      {"/api/v1/insured-certificate/by-card", false, "POST", &HttpsServer::CertificateByCard},
+      {"/api/v1/municipalities", false, "GET", &HttpsServer::Municipalities},
+      {"/api/v1/certification/documents/", true, "GET", &HttpsServer::Document},
+  };
+  if (auto* route = FindRoute(kRoutes, request.method, request.path)) {
+    return (this->*route->handle)(request, session);
   }
-  if (path.rfind("/portal/v1/subsidy/", 0) == 0) {
-    return HandleSubsidy(method, path, query, body, *session);
+  if (request.method != "GET") {
+    return SystemError(http::status::method_not_allowed, "METHOD", "use GET");
   }
-  if (PortalWithSession(path) || path.rfind("/api/v1/careplan/", 0) == 0) {
-    return HandleCareplan(method, path, query, body, *session);
+  return RecipientQuery(request, session);
+}
+
+HttpsServer::Response HttpsServer::CardChallenge(Request& request, const Session&) {
+  return Json(http::status::ok,
+              {{"challenge", absl::Base64Escape(cards_->IssueChallenge(request.office))},
+               {"expires_in", 300}});
+}
+
+HttpsServer::Response HttpsServer::CertificateByCard(Request& in, const Session& session) {
+  const std::string& body = in.body;
+  const std::string& office = in.office;
+  json request = json::parse(body, nullptr, false);
+  std::string challenge, certificate, signature;
+  auto field = [&](const char* key, std::string* out) {
+    return request.is_object() && request.contains(key) && request[key].is_string() &&
+           absl::Base64Unescape(request[key].get<std::string>(), out);
+  };
+  if (!field("challenge", &challenge) || !field("certificate", &certificate) ||
+      !field("signature", &signature)) {
+    return SystemError(http::status::bad_request, "BAD_REQUEST",
+                       "challenge, certificate and signature are required, in base64");
   }
-  if (path == "/api/v1/card/challenge" && method == "GET") {
-    return Json(
-        http::status::ok,
-        {{"challenge", absl::Base64Escape(cards_->IssueChallenge(office))}, {"expires_in", 300}});
-  }
-  if (path == "/api/v1/insured-certificate/by-card" && method == "POST") {
-    json request = json::parse(body, nullptr, false);
-    std::string challenge, certificate, signature;
-    auto field = [&](const char* key, std::string* out) {
-      return request.is_object() && request.contains(key) && request[key].is_string() &&
-             absl::Base64Unescape(request[key].get<std::string>(), out);
-    };
-    if (!field("challenge", &challenge) || !field("certificate", &certificate) ||
-        !field("signature", &signature)) {
-      return SystemError(http::status::bad_request, "BAD_REQUEST",
-                         "challenge, certificate and signature are required, in base64");
-    }
-    std::optional<BusinessError> error;
-    auto holder = cards_->Verify(office, challenge, certificate, signature, &error);
-    if (!holder) return Business(*error);
-    std::string as_of = request.contains("as_of") && request["as_of"].is_string()
-                            ? request["as_of"].get<std::string>()
-                            : "";
-    json result =
-        model_->InsuredCertificate(*session, holder->insurer, holder->insured, as_of, &error);
-    if (error) return Business(*error);
-    return Json(http::status::ok, result);
-  }
-  if (method != "GET") return SystemError(http::status::method_not_allowed, "METHOD", "use GET");
-  if (path == "/api/v1/municipalities") {
-    return Json(http::status::ok, {{"municipalities", model_->Municipalities()}});
-  }
+  std::optional<BusinessError> error;
+  auto holder = cards_->Verify(office, challenge, certificate, signature, &error);
+  if (!holder) return Business(*error);
+  std::string as_of = request.contains("as_of") && request["as_of"].is_string()
+                          ? request["as_of"].get<std::string>()
+                          : "";
+  json result =
+      model_->InsuredCertificate(session, holder->insurer, holder->insured, as_of, &error);
+  if (error) return Business(*error);
+  return Json(http::status::ok, result);
+}
+
+HttpsServer::Response HttpsServer::Municipalities(Request&, const Session&) {
+  return Json(http::status::ok, {{"municipalities", model_->Municipalities()}});
+}
+
+HttpsServer::Response HttpsServer::Document(Request& request, const Session& session) {
   const std::string kDocuments = "/api/v1/certification/documents/";
-  if (path.rfind(kDocuments, 0) == 0) {
-    auto pdf = model_->Document(*session, PercentDecode(path.substr(kDocuments.size())));
-    if (!pdf.ok()) {
-      return SystemError(pdf.status().code() == absl::StatusCode::kNotFound
-                             ? http::status::not_found
-                             : http::status::forbidden,
-                         "NOT_AVAILABLE", std::string(pdf.status().message()));
-    }
-    return Response{http::status::ok, "application/pdf", *std::move(pdf), false};
+  auto pdf = model_->Document(session, PercentDecode(request.path.substr(kDocuments.size())));
+  if (!pdf.ok()) {
+    return SystemError(pdf.status().code() == absl::StatusCode::kNotFound ? http::status::not_found
+                                                                          : http::status::forbidden,
+                       "NOT_AVAILABLE", std::string(pdf.status().message()));
   }
+  return Response{http::status::ok, "application/pdf", *std::move(pdf), false};
+}
+
+HttpsServer::Response HttpsServer::RecipientQuery(Request& request, const Session& session) {
+  auto& query = request.query;
+  const std::string& path = request.path;
   std::string insurer = query["insurer_number"], insured = query["insured_number"];
   if (insurer.empty() || insured.empty()) {
     return SystemError(http::status::bad_request, "BAD_REQUEST",
@@ -514,11 +586,11 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
   std::optional<BusinessError> error;
   json result;
   if (path == "/api/v1/insured-certificate") {
-    result = model_->InsuredCertificate(*session, insurer, insured, query["as_of"], &error);
+    result = model_->InsuredCertificate(session, insurer, insured, query["as_of"], &error);
   } else if (path == "/api/v1/certification/progress") {
-    result = model_->CertificationProgress(*session, insurer, insured, &error);
+    result = model_->CertificationProgress(session, insurer, insured, &error);
   } else if (path == "/api/v1/certification/documents") {
-    result = model_->CertificationDocuments(*session, insurer, insured, &error);
+    result = model_->CertificationDocuments(session, insurer, insured, &error);
   } else {
     return SystemError(http::status::not_found, "NOT_FOUND", "no such endpoint: " + path);
   }
@@ -526,9 +598,11 @@ HttpsServer::Response HttpsServer::Handle(const std::string& method, const std::
   return Json(http::status::ok, result);
 }
 
-HttpsServer::Response HttpsServer::HandleSubsidy(const std::string& method, const std::string& path,
-                                                 std::map<std::string, std::string>& query,
-                                                 const std::string& body, const Session& session) {
+HttpsServer::Response HttpsServer::HandleSubsidy(Request& request, const Session& session) {
+  const std::string& method = request.method;
+  const std::string& path = request.path;
+  auto& query = request.query;
+  const std::string& body = request.body;
   const std::string kApplications = "/portal/v1/subsidy/applications";
   std::optional<BusinessError> error;
   json result;
@@ -552,10 +626,11 @@ HttpsServer::Response HttpsServer::HandleSubsidy(const std::string& method, cons
   return Json(http::status::ok, result);
 }
 
-HttpsServer::Response HttpsServer::HandleCareplan(const std::string& method,
-                                                  const std::string& path,
-                                                  std::map<std::string, std::string>& query,
-                                                  const std::string& body, const Session& session) {
+HttpsServer::Response HttpsServer::HandleCareplan(Request& in, const Session& session) {
+  const std::string& method = in.method;
+  const std::string& path = in.path;
+  auto& query = in.query;
+  const std::string& body = in.body;
   const std::string kSends = "/api/v1/careplan/sends";
   const std::string kReceived = "/api/v1/careplan/received";
   const std::string kRequests = "/portal/v1/careplan-requests";

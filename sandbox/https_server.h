@@ -24,6 +24,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -65,28 +66,54 @@ class HttpsServer {
  private:
   void Accept();
   void Serve(boost::asio::ip::tcp::socket socket);
-  // Handle behind the idempotency ledger: `key` is the request's Idempotency-Key header.
-  Response Idempotent(const std::string& method, const std::string& target, const std::string& body,
-                      const std::string& authorization, const std::string& control,
-                      const std::string& portal_session, const std::string& office,
-                      const std::string& key);
+  // One request as the handlers read it: what Serve took from the HTTP request and the TLS peer.
+  struct Request {
+    std::string method;
+    std::string target;                        // path and query, as sent
+    std::string path;                          // the target without its query
+    std::map<std::string, std::string> query;  // decoded; a missing name reads as empty
+    std::string body;
+    std::string authorization;    // Authorization
+    std::string control;          // X-Sandbox-Control: the sandbox's control token
+    std::string portal_session;   // X-Portal-Session
+    std::string office;           // the client certificate's office
+    std::string idempotency_key;  // Idempotency-Key
+  };
+  // Handle behind the idempotency ledger.
+  Response Idempotent(Request& request);
   // The kill_after fault, if it is armed for `path`: kills its process once; true if it did.
   bool KillAfter(const std::string& path);
-  Response Handle(const std::string& method, const std::string& target, const std::string& body,
-                  const std::string& authorization, const std::string& control,
-                  const std::string& portal_session, const std::string& office);
+  // The sandbox's own endpoints, then the faults, login, the portal's pages, and the routes behind
+  // a web-API session (HandleWithSession).
+  Response Handle(Request& request);
   bool TakeFault(int Faults::*counter);
-  Response SetClock(const std::string& body);
+  // The latency fault waited out; a dropped connection or a 503 when one of those faults is due.
+  std::optional<Response> InjectFault();
 
-  // The portal's subsidy endpoints (/portal/v1/subsidy/…) for an authenticated session.
-  Response HandleSubsidy(const std::string& method, const std::string& path,
-                         std::map<std::string, std::string>& query, const std::string& body,
-                         const Session& session);
+  // /sandbox/…: need the control token; the clock moves only on a loopback sandbox.
+  Response ControlClock(Request& request);
+  Response SetClock(const std::string& body);
+  Response ControlFaults(Request& request);
+  Response Health(Request& request);
+  // POST /api/v1/login and /api/v1/token/refresh.
+  Response Login(const Request& request);
+  // The portal's registration and login pages (no web-API session).
+  Response HandlePortal(const Request& request);
+
+  // The routes behind a web-API session, by route table; GET queries about one recipient last.
+  Response HandleWithSession(Request& request, const Session& session);
+  // The portal's subsidy endpoints (/portal/v1/subsidy/…).
+  Response HandleSubsidy(Request& request, const Session& session);
   // ケアプランデータ連携 (/api/v1/careplan/…) and the 居宅サービス計画作成依頼届出
-  // (/portal/v1/careplan-requests…) for an authenticated session.
-  Response HandleCareplan(const std::string& method, const std::string& path,
-                          std::map<std::string, std::string>& query, const std::string& body,
-                          const Session& session);
+  // (/portal/v1/careplan-requests…).
+  Response HandleCareplan(Request& request, const Session& session);
+  Response CardChallenge(Request& request, const Session& session);
+  Response CertificateByCard(Request& request, const Session& session);
+  Response Municipalities(Request& request, const Session& session);
+  Response Document(Request& request, const Session& session);
+  // GET insured-certificate, certification/progress and certification/documents, which name the
+  // recipient by insurer_number and insured_number.
+  Response RecipientQuery(Request& request, const Session& session);
 
   PlatformModel* model_;
   SubsidyDesk* subsidy_;

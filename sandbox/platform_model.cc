@@ -109,8 +109,43 @@ PlatformModel::~PlatformModel() { sqlite3_close_v2(db_); }
 
 std::string PlatformModel::Today() { return JapanDate(now_()); }
 
+namespace {
+
+std::string DayOf(absl::CivilMonth m, int day) { return IsoDate(absl::CivilDay(m) + (day - 1)); }
+
+}  // namespace
+
+// Everything dated is relative to the day of seeding (the sandbox's clock), so that the tests and
+// the demo meet the same situations on any date: see sandbox/README.md.
+struct PlatformModel::SeedDates {
+  explicit SeedDates(absl::CivilDay today)
+      : month(today),
+        fiscal_year(today.month() >= 4 ? today.year() : today.year() - 1),  // April–March
+        copay_year(today.month() >= 8 ? today.year() : today.year() - 1),   // August–July
+        copay_from(IsoDate(absl::CivilDay(copay_year, 8, 1))),
+        copay_to(IsoDate(absl::CivilDay(copay_year + 1, 7, 31))) {}
+  absl::CivilMonth month;
+  int fiscal_year;
+  int copay_year;
+  std::string copay_from;
+  std::string copay_to;
+};
+
 absl::Status PlatformModel::Seed() {
   sqlite3_exec(db_, "BEGIN", nullptr, nullptr, nullptr);
+  const SeedDates dates(JapanDay(absl::FromUnixSeconds(now_())));
+  SeedOffices();
+  SeedUsers();
+  SeedMunicipalities(dates);
+  // 50 recipients, each field cycling through its cases (see sandbox/README.md).
+  for (int i = 1; i <= 50; ++i) SeedRecipient(i, dates);
+  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
+    return absl::UnavailableError(std::string("seed: ") + sqlite3_errmsg(db_));
+  }
+  return absl::OkStatus();
+}
+
+void PlatformModel::SeedOffices() {
   struct Office {
     const char* number;
     const char* name;
@@ -129,6 +164,9 @@ absl::Status PlatformModel::Seed() {
         .Bind(3, o.kind)
         .Run();
   }
+}
+
+void PlatformModel::SeedUsers() {
   // Web-service users and their job types (職種), on which 別紙4 makes what a user sees depend.
   struct User {
     const char* user_id;
@@ -155,22 +193,18 @@ absl::Status PlatformModel::Seed() {
         .Bind(5, u.job_type)
         .Run();
   }
+}
+
+void PlatformModel::SeedMunicipalities(const SeedDates& dates) {
   struct Municipality {
     const char* insurer;
     const char* name;
     const char* live_from;  // nullptr: not scheduled
   };
-  // Everything dated is relative to the day of seeding (the sandbox's clock), so that the tests
-  // and the demo meet the same situations on any date: see sandbox/README.md.
-  const absl::CivilDay today = JapanDay(absl::FromUnixSeconds(now_()));
-  const absl::CivilMonth month = absl::CivilMonth(today);
-  const int fiscal_year = today.month() >= 4 ? today.year() : today.year() - 1;  // April–March
-  const int copay_year = today.month() >= 8 ? today.year() : today.year() - 1;   // August–July
-  const std::string copay_from = IsoDate(absl::CivilDay(copay_year, 8, 1));
-  const std::string copay_to = IsoDate(absl::CivilDay(copay_year + 1, 7, 31));
-  auto day_of = [](absl::CivilMonth m, int day) { return IsoDate(absl::CivilDay(m) + (day - 1)); };
+  const absl::CivilMonth month = dates.month;
+  const int fiscal_year = dates.fiscal_year;
   const std::string live_since_last_year = IsoDate(absl::CivilDay(fiscal_year - 1, 4, 1));
-  const std::string live_since_months = day_of(month - 5, 1);
+  const std::string live_since_months = DayOf(month - 5, 1);
   const std::string live_in_two_years = IsoDate(absl::CivilDay(fiscal_year + 2, 4, 1));
   const Municipality municipalities[] = {{"131011", "千代田区", live_since_last_year.c_str()},
                                          {"122069", "木更津市", live_since_months.c_str()},
@@ -182,91 +216,89 @@ absl::Status PlatformModel::Seed() {
     if (m.live_from != nullptr) q.Bind(3, m.live_from);
     q.Run();
   }
-  // 50 recipients, each field cycling through its cases (see sandbox/README.md).
-  const char* levels[] = {"06", "12", "13", "21", "22", "23", "24", "25", "applying"};
-  const char* stages[] = {"none", "1", "2", "3A", "3B", "4"};
-  const int copays[] = {10, 10, 20, 30};
-  const int home[] = {0, 50000, 180000, 200000, 120000};
-  const int equipment[] = {0, 20000, 95000, 100000};
-  const char* certification_steps[] = {"applied", "surveyed", "opinion_received", "under_review"};
-  for (int i = 1; i <= 50; ++i) {
-    std::string insurer = i <= 40   ? "131011"
-                          : i <= 45 ? "122069"
-                          : i <= 48 ? "122192"
-                          : i == 49 ? "435073"
-                                    : "131011";
-    std::string insured = i == 50 ? "H123456789" : absl::StrFormat("00001%05d", i);
-    std::string level = i == 45 ? "01" : levels[(i - 1) % 9];
-    bool applying = level == "applying";
-    // Certified on the 10th, 10 to 2 months ago, for a year; #7 and #17 two years earlier
-    // (expired).
-    absl::CivilMonth certified_in = month - 10 + i % 9;
-    if (i == 7 || i == 17) certified_in -= 24;
-    std::string certified = applying ? "" : day_of(certified_in, 10);
-    std::string from = certified;
-    std::string to = applying ? "" : day_of(certified_in + 12, 9);
-    std::string care_manager = i % 10 == 3 ? "1371000033" : "1371000017";
-    int rows = i == 19 ? 2 : 1;  // the platform holds two records for this recipient
-    for (int r = 0; r < rows; ++r) {
-      Query(db_,
-            "INSERT INTO recipients(insurer, insured, care_level, certified_on, valid_from, "
-            "valid_to, monthly_limit_units, superseded, copay_percent, copay_from, copay_to, "
-            "cost_limit_stage, cost_limit_from, cost_limit_to, home_modification_used, "
-            "equipment_used, equipment_fiscal_year, care_manager_office) VALUES "
-            "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?14,?15,?10,?14,?15,?11,?12,?16,?13)")
-          .Bind(1, insurer)
-          .Bind(2, insured)
-          .Bind(3, level)
-          .Bind(4, certified)
-          .Bind(5, from)
-          .Bind(6, to)
-          .Bind(7, static_cast<int64_t>(MonthlyLimitUnits(level)))
-          .Bind(8, static_cast<int64_t>(i == 9 ? 1 : 0))
-          .Bind(9, static_cast<int64_t>(copays[i % 4]))
-          .Bind(10, stages[i % 6])
-          .Bind(11, static_cast<int64_t>(home[i % 5]))
-          .Bind(12, static_cast<int64_t>(equipment[i % 4]))
-          .Bind(13, care_manager)
-          .Bind(14, copay_from)
-          .Bind(15, copay_to)
-          .Bind(16, static_cast<int64_t>(fiscal_year))
-          .Run();
-    }
-    // Certification: in progress for applicants (cycling through the steps), certified otherwise.
-    std::string status = applying ? certification_steps[(i / 9) % 4] : "certified";
-    std::string applied = applying ? day_of(month - 1, 1) : day_of(certified_in, 1);
-    Query(db_, "INSERT INTO certifications VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+}
+
+void PlatformModel::SeedRecipient(int i, const SeedDates& dates) {
+  const absl::CivilMonth month = dates.month;
+  static const char* const levels[] = {"06", "12", "13", "21", "22", "23", "24", "25", "applying"};
+  static const char* const stages[] = {"none", "1", "2", "3A", "3B", "4"};
+  static const int copays[] = {10, 10, 20, 30};
+  static const int home[] = {0, 50000, 180000, 200000, 120000};
+  static const int equipment[] = {0, 20000, 95000, 100000};
+  static const char* const certification_steps[] = {"applied", "surveyed", "opinion_received",
+                                                    "under_review"};
+  std::string insurer = i <= 40   ? "131011"
+                        : i <= 45 ? "122069"
+                        : i <= 48 ? "122192"
+                        : i == 49 ? "435073"
+                                  : "131011";
+  std::string insured = i == 50 ? "H123456789" : absl::StrFormat("00001%05d", i);
+  std::string level = i == 45 ? "01" : levels[(i - 1) % 9];
+  bool applying = level == "applying";
+  // Certified on the 10th, 10 to 2 months ago, for a year; #7 and #17 two years earlier
+  // (expired).
+  absl::CivilMonth certified_in = month - 10 + i % 9;
+  if (i == 7 || i == 17) certified_in -= 24;
+  std::string certified = applying ? "" : DayOf(certified_in, 10);
+  std::string from = certified;
+  std::string to = applying ? "" : DayOf(certified_in + 12, 9);
+  std::string care_manager = i % 10 == 3 ? "1371000033" : "1371000017";
+  int rows = i == 19 ? 2 : 1;  // the platform holds two records for this recipient
+  for (int r = 0; r < rows; ++r) {
+    Query(db_,
+          "INSERT INTO recipients(insurer, insured, care_level, certified_on, valid_from, "
+          "valid_to, monthly_limit_units, superseded, copay_percent, copay_from, copay_to, "
+          "cost_limit_stage, cost_limit_from, cost_limit_to, home_modification_used, "
+          "equipment_used, equipment_fiscal_year, care_manager_office) VALUES "
+          "(?1,?2,?3,?4,?5,?6,?7,?8,?9,?14,?15,?10,?14,?15,?11,?12,?16,?13)")
         .Bind(1, insurer)
         .Bind(2, insured)
-        .Bind(3, status)
-        .Bind(4, applied)
-        .Bind(5, applying ? day_of(month, 1) : certified)
-        .Bind(6, applying ? "" : level)
+        .Bind(3, level)
+        .Bind(4, certified)
+        .Bind(5, from)
+        .Bind(6, to)
+        .Bind(7, static_cast<int64_t>(MonthlyLimitUnits(level)))
+        .Bind(8, static_cast<int64_t>(i == 9 ? 1 : 0))
+        .Bind(9, static_cast<int64_t>(copays[i % 4]))
+        .Bind(10, stages[i % 6])
+        .Bind(11, static_cast<int64_t>(home[i % 5]))
+        .Bind(12, static_cast<int64_t>(equipment[i % 4]))
+        .Bind(13, care_manager)
+        .Bind(14, dates.copay_from)
+        .Bind(15, dates.copay_to)
+        .Bind(16, static_cast<int64_t>(dates.fiscal_year))
         .Run();
-    bool surveyed = status != "applied";
-    bool opinion = status != "applied" && status != "surveyed";
-    for (auto [kind, present, title] :
-         {std::make_tuple("survey", surveyed, "Nintei Chosahyo (certification survey)"),
-          std::make_tuple("physician_opinion", opinion, "Shujii Ikensho (physician opinion)")}) {
-      if (!present) continue;
-      std::string id =
-          absl::StrCat(kind == std::string("survey") ? "S-" : "P-", insurer, "-", insured);
-      std::string pdf =
-          MakePdf(title, {"kaigo-sandbox synthetic document",
-                          "insurer " + insurer + " insured " + insured, "status " + status});
-      Query(db_, "INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5)")
-          .Bind(1, id)
-          .Bind(2, insurer)
-          .Bind(3, insured)
-          .Bind(4, kind)
-          .BindBlob(5, pdf)
-          .Run();
-    }
   }
-  if (sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr) != SQLITE_OK) {
-    return absl::UnavailableError(std::string("seed: ") + sqlite3_errmsg(db_));
+  // Certification: in progress for applicants (cycling through the steps), certified otherwise.
+  std::string status = applying ? certification_steps[(i / 9) % 4] : "certified";
+  std::string applied = applying ? DayOf(month - 1, 1) : DayOf(certified_in, 1);
+  Query(db_, "INSERT INTO certifications VALUES (?1, ?2, ?3, ?4, ?5, ?6)")
+      .Bind(1, insurer)
+      .Bind(2, insured)
+      .Bind(3, status)
+      .Bind(4, applied)
+      .Bind(5, applying ? DayOf(month, 1) : certified)
+      .Bind(6, applying ? "" : level)
+      .Run();
+  bool surveyed = status != "applied";
+  bool opinion = status != "applied" && status != "surveyed";
+  for (auto [kind, present, title] :
+       {std::make_tuple("survey", surveyed, "Nintei Chosahyo (certification survey)"),
+        std::make_tuple("physician_opinion", opinion, "Shujii Ikensho (physician opinion)")}) {
+    if (!present) continue;
+    std::string id =
+        absl::StrCat(kind == std::string("survey") ? "S-" : "P-", insurer, "-", insured);
+    std::string pdf =
+        MakePdf(title, {"kaigo-sandbox synthetic document",
+                        "insurer " + insurer + " insured " + insured, "status " + status});
+    Query(db_, "INSERT INTO documents VALUES (?1, ?2, ?3, ?4, ?5)")
+        .Bind(1, id)
+        .Bind(2, insurer)
+        .Bind(3, insured)
+        .Bind(4, kind)
+        .BindBlob(5, pdf)
+        .Run();
   }
-  return absl::OkStatus();
 }
 
 Tokens PlatformModel::IssueTokens(const std::string& office, const std::string& user_id) {

@@ -99,6 +99,13 @@ class PlatformModel {
  private:
   PlatformModel(sqlite3* db, std::function<int64_t()> now) : db_(db), now_(std::move(now)) {}
   absl::Status Seed();
+  // Seed's parts, inside its transaction: the offices, their users, the municipalities (go-live
+  // dates relative to the day of seeding) and recipient No. i of 50.
+  struct SeedDates;
+  void SeedOffices();
+  void SeedUsers();
+  void SeedMunicipalities(const SeedDates& dates);
+  void SeedRecipient(int i, const SeedDates& dates);
   // A business error if the insurer is unknown or not live on `date`; also whether the office
   // may see certification data of the recipient.
   std::optional<BusinessError> CheckMunicipality(const std::string& insurer,

@@ -168,299 +168,367 @@ bool ListensOnLoopbackOnly(const kaigo::v1::ServerConfig& server, std::string* n
   return true;
 }
 
-void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
-  const auto& c = loaded.config;
-  auto error = [&](const std::string& path, const std::string& message) {
-    errors->Add(loaded.Where(path), path, message);
-  };
+namespace {
+
+// ValidateConfig's checks, one method per part of the file, in the order they report. Every
+// error names the field's path and where it was written.
+class ConfigChecker {
+ public:
+  ConfigChecker(const LoadedConfig& loaded, ConfigErrors* errors)
+      : loaded_(loaded), c_(loaded.config), errors_(errors) {}
+
+  void Listen();
+  void Store();
+  void Keys();
+  void Limits();
+  void Tls();
+  void Listeners();
+  void Plugins();
+  void Offices();
+  void Callers();
+
+ private:
+  void Error(const std::string& path, const std::string& message) {
+    errors_->Add(loaded_.Where(path), path, message);
+  }
+  // An error unless the file `value` names (relative to the configuration's folder) is readable.
+  void CheckFile(const std::string& path, const std::string& value);
+  void CheckKey(const std::string& at, const kaigo::v1::NamedKey& key);
+  // Every sealing key's id is stored in the values it sealed: one id, one key.
+  void CheckSealingKey(const std::string& at, const kaigo::v1::NamedKey& key) {
+    CheckKey(at, key);
+    if (!sealing_ids_.insert(key.id()).second) Error(at + ".id", "a sealing key id appears twice");
+  }
+  void CheckOffice(int i);
+
+  const LoadedConfig& loaded_;
+  const kaigo::v1::EngineConfig& c_;
+  ConfigErrors* errors_;
   // As written → "" when readable, else the path tried: hosted configurations name the same few
   // files (a CA, a shared password) in every office.
-  std::map<std::string, std::string> unreadable;
-  auto check_file = [&](const std::string& path, const std::string& value) {
-    if (value.empty()) return;
-    auto [it, first] = unreadable.try_emplace(value);
-    if (first) {
-      std::string resolved = loaded.Resolve(value);
-      if (access(resolved.c_str(), R_OK) != 0) it->second = std::move(resolved);
-    }
-    if (!it->second.empty()) error(path, "file not found or not readable: " + it->second);
-  };
+  std::map<std::string, std::string> unreadable_;
+  std::set<std::string> sealing_ids_;
+  std::map<std::string, int> plugin_index_;  // name → index under plugins
+  std::map<std::string, int> office_index_;  // number → index under offices
+};
 
-  // server
+void ConfigChecker::CheckFile(const std::string& path, const std::string& value) {
+  if (value.empty()) return;
+  auto [it, first] = unreadable_.try_emplace(value);
+  if (first) {
+    std::string resolved = loaded_.Resolve(value);
+    if (access(resolved.c_str(), R_OK) != 0) it->second = std::move(resolved);
+  }
+  if (!it->second.empty()) Error(path, "file not found or not readable: " + it->second);
+}
+
+void ConfigChecker::Listen() {
   std::string host;
   int port;
-  if (c.server().listen().empty()) {
-    error("server.listen", "required (host:port, e.g. 127.0.0.1:50051)");
-  } else if (!ParseHostPort(c.server().listen(), &host, &port)) {
-    error("server.listen", "must be host:port with a port of 0–65535");
-  } else if (c.server().insecure_loopback() && !IsLoopbackHost(host)) {
-    error("server.insecure_loopback",
+  if (c_.server().listen().empty()) {
+    Error("server.listen", "required (host:port, e.g. 127.0.0.1:50051)");
+  } else if (!ParseHostPort(c_.server().listen(), &host, &port)) {
+    Error("server.listen", "must be host:port with a port of 0–65535");
+  } else if (c_.server().insecure_loopback() && !IsLoopbackHost(host)) {
+    Error("server.insecure_loopback",
           "serving without TLS is allowed only on a loopback address, not " + host);
   } else if (!IsLoopbackHost(host)) {
     // An API port others can reach: every caller proves who it is and is named in callers:.
-    if (!c.server().tls().require_client_certificate()) {
-      error("server.tls.require_client_certificate",
+    if (!c_.server().tls().require_client_certificate()) {
+      Error("server.tls.require_client_certificate",
             "an API listener off loopback (" + host + ") requires client certificates (true)");
     }
-    if (c.callers_size() == 0) {
-      error("callers",
+    if (c_.callers_size() == 0) {
+      Error("callers",
             "an API listener off loopback (" + host +
                 ") needs callers: which certificates may act for which offices, in which roles");
     }
   }
-  if (c.store().has_postgres()) {
-    if (!c.store().sqlite_path().empty()) {
-      error("store", "choose sqlite_path or postgres, not both");
-    }
-    const auto& ref = c.store().postgres().conninfo();
-    if (ref.file().empty() == ref.env().empty()) {
-      error("store.postgres.conninfo", "exactly one of file or env");
-    }
-    const auto& pg = c.store().postgres();
-    const std::string mode = pg.sslmode();
-    if (!mode.empty() && mode != "disable" && mode != "allow" && mode != "prefer" &&
-        mode != "require" && mode != "verify-ca" && mode != "verify-full") {
-      error("store.postgres.sslmode",
-            "one of disable, allow, prefer, require, verify-ca, verify-full (libpq's sslmode)");
-    }
-    check_file("store.postgres.ca_file", pg.ca_file());
-    if ((mode == "verify-ca" || mode == "verify-full") && pg.ca_file().empty()) {
-      error("store.postgres.ca_file", "required with sslmode " + mode +
-                                          ": the CA the database server's certificate chains to");
-    }
-    for (auto [field, value] :
-         {std::pair<const char*, int32_t>{"pool_size", pg.pool_size()},
-          {"connect_timeout_seconds", pg.connect_timeout_seconds()},
-          {"statement_timeout_seconds", pg.statement_timeout_seconds()},
-          {"max_reconnect_backoff_seconds", pg.max_reconnect_backoff_seconds()}}) {
-      if (value < 0) error(std::string("store.postgres.") + field, "0 (the default) or more");
-    }
-    if (pg.connect_timeout_seconds() == 1) {
-      error("store.postgres.connect_timeout_seconds", "at least 2 (libpq's least), or 0 for 5");
-    }
+}
+
+void ConfigChecker::Store() {
+  if (!c_.store().has_postgres()) return;
+  if (!c_.store().sqlite_path().empty()) {
+    Error("store", "choose sqlite_path or postgres, not both");
   }
-  // keys (engine/config/engine_keys.h reads them)
+  const auto& ref = c_.store().postgres().conninfo();
+  if (ref.file().empty() == ref.env().empty()) {
+    Error("store.postgres.conninfo", "exactly one of file or env");
+  }
+  const auto& pg = c_.store().postgres();
+  const std::string mode = pg.sslmode();
+  if (!mode.empty() && mode != "disable" && mode != "allow" && mode != "prefer" &&
+      mode != "require" && mode != "verify-ca" && mode != "verify-full") {
+    Error("store.postgres.sslmode",
+          "one of disable, allow, prefer, require, verify-ca, verify-full (libpq's sslmode)");
+  }
+  CheckFile("store.postgres.ca_file", pg.ca_file());
+  if ((mode == "verify-ca" || mode == "verify-full") && pg.ca_file().empty()) {
+    Error("store.postgres.ca_file",
+          "required with sslmode " + mode + ": the CA the database server's certificate chains to");
+  }
+  for (auto [field, value] :
+       {std::pair<const char*, int32_t>{"pool_size", pg.pool_size()},
+        {"connect_timeout_seconds", pg.connect_timeout_seconds()},
+        {"statement_timeout_seconds", pg.statement_timeout_seconds()},
+        {"max_reconnect_backoff_seconds", pg.max_reconnect_backoff_seconds()}}) {
+    if (value < 0) Error(std::string("store.postgres.") + field, "0 (the default) or more");
+  }
+  if (pg.connect_timeout_seconds() == 1) {
+    Error("store.postgres.connect_timeout_seconds", "at least 2 (libpq's least), or 0 for 5");
+  }
+}
+
+// Keys: engine/config/engine_keys.h reads them.
+void ConfigChecker::CheckKey(const std::string& at, const kaigo::v1::NamedKey& key) {
   static const std::regex kKeyId("[A-Za-z0-9._-]{1,32}");
-  auto check_key = [&](const std::string& at, const kaigo::v1::NamedKey& key) {
-    if (!std::regex_match(key.id(), kKeyId)) {
-      error(at + ".id", "required: letters, digits, '-', '_' and '.', 1 to 32");
-    }
-    if (key.secret().file().empty() == key.secret().env().empty()) {
-      error(at + ".secret", "exactly one of file or env (keys are never written inline)");
-    }
-    check_file(at + ".secret.file", key.secret().file());
-  };
+  if (!std::regex_match(key.id(), kKeyId)) {
+    Error(at + ".id", "required: letters, digits, '-', '_' and '.', 1 to 32");
+  }
+  if (key.secret().file().empty() == key.secret().env().empty()) {
+    Error(at + ".secret", "exactly one of file or env (keys are never written inline)");
+  }
+  CheckFile(at + ".secret.file", key.secret().file());
+}
+
+void ConfigChecker::Keys() {
   std::set<std::string> audit_ids;
-  if (c.keys().has_audit()) {
-    check_key("keys.audit", c.keys().audit());
-    audit_ids.insert(c.keys().audit().id());
+  if (c_.keys().has_audit()) {
+    CheckKey("keys.audit", c_.keys().audit());
+    audit_ids.insert(c_.keys().audit().id());
   }
-  for (int i = 0; i < c.keys().audit_retired_size(); ++i) {
+  for (int i = 0; i < c_.keys().audit_retired_size(); ++i) {
     std::string at = absl::StrCat("keys.audit_retired[", i, "]");
-    check_key(at, c.keys().audit_retired(i));
-    if (!audit_ids.insert(c.keys().audit_retired(i).id()).second) {
-      error(at + ".id", "an audit key id appears twice");
+    CheckKey(at, c_.keys().audit_retired(i));
+    if (!audit_ids.insert(c_.keys().audit_retired(i).id()).second) {
+      Error(at + ".id", "an audit key id appears twice");
     }
   }
-  if (c.keys().has_recipient_ref()) check_key("keys.recipient_ref", c.keys().recipient_ref());
-  // Every sealing key's id is stored in the values it sealed: one id, one key.
-  std::set<std::string> sealing_ids;
-  auto check_sealing_key = [&](const std::string& at, const kaigo::v1::NamedKey& key) {
-    check_key(at, key);
-    if (!sealing_ids.insert(key.id()).second) error(at + ".id", "a sealing key id appears twice");
-  };
-  if (c.keys().has_sealing()) check_sealing_key("keys.sealing", c.keys().sealing());
-  for (int i = 0; i < c.keys().sealing_retired_size(); ++i) {
-    check_sealing_key(absl::StrCat("keys.sealing_retired[", i, "]"), c.keys().sealing_retired(i));
+  if (c_.keys().has_recipient_ref()) CheckKey("keys.recipient_ref", c_.keys().recipient_ref());
+  if (c_.keys().has_sealing()) CheckSealingKey("keys.sealing", c_.keys().sealing());
+  for (int i = 0; i < c_.keys().sealing_retired_size(); ++i) {
+    CheckSealingKey(absl::StrCat("keys.sealing_retired[", i, "]"), c_.keys().sealing_retired(i));
   }
-  for (int i = 0; i < c.offices_size(); ++i) {
-    if (c.offices(i).has_sealing_key()) {
-      check_sealing_key(absl::StrCat("offices[", i, "].sealing_key"), c.offices(i).sealing_key());
+  for (int i = 0; i < c_.offices_size(); ++i) {
+    if (c_.offices(i).has_sealing_key()) {
+      CheckSealingKey(absl::StrCat("offices[", i, "].sealing_key"), c_.offices(i).sealing_key());
     }
   }
-  if (c.store().has_postgres()) {
+  if (c_.store().has_postgres()) {
     // Replicas sharing the database must share the keys: none may make its own up.
-    if (!c.keys().has_audit()) {
-      error("keys.audit", "required with a PostgreSQL store (every replica uses the same key)");
+    if (!c_.keys().has_audit()) {
+      Error("keys.audit", "required with a PostgreSQL store (every replica uses the same key)");
     }
-    if (!c.keys().has_recipient_ref()) {
-      error("keys.recipient_ref",
+    if (!c_.keys().has_recipient_ref()) {
+      Error("keys.recipient_ref",
             "required with a PostgreSQL store (every replica uses the same key)");
     }
-    if (!c.keys().has_sealing()) {
-      error("keys.sealing",
+    if (!c_.keys().has_sealing()) {
+      Error("keys.sealing",
             "required with a PostgreSQL store (every replica seals and opens values with it)");
     }
   }
-  if (c.audit().head_log_interval_seconds() < 0) {
-    error("audit.head_log_interval_seconds", "0 (300 s) or more");
+}
+
+void ConfigChecker::Limits() {
+  if (c_.audit().head_log_interval_seconds() < 0) {
+    Error("audit.head_log_interval_seconds", "0 (300 s) or more");
   }
-  if (c.server().max_message_bytes() < 0 ||
-      (c.server().max_message_bytes() > 0 && c.server().max_message_bytes() < 4 << 20)) {
-    error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");
+  if (c_.server().max_message_bytes() < 0 ||
+      (c_.server().max_message_bytes() > 0 && c_.server().max_message_bytes() < 4 << 20)) {
+    Error("server.max_message_bytes", "at least 4194304 (4 MiB, gRPC's default), or 0 for 32 MiB");
   }
-  if (c.server().http_max_connections() < 0) {
-    error("server.http_max_connections", "1 or more, or 0 for 1024");
+  if (c_.server().http_max_connections() < 0) {
+    Error("server.http_max_connections", "1 or more, or 0 for 1024");
   }
-  if (c.server().max_memory_bytes() > 0 && c.server().max_memory_bytes() < uint64_t{64} << 20) {
-    error("server.max_memory_bytes", "at least 67108864 (64 MiB), or 0 for 1 GiB");
+  if (c_.server().max_memory_bytes() > 0 && c_.server().max_memory_bytes() < uint64_t{64} << 20) {
+    Error("server.max_memory_bytes", "at least 67108864 (64 MiB), or 0 for 1 GiB");
   }
-  if (c.server().max_threads() < 0) {
-    error("server.max_threads", "0 (gRPC's default) or more");
+  if (c_.server().max_threads() < 0) {
+    Error("server.max_threads", "0 (gRPC's default) or more");
   }
-  if (!c.server().insecure_loopback()) {
-    if (c.server().tls().cert_file().empty()) {
-      error("server.tls.cert_file", "required unless server.insecure_loopback is true");
+}
+
+void ConfigChecker::Tls() {
+  if (!c_.server().insecure_loopback()) {
+    if (c_.server().tls().cert_file().empty()) {
+      Error("server.tls.cert_file", "required unless server.insecure_loopback is true");
     }
-    if (c.server().tls().key_file().empty()) {
-      error("server.tls.key_file", "required unless server.insecure_loopback is true");
+    if (c_.server().tls().key_file().empty()) {
+      Error("server.tls.key_file", "required unless server.insecure_loopback is true");
     }
   }
-  check_file("server.tls.cert_file", c.server().tls().cert_file());
-  check_file("server.tls.key_file", c.server().tls().key_file());
-  check_file("server.tls.client_ca_file", c.server().tls().client_ca_file());
-  check_file("server.tls.client_crl_file", c.server().tls().client_crl_file());
-  if (c.server().tls().require_client_certificate() && c.server().tls().client_ca_file().empty()) {
-    error("server.tls.require_client_certificate", "needs server.tls.client_ca_file");
+  CheckFile("server.tls.cert_file", c_.server().tls().cert_file());
+  CheckFile("server.tls.key_file", c_.server().tls().key_file());
+  CheckFile("server.tls.client_ca_file", c_.server().tls().client_ca_file());
+  CheckFile("server.tls.client_crl_file", c_.server().tls().client_crl_file());
+  if (c_.server().tls().require_client_certificate() &&
+      c_.server().tls().client_ca_file().empty()) {
+    Error("server.tls.require_client_certificate", "needs server.tls.client_ca_file");
   }
-  if (!c.server().metrics_listen().empty() &&
-      !ParseHostPort(c.server().metrics_listen(), &host, &port)) {
-    error("server.metrics_listen", "must be host:port with a port of 0–65535");
+}
+
+// The other listeners and the HTTP listener's allowed hosts and origins.
+void ConfigChecker::Listeners() {
+  std::string host;
+  int port;
+  if (!c_.server().metrics_listen().empty() &&
+      !ParseHostPort(c_.server().metrics_listen(), &host, &port)) {
+    Error("server.metrics_listen", "must be host:port with a port of 0–65535");
   }
-  if (!c.server().health_listen().empty() &&
-      !ParseHostPort(c.server().health_listen(), &host, &port)) {
-    error("server.health_listen", "must be host:port with a port of 0–65535");
+  if (!c_.server().health_listen().empty() &&
+      !ParseHostPort(c_.server().health_listen(), &host, &port)) {
+    Error("server.health_listen", "must be host:port with a port of 0–65535");
   }
-  if (!c.server().http_listen().empty()) {
+  if (!c_.server().http_listen().empty()) {
     std::string api_host;
     int api_port;
-    if (!ParseHostPort(c.server().http_listen(), &host, &port)) {
-      error("server.http_listen", "must be host:port with a port of 0–65535");
-    } else if (!IsLoopbackHost(host) && ParseHostPort(c.server().listen(), &api_host, &api_port) &&
+    if (!ParseHostPort(c_.server().http_listen(), &host, &port)) {
+      Error("server.http_listen", "must be host:port with a port of 0–65535");
+    } else if (!IsLoopbackHost(host) && ParseHostPort(c_.server().listen(), &api_host, &api_port) &&
                IsLoopbackHost(api_host)) {
       // Off loopback it serves what `listen` serves, so it needs what `listen` off loopback needs.
-      error("server.http_listen", "off loopback (" + host + ") only when server.listen is too");
+      Error("server.http_listen", "off loopback (" + host + ") only when server.listen is too");
     }
   }
-  for (int i = 0; i < c.server().http_allowed_hosts_size(); ++i) {
+  for (int i = 0; i < c_.server().http_allowed_hosts_size(); ++i) {
     static const std::regex kHost("[A-Za-z0-9.-]+|\\[[0-9A-Fa-f:.]+\\]");
-    if (!std::regex_match(c.server().http_allowed_hosts(i), kHost)) {
-      error("server.http_allowed_hosts[" + std::to_string(i) + "]",
+    if (!std::regex_match(c_.server().http_allowed_hosts(i), kHost)) {
+      Error("server.http_allowed_hosts[" + std::to_string(i) + "]",
             "a host name or address without port, e.g. kaigo.local");
     }
   }
-  for (int i = 0; i < c.server().http_allowed_origins_size(); ++i) {
+  for (int i = 0; i < c_.server().http_allowed_origins_size(); ++i) {
     static const std::regex kOrigin(
         "https?://[A-Za-z0-9.-]+(:[0-9]+)?|https?://\\[[0-9A-Fa-f:.]+\\](:[0-9]+)?");
-    if (!std::regex_match(c.server().http_allowed_origins(i), kOrigin)) {
-      error("server.http_allowed_origins[" + std::to_string(i) + "]",
+    if (!std::regex_match(c_.server().http_allowed_origins(i), kOrigin)) {
+      Error("server.http_allowed_origins[" + std::to_string(i) + "]",
             "an origin: scheme://host[:port], e.g. https://care.example.jp");
     }
   }
-  if (!ParseLogLevel(c.log().level()).ok())
-    error("log.level", "must be debug, info, warn or error");
+}
 
-  // plugins
-  std::map<std::string, int> plugin_index;
+void ConfigChecker::Plugins() {
   static const std::regex kName("[a-z0-9_]+");
   static const std::regex kSha256("[0-9a-f]{64}");
-  for (int i = 0; i < c.plugins_size(); ++i) {
-    const auto& p = c.plugins(i);
+  for (int i = 0; i < c_.plugins_size(); ++i) {
+    const auto& p = c_.plugins(i);
     std::string at = absl::StrCat("plugins[", i, "]");
     if (!std::regex_match(p.name(), kName)) {
-      error(at + ".name", "required, lower-case letters, digits and _");
-    } else if (!plugin_index.emplace(p.name(), i).second) {
-      error(at + ".name", "duplicate plugin " + p.name() + " (first at " +
-                              loaded.Where(absl::StrCat("plugins[", plugin_index[p.name()], "]")) +
-                              ")");
+      Error(at + ".name", "required, lower-case letters, digits and _");
+    } else if (!plugin_index_.emplace(p.name(), i).second) {
+      Error(at + ".name",
+            "duplicate plugin " + p.name() + " (first at " +
+                loaded_.Where(absl::StrCat("plugins[", plugin_index_[p.name()], "]")) + ")");
     }
     if (p.path().empty()) {
-      error(at + ".path", "required: the plugin's .so file");
+      Error(at + ".path", "required: the plugin's .so file");
     } else {
-      check_file(at + ".path", p.path());
+      CheckFile(at + ".path", p.path());
     }
     if (!p.sha256().empty() && !std::regex_match(p.sha256(), kSha256)) {
-      error(at + ".sha256", "must be 64 lower-case hex digits");
+      Error(at + ".sha256", "must be 64 lower-case hex digits");
     }
   }
+}
 
-  // offices
-  std::map<std::string, int> office_index;
-  for (int i = 0; i < c.offices_size(); ++i) {
-    const auto& o = c.offices(i);
-    std::string at = absl::StrCat("offices[", i, "]");
-    if (o.number().empty()) {
-      error(at + ".number", "required: the office's 10-character 介護保険事業所番号");
-    } else if (absl::Status s = ValidateOfficeNumber(o.number()); !s.ok()) {
-      error(at + ".number", std::string(s.message()));
-    } else if (!office_index.emplace(o.number(), i).second) {
-      error(at + ".number",
-            "duplicate office " + o.number() + " (first at " +
-                loaded.Where(absl::StrCat("offices[", office_index[o.number()], "].number")) + ")");
-    }
-    for (int t = 0; t < o.service_types_size(); ++t) {
-      const std::string& code = o.service_types(t);
-      bool ok = code.size() == 2 && std::all_of(code.begin(), code.end(), [](char ch) {
-                  return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z');
-                });
-      if (!ok) {
-        error(absl::StrCat(at, ".service_types[", t, "]"),
-              "サービス種類コード must be 2 characters (digits or capitals), e.g. 43");
-      }
-    }
-    std::set<std::string> services;
-    for (int b = 0; b < o.concerns_size(); ++b) {
-      const auto& binding = o.concerns(b);
-      std::string bat = absl::StrCat(at, ".concerns[", b, "]");
-      if (binding.service().find('.') == std::string::npos) {
-        error(bat + ".service", "required: a full service name, e.g. kaigo.v1.OtpService");
-      } else if (!services.insert(binding.service()).second) {
-        error(bat + ".service", "the office binds " + binding.service() + " twice");
-      }
-      if (plugin_index.count(binding.plugin()) == 0) {
-        error(bat + ".plugin", "'" + binding.plugin() + "' is not listed under plugins");
-      }
-    }
-    std::set<std::string> secret_names;
-    for (int s = 0; s < o.secrets_size(); ++s) {
-      const auto& secret = o.secrets(s);
-      std::string sat = absl::StrCat(at, ".secrets[", s, "]");
-      if (secret.name().empty() || !secret_names.insert(secret.name()).second) {
-        error(sat + ".name", "required and unique within the office");
-      } else if (absl::StartsWith(secret.name(), "kaigo.")) {
-        error(sat + ".name", "names starting with kaigo. are the engine's (e.g. " +
-                                 std::string(sdk::kRecipientRefSecret) + ")");
-      }
-      if (secret.ref().file().empty() == secret.ref().env().empty()) {
-        error(sat + ".ref", "exactly one of file or env (secrets are never written inline)");
-      }
-      check_file(sat + ".ref.file", secret.ref().file());
+void ConfigChecker::Offices() {
+  for (int i = 0; i < c_.offices_size(); ++i) CheckOffice(i);
+}
+
+void ConfigChecker::CheckOffice(int i) {
+  const auto& o = c_.offices(i);
+  std::string at = absl::StrCat("offices[", i, "]");
+  if (o.number().empty()) {
+    Error(at + ".number", "required: the office's 10-character 介護保険事業所番号");
+  } else if (absl::Status s = ValidateOfficeNumber(o.number()); !s.ok()) {
+    Error(at + ".number", std::string(s.message()));
+  } else if (!office_index_.emplace(o.number(), i).second) {
+    Error(at + ".number",
+          "duplicate office " + o.number() + " (first at " +
+              loaded_.Where(absl::StrCat("offices[", office_index_[o.number()], "].number")) + ")");
+  }
+  for (int t = 0; t < o.service_types_size(); ++t) {
+    const std::string& code = o.service_types(t);
+    bool ok = code.size() == 2 && std::all_of(code.begin(), code.end(), [](char ch) {
+                return (ch >= '0' && ch <= '9') || (ch >= 'A' && ch <= 'Z');
+              });
+    if (!ok) {
+      Error(absl::StrCat(at, ".service_types[", t, "]"),
+            "サービス種類コード must be 2 characters (digits or capitals), e.g. 43");
     }
   }
+  std::set<std::string> services;
+  for (int b = 0; b < o.concerns_size(); ++b) {
+    const auto& binding = o.concerns(b);
+    std::string bat = absl::StrCat(at, ".concerns[", b, "]");
+    if (binding.service().find('.') == std::string::npos) {
+      Error(bat + ".service", "required: a full service name, e.g. kaigo.v1.OtpService");
+    } else if (!services.insert(binding.service()).second) {
+      Error(bat + ".service", "the office binds " + binding.service() + " twice");
+    }
+    if (plugin_index_.count(binding.plugin()) == 0) {
+      Error(bat + ".plugin", "'" + binding.plugin() + "' is not listed under plugins");
+    }
+  }
+  std::set<std::string> secret_names;
+  for (int s = 0; s < o.secrets_size(); ++s) {
+    const auto& secret = o.secrets(s);
+    std::string sat = absl::StrCat(at, ".secrets[", s, "]");
+    if (secret.name().empty() || !secret_names.insert(secret.name()).second) {
+      Error(sat + ".name", "required and unique within the office");
+    } else if (absl::StartsWith(secret.name(), "kaigo.")) {
+      Error(sat + ".name", "names starting with kaigo. are the engine's (e.g. " +
+                               std::string(sdk::kRecipientRefSecret) + ")");
+    }
+    if (secret.ref().file().empty() == secret.ref().env().empty()) {
+      Error(sat + ".ref", "exactly one of file or env (secrets are never written inline)");
+    }
+    CheckFile(sat + ".ref.file", secret.ref().file());
+  }
+}
 
-  // callers
+void ConfigChecker::Callers() {
   std::set<std::string> identities;
-  for (int i = 0; i < c.callers_size(); ++i) {
-    const auto& caller = c.callers(i);
+  for (int i = 0; i < c_.callers_size(); ++i) {
+    const auto& caller = c_.callers(i);
     std::string at = absl::StrCat("callers[", i, "]");
     if (caller.identity().empty() || !identities.insert(caller.identity()).second) {
-      error(at + ".identity",
+      Error(at + ".identity",
             "required and unique (a certificate's common name or subject alternative name, or "
             "anonymous)");
     }
     const std::string& pin = caller.certificate_sha256();
     if (!pin.empty() && (pin.size() != 64 ||
                          pin.find_first_not_of("0123456789abcdefABCDEF") != std::string::npos)) {
-      error(at + ".certificate_sha256", "64 hexadecimal digits (SHA-256 of the certificate)");
+      Error(at + ".certificate_sha256", "64 hexadecimal digits (SHA-256 of the certificate)");
     }
     for (int o = 0; o < caller.offices_size(); ++o) {
       const std::string& number = caller.offices(o);
-      if (number != "*" && office_index.count(number) == 0) {
-        error(absl::StrCat(at, ".offices[", o, "]"),
+      if (number != "*" && office_index_.count(number) == 0) {
+        Error(absl::StrCat(at, ".offices[", o, "]"),
               "'" + number + "' is not an office of this configuration (or \"*\")");
       }
     }
   }
+}
+
+}  // namespace
+
+void ValidateConfig(const LoadedConfig& loaded, ConfigErrors* errors) {
+  ConfigChecker check(loaded, errors);
+  check.Listen();
+  check.Store();
+  check.Keys();
+  check.Limits();
+  check.Tls();
+  check.Listeners();
+  if (!ParseLogLevel(loaded.config.log().level()).ok()) {
+    errors->Add(loaded.Where("log.level"), "log.level", "must be debug, info, warn or error");
+  }
+  check.Plugins();
+  check.Offices();
+  check.Callers();
 }
 
 }  // namespace kaigo::engine

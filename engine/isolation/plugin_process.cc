@@ -287,149 +287,160 @@ void PluginProcess::SendCreate(uint64_t id, const Instance& instance) {
 
 void PluginProcess::Dispatch(Frame& frame) {
   switch (frame.kind_case()) {
-    case Frame::kReady: {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (restarts_ == 0 && !up_) {
-        const Ready& r = frame.ready();
-        manifest_ = ImageManifest{r.plugin_name(),
-                                  r.version(),
-                                  r.vendor(),
-                                  r.status(),
-                                  r.security_posture(),
-                                  r.config_type(),
-                                  {r.services().begin(), r.services().end()},
-                                  {r.calls().begin(), r.calls().end()},
-                                  r.file_descriptor_set(),
-                                  r.sdk_version(),
-                                  r.api_release()};
-      }
-      up_ = true;
-      state_ = failures_ >= kBreakerFailures ? "failing" : "running";
-      for (auto& [id, instance] : instances_) {
-        if (!instance->destroyed) SendCreate(id, *instance);
-      }
-      changed_.notify_all();
-      return;
-    }
-    case Frame::kCreated: {
-      std::lock_guard<std::mutex> lock(mu_);
-      auto it = instances_.find(frame.created().instance());
-      if (it == instances_.end()) return;
-      bool ok = frame.created().status().code() == KAIGO_CODE_OK;
-      it->second->state = ok ? Instance::State::kReady : Instance::State::kFailed;
-      it->second->error = Text(frame.created().status().message(), kMaxStatusMessage);
-      changed_.notify_all();
-      return;
-    }
-    case Frame::kCallWrite: {
-      std::shared_ptr<InFlight> call;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        call = FindCallLocked(frame.call_write().call());
-      }
-      if (call == nullptr) return;
-      int32_t written;
-      {
-        std::lock_guard<std::mutex> lock(call->mu);
-        if (call->done) return;
-        written = sdk::host::CallWrite(call->call, ToBytes(frame.call_write().message()));
-      }
-      // The caller is gone or reads too slowly: the plugin is told, as call_write would tell it
-      // in process, so it stops producing.
-      if (written != KAIGO_CODE_OK && !call->told_to_stop.exchange(true)) {
-        std::shared_ptr<FrameSender> sender;
-        {
-          std::lock_guard<std::mutex> lock(mu_);
-          sender = reply_sender_;
-        }
-        Frame cancel;
-        cancel.mutable_call_cancel()->set_call(call->id);
-        if (sender != nullptr) sender->Send(cancel);
-      }
-      return;
-    }
-    case Frame::kCallFinish: {
-      const auto& finish = frame.call_finish();
-      std::shared_ptr<InFlight> call;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = calls_.find(finish.call());
-        if (it != calls_.end()) {
-          call = std::move(it->second);
-          calls_.erase(it);
-        }
-        if (!hang_watch_.empty()) hang_watch_.erase(finish.call());
-        failures_ = 0;  // the child works: the breaker closes
-        if (state_ == "failing") state_ = "running";
-        if (call != nullptr && call->trial) trial_in_flight_ = false;
-      }
-      if (call == nullptr) return;
-      int code = finish.status().code();
-      absl::Status status =
-          code < 0 || code > 16
-              ? absl::InternalError("plugin " + options_.plugin_name +
-                                    " answered with an invalid status code")
-              : sdk::WithSerializedDetails(
-                    absl::Status(static_cast<absl::StatusCode>(code),
-                                 Text(finish.status().message(), kMaxStatusMessage)),
-                    finish.status().details());
-      FinishOnce(*call, status, status.ok() ? finish.response() : std::string());
-      return;
-    }
-    case Frame::kHostRequest: {
-      uint64_t generation;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        generation = generation_;
-      }
-      uint64_t id = frame.host_request().id();
-      bool queued = host_work_.Submit([this, request = std::move(*frame.mutable_host_request()),
-                                       generation] { ServeHostRequest(request, generation); });
-      if (!queued) {  // the child waits for an answer: it gets a refusal
-        Frame refusal;
-        refusal.mutable_host_reply()->set_id(id);
-        refusal.mutable_host_reply()->set_code(KAIGO_CODE_RESOURCE_EXHAUSTED);
-        std::lock_guard<std::mutex> lock(mu_);
-        if (reply_sender_ != nullptr) reply_sender_->Send(refusal);
-      }
-      return;
-    }
+    case Frame::kReady:
+      return OnReady(frame.ready());
+    case Frame::kCreated:
+      return OnCreated(frame.created());
+    case Frame::kCallWrite:
+      return OnCallWrite(frame.call_write());
+    case Frame::kCallFinish:
+      return OnCallFinish(frame.call_finish());
+    case Frame::kHostRequest:
+      return OnHostRequest(frame.mutable_host_request());
     case Frame::kLog:
-    case Frame::kMetric: {
-      uint64_t id = frame.has_log() ? frame.log().instance() : frame.metric().instance();
-      kaigo_host* host = nullptr;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        Instance* instance = BorrowLocked(id);
-        if (instance == nullptr) return;
-        host = instance->host;
-      }
-      if (frame.has_log()) {
-        std::string message = Text(frame.log().message(), kMaxLogMessage);
-        options_.host_api->log(host, frame.log().level(), ToStr(message));
-      } else {
-        options_.host_api->metric_add(host, ToStr(frame.metric().name()), frame.metric().delta());
-      }
-      std::lock_guard<std::mutex> lock(mu_);
-      GiveBackLocked(id);
-      return;
-    }
+    case Frame::kMetric:
+      return OnLogOrMetric(frame);
     case Frame::kOutgoingStart:
-      StartOutgoing(frame.outgoing_start());
-      return;
-    case Frame::kOutgoingCancel: {
-      kaigo_outgoing_call* handle = nullptr;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        auto it = outgoing_.find(frame.outgoing_cancel().id());
-        if (it != outgoing_.end()) handle = it->second->handle;
-      }
-      if (handle != nullptr) options_.host_api->outgoing_cancel(handle);
-      return;
-    }
+      return StartOutgoing(frame.outgoing_start());
+    case Frame::kOutgoingCancel:
+      return OnOutgoingCancel(frame.outgoing_cancel().id());
     default:
       return;  // frames for the child, or unknown: ignored
   }
+}
+
+void PluginProcess::OnReady(const Ready& r) {
+  std::lock_guard<std::mutex> lock(mu_);
+  if (restarts_ == 0 && !up_) {
+    manifest_ = ImageManifest{r.plugin_name(),
+                              r.version(),
+                              r.vendor(),
+                              r.status(),
+                              r.security_posture(),
+                              r.config_type(),
+                              {r.services().begin(), r.services().end()},
+                              {r.calls().begin(), r.calls().end()},
+                              r.file_descriptor_set(),
+                              r.sdk_version(),
+                              r.api_release()};
+  }
+  up_ = true;
+  state_ = failures_ >= kBreakerFailures ? "failing" : "running";
+  for (auto& [id, instance] : instances_) {
+    if (!instance->destroyed) SendCreate(id, *instance);
+  }
+  changed_.notify_all();
+}
+
+void PluginProcess::OnCreated(const Created& created) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto it = instances_.find(created.instance());
+  if (it == instances_.end()) return;
+  bool ok = created.status().code() == KAIGO_CODE_OK;
+  it->second->state = ok ? Instance::State::kReady : Instance::State::kFailed;
+  it->second->error = Text(created.status().message(), kMaxStatusMessage);
+  changed_.notify_all();
+}
+
+void PluginProcess::OnCallWrite(const CallWrite& write) {
+  std::shared_ptr<InFlight> call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    call = FindCallLocked(write.call());
+  }
+  if (call == nullptr) return;
+  int32_t written;
+  {
+    std::lock_guard<std::mutex> lock(call->mu);
+    if (call->done) return;
+    written = sdk::host::CallWrite(call->call, ToBytes(write.message()));
+  }
+  // The caller is gone or reads too slowly: the plugin is told, as call_write would tell it
+  // in process, so it stops producing.
+  if (written != KAIGO_CODE_OK && !call->told_to_stop.exchange(true)) {
+    std::shared_ptr<FrameSender> sender;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      sender = reply_sender_;
+    }
+    Frame cancel;
+    cancel.mutable_call_cancel()->set_call(call->id);
+    if (sender != nullptr) sender->Send(cancel);
+  }
+}
+
+void PluginProcess::OnCallFinish(const CallFinish& finish) {
+  std::shared_ptr<InFlight> call;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = calls_.find(finish.call());
+    if (it != calls_.end()) {
+      call = std::move(it->second);
+      calls_.erase(it);
+    }
+    if (!hang_watch_.empty()) hang_watch_.erase(finish.call());
+    failures_ = 0;  // the child works: the breaker closes
+    if (state_ == "failing") state_ = "running";
+    if (call != nullptr && call->trial) trial_in_flight_ = false;
+  }
+  if (call == nullptr) return;
+  int code = finish.status().code();
+  absl::Status status = code < 0 || code > 16
+                            ? absl::InternalError("plugin " + options_.plugin_name +
+                                                  " answered with an invalid status code")
+                            : sdk::WithSerializedDetails(
+                                  absl::Status(static_cast<absl::StatusCode>(code),
+                                               Text(finish.status().message(), kMaxStatusMessage)),
+                                  finish.status().details());
+  FinishOnce(*call, status, status.ok() ? finish.response() : std::string());
+}
+
+void PluginProcess::OnHostRequest(HostRequest* incoming) {
+  uint64_t generation;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    generation = generation_;
+  }
+  uint64_t id = incoming->id();
+  bool queued = host_work_.Submit([this, request = std::move(*incoming), generation] {
+    ServeHostRequest(request, generation);
+  });
+  if (!queued) {  // the child waits for an answer: it gets a refusal
+    Frame refusal;
+    refusal.mutable_host_reply()->set_id(id);
+    refusal.mutable_host_reply()->set_code(KAIGO_CODE_RESOURCE_EXHAUSTED);
+    std::lock_guard<std::mutex> lock(mu_);
+    if (reply_sender_ != nullptr) reply_sender_->Send(refusal);
+  }
+}
+
+void PluginProcess::OnLogOrMetric(const Frame& frame) {
+  uint64_t id = frame.has_log() ? frame.log().instance() : frame.metric().instance();
+  kaigo_host* host = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    Instance* instance = BorrowLocked(id);
+    if (instance == nullptr) return;
+    host = instance->host;
+  }
+  if (frame.has_log()) {
+    std::string message = Text(frame.log().message(), kMaxLogMessage);
+    options_.host_api->log(host, frame.log().level(), ToStr(message));
+  } else {
+    options_.host_api->metric_add(host, ToStr(frame.metric().name()), frame.metric().delta());
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  GiveBackLocked(id);
+}
+
+void PluginProcess::OnOutgoingCancel(uint64_t id) {
+  kaigo_outgoing_call* handle = nullptr;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto it = outgoing_.find(id);
+    if (it != outgoing_.end()) handle = it->second->handle;
+  }
+  if (handle != nullptr) options_.host_api->outgoing_cancel(handle);
 }
 
 void PluginProcess::ServeHostRequest(const HostRequest& request, uint64_t generation) {

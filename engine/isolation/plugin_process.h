@@ -103,7 +103,19 @@ class PluginProcess {
   void Supervise();
   // Reads frames until the channel ends or the child hangs; returns why it ended for the caller.
   std::string ReadUntilEnd(int fd, pid_t pid);
+  // A frame from the child, handed to the handler of its kind.
   void Dispatch(Frame& frame);
+  // The child is up: its manifest kept (first start only), instances created again.
+  void OnReady(const Ready& ready);
+  void OnCreated(const Created& created);
+  // A message of a server stream; a caller gone or too slow cancels the call in the child.
+  void OnCallWrite(const CallWrite& write);
+  // A call's answer; any answer closes the breaker.
+  void OnCallFinish(const CallFinish& finish);
+  // Queued for the host workers; refused RESOURCE_EXHAUSTED when the queue is full.
+  void OnHostRequest(HostRequest* incoming);
+  void OnLogOrMetric(const Frame& frame);
+  void OnOutgoingCancel(uint64_t id);
   void ServeHostRequest(const HostRequest& request, uint64_t generation);
   void StartOutgoing(const OutgoingStart& start);
   void ReleaseFinishedOutgoing();

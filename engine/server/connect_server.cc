@@ -515,108 +515,28 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
     Handle();
   }
 
-  // The refusals before any call: the protocol's, and the browser defences.
+  // The refusals before any call: the browser defences, the protocol's; then the call starts.
   void Handle() {
-    std::string origin(request_[http::field::origin]);
-    if (state_->loopback && !IsAllowedHost(request_[http::field::host], state_->allowed_hosts)) {
-      return Refuse(
-          http::status::forbidden,
-          absl::PermissionDeniedError("Host \"" + std::string(request_[http::field::host]) +
-                                      "\" is not this engine's (server.http_allowed_hosts)"));
-    }
-    if (request_.find(http::field::origin) != request_.end()) {
-      bool allowed = false;
-      for (const auto& o : state_->allowed_origins) {
-        allowed = allowed || absl::AsciiStrToLower(o) == absl::AsciiStrToLower(origin);
-      }
-      if (!allowed) {
-        return Refuse(http::status::forbidden,
-                      absl::PermissionDeniedError("Origin \"" + origin +
-                                                  "\" may not call this engine "
-                                                  "(server.http_allowed_origins)"));
-      }
-      cors_origin_ = origin;
-    }
+    if (!PassesBrowserDefences()) return;
     if (request_.method() == http::verb::options && !cors_origin_.empty()) return Preflight();
     if (request_.method() != http::verb::post) {
       return Refuse(http::status::method_not_allowed,
                     absl::UnimplementedError("methods are called with POST"));
     }
-    std::string path(request_.target().substr(0, request_.target().find('?')));
-    auto table = state_->engine->table();
-    if (table == nullptr) {
-      return Refuse(http::status::service_unavailable,
-                    absl::UnavailableError("the engine is shutting down"));
-    }
-    auto route = table->methods.find(path);
-    std::string input_type, output_type;
-    std::shared_ptr<const MessageCodec> codec;
-    if (route != table->methods.end() && table->descriptors != nullptr) {
-      codec = state_->CodecFor(table->descriptors);
-    }
-    if (codec == nullptr || !codec->Types(path, &input_type, &output_type)) {
-      return Refuse(http::status::not_found,
-                    absl::UnimplementedError("no method " + path + " is served here"));
-    }
-    Wire wire;
-    if (!ParseContentType(request_[http::field::content_type], &wire)) {
-      return Refuse(
-          http::status::unsupported_media_type,
-          ContentTypeRefused("Content-Type must be application/json or application/proto (unary), "
-                             "application/connect+json or application/connect+proto (streaming)"));
-    }
-    if (wire.enveloped != route->second.server_streaming) {
-      return Refuse(http::status::unsupported_media_type,
-                    ContentTypeRefused(
-                        path + (route->second.server_streaming
-                                    ? " streams: use application/connect+json or +proto"
-                                    : " is unary: use application/json or application/proto")));
-    }
-    wire_ = wire;
-    if (!wire.enveloped) {
-      // Required for unary calls, as the protocol advises: a cross-site form cannot send it.
-      if (request_["connect-protocol-version"] != "1") {
-        return Refuse(
-            http::status::bad_request,
-            sdk::WithFieldViolation(
-                absl::InvalidArgumentError("header Connect-Protocol-Version: 1 is missing"),
-                {"connect-protocol-version", "REQUIRED", "must be 1"}));
-      }
-      std::string encoding(request_[http::field::content_encoding]);
-      if (!encoding.empty() && encoding != "identity") {
-        return Refuse(http::status::not_implemented,
-                      absl::UnimplementedError("Content-Encoding " + encoding + " is not served"));
-      }
-    } else {
-      std::string encoding(request_["connect-content-encoding"]);
-      if (!encoding.empty() && encoding != "identity") {
-        return Fail(
-            absl::UnimplementedError("Connect-Content-Encoding " + encoding + " is not served"));
-      }
-    }
+    Method method;
+    if (!FindMethod(&method) || !AcceptsWire(method)) return;
     std::string message;
-    absl::Status read = ReadMessage(input_type, codec.get(), &message);
+    absl::Status read = ReadMessage(method.input_type, method.codec.get(), &message);
     if (!read.ok()) return Fail(read);
     int64_t deadline = 0;
     int64_t timeout_ms = 0;
-    std::string timeout(request_["connect-timeout-ms"]);
-    if (!timeout.empty()) {
-      if (timeout.size() > 10 || !absl::SimpleAtoi(timeout, &timeout_ms) || timeout_ms < 0) {
-        return Refuse(http::status::bad_request,
-                      sdk::WithFieldViolation(
-                          absl::InvalidArgumentError("Connect-Timeout-Ms: at most 10 digits"),
-                          {"connect-timeout-ms", "TIMEOUT", "at most 10 digits"}));
-      }
-      deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
-                     std::chrono::system_clock::now().time_since_epoch())
-                     .count() +
-                 timeout_ms;
-    }
+    if (!ReadTimeout(&deadline, &timeout_ms)) return;
     auto wake = [self = this->shared_from_this()] {
       net::post(self->stream_.get_executor(), [self] { self->Pump(); });
     };
-    call_ = new ConnectCall(state_->engine, HttpCallHeaders(request_, peer_, deadline), path, codec,
-                            output_type, wire.json, wire.enveloped, std::move(wake));
+    call_ = new ConnectCall(state_->engine, HttpCallHeaders(request_, peer_, deadline), method.path,
+                            method.codec, method.output_type, wire_.json, wire_.enveloped,
+                            std::move(wake));
     state_->active_calls.fetch_add(1);
     if (!call_->admission().ok()) {
       ReleaseCall();
@@ -629,10 +549,136 @@ class Session : public std::enable_shared_from_this<Session<Stream>> {
       });
     }
     request_message_ = std::move(message);
-    if (wire.enveloped) {
+    if (wire_.enveloped) {
       StartStream();
     }
     call_->Dispatch(request_message_);
+  }
+
+  // The request's path, the routed method's types and the codec that reads them.
+  struct Method {
+    std::string path;
+    std::string input_type;
+    std::string output_type;
+    std::shared_ptr<const MessageCodec> codec;
+    bool server_streaming = false;
+  };
+
+  // Host (on loopback) and Origin against the configured lists; keeps an allowed origin for CORS.
+  // False once refused.
+  bool PassesBrowserDefences() {
+    std::string origin(request_[http::field::origin]);
+    if (state_->loopback && !IsAllowedHost(request_[http::field::host], state_->allowed_hosts)) {
+      Refuse(http::status::forbidden,
+             absl::PermissionDeniedError("Host \"" + std::string(request_[http::field::host]) +
+                                         "\" is not this engine's (server.http_allowed_hosts)"));
+      return false;
+    }
+    if (request_.find(http::field::origin) != request_.end()) {
+      bool allowed = false;
+      for (const auto& o : state_->allowed_origins) {
+        allowed = allowed || absl::AsciiStrToLower(o) == absl::AsciiStrToLower(origin);
+      }
+      if (!allowed) {
+        Refuse(http::status::forbidden,
+               absl::PermissionDeniedError("Origin \"" + origin +
+                                           "\" may not call this engine "
+                                           "(server.http_allowed_origins)"));
+        return false;
+      }
+      cors_origin_ = origin;
+    }
+    return true;
+  }
+
+  // The served method the path names. False once refused.
+  bool FindMethod(Method* method) {
+    std::string& path = method->path;
+    path = std::string(request_.target().substr(0, request_.target().find('?')));
+    auto table = state_->engine->table();
+    if (table == nullptr) {
+      Refuse(http::status::service_unavailable,
+             absl::UnavailableError("the engine is shutting down"));
+      return false;
+    }
+    auto route = table->methods.find(path);
+    std::shared_ptr<const MessageCodec>& codec = method->codec;
+    if (route != table->methods.end() && table->descriptors != nullptr) {
+      codec = state_->CodecFor(table->descriptors);
+    }
+    if (codec == nullptr || !codec->Types(path, &method->input_type, &method->output_type)) {
+      Refuse(http::status::not_found,
+             absl::UnimplementedError("no method " + path + " is served here"));
+      return false;
+    }
+    method->server_streaming = route->second.server_streaming;
+    return true;
+  }
+
+  // Content-Type (unary or enveloped, as the method is), the protocol version and the encodings;
+  // sets wire_. False once refused.
+  bool AcceptsWire(const Method& method) {
+    const std::string& path = method.path;
+    Wire wire;
+    if (!ParseContentType(request_[http::field::content_type], &wire)) {
+      Refuse(
+          http::status::unsupported_media_type,
+          ContentTypeRefused("Content-Type must be application/json or application/proto (unary), "
+                             "application/connect+json or application/connect+proto (streaming)"));
+      return false;
+    }
+    if (wire.enveloped != method.server_streaming) {
+      Refuse(http::status::unsupported_media_type,
+             ContentTypeRefused(path +
+                                (method.server_streaming
+                                     ? " streams: use application/connect+json or +proto"
+                                     : " is unary: use application/json or application/proto")));
+      return false;
+    }
+    wire_ = wire;
+    if (!wire.enveloped) {
+      // Required for unary calls, as the protocol advises: a cross-site form cannot send it.
+      if (request_["connect-protocol-version"] != "1") {
+        Refuse(http::status::bad_request,
+               sdk::WithFieldViolation(
+                   absl::InvalidArgumentError("header Connect-Protocol-Version: 1 is missing"),
+                   {"connect-protocol-version", "REQUIRED", "must be 1"}));
+        return false;
+      }
+      std::string encoding(request_[http::field::content_encoding]);
+      if (!encoding.empty() && encoding != "identity") {
+        Refuse(http::status::not_implemented,
+               absl::UnimplementedError("Content-Encoding " + encoding + " is not served"));
+        return false;
+      }
+    } else {
+      std::string encoding(request_["connect-content-encoding"]);
+      if (!encoding.empty() && encoding != "identity") {
+        Fail(absl::UnimplementedError("Connect-Content-Encoding " + encoding + " is not served"));
+        return false;
+      }
+    }
+    return true;
+  }
+
+  // Connect-Timeout-Ms, if sent: the deadline (milliseconds since the epoch) and the timeout.
+  // False once refused.
+  bool ReadTimeout(int64_t* deadline, int64_t* timeout_ms) {
+    std::string timeout(request_["connect-timeout-ms"]);
+    if (!timeout.empty()) {
+      if (timeout.size() > 10 || !absl::SimpleAtoi(timeout, timeout_ms) || *timeout_ms < 0) {
+        Refuse(http::status::bad_request,
+               sdk::WithFieldViolation(
+                   absl::InvalidArgumentError("Connect-Timeout-Ms: at most 10 digits"),
+                   {"connect-timeout-ms", "TIMEOUT", "at most 10 digits"}));
+        return false;
+      }
+      *deadline = std::chrono::duration_cast<std::chrono::milliseconds>(
+                      std::chrono::system_clock::now().time_since_epoch())
+                      .count() +
+                  *timeout_ms;
+    }
+    return true;
   }
 
   // The request's message, binary: JSON converted; for streaming, the one enveloped message.
