@@ -33,15 +33,8 @@ absl::StatusOr<std::string> ReadSecret(const sdk::HostServices& host, const std:
   return value;
 }
 
-}  // namespace
-
-absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
-    const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
-    bool needs_web_user, const ClientFactory& make_client) {
-  if (settings.base_url().empty()) {
-    return absl::InvalidArgumentError("platform.base_url: required (https://…)");
-  }
-  // Every role once, an office role, with both secret names: checked before any secret is read.
+// The role accounts' settings, checked before any secret is read.
+absl::Status CheckAccounts(const kaigo::plugins::v1::PlatformConnection& settings) {
   std::vector<kaigo::options::v1::Role> seen;
   for (int i = 0; i < settings.accounts_size(); ++i) {
     const auto& account = settings.accounts(i);
@@ -66,6 +59,12 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
     }
   }
 
+  return absl::OkStatus();
+}
+
+// What every user's client shares: the platform, the office's certificate, limits and proxy.
+absl::StatusOr<ClientOptions> CommonOptions(const kaigo::plugins::v1::PlatformConnection& settings,
+                                            const sdk::HostServices& host) {
   ClientOptions common;
   common.base_url = settings.base_url();
   common.now = [host] { return host.Now(); };
@@ -98,6 +97,23 @@ absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
     if (!credentials.ok()) return credentials.status();
     common.proxy_credentials = *std::move(credentials);
   }
+
+  return common;
+}
+
+}  // namespace
+
+absl::StatusOr<PlatformAccounts> PlatformAccounts::Connect(
+    const kaigo::plugins::v1::PlatformConnection& settings, const sdk::HostServices& host,
+    bool needs_web_user, const ClientFactory& make_client) {
+  if (settings.base_url().empty()) {
+    return absl::InvalidArgumentError("platform.base_url: required (https://…)");
+  }
+  // Every role once, an office role, with both secret names: checked before any secret is read.
+  if (absl::Status accounts = CheckAccounts(settings); !accounts.ok()) return accounts;
+  auto common_options = CommonOptions(settings, host);
+  if (!common_options.ok()) return common_options.status();
+  const ClientOptions& common = *common_options;
 
   // One client per user, from the common options with that user's credentials.
   auto client_of = [&](const std::string& field, const std::string& user_id_secret,
