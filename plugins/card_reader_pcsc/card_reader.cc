@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "in_tree_manifest.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/response.h"
 #include "kaigo/sdk/roles.h"
@@ -315,11 +316,7 @@ class CardReader : public sdk::Instance {
 
 sdk::PluginDefinition DefineWith(
     std::function<std::unique_ptr<CardTransport>(const CardReaderConfig&)> transport) {
-  sdk::PluginManifest m;
-  m.name = "card_reader_pcsc";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("card_reader_pcsc");
   m.security_posture =
       "Talks to card readers through the local PC/SC service; PINs go to the card only and are "
       "never logged or stored; the My Number is returned only to configured roles and never "

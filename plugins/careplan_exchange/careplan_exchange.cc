@@ -18,6 +18,7 @@
 #include "careplan/layout.h"
 #include "careplan/send_unit.h"
 #include "exchange_answers.h"
+#include "in_tree_manifest.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/clock.h"
@@ -927,11 +928,7 @@ class CarePlanExchange : public sdk::Instance {
 sdk::PluginDefinition Define() { return DefineWith(nullptr); }
 
 sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
-  sdk::PluginManifest m;
-  m.name = "careplan_exchange";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("careplan_exchange");
   m.security_posture =
       "Sends and receives care-plan files (要配慮個人情報) through the platform over TLS 1.3 with "
       "the office's client certificate; checks every file against the 4.1 standard before it "

@@ -33,12 +33,7 @@ constexpr char kService[] = "/kaigo.v1.CarePlanExchangeService/";
 
 constexpr char kSends[] = "/api/v1/careplan/sends";
 
-// The plugin as exported, its clients sending to the test's FakePlatform.
-const kaigo_plugin_api* Api() {
-  static const kaigo_plugin_api* const api =
-      sdk::ExportPlugin(DefineWith(FakePlatform::CurrentFactory()));
-  return api;
-}
+const kaigo_plugin_api* Api() { return FakePlatform::Exported<&DefineWith>(); }
 
 class CarePlanExchangeTest : public ::testing::Test {
  protected:

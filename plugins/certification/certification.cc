@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/escaping.h"
 #include "certification_answers.h"
+#include "in_tree_manifest.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/error_details.h"
@@ -314,11 +315,7 @@ class Certification : public sdk::Instance {
 sdk::PluginDefinition Define() { return DefineWith(nullptr); }
 
 sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
-  sdk::PluginManifest m;
-  m.name = "certification";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("certification");
   m.security_posture =
       "Calls the platform's web API over TLS 1.3 with the office's client certificate; 認定情報 "
       "only as the platform allows; audits every answer with a keyed recipient reference.";

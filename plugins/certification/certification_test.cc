@@ -23,11 +23,7 @@ constexpr char kService[] = "/kaigo.v1.CertificationService/";
 constexpr char kProgress[] = "/api/v1/certification/progress";
 constexpr char kDocuments[] = "/api/v1/certification/documents";
 
-sdk::PluginDefinition DefineFake() { return DefineWith(FakePlatform::CurrentFactory()); }
-const kaigo_plugin_api* Api() {
-  static const kaigo_plugin_api* const api = sdk::ExportPlugin(DefineFake());
-  return api;
-}
+const kaigo_plugin_api* Api() { return FakePlatform::Exported<&DefineWith>(); }
 
 std::string Progress(const std::string& status, const std::string& extra = "") {
   return R"({"status":")" + status + R"(","applied_on":"2026-09-01","updated_on":"2026-10-15")" +

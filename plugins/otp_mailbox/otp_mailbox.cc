@@ -12,6 +12,7 @@
 #include "absl/time/clock.h"
 #include "google/protobuf/util/time_util.h"
 #include "imap_client.h"
+#include "in_tree_manifest.h"
 #include "kaigo/plugins/v1/otp_mailbox_config.pb.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
@@ -280,11 +281,7 @@ class OtpMailbox : public sdk::Instance {
 sdk::PluginDefinition Define() { return DefineWith(nullptr); }
 
 sdk::PluginDefinition DefineWith(MailboxFactory open) {
-  sdk::PluginManifest m;
-  m.name = "otp_mailbox";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("otp_mailbox");
   m.security_posture =
       "Reads the office mailbox over IMAPS with credentials from the office's secrets; takes "
       "only mail with the platform's subjects sent after the request; never logs codes or mail.";

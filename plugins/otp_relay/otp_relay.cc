@@ -9,6 +9,7 @@
 #include "absl/strings/ascii.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "in_tree_manifest.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
 #include "kaigo/sdk/request_once.h"
@@ -360,11 +361,7 @@ void OtpRelay::Tick() {
 }
 
 sdk::PluginDefinition Define() {
-  sdk::PluginManifest m;
-  m.name = "otp_relay";
-  m.version = "1.0.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("otp_relay");
   m.security_posture =
       "Trusts the office's operators (any caller allowed for the office may answer). Talks to "
       "nothing outside the host. Codes are kept in the host store until delivered.";

@@ -4,6 +4,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/util/time_util.h"
+#include "in_tree_manifest.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/portal_registration_config.pb.h"
 #include "kaigo/sdk/error_details.h"
@@ -594,11 +595,7 @@ class PortalRegistration : public sdk::Instance {
 sdk::PluginDefinition Define() { return DefineWith(nullptr); }
 
 sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
-  sdk::PluginManifest m;
-  m.name = "portal_registration";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("portal_registration");
   m.security_posture =
       "Talks to the portal over TLS 1.3 with the office's certificate; keeps passwords and the "
       "portal session sealed (AES-256-GCM, key from the office's secrets) and only while needed; "

@@ -22,11 +22,7 @@ using sdk::testing::FakeHost;
 
 constexpr char kService[] = "/kaigo.v1.PortalRegistrationService/";
 
-sdk::PluginDefinition DefineFake() { return DefineWith(FakePlatform::CurrentFactory()); }
-const kaigo_plugin_api* Api() {
-  static const kaigo_plugin_api* const api = sdk::ExportPlugin(DefineFake());
-  return api;
-}
+const kaigo_plugin_api* Api() { return FakePlatform::Exported<&DefineWith>(); }
 
 class PortalRegistrationTest : public ::testing::Test {
  protected:

@@ -7,6 +7,7 @@
 #include "absl/strings/escaping.h"
 #include "absl/strings/str_format.h"
 #include "card_proof.h"
+#include "in_tree_manifest.h"
 #include "kaigo/identifiers.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/clock.h"
@@ -156,11 +157,7 @@ class Qualification : public sdk::Instance {
 sdk::PluginDefinition Define() { return DefineWith(nullptr); }
 
 sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
-  sdk::PluginManifest m;
-  m.name = "qualification";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("qualification");
   m.security_posture =
       "Calls the platform's web API over TLS 1.3 with the office's client certificate; reads "
       "its credentials from the office's secrets; audits every answer with a keyed recipient "

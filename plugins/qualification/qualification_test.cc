@@ -21,11 +21,7 @@ using sdk::testing::FakeHost;
 constexpr char kLookup[] = "/kaigo.v1.QualificationService/LookupByInsuredNumber";
 constexpr char kCertificate[] = "/api/v1/insured-certificate";
 
-sdk::PluginDefinition DefineFake() { return DefineWith(FakePlatform::CurrentFactory()); }
-const kaigo_plugin_api* Api() {
-  static const kaigo_plugin_api* const api = sdk::ExportPlugin(DefineFake());
-  return api;
-}
+const kaigo_plugin_api* Api() { return FakePlatform::Exported<&DefineWith>(); }
 
 std::string Certificate(const std::string& valid_to) {
   return R"({"as_of":"2026-11-24","records":[{"insurer_number":"131011",

@@ -10,6 +10,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_join.h"
+#include "in_tree_manifest.h"
 #include "kaigo/plugins/v1/remote_engine_config.pb.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/loopback.h"
@@ -167,11 +168,7 @@ class RemoteEngine : public sdk::Instance {
 }  // namespace
 
 sdk::PluginDefinition Define() {
-  sdk::PluginManifest m;
-  m.name = "remote_engine";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("remote_engine");
   m.security_posture =
       "Passes calls for one office's concern to another kaigo-bridge engine over gRPC with TLS "
       "and this engine's client certificate (plaintext only to loopback); reads no message; "

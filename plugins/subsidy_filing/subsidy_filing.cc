@@ -8,6 +8,7 @@
 #include "absl/time/clock.h"
 #include "application_check.h"
 #include "attachment_type.h"
+#include "in_tree_manifest.h"
 #include "kaigo/plugins/v1/platform_config.pb.h"
 #include "kaigo/sdk/error_details.h"
 #include "kaigo/sdk/pagination.h"
@@ -601,11 +602,7 @@ class SubsidyFiling : public sdk::Instance {
 sdk::PluginDefinition Define() { return DefineWith(nullptr); }
 
 sdk::PluginDefinition DefineWith(platform::ClientFactory make_client) {
-  sdk::PluginManifest m;
-  m.name = "subsidy_filing";
-  m.version = "0.1.0";
-  m.vendor = "kaigo-bridge";
-  m.status = "alpha";
+  sdk::PluginManifest m = InTreeManifest("subsidy_filing");
   m.security_posture =
       "Files the office's subsidy application on the portal over TLS 1.3 with the office's "
       "client certificate; keeps drafts, bank details and attachments in the engine's store for "

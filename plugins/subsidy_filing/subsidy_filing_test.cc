@@ -27,11 +27,7 @@ constexpr char kService[] = "/kaigo.v1.SubsidyService/";
 constexpr char kApplications[] = "/portal/v1/subsidy/applications";
 constexpr char kAttachments[] = "/portal/v1/subsidy/attachments";
 
-sdk::PluginDefinition DefineFake() { return DefineWith(FakePlatform::CurrentFactory()); }
-const kaigo_plugin_api* Api() {
-  static const kaigo_plugin_api* const api = sdk::ExportPlugin(DefineFake());
-  return api;
-}
+const kaigo_plugin_api* Api() { return FakePlatform::Exported<&DefineWith>(); }
 
 // A complete form of a 居宅介護支援 office: 2 readers for ¥20,000, support ¥30,000.
 v1::ApplicationForm Form() {

@@ -26,6 +26,7 @@
 #include <vector>
 
 #include "absl/status/statusor.h"
+#include "kaigo/sdk/plugin_definition.h"
 #include "platform_api.h"
 
 namespace kaigo::platform::testing {
@@ -75,6 +76,14 @@ class FakePlatform {
   // Clients that send to the FakePlatform alive when each is made (the last constructed): for a
   // plugin exported once per test binary, which so cannot hold one test's fake.
   static ClientFactory CurrentFactory();
+
+  // The plugin `DefineWith` defines, exported once per test binary with CurrentFactory()'s
+  // clients: what a plugin's unit tests call through FakeHost.
+  template <sdk::PluginDefinition (*DefineWith)(ClientFactory)>
+  static const kaigo_plugin_api* Exported() {
+    static const kaigo_plugin_api* const api = sdk::ExportPlugin(DefineWith(CurrentFactory()));
+    return api;
+  }
 
  private:
   class Client;
