@@ -29,8 +29,10 @@ PY
 
 config="{CheckOptions: [{key: readability-function-size.LineThreshold, value: $threshold}]}"
 # clang-tidy prints the warning (file:line:col: ... function 'name' ...) and then a note with the
-# count; each pair becomes one line. Two files at a time: CI machines have two cores.
-report=$(echo "$files" | xargs -P2 -n4 "$clang_tidy" -p "$build_dir" --quiet \
+# count; each pair becomes one line. One clang-tidy at a time: ctest runs another test beside this
+# one on a two-core machine (timing-sensitive tests suffered from a third busy process), and two
+# processes' warning/note pairs could interleave in the pipe.
+report=$(echo "$files" | xargs -P1 -n4 "$clang_tidy" -p "$build_dir" --quiet \
     -checks='-*,readability-function-size' -config="$config" 2>/dev/null |
   sed -n -E "s/^([^ ]+):([0-9]+):[0-9]+: warning: function '([^']+)' exceeds.*/\1:\2: \3/p;
              s/^[^ ]+: note: ([0-9]+) lines including.*/ (\1 lines)/p" |
