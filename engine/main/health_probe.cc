@@ -7,18 +7,12 @@
 #include <iostream>
 
 #include "engine/config/config_loader.h"
+#include "engine/main/flags.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 
 namespace kaigo::engine {
 
 namespace {
-
-std::string FlagValue(const std::vector<std::string>& args, const std::string& name) {
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == name) return args[i + 1];
-  }
-  return "";
-}
 
 // The address to ask for `listen`: a wildcard host is reached on loopback.
 std::string ProbeAddress(const std::string& listen) {
@@ -39,8 +33,8 @@ int ProbeUsage() {
 }  // namespace
 
 int HealthProbe(const std::vector<std::string>& args) {
-  std::string address = FlagValue(args, "--address");
-  if (std::string config = FlagValue(args, "--config"); !config.empty()) {
+  std::string address = Flag(args, "--address");
+  if (std::string config = Flag(args, "--config"); !config.empty()) {
     ConfigErrors errors;
     LoadedConfig loaded = LoadConfig(config, &errors);
     if (!loaded.parsed) {
@@ -57,7 +51,7 @@ int HealthProbe(const std::vector<std::string>& args) {
   }
   if (address.empty()) return ProbeUsage();
   int timeout_ms = 3000;
-  if (std::string t = FlagValue(args, "--timeout-ms"); !t.empty()) {
+  if (std::string t = Flag(args, "--timeout-ms"); !t.empty()) {
     timeout_ms = atoi(t.c_str());
     if (timeout_ms <= 0) return ProbeUsage();
   }
@@ -66,7 +60,7 @@ int HealthProbe(const std::vector<std::string>& args) {
   grpc::ClientContext context;
   context.set_deadline(std::chrono::system_clock::now() + std::chrono::milliseconds(timeout_ms));
   grpc::health::v1::HealthCheckRequest request;
-  request.set_service(FlagValue(args, "--service"));
+  request.set_service(Flag(args, "--service"));
   grpc::health::v1::HealthCheckResponse response;
   grpc::Status status = stub->Check(&context, request, &response);
   if (!status.ok()) {

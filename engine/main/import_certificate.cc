@@ -16,18 +16,12 @@
 #include "absl/time/clock.h"
 #include "absl/time/time.h"
 #include "engine/config/config_loader.h"
+#include "engine/main/flags.h"
 #include "kaigo/sdk/clock.h"
 
 namespace kaigo::engine {
 
 namespace {
-
-std::string Arg(const std::vector<std::string>& args, const std::string& name) {
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == name) return args[i + 1];
-  }
-  return "";
-}
 
 absl::StatusOr<std::string> ReadWhole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
@@ -152,8 +146,8 @@ int Refuse(const absl::Status& status) {
 }  // namespace
 
 int ImportCertificate(const std::vector<std::string>& args) {
-  std::string config = Arg(args, "--config"), office_number = Arg(args, "--office"),
-              password_file = Arg(args, "--password-file");
+  std::string config = Flag(args, "--config"), office_number = Flag(args, "--office"),
+              password_file = Flag(args, "--password-file");
   std::string p12_file = args.empty() ? "" : args.back();
   if (config.empty() || office_number.empty() || password_file.empty() || p12_file.empty() ||
       p12_file[0] == '-' || p12_file == password_file) {
@@ -162,7 +156,7 @@ int ImportCertificate(const std::vector<std::string>& args) {
     return 2;
   }
   absl::Time now = absl::Now();
-  if (std::string offset = Arg(args, "--clock-offset"); !offset.empty()) {
+  if (std::string offset = Flag(args, "--clock-offset"); !offset.empty()) {
     auto parsed = kaigo::ParseClockOffset(offset);
     if (!parsed.ok()) return Refuse(parsed.status());
     now += *parsed;

@@ -45,6 +45,7 @@
 #include "engine/config/engine_keys.h"
 #include "engine/engine.h"
 #include "engine/main/admin_command.h"
+#include "engine/main/flags.h"
 #include "engine/main/health_probe.h"
 #include "engine/main/import_certificate.h"
 #include "engine/main/systemd_notify.h"
@@ -57,6 +58,7 @@
 namespace {
 
 using kaigo::engine::Engine;
+using kaigo::engine::Flag;
 
 int Usage() {
   std::cerr
@@ -72,13 +74,6 @@ int Usage() {
          "  kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME]\n"
          "  kaigo-bridge --version\n";
   return 2;
-}
-
-std::string Flag(const std::vector<std::string>& args, const std::string& name) {
-  for (size_t i = 0; i + 1 < args.size(); ++i) {
-    if (args[i] == name) return args[i + 1];
-  }
-  return "";
 }
 
 void PrintErrors(const std::vector<std::string>& errors) {
