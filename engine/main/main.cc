@@ -8,8 +8,8 @@
 //   kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN
 //   kaigo-bridge store rekey --config FILE
 //   kaigo-bridge import-certificate --config FILE --office N --password-file FILE CERT.p12
-//   kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME] [--timeout-ms
-//   N] kaigo-bridge --version
+//   kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME]
+//   kaigo-bridge --version
 //
 // audit verify checks the chain with the configuration's audit keys (keys.audit and
 // keys.audit_retired); audit search lists who accessed a recipient (time in JST, office, caller,
@@ -71,6 +71,8 @@ int Usage() {
          "  kaigo-bridge audit verify --config FILE\n"
          "  kaigo-bridge audit search --config FILE --insurer NNNNNN --insured NNNNNNNNNN\n"
          "  kaigo-bridge store rekey --config FILE\n"
+         "  kaigo-bridge import-certificate --config FILE --office N --password-file FILE "
+         "CERTIFICATE.p12\n"
          "  kaigo-bridge health-probe (--config FILE | --address HOST:PORT) [--service NAME]\n"
          "  kaigo-bridge --version\n";
   return 2;
